@@ -1,0 +1,241 @@
+"""StorageCore: lifecycle, brain selection and the primitives every backend implements.
+
+A backend subclasses :class:`neural_memory.storage.Storage` and implements the abstract
+``_``-prefixed primitives below. They receive the brain id explicitly and hold no engine
+logic; validation, brain checks and the convenience methods live in ``Storage`` so every
+backend behaves the same.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import warnings
+from datetime import datetime
+from typing import Any, ClassVar, Literal, Self
+
+from neural_memory.core._validation import require_text
+from neural_memory.core.alert import Alert
+from neural_memory.core.brain import Brain
+from neural_memory.core.events import BrainStats, ChangeRecord, RecallEvent
+from neural_memory.core.fiber import Fiber
+from neural_memory.core.neuron import Neuron
+from neural_memory.core.project import Project
+from neural_memory.core.synapse import Synapse
+from neural_memory.core.typed_memory import TypedMemory
+from neural_memory.errors import BrainNotFoundError, BrainNotSetError, StorageClosedError
+from neural_memory.storage.batch import WriteBatch
+from neural_memory.storage.filters import (
+    AlertFilter,
+    FiberFilter,
+    NeuronFilter,
+    SynapseFilter,
+    TypedMemoryFilter,
+)
+
+__all__ = ["StorageCore"]
+
+JSONValue = Any
+"""A value that survives ``json.dumps`` / ``json.loads`` unchanged."""
+
+_State = Literal["new", "open", "closed"]
+
+
+class StorageCore(abc.ABC):
+    """Lifecycle (initialize / close / ``async with``), brain selection and backend primitives."""
+
+    warn_if_unclosed: ClassVar[bool] = True
+    """Whether an instance garbage-collected while open emits a ResourceWarning."""
+
+    def __init__(self) -> None:
+        self._state: _State = "new"
+        self._brain_id: str | None = None
+        self._known_brains: set[str] = set()
+        self._open_lock = asyncio.Lock()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def initialize(self) -> None:
+        """Open the backend (create schema, connect). Safe to call more than once."""
+        async with self._open_lock:
+            if self._state == "closed":
+                raise StorageClosedError(f"{type(self).__name__} is closed; create a new one")
+            if self._state == "new":
+                await self._open()
+                self._state = "open"
+
+    async def close(self) -> None:
+        """Release every resource (connections, threads). Safe to call more than once."""
+        if self._state == "open":
+            self._state = "closed"
+            await self._close()
+        self._state = "closed"
+
+    @property
+    def closed(self) -> bool:
+        """True once ``close()`` was called."""
+        return self._state == "closed"
+
+    async def __aenter__(self) -> Self:
+        await self.initialize()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    def __del__(self) -> None:
+        if getattr(self, "_state", "closed") == "open" and self.warn_if_unclosed:
+            warnings.warn(
+                f"{type(self).__name__} was never closed; call `await storage.close()` "
+                "or use `async with`",
+                ResourceWarning,
+                stacklevel=1,
+            )
+
+    async def _ensure_open(self) -> None:
+        if self._state == "closed":
+            raise StorageClosedError(f"{type(self).__name__} is closed")
+        if self._state == "new":
+            await self.initialize()
+
+    # -- brain selection -------------------------------------------------------------------
+
+    def set_brain(self, brain_id: str) -> None:
+        """Select the brain every brain-scoped method works on.
+
+        An unknown id is reported by the first operation that uses it (BrainNotFoundError).
+        """
+        self._brain_id = require_text(brain_id, "brain_id")
+
+    @property
+    def brain_id(self) -> str:
+        """The selected brain's id; BrainNotSetError when none is selected."""
+        if self._brain_id is None:
+            raise BrainNotSetError("no brain selected: call storage.set_brain(brain.id) first")
+        return self._brain_id
+
+    async def _current_brain(self) -> str:
+        await self._ensure_open()
+        brain_id = self.brain_id
+        if brain_id not in self._known_brains:
+            if await self._get_brain(brain_id) is None:
+                raise BrainNotFoundError(f"brain {brain_id!r} does not exist in this storage")
+            self._known_brains.add(brain_id)
+        return brain_id
+
+    # -- primitives: lifecycle ---------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def _open(self) -> None:
+        """Connect and create the schema."""
+
+    @abc.abstractmethod
+    async def _close(self) -> None:
+        """Release every resource."""
+
+    # -- primitives: brains ------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def _save_brain(self, brain: Brain) -> None:
+        """Insert or replace ``brain`` (its data is kept)."""
+
+    @abc.abstractmethod
+    async def _get_brain(self, brain_id: str) -> Brain | None: ...
+
+    @abc.abstractmethod
+    async def _list_brains(self) -> list[Brain]:
+        """All brains, oldest first."""
+
+    @abc.abstractmethod
+    async def _delete_brain(self, brain_id: str) -> bool:
+        """Delete the brain and everything in it; False when it did not exist."""
+
+    # -- primitives: graph -------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def _write(self, brain_id: str, batch: WriteBatch) -> int:
+        """Apply ``batch`` atomically (see WriteBatch), log its changes, return the new seq.
+
+        Every touched neuron, synapse and fiber id gets a change-log entry, including the
+        synapses removed because their neuron was deleted.
+        """
+
+    @abc.abstractmethod
+    async def _get_neurons(self, brain_id: str, ids: frozenset[str]) -> dict[str, Neuron]: ...
+
+    @abc.abstractmethod
+    async def _find_neurons(self, brain_id: str, query: NeuronFilter) -> list[Neuron]:
+        """Matching neurons, oldest first."""
+
+    @abc.abstractmethod
+    async def _get_synapses(self, brain_id: str, ids: frozenset[str]) -> dict[str, Synapse]: ...
+
+    @abc.abstractmethod
+    async def _find_synapses(self, brain_id: str, query: SynapseFilter) -> list[Synapse]:
+        """Matching synapses, oldest first."""
+
+    @abc.abstractmethod
+    async def _synapses_touching(
+        self, brain_id: str, neuron_ids: frozenset[str]
+    ) -> list[Synapse]:
+        """Synapses with either endpoint in ``neuron_ids``."""
+
+    @abc.abstractmethod
+    async def _get_fibers(self, brain_id: str, ids: frozenset[str]) -> dict[str, Fiber]: ...
+
+    @abc.abstractmethod
+    async def _find_fibers(self, brain_id: str, query: FiberFilter) -> list[Fiber]:
+        """Matching fibers, oldest first."""
+
+    # -- primitives: knowledge -------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def _get_typed_memories(
+        self, brain_id: str, ids: frozenset[str]
+    ) -> dict[str, TypedMemory]: ...
+
+    @abc.abstractmethod
+    async def _find_typed_memories(
+        self, brain_id: str, query: TypedMemoryFilter
+    ) -> list[TypedMemory]: ...
+
+    @abc.abstractmethod
+    async def _get_projects(self, brain_id: str, ids: frozenset[str] | None) -> list[Project]:
+        """The projects with these ids (None: all), oldest first."""
+
+    @abc.abstractmethod
+    async def _put_alerts(self, brain_id: str, alerts: tuple[Alert, ...]) -> None:
+        """Insert or replace ``alerts``."""
+
+    @abc.abstractmethod
+    async def _find_alerts(self, brain_id: str, query: AlertFilter) -> list[Alert]: ...
+
+    @abc.abstractmethod
+    async def _add_recall_event(self, brain_id: str, event: RecallEvent) -> None: ...
+
+    @abc.abstractmethod
+    async def _get_recall_events(
+        self, brain_id: str, since: datetime | None, limit: int | None
+    ) -> list[RecallEvent]:
+        """Events at or after ``since``, oldest first (the newest ``limit`` of them)."""
+
+    @abc.abstractmethod
+    async def _get_meta(self, brain_id: str, key: str) -> JSONValue | None: ...
+
+    @abc.abstractmethod
+    async def _set_meta(self, brain_id: str, key: str, value: JSONValue) -> None: ...
+
+    # -- primitives: change log and statistics ---------------------------------------------
+
+    @abc.abstractmethod
+    async def _get_change_seq(self, brain_id: str) -> int:
+        """The brain's latest change sequence number (0 for an untouched brain)."""
+
+    @abc.abstractmethod
+    async def _get_changes(self, brain_id: str, since: int) -> list[ChangeRecord] | None:
+        """Entries with ``seq > since`` in order, or None when the log no longer reaches
+        back to ``since`` (the caller must then rebuild from scratch)."""
+
+    @abc.abstractmethod
+    async def _get_stats(self, brain_id: str, now: datetime) -> BrainStats: ...
+

@@ -1,0 +1,364 @@
+"""InMemoryStorage: the whole storage interface in process memory (tests, development)."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import ClassVar
+
+from neural_memory.core.alert import Alert
+from neural_memory.core.brain import Brain
+from neural_memory.core.events import BrainStats, ChangeKind, ChangeRecord, RecallEvent
+from neural_memory.core.fiber import Fiber
+from neural_memory.core.neuron import Neuron
+from neural_memory.core.project import Project
+from neural_memory.core.synapse import Synapse
+from neural_memory.core.typed_memory import TypedMemory
+from neural_memory.errors import AlreadyExistsError, NotFoundError
+from neural_memory.storage._core import JSONValue
+from neural_memory.storage.base import Storage
+from neural_memory.storage.batch import WriteBatch
+from neural_memory.storage.filters import (
+    AlertFilter,
+    FiberFilter,
+    NeuronFilter,
+    SynapseFilter,
+    TypedMemoryFilter,
+)
+
+__all__ = ["InMemoryStorage"]
+
+CHANGE_LOG_LIMIT = 50_000
+"""How many change-log entries a brain keeps; older readers rebuild their indexes."""
+
+
+@dataclass
+class _BrainData:
+    brain: Brain
+    neurons: dict[str, Neuron] = field(default_factory=dict)
+    synapses: dict[str, Synapse] = field(default_factory=dict)
+    fibers: dict[str, Fiber] = field(default_factory=dict)
+    synapses_by_neuron: defaultdict[str, set[str]] = field(
+        default_factory=lambda: defaultdict(set)
+    )
+    fibers_by_neuron: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    typed_memories: dict[str, TypedMemory] = field(default_factory=dict)
+    projects: dict[str, Project] = field(default_factory=dict)
+    alerts: dict[str, Alert] = field(default_factory=dict)
+    recall_events: list[RecallEvent] = field(default_factory=list)
+    meta: dict[str, JSONValue] = field(default_factory=dict)
+    seq: int = 0
+    changes: list[ChangeRecord] = field(default_factory=list)
+
+
+class InMemoryStorage(Storage):
+    """Keeps everything in dictionaries; nothing survives the process.
+
+    Needs no ``initialize()`` (it opens itself on first use) and holds no resources.
+    Writes are atomic: a batch is validated in full before anything is applied.
+    """
+
+    warn_if_unclosed: ClassVar[bool] = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._brains: dict[str, _BrainData] = {}
+
+    async def _open(self) -> None:
+        return None
+
+    async def _close(self) -> None:
+        self._brains.clear()
+
+    # -- brains ------------------------------------------------------------------------------
+
+    async def _save_brain(self, brain: Brain) -> None:
+        data = self._brains.get(brain.id)
+        if data is None:
+            self._brains[brain.id] = _BrainData(brain=brain)
+        else:
+            data.brain = brain
+
+    async def _get_brain(self, brain_id: str) -> Brain | None:
+        data = self._brains.get(brain_id)
+        return data.brain if data else None
+
+    async def _list_brains(self) -> list[Brain]:
+        return sorted((d.brain for d in self._brains.values()), key=lambda b: b.created_at)
+
+    async def _delete_brain(self, brain_id: str) -> bool:
+        return self._brains.pop(brain_id, None) is not None
+
+    # -- graph writes --------------------------------------------------------------------------
+
+    async def _write(self, brain_id: str, batch: WriteBatch) -> int:
+        data = self._brains[brain_id]
+        _check(data, batch)
+        cascaded = _apply(data, batch)
+        neurons, synapses, fibers = batch.changed_ids()
+        synapses |= cascaded
+        for kind, ids in (
+            (ChangeKind.NEURON, neurons),
+            (ChangeKind.SYNAPSE, synapses),
+            (ChangeKind.FIBER, fibers),
+        ):
+            for entity_id in sorted(ids):
+                data.seq += 1
+                data.changes.append(ChangeRecord(data.seq, kind, entity_id))
+        if len(data.changes) > CHANGE_LOG_LIMIT:
+            del data.changes[: len(data.changes) - CHANGE_LOG_LIMIT]
+        return data.seq
+
+    # -- graph reads ---------------------------------------------------------------------------
+
+    async def _get_neurons(self, brain_id: str, ids: frozenset[str]) -> dict[str, Neuron]:
+        neurons = self._brains[brain_id].neurons
+        return {i: neurons[i] for i in ids if i in neurons}
+
+    async def _find_neurons(self, brain_id: str, query: NeuronFilter) -> list[Neuron]:
+        wanted = query.content.casefold() if query.content is not None else None
+        found = (
+            n
+            for n in self._brains[brain_id].neurons.values()
+            if (query.type is None or n.type == query.type)
+            and (wanted is None or n.content.casefold() == wanted)
+        )
+        return list(itertools.islice(found, query.limit))
+
+    async def _get_synapses(self, brain_id: str, ids: frozenset[str]) -> dict[str, Synapse]:
+        synapses = self._brains[brain_id].synapses
+        return {i: synapses[i] for i in ids if i in synapses}
+
+    async def _find_synapses(self, brain_id: str, query: SynapseFilter) -> list[Synapse]:
+        data = self._brains[brain_id]
+        endpoint = query.source_id or query.target_id
+        pool = (
+            (data.synapses[i] for i in sorted(data.synapses_by_neuron.get(endpoint, ())))
+            if endpoint is not None
+            else iter(data.synapses.values())
+        )
+        found = (
+            s
+            for s in pool
+            if (query.source_id is None or s.source_id == query.source_id)
+            and (query.target_id is None or s.target_id == query.target_id)
+            and (query.type is None or s.type == query.type)
+        )
+        ordered = sorted(found, key=lambda s: (s.created_at, s.id))
+        return ordered[: query.limit] if query.limit is not None else ordered
+
+    async def _synapses_touching(
+        self, brain_id: str, neuron_ids: frozenset[str]
+    ) -> list[Synapse]:
+        data = self._brains[brain_id]
+        ids = {s for n in neuron_ids for s in data.synapses_by_neuron.get(n, ())}
+        return [data.synapses[i] for i in sorted(ids)]
+
+    async def _get_fibers(self, brain_id: str, ids: frozenset[str]) -> dict[str, Fiber]:
+        fibers = self._brains[brain_id].fibers
+        return {i: fibers[i] for i in ids if i in fibers}
+
+    async def _find_fibers(self, brain_id: str, query: FiberFilter) -> list[Fiber]:
+        data = self._brains[brain_id]
+        pool = (
+            (data.fibers[i] for i in data.fibers_by_neuron.get(query.neuron_id, ()))
+            if query.neuron_id is not None
+            else iter(data.fibers.values())
+        )
+        found = sorted(
+            (f for f in pool if query.tags <= f.tags), key=lambda f: (f.created_at, f.id)
+        )
+        return found[: query.limit] if query.limit is not None else found
+
+    # -- knowledge -------------------------------------------------------------------------
+
+    async def _get_typed_memories(
+        self, brain_id: str, ids: frozenset[str]
+    ) -> dict[str, TypedMemory]:
+        memories = self._brains[brain_id].typed_memories
+        return {i: memories[i] for i in ids if i in memories}
+
+    async def _find_typed_memories(
+        self, brain_id: str, query: TypedMemoryFilter
+    ) -> list[TypedMemory]:
+        found = [
+            m
+            for m in self._brains[brain_id].typed_memories.values()
+            if _typed_memory_matches(m, query)
+        ]
+        found.sort(key=lambda m: (-m.priority, -m.created_at.timestamp(), m.id))
+        return found[: query.limit] if query.limit is not None else found
+
+    async def _get_projects(self, brain_id: str, ids: frozenset[str] | None) -> list[Project]:
+        projects = self._brains[brain_id].projects.values()
+        found = [p for p in projects if ids is None or p.id in ids]
+        return sorted(found, key=lambda p: (p.created_at, p.id))
+
+    async def _put_alerts(self, brain_id: str, alerts: tuple[Alert, ...]) -> None:
+        self._brains[brain_id].alerts.update((a.id, a) for a in alerts)
+
+    async def _find_alerts(self, brain_id: str, query: AlertFilter) -> list[Alert]:
+        found = [
+            a
+            for a in self._brains[brain_id].alerts.values()
+            if (query.ids is None or a.id in query.ids)
+            and (query.statuses is None or a.status in query.statuses)
+            and (query.types is None or a.alert_type in query.types)
+        ]
+        found.sort(key=lambda a: (a.created_at, a.id), reverse=True)
+        return found[: query.limit] if query.limit is not None else found
+
+    async def _add_recall_event(self, brain_id: str, event: RecallEvent) -> None:
+        self._brains[brain_id].recall_events.append(event)
+
+    async def _get_recall_events(
+        self, brain_id: str, since: datetime | None, limit: int | None
+    ) -> list[RecallEvent]:
+        events = sorted(self._brains[brain_id].recall_events, key=lambda e: e.created_at)
+        found = [e for e in events if since is None or e.created_at >= since]
+        return found[-limit:] if limit else ([] if limit == 0 else found)
+
+    async def _get_meta(self, brain_id: str, key: str) -> JSONValue | None:
+        return copy.deepcopy(self._brains[brain_id].meta.get(key))
+
+    async def _set_meta(self, brain_id: str, key: str, value: JSONValue) -> None:
+        self._brains[brain_id].meta[key] = copy.deepcopy(value)
+
+    # -- change log, statistics ------------------------------------------------------------
+
+    async def _get_change_seq(self, brain_id: str) -> int:
+        return self._brains[brain_id].seq
+
+    async def _get_changes(self, brain_id: str, since: int) -> list[ChangeRecord] | None:
+        data = self._brains[brain_id]
+        if since >= data.seq:
+            return []
+        if not data.changes or data.changes[0].seq > since + 1:
+            return None
+        start = since + 1 - data.changes[0].seq
+        return data.changes[start:]
+
+    async def _get_stats(self, brain_id: str, now: datetime) -> BrainStats:
+        data = self._brains[brain_id]
+        oldest = min((f.last_used for f in data.fibers.values()), default=None)
+        return BrainStats(
+            neuron_count=len(data.neurons),
+            synapse_count=len(data.synapses),
+            fiber_count=len(data.fibers),
+            typed_memory_count=len(data.typed_memories),
+            project_count=len(data.projects),
+            orphan_neuron_count=sum(
+                1 for n in data.neurons if not data.synapses_by_neuron.get(n)
+            ),
+            expired_memory_count=sum(1 for m in data.typed_memories.values() if m.is_expired(now)),
+            oldest_unused_fiber_at=oldest,
+            change_seq=data.seq,
+        )
+
+
+def _typed_memory_matches(memory: TypedMemory, query: TypedMemoryFilter) -> bool:
+    return (
+        (query.memory_type is None or memory.memory_type == query.memory_type)
+        and (query.min_priority is None or memory.priority >= query.min_priority)
+        and query.tags <= memory.tags
+        and (query.project_id is None or memory.project_id == query.project_id)
+        and (query.fiber_ids is None or memory.fiber_id in query.fiber_ids)
+        and (query.not_expired_at is None or not memory.is_expired(query.not_expired_at))
+    )
+
+
+def _check(data: _BrainData, batch: WriteBatch) -> None:
+    """Raise before anything is applied, so a failing batch leaves no trace."""
+    new_neurons = {n.id for n in batch.insert_neurons} | {n.id for n in batch.ensure_neurons}
+    for neuron in batch.insert_neurons:
+        if neuron.id in data.neurons:
+            raise AlreadyExistsError(f"neuron {neuron.id!r} already exists")
+    _require_present(data.neurons, (n.id for n in batch.update_neurons), "neuron")
+    known = data.neurons.keys() | new_neurons
+    for synapse in (*batch.insert_synapses, *batch.ensure_synapses, *batch.update_synapses):
+        for endpoint in (synapse.source_id, synapse.target_id):
+            if endpoint not in known:
+                raise NotFoundError(f"synapse {synapse.id!r} names missing neuron {endpoint!r}")
+    for synapse in batch.insert_synapses:
+        if synapse.id in data.synapses:
+            raise AlreadyExistsError(f"synapse {synapse.id!r} already exists")
+    _require_present(data.synapses, (s.id for s in batch.update_synapses), "synapse")
+    for fiber in batch.insert_fibers:
+        if fiber.id in data.fibers:
+            raise AlreadyExistsError(f"fiber {fiber.id!r} already exists")
+    _require_present(data.fibers, (f.id for f in batch.update_fibers), "fiber")
+    for fiber in (*batch.insert_fibers, *batch.update_fibers):
+        missing = fiber.neuron_ids - known
+        if missing:
+            raise NotFoundError(f"fiber {fiber.id!r} names missing neurons {sorted(missing)}")
+
+
+def _require_present(store: Mapping[str, object], ids: Iterable[str], what: str) -> None:
+    for entity_id in ids:
+        if entity_id not in store:
+            raise NotFoundError(f"{what} {entity_id!r} does not exist")
+
+
+def _apply(data: _BrainData, batch: WriteBatch) -> set[str]:
+    """Apply a checked batch; return the ids of synapses deleted with their neurons."""
+    for neuron in batch.ensure_neurons:
+        data.neurons.setdefault(neuron.id, neuron)
+    for neuron in (*batch.insert_neurons, *batch.update_neurons):
+        data.neurons[neuron.id] = neuron
+    for synapse in batch.ensure_synapses:
+        if synapse.id not in data.synapses:
+            _put_synapse(data, synapse)
+    for synapse in (*batch.insert_synapses, *batch.update_synapses):
+        _put_synapse(data, synapse)
+    for synapse_id, delta in batch.synapse_deltas:
+        current = data.synapses.get(synapse_id)
+        if current is not None:
+            moved = current.with_weight(current.weight + delta)
+            if delta > 0:
+                moved = moved.reinforce(0.0, at=batch.deltas_at)
+            data.synapses[synapse_id] = moved
+    for fiber in (*batch.insert_fibers, *batch.update_fibers):
+        old = data.fibers.get(fiber.id)
+        if old is not None:
+            for neuron_id in old.neuron_ids:
+                data.fibers_by_neuron[neuron_id].discard(fiber.id)
+        data.fibers[fiber.id] = fiber
+        for neuron_id in fiber.neuron_ids:
+            data.fibers_by_neuron[neuron_id].add(fiber.id)
+    data.typed_memories.update((m.id, m) for m in batch.put_typed_memories)
+    data.projects.update((p.id, p) for p in batch.put_projects)
+    for fiber_id in batch.delete_fiber_ids:
+        removed = data.fibers.pop(fiber_id, None)
+        for neuron_id in removed.neuron_ids if removed else ():
+            data.fibers_by_neuron[neuron_id].discard(fiber_id)
+    for synapse_id in batch.delete_synapse_ids:
+        _drop_synapse(data, synapse_id)
+    cascaded: set[str] = set()
+    for neuron_id in batch.delete_neuron_ids:
+        if data.neurons.pop(neuron_id, None) is not None:
+            for synapse_id in list(data.synapses_by_neuron.get(neuron_id, ())):
+                _drop_synapse(data, synapse_id)
+                cascaded.add(synapse_id)
+            data.synapses_by_neuron.pop(neuron_id, None)
+    for memory_id in batch.delete_typed_memory_ids:
+        data.typed_memories.pop(memory_id, None)
+    for project_id in batch.delete_project_ids:
+        data.projects.pop(project_id, None)
+    return cascaded
+
+
+def _put_synapse(data: _BrainData, synapse: Synapse) -> None:
+    data.synapses[synapse.id] = synapse
+    data.synapses_by_neuron[synapse.source_id].add(synapse.id)
+    data.synapses_by_neuron[synapse.target_id].add(synapse.id)
+
+
+def _drop_synapse(data: _BrainData, synapse_id: str) -> None:
+    synapse = data.synapses.pop(synapse_id, None)
+    if synapse is not None:
+        data.synapses_by_neuron[synapse.source_id].discard(synapse_id)
+        data.synapses_by_neuron[synapse.target_id].discard(synapse_id)

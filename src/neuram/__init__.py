@@ -1,0 +1,1 @@
+"""neuram: the brain-region API (placeholder until built)."""
