@@ -120,9 +120,8 @@ def repair_evidence(raw: Sequence[str], known: frozenset[str]) -> tuple[list[str
                 candidates.append(f"D{digits[0]}:{digits[1]}")
             else:
                 notes.append(f"dropped unrepairable evidence {item!r}")
-        if candidates != [item]:
-            if candidates:
-                notes.append(f"repaired {item!r} -> {candidates}")
+        if candidates and candidates != [item]:
+            notes.append(f"repaired {item!r} -> {candidates}")
         for dia_id in candidates:
             if dia_id not in known:
                 notes.append(f"dropped evidence {dia_id!r}: no such turn")
@@ -142,9 +141,7 @@ def _turn_text(turn: dict[str, Any]) -> str:
 def _load_conversation(item: dict[str, Any]) -> LocomoConversation:
     conv = item["conversation"]
     sessions = sorted(
-        (int(m.group(1)), key)
-        for key in conv
-        if (m := _SESSION_KEY.fullmatch(key)) is not None
+        (int(m.group(1)), key) for key in conv if (m := _SESSION_KEY.fullmatch(key)) is not None
     )
     turns: list[LocomoTurn] = []
     for number, key in sessions:

@@ -56,9 +56,7 @@ def ndcg_at_k(ranking: Sequence[str], relevant: Collection[str], k: int) -> floa
     """Binary-relevance NDCG@k with the ``1 / log2(rank + 1)`` discount."""
     rel = _relevant_set(relevant)
     dcg = sum(
-        1.0 / math.log2(rank + 2)
-        for rank, item in enumerate(_top_k(ranking, k))
-        if item in rel
+        1.0 / math.log2(rank + 2) for rank, item in enumerate(_top_k(ranking, k)) if item in rel
     )
     ideal = sum(1.0 / math.log2(rank + 2) for rank in range(min(len(rel), k)))
     return dcg / ideal if ideal > 0 else 0.0

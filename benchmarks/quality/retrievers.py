@@ -54,9 +54,7 @@ class Retriever(Protocol):
         """Store one memory per item."""
         ...
 
-    async def search(
-        self, query: str, *, k: int, reference_time: datetime | None
-    ) -> list[str]:
+    async def search(self, query: str, *, k: int, reference_time: datetime | None) -> list[str]:
         """Return up to ``k`` doc ids, best first."""
         ...
 
@@ -118,14 +116,50 @@ def budget_context(texts: Sequence[str], max_tokens: int) -> str:
 _DEPTHS = ("INSTANT", "CONTEXT", "HABIT", "DEEP")
 
 
+@dataclass(frozen=True, slots=True)
+class NeuralMemoryApi:
+    """The public names of ``neural_memory`` the adapter uses (injectable for tests)."""
+
+    Brain: Any
+    InMemoryStorage: Any
+    SQLiteStorage: Any
+    MemoryEncoder: Any
+    ReflexPipeline: Any
+    DepthLevel: Any
+
+
+def load_neural_memory_api() -> NeuralMemoryApi:
+    """Import the public API; :class:`SystemUnavailableError` says why when it cannot."""
+    try:
+        nm = importlib.import_module("neural_memory")
+        storage = importlib.import_module("neural_memory.storage")
+        encoder = importlib.import_module("neural_memory.engine.encoder")
+        retrieval = importlib.import_module("neural_memory.engine.retrieval")
+    except ImportError as exc:
+        raise SystemUnavailableError(f"neural_memory is not importable yet: {exc}") from exc
+    try:
+        return NeuralMemoryApi(
+            Brain=nm.Brain,
+            InMemoryStorage=storage.InMemoryStorage,
+            SQLiteStorage=getattr(storage, "SQLiteStorage", None),
+            MemoryEncoder=encoder.MemoryEncoder,
+            ReflexPipeline=retrieval.ReflexPipeline,
+            DepthLevel=retrieval.DepthLevel,
+        )
+    except AttributeError as exc:
+        raise SystemUnavailableError(f"neural_memory's public API is incomplete: {exc}") from exc
+
+
 @dataclass(slots=True)
 class NeuralMemoryRetriever:
     """Adapter over ``neural_memory``'s public API (one brain per instance).
 
-    ``storage`` is ``"memory"`` (``InMemoryStorage``) or ``"sqlite"`` (``SQLiteStorage`` in
-    ``sqlite_dir``). Fiber ids returned by the encoder are mapped back to doc ids. With
-    ``bulk`` the encoder's ``encode_many`` (when it exists) receives one dict per doc
-    (``content``, ``timestamp``, ``metadata``); otherwise ``encode`` runs in a loop.
+    ``storage_kind`` is ``"memory"`` (``InMemoryStorage``) or ``"sqlite"``
+    (``SQLiteStorage`` in ``sqlite_dir``). Each doc is encoded with its timestamp and
+    ``metadata={"speaker": ..., "doc_id": ...}``; the fiber ids the encoder returns are
+    mapped back to doc ids. With ``bulk`` the encoder's ``encode_many`` (when it exists)
+    receives one dict per doc (``content``, ``timestamp``, ``metadata``); otherwise
+    ``encode`` runs in a loop. ``api`` defaults to the real package.
     """
 
     name: str = "neural_memory"
@@ -134,6 +168,7 @@ class NeuralMemoryRetriever:
     sqlite_dir: Path | None = None
     brain_name: str = "bench"
     bulk: bool = False
+    api: NeuralMemoryApi | None = None
     _storage: Any = None
     _config: Any = None
     _pipeline: Any = None
@@ -143,36 +178,20 @@ class NeuralMemoryRetriever:
     def __post_init__(self) -> None:
         if self.depth.upper() not in _DEPTHS:
             raise ValueError(f"depth must be one of {_DEPTHS}, got {self.depth!r}")
-
-    @staticmethod
-    def available() -> str | None:
-        """``None`` when the engine is importable, else the reason it is not."""
-        for module in (
-            "neural_memory",
-            "neural_memory.storage",
-            "neural_memory.engine.encoder",
-            "neural_memory.engine.retrieval",
-        ):
-            try:
-                importlib.import_module(module)
-            except ImportError as exc:
-                return f"neural_memory is not importable yet ({module}: {exc})"
-        return None
+        if self.storage_kind not in ("memory", "sqlite"):
+            raise ValueError(f"storage_kind must be memory or sqlite, not {self.storage_kind!r}")
 
     async def _open(self) -> Any:
-        reason = self.available()
-        if reason is not None:
-            raise SystemUnavailableError(reason)
-        nm = importlib.import_module("neural_memory")
-        storage_mod = importlib.import_module("neural_memory.storage")
-        retrieval = importlib.import_module("neural_memory.engine.retrieval")
-        brain = nm.Brain.create(self.brain_name)
+        api = self.api if self.api is not None else load_neural_memory_api()
+        self.api = api
+        brain = api.Brain.create(self.brain_name)
         if self.storage_kind == "sqlite":
-            directory = self.sqlite_dir or Path(".")
-            path = directory / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', self.brain_name)}.db"
-            storage = storage_mod.SQLiteStorage(str(path))
+            if api.SQLiteStorage is None:
+                raise SystemUnavailableError("neural_memory.storage has no SQLiteStorage yet")
+            safe = re.sub(r"[^A-Za-z0-9_.-]", "_", self.brain_name)
+            storage = api.SQLiteStorage(str((self.sqlite_dir or Path(".")) / f"{safe}.db"))
         else:
-            storage = storage_mod.InMemoryStorage()
+            storage = api.InMemoryStorage()
         initialize = getattr(storage, "initialize", None)
         if initialize is not None:
             await _maybe_await(initialize())
@@ -180,15 +199,16 @@ class NeuralMemoryRetriever:
         storage.set_brain(brain.id)
         self._storage = storage
         self._config = brain.config
-        self._pipeline = retrieval.ReflexPipeline(storage, brain.config)
-        self._depth_value = getattr(retrieval.DepthLevel, self.depth.upper())
+        self._pipeline = api.ReflexPipeline(storage, brain.config)
+        self._depth_value = getattr(api.DepthLevel, self.depth.upper())
         return storage
 
     async def index(self, items: Sequence[Doc]) -> None:
         """Encode one memory per doc, with its timestamp and speaker."""
         storage = self._storage if self._storage is not None else await self._open()
-        encoder_mod = importlib.import_module("neural_memory.engine.encoder")
-        encoder = encoder_mod.MemoryEncoder(storage, self._config)
+        if self.api is None:
+            raise RuntimeError("neural_memory API not loaded")
+        encoder = self.api.MemoryEncoder(storage, self._config)
         encode_many = getattr(encoder, "encode_many", None)
         if self.bulk and encode_many is not None and items:
             batch = [
@@ -240,9 +260,7 @@ class NeuralMemoryRetriever:
                 break
         return ids
 
-    async def search(
-        self, query: str, *, k: int, reference_time: datetime | None
-    ) -> list[str]:
+    async def search(self, query: str, *, k: int, reference_time: datetime | None) -> list[str]:
         """Top ``k`` doc ids from the reflex pipeline."""
         result = await self._query(query, k, reference_time, max_tokens=1000)
         return self._ids(result, k)

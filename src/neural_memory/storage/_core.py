@@ -233,8 +233,10 @@ class StorageCore(abc.ABC):
 
     @abc.abstractmethod
     async def _get_changes(self, brain_id: str, since: int) -> list[ChangeRecord] | None:
-        """Entries with ``seq > since`` in order, or None when the log no longer reaches
-        back to ``since`` (the caller must then rebuild from scratch)."""
+        """Entries with ``seq > since`` in order, or None when the log was trimmed past it.
+
+        None tells the caller to rebuild from scratch.
+        """
 
     @abc.abstractmethod
     async def _get_stats(self, brain_id: str, now: datetime) -> BrainStats: ...

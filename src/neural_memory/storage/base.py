@@ -139,6 +139,11 @@ class Storage(StorageCore):
         ids = frozenset({require_text(synapse_id, "synapse_id")})
         return (await self._get_synapses(await self._current_brain(), ids)).get(synapse_id)
 
+    async def get_synapses_by_id(self, synapse_ids: Iterable[str]) -> dict[str, Synapse]:
+        """The synapses that exist among ``synapse_ids``, by id (one round-trip)."""
+        ids = freeze_strings(synapse_ids, "synapse_ids")
+        return await self._get_synapses(await self._current_brain(), ids) if ids else {}
+
     async def get_synapses(
         self,
         source_id: str | None = None,

@@ -1,0 +1,1 @@
+"""The engine: pure logic over the Storage interface (encoding, retrieval, lifecycle)."""

@@ -1,0 +1,207 @@
+"""MemoryEncoder: text in, neurons + synapses + one fiber out, in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from neural_memory.core._validation import freeze_strings, require_text, require_unit
+from neural_memory.core.brain import BrainConfig
+from neural_memory.core.clock import as_utc, utcnow
+from neural_memory.core.fiber import Fiber
+from neural_memory.core.neuron import Neuron, stable_neuron_id
+from neural_memory.core.synapse import Direction, Synapse
+from neural_memory.engine.extraction import Extraction, extract
+from neural_memory.engine.retrieval.index import index_for
+from neural_memory.errors import ValidationError
+from neural_memory.storage.base import Storage
+from neural_memory.storage.batch import WriteBatch
+
+if TYPE_CHECKING:
+    from neural_memory.engine.embeddings import Embedder
+
+__all__ = ["EncodingResult", "MemoryEncoder", "MemoryInput"]
+
+INITIAL_SYNAPSE_WEIGHT = 0.5
+"""Weight of a synapse the first time two neurons are linked."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemoryInput:
+    """One memory for :meth:`MemoryEncoder.encode_many`."""
+
+    text: str
+    timestamp: datetime | None = None
+    metadata: Mapping[str, Any] | None = None
+    tags: frozenset[str] = field(default_factory=frozenset)
+    salience: float = 0.5
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EncodingResult:
+    """What encoding one memory did.
+
+    Attributes:
+        fiber: The new memory.
+        neurons_created: Neurons that did not exist before.
+        neurons_linked: Ids of existing neurons the memory reused (how it joins the graph).
+        synapses_created: Synapses that did not exist before.
+        synapses_reinforced: Ids of existing synapses the memory strengthened.
+    """
+
+    fiber: Fiber
+    neurons_created: tuple[Neuron, ...]
+    neurons_linked: tuple[str, ...]
+    synapses_created: tuple[Synapse, ...]
+    synapses_reinforced: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    fiber: Fiber
+    neurons: tuple[Neuron, ...]
+    synapses: tuple[Synapse, ...]
+
+
+class MemoryEncoder:
+    """Turns text into memories of the storage's current brain (no LLM, no network).
+
+    Args:
+        storage: Where the memories go (its current brain).
+        config: The brain's configuration (``reinforcement_delta`` strengthens reused links).
+        embedder: Optional; when given, each memory's text is embedded for semantic recall.
+    """
+
+    def __init__(
+        self, storage: Storage, config: BrainConfig, *, embedder: Embedder | None = None
+    ) -> None:
+        self._storage = storage
+        self._config = config
+        self._embedder = embedder
+
+    async def encode(
+        self,
+        text: str,
+        *,
+        timestamp: datetime | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        tags: Iterable[str] | None = None,
+        salience: float = 0.5,
+    ) -> EncodingResult:
+        """Store ``text`` as one memory that happened at ``timestamp`` (default now)."""
+        item = MemoryInput(
+            text=text,
+            timestamp=timestamp,
+            metadata=metadata,
+            tags=freeze_strings(tags, "tags"),
+            salience=salience,
+        )
+        return (await self.encode_many([item]))[0]
+
+    async def encode_many(self, items: Sequence[MemoryInput | str]) -> list[EncodingResult]:
+        """Store several memories in one transaction (all or none); results in input order."""
+        inputs = [MemoryInput(text=i) if isinstance(i, str) else i for i in items]
+        if not inputs:
+            return []
+        plans = [_plan(_validated(item)) for item in inputs]
+        neuron_ids = {n.id for plan in plans for n in plan.neurons}
+        synapse_ids = {s.id for plan in plans for s in plan.synapses}
+        existing_neurons = await self._storage.get_neurons(neuron_ids)
+        existing_synapses = await self._storage.get_synapses_by_id(synapse_ids)
+        results = _results(plans, existing_neurons.keys(), existing_synapses.keys())
+        delta = self._config.reinforcement_delta
+        reinforced = {sid for result in results for sid in result.synapses_reinforced}
+        await self._storage.write(
+            WriteBatch(
+                ensure_neurons=tuple(n for r in results for n in r.neurons_created),
+                ensure_synapses=tuple(s for r in results for s in r.synapses_created),
+                synapse_deltas=tuple((sid, delta) for sid in sorted(reinforced)),
+                insert_fibers=tuple(plan.fiber for plan in plans),
+            )
+        )
+        if self._embedder is not None:
+            vectors = await self._embedder.embed([plan.fiber.content for plan in plans])
+            index = index_for(self._storage, self._storage.brain_id, self._embedder)
+            for plan, vector in zip(plans, vectors, strict=True):
+                index.cache_embedding(plan.fiber.id, vector)
+        return results
+
+
+def _validated(item: MemoryInput) -> MemoryInput:
+    if not isinstance(item, MemoryInput):
+        raise ValidationError(f"expected text or a MemoryInput, got {type(item).__name__}")
+    require_text(item.text, "memory text")
+    require_unit(item.salience, "salience")
+    if item.timestamp is not None and not isinstance(item.timestamp, datetime):
+        raise ValidationError("timestamp must be a datetime")
+    if item.metadata is not None and not isinstance(item.metadata, Mapping):
+        raise ValidationError("metadata must be a mapping")
+    return item
+
+
+def _plan(item: MemoryInput) -> _Plan:
+    """The neurons, synapses and fiber of one memory (pure)."""
+    moment = as_utc(item.timestamp) if item.timestamp else utcnow()
+    metadata = dict(item.metadata or {})
+    speaker = metadata.get("speaker")
+    extraction = extract(item.text, moment, speaker=speaker if isinstance(speaker, str) else None)
+    ids = {key: stable_neuron_id(key) for key in extraction.keys}
+    neurons = tuple(
+        Neuron.create(
+            n.type, n.content, neuron_id=ids[n.key], created_at=moment, metadata={"key": n.key}
+        )
+        for n in extraction.neurons
+    )
+    synapses = tuple(_synapses(extraction, ids, moment))
+    pathway = tuple(ids[key] for key in extraction.keys)
+    fiber = Fiber.create(
+        neuron_ids=pathway,
+        synapse_ids=(s.id for s in synapses),
+        anchor_neuron_id=pathway[0],
+        pathway=pathway,
+        content=item.text,
+        salience=item.salience,
+        tags=item.tags,
+        metadata=metadata,
+        occurred_at=moment,
+    )
+    return _Plan(fiber, neurons, synapses)
+
+
+def _synapses(extraction: Extraction, ids: Mapping[str, str], moment: datetime) -> list[Synapse]:
+    return [
+        Synapse.create(
+            ids[link.source_key],
+            ids[link.target_key],
+            link.type,
+            weight=INITIAL_SYNAPSE_WEIGHT,
+            direction=Direction.BIDIRECTIONAL if link.bidirectional else Direction.UNIDIRECTIONAL,
+            created_at=moment,
+        )
+        for link in extraction.links
+    ]
+
+
+def _results(
+    plans: list[_Plan], existing_neurons: Iterable[str], existing_synapses: Iterable[str]
+) -> list[EncodingResult]:
+    """Split each plan into created and reused parts; later plans reuse earlier ones."""
+    known_neurons, known_synapses = set(existing_neurons), set(existing_synapses)
+    results = []
+    for plan in plans:
+        created_n = tuple(n for n in plan.neurons if n.id not in known_neurons)
+        created_s = tuple(s for s in plan.synapses if s.id not in known_synapses)
+        results.append(
+            EncodingResult(
+                fiber=plan.fiber,
+                neurons_created=created_n,
+                neurons_linked=tuple(n.id for n in plan.neurons if n.id in known_neurons),
+                synapses_created=created_s,
+                synapses_reinforced=tuple(s.id for s in plan.synapses if s.id in known_synapses),
+            )
+        )
+        known_neurons.update(n.id for n in created_n)
+        known_synapses.update(s.id for s in created_s)
+    return results

@@ -1,0 +1,292 @@
+"""Text to graph, without an LLM: which neurons a text names and how they are linked.
+
+Pure and deterministic. Every single word maps to one neuron keyed by its stem
+(``word:<stem>``), so the same thing mentioned in two memories is the same neuron - that is
+what connects memories into a graph. Multi-word names get an ``entity:`` neuron of their own,
+time expressions a ``time:`` neuron per resolved span, and the memory's own day a
+``time:<date>`` neuron. Cue words ("because", "so", "before", ...) add typed causal and
+temporal links between the clauses around them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from neural_memory.core.neuron import NeuronType
+from neural_memory.core.synapse import SynapseType
+from neural_memory.engine.text import STOP_WORDS, stem, terms
+from neural_memory.engine.timeparse import TimeSpan, day_span, find_time_spans
+
+__all__ = [
+    "MAX_NEURONS_PER_MEMORY",
+    "ExtractedLink",
+    "ExtractedNeuron",
+    "Extraction",
+    "extract",
+    "word_key",
+]
+
+MAX_NEURONS_PER_MEMORY = 32
+"""Long texts keep their first names, times and keywords; the lexical index sees every word."""
+
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
+_SENTENCE_END = re.compile(r"[.!?:;\n\"“(\[]\s*$")
+_PLACE_PREPOSITIONS = frozenset({"in", "at", "from", "to", "near", "visited", "visit"})
+_STATE_VERBS = frozenset(
+    {"is", "was", "are", "were", "am", "feel", "felt", "feeling", "seems", "seemed", "looks"}
+)
+_INTENT_CUES = re.compile(
+    r"\b(?:want(?:s|ed)? to|plan(?:s|ned|ning)? to|going to|gonna|intend(?:s|ed)? to|"
+    r"need(?:s|ed)? to|hope(?:s|d)? to|goal is to|todo:?|aim(?:s|ing)? to)\s+(?P<what>[a-z]+)",
+    re.IGNORECASE,
+)
+_SENSORY_CUES = re.compile(
+    r"\b(?:saw|seen|see|heard|hear|smell(?:ed)?|tasted?|watched|shares? image:?|photo of)"
+    r"\s+(?:a |an |the |of )?(?P<what>[a-z]+)",
+    re.IGNORECASE,
+)
+_TIME_WORDS = frozenset(
+    """yesterday today tonight tomorrow ago week weeks weekend month months year years day days
+    morning evening afternoon night monday tuesday wednesday thursday friday saturday sunday
+    january february march april june july august september october november december
+    recently""".split()
+)
+_PLACE_WORDS = frozenset(
+    stem(word)
+    for word in """home office cafe coffee restaurant park beach school university college
+    library museum gym hospital church station airport city town village country lake mountain
+    shop store mall studio bar club theater cinema zoo garden camp hotel kitchen""".split()
+)
+# (cue, synapse type, direction: True when the link runs from the clause after the cue).
+_CUES: tuple[tuple[re.Pattern[str], SynapseType, bool], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), kind, backwards)
+    for pattern, kind, backwards in (
+        (r"\b(?:because|since|due to|caused by|thanks to|reason:)", SynapseType.CAUSED_BY, False),
+        (r"\b(?:so that|therefore|thus|led to|leads to|resulted in|so)\b",
+         SynapseType.LEADS_TO, False),
+        (r"\b(?:before)\b", SynapseType.BEFORE, False),
+        (r"\b(?:after|afterwards)\b", SynapseType.AFTER, False),
+        (r"\b(?:during|while)\b", SynapseType.DURING, False),
+        (r"\b(?:enables?|allows?|lets)\b", SynapseType.ENABLES, False),
+        (r"\b(?:prevents?|avoids?|stops?|blocks?)\b", SynapseType.PREVENTS, False),
+        (r"\b(?:is an?|are an?|was an?|kind of|type of)\b", SynapseType.IS_A, False),
+    )
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractedNeuron:
+    """A neuron a text names: its identity key, type, display text and first position."""
+
+    key: str
+    type: NeuronType
+    content: str
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractedLink:
+    """A typed link between two extracted neurons (by key)."""
+
+    source_key: str
+    target_key: str
+    type: SynapseType
+    bidirectional: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    """Everything the encoder needs from one text."""
+
+    neurons: tuple[ExtractedNeuron, ...]
+    links: tuple[ExtractedLink, ...]
+    terms: tuple[str, ...]
+    time_spans: tuple[TimeSpan, ...]
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Neuron keys in pathway order."""
+        return tuple(neuron.key for neuron in self.neurons)
+
+
+def word_key(word: str) -> str:
+    """The key of the neuron for a single word (case and inflection folded)."""
+    return f"word:{stem(word.casefold())}"
+
+
+def extract(
+    text: str,
+    moment: datetime,
+    *,
+    speaker: str | None = None,
+    with_own_day: bool = True,
+) -> Extraction:
+    """Neurons, links, lexical terms and time spans of ``text`` written at ``moment``."""
+    spans = find_time_spans(text, moment)
+    found: dict[str, ExtractedNeuron] = {}
+    _add_words(text, found)
+    _add_names(text, found)
+    for span in spans:
+        _put(found, f"time:{span.label}", NeuronType.TIME, span.label, _pos(text, span.text))
+    _retype(found, _INTENT_CUES, text, NeuronType.INTENT)
+    _retype(found, _SENSORY_CUES, text, NeuronType.SENSORY)
+    ordered = sorted(found.values(), key=lambda n: (n.position, n.key))
+    kept = _keep_most_telling(ordered)
+    if speaker:
+        kept.insert(0, ExtractedNeuron(word_key(speaker), NeuronType.ENTITY, speaker, -1))
+    own_day = day_span(moment)
+    if with_own_day and f"time:{own_day.label}" not in {n.key for n in kept}:
+        kept.append(ExtractedNeuron(f"time:{own_day.label}", NeuronType.TIME, own_day.label, 10**9))
+    neurons = tuple(_dedupe(kept))
+    links = _links(text, neurons, f"time:{own_day.label}" if with_own_day else None)
+    words = terms(text) + (terms(speaker) if speaker else [])
+    return Extraction(neurons, links, tuple(words), tuple(spans))
+
+
+def _add_words(text: str, found: dict[str, ExtractedNeuron]) -> None:
+    previous = ""
+    for match in _WORD.finditer(text):
+        raw = match.group(0).strip("'’-")
+        word = raw.casefold()
+        if (
+            len(word) < 2
+            or word in STOP_WORDS
+            or word in _TIME_WORDS
+            or (word.isdigit() and len(word) < 5)
+        ):
+            previous = word
+            continue
+        kind = _word_type(raw, word, previous, _starts_sentence(text, match.start()))
+        _put(found, word_key(word), kind, word if kind is not NeuronType.ENTITY else raw,
+             match.start())  # fmt: skip
+        previous = word
+
+
+def _word_type(raw: str, word: str, previous: str, sentence_start: bool) -> NeuronType:
+    acronym = raw.isupper() and len(raw) <= 5
+    if raw[0].isupper() and (not sentence_start or acronym):
+        return NeuronType.SPATIAL if previous in _PLACE_PREPOSITIONS else NeuronType.ENTITY
+    if stem(word) in _PLACE_WORDS:
+        return NeuronType.SPATIAL
+    if previous in _STATE_VERBS:
+        return NeuronType.STATE
+    if word.endswith(("ed", "ing")) and len(word) > 4:
+        return NeuronType.ACTION
+    return NeuronType.CONCEPT
+
+
+def _add_names(text: str, found: dict[str, ExtractedNeuron]) -> None:
+    """Multi-word capitalised names ("New York", "Carol Smith") get a neuron of their own."""
+    run: list[re.Match[str]] = []
+    for match in [*_WORD.finditer(text), None]:
+        capital = match is not None and match.group(0)[0].isupper()
+        adjacent = match is not None and run and text[run[-1].end() : match.start()] == " "
+        if capital and (not run or adjacent):
+            run.append(match)  # type: ignore[arg-type]
+            continue
+        if run and _starts_sentence(text, run[0].start()):
+            run = run[1:]  # a capitalised first word of a sentence is rarely part of a name
+        names = [m.group(0) for m in run if m.group(0).casefold() not in STOP_WORDS]
+        if len(names) >= 2:
+            name = " ".join(names)
+            _put(found, f"entity:{name.casefold()}", NeuronType.ENTITY, name, run[0].start())
+        run = [match] if capital and match is not None else []
+
+
+def _retype(
+    found: dict[str, ExtractedNeuron], pattern: re.Pattern[str], text: str, kind: NeuronType
+) -> None:
+    for match in pattern.finditer(text):
+        key = word_key(match.group("what"))
+        if key in found:
+            old = found[key]
+            found[key] = ExtractedNeuron(old.key, kind, old.content, old.position)
+
+
+def _keep_most_telling(ordered: list[ExtractedNeuron]) -> list[ExtractedNeuron]:
+    if len(ordered) <= MAX_NEURONS_PER_MEMORY:
+        return list(ordered)
+    rank = {NeuronType.ENTITY: 0, NeuronType.TIME: 0, NeuronType.SPATIAL: 1, NeuronType.INTENT: 1}
+    chosen = sorted(ordered, key=lambda n: (rank.get(n.type, 2), n.position))
+    keep = {n.key for n in chosen[:MAX_NEURONS_PER_MEMORY]}
+    return [n for n in ordered if n.key in keep]
+
+
+def _links(
+    text: str, neurons: tuple[ExtractedNeuron, ...], own_day_key: str | None
+) -> tuple[ExtractedLink, ...]:
+    links: dict[tuple[str, str, SynapseType], ExtractedLink] = {}
+
+    def add(source: str, target: str, kind: SynapseType, both: bool) -> None:
+        if source != target:
+            links.setdefault((source, target, kind), ExtractedLink(source, target, kind, both))
+
+    content = [n for n in neurons if n.key != own_day_key]
+    for left, right in itertools.pairwise(content):
+        add(left.key, right.key, SynapseType.RELATED_TO, True)
+    entities = [n for n in content if n.type is NeuronType.ENTITY]
+    for index, left in enumerate(entities):
+        for right in entities[index + 1 :]:
+            add(left.key, right.key, SynapseType.CO_OCCURS, True)
+    if own_day_key is not None:
+        for neuron in content:
+            if neuron.type in (NeuronType.ENTITY, NeuronType.ACTION, NeuronType.INTENT):
+                add(neuron.key, own_day_key, SynapseType.HAPPENED_AT, False)
+    for neuron in content:
+        if neuron.type is NeuronType.STATE and entities:
+            add(entities[0].key, neuron.key, SynapseType.HAS_PROPERTY, False)
+    for link in _cue_links(text, content):
+        add(*link)
+    return tuple(links.values())
+
+
+def _cue_links(
+    text: str, neurons: list[ExtractedNeuron]
+) -> list[tuple[str, str, SynapseType, bool]]:
+    """Link the clause before a cue word to the clause after it."""
+    found = []
+    for pattern, kind, _ in _CUES:
+        for match in pattern.finditer(text):
+            before = [n for n in neurons if 0 <= n.position < match.start()]
+            after = [n for n in neurons if n.position >= match.end()]
+            if before and after:
+                found.append((_main(before).key, _main(after).key, kind, False))
+    return found
+
+
+def _main(clause: list[ExtractedNeuron]) -> ExtractedNeuron:
+    """The most telling neuron of a clause: its first action, else its last neuron."""
+    actions = [n for n in clause if n.type in (NeuronType.ACTION, NeuronType.INTENT)]
+    return actions[0] if actions else clause[-1]
+
+
+def _put(
+    found: dict[str, ExtractedNeuron], key: str, kind: NeuronType, content: str, position: int
+) -> None:
+    current = found.get(key)
+    if current is None:
+        found[key] = ExtractedNeuron(key, kind, content, position)
+    elif kind is NeuronType.ENTITY and current.type is not NeuronType.ENTITY:
+        found[key] = ExtractedNeuron(key, kind, content, current.position)
+
+
+def _dedupe(neurons: list[ExtractedNeuron]) -> list[ExtractedNeuron]:
+    seen: set[str] = set()
+    unique = []
+    for neuron in neurons:
+        if neuron.key not in seen:
+            seen.add(neuron.key)
+            unique.append(neuron)
+    return unique
+
+
+def _starts_sentence(text: str, start: int) -> bool:
+    return start == 0 or bool(_SENTENCE_END.search(text[max(0, start - 3) : start]))
+
+
+def _pos(text: str, fragment: str) -> int:
+    index = text.find(fragment)
+    return index if index >= 0 else len(text)

@@ -1,0 +1,292 @@
+"""BrainIndex: the per-brain, in-process indexes retrieval runs on (lexical, graph, vector).
+
+Built once from storage, then kept in sync by replaying the brain's change log, so recall
+never does one storage round-trip per neuron, every backend gets the same speed, and several
+processes writing one brain stay correct. One index exists per (storage, brain, embedder).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from array import array
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from neural_memory.core.events import ChangeKind, ChangeRecord
+from neural_memory.core.fiber import Fiber
+from neural_memory.core.neuron import Neuron
+from neural_memory.core.synapse import Synapse
+from neural_memory.engine.retrieval.lexical import LexicalIndex
+from neural_memory.engine.retrieval.vectors import VectorStore
+from neural_memory.engine.text import terms
+from neural_memory.storage.base import Storage
+
+if TYPE_CHECKING:
+    from neural_memory.engine.embeddings import Embedder
+
+__all__ = ["BrainIndex", "FiberRecord", "index_for"]
+
+_REGISTRY: weakref.WeakKeyDictionary[Storage, dict[tuple[str, str], BrainIndex]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def index_for(storage: Storage, brain_id: str, embedder: Embedder | None = None) -> BrainIndex:
+    """The shared index of ``brain_id`` in ``storage`` (created empty on first use)."""
+    per_storage = _REGISTRY.setdefault(storage, {})
+    key = (brain_id, embedder.name if embedder is not None else "")
+    index = per_storage.get(key)
+    if index is None:
+        index = per_storage[key] = BrainIndex(storage, brain_id, embedder)
+    return index
+
+
+@dataclass(slots=True)
+class FiberRecord:
+    """What the index keeps of one fiber."""
+
+    fiber: Fiber
+    neuron_rows: tuple[int, ...]
+    alive: bool = True
+
+
+@dataclass(slots=True)
+class _Neurons:
+    ids: list[str] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)
+    items: list[Neuron | None] = field(default_factory=list)
+    fibers: list[list[int]] = field(default_factory=list)
+    adjacency: list[dict[int, float]] = field(default_factory=list)
+
+    def row(self, neuron_id: str) -> int:
+        row = self.rows.get(neuron_id)
+        if row is None:
+            row = self.rows[neuron_id] = len(self.ids)
+            self.ids.append(neuron_id)
+            self.items.append(None)
+            self.fibers.append([])
+            self.adjacency.append({})
+        return row
+
+
+class BrainIndex:
+    """Lexical (BM25), graph (fiber membership + synapse adjacency) and vector indexes."""
+
+    def __init__(self, storage: Storage, brain_id: str, embedder: Embedder | None) -> None:
+        self.storage = storage
+        self.brain_id = brain_id
+        self.embedder = embedder
+        self.seq = -1
+        self.lexical = LexicalIndex()
+        self.fibers: list[FiberRecord] = []
+        self.fiber_rows: dict[str, int] = {}
+        self.neurons = _Neurons()
+        self.vectors = VectorStore()
+        self._columns = _FiberColumns()
+        self._synapses: dict[str, Synapse] = {}
+        self._pending_vectors: dict[str, npt.NDArray[np.float32]] = {}
+        self._lock = asyncio.Lock()
+
+    # -- sync --------------------------------------------------------------------------------
+
+    async def sync(self) -> None:
+        """Catch up with every change the brain's storage has seen since the last sync."""
+        async with self._lock:
+            seq = await self.storage.get_change_seq()
+            if seq == self.seq:
+                return
+            changes = await self.storage.get_changes(self.seq) if self.seq >= 0 else None
+            if changes is None:
+                await self._rebuild()
+            else:
+                await self._replay(changes)
+            self.seq = max(seq, self.seq)
+            await self._embed_missing()
+
+    async def _rebuild(self) -> None:
+        self.seq = await self.storage.get_change_seq()
+        self.lexical = LexicalIndex()
+        self.fibers, self.fiber_rows = [], {}
+        self.neurons, self._synapses = _Neurons(), {}
+        self.vectors = VectorStore()
+        self._columns = _FiberColumns()
+        for neuron in await self.storage.find_neurons():
+            self._put_neuron(neuron)
+        for synapse in await self.storage.get_synapses():
+            self._put_synapse(synapse)
+        for fiber in await self.storage.find_fibers():
+            self._put_fiber(fiber)
+
+    async def _replay(self, changes: list[ChangeRecord]) -> None:
+        ids: defaultdict[ChangeKind, set[str]] = defaultdict(set)
+        for change in changes:
+            ids[change.kind].add(change.entity_id)
+            self.seq = max(self.seq, change.seq)
+        neurons = await self.storage.get_neurons(ids[ChangeKind.NEURON])
+        synapses = await self.storage.get_synapses_by_id(ids[ChangeKind.SYNAPSE])
+        fibers = await self.storage.get_fibers(ids[ChangeKind.FIBER])
+        for neuron_id in ids[ChangeKind.NEURON]:
+            if neuron_id in neurons:
+                self._put_neuron(neurons[neuron_id])
+            else:
+                self._drop_neuron(neuron_id)
+        for synapse_id in ids[ChangeKind.SYNAPSE]:
+            self._drop_synapse(synapse_id)
+            if synapse_id in synapses:
+                self._put_synapse(synapses[synapse_id])
+        for fiber_id in ids[ChangeKind.FIBER]:
+            if fiber_id in fibers:
+                self._put_fiber(fibers[fiber_id])
+            else:
+                self._drop_fiber(fiber_id)
+
+    # -- embeddings ----------------------------------------------------------------------------
+
+    def cache_embedding(self, fiber_id: str, vector: npt.NDArray[np.float32]) -> None:
+        """Remember a fiber's embedding computed at encoding time (saves re-embedding)."""
+        row = self.fiber_rows.get(fiber_id)
+        if row is None:
+            self._pending_vectors[fiber_id] = vector
+        else:
+            self.vectors.put(row, vector)
+
+    async def _embed_missing(self) -> None:
+        if self.embedder is None:
+            return
+        missing = [r for r, rec in enumerate(self.fibers) if rec.alive and not self.vectors.has(r)]
+        for row in list(missing):
+            vector = self._pending_vectors.pop(self.fibers[row].fiber.id, None)
+            if vector is not None:
+                self.vectors.put(row, vector)
+                missing.remove(row)
+        if missing:
+            embedded = await self.embedder.embed([self.fibers[r].fiber.content for r in missing])
+            for row, vector in zip(missing, embedded, strict=True):
+                self.vectors.put(row, vector)
+
+    # -- mutation ----------------------------------------------------------------------------
+
+    def _put_neuron(self, neuron: Neuron) -> None:
+        self.neurons.items[self.neurons.row(neuron.id)] = neuron
+
+    def _drop_neuron(self, neuron_id: str) -> None:
+        row = self.neurons.rows.get(neuron_id)
+        if row is not None:
+            self.neurons.items[row] = None
+            for other in list(self.neurons.adjacency[row]):
+                self.neurons.adjacency[other].pop(row, None)
+            self.neurons.adjacency[row].clear()
+
+    def _put_synapse(self, synapse: Synapse) -> None:
+        source = self.neurons.row(synapse.source_id)
+        target = self.neurons.row(synapse.target_id)
+        self._synapses[synapse.id] = synapse
+        self.neurons.adjacency[source][target] = synapse.weight
+        if synapse.is_bidirectional:
+            self.neurons.adjacency[target][source] = synapse.weight
+
+    def _drop_synapse(self, synapse_id: str) -> None:
+        synapse = self._synapses.pop(synapse_id, None)
+        if synapse is not None:
+            source = self.neurons.rows[synapse.source_id]
+            target = self.neurons.rows[synapse.target_id]
+            self.neurons.adjacency[source].pop(target, None)
+            if synapse.is_bidirectional:
+                self.neurons.adjacency[target].pop(source, None)
+
+    def _put_fiber(self, fiber: Fiber) -> None:
+        row = self.fiber_rows.get(fiber.id)
+        if row is not None:
+            record = self.fibers[row]
+            same = record.fiber.content == fiber.content
+            if same and record.fiber.neuron_ids == fiber.neuron_ids:
+                record.fiber = fiber
+                self._columns.set(row, fiber)
+                return
+            self._drop_fiber(fiber.id)
+        row = len(self.fibers)
+        order = list(fiber.pathway) + sorted(fiber.neuron_ids - set(fiber.pathway))
+        neuron_rows = tuple(self.neurons.row(neuron_id) for neuron_id in order)
+        self.fibers.append(FiberRecord(fiber, neuron_rows))
+        self.fiber_rows[fiber.id] = row
+        for neuron_row in neuron_rows:
+            self.neurons.fibers[neuron_row].append(row)
+        self.lexical.add(row, _document_terms(fiber))
+        self._columns.append(fiber)
+        pending = self._pending_vectors.pop(fiber.id, None)
+        if pending is not None:
+            self.vectors.put(row, pending)
+
+    def _drop_fiber(self, fiber_id: str) -> None:
+        row = self.fiber_rows.pop(fiber_id, None)
+        if row is None:
+            return
+        record = self.fibers[row]
+        record.alive = False
+        self._columns.suppressed[row] = 1
+        self.lexical.remove(row)
+        self.vectors.drop(row)
+        for neuron_row in record.neuron_rows:
+            members = self.neurons.fibers[neuron_row]
+            if row in members:
+                members.remove(row)
+
+    # -- read helpers --------------------------------------------------------------------------
+
+    def synapse(self, synapse_id: str) -> Synapse | None:
+        """A synapse the index knows, else None."""
+        return self._synapses.get(synapse_id)
+
+    def occurred_days(self) -> npt.NDArray[np.int32]:
+        """Proleptic ordinal day each fiber row's event happened on."""
+        return np.frombuffer(self._columns.occurred, dtype=np.int32)
+
+    def conductivity(self) -> npt.NDArray[np.float32]:
+        """Conductivity of each fiber row."""
+        return np.frombuffer(self._columns.conductivity, dtype=np.float32)
+
+    def suppressed(self) -> npt.NDArray[np.bool_]:
+        """True for fiber rows that are deleted or superseded by a newer fact."""
+        return np.frombuffer(self._columns.suppressed, dtype=np.bool_)
+
+    def fiber_terms(self, row: int) -> set[str]:
+        """The lexical terms of a fiber row."""
+        return set(_document_terms(self.fibers[row].fiber))
+
+    def neuron_row(self, neuron_id: str) -> int | None:
+        """The row of a neuron the index knows, else None."""
+        row = self.neurons.rows.get(neuron_id)
+        return row if row is not None and self.neurons.items[row] is not None else None
+
+
+class _FiberColumns:
+    """Per-row fiber attributes as packed arrays, read by scoring as numpy views."""
+
+    def __init__(self) -> None:
+        self.occurred: array[int] = array("i")
+        self.conductivity: array[float] = array("f")
+        self.suppressed = bytearray()
+
+    def append(self, fiber: Fiber) -> None:
+        occurred = fiber.occurred_at or fiber.created_at
+        self.occurred.append(occurred.toordinal())
+        self.conductivity.append(fiber.conductivity)
+        self.suppressed.append(1 if fiber.superseded_by else 0)
+
+    def set(self, row: int, fiber: Fiber) -> None:
+        self.conductivity[row] = fiber.conductivity
+        self.suppressed[row] = 1 if fiber.superseded_by else 0
+
+
+def _document_terms(fiber: Fiber) -> list[str]:
+    """Lexical terms of a fiber: its text, plus who said it."""
+    speaker = fiber.metadata.get("speaker")
+    extra = terms(speaker) if isinstance(speaker, str) else []
+    return terms(fiber.content) + extra
+
+

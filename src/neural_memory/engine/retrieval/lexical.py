@@ -1,0 +1,99 @@
+"""LexicalIndex: an incremental Okapi BM25 index over fiber rows (in memory, no I/O)."""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections import Counter
+from collections.abc import Iterable
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["LexicalIndex"]
+
+FloatArray = npt.NDArray[np.float32]
+
+
+class LexicalIndex:
+    """Okapi BM25 over documents identified by dense integer rows.
+
+    Documents are added incrementally; removing one tombstones it (its postings stay but
+    score zero), so postings never need rewriting. Scoring a query touches only the
+    postings of its terms and returns a dense score vector.
+
+    Args:
+        k1: Term-frequency saturation.
+        b: Length normalisation.
+    """
+
+    def __init__(self, *, k1: float = 1.2, b: float = 0.75) -> None:
+        self.k1 = k1
+        self.b = b
+        self._rows: dict[str, array[int]] = {}
+        self._tfs: dict[str, array[float]] = {}
+        self._lengths: array[float] = array("f")
+        self._alive: bytearray = bytearray()
+        self._live_count = 0
+        self._live_length = 0.0
+
+    @property
+    def size(self) -> int:
+        """Number of rows ever added (live or not)."""
+        return len(self._lengths)
+
+    @property
+    def live_count(self) -> int:
+        """Number of live documents."""
+        return self._live_count
+
+    def add(self, row: int, terms: Iterable[str]) -> None:
+        """Index document ``row`` (rows must be added in increasing order, without gaps)."""
+        if row != len(self._lengths):
+            raise ValueError(f"rows must be added in order: expected {len(self._lengths)}")
+        counts = Counter(terms)
+        length = float(sum(counts.values()))
+        for term, tf in counts.items():
+            self._rows.setdefault(term, array("i")).append(row)
+            self._tfs.setdefault(term, array("f")).append(float(tf))
+        self._lengths.append(length)
+        self._alive.append(1)
+        self._live_count += 1
+        self._live_length += length
+
+    def remove(self, row: int) -> None:
+        """Tombstone ``row``; it will score zero from now on."""
+        if 0 <= row < len(self._alive) and self._alive[row]:
+            self._alive[row] = 0
+            self._live_count -= 1
+            self._live_length -= self._lengths[row]
+
+    def document_frequency(self, term: str) -> int:
+        """Number of documents (live or not) containing ``term``."""
+        rows = self._rows.get(term)
+        return len(rows) if rows is not None else 0
+
+    def idf(self, term: str) -> float:
+        """BM25 inverse document frequency of ``term`` (0 when unknown)."""
+        df = self.document_frequency(term)
+        if df == 0 or self._live_count == 0:
+            return 0.0
+        return math.log(1.0 + (self._live_count - df + 0.5) / (df + 0.5))
+
+    def scores(self, query_terms: Iterable[str]) -> FloatArray:
+        """BM25 score of every row for ``query_terms`` (repeated terms count once)."""
+        total = np.zeros(len(self._lengths), dtype=np.float32)
+        if not self._live_count:
+            return total
+        lengths = np.frombuffer(self._lengths, dtype=np.float32)
+        average = self._live_length / self._live_count or 1.0
+        for term in dict.fromkeys(query_terms):
+            idf = self.idf(term)
+            if idf <= 0.0:
+                continue
+            rows = np.frombuffer(self._rows[term], dtype=np.int32)
+            tf = np.frombuffer(self._tfs[term], dtype=np.float32)
+            norm = self.k1 * (1.0 - self.b + self.b * lengths[rows] / average)
+            total[rows] += np.float32(idf) * tf * (self.k1 + 1.0) / (tf + norm)
+        total *= np.frombuffer(self._alive, dtype=np.uint8)
+        return total

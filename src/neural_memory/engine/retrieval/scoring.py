@@ -1,0 +1,73 @@
+"""Score fusion for retrieval (pure functions over numpy arrays, no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["FusionWeights", "confidence", "fuse", "normalise", "top_rows"]
+
+FloatArray = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FusionWeights:
+    """How much each signal counts in a fiber's final score."""
+
+    lexical: float = 1.0
+    activation: float = 0.5
+    semantic: float = 0.8
+    time: float = 0.3
+    superseded_penalty: float = 0.3
+    conductivity: float = 0.1
+
+
+def normalise(values: FloatArray) -> FloatArray:
+    """Scale to 0-1 by the maximum (all zeros stay zeros)."""
+    peak = float(values.max()) if values.size else 0.0
+    return values / np.float32(peak) if peak > 0 else values
+
+
+def top_rows(values: FloatArray, k: int) -> npt.NDArray[np.intp]:
+    """Indices of the ``k`` largest positive values, best first."""
+    positive = np.flatnonzero(values > 0)
+    if positive.size > k:
+        part = np.argpartition(values[positive], -k)[-k:]
+        positive = positive[part]
+    return positive[np.argsort(-values[positive], kind="stable")]
+
+
+def fuse(
+    *,
+    lexical: FloatArray,
+    semantic: FloatArray,
+    activation: Mapping[int, float],
+    time_match: FloatArray,
+    conductivity: FloatArray,
+    superseded: npt.NDArray[np.bool_],
+    weights: FusionWeights,
+) -> FloatArray:
+    """Combine per-fiber signals (each already 0-1) into one score per fiber row."""
+    act = np.zeros_like(lexical)
+    if activation:
+        rows = np.fromiter(activation.keys(), dtype=np.intp, count=len(activation))
+        act[rows] = np.fromiter(activation.values(), dtype=np.float32, count=len(activation))
+        act = normalise(act)
+    score = weights.lexical * lexical + weights.activation * act + weights.semantic * semantic
+    relevant = score > 0
+    score = score + weights.time * time_match * relevant
+    score *= 1.0 - weights.conductivity + weights.conductivity * conductivity
+    score[superseded] *= weights.superseded_penalty
+    fused: FloatArray = score.astype(np.float32, copy=False)
+    return fused
+
+
+def confidence(top_score: float, coverage: float) -> float:
+    """0-1 confidence from the best fused score and the share of query terms it covers."""
+    if top_score <= 0:
+        return 0.0
+    strength = top_score / (top_score + 0.5)
+    return round(min(1.0, 0.5 * coverage + 0.5 * strength), 4)

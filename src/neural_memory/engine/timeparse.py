@@ -1,0 +1,202 @@
+"""Time expressions: find them in text and resolve them against a reference moment.
+
+"yesterday", "last Saturday", "two weeks ago", "in May", "7 May 2023" or "2022" become
+:class:`TimeSpan` s - a labelled date range - resolved against the memory's own timestamp
+(or, for a query, the moment it is asked). Pure functions, no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+__all__ = ["Granularity", "TimeSpan", "day_span", "find_time_spans"]
+
+_MONTHS = {
+    name.casefold(): index
+    for index, name in enumerate(calendar.month_name)
+    if name
+} | {name.casefold(): index for index, name in enumerate(calendar.month_abbr) if name}
+_MONTHS.pop("may", None)
+_MONTHS["may"] = 5
+_WEEKDAYS = {name.casefold(): index for index, name in enumerate(calendar.day_name)}
+_NUMBERS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "couple": 2, "few": 3, "several": 3,
+}  # fmt: skip
+
+_MONTH = (
+    r"(?P<month>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
+_DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
+_YEAR = r"(?P<year>(?:19|20)\d\d)"
+_COUNT = r"(?P<count>\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|couple|few|several)"
+
+_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(pattern, re.IGNORECASE))
+    for name, pattern in (
+        ("iso", r"\b(?P<year>(?:19|20)\d\d)[-/](?P<month>[01]?\d)[-/](?P<day>[0-3]?\d)\b"),
+        ("day_month_year", rf"\b{_DAY}(?: of)? {_MONTH},? {_YEAR}\b"),
+        ("month_day_year", rf"\b{_MONTH} {_DAY},? {_YEAR}\b"),
+        ("day_month", rf"\b{_DAY}(?: of)? {_MONTH}\b"),
+        ("month_day", rf"\b{_MONTH} {_DAY}\b(?!,? (?:19|20)\d\d)"),
+        ("month_year", rf"\b{_MONTH},? {_YEAR}\b"),
+        ("ago", rf"\b{_COUNT}(?: of)? (?P<unit>day|week|month|year)s? ago\b"),
+        ("relative_unit", r"\b(?P<which>last|this|next|past) (?P<unit>week|weekend|month|year)\b"),
+        ("weekday", r"\b(?:(?P<which>last|this|next|on) )?"
+                    r"(?P<weekday>monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"),
+        ("named_day", r"\b(?P<word>yesterday|today|tonight|tomorrow)\b"),
+        ("month", rf"\b(?:in|since|during|last|this|next|early|late|mid) {_MONTH}\b"),
+        ("year", rf"\b{_YEAR}\b"),
+    )
+)
+
+
+class Granularity(StrEnum):
+    """How precise a time span is."""
+
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    YEAR = "year"
+
+
+@dataclass(frozen=True, slots=True)
+class TimeSpan:
+    """A resolved time expression: the dates ``start`` to ``end`` (inclusive)."""
+
+    start: date
+    end: date
+    granularity: Granularity
+    text: str
+
+    @property
+    def label(self) -> str:
+        """Stable name of the span: "2023-05-07", "2023-W19", "2023-05" or "2023"."""
+        if self.granularity is Granularity.DAY:
+            return self.start.isoformat()
+        if self.granularity is Granularity.WEEK:
+            year, week, _ = self.start.isocalendar()
+            return f"{year}-W{week:02d}"
+        if self.granularity is Granularity.MONTH:
+            return f"{self.start.year}-{self.start.month:02d}"
+        return str(self.start.year)
+
+    def contains(self, moment: date) -> bool:
+        """True when ``moment`` falls inside the span."""
+        return self.start <= moment <= self.end
+
+
+def day_span(moment: datetime | date) -> TimeSpan:
+    """The one-day span of ``moment``."""
+    day = moment.date() if isinstance(moment, datetime) else moment
+    return TimeSpan(day, day, Granularity.DAY, day.isoformat())
+
+
+def find_time_spans(text: str, reference: datetime | date) -> list[TimeSpan]:
+    """Every time expression of ``text`` resolved against ``reference``, in text order."""
+    today = reference.date() if isinstance(reference, datetime) else reference
+    taken: list[tuple[int, int]] = []
+    found: list[tuple[int, TimeSpan]] = []
+    for name, pattern in _PATTERNS:
+        for match in pattern.finditer(text):
+            if any(match.start() < end and start < match.end() for start, end in taken):
+                continue
+            span = _resolve(name, match, today)
+            if span is not None:
+                taken.append((match.start(), match.end()))
+                found.append((match.start(), span))
+    return [span for _, span in sorted(found, key=lambda item: item[0])]
+
+
+def _resolve(name: str, match: re.Match[str], today: date) -> TimeSpan | None:
+    parts = {key: value.casefold() for key, value in match.groupdict().items() if value}
+    text = match.group(0)
+    try:
+        if name in {"iso", "day_month_year", "month_day_year"}:
+            return _day(_make_date(parts, today.year), text)
+        if name in {"day_month", "month_day"}:
+            return _day(_past_date(parts, today), text)
+        if name == "month_year":
+            return _month(int(parts["year"]), _MONTHS[parts["month"]], text)
+        if name == "month":
+            month = _MONTHS[parts["month"]]
+            year = today.year if month <= today.month else today.year - 1
+            return _month(year, month, text)
+        if name == "year":
+            year = int(parts["year"])
+            return TimeSpan(date(year, 1, 1), date(year, 12, 31), Granularity.YEAR, text)
+    except ValueError:
+        return None
+    return _resolve_relative(name, parts, today, text)
+
+
+def _resolve_relative(name: str, parts: dict[str, str], today: date, text: str) -> TimeSpan | None:
+    if name == "named_day":
+        offset = {"yesterday": -1, "today": 0, "tonight": 0, "tomorrow": 1}[parts["word"]]
+        return _day(today + timedelta(days=offset), text)
+    if name == "weekday":
+        return _weekday(parts, today, text)
+    if name == "ago":
+        count = _NUMBERS.get(parts["count"]) or int(parts["count"])
+        return _shift(today, parts["unit"], -count, text)
+    if name == "relative_unit":
+        step = {"last": -1, "past": -1, "this": 0, "next": 1}[parts["which"]]
+        return _shift(today, parts["unit"], step, text)
+    return None
+
+
+def _make_date(parts: dict[str, str], default_year: int) -> date:
+    month_text = parts["month"]
+    month = int(month_text) if month_text.isdigit() else _MONTHS[month_text]
+    return date(int(parts.get("year", default_year)), month, int(parts["day"]))
+
+
+def _past_date(parts: dict[str, str], today: date) -> date:
+    """A day and month without a year: the latest such date not after ``today`` + 1 month."""
+    candidate = _make_date(parts, today.year)
+    if candidate > today + timedelta(days=31):
+        candidate = candidate.replace(year=today.year - 1)
+    return candidate
+
+
+def _weekday(parts: dict[str, str], today: date, text: str) -> TimeSpan:
+    target = _WEEKDAYS[parts["weekday"]]
+    back = (today.weekday() - target) % 7
+    which = parts.get("which")
+    if which == "next":
+        ahead = (target - today.weekday()) % 7 or 7
+        return _day(today + timedelta(days=ahead), text)
+    if which == "last" and back == 0:
+        back = 7
+    return _day(today - timedelta(days=back), text)
+
+
+def _shift(today: date, unit: str, step: int, text: str) -> TimeSpan:
+    if unit == "day":
+        return _day(today + timedelta(days=step), text)
+    if unit in {"week", "weekend"}:
+        monday = today - timedelta(days=today.weekday()) + timedelta(weeks=step)
+        if unit == "weekend":
+            return TimeSpan(
+                monday + timedelta(days=5), monday + timedelta(days=6), Granularity.WEEK, text
+            )
+        return TimeSpan(monday, monday + timedelta(days=6), Granularity.WEEK, text)
+    if unit == "month":
+        index = today.year * 12 + today.month - 1 + step
+        return _month(index // 12, index % 12 + 1, text)
+    year = today.year + step
+    return TimeSpan(date(year, 1, 1), date(year, 12, 31), Granularity.YEAR, text)
+
+
+def _day(day: date, text: str) -> TimeSpan:
+    return TimeSpan(day, day, Granularity.DAY, text)
+
+
+def _month(year: int, month: int, text: str) -> TimeSpan:
+    last = calendar.monthrange(year, month)[1]
+    return TimeSpan(date(year, month, 1), date(year, month, last), Granularity.MONTH, text)

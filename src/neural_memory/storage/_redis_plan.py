@@ -1,0 +1,224 @@
+"""Pure helpers of the Redis backend: key layout, write payloads, script results (no I/O)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from neural_memory.core.events import ChangeKind, ChangeRecord
+from neural_memory.core.fiber import Fiber
+from neural_memory.core.synapse import Synapse
+from neural_memory.errors import (
+    AlreadyExistsError,
+    BrainNotFoundError,
+    ConfigError,
+    NotFoundError,
+    StorageError,
+)
+from neural_memory.storage._redis_codec import decode, encode, micros
+from neural_memory.storage.batch import WriteBatch
+
+__all__ = [
+    "BrainKeys",
+    "check_namespace",
+    "delta_results",
+    "dump_payload",
+    "parse_change",
+    "raise_for_write_result",
+    "redact_url",
+    "write_groups",
+]
+
+_NAMESPACE = re.compile(r"[A-Za-z0-9_.\-]+")
+
+
+def check_namespace(namespace: object) -> str:
+    """``namespace`` if it is usable as the first segment of every key, else ConfigError."""
+    if not isinstance(namespace, str) or not _NAMESPACE.fullmatch(namespace):
+        raise ConfigError(
+            f"namespace must be letters, digits, '_', '.' or '-' (no ':'), got {namespace!r}"
+        )
+    return namespace
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password (if any) replaced by ``***``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port is not None else ""
+    netloc = f"{user}:***@{host}{port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+@dataclass(frozen=True, slots=True)
+class BrainKeys:
+    """The Redis key names of one brain (see the key layout in ``storage/redis.py``)."""
+
+    prefix: str
+
+    @classmethod
+    def of(cls, namespace: str, brain_id: str) -> BrainKeys:
+        """Return the keys of ``brain_id`` in ``namespace``.
+
+        The id is percent-encoded, so no brain's prefix is a prefix of another's and SCAN
+        patterns need no escaping.
+        """
+        return cls(f"{namespace}:b:{{{quote(brain_id, safe='')}}}:")
+
+    @property
+    def pattern(self) -> str:
+        """SCAN pattern matching every key of the brain."""
+        return self.prefix + "*"
+
+    def key(self, suffix: str) -> str:
+        """Return the key ``prefix + suffix`` (``n``, ``s``, ``f``, ``seq``, ...)."""
+        return self.prefix + suffix
+
+    def synapses_of(self, neuron_id: str) -> str:
+        """Set of the ids of the synapses touching ``neuron_id``."""
+        return f"{self.prefix}sn:{neuron_id}"
+
+    def fibers_of(self, neuron_id: str) -> str:
+        """Set of the ids of the fibers binding ``neuron_id``."""
+        return f"{self.prefix}fn:{neuron_id}"
+
+    def memories_of_fiber(self, fiber_id: str) -> str:
+        """Set of the ids of the typed memories of ``fiber_id``."""
+        return f"{self.prefix}tf:{fiber_id}"
+
+    def memories_of_project(self, project_id: str) -> str:
+        """Set of the ids of the typed memories of ``project_id``."""
+        return f"{self.prefix}tp:{project_id}"
+
+
+def delta_results(
+    batch: WriteBatch, stored: Mapping[str, str | None]
+) -> tuple[list[list[object]], list[list[str]]]:
+    """Apply ``batch.synapse_deltas`` in Python exactly as InMemoryStorage does.
+
+    ``stored`` maps every delta synapse id to its stored JSON (None: absent). Returns the
+    compare-and-set guard ``[[id, stored JSON or False], ...]`` and the final synapses
+    ``[[id, JSON], ...]`` the write script stores after the batch's own synapse writes.
+    """
+    state: dict[str, Synapse | None] = {
+        i: decode(Synapse, raw) if raw is not None else None for i, raw in stored.items()
+    }
+    for synapse in batch.ensure_synapses:
+        if synapse.id in state and state[synapse.id] is None:
+            state[synapse.id] = synapse
+    for synapse in (*batch.insert_synapses, *batch.update_synapses):
+        if synapse.id in state:
+            state[synapse.id] = synapse
+    moved: dict[str, Synapse] = {}
+    for synapse_id, delta in batch.synapse_deltas:
+        current = state.get(synapse_id)
+        if current is not None:
+            result = current.with_weight(current.weight + delta)
+            if delta > 0:
+                result = result.reinforce(0.0, at=batch.deltas_at)
+            state[synapse_id] = moved[synapse_id] = result
+    guard: list[list[object]] = [
+        [i, raw if raw is not None else False] for i, raw in stored.items()
+    ]
+    return guard, [[i, encode(s)] for i, s in moved.items()]
+
+
+def write_groups(batch: WriteBatch) -> dict[str, list[object]]:
+    """Return the parts of the write script's payload that depend on ``batch`` alone."""
+    neurons, synapses, fibers = batch.changed_ids()
+    groups: dict[str, list[Any]] = {
+        "ni": [[n.id, encode(n)] for n in batch.insert_neurons],
+        "ne": [[n.id, encode(n)] for n in batch.ensure_neurons],
+        "nu": [[n.id, encode(n)] for n in batch.update_neurons],
+        "si": [_synapse(s) for s in batch.insert_synapses],
+        "se": [_synapse(s) for s in batch.ensure_synapses],
+        "su": [_synapse(s) for s in batch.update_synapses],
+        "fi": [_fiber(f) for f in batch.insert_fibers],
+        "fu": [_fiber(f) for f in batch.update_fibers],
+        "tm": [
+            [
+                m.id,
+                encode(m),
+                m.fiber_id,
+                m.project_id or False,
+                str(micros(m.expires_at)) if m.expires_at is not None else False,
+            ]
+            for m in batch.put_typed_memories
+        ],
+        "pp": [[p.id, encode(p)] for p in batch.put_projects],
+        "df": list(batch.delete_fiber_ids),
+        "ds": list(batch.delete_synapse_ids),
+        "dn": list(batch.delete_neuron_ids),
+        "dt": list(batch.delete_typed_memory_ids),
+        "dp": list(batch.delete_project_ids),
+        "cn": sorted(neurons),
+        "cs": sorted(synapses),
+        "cf": sorted(fibers),
+    }
+    return {name: items for name, items in groups.items() if items}
+
+
+def dump_payload(
+    groups: Mapping[str, list[object]],
+    guard: Sequence[list[object]] = (),
+    deltas: Sequence[list[str]] = (),
+) -> str:
+    """Return the JSON argument of the write script (see ``_redis_scripts.WRITE``)."""
+    payload: dict[str, object] = dict(groups)
+    if guard:
+        payload["cas"] = list(guard)
+    if deltas:
+        payload["sd"] = list(deltas)
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+
+def _synapse(synapse: Synapse) -> list[object]:
+    return [synapse.id, synapse.source_id, synapse.target_id, encode(synapse)]
+
+
+def _fiber(fiber: Fiber) -> list[object]:
+    return [fiber.id, encode(fiber), sorted(fiber.neuron_ids), str(micros(fiber.last_used))]
+
+
+def raise_for_write_result(brain_id: str, result: Sequence[object]) -> int | None:
+    """Return the new change seq from the write script (None: retry), or raise its error."""
+    status, *rest = [_text(item) for item in result]
+    if status == "ok":
+        return int(rest[0])
+    if status == "retry":
+        return None
+    if status == "brain":
+        raise BrainNotFoundError(f"brain {brain_id!r} does not exist in this storage")
+    if status == "exists":
+        raise AlreadyExistsError(f"{rest[0]} {rest[1]!r} already exists")
+    if status == "missing":
+        raise NotFoundError(f"{rest[0]} {rest[1]!r} does not exist")
+    if status == "endpoint":
+        raise NotFoundError(f"synapse {rest[0]!r} names missing neuron {rest[1]!r}")
+    if status == "fiber_neurons":
+        raise NotFoundError(f"fiber {rest[0]!r} names missing neurons {sorted(rest[1:])}")
+    raise StorageError(f"unexpected reply from the Redis write script: {result!r}")
+
+
+def parse_change(member: str | bytes) -> ChangeRecord:
+    """Parse a change-log sorted-set member ``seq|kind|entity_id``."""
+    seq, kind, entity_id = _text(member).split("|", 2)
+    return ChangeRecord(int(seq), ChangeKind(kind), entity_id)
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bytes):
+        return value.decode()
+    return str(value)

@@ -1,0 +1,490 @@
+"""RedisStorage: the storage interface on a Redis server, shared by several processes.
+
+Needs the ``redis`` extra (``pip install neural-memory-brain[redis]``, redis-py >= 5, asyncio
+client). Several brains and several namespaces share one Redis database without seeing each
+other. Redis Cluster is not supported (the write script touches the namespace's brain
+directory and the brain's keys, which live in different slots).
+
+Key layout (``{ns}`` is the namespace, ``P`` = ``{ns}:b:{<brain id, percent-encoded>}:``;
+the braces delimit the id, so no brain's prefix is a prefix of another's)::
+
+    {ns}:brains          hash    brain id -> Brain JSON (the directory of brains)
+    {ns}:brain_order     zset    brain id by creation order (ties in list_brains)
+    {ns}:brain_ctr       string  counter feeding brain_order
+    P n                  hash    neuron id -> Neuron JSON
+    P no / P ctr         zset / string   neuron insertion order ("oldest first") / its counter
+    P s                  hash    synapse id -> Synapse JSON
+    P sn:{neuron id}     set     ids of the synapses touching the neuron
+    P linked             set     neurons with at least one synapse (orphan count)
+    P f                  hash    fiber id -> Fiber JSON
+    P fn:{neuron id}     set     ids of the fibers binding the neuron
+    P flu                zset    fiber id by last_used (microseconds; oldest unused fiber)
+    P t                  hash    typed memory id -> TypedMemory JSON
+    P tf:{fiber id}      set     typed memories of a fiber
+    P tp:{project id}    set     typed memories of a project
+    P tx                 zset    typed memory id by expires_at (expired count)
+    P p / P a / P m      hash    projects / alerts / metadata (key -> JSON)
+    P r / P rctr         zset / string   recall events by created_at (member: 16-digit
+                                 insertion counter + JSON, so ties keep insertion order)
+    P seq                string  the brain's change sequence (INCRBY)
+    P log                zset    change log: member ``seq|kind|id`` scored by seq, trimmed to
+                                 ``CHANGE_LOG_LIMIT`` entries (shared with InMemoryStorage)
+
+Atomicity: every :meth:`write` runs as one Lua script (EVALSHA through ``register_script``).
+A script runs atomically on the server, so validation (AlreadyExistsError / NotFoundError,
+checked before anything is written), the writes, the secondary indexes and the change log
+form one all-or-nothing step across processes, in one round trip. Lua was chosen over
+WATCH/MULTI/EXEC because an optimistic transaction would have to WATCH every key a batch
+reads (each neuron, synapse and index) and needs at least three round trips, retried under
+contention. ``synapse_deltas`` need the Synapse arithmetic of the core model (clamping,
+reinforcement), which stays in Python: the current synapses are read (one HMGET), the new
+ones computed, and the script stores them only if the stored JSON is still what was read
+(compare-and-set), otherwise nothing is written and the write is retried. Two processes
+reinforcing the same synapse therefore both count. A brain deleted by another process makes
+later writes fail with BrainNotFoundError. Like any Lua script, a write is not rolled back if
+Redis itself fails half-way (out of memory, killed); validation failures never write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import itertools
+import json
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from neural_memory.core.alert import Alert
+from neural_memory.core.brain import Brain
+from neural_memory.core.events import BrainStats, ChangeRecord, RecallEvent
+from neural_memory.core.fiber import Fiber
+from neural_memory.core.neuron import Neuron
+from neural_memory.core.project import Project
+from neural_memory.core.synapse import Synapse
+from neural_memory.core.typed_memory import TypedMemory
+from neural_memory.errors import BrainNotFoundError, StorageError, StorageUnavailableError
+from neural_memory.storage import _redis_scripts as scripts
+from neural_memory.storage import memory as _memory
+from neural_memory.storage._core import JSONValue
+from neural_memory.storage._redis_codec import decode, encode, encode_value, from_micros, micros
+from neural_memory.storage._redis_plan import (
+    BrainKeys,
+    check_namespace,
+    delta_results,
+    dump_payload,
+    parse_change,
+    raise_for_write_result,
+    redact_url,
+    write_groups,
+)
+from neural_memory.storage.base import Storage
+from neural_memory.storage.batch import WriteBatch
+from neural_memory.storage.filters import (
+    AlertFilter,
+    FiberFilter,
+    NeuronFilter,
+    SynapseFilter,
+    TypedMemoryFilter,
+)
+
+if TYPE_CHECKING:
+    import redis.asyncio
+    from redis.commands.core import AsyncScript
+
+__all__ = ["RedisStorage"]
+
+_T = TypeVar("_T")
+_INSTALL_HINT = "pip install neural-memory-brain[redis]"
+_MAX_WRITE_ATTEMPTS = 200
+_UNLINK_CHUNK = 500
+
+
+class RedisStorage(Storage):
+    """Brains in a Redis server; several processes may share one brain.
+
+    Args:
+        url: Redis URL (``redis://[:password@]host:port/db``, ``rediss://``, ``unix://``).
+        namespace: First segment of every key (letters, digits, ``_ . -``); storages with
+            different namespaces never see each other's brains.
+        client: An existing ``redis.asyncio.Redis`` to use instead of connecting to ``url``;
+            it is not closed by :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        url: str = "redis://localhost:6379/0",
+        *,
+        namespace: str = "nm",
+        client: redis.asyncio.Redis | None = None,
+    ) -> None:
+        super().__init__()
+        _redis_modules()
+        self._url = url
+        self._where = redact_url(url) if client is None else _describe(client)
+        self._namespace = check_namespace(namespace)
+        self._client: redis.asyncio.Redis | None = client
+        self._owns_client = client is None
+        self._scripts: dict[str, AsyncScript] = {}
+        self._brains_key = f"{namespace}:brains"
+
+    @property
+    def namespace(self) -> str:
+        """The first segment of every key this storage uses."""
+        return self._namespace
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def _open(self) -> None:
+        aioredis, errors = _redis_modules()
+        if self._client is None:
+            try:
+                self._client = aioredis.Redis.from_url(self._url, decode_responses=True)
+            except (ValueError, TypeError) as exc:
+                raise StorageUnavailableError(f"invalid Redis URL {self._where}: {exc}") from exc
+        try:
+            await self._client.ping()
+        except (errors.RedisError, OSError) as exc:
+            if self._owns_client:
+                await self._close()
+            raise StorageUnavailableError(f"cannot reach Redis at {self._where}: {exc}") from exc
+        for name in ("WRITE", "FETCH", "CHANGES", "SAVE_BRAIN", "GUARDED_HSET", "RECALL_EVENT"):
+            self._scripts[name] = self._client.register_script(getattr(scripts, name))
+
+    async def _close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None and self._owns_client:
+            await client.aclose()
+
+    @property
+    def _redis(self) -> Any:
+        """The client (typed loosely: redis-py's command stubs do not fit mypy strict)."""
+        return self._client
+
+    def _keys(self, brain_id: str) -> BrainKeys:
+        return BrainKeys.of(self._namespace, brain_id)
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Translate redis-py errors into StorageError subclasses."""
+        _, errors = _redis_modules()
+        try:
+            yield
+        except (errors.ConnectionError, errors.TimeoutError, OSError) as exc:
+            raise StorageUnavailableError(f"lost Redis at {self._where}: {exc}") from exc
+        except errors.RedisError as exc:
+            raise StorageError(f"Redis at {self._where} failed: {exc}") from exc
+
+    async def _run(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        return await self._scripts[name](keys=keys, args=args)
+
+    async def _fetch(self, kind: type[_T], hash_key: str, index_keys: list[str]) -> list[_T]:
+        """Fetch the records whose ids are in the union of the sets ``index_keys``."""
+        raws = await self._run("FETCH", [hash_key, *index_keys], ["s"])
+        return [decode(kind, raw) for raw in raws]
+
+    async def _hmget(self, kind: type[_T], hash_key: str, ids: frozenset[str]) -> dict[str, _T]:
+        wanted = list(ids)
+        raws = await self._redis.hmget(hash_key, wanted) if wanted else []
+        return {i: decode(kind, raw) for i, raw in zip(wanted, raws, strict=True) if raw}
+
+    async def _hvals(self, kind: type[_T], hash_key: str) -> list[_T]:
+        return [decode(kind, raw) for raw in await self._redis.hvals(hash_key)]
+
+    # -- brains ------------------------------------------------------------------------------
+
+    async def _save_brain(self, brain: Brain) -> None:
+        ns = self._namespace
+        with self._errors():
+            await self._run(
+                "SAVE_BRAIN",
+                [self._brains_key, f"{ns}:brain_order", f"{ns}:brain_ctr"],
+                [brain.id, encode(brain)],
+            )
+
+    async def _get_brain(self, brain_id: str) -> Brain | None:
+        with self._errors():
+            raw = await self._redis.hget(self._brains_key, brain_id)
+        return decode(Brain, raw) if raw else None
+
+    async def _list_brains(self) -> list[Brain]:
+        with self._errors():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.zrange(f"{self._namespace}:brain_order", 0, -1)
+                pipe.hgetall(self._brains_key)
+                order, raws = await pipe.execute()
+        brains = [decode(Brain, raws[i]) for i in order if i in raws]
+        return sorted(brains, key=lambda b: b.created_at)
+
+    async def _delete_brain(self, brain_id: str) -> bool:
+        keys = self._keys(brain_id)
+        with self._errors():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hdel(self._brains_key, brain_id)
+                pipe.zrem(f"{self._namespace}:brain_order", brain_id)
+                removed, _ = await pipe.execute()
+            # Writes check the directory inside their script, so none lands after the HDEL.
+            doomed: list[str] = []
+            async for key in self._redis.scan_iter(match=keys.pattern, count=1000):
+                doomed.append(key)
+                if len(doomed) >= _UNLINK_CHUNK:
+                    await self._redis.unlink(*doomed)
+                    doomed.clear()
+            if doomed:
+                await self._redis.unlink(*doomed)
+        return bool(removed)
+
+    # -- graph writes --------------------------------------------------------------------------
+
+    async def _write(self, brain_id: str, batch: WriteBatch) -> int:
+        keys = self._keys(brain_id)
+        groups = write_groups(batch)
+        delta_ids = list(dict.fromkeys(synapse_id for synapse_id, _ in batch.synapse_deltas))
+        payload = dump_payload(groups)
+        with self._errors():
+            for attempt in range(_MAX_WRITE_ATTEMPTS):
+                if delta_ids:
+                    raws = await self._redis.hmget(keys.key("s"), delta_ids)
+                    stored = {i: _opt_text(raw) for i, raw in zip(delta_ids, raws, strict=True)}
+                    payload = dump_payload(groups, *delta_results(batch, stored))
+                args = [brain_id, keys.prefix, payload, _memory.CHANGE_LOG_LIMIT]
+                result = await self._run("WRITE", [self._brains_key], args)
+                seq = raise_for_write_result(brain_id, result)
+                if seq is not None:
+                    return seq
+                await asyncio.sleep(random.random() * min(0.05, 0.001 * attempt))
+        raise StorageError(
+            f"gave up writing to brain {brain_id!r}: its synapses kept changing under "
+            f"{_MAX_WRITE_ATTEMPTS} attempts"
+        )
+
+    # -- graph reads ---------------------------------------------------------------------------
+
+    async def _get_neurons(self, brain_id: str, ids: frozenset[str]) -> dict[str, Neuron]:
+        with self._errors():
+            return await self._hmget(Neuron, self._keys(brain_id).key("n"), ids)
+
+    async def _find_neurons(self, brain_id: str, query: NeuronFilter) -> list[Neuron]:
+        if query.limit == 0:
+            return []
+        keys = self._keys(brain_id)
+        unfiltered = query.type is None and query.content is None
+        stop = query.limit - 1 if unfiltered and query.limit is not None else -1
+        with self._errors():
+            raws = await self._run("FETCH", [keys.key("n"), keys.key("no")], ["z", stop])
+        neurons = (decode(Neuron, raw) for raw in raws)
+        wanted = query.content.casefold() if query.content is not None else None
+        found = (
+            n
+            for n in neurons
+            if (query.type is None or n.type == query.type)
+            and (wanted is None or n.content.casefold() == wanted)
+        )
+        return list(itertools.islice(found, query.limit))
+
+    async def _get_synapses(self, brain_id: str, ids: frozenset[str]) -> dict[str, Synapse]:
+        with self._errors():
+            return await self._hmget(Synapse, self._keys(brain_id).key("s"), ids)
+
+    async def _find_synapses(self, brain_id: str, query: SynapseFilter) -> list[Synapse]:
+        keys = self._keys(brain_id)
+        endpoint = query.source_id or query.target_id
+        with self._errors():
+            if endpoint is not None:
+                pool = await self._fetch(Synapse, keys.key("s"), [keys.synapses_of(endpoint)])
+            else:
+                pool = await self._hvals(Synapse, keys.key("s"))
+        found = [
+            s
+            for s in pool
+            if (query.source_id is None or s.source_id == query.source_id)
+            and (query.target_id is None or s.target_id == query.target_id)
+            and (query.type is None or s.type == query.type)
+        ]
+        found.sort(key=lambda s: (s.created_at, s.id))
+        return found[: query.limit] if query.limit is not None else found
+
+    async def _synapses_touching(self, brain_id: str, neuron_ids: frozenset[str]) -> list[Synapse]:
+        keys = self._keys(brain_id)
+        index = [keys.synapses_of(n) for n in neuron_ids]
+        with self._errors():
+            found = await self._fetch(Synapse, keys.key("s"), index)
+        return sorted(found, key=lambda s: s.id)
+
+    async def _get_fibers(self, brain_id: str, ids: frozenset[str]) -> dict[str, Fiber]:
+        with self._errors():
+            return await self._hmget(Fiber, self._keys(brain_id).key("f"), ids)
+
+    async def _find_fibers(self, brain_id: str, query: FiberFilter) -> list[Fiber]:
+        keys = self._keys(brain_id)
+        with self._errors():
+            if query.neuron_id is not None:
+                pool = await self._fetch(Fiber, keys.key("f"), [keys.fibers_of(query.neuron_id)])
+            else:
+                pool = await self._hvals(Fiber, keys.key("f"))
+        found = sorted(
+            (f for f in pool if query.tags <= f.tags), key=lambda f: (f.created_at, f.id)
+        )
+        return found[: query.limit] if query.limit is not None else found
+
+    # -- knowledge -------------------------------------------------------------------------
+
+    async def _get_typed_memories(
+        self, brain_id: str, ids: frozenset[str]
+    ) -> dict[str, TypedMemory]:
+        with self._errors():
+            return await self._hmget(TypedMemory, self._keys(brain_id).key("t"), ids)
+
+    async def _find_typed_memories(
+        self, brain_id: str, query: TypedMemoryFilter
+    ) -> list[TypedMemory]:
+        keys = self._keys(brain_id)
+        with self._errors():
+            if query.fiber_ids is not None:
+                index = [keys.memories_of_fiber(f) for f in query.fiber_ids]
+                pool = await self._fetch(TypedMemory, keys.key("t"), index) if index else []
+            elif query.project_id is not None:
+                index = [keys.memories_of_project(query.project_id)]
+                pool = await self._fetch(TypedMemory, keys.key("t"), index)
+            else:
+                pool = await self._hvals(TypedMemory, keys.key("t"))
+        found = [m for m in pool if _memory._typed_memory_matches(m, query)]
+        found.sort(key=lambda m: (-m.priority, -m.created_at.timestamp(), m.id))
+        return found[: query.limit] if query.limit is not None else found
+
+    async def _get_projects(self, brain_id: str, ids: frozenset[str] | None) -> list[Project]:
+        key = self._keys(brain_id).key("p")
+        with self._errors():
+            if ids is None:
+                found = await self._hvals(Project, key)
+            else:
+                found = list((await self._hmget(Project, key, ids)).values())
+        return sorted(found, key=lambda p: (p.created_at, p.id))
+
+    async def _put_alerts(self, brain_id: str, alerts: tuple[Alert, ...]) -> None:
+        pairs = [item for a in alerts for item in (a.id, encode(a))]
+        await self._guarded_hset(brain_id, self._keys(brain_id).key("a"), pairs)
+
+    async def _find_alerts(self, brain_id: str, query: AlertFilter) -> list[Alert]:
+        key = self._keys(brain_id).key("a")
+        with self._errors():
+            if query.ids is not None:
+                pool = list((await self._hmget(Alert, key, query.ids)).values())
+            else:
+                pool = await self._hvals(Alert, key)
+        found = [
+            a
+            for a in pool
+            if (query.statuses is None or a.status in query.statuses)
+            and (query.types is None or a.alert_type in query.types)
+        ]
+        found.sort(key=lambda a: (a.created_at, a.id), reverse=True)
+        return found[: query.limit] if query.limit is not None else found
+
+    async def _add_recall_event(self, brain_id: str, event: RecallEvent) -> None:
+        keys = self._keys(brain_id)
+        args = [brain_id, str(micros(event.created_at)), encode(event)]
+        with self._errors():
+            done = await self._run(
+                "RECALL_EVENT", [self._brains_key, keys.key("r"), keys.key("rctr")], args
+            )
+        if not done:
+            raise BrainNotFoundError(f"brain {brain_id!r} does not exist in this storage")
+
+    async def _get_recall_events(
+        self, brain_id: str, since: datetime | None, limit: int | None
+    ) -> list[RecallEvent]:
+        if limit == 0:
+            return []
+        key = self._keys(brain_id).key("r")
+        low = str(micros(since)) if since is not None else "-inf"
+        with self._errors():
+            if limit is None:
+                members = await self._redis.zrangebyscore(key, low, "+inf")
+            else:
+                newest = await self._redis.zrevrangebyscore(key, "+inf", low, start=0, num=limit)
+                members = newest[::-1]
+        return [decode(RecallEvent, member[16:]) for member in members]
+
+    async def _get_meta(self, brain_id: str, key: str) -> JSONValue | None:
+        with self._errors():
+            raw = await self._redis.hget(self._keys(brain_id).key("m"), key)
+        return json.loads(raw) if raw is not None else None
+
+    async def _set_meta(self, brain_id: str, key: str, value: JSONValue) -> None:
+        await self._guarded_hset(
+            brain_id, self._keys(brain_id).key("m"), [key, encode_value(value)]
+        )
+
+    async def _guarded_hset(self, brain_id: str, hash_key: str, pairs: list[str]) -> None:
+        """HSET ``pairs`` into ``hash_key`` unless the brain was deleted meanwhile."""
+        with self._errors():
+            done = await self._run("GUARDED_HSET", [self._brains_key, hash_key], [brain_id, *pairs])
+        if not done:
+            raise BrainNotFoundError(f"brain {brain_id!r} does not exist in this storage")
+
+    # -- change log, statistics ------------------------------------------------------------
+
+    async def _get_change_seq(self, brain_id: str) -> int:
+        with self._errors():
+            return int(await self._redis.get(self._keys(brain_id).key("seq")) or 0)
+
+    async def _get_changes(self, brain_id: str, since: int) -> list[ChangeRecord] | None:
+        keys = self._keys(brain_id)
+        with self._errors():
+            members = await self._run("CHANGES", [keys.key("seq"), keys.key("log")], [since])
+        return None if members is None else [parse_change(m) for m in members]
+
+    async def _get_stats(self, brain_id: str, now: datetime) -> BrainStats:
+        keys = self._keys(brain_id)
+        with self._errors():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                for suffix in ("n", "s", "f", "t", "p"):
+                    pipe.hlen(keys.key(suffix))
+                pipe.scard(keys.key("linked"))
+                pipe.zcount(keys.key("tx"), "-inf", micros(now))
+                pipe.zrange(keys.key("flu"), 0, 0, withscores=True)
+                pipe.get(keys.key("seq"))
+                neurons, synapses, fibers, memories, projects, *rest = await pipe.execute()
+        linked, expired, oldest, seq = rest
+        return BrainStats(
+            neuron_count=neurons,
+            synapse_count=synapses,
+            fiber_count=fibers,
+            typed_memory_count=memories,
+            project_count=projects,
+            orphan_neuron_count=neurons - linked,
+            expired_memory_count=expired,
+            oldest_unused_fiber_at=from_micros(oldest[0][1]) if oldest else None,
+            change_seq=int(seq or 0),
+        )
+
+
+def _redis_modules() -> tuple[ModuleType, ModuleType]:
+    """Return ``redis.asyncio`` and ``redis.exceptions``, imported on first use.
+
+    The import is deferred so ``neural_memory.storage`` imports without the redis extra.
+    """
+    try:
+        return importlib.import_module("redis.asyncio"), importlib.import_module("redis.exceptions")
+    except ImportError as exc:
+        raise StorageUnavailableError(
+            f"RedisStorage needs the redis package: {_INSTALL_HINT}"
+        ) from exc
+
+
+def _describe(client: Any) -> str:
+    """Where a caller-provided client points (host, port, db), without credentials."""
+    kwargs = getattr(getattr(client, "connection_pool", None), "connection_kwargs", {})
+    if "path" in kwargs:
+        return f"unix://{kwargs['path']}"
+    return f"redis://{kwargs.get('host', '?')}:{kwargs.get('port', '?')}/{kwargs.get('db', 0)}"
+
+
+def _opt_text(value: str | bytes | None) -> str | None:
+    if isinstance(value, bytes):
+        return value.decode()
+    return value

@@ -1,0 +1,514 @@
+"""SQLiteStorage: the embedded default backend, one database file holding any number of brains.
+
+One aiosqlite connection per storage (its own thread), WAL journal, ``synchronous=NORMAL``,
+foreign keys on. Every operation runs as one synchronous function on the connection thread,
+so a write batch is one ``BEGIN IMMEDIATE`` transaction and one hop from the event loop.
+Several processes may share a file: the per-brain change sequence is bumped inside the write
+transaction, so their writes get distinct, increasing seqs.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, TypeVar, cast
+
+import aiosqlite
+
+from neural_memory.core.alert import Alert
+from neural_memory.core.brain import Brain
+from neural_memory.core.events import BrainStats, ChangeKind, ChangeRecord, RecallEvent
+from neural_memory.core.fiber import Fiber
+from neural_memory.core.neuron import Neuron
+from neural_memory.core.project import Project
+from neural_memory.core.synapse import Synapse
+from neural_memory.core.typed_memory import TypedMemory
+from neural_memory.errors import (
+    AlreadyExistsError,
+    NotFoundError,
+    StorageClosedError,
+    StorageError,
+    StorageUnavailableError,
+    ValidationError,
+)
+from neural_memory.storage import _sqlite_rows as rows
+from neural_memory.storage._core import JSONValue
+from neural_memory.storage._sqlite_write import (
+    insert_sql,
+    write_batch,
+    write_transaction,
+)
+from neural_memory.storage.base import Storage
+from neural_memory.storage.batch import WriteBatch
+from neural_memory.storage.filters import (
+    AlertFilter,
+    FiberFilter,
+    NeuronFilter,
+    SynapseFilter,
+    TypedMemoryFilter,
+)
+from neural_memory.storage.memory import CHANGE_LOG_LIMIT
+from neural_memory.storage.sqlite_schema import prepare_schema
+
+__all__ = ["SQLiteStorage"]
+
+_T = TypeVar("_T")
+_IN = "IN (SELECT value FROM json_each(?))"
+_SUBSET = "NOT EXISTS (SELECT value FROM json_each(?) EXCEPT SELECT value FROM json_each({}))"
+_UNAVAILABLE = frozenset(
+    {"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN", "SQLITE_NOTADB", "SQLITE_READONLY"}
+)
+_TABLES = (
+    "changes",
+    "meta",
+    "recall_events",
+    "alerts",
+    "projects",
+    "typed_memories",
+    "fiber_neurons",
+    "fibers",
+    "synapses",
+    "neurons",
+)
+_NEURONS = f"SELECT {rows.NEURON_COLUMNS} FROM neurons"
+_SYNAPSES = f"SELECT {rows.SYNAPSE_COLUMNS} FROM synapses"
+_FIBERS = f"SELECT {rows.FIBER_COLUMNS} FROM fibers"
+_TYPED = f"SELECT {rows.TYPED_MEMORY_COLUMNS} FROM typed_memories"
+_TOUCHING = (
+    f"{_SYNAPSES} WHERE brain_id = ?1 AND id IN ("
+    "SELECT s.id FROM json_each(?2) AS j CROSS JOIN synapses AS s "
+    "ON s.brain_id = ?1 AND s.source_id = j.value "
+    "UNION SELECT s.id FROM json_each(?2) AS j CROSS JOIN synapses AS s "
+    "ON s.brain_id = ?1 AND s.target_id = j.value) ORDER BY id"
+)
+_FIBERS_OF_NEURON = (
+    "SELECT {} FROM fiber_neurons AS m CROSS JOIN fibers AS f "
+    "ON f.brain_id = m.brain_id AND f.id = m.fiber_id WHERE m.brain_id = ? AND m.neuron_id = ?"
+).format(", ".join(f"f.{c.strip()}" for c in rows.FIBER_COLUMNS.split(",")))
+_SAVE_BRAIN = (
+    f"INSERT INTO brains ({rows.BRAIN_COLUMNS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE "
+    "SET name = excluded.name, config = excluded.config, created_at = excluded.created_at, "
+    "updated_at = excluded.updated_at"
+)
+_PUT_ALERT = insert_sql("alerts", rows.ALERT_COLUMNS, "update")
+_ADD_RECALL = insert_sql("recall_events", rows.RECALL_COLUMNS)
+
+
+class SQLiteStorage(Storage):
+    """Persistent storage in one SQLite file (created with its directory on ``initialize()``).
+
+    Args:
+        path: The database file (``":memory:"`` for a private in-memory database).
+        timeout: Seconds to wait for another process's write lock before failing.
+
+    Metadata, tags and meta values must be JSON data (ValidationError otherwise).
+    """
+
+    change_log_limit: int = CHANGE_LOG_LIMIT
+    """How many change-log entries a brain keeps (as InMemoryStorage)."""
+
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
+        super().__init__()
+        if not isinstance(path, str | os.PathLike):
+            raise ValidationError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+        self._path = os.fspath(path)
+        if not isinstance(self._path, str) or not self._path:
+            raise ValidationError("path must be a non-empty text path")
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
+            raise ValidationError(f"timeout must be a non-negative number, got {timeout!r}")
+        self._timeout = float(timeout)
+        self._db: aiosqlite.Connection | None = None
+        self._conn: sqlite3.Connection | None = None
+
+    @property
+    def path(self) -> str:
+        """The database file."""
+        return self._path
+
+    def __repr__(self) -> str:
+        return f"SQLiteStorage({self._path!r})"
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def _open(self) -> None:
+        if self._path != ":memory:":
+            directory = os.path.dirname(os.path.abspath(self._path))
+            try:
+                os.makedirs(directory, exist_ok=True)
+            except OSError as exc:
+                raise StorageUnavailableError(
+                    f"cannot create the directory of SQLite database {self._path!r}: {exc}"
+                ) from exc
+        db = aiosqlite.connect(self._path, timeout=self._timeout, isolation_level=None)
+        try:
+            await db
+        except sqlite3.Error as exc:
+            raise StorageUnavailableError(
+                f"cannot open SQLite database {self._path!r}: {exc}"
+            ) from exc
+        ready = False
+        try:
+            conn: sqlite3.Connection = db._conn
+            await _in_thread(db, _configure, conn, repr(self._path))
+            ready = True
+        except sqlite3.Error as exc:
+            raise StorageUnavailableError(
+                f"cannot use SQLite database {self._path!r}: {exc}"
+            ) from exc
+        finally:
+            if not ready:
+                await _shutdown(db)
+        self._db, self._conn = db, conn
+
+    async def _close(self) -> None:
+        db, self._db, self._conn = self._db, None, None
+        if db is not None:
+            await _shutdown(db)
+
+    async def _run(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """Run ``fn(connection, *args)`` on the connection thread, mapping sqlite3 errors."""
+        db, conn = self._db, self._conn
+        if db is None or conn is None:
+            raise StorageClosedError(f"{self!r} is closed")
+        try:
+            return await _in_thread(db, fn, conn, *args)
+        except sqlite3.Error as exc:
+            raise _storage_error(exc, self._path) from exc
+        except OverflowError as exc:
+            raise ValidationError(f"a number is too large for SQLite: {exc}") from exc
+
+    # -- brains ----------------------------------------------------------------------------
+
+    async def _save_brain(self, brain: Brain) -> None:
+        await self._run(_write_one, _SAVE_BRAIN, rows.brain_row(brain))
+
+    async def _get_brain(self, brain_id: str) -> Brain | None:
+        sql = f"SELECT {rows.BRAIN_COLUMNS} FROM brains WHERE id = ?"
+        found = await self._run(_fetch, sql, (brain_id,), rows.brain_from_row)
+        return found[0] if found else None
+
+    async def _list_brains(self) -> list[Brain]:
+        sql = f"SELECT {rows.BRAIN_COLUMNS} FROM brains ORDER BY created_at, rowid"
+        return await self._run(_fetch, sql, (), rows.brain_from_row)
+
+    async def _delete_brain(self, brain_id: str) -> bool:
+        return await self._run(_delete_brain, brain_id)
+
+    # -- graph -----------------------------------------------------------------------------
+
+    async def _write(self, brain_id: str, batch: WriteBatch) -> int:
+        return await self._run(write_batch, brain_id, batch, self.change_log_limit)
+
+    async def _get_neurons(self, brain_id: str, ids: frozenset[str]) -> dict[str, Neuron]:
+        sql = f"{_NEURONS} WHERE brain_id = ? AND id {_IN}"
+        found = await self._run(_fetch, sql, (brain_id, rows.id_list(ids)), rows.neuron_from_row)
+        return {n.id: n for n in found}
+
+    async def _find_neurons(self, brain_id: str, query: NeuronFilter) -> list[Neuron]:
+        params: list[object] = [brain_id]
+        if query.content is not None:
+            sql = f"{_NEURONS} INDEXED BY neurons_by_content WHERE brain_id = ? AND content_key = ?"
+            params.append(query.content.casefold())
+            if query.type is not None:
+                sql += " AND type = ?"
+                params.append(query.type.value)
+        elif query.type is not None:
+            sql = f"{_NEURONS} INDEXED BY neurons_by_type WHERE brain_id = ? AND type = ?"
+            params.append(query.type.value)
+        else:
+            sql = f"{_NEURONS} WHERE brain_id = ?"
+        sql += " ORDER BY rowid LIMIT ?"
+        params.append(_sql_limit(query.limit))
+        return await self._run(_fetch, sql, tuple(params), rows.neuron_from_row)
+
+    async def _get_synapses(self, brain_id: str, ids: frozenset[str]) -> dict[str, Synapse]:
+        sql = f"{_SYNAPSES} WHERE brain_id = ? AND id {_IN}"
+        found = await self._run(_fetch, sql, (brain_id, rows.id_list(ids)), rows.synapse_from_row)
+        return {s.id: s for s in found}
+
+    async def _find_synapses(self, brain_id: str, query: SynapseFilter) -> list[Synapse]:
+        if query.source_id is not None:
+            sql = f"{_SYNAPSES} INDEXED BY synapses_by_source WHERE brain_id = ?"
+        elif query.target_id is not None:
+            sql = f"{_SYNAPSES} INDEXED BY synapses_by_target WHERE brain_id = ?"
+        else:
+            sql = f"{_SYNAPSES} WHERE brain_id = ?"
+        params: list[object] = [brain_id]
+        for column, value in (
+            ("source_id", query.source_id),
+            ("target_id", query.target_id),
+            ("type", query.type.value if query.type is not None else None),
+        ):
+            if value is not None:
+                sql += f" AND {column} = ?"
+                params.append(value)
+        sql += " ORDER BY created_at, id LIMIT ?"
+        params.append(_sql_limit(query.limit))
+        return await self._run(_fetch, sql, tuple(params), rows.synapse_from_row)
+
+    async def _synapses_touching(self, brain_id: str, neuron_ids: frozenset[str]) -> list[Synapse]:
+        params = (brain_id, rows.id_list(neuron_ids))
+        return await self._run(_fetch, _TOUCHING, params, rows.synapse_from_row)
+
+    async def _get_fibers(self, brain_id: str, ids: frozenset[str]) -> dict[str, Fiber]:
+        sql = f"{_FIBERS} WHERE brain_id = ? AND id {_IN}"
+        found = await self._run(_fetch, sql, (brain_id, rows.id_list(ids)), rows.fiber_from_row)
+        return {f.id: f for f in found}
+
+    async def _find_fibers(self, brain_id: str, query: FiberFilter) -> list[Fiber]:
+        params: list[object] = [brain_id]
+        if query.neuron_id is not None:
+            sql, prefix = _FIBERS_OF_NEURON, "f."
+            params.append(query.neuron_id)
+        else:
+            sql, prefix = f"{_FIBERS} WHERE brain_id = ?", ""
+        if query.tags:
+            sql += " AND " + _SUBSET.format(f"{prefix}tags")
+            params.append(rows.id_list(query.tags))
+        sql += f" ORDER BY {prefix}created_at, {prefix}id LIMIT ?"
+        params.append(_sql_limit(query.limit))
+        return await self._run(_fetch, sql, tuple(params), rows.fiber_from_row)
+
+    # -- knowledge -------------------------------------------------------------------------
+
+    async def _get_typed_memories(
+        self, brain_id: str, ids: frozenset[str]
+    ) -> dict[str, TypedMemory]:
+        sql = f"{_TYPED} WHERE brain_id = ? AND id {_IN}"
+        params = (brain_id, rows.id_list(ids))
+        found = await self._run(_fetch, sql, params, rows.typed_memory_from_row)
+        return {m.id: m for m in found}
+
+    async def _find_typed_memories(
+        self, brain_id: str, query: TypedMemoryFilter
+    ) -> list[TypedMemory]:
+        sql, params = _typed_memory_query(brain_id, query)
+        return await self._run(_fetch, sql, params, rows.typed_memory_from_row)
+
+    async def _get_projects(self, brain_id: str, ids: frozenset[str] | None) -> list[Project]:
+        sql = f"SELECT {rows.PROJECT_COLUMNS} FROM projects WHERE brain_id = ?"
+        params: tuple[object, ...] = (brain_id,)
+        if ids is not None:
+            sql += f" AND id {_IN}"
+            params = (brain_id, rows.id_list(ids))
+        sql += " ORDER BY created_at, id"
+        return await self._run(_fetch, sql, params, rows.project_from_row)
+
+    async def _put_alerts(self, brain_id: str, alerts: tuple[Alert, ...]) -> None:
+        await self._run(_write_many, _PUT_ALERT, [rows.alert_row(brain_id, a) for a in alerts])
+
+    async def _find_alerts(self, brain_id: str, query: AlertFilter) -> list[Alert]:
+        sql = f"SELECT {rows.ALERT_COLUMNS} FROM alerts WHERE brain_id = ?"
+        params: list[object] = [brain_id]
+        for column, values in (
+            ("id", query.ids),
+            ("status", query.statuses),
+            ("alert_type", query.types),
+        ):
+            if values is not None:
+                sql += f" AND {column} {_IN}"
+                params.append(rows.id_list(str(v) for v in values))
+        sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
+        params.append(_sql_limit(query.limit))
+        return await self._run(_fetch, sql, tuple(params), rows.alert_from_row)
+
+    async def _add_recall_event(self, brain_id: str, event: RecallEvent) -> None:
+        await self._run(_write_one, _ADD_RECALL, rows.recall_row(brain_id, event))
+
+    async def _get_recall_events(
+        self, brain_id: str, since: datetime | None, limit: int | None
+    ) -> list[RecallEvent]:
+        if limit == 0:
+            return []
+        sql = f"SELECT {rows.RECALL_COLUMNS} FROM recall_events WHERE brain_id = ?"
+        params: list[object] = [brain_id]
+        if since is not None:
+            sql += " AND created_at >= ?"
+            params.append(rows.to_micros(since))
+        sql += " ORDER BY created_at DESC, rowid DESC LIMIT ?"
+        params.append(_sql_limit(limit))
+        newest_first = await self._run(_fetch, sql, tuple(params), rows.recall_from_row)
+        return newest_first[::-1]
+
+    async def _get_meta(self, brain_id: str, key: str) -> JSONValue | None:
+        sql = "SELECT value FROM meta WHERE brain_id = ? AND key = ?"
+        found = await self._run(_fetch, sql, (brain_id, key), lambda row: row[0])
+        return rows.load_json(found[0]) if found else None
+
+    async def _set_meta(self, brain_id: str, key: str, value: JSONValue) -> None:
+        text = rows.dump_json(value, f"meta value {key!r}")
+        sql = (
+            "INSERT INTO meta (brain_id, key, value) VALUES (?, ?, ?) "
+            "ON CONFLICT (brain_id, key) DO UPDATE SET value = excluded.value"
+        )
+        await self._run(_write_one, sql, (brain_id, key, text))
+
+    # -- change log, statistics ------------------------------------------------------------
+
+    async def _get_change_seq(self, brain_id: str) -> int:
+        found = await self._run(_fetch, _SEQ, (brain_id,), lambda row: int(row[0]))
+        return found[0] if found else 0
+
+    async def _get_changes(self, brain_id: str, since: int) -> list[ChangeRecord] | None:
+        return await self._run(_changes_since, brain_id, since)
+
+    async def _get_stats(self, brain_id: str, now: datetime) -> BrainStats:
+        return await self._run(_stats, brain_id, rows.to_micros(now))
+
+
+# -- connection thread ---------------------------------------------------------------------
+
+
+async def _in_thread(db: aiosqlite.Connection, fn: Callable[..., _T], *args: Any) -> _T:
+    """Run ``fn(*args)`` on aiosqlite's connection thread: one hop for a whole transaction.
+
+    aiosqlite runs each call on the thread that owns the connection; ``_execute`` is the queue
+    every one of its public methods goes through, used here so a batch of statements does not
+    pay one thread hop per statement.
+    """
+    return cast(_T, await db._execute(fn, *args))  # type: ignore[no-untyped-call]
+
+
+async def _shutdown(db: aiosqlite.Connection) -> None:
+    """Close the connection and wait for its thread to end."""
+    await db.close()
+    thread = getattr(db, "_thread", db)
+    if isinstance(thread, threading.Thread) and thread.is_alive():
+        thread.join(timeout=5.0)
+
+
+def _configure(conn: sqlite3.Connection, where: str) -> None:
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA journal_mode = WAL").fetchone()
+    conn.execute("PRAGMA synchronous = NORMAL")
+    prepare_schema(conn, where)
+
+
+def _storage_error(exc: sqlite3.Error, path: str) -> StorageError:
+    name = getattr(exc, "sqlite_errorname", "")
+    if name == "SQLITE_CONSTRAINT_FOREIGNKEY":
+        return NotFoundError(f"a referenced id does not exist ({exc})")
+    if name in ("SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE"):
+        return AlreadyExistsError(f"an id is already taken ({exc})")
+    if name.split("_SNAPSHOT")[0] in _UNAVAILABLE or name.startswith("SQLITE_IOERR"):
+        return StorageUnavailableError(f"SQLite database {path!r} is unavailable: {exc}")
+    return StorageError(f"SQLite error on {path!r}: {exc}")
+
+
+def _sql_limit(limit: int | None) -> int:
+    return -1 if limit is None else limit
+
+
+@contextmanager
+def _snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Open a read transaction: every statement inside sees the same committed state."""
+    conn.execute("BEGIN")
+    try:
+        yield conn
+    finally:
+        conn.execute("COMMIT")
+
+
+def _fetch(
+    conn: sqlite3.Connection, sql: str, params: tuple[object, ...], build: Callable[[Any], _T]
+) -> list[_T]:
+    return [build(row) for row in conn.execute(sql, params).fetchall()]
+
+
+def _write_one(conn: sqlite3.Connection, sql: str, params: tuple[object, ...]) -> None:
+    with write_transaction(conn):
+        conn.execute(sql, params)
+
+
+def _write_many(conn: sqlite3.Connection, sql: str, params: list[rows.Row]) -> None:
+    with write_transaction(conn):
+        conn.executemany(sql, params)
+
+
+def _delete_brain(conn: sqlite3.Connection, brain_id: str) -> bool:
+    with write_transaction(conn):
+        for table in _TABLES:
+            conn.execute(f"DELETE FROM {table} WHERE brain_id = ?", (brain_id,))
+        return conn.execute("DELETE FROM brains WHERE id = ?", (brain_id,)).rowcount > 0
+
+
+_SEQ = "SELECT seq FROM brains WHERE id = ?"
+
+
+def _changes_since(
+    conn: sqlite3.Connection, brain_id: str, since: int
+) -> list[ChangeRecord] | None:
+    with _snapshot(conn):
+        row = conn.execute(_SEQ, (brain_id,)).fetchone()
+        if since >= (row[0] if row else 0):
+            return []
+        found = conn.execute(
+            "SELECT seq, kind, entity_id FROM changes WHERE brain_id = ? AND seq > ? ORDER BY seq",
+            (brain_id, since),
+        ).fetchall()
+    if not found or found[0][0] != since + 1:
+        return None
+    kinds = {kind.value: kind for kind in ChangeKind}
+    return [ChangeRecord(seq, kinds[kind], entity_id) for seq, kind, entity_id in found]
+
+
+_STATS = """
+SELECT
+    (SELECT count(*) FROM neurons WHERE brain_id = ?1),
+    (SELECT count(*) FROM synapses WHERE brain_id = ?1),
+    (SELECT count(*) FROM fibers WHERE brain_id = ?1),
+    (SELECT count(*) FROM typed_memories WHERE brain_id = ?1),
+    (SELECT count(*) FROM projects WHERE brain_id = ?1),
+    (SELECT count(*) FROM neurons AS n WHERE n.brain_id = ?1
+        AND NOT EXISTS (SELECT 1 FROM synapses INDEXED BY synapses_by_source
+                        WHERE brain_id = ?1 AND source_id = n.id)
+        AND NOT EXISTS (SELECT 1 FROM synapses INDEXED BY synapses_by_target
+                        WHERE brain_id = ?1 AND target_id = n.id)),
+    (SELECT count(*) FROM typed_memories WHERE brain_id = ?1 AND expires_at <= ?2),
+    (SELECT min(coalesce(last_conducted, created_at)) FROM fibers WHERE brain_id = ?1),
+    (SELECT seq FROM brains WHERE id = ?1)
+"""
+
+
+def _stats(conn: sqlite3.Connection, brain_id: str, now: int) -> BrainStats:
+    with _snapshot(conn):
+        row = conn.execute(_STATS, (brain_id, now)).fetchone()
+    return BrainStats(
+        neuron_count=row[0],
+        synapse_count=row[1],
+        fiber_count=row[2],
+        typed_memory_count=row[3],
+        project_count=row[4],
+        orphan_neuron_count=row[5],
+        expired_memory_count=row[6],
+        oldest_unused_fiber_at=rows.from_micros(row[7]) if row[7] is not None else None,
+        change_seq=row[8] or 0,
+    )
+
+
+def _typed_memory_query(brain_id: str, query: TypedMemoryFilter) -> tuple[str, tuple[object, ...]]:
+    sql = f"{_TYPED} WHERE brain_id = ?"
+    params: list[object] = [brain_id]
+    for clause, value in (
+        (" AND memory_type = ?", query.memory_type.value if query.memory_type else None),
+        (" AND priority >= ?", int(query.min_priority) if query.min_priority is not None else None),
+        (" AND project_id = ?", query.project_id),
+        (f" AND fiber_id {_IN}", rows.id_list(query.fiber_ids) if query.fiber_ids else None),
+        (
+            " AND (expires_at IS NULL OR expires_at > ?)",
+            rows.to_micros(query.not_expired_at) if query.not_expired_at else None,
+        ),
+        (" AND " + _SUBSET.format("tags"), rows.id_list(query.tags) if query.tags else None),
+    ):
+        if value is not None:
+            sql += clause
+            params.append(value)
+    if query.fiber_ids is not None and not query.fiber_ids:
+        sql += " AND 0"
+    sql += " ORDER BY priority DESC, created_at DESC, id LIMIT ?"
+    params.append(_sql_limit(query.limit))
+    return sql, tuple(params)

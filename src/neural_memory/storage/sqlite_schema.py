@@ -1,0 +1,205 @@
+"""The SQLite schema of :class:`~neural_memory.storage.sqlite.SQLiteStorage` and its versioning.
+
+The schema version lives in ``PRAGMA user_version``. A database written by a newer release
+(a higher version) is refused rather than misread; a file that holds tables but no version is
+not a NeuralMemory database and is refused too. Everything here is synchronous and runs on
+the storage's connection thread.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from neural_memory.errors import StorageError
+
+__all__ = ["SCHEMA_VERSION", "prepare_schema"]
+
+SCHEMA_VERSION = 1
+"""The schema version this release reads and writes."""
+
+# Timestamps are INTEGER microseconds since the epoch (UTC). Every table is keyed by
+# (brain_id, id). Neurons keep their rowid: "oldest first" means insertion order.
+_SCHEMA_V1 = """
+CREATE TABLE brains (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    config TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    seq INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE neurons (
+    brain_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    content TEXT NOT NULL,
+    content_key TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    activation REAL NOT NULL,
+    access_count INTEGER NOT NULL,
+    last_accessed INTEGER,
+    PRIMARY KEY (brain_id, id)
+);
+CREATE INDEX neurons_by_content ON neurons (brain_id, content_key);
+CREATE INDEX neurons_by_type ON neurons (brain_id, type);
+
+CREATE TABLE synapses (
+    brain_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    source_id TEXT NOT NULL,
+    target_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    weight REAL NOT NULL,
+    direction TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_activated INTEGER,
+    reinforced_count INTEGER NOT NULL,
+    PRIMARY KEY (brain_id, id),
+    FOREIGN KEY (brain_id, source_id) REFERENCES neurons (brain_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (brain_id, target_id) REFERENCES neurons (brain_id, id) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE INDEX synapses_by_source ON synapses (brain_id, source_id);
+CREATE INDEX synapses_by_target ON synapses (brain_id, target_id);
+
+CREATE TABLE fibers (
+    brain_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    neuron_ids TEXT NOT NULL,
+    synapse_ids TEXT NOT NULL,
+    anchor_neuron_id TEXT NOT NULL,
+    pathway TEXT NOT NULL,
+    content TEXT NOT NULL,
+    conductivity REAL NOT NULL,
+    salience REAL NOT NULL,
+    last_conducted INTEGER,
+    access_count INTEGER NOT NULL,
+    tags TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    occurred_at INTEGER,
+    created_at INTEGER NOT NULL,
+    superseded_by TEXT,
+    PRIMARY KEY (brain_id, id)
+) WITHOUT ROWID;
+CREATE INDEX fibers_by_age ON fibers (brain_id, created_at, id);
+
+CREATE TABLE fiber_neurons (
+    brain_id TEXT NOT NULL,
+    neuron_id TEXT NOT NULL,
+    fiber_id TEXT NOT NULL,
+    PRIMARY KEY (brain_id, neuron_id, fiber_id)
+) WITHOUT ROWID;
+
+CREATE TABLE typed_memories (
+    brain_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    fiber_id TEXT NOT NULL,
+    memory_type TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    expires_at INTEGER,
+    tags TEXT NOT NULL,
+    project_id TEXT,
+    created_at INTEGER NOT NULL,
+    metadata TEXT NOT NULL,
+    PRIMARY KEY (brain_id, id)
+) WITHOUT ROWID;
+CREATE INDEX typed_memories_by_fiber ON typed_memories (brain_id, fiber_id);
+CREATE INDEX typed_memories_by_project ON typed_memories (brain_id, project_id);
+CREATE INDEX typed_memories_by_type ON typed_memories (brain_id, memory_type, priority);
+
+CREATE TABLE projects (
+    brain_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    ends_at INTEGER,
+    PRIMARY KEY (brain_id, id)
+) WITHOUT ROWID;
+
+CREATE TABLE alerts (
+    brain_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    alert_type TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    message TEXT NOT NULL,
+    status TEXT NOT NULL,
+    metric_value REAL NOT NULL,
+    threshold REAL NOT NULL,
+    created_at INTEGER NOT NULL,
+    seen_at INTEGER,
+    acknowledged_at INTEGER,
+    resolved_at INTEGER,
+    PRIMARY KEY (brain_id, id)
+) WITHOUT ROWID;
+CREATE INDEX alerts_by_status ON alerts (brain_id, status);
+
+CREATE TABLE recall_events (
+    brain_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    query TEXT NOT NULL,
+    fiber_ids TEXT NOT NULL,
+    confidence REAL NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX recall_events_by_time ON recall_events (brain_id, created_at);
+
+CREATE TABLE meta (
+    brain_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (brain_id, key)
+) WITHOUT ROWID;
+
+CREATE TABLE changes (
+    brain_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    PRIMARY KEY (brain_id, seq)
+) WITHOUT ROWID;
+"""
+
+
+def prepare_schema(conn: sqlite3.Connection, where: str) -> None:
+    """Create the schema in an empty database, or check the version of an existing one.
+
+    Runs in its own ``BEGIN IMMEDIATE`` transaction so two processes opening a new file at
+    once do not both create it. ``where`` names the database in error messages.
+    """
+    if _user_version(conn) == SCHEMA_VERSION:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = _user_version(conn)
+        if version == 0:
+            if conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is not None:
+                raise StorageError(
+                    f"{where} is an SQLite database of another application "
+                    "(it has tables but no NeuralMemory schema version); refusing to use it"
+                )
+            for statement in _SCHEMA_V1.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        elif version > SCHEMA_VERSION:
+            raise StorageError(
+                f"{where} uses schema version {version}, written by a newer release of "
+                f"neural-memory; this release reads version {SCHEMA_VERSION} at most "
+                "(upgrade the library)"
+            )
+        elif version != SCHEMA_VERSION:
+            raise StorageError(f"{where} has an unknown schema version {version}")
+        conn.execute("COMMIT")
+    finally:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+
+
+def _user_version(conn: sqlite3.Connection) -> int:
+    row = conn.execute("PRAGMA user_version").fetchone()
+    return int(row[0])
