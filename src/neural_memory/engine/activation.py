@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
 
 __all__ = ["SpreadParams", "SpreadResult", "spread", "specificity", "trail_weight"]
@@ -61,8 +61,13 @@ def spread(
     neuron_fibers: Sequence[Sequence[int]],
     adjacency: Sequence[Mapping[int, float]],
     params: SpreadParams,
+    quiet_neurons: Container[int] = frozenset(),
 ) -> SpreadResult:
-    """Spread activation from seed fibers and anchor neurons for ``params.hops`` hops."""
+    """Spread activation from seed fibers and anchor neurons for ``params.hops`` hops.
+
+    ``quiet_neurons`` (e.g. time neurons) receive activation but pass none on to other
+    fibers unless they are anchors: sharing a day says little about sharing a topic.
+    """
     neuron_act: dict[int, float] = dict(anchor_neurons)
     neuron_hops = dict.fromkeys(anchor_neurons, 0)
     fiber_act: dict[int, float] = {}
@@ -80,7 +85,7 @@ def spread(
         for neuron, activation in frontier_neurons.items():
             neuron_act[neuron] = activation
             neuron_hops.setdefault(neuron, hop)
-        spreading = {**frontier_neurons}
+        spreading = {n: a for n, a in frontier_neurons.items() if n not in quiet_neurons}
         if hop == 1:
             spreading.update(anchor_neurons)
         gained = _neurons_to_fibers(spreading, neuron_fibers, params)

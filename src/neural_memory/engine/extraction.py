@@ -54,6 +54,16 @@ _TIME_WORDS = frozenset(
     january february march april june july august september october november december
     recently""".split()
 )
+_COMMON_STARTERS = frozenset(
+    stem(word)
+    for word in """just well also great sure glad awesome definitely totally absolutely love
+    yep nice cool good sounds maybe actually honestly anyway remember congrats congratulations
+    sorry hope wish agree exactly true right wait look listen guess bye welcome see take make
+    let try keep tell give find use set met went got had did said told asked decided decision
+    todo reason note update fact plan goal idea question answer today yesterday tomorrow thank
+    thanks hey hi hello oh wow yeah yes ok okay no not what when where who why how which
+    please check add fix run build deploy write read call send ask start stop open close""".split()
+)
 _PLACE_WORDS = frozenset(
     stem(word)
     for word in """home office cafe coffee restaurant park beach school university college
@@ -160,14 +170,14 @@ def _add_words(text: str, found: dict[str, ExtractedNeuron]) -> None:
             previous = word
             continue
         kind = _word_type(raw, word, previous, _starts_sentence(text, match.start()))
-        _put(found, word_key(word), kind, word if kind is not NeuronType.ENTITY else raw,
-             match.start())  # fmt: skip
+        proper = raw[0].isupper() and kind in (NeuronType.ENTITY, NeuronType.SPATIAL)
+        _put(found, word_key(word), kind, raw if proper else word, match.start())
         previous = word
 
 
 def _word_type(raw: str, word: str, previous: str, sentence_start: bool) -> NeuronType:
     acronym = raw.isupper() and len(raw) <= 5
-    if raw[0].isupper() and (not sentence_start or acronym):
+    if raw[0].isupper() and (not sentence_start or acronym or _looks_like_name(word)):
         return NeuronType.SPATIAL if previous in _PLACE_PREPOSITIONS else NeuronType.ENTITY
     if stem(word) in _PLACE_WORDS:
         return NeuronType.SPATIAL
@@ -176,6 +186,15 @@ def _word_type(raw: str, word: str, previous: str, sentence_start: bool) -> Neur
     if word.endswith(("ed", "ing")) and len(word) > 4:
         return NeuronType.ACTION
     return NeuronType.CONCEPT
+
+
+def _looks_like_name(word: str) -> bool:
+    """Whether a capitalised first word of a sentence is probably a name, not a plain word."""
+    return (
+        not word.endswith(("ed", "ing", "ly", "s"))
+        and stem(word) not in _COMMON_STARTERS
+        and stem(word) not in _PLACE_WORDS
+    )
 
 
 def _add_names(text: str, found: dict[str, ExtractedNeuron]) -> None:

@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from neural_memory.core.events import ChangeKind, ChangeRecord
 from neural_memory.core.fiber import Fiber
-from neural_memory.core.neuron import Neuron
+from neural_memory.core.neuron import Neuron, NeuronType
 from neural_memory.core.synapse import Synapse
 from neural_memory.engine.retrieval.lexical import LexicalIndex
 from neural_memory.engine.retrieval.vectors import VectorStore
@@ -88,6 +88,7 @@ class BrainIndex:
         self.neurons = _Neurons()
         self.vectors = VectorStore()
         self._columns = _FiberColumns()
+        self.time_rows: set[int] = set()
         self._synapses: dict[str, Synapse] = {}
         self._pending_vectors: dict[str, npt.NDArray[np.float32]] = {}
         self._lock = asyncio.Lock()
@@ -115,6 +116,7 @@ class BrainIndex:
         self.neurons, self._synapses = _Neurons(), {}
         self.vectors = VectorStore()
         self._columns = _FiberColumns()
+        self.time_rows = set()
         for neuron in await self.storage.find_neurons():
             self._put_neuron(neuron)
         for synapse in await self.storage.get_synapses():
@@ -172,7 +174,10 @@ class BrainIndex:
     # -- mutation ----------------------------------------------------------------------------
 
     def _put_neuron(self, neuron: Neuron) -> None:
-        self.neurons.items[self.neurons.row(neuron.id)] = neuron
+        row = self.neurons.row(neuron.id)
+        self.neurons.items[row] = neuron
+        if neuron.type is NeuronType.TIME:
+            self.time_rows.add(row)
 
     def _drop_neuron(self, neuron_id: str) -> None:
         row = self.neurons.rows.get(neuron_id)

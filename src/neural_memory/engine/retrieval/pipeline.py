@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from neural_memory.core._validation import require_text
+from neural_memory.core._validation import require_text, require_unit
 from neural_memory.core.brain import BrainConfig
 from neural_memory.core.clock import as_utc, utcnow
 from neural_memory.core.events import RecallEvent
@@ -127,6 +127,8 @@ class ReflexPipeline:
         embedder: Optional; adds semantic similarity to lexical and graph signals.
         reinforce: Strengthen what recall used (Hebbian learning); on by default.
         record_events: Record each query as a RecallEvent (mined for query patterns).
+        weights: How lexical, graph, semantic and time signals are fused.
+        min_relative_score: Memories scoring below this share of the best one are left out.
     """
 
     def __init__(
@@ -139,6 +141,7 @@ class ReflexPipeline:
         reinforce: bool = True,
         record_events: bool = True,
         weights: FusionWeights | None = None,
+        min_relative_score: float = 0.05,
     ) -> None:
         self._storage = storage
         self._config = config
@@ -147,6 +150,7 @@ class ReflexPipeline:
         self._reinforce = reinforce
         self._record_events = record_events
         self._weights = weights or FusionWeights()
+        self._min_relative_score = require_unit(min_relative_score, "min_relative_score")
         self._reinforcer = ReinforcementManager(config.reinforcement_delta)
 
     async def query(
@@ -211,6 +215,7 @@ class ReflexPipeline:
             neuron_fibers=index.neurons.fibers,
             adjacency=index.neurons.adjacency,
             params=params,
+            quiet_neurons=index.time_rows,
         )
         fused = fuse(
             lexical=lexical,
@@ -222,6 +227,8 @@ class ReflexPipeline:
             weights=self._weights,
         )
         rows = top_rows(fused, _CANDIDATES)
+        if rows.size:
+            rows = rows[fused[rows] >= self._min_relative_score * fused[rows[0]]]
         act = normalise(_dense(result.fiber_activation, size))
         ranked = [
             (int(r), (float(fused[r]), float(lexical[r]), float(act[r]), float(semantic[r])))
@@ -327,10 +334,9 @@ def _depth(depth: object, text: str) -> DepthLevel:
         return DepthLevel.DEEP if words & _WHY_WORDS else DepthLevel.CONTEXT
     if isinstance(depth, DepthLevel):
         return depth
-    try:
+    if isinstance(depth, int) and not isinstance(depth, bool) and 0 <= depth <= 3:
         return DepthLevel(depth)
-    except ValueError:
-        raise ValidationError(f"depth must be a DepthLevel, got {depth!r}") from None
+    raise ValidationError(f"depth must be a DepthLevel, got {depth!r}")
 
 
 def _budget(max_tokens: int | None, config: BrainConfig) -> int:

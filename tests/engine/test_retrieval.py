@@ -1,0 +1,155 @@
+"""Retrieval: multi-hop recall, hubs that cannot drown the signal, budgets, reinforcement."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from neural_memory import Brain, BrainConfig, ValidationError
+from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
+from neural_memory.engine.retrieval import DepthLevel, ReflexPipeline
+from neural_memory.engine.tokens import count_tokens
+from neural_memory.storage import InMemoryStorage, Storage
+
+START = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+TEAM_FACTS = [
+    "Carol leads the mobile team",
+    "Dan joined the mobile team in May",
+    "Dan fixed the login crash",
+]
+
+
+@pytest.fixture
+async def storage() -> AsyncIterator[Storage]:
+    store = InMemoryStorage()
+    brain = Brain.create("test")
+    await store.save_brain(brain)
+    store.set_brain(brain.id)
+    yield store
+    await store.close()
+
+
+def filler(count: int) -> list[MemoryInput]:
+    """Unrelated memories that all share one speaker and one day (hubs)."""
+    topics = ["pottery", "marathon", "sourdough", "chess", "guitar", "gardening", "kayak"]
+    return [
+        MemoryInput(
+            text=f"Ben talked about {topics[i % len(topics)]} practice number {i} with friends",
+            timestamp=START,
+            metadata={"speaker": "Ben"},
+        )
+        for i in range(count)
+    ]
+
+
+async def test_multi_hop_question_reaches_the_leader(storage: Storage) -> None:
+    config = BrainConfig()
+    encoder = MemoryEncoder(storage, config)
+    await encoder.encode_many(filler(300))
+    for offset, text in enumerate(TEAM_FACTS):
+        await encoder.encode(text, timestamp=START + timedelta(days=offset))
+    pipeline = ReflexPipeline(storage, config)
+    result = await pipeline.query("Who leads the team of the person who fixed the login crash?")
+    assert "Carol leads the mobile team" in result.context
+    assert "Dan fixed the login crash" in result.context
+    assert result.fibers[0].content in TEAM_FACTS
+    assert result.confidence > 0.3
+
+
+async def test_activation_carries_a_fact_with_no_shared_words(storage: Storage) -> None:
+    config = BrainConfig()
+    encoder = MemoryEncoder(storage, config)
+    await encoder.encode_many(filler(50))
+    await encoder.encode("Priya adopted a greyhound called Comet")
+    await encoder.encode("Comet sleeps on the blue sofa")
+    pipeline = ReflexPipeline(storage, config, reinforce=False)
+    instant = await pipeline.query("Which dog did Priya adopt?", depth=DepthLevel.INSTANT)
+    deep = await pipeline.query("Which dog did Priya adopt?", depth=DepthLevel.CONTEXT)
+    contents = [f.content for f in deep.fibers]
+    assert contents[0] == "Priya adopted a greyhound called Comet"
+    assert "Comet sleeps on the blue sofa" in contents[:3]  # reached through "Comet"
+    assert instant.depth_used is DepthLevel.INSTANT and deep.depth_used is DepthLevel.CONTEXT
+
+
+async def test_a_hub_does_not_drown_the_answer(storage: Storage) -> None:
+    config = BrainConfig()
+    encoder = MemoryEncoder(storage, config)
+    await encoder.encode_many(filler(1000))
+    await encoder.encode("Ben sold his old kayak to Marta", timestamp=START,
+                         metadata={"speaker": "Ben"})  # fmt: skip
+    result = await ReflexPipeline(storage, config).query("Who bought Ben's old kayak?")
+    assert result.fibers[0].content == "Ben sold his old kayak to Marta"
+    assert result.latency_ms < 2_000  # a hub of 1,000 memories must not make recall crawl
+
+
+async def test_context_never_exceeds_the_token_budget(storage: Storage) -> None:
+    config = BrainConfig()
+    encoder = MemoryEncoder(storage, config)
+    long_text = " ".join(["The deployment pipeline needs attention"] * 80)
+    await encoder.encode_many([long_text, *(f"deployment note {i}" for i in range(30))])
+    pipeline = ReflexPipeline(storage, config)
+    for budget in (5, 50, 400):
+        result = await pipeline.query("deployment pipeline", max_tokens=budget)
+        assert result.context
+        assert result.tokens_used == count_tokens(result.context) <= budget
+
+
+async def test_recall_reinforces_what_it_used(storage: Storage) -> None:
+    config = BrainConfig()
+    encoder = MemoryEncoder(storage, config)
+    encoded = await encoder.encode("Dan fixed the login crash")
+    await encoder.encode("Carol leads the mobile team")
+    stored = await storage.get_synapses_by_id(encoded.fiber.synapse_ids)
+    before = {synapse_id: s.weight for synapse_id, s in stored.items()}
+    await ReflexPipeline(storage, config).query("who fixed the login crash")
+    fiber = await storage.get_fiber(encoded.fiber.id)
+    assert fiber is not None and fiber.access_count == 1 and fiber.last_conducted is not None
+    after = await storage.get_synapses_by_id(encoded.fiber.synapse_ids)
+    assert any(after[i].weight > weight for i, weight in before.items())
+    events = await storage.get_recall_events()
+    assert events[-1].query == "who fixed the login crash"
+    assert events[-1].fiber_ids[0] == encoded.fiber.id
+
+
+async def test_memories_written_by_another_storage_are_seen(storage: Storage) -> None:
+    config = BrainConfig()
+    pipeline = ReflexPipeline(storage, config)
+    encoder = MemoryEncoder(storage, config)
+    await encoder.encode("The cafe on Elm street closes at noon")
+    first = await pipeline.query("When does the cafe close?")
+    await encoder.encode("The bakery on Oak street closes at five")
+    second = await pipeline.query("When does the bakery close?")
+    assert first.fibers[0].content.startswith("The cafe")
+    assert second.fibers[0].content.startswith("The bakery")
+
+
+async def test_a_time_expression_in_the_query_prefers_that_period(storage: Storage) -> None:
+    config = BrainConfig()
+    encoder = MemoryEncoder(storage, config)
+    await encoder.encode("Went running in the park", timestamp=datetime(2024, 1, 10, tzinfo=UTC))
+    await encoder.encode("Went running by the river", timestamp=datetime(2024, 3, 5, tzinfo=UTC))
+    pipeline = ReflexPipeline(storage, config, reinforce=False)
+    asked = datetime(2024, 3, 20, tzinfo=UTC)
+    result = await pipeline.query("Where did I go running in March?", reference_time=asked)
+    assert result.fibers[0].content == "Went running by the river"
+    result = await pipeline.query("Where did I go running in January?", reference_time=asked)
+    assert result.fibers[0].content == "Went running in the park"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"max_tokens": 0}, "max_tokens"), ({"depth": 9}, "depth"), ({"max_fibers": 0}, "max_fibers")],
+)
+async def test_bad_query_arguments(storage: Storage, kwargs: dict[str, object], message: str) -> None:
+    pipeline = ReflexPipeline(storage, BrainConfig())
+    with pytest.raises(ValidationError, match=message):
+        await pipeline.query("anything", **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        await pipeline.query("   ")
+
+
+async def test_an_empty_brain_answers_nothing_with_zero_confidence(storage: Storage) -> None:
+    result = await ReflexPipeline(storage, BrainConfig()).query("anything at all?")
+    assert result.context == "" and result.fibers == () and result.confidence == 0.0

@@ -1,0 +1,40 @@
+"""Time expressions resolve against the moment they were written."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from neural_memory.engine.timeparse import Granularity, find_time_spans
+
+WRITTEN = datetime(2023, 5, 8, 13, 56)  # a Monday
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "granularity"),
+    [
+        ("I went to the support group yesterday", "2023-05-07", Granularity.DAY),
+        ("last Saturday we hiked", "2023-05-06", Granularity.DAY),
+        ("on Friday", "2023-05-05", Granularity.DAY),
+        ("two weeks ago", "2023-W17", Granularity.WEEK),
+        ("last week", "2023-W18", Granularity.WEEK),
+        ("a few days ago", "2023-05-05", Granularity.DAY),
+        ("Dan joined the team in May", "2023-05", Granularity.MONTH),
+        ("in November", "2022-11", Granularity.MONTH),
+        ("next month", "2023-06", Granularity.MONTH),
+        ("on 7 May 2023", "2023-05-07", Granularity.DAY),
+        ("on May 7, 2023", "2023-05-07", Granularity.DAY),
+        ("the 2023-05-01 release", "2023-05-01", Granularity.DAY),
+        ("back in 2022", "2022", Granularity.YEAR),
+        ("last year", "2022", Granularity.YEAR),
+    ],
+)
+def test_expressions_resolve(text: str, label: str, granularity: Granularity) -> None:
+    spans = find_time_spans(text, WRITTEN)
+    assert [(s.label, s.granularity) for s in spans] == [(label, granularity)]
+
+
+def test_words_that_only_look_like_time_are_ignored() -> None:
+    assert find_time_spans("I may go, or I may not", WRITTEN) == []
+    assert find_time_spans("She has 12 cats", WRITTEN) == []
