@@ -11,8 +11,15 @@ from neural_memory.core._validation import freeze_strings, require_text, require
 from neural_memory.core.brain import BrainConfig
 from neural_memory.core.clock import as_utc, utcnow
 from neural_memory.core.fiber import Fiber
-from neural_memory.core.neuron import Neuron, stable_neuron_id
-from neural_memory.core.synapse import Direction, Synapse
+from neural_memory.core.neuron import Neuron, NeuronType, stable_neuron_id
+from neural_memory.core.synapse import Direction, Synapse, SynapseType
+from neural_memory.engine._store_merge import (
+    Plan,
+    apply_supersession,
+    split_duplicates,
+    stable_fiber_id,
+)
+from neural_memory.engine.facts import fact_key
 from neural_memory.engine.extraction import Extraction, extract
 from neural_memory.engine.retrieval.index import index_for
 from neural_memory.errors import ValidationError
@@ -20,6 +27,7 @@ from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
 
 if TYPE_CHECKING:
+    from neural_memory.engine.consolidation import ConsolidationScheduler
     from neural_memory.engine.embeddings import Embedder
 
 __all__ = ["EncodingResult", "MemoryEncoder", "MemoryInput"]
@@ -49,6 +57,8 @@ class EncodingResult:
         neurons_linked: Ids of existing neurons the memory reused (how it joins the graph).
         synapses_created: Synapses that did not exist before.
         synapses_reinforced: Ids of existing synapses the memory strengthened.
+        merged: True when the text was already stored: ``fiber`` is the stored memory,
+            whose mention count grew, and nothing new was created.
     """
 
     fiber: Fiber
@@ -56,13 +66,7 @@ class EncodingResult:
     neurons_linked: tuple[str, ...]
     synapses_created: tuple[Synapse, ...]
     synapses_reinforced: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    fiber: Fiber
-    neurons: tuple[Neuron, ...]
-    synapses: tuple[Synapse, ...]
+    merged: bool = False
 
 
 class MemoryEncoder:
@@ -72,14 +76,22 @@ class MemoryEncoder:
         storage: Where the memories go (its current brain).
         config: The brain's configuration (``reinforcement_delta`` strengthens reused links).
         embedder: Optional; when given, each memory's text is embedded for semantic recall.
+        consolidation: Optional scheduler told about every stored memory, so consolidation
+            runs automatically after enough encodes.
     """
 
     def __init__(
-        self, storage: Storage, config: BrainConfig, *, embedder: Embedder | None = None
+        self,
+        storage: Storage,
+        config: BrainConfig,
+        *,
+        embedder: Embedder | None = None,
+        consolidation: ConsolidationScheduler | None = None,
     ) -> None:
         self._storage = storage
         self._config = config
         self._embedder = embedder
+        self._consolidation = consolidation
 
     async def encode(
         self,
@@ -101,32 +113,57 @@ class MemoryEncoder:
         return (await self.encode_many([item]))[0]
 
     async def encode_many(self, items: Sequence[MemoryInput | str]) -> list[EncodingResult]:
-        """Store several memories in one transaction (all or none); results in input order."""
+        """Store several memories in one transaction (all or none); results in input order.
+
+        A memory whose text (and speaker) is already stored is merged into the stored fiber
+        (its mention count grows) instead of stored twice. A statement that sets a new value
+        for a known fact ("The wifi password is ...") supersedes the older statement, which
+        stays reachable through ``superseded_by`` / ``metadata["supersedes"]``.
+        """
         inputs = [MemoryInput(text=i) if isinstance(i, str) else i for i in items]
         if not inputs:
             return []
         plans = [_plan(_validated(item)) for item in inputs]
-        neuron_ids = {n.id for plan in plans for n in plan.neurons}
-        synapse_ids = {s.id for plan in plans for s in plan.synapses}
+        stored = await self._storage.get_fibers(plan.fiber.id for plan in plans)
+        fresh, merged = split_duplicates(plans, stored)
+        older = await self._older_statements(fresh)
+        superseded, fresh = apply_supersession(fresh, older)
+        neuron_ids = {n.id for plan in fresh for n in plan.neurons}
+        synapse_ids = {s.id for plan in fresh for s in plan.synapses}
         existing_neurons = await self._storage.get_neurons(neuron_ids)
         existing_synapses = await self._storage.get_synapses_by_id(synapse_ids)
-        results = _results(plans, existing_neurons.keys(), existing_synapses.keys())
+        created = _results(fresh, existing_neurons.keys(), existing_synapses.keys())
         delta = self._config.reinforcement_delta
-        reinforced = {sid for result in results for sid in result.synapses_reinforced}
+        reinforced = {sid for result in created for sid in result.synapses_reinforced}
         await self._storage.write(
             WriteBatch(
-                ensure_neurons=tuple(n for r in results for n in r.neurons_created),
-                ensure_synapses=tuple(s for r in results for s in r.synapses_created),
+                ensure_neurons=tuple(n for r in created for n in r.neurons_created),
+                ensure_synapses=tuple(s for r in created for s in r.synapses_created),
                 synapse_deltas=tuple((sid, delta) for sid in sorted(reinforced)),
-                insert_fibers=tuple(plan.fiber for plan in plans),
+                insert_fibers=tuple(plan.fiber for plan in fresh),
+                update_fibers=(*merged.values(), *superseded),
             )
         )
-        if self._embedder is not None:
-            vectors = await self._embedder.embed([plan.fiber.content for plan in plans])
-            index = index_for(self._storage, self._storage.brain_id, self._embedder)
-            for plan, vector in zip(plans, vectors, strict=True):
-                index.cache_embedding(plan.fiber.id, vector)
-        return results
+        await self._cache_embeddings(fresh)
+        if self._consolidation is not None:
+            self._consolidation.notify_encoded(len(fresh))
+        by_id = {result.fiber.id: result for result in created}
+        return [by_id.get(plan.fiber.id) or _merged_result(merged[plan.fiber.id]) for plan in plans]
+
+    async def _older_statements(self, plans: Sequence[Plan]) -> dict[str, list[Fiber]]:
+        """Stored fibers stating each fact the plans state, by fact neuron id."""
+        older: dict[str, list[Fiber]] = {}
+        for fact_id in dict.fromkeys(p.fact_neuron_id for p in plans if p.fact_neuron_id):
+            older[fact_id] = await self._storage.find_fibers(neuron_id=fact_id)
+        return older
+
+    async def _cache_embeddings(self, plans: Sequence[Plan]) -> None:
+        if self._embedder is None or not plans:
+            return
+        vectors = await self._embedder.embed([plan.fiber.content for plan in plans])
+        index = index_for(self._storage, self._storage.brain_id, self._embedder)
+        for plan, vector in zip(plans, vectors, strict=True):
+            index.cache_embedding(plan.fiber.id, vector)
 
 
 def _validated(item: MemoryInput) -> MemoryInput:
@@ -141,7 +178,7 @@ def _validated(item: MemoryInput) -> MemoryInput:
     return item
 
 
-def _plan(item: MemoryInput) -> _Plan:
+def _plan(item: MemoryInput) -> Plan:
     """The neurons, synapses and fiber of one memory (pure)."""
     moment = as_utc(item.timestamp) if item.timestamp else utcnow()
     metadata = dict(item.metadata or {})
@@ -154,10 +191,22 @@ def _plan(item: MemoryInput) -> _Plan:
         )
         for n in extraction.neurons
     )
-    synapses = tuple(_synapses(extraction, ids, moment))
+    synapses = [*_synapses(extraction, ids, moment)]
     pathway = tuple(ids[key] for key in extraction.keys)
+    fact = fact_key(item.text)
+    fact_id = None
+    if fact is not None:
+        fact_neuron = Neuron.create(NeuronType.CONCEPT, fact.subject, created_at=moment,
+                                    metadata={"key": f"fact:{fact.subject}"},
+                                    neuron_id=stable_neuron_id(f"fact:{fact.subject}"))  # fmt: skip
+        fact_id = fact_neuron.id
+        neurons = (*neurons, fact_neuron)
+        synapses.append(Synapse.create(fact_id, pathway[0], SynapseType.RELATED_TO,
+                                       direction=Direction.BIDIRECTIONAL, created_at=moment))  # fmt: skip
+        metadata["fact_value"] = fact.value
     fiber = Fiber.create(
-        neuron_ids=pathway,
+        fiber_id=stable_fiber_id(item.text, speaker if isinstance(speaker, str) else None),
+        neuron_ids=(*pathway, *((fact_id,) if fact_id else ())),
         synapse_ids=(s.id for s in synapses),
         anchor_neuron_id=pathway[0],
         pathway=pathway,
@@ -167,7 +216,7 @@ def _plan(item: MemoryInput) -> _Plan:
         metadata=metadata,
         occurred_at=moment,
     )
-    return _Plan(fiber, neurons, synapses)
+    return Plan(fiber, neurons, tuple(synapses), fact_id)
 
 
 def _synapses(extraction: Extraction, ids: Mapping[str, str], moment: datetime) -> list[Synapse]:
@@ -184,8 +233,19 @@ def _synapses(extraction: Extraction, ids: Mapping[str, str], moment: datetime) 
     ]
 
 
+def _merged_result(fiber: Fiber) -> EncodingResult:
+    return EncodingResult(
+        fiber=fiber,
+        neurons_created=(),
+        neurons_linked=tuple(sorted(fiber.neuron_ids)),
+        synapses_created=(),
+        synapses_reinforced=(),
+        merged=True,
+    )
+
+
 def _results(
-    plans: list[_Plan], existing_neurons: Iterable[str], existing_synapses: Iterable[str]
+    plans: Sequence[Plan], existing_neurons: Iterable[str], existing_synapses: Iterable[str]
 ) -> list[EncodingResult]:
     """Split each plan into created and reused parts; later plans reuse earlier ones."""
     known_neurons, known_synapses = set(existing_neurons), set(existing_synapses)

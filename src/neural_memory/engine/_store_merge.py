@@ -1,0 +1,90 @@
+"""What storing a memory changes besides adding it: duplicate merging and supersession (pure)."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from neural_memory.core.fiber import Fiber
+from neural_memory.core.neuron import Neuron
+from neural_memory.core.synapse import Synapse
+from neural_memory.engine.text import tokenize
+
+__all__ = ["Plan", "apply_supersession", "split_duplicates", "stable_fiber_id"]
+
+_FIBER_NAMESPACE = uuid.UUID("8a4f3f0e-2b7d-4e55-9c1a-6d0b9e2f4c33")
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The neurons, synapses and fiber one memory will add (before looking at storage)."""
+
+    fiber: Fiber
+    neurons: tuple[Neuron, ...]
+    synapses: tuple[Synapse, ...]
+    fact_neuron_id: str | None = None
+
+
+def stable_fiber_id(text: str, speaker: str | None) -> str:
+    """The id of a memory: the same words from the same speaker are the same memory."""
+    key = "|".join((speaker or "", " ".join(tokenize(text))))
+    return f"f-{uuid.uuid5(_FIBER_NAMESPACE, key).hex}"
+
+
+def split_duplicates(
+    plans: Sequence[Plan], stored: Mapping[str, Fiber]
+) -> tuple[list[Plan], dict[str, Fiber]]:
+    """Plans to store, and stored fibers (by id) that absorb a repeated mention instead."""
+    fresh: list[Plan] = []
+    merged: dict[str, Fiber] = {}
+    first: dict[str, Plan] = {}
+    for plan in plans:
+        fiber_id = plan.fiber.id
+        base = merged.get(fiber_id) or stored.get(fiber_id)
+        if base is None and fiber_id in first:
+            base = first[fiber_id].fiber
+        if base is None:
+            first[fiber_id] = plan
+            fresh.append(plan)
+            continue
+        mentions = int(base.metadata.get("mentions", 1)) + 1
+        seen = plan.fiber.occurred_at or plan.fiber.created_at
+        merged[fiber_id] = base.with_metadata(mentions=mentions, last_mentioned=seen.isoformat())
+    for fiber_id, fiber in list(merged.items()):
+        if fiber_id in first:  # repeated inside this batch: fold into the new fiber
+            index = fresh.index(first[fiber_id])
+            fresh[index] = replace(first[fiber_id], fiber=fiber)
+            del merged[fiber_id]
+    return fresh, merged
+
+
+def apply_supersession(
+    plans: Sequence[Plan], older: Mapping[str, Sequence[Fiber]]
+) -> tuple[list[Fiber], list[Plan]]:
+    """Mark older statements of the same fact superseded by the newest one.
+
+    Returns the stored fibers to update and the plans (a plan stating an older value than a
+    stored one is itself stored as superseded). Statements of one fact form a chain, newest
+    last: each is ``superseded_by`` the next, and each newer one records what it
+    ``supersedes`` in its metadata.
+    """
+    updates: dict[str, Fiber] = {}
+    result = list(plans)
+    for fact_id in dict.fromkeys(p.fact_neuron_id for p in plans if p.fact_neuron_id):
+        stored = [f for f in older.get(fact_id, ()) if f.superseded_by is None]
+        mine = [i for i, p in enumerate(result) if p.fact_neuron_id == fact_id]
+        chain = sorted(
+            [*stored, *(result[i].fiber for i in mine)], key=lambda f: (f.occurred_at, f.id)
+        )
+        for old, new in itertools.pairwise(chain):
+            if old.metadata.get("fact_value") == new.metadata.get("fact_value"):
+                continue
+            updates[old.id] = updates.get(old.id, old).superseded(new.id)
+            updates[new.id] = updates.get(new.id, new).with_metadata(supersedes=old.id)
+        for i in mine:
+            fiber_id = result[i].fiber.id
+            if fiber_id in updates:
+                result[i] = replace(result[i], fiber=updates.pop(fiber_id))
+    return list(updates.values()), result

@@ -1,0 +1,154 @@
+"""ConsolidationEngine: the idle "sleep" that keeps what matters and prunes the rest."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from neural_memory.core.brain import BrainConfig
+from neural_memory.core.clock import as_utc, utcnow
+from neural_memory.engine.consolidation.strategies import (
+    Changes,
+    plan_duplicates,
+    plan_expiry,
+    plan_maturation,
+    plan_orphans,
+    plan_promotion,
+    plan_replay,
+    plan_supersession,
+)
+from neural_memory.engine.lifecycle.decay import DecayManager
+from neural_memory.storage.base import Storage
+from neural_memory.storage.batch import WriteBatch
+
+__all__ = ["ConsolidationEngine", "ConsolidationPolicy", "ConsolidationReport", "consolidate"]
+
+_LAST_RUN_KEY = "consolidation.last_run"
+_PROMOTED_KEY = "consolidation.promoted"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConsolidationPolicy:
+    """What a consolidation run does.
+
+    Attributes:
+        min_recalls_to_mature: Recalls after which an episodic memory becomes semantic.
+        min_mentions_to_promote: Memories (over at least two days) that turn a repeated
+            detail into a semantic concept memory.
+        apply_decay: Also run the forgetting curve (``DecayManager``) as part of sleep.
+    """
+
+    min_recalls_to_mature: int = 3
+    min_mentions_to_promote: int = 3
+    apply_decay: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConsolidationReport:
+    """What one consolidation run changed."""
+
+    expired: int
+    duplicates_merged: int
+    facts_superseded: int
+    paths_strengthened: int
+    memories_matured: int
+    concepts_promoted: int
+    orphans_linked: int
+    orphans_pruned: int
+    decay_applied: bool
+    duration_ms: float
+
+
+class ConsolidationEngine:
+    """Runs every consolidation pass over the storage's current brain, in one transaction.
+
+    Passes: expire what has expired; merge duplicate memories (never dropping a fact: the
+    kept memory counts every mention); supersede older values of an updated fact (the chain
+    stays reachable); strengthen paths between memories recalled together; mature often
+    recalled episodic memories into semantic ones; promote details repeated across days into
+    concept memories; link or prune orphan neurons; then apply decay.
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        config: BrainConfig | None = None,
+        policy: ConsolidationPolicy | None = None,
+    ) -> None:
+        self._storage = storage
+        self._config = config or BrainConfig()
+        self._policy = policy or ConsolidationPolicy()
+        self._lock = asyncio.Lock()
+
+    async def run(self, *, now: datetime | None = None) -> ConsolidationReport:
+        """Consolidate the current brain as of ``now`` (default: the clock)."""
+        async with self._lock:
+            return await self._run(as_utc(now) if now else utcnow())
+
+    async def _run(self, now: datetime) -> ConsolidationReport:
+        started = time.perf_counter()
+        storage, policy = self._storage, self._policy
+        fibers = await storage.find_fibers()
+        neurons = await storage.find_neurons()
+        synapses = await storage.get_synapses()
+        memories = await storage.find_typed_memories(include_expired=True)
+        last_run = await storage.get_meta(_LAST_RUN_KEY)
+        since = datetime.fromisoformat(last_run) if isinstance(last_run, str) else None
+        events = await storage.get_recall_events(since=since)
+        promoted = set(await storage.get_meta(_PROMOTED_KEY) or [])
+        changes = Changes()
+        expired = plan_expiry(memories, now, changes)
+        merged = plan_duplicates(fibers, {m.fiber_id: m for m in memories}, changes)
+        alive = [f for f in fibers if f.id not in changes.delete_fibers]
+        superseded = plan_supersession(alive, changes)
+        by_id = {f.id: f for f in alive}
+        replayed = plan_replay(events, by_id, self._config.reinforcement_delta, changes)
+        matured = plan_maturation(alive, policy.min_recalls_to_mature, changes)
+        concepts = plan_promotion(alive, {n.id: n for n in neurons}, promoted,
+                                  policy.min_mentions_to_promote, now, changes)  # fmt: skip
+        linked, pruned = plan_orphans(neurons, synapses, fibers, changes)
+        await storage.write(_batch(changes))
+        await storage.set_meta(_PROMOTED_KEY, sorted(promoted))
+        await storage.set_meta(_LAST_RUN_KEY, now.isoformat())
+        if policy.apply_decay:
+            await DecayManager(decay_rate=self._config.decay_rate).apply_decay(storage, now=now)
+        return ConsolidationReport(
+            expired=expired,
+            duplicates_merged=merged,
+            facts_superseded=superseded,
+            paths_strengthened=replayed,
+            memories_matured=matured,
+            concepts_promoted=concepts,
+            orphans_linked=linked,
+            orphans_pruned=pruned,
+            decay_applied=policy.apply_decay,
+            duration_ms=(time.perf_counter() - started) * 1000,
+        )
+
+
+async def consolidate(
+    storage: Storage,
+    config: BrainConfig | None = None,
+    *,
+    policy: ConsolidationPolicy | None = None,
+    now: datetime | None = None,
+) -> ConsolidationReport:
+    """Run one consolidation of the storage's current brain (see ConsolidationEngine)."""
+    return await ConsolidationEngine(storage, config, policy).run(now=now)
+
+
+def _batch(changes: Changes) -> WriteBatch:
+    deleted = changes.delete_fibers
+    return WriteBatch(
+        ensure_neurons=tuple(changes.ensure_neurons),
+        ensure_synapses=tuple(changes.ensure_synapses),
+        synapse_deltas=tuple(changes.synapse_deltas.items()),
+        insert_fibers=tuple(changes.insert_fibers),
+        update_fibers=tuple(f for f in changes.update_fibers.values() if f.id not in deleted),
+        put_typed_memories=tuple(changes.put_typed_memories),
+        delete_fiber_ids=tuple(sorted(deleted)),
+        delete_typed_memory_ids=tuple(sorted(changes.delete_typed_memories)),
+        delete_neuron_ids=tuple(sorted(changes.delete_neurons)),
+    )

@@ -1,0 +1,75 @@
+"""Fact keys: which stored statement a new statement updates (pure, no I/O).
+
+"The wifi password is mango77" and "The wifi password is tangerine42" state two values of
+one *subject* ("wifi password"); "Alice moved to Berlin" updates "Alice lives in Paris"
+(relation "live in"). A statement's :class:`FactKey` names its subject, so the encoder can
+find the older values of the same fact and mark them superseded - keeping them reachable
+through the supersession chain instead of dropping them.
+
+Only short, single-clause statements with an attribute-like subject (two or more content
+words, a possessive, or a residence/employment relation) get a key: "Caroline is excited"
+and "Caroline is a counselor" are two facts, not one updated fact.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from neural_memory.engine.text import terms
+
+__all__ = ["FactKey", "fact_key"]
+
+MAX_STATEMENT_WORDS = 24
+
+_RELATIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), relation)
+    for pattern, relation in (
+        (r"^(?P<subject>.+?)\s+(?:lives|lived|living|moved|relocated|is living)\s+(?:in|to)\s+"
+         r"(?P<value>.+)$", "live in"),
+        (r"^(?P<subject>.+?)\s+(?:works|worked|is working|started working)\s+(?:at|for)\s+"
+         r"(?P<value>.+)$", "work at"),
+        (r"^(?P<subject>.+?)\s+(?:is|are|was|were|has been|is now|are now|changed to|became"
+         r"|=)\s+(?P<value>.+)$", ""),
+        (r"^(?P<subject>[^:]{3,60}):\s*(?P<value>.+)$", ""),
+    )
+)  # fmt: skip
+_POSSESSIVE = re.compile(r"\b(?:my|our|his|her|their|its|\w+'s)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class FactKey:
+    """The subject a statement sets a value for, and the value it sets."""
+
+    subject: str
+    value: str
+
+    @property
+    def neuron_content(self) -> str:
+        """Display text of the subject neuron."""
+        return self.subject
+
+
+def fact_key(text: str) -> FactKey | None:
+    """The fact ``text`` states, or None when it is not a short attribute statement."""
+    sentence = text.strip().rstrip(".!")
+    if (
+        not sentence
+        or len(sentence.split()) > MAX_STATEMENT_WORDS
+        or re.search(r"[.?!;,]|\b(?:but|and|because|if|when)\b", sentence, re.IGNORECASE)
+    ):
+        return None
+    for pattern, relation in _RELATIONS:
+        match = pattern.match(sentence)
+        if match is None:
+            continue
+        subject_text = match.group("subject")
+        subject = terms(subject_text)
+        value = " ".join(terms(match.group("value")))
+        if not subject or not value or len(subject_text.split()) > 5:
+            return None
+        if not relation and len(subject) < 2 and not _POSSESSIVE.search(subject_text):
+            return None
+        key = " ".join([*subject, relation] if relation else subject)
+        return FactKey(subject=key, value=value)
+    return None
