@@ -50,9 +50,14 @@ def test_brain_config_defaults_are_the_documented_ones() -> None:
 
 @pytest.mark.parametrize(
     "changes",
-    [{"decay_rate": 1.5}, {"activation_threshold": -0.1}, {"max_spread_hops": 0},
-     {"max_context_tokens": "many"}, {"reinforcement_delta": True}],
-)  # fmt: skip
+    [
+        {"decay_rate": 1.5},
+        {"activation_threshold": -0.1},
+        {"max_spread_hops": 0},
+        {"max_context_tokens": "many"},
+        {"reinforcement_delta": True},
+    ],
+)
 def test_brain_config_rejects_out_of_range_values(changes: dict[str, object]) -> None:
     with pytest.raises(ConfigError):
         BrainConfig(**changes)  # type: ignore[arg-type]
@@ -74,8 +79,15 @@ def test_neuron_seed_sample_and_all_types() -> None:
     with pytest.raises(TypeError):
         neuron.metadata["role"] = "manager"  # type: ignore[index]
     assert {t.name for t in NeuronType} == {
-        "TIME", "SPATIAL", "ENTITY", "ACTION", "STATE", "CONCEPT", "SENSORY", "INTENT"
-    }  # fmt: skip
+        "TIME",
+        "SPATIAL",
+        "ENTITY",
+        "ACTION",
+        "STATE",
+        "CONCEPT",
+        "SENSORY",
+        "INTENT",
+    }
 
 
 def test_neuron_rejects_empty_content_and_unknown_type() -> None:

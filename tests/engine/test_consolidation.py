@@ -75,12 +75,15 @@ async def test_consolidation_merges_expires_matures_and_prunes(storage: Storage)
     encoder = MemoryEncoder(storage, config)
     todo = await encoder.encode("Renew the parking permit", timestamp=T0)
     await storage.add_typed_memory(
-        TypedMemory.create(fiber_id=todo.fiber.id, memory_type=MemoryType.TODO,
-                           expires_in_days=1, created_at=T0)  # fmt: skip
+        TypedMemory.create(
+            fiber_id=todo.fiber.id, memory_type=MemoryType.TODO, expires_in_days=1, created_at=T0
+        )
     )
     often = await encoder.encode("Kim prefers green tea in the afternoon", timestamp=T0)
     for day in range(3):
-        await encoder.encode(f"Kim brought cookies on day {day}", timestamp=T0 + timedelta(days=day))
+        await encoder.encode(
+            f"Kim brought cookies on day {day}", timestamp=T0 + timedelta(days=day)
+        )
     pipeline = ReflexPipeline(storage, config)
     for _ in range(3):
         await pipeline.query("what does Kim prefer to drink", reference_time=T0)

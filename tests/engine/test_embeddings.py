@@ -50,7 +50,7 @@ def _run_python(code: str, **env: str) -> str:
 
 
 def _norms(matrix: np.ndarray) -> np.ndarray:
-    return np.linalg.norm(matrix, axis=1)
+    return np.asarray(np.linalg.norm(matrix, axis=1))
 
 
 # ----------------------------------------------------------------------------- hashing

@@ -32,8 +32,14 @@ async def add_graph(storage: Storage) -> None:
         [Neuron(id=i, type=NeuronType.CONCEPT, content=i, created_at=T0) for i in ("n1", "n2")]
     )
     await storage.add_synapse(
-        Synapse(id="s1", source_id="n1", target_id="n2", type=SynapseType.RELATED_TO,
-                weight=0.8, created_at=T0)  # fmt: skip
+        Synapse(
+            id="s1",
+            source_id="n1",
+            target_id="n2",
+            type=SynapseType.RELATED_TO,
+            weight=0.8,
+            created_at=T0,
+        )
     )
 
 

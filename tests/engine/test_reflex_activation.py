@@ -13,10 +13,16 @@ async def test_seed_sample_trail_and_co_binding() -> None:
     storage = InMemoryStorage()
     brain = Brain.create("my-brain")
     fibers = [
-        Fiber.create(neuron_ids={"time_neuron_1", "a", "b"}, anchor_neuron_id="time_neuron_1",
-                     pathway=["time_neuron_1", "a", "b"]),  # fmt: skip
-        Fiber.create(neuron_ids={"entity_neuron_2", "b", "c"}, anchor_neuron_id="entity_neuron_2",
-                     pathway=["entity_neuron_2", "b", "c"]),  # fmt: skip
+        Fiber.create(
+            neuron_ids={"time_neuron_1", "a", "b"},
+            anchor_neuron_id="time_neuron_1",
+            pathway=["time_neuron_1", "a", "b"],
+        ),
+        Fiber.create(
+            neuron_ids={"entity_neuron_2", "b", "c"},
+            anchor_neuron_id="entity_neuron_2",
+            pathway=["entity_neuron_2", "b", "c"],
+        ),
         Fiber.create(neuron_ids={"time_1", "x", "entity_1"}, pathway=["time_1", "x", "entity_1"]),
     ]
     reflex = ReflexActivation(storage, brain.config)

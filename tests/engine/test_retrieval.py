@@ -77,8 +77,9 @@ async def test_a_hub_does_not_drown_the_answer(storage: Storage) -> None:
     config = BrainConfig()
     encoder = MemoryEncoder(storage, config)
     await encoder.encode_many(filler(1000))
-    await encoder.encode("Ben sold his old kayak to Marta", timestamp=START,
-                         metadata={"speaker": "Ben"})  # fmt: skip
+    await encoder.encode(
+        "Ben sold his old kayak to Marta", timestamp=START, metadata={"speaker": "Ben"}
+    )
     result = await ReflexPipeline(storage, config).query("Who bought Ben's old kayak?")
     assert result.fibers[0].content == "Ben sold his old kayak to Marta"
     assert result.latency_ms < 2_000  # a hub of 1,000 memories must not make recall crawl
@@ -142,7 +143,9 @@ async def test_a_time_expression_in_the_query_prefers_that_period(storage: Stora
     ("kwargs", "message"),
     [({"max_tokens": 0}, "max_tokens"), ({"depth": 9}, "depth"), ({"max_fibers": 0}, "max_fibers")],
 )
-async def test_bad_query_arguments(storage: Storage, kwargs: dict[str, object], message: str) -> None:
+async def test_bad_query_arguments(
+    storage: Storage, kwargs: dict[str, object], message: str
+) -> None:
     pipeline = ReflexPipeline(storage, BrainConfig())
     with pytest.raises(ValidationError, match=message):
         await pipeline.query("anything", **kwargs)  # type: ignore[arg-type]

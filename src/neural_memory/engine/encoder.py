@@ -19,8 +19,8 @@ from neural_memory.engine._store_merge import (
     split_duplicates,
     stable_fiber_id,
 )
-from neural_memory.engine.facts import fact_key
 from neural_memory.engine.extraction import Extraction, extract
+from neural_memory.engine.facts import fact_key
 from neural_memory.engine.retrieval.index import index_for
 from neural_memory.errors import ValidationError
 from neural_memory.storage.base import Storage
@@ -196,13 +196,24 @@ def _plan(item: MemoryInput) -> Plan:
     fact = fact_key(item.text)
     fact_id = None
     if fact is not None:
-        fact_neuron = Neuron.create(NeuronType.CONCEPT, fact.subject, created_at=moment,
-                                    metadata={"key": f"fact:{fact.subject}"},
-                                    neuron_id=stable_neuron_id(f"fact:{fact.subject}"))  # fmt: skip
+        fact_neuron = Neuron.create(
+            NeuronType.CONCEPT,
+            fact.subject,
+            created_at=moment,
+            metadata={"key": f"fact:{fact.subject}"},
+            neuron_id=stable_neuron_id(f"fact:{fact.subject}"),
+        )
         fact_id = fact_neuron.id
         neurons = (*neurons, fact_neuron)
-        synapses.append(Synapse.create(fact_id, pathway[0], SynapseType.RELATED_TO,
-                                       direction=Direction.BIDIRECTIONAL, created_at=moment))  # fmt: skip
+        synapses.append(
+            Synapse.create(
+                fact_id,
+                pathway[0],
+                SynapseType.RELATED_TO,
+                direction=Direction.BIDIRECTIONAL,
+                created_at=moment,
+            )
+        )
         metadata["fact_value"] = fact.value
     fiber = Fiber.create(
         fiber_id=stable_fiber_id(item.text, speaker if isinstance(speaker, str) else None),

@@ -75,8 +75,11 @@ _CUES: tuple[tuple[re.Pattern[str], SynapseType, bool], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), kind, backwards)
     for pattern, kind, backwards in (
         (r"\b(?:because|since|due to|caused by|thanks to|reason:)", SynapseType.CAUSED_BY, False),
-        (r"\b(?:so that|therefore|thus|led to|leads to|resulted in|so)\b",
-         SynapseType.LEADS_TO, False),
+        (
+            r"\b(?:so that|therefore|thus|led to|leads to|resulted in|so)\b",
+            SynapseType.LEADS_TO,
+            False,
+        ),
         (r"\b(?:before)\b", SynapseType.BEFORE, False),
         (r"\b(?:after|afterwards)\b", SynapseType.AFTER, False),
         (r"\b(?:during|while)\b", SynapseType.DURING, False),
@@ -84,7 +87,7 @@ _CUES: tuple[tuple[re.Pattern[str], SynapseType, bool], ...] = tuple(
         (r"\b(?:prevents?|avoids?|stops?|blocks?)\b", SynapseType.PREVENTS, False),
         (r"\b(?:is an?|are an?|was an?|kind of|type of)\b", SynapseType.IS_A, False),
     )
-)  # fmt: skip
+)
 
 
 @dataclass(frozen=True, slots=True)

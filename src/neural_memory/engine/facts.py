@@ -25,15 +25,24 @@ MAX_STATEMENT_WORDS = 24
 _RELATIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), relation)
     for pattern, relation in (
-        (r"^(?P<subject>.+?)\s+(?:lives|lived|living|moved|relocated|is living)\s+(?:in|to)\s+"
-         r"(?P<value>.+)$", "live in"),
-        (r"^(?P<subject>.+?)\s+(?:works|worked|is working|started working)\s+(?:at|for)\s+"
-         r"(?P<value>.+)$", "work at"),
-        (r"^(?P<subject>.+?)\s+(?:is|are|was|were|has been|is now|are now|changed to|became"
-         r"|=)\s+(?P<value>.+)$", ""),
+        (
+            r"^(?P<subject>.+?)\s+(?:lives|lived|living|moved|relocated|is living)\s+(?:in|to)\s+"
+            r"(?P<value>.+)$",
+            "live in",
+        ),
+        (
+            r"^(?P<subject>.+?)\s+(?:works|worked|is working|started working)\s+(?:at|for)\s+"
+            r"(?P<value>.+)$",
+            "work at",
+        ),
+        (
+            r"^(?P<subject>.+?)\s+(?:is|are|was|were|has been|is now|are now|changed to|became"
+            r"|=)\s+(?P<value>.+)$",
+            "",
+        ),
         (r"^(?P<subject>[^:]{3,60}):\s*(?P<value>.+)$", ""),
     )
-)  # fmt: skip
+)
 _POSSESSIVE = re.compile(r"\b(?:my|our|his|her|their|its|\w+'s)\b", re.IGNORECASE)
 
 

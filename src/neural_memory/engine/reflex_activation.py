@@ -131,9 +131,16 @@ def trail(
     """Pure trail activation (see the module docstring)."""
     results: dict[str, ActivationResult] = {}
     for anchor in anchors:
-        results.setdefault(anchor, ActivationResult(
-            neuron_id=anchor, activation_level=1.0, hop_distance=0, path=(anchor,),
-            source_anchor=anchor))  # fmt: skip
+        results.setdefault(
+            anchor,
+            ActivationResult(
+                neuron_id=anchor,
+                activation_level=1.0,
+                hop_distance=0,
+                path=(anchor,),
+                source_anchor=anchor,
+            ),
+        )
     for fiber in fibers:
         strength = fiber.conductivity * _time_factor(fiber, reference_time)
         for anchor in anchors:
@@ -152,8 +159,12 @@ def trail(
                 best = results.get(neuron_id)
                 if best is None or level > best.activation_level:
                     results[neuron_id] = ActivationResult(
-                        neuron_id=neuron_id, activation_level=round(level, 6), hop_distance=hops,
-                        path=tuple(path), source_anchor=anchor)  # fmt: skip
+                        neuron_id=neuron_id,
+                        activation_level=round(level, 6),
+                        hop_distance=hops,
+                        path=tuple(path),
+                        source_anchor=anchor,
+                    )
     return results
 
 

@@ -15,18 +15,29 @@ from enum import StrEnum
 
 __all__ = ["Granularity", "TimeSpan", "day_span", "find_time_spans"]
 
-_MONTHS = {
-    name.casefold(): index
-    for index, name in enumerate(calendar.month_name)
-    if name
-} | {name.casefold(): index for index, name in enumerate(calendar.month_abbr) if name}
+_MONTHS = {name.casefold(): index for index, name in enumerate(calendar.month_name) if name} | {
+    name.casefold(): index for index, name in enumerate(calendar.month_abbr) if name
+}
 _MONTHS.pop("may", None)
 _MONTHS["may"] = 5
 _WEEKDAYS = {name.casefold(): index for index, name in enumerate(calendar.day_name)}
 _NUMBERS = {
-    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "couple": 2, "few": 3, "several": 3,
-}  # fmt: skip
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "couple": 2,
+    "few": 3,
+    "several": 3,
+}
 
 _MONTH = (
     r"(?P<month>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
@@ -47,8 +58,11 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("month_year", rf"\b{_MONTH},? {_YEAR}\b"),
         ("ago", rf"\b{_COUNT}(?: of)? (?P<unit>day|week|month|year)s? ago\b"),
         ("relative_unit", r"\b(?P<which>last|this|next|past) (?P<unit>week|weekend|month|year)\b"),
-        ("weekday", r"\b(?:(?P<which>last|this|next|on) )?"
-                    r"(?P<weekday>monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"),
+        (
+            "weekday",
+            r"\b(?:(?P<which>last|this|next|on) )?"
+            r"(?P<weekday>monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
+        ),
         ("named_day", r"\b(?P<word>yesterday|today|tonight|tomorrow)\b"),
         ("month", rf"\b(?:in|since|during|last|this|next|early|late|mid) {_MONTH}\b"),
         ("year", rf"\b{_YEAR}\b"),

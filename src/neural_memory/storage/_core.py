@@ -175,9 +175,7 @@ class StorageCore(abc.ABC):
         """Matching synapses, oldest first."""
 
     @abc.abstractmethod
-    async def _synapses_touching(
-        self, brain_id: str, neuron_ids: frozenset[str]
-    ) -> list[Synapse]:
+    async def _synapses_touching(self, brain_id: str, neuron_ids: frozenset[str]) -> list[Synapse]:
         """Synapses with either endpoint in ``neuron_ids``."""
 
     @abc.abstractmethod
@@ -240,4 +238,3 @@ class StorageCore(abc.ABC):
 
     @abc.abstractmethod
     async def _get_stats(self, brain_id: str, now: datetime) -> BrainStats: ...
-

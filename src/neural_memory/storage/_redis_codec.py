@@ -23,6 +23,7 @@ __all__ = ["decode", "encode", "encode_value", "from_micros", "micros"]
 _T = TypeVar("_T")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
+_PRIMITIVES = frozenset({str, int, float, bool, type(None)})
 
 
 def micros(moment: datetime) -> int:
@@ -37,9 +38,12 @@ def from_micros(value: float | int | str) -> datetime:
 
 def encode(record: object) -> str:
     """Encode one core record (Neuron, Synapse, Fiber, ...) as compact JSON."""
-    plain = {f.name: _plain(getattr(record, f.name)) for f in fields(record)}  # type: ignore[arg-type]
+    plain: dict[str, object] = {}
+    for name in _field_names(type(record)):
+        value = getattr(record, name)
+        plain[name] = value if type(value) in _PRIMITIVES else _plain(value)
     try:
-        return json.dumps(plain, separators=(",", ":"), ensure_ascii=False, default=_default)
+        return _ENCODER.encode(plain)
     except (TypeError, ValueError) as exc:
         raise ValidationError(
             f"{type(record).__name__} {getattr(record, 'id', '')!r} cannot be stored: {exc}"
@@ -64,12 +68,20 @@ def decode(kind: type[_T], raw: str | bytes) -> _T:
 def encode_value(value: object) -> str:
     """Encode a JSON value (brain metadata) as compact JSON."""
     try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        return _ENCODER.encode(value)
     except (TypeError, ValueError) as exc:
         raise ValidationError(f"value is not JSON-serialisable: {exc}") from exc
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 _DATETIME_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(kind: type) -> tuple[str, ...]:
+    found = _FIELD_NAMES.get(kind)
+    if found is None:
+        found = _FIELD_NAMES[kind] = tuple(f.name for f in fields(kind))
+    return found
 
 
 def _datetime_fields(kind: type) -> tuple[str, ...]:
@@ -101,3 +113,6 @@ def _default(value: object) -> object:
     if isinstance(value, Enum):
         return value.value
     raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_default)

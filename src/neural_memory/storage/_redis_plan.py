@@ -25,12 +25,12 @@ from neural_memory.storage.batch import WriteBatch
 __all__ = [
     "BrainKeys",
     "check_namespace",
+    "FIRST_RECORD_ARG",
+    "WritePlan",
     "delta_results",
-    "dump_payload",
     "parse_change",
     "raise_for_write_result",
     "redact_url",
-    "write_groups",
 ]
 
 _NAMESPACE = re.compile(r"[A-Za-z0-9_.\-]+")
@@ -135,61 +135,85 @@ def delta_results(
     return guard, [[i, encode(s)] for i, s in moved.items()]
 
 
-def write_groups(batch: WriteBatch) -> dict[str, list[object]]:
-    """Return the parts of the write script's payload that depend on ``batch`` alone."""
-    neurons, synapses, fibers = batch.changed_ids()
-    groups: dict[str, list[Any]] = {
-        "ni": [[n.id, encode(n)] for n in batch.insert_neurons],
-        "ne": [[n.id, encode(n)] for n in batch.ensure_neurons],
-        "nu": [[n.id, encode(n)] for n in batch.update_neurons],
-        "si": [_synapse(s) for s in batch.insert_synapses],
-        "se": [_synapse(s) for s in batch.ensure_synapses],
-        "su": [_synapse(s) for s in batch.update_synapses],
-        "fi": [_fiber(f) for f in batch.insert_fibers],
-        "fu": [_fiber(f) for f in batch.update_fibers],
-        "tm": [
-            [
-                m.id,
-                encode(m),
-                m.fiber_id,
-                m.project_id or False,
-                str(micros(m.expires_at)) if m.expires_at is not None else False,
-            ]
-            for m in batch.put_typed_memories
-        ],
-        "pp": [[p.id, encode(p)] for p in batch.put_projects],
-        "df": list(batch.delete_fiber_ids),
-        "ds": list(batch.delete_synapse_ids),
-        "dn": list(batch.delete_neuron_ids),
-        "dt": list(batch.delete_typed_memory_ids),
-        "dp": list(batch.delete_project_ids),
-        "cn": sorted(neurons),
-        "cs": sorted(synapses),
-        "cf": sorted(fibers),
-    }
-    return {name: items for name, items in groups.items() if items}
+FIRST_RECORD_ARG = 5
+"""ARGV index (1-based) of the first record JSON; ARGV[1..4] are brain id, prefix, header,
+change-log limit."""
 
 
-def dump_payload(
-    groups: Mapping[str, list[object]],
-    guard: Sequence[list[object]] = (),
-    deltas: Sequence[list[str]] = (),
-) -> str:
-    """Return the JSON argument of the write script (see ``_redis_scripts.WRITE``)."""
-    payload: dict[str, object] = dict(groups)
-    if guard:
-        payload["cas"] = list(guard)
-    if deltas:
-        payload["sd"] = list(deltas)
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+@dataclass(frozen=True, slots=True)
+class WritePlan:
+    """The write script's arguments for one batch.
 
+    ``header`` holds ids, index data and, where a record is stored, the ARGV index of its JSON
+    in ``records`` (so record JSON travels unescaped and the script decodes only the header).
+    """
 
-def _synapse(synapse: Synapse) -> list[object]:
-    return [synapse.id, synapse.source_id, synapse.target_id, encode(synapse)]
+    header: dict[str, list[Any]]
+    records: list[str]
 
+    @classmethod
+    def of(cls, batch: WriteBatch) -> WritePlan:
+        """Plan ``batch`` (everything except the synapse deltas, see :func:`delta_results`)."""
+        records: list[str] = []
 
-def _fiber(fiber: Fiber) -> list[object]:
-    return [fiber.id, encode(fiber), sorted(fiber.neuron_ids), str(micros(fiber.last_used))]
+        def ref(record: object) -> int:
+            records.append(encode(record))
+            return FIRST_RECORD_ARG + len(records) - 1
+
+        def synapse(s: Synapse) -> list[Any]:
+            return [s.id, s.source_id, s.target_id, ref(s)]
+
+        def fiber(f: Fiber) -> list[Any]:
+            return [f.id, ref(f), sorted(f.neuron_ids), str(micros(f.last_used))]
+
+        neurons, synapses, fibers = batch.changed_ids()
+        header: dict[str, list[Any]] = {
+            "ni": [[n.id, ref(n)] for n in batch.insert_neurons],
+            "ne": [[n.id, ref(n)] for n in batch.ensure_neurons],
+            "nu": [[n.id, ref(n)] for n in batch.update_neurons],
+            "si": [synapse(s) for s in batch.insert_synapses],
+            "se": [synapse(s) for s in batch.ensure_synapses],
+            "su": [synapse(s) for s in batch.update_synapses],
+            "fi": [fiber(f) for f in batch.insert_fibers],
+            "fu": [fiber(f) for f in batch.update_fibers],
+            "tm": [
+                [
+                    m.id,
+                    ref(m),
+                    m.fiber_id,
+                    m.project_id or False,
+                    str(micros(m.expires_at)) if m.expires_at is not None else False,
+                ]
+                for m in batch.put_typed_memories
+            ],
+            "pp": [[p.id, ref(p)] for p in batch.put_projects],
+            "df": list(batch.delete_fiber_ids),
+            "ds": list(batch.delete_synapse_ids),
+            "dn": list(batch.delete_neuron_ids),
+            "dt": list(batch.delete_typed_memory_ids),
+            "dp": list(batch.delete_project_ids),
+            "cn": sorted(neurons),
+            "cs": sorted(synapses),
+            "cf": sorted(fibers),
+        }
+        return cls({name: items for name, items in header.items() if items}, records)
+
+    def args(
+        self,
+        brain_id: str,
+        prefix: str,
+        log_limit: int,
+        guard: Sequence[list[object]] = (),
+        deltas: Sequence[list[str]] = (),
+    ) -> list[object]:
+        """Return ARGV of the write script, with the deltas' guard and results if any."""
+        header: dict[str, object] = dict(self.header)
+        if guard:
+            header["cas"] = list(guard)
+        if deltas:
+            header["sd"] = list(deltas)
+        text = json.dumps(header, separators=(",", ":"), ensure_ascii=False)
+        return [brain_id, prefix, text, log_limit, *self.records]
 
 
 def raise_for_write_result(brain_id: str, result: Sequence[object]) -> int | None:

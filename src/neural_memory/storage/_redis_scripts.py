@@ -12,7 +12,8 @@ __all__ = ["CHANGES", "FETCH", "GUARDED_HSET", "RECALL_EVENT", "SAVE_BRAIN", "WR
 
 WRITE = r"""
 -- KEYS[1] brains directory hash
--- ARGV[1] brain id, ARGV[2] brain key prefix, ARGV[3] payload JSON, ARGV[4] change-log limit
+-- ARGV[1] brain id, ARGV[2] brain key prefix, ARGV[3] header JSON, ARGV[4] change-log limit,
+-- ARGV[5..] record JSON, referred to from the header by ARGV index
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return {'brain'} end
 local P = ARGV[2]
 local b = cjson.decode(ARGV[3])
@@ -76,15 +77,15 @@ end
 -- 3. apply, in WriteBatch order
 local function order_neuron(id) redis.call('ZADD', NO, redis.call('INCR', CTR), id) end
 for _, x in ipairs(ne) do
-  if redis.call('HSETNX', N, x[1], x[2]) == 1 then order_neuron(x[1]) end
+  if redis.call('HSETNX', N, x[1], ARGV[x[2]]) == 1 then order_neuron(x[1]) end
 end
 for _, group in ipairs({ni, nu}) do
   for _, x in ipairs(group) do
-    if redis.call('HSET', N, x[1], x[2]) == 1 then order_neuron(x[1]) end
+    if redis.call('HSET', N, x[1], ARGV[x[2]]) == 1 then order_neuron(x[1]) end
   end
 end
 local function put_synapse(x)
-  redis.call('HSET', S, x[1], x[4])
+  redis.call('HSET', S, x[1], ARGV[x[4]])
   redis.call('SADD', P..'sn:'..x[2], x[1])
   redis.call('SADD', P..'sn:'..x[3], x[1])
   redis.call('SADD', LINKED, x[2], x[3])
@@ -104,7 +105,7 @@ for _, group in ipairs({fi, fu}) do
   for _, x in ipairs(group) do
     local old = redis.call('HGET', F, x[1])
     if old then unindex_fiber(x[1], old) end
-    redis.call('HSET', F, x[1], x[2])
+    redis.call('HSET', F, x[1], ARGV[x[2]])
     for _, n in ipairs(x[3]) do redis.call('SADD', P..'fn:'..n, x[1]) end
     redis.call('ZADD', FLU, x[4], x[1])
   end
@@ -119,12 +120,12 @@ end
 for _, x in ipairs(list('tm')) do
   local old = redis.call('HGET', T, x[1])
   if old then unindex_memory(x[1], old) end
-  redis.call('HSET', T, x[1], x[2])
+  redis.call('HSET', T, x[1], ARGV[x[2]])
   redis.call('SADD', P..'tf:'..x[3], x[1])
   if x[4] then redis.call('SADD', P..'tp:'..x[4], x[1]) end
   if x[5] then redis.call('ZADD', TX, x[5], x[1]) end
 end
-for _, x in ipairs(list('pp')) do redis.call('HSET', PR, x[1], x[2]) end
+for _, x in ipairs(list('pp')) do redis.call('HSET', PR, x[1], ARGV[x[2]]) end
 
 for _, id in ipairs(list('df')) do
   local old = redis.call('HGET', F, id)
@@ -187,13 +188,19 @@ end
 local neurons, fibers = list('cn'), list('cf')
 local total = #neurons + #synapses + #fibers
 local last = redis.call('INCRBY', SEQ, total)
-local seq = last - total
+local seq, entries = last - total, {}
 for _, entry in ipairs({{'neuron', neurons}, {'synapse', synapses}, {'fiber', fibers}}) do
   for _, id in ipairs(entry[2]) do
     seq = seq + 1
-    redis.call('ZADD', LOG, seq, string.format('%d', seq)..'|'..entry[1]..'|'..id)
+    entries[#entries + 1] = seq
+    entries[#entries + 1] = string.format('%d', seq)..'|'..entry[1]..'|'..id
+    if #entries >= 1000 then
+      redis.call('ZADD', LOG, unpack(entries))
+      entries = {}
+    end
   end
 end
+if #entries > 0 then redis.call('ZADD', LOG, unpack(entries)) end
 local excess = redis.call('ZCARD', LOG) - tonumber(ARGV[4])
 if excess > 0 then redis.call('ZREMRANGEBYRANK', LOG, 0, excess - 1) end
 return {'ok', last}

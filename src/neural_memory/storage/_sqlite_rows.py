@@ -1,7 +1,8 @@
 """Value objects <-> SQLite rows (pure functions, no I/O).
 
 Timestamps are stored as integer microseconds since the Unix epoch (exact, sortable) and read
-back as aware UTC datetimes. Sets are stored as sorted JSON arrays, mappings as JSON objects.
+back as aware UTC datetimes. Sets are stored as sorted JSON arrays, mappings as JSON objects,
+enum members (StrEnum, bound by sqlite3 as their text value) as text.
 The column order of each ``*_row`` function matches the ``*_COLUMNS`` string beside it.
 """
 
@@ -143,7 +144,7 @@ def neuron_row(brain_id: str, n: Neuron) -> Row:
     return (
         brain_id,
         n.id,
-        n.type.value,
+        n.type,
         n.content,
         n.content.casefold(),
         _mapping(n.metadata, "neuron metadata"),
@@ -181,9 +182,9 @@ def synapse_row(brain_id: str, s: Synapse) -> Row:
         s.id,
         s.source_id,
         s.target_id,
-        s.type.value,
+        s.type,
         s.weight,
-        s.direction.value,
+        s.direction,
         _mapping(s.metadata, "synapse metadata"),
         (s.created_at - _EPOCH) // _MICROSECOND,
         _opt_micros(s.last_activated),
@@ -270,7 +271,7 @@ def typed_memory_row(brain_id: str, m: TypedMemory) -> Row:
         brain_id,
         m.id,
         m.fiber_id,
-        m.memory_type.value,
+        m.memory_type,
         int(m.priority),
         m.source,
         _opt_micros(m.expires_at),
@@ -336,10 +337,10 @@ def alert_row(brain_id: str, a: Alert) -> Row:
     return (
         brain_id,
         a.id,
-        a.alert_type.value,
-        a.severity.value,
+        a.alert_type,
+        a.severity,
         a.message,
-        a.status.value,
+        a.status,
         float(a.metric_value),
         float(a.threshold),
         to_micros(a.created_at),

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from neural_memory.core.events import ChangeKind
+from neural_memory.core.fiber import Fiber
 from neural_memory.errors import AlreadyExistsError, BrainNotFoundError, NotFoundError
 from neural_memory.storage._sqlite_rows import (
     FIBER_COLUMNS,
@@ -70,6 +71,7 @@ _ENSURE_NEURON = insert_sql("neurons", NEURON_COLUMNS, "ignore")
 _PUT_NEURON = insert_sql("neurons", NEURON_COLUMNS, "update")
 _ENSURE_SYNAPSE = insert_sql("synapses", SYNAPSE_COLUMNS, "ignore")
 _PUT_SYNAPSE = insert_sql("synapses", SYNAPSE_COLUMNS, "update")
+_INSERT_FIBER = insert_sql("fibers", FIBER_COLUMNS)
 _PUT_FIBER = insert_sql("fibers", FIBER_COLUMNS, "update")
 _PUT_TYPED_MEMORY = insert_sql("typed_memories", TYPED_MEMORY_COLUMNS, "update")
 _PUT_PROJECT = insert_sql("projects", PROJECT_COLUMNS, "update")
@@ -108,8 +110,15 @@ def existing_ids(conn: sqlite3.Connection, table: str, brain_id: str, ids: set[s
     return {row[0] for row in conn.execute(sql, (brain_id, id_list(ids)))}
 
 
-def _check(conn: sqlite3.Connection, brain_id: str, batch: WriteBatch) -> dict[str, frozenset[str]]:
-    """Raise before anything is applied; return the neuron ids of fibers being replaced."""
+def _check(
+    conn: sqlite3.Connection, brain_id: str, batch: WriteBatch
+) -> dict[str, frozenset[str]] | None:
+    """Raise before anything is applied; return the neuron ids of fibers being replaced.
+
+    None means the fibers were not looked up but inserted already: the batch only inserts
+    fibers with distinct ids, so their INSERT is the check for a taken id (saving a query
+    per memory). The transaction is rolled back when a later check fails.
+    """
     new_neurons = {n.id for n in batch.insert_neurons} | {n.id for n in batch.ensure_neurons}
     synapses = (*batch.insert_synapses, *batch.ensure_synapses, *batch.update_synapses)
     fibers = (*batch.insert_fibers, *batch.update_fibers)
@@ -128,9 +137,14 @@ def _check(conn: sqlite3.Connection, brain_id: str, batch: WriteBatch) -> dict[s
     existing = existing_ids(conn, "synapses", brain_id, probe)
     _refuse_taken((s.id for s in batch.insert_synapses), existing, "synapse")
     _refuse_missing((s.id for s in batch.update_synapses), existing, "synapse")
-    old_fibers = _fiber_neurons(conn, brain_id, {f.id for f in fibers})
-    _refuse_taken((f.id for f in batch.insert_fibers), old_fibers.keys(), "fiber")
-    _refuse_missing((f.id for f in batch.update_fibers), old_fibers.keys(), "fiber")
+    old_fibers: dict[str, frozenset[str]] | None = None
+    fiber_ids = {f.id for f in fibers}
+    if batch.update_fibers or len(fiber_ids) < len(fibers):
+        old_fibers = _fiber_neurons(conn, brain_id, fiber_ids)
+        _refuse_taken((f.id for f in batch.insert_fibers), old_fibers.keys(), "fiber")
+        _refuse_missing((f.id for f in batch.update_fibers), old_fibers.keys(), "fiber")
+    else:
+        _insert_fibers(conn, brain_id, batch.insert_fibers)
     for fiber in fibers:
         missing = fiber.neuron_ids - known
         if missing:
@@ -181,7 +195,7 @@ def _apply(
     conn: sqlite3.Connection,
     brain_id: str,
     batch: WriteBatch,
-    old_fibers: dict[str, frozenset[str]],
+    old_fibers: dict[str, frozenset[str]] | None,
 ) -> set[str]:
     """Apply a checked batch; return the ids of synapses deleted with their neurons."""
     _put(conn, _ENSURE_NEURON, brain_id, batch.ensure_neurons, neuron_row)
@@ -195,9 +209,10 @@ def _apply(
         conn.executemany(_SYNAPSE_DELTA, params)
     fibers = (*batch.insert_fibers, *batch.update_fibers)
     if fibers:
-        _put(conn, _PUT_FIBER, brain_id, fibers, fiber_row)
+        if old_fibers is not None:  # else inserted by _check
+            _put(conn, _PUT_FIBER, brain_id, fibers, fiber_row)
         final = {f.id: f.neuron_ids for f in fibers}
-        _set_membership(conn, brain_id, old_fibers, final)
+        _set_membership(conn, brain_id, old_fibers or {}, final)
     _put(conn, _PUT_TYPED_MEMORY, brain_id, batch.put_typed_memories, typed_memory_row)
     _put(conn, _PUT_PROJECT, brain_id, batch.put_projects, project_row)
     if batch.delete_fiber_ids:
@@ -214,6 +229,14 @@ def _apply(
     _delete(conn, "typed_memories", brain_id, batch.delete_typed_memory_ids)
     _delete(conn, "projects", brain_id, batch.delete_project_ids)
     return cascaded
+
+
+def _insert_fibers(conn: sqlite3.Connection, brain_id: str, fibers: Sequence[Fiber]) -> None:
+    for fiber in fibers:
+        try:
+            conn.execute(_INSERT_FIBER, fiber_row(brain_id, fiber))
+        except sqlite3.IntegrityError as exc:
+            raise AlreadyExistsError(f"fiber {fiber.id!r} already exists") from exc
 
 
 def _set_membership(

@@ -55,9 +55,7 @@ class WriteBatch:
     def is_empty(self) -> bool:
         """True when the batch changes nothing."""
         return not any(
-            getattr(self, name)
-            for name in self.__dataclass_fields__
-            if name != "deltas_at"
+            getattr(self, name) for name in self.__dataclass_fields__ if name != "deltas_at"
         )
 
     def changed_ids(self) -> tuple[set[str], set[str], set[str]]:

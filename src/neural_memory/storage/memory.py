@@ -42,9 +42,7 @@ class _BrainData:
     neurons: dict[str, Neuron] = field(default_factory=dict)
     synapses: dict[str, Synapse] = field(default_factory=dict)
     fibers: dict[str, Fiber] = field(default_factory=dict)
-    synapses_by_neuron: defaultdict[str, set[str]] = field(
-        default_factory=lambda: defaultdict(set)
-    )
+    synapses_by_neuron: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     fibers_by_neuron: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     typed_memories: dict[str, TypedMemory] = field(default_factory=dict)
     projects: dict[str, Project] = field(default_factory=dict)
@@ -151,9 +149,7 @@ class InMemoryStorage(Storage):
         ordered = sorted(found, key=lambda s: (s.created_at, s.id))
         return ordered[: query.limit] if query.limit is not None else ordered
 
-    async def _synapses_touching(
-        self, brain_id: str, neuron_ids: frozenset[str]
-    ) -> list[Synapse]:
+    async def _synapses_touching(self, brain_id: str, neuron_ids: frozenset[str]) -> list[Synapse]:
         data = self._brains[brain_id]
         ids = {s for n in neuron_ids for s in data.synapses_by_neuron.get(n, ())}
         return [data.synapses[i] for i in sorted(ids)]
@@ -251,9 +247,7 @@ class InMemoryStorage(Storage):
             fiber_count=len(data.fibers),
             typed_memory_count=len(data.typed_memories),
             project_count=len(data.projects),
-            orphan_neuron_count=sum(
-                1 for n in data.neurons if not data.synapses_by_neuron.get(n)
-            ),
+            orphan_neuron_count=sum(1 for n in data.neurons if not data.synapses_by_neuron.get(n)),
             expired_memory_count=sum(1 for m in data.typed_memories.values() if m.is_expired(now)),
             oldest_unused_fiber_at=oldest,
             change_seq=data.seq,

@@ -43,6 +43,12 @@ ones computed, and the script stores them only if the stored JSON is still what 
 reinforcing the same synapse therefore both count. A brain deleted by another process makes
 later writes fail with BrainNotFoundError. Like any Lua script, a write is not rolled back if
 Redis itself fails half-way (out of memory, killed); validation failures never write.
+
+Round trips: a write is one EVALSHA (two with ``synapse_deltas``); the script gets a small JSON
+header plus each record's JSON as its own argument, so records are not escaped twice. Batch
+reads are one command or one read-only script (index lookup + HMGET), statistics one
+MULTI/EXEC pipeline. Timeouts and pool sizes go in the URL query
+(``?socket_timeout=5&socket_connect_timeout=2``), as redis-py reads them from there.
 """
 
 from __future__ import annotations
@@ -73,13 +79,12 @@ from neural_memory.storage._core import JSONValue
 from neural_memory.storage._redis_codec import decode, encode, encode_value, from_micros, micros
 from neural_memory.storage._redis_plan import (
     BrainKeys,
+    WritePlan,
     check_namespace,
     delta_results,
-    dump_payload,
     parse_change,
     raise_for_write_result,
     redact_url,
-    write_groups,
 )
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
@@ -241,16 +246,18 @@ class RedisStorage(Storage):
 
     async def _write(self, brain_id: str, batch: WriteBatch) -> int:
         keys = self._keys(brain_id)
-        groups = write_groups(batch)
+        plan = WritePlan.of(batch)
         delta_ids = list(dict.fromkeys(synapse_id for synapse_id, _ in batch.synapse_deltas))
-        payload = dump_payload(groups)
         with self._errors():
             for attempt in range(_MAX_WRITE_ATTEMPTS):
+                limit = _memory.CHANGE_LOG_LIMIT
                 if delta_ids:
                     raws = await self._redis.hmget(keys.key("s"), delta_ids)
                     stored = {i: _opt_text(raw) for i, raw in zip(delta_ids, raws, strict=True)}
-                    payload = dump_payload(groups, *delta_results(batch, stored))
-                args = [brain_id, keys.prefix, payload, _memory.CHANGE_LOG_LIMIT]
+                    guard, moved = delta_results(batch, stored)
+                    args = plan.args(brain_id, keys.prefix, limit, guard, moved)
+                else:
+                    args = plan.args(brain_id, keys.prefix, limit)
                 result = await self._run("WRITE", [self._brains_key], args)
                 seq = raise_for_write_result(brain_id, result)
                 if seq is not None:

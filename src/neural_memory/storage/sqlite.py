@@ -19,6 +19,7 @@ from typing import Any, TypeVar, cast
 
 import aiosqlite
 
+import neural_memory.storage.memory as _memory
 from neural_memory.core.alert import Alert
 from neural_memory.core.brain import Brain
 from neural_memory.core.events import BrainStats, ChangeKind, ChangeRecord, RecallEvent
@@ -51,7 +52,6 @@ from neural_memory.storage.filters import (
     SynapseFilter,
     TypedMemoryFilter,
 )
-from neural_memory.storage.memory import CHANGE_LOG_LIMIT
 from neural_memory.storage.sqlite_schema import prepare_schema
 
 __all__ = ["SQLiteStorage"]
@@ -108,9 +108,6 @@ class SQLiteStorage(Storage):
     Metadata, tags and meta values must be JSON data (ValidationError otherwise).
     """
 
-    change_log_limit: int = CHANGE_LOG_LIMIT
-    """How many change-log entries a brain keeps (as InMemoryStorage)."""
-
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
         super().__init__()
         if not isinstance(path, str | os.PathLike):
@@ -147,6 +144,7 @@ class SQLiteStorage(Storage):
         try:
             await db
         except sqlite3.Error as exc:
+            _join(db)  # aiosqlite has already told its thread to stop
             raise StorageUnavailableError(
                 f"cannot open SQLite database {self._path!r}: {exc}"
             ) from exc
@@ -201,7 +199,8 @@ class SQLiteStorage(Storage):
     # -- graph -----------------------------------------------------------------------------
 
     async def _write(self, brain_id: str, batch: WriteBatch) -> int:
-        return await self._run(write_batch, brain_id, batch, self.change_log_limit)
+        # A brain keeps as many change-log entries as InMemoryStorage does.
+        return await self._run(write_batch, brain_id, batch, _memory.CHANGE_LOG_LIMIT)
 
     async def _get_neurons(self, brain_id: str, ids: frozenset[str]) -> dict[str, Neuron]:
         sql = f"{_NEURONS} WHERE brain_id = ? AND id {_IN}"
@@ -376,6 +375,11 @@ async def _in_thread(db: aiosqlite.Connection, fn: Callable[..., _T], *args: Any
 async def _shutdown(db: aiosqlite.Connection) -> None:
     """Close the connection and wait for its thread to end."""
     await db.close()
+    _join(db)
+
+
+def _join(db: aiosqlite.Connection) -> None:
+    """Wait (briefly) for the thread of a stopped connection to end, so none is left behind."""
     thread = getattr(db, "_thread", db)
     if isinstance(thread, threading.Thread) and thread.is_alive():
         thread.join(timeout=5.0)

@@ -18,7 +18,8 @@ SCHEMA_VERSION = 1
 """The schema version this release reads and writes."""
 
 # Timestamps are INTEGER microseconds since the epoch (UTC). Every table is keyed by
-# (brain_id, id). Neurons keep their rowid: "oldest first" means insertion order.
+# (brain_id, id). Neurons keep their rowid: "oldest first" means insertion order. Only tables
+# with small rows are WITHOUT ROWID (large rows would spill into overflow pages there).
 _SCHEMA_V1 = """
 CREATE TABLE brains (
     id TEXT PRIMARY KEY,
@@ -82,7 +83,7 @@ CREATE TABLE fibers (
     created_at INTEGER NOT NULL,
     superseded_by TEXT,
     PRIMARY KEY (brain_id, id)
-) WITHOUT ROWID;
+);
 CREATE INDEX fibers_by_age ON fibers (brain_id, created_at, id);
 
 CREATE TABLE fiber_neurons (
@@ -105,7 +106,7 @@ CREATE TABLE typed_memories (
     created_at INTEGER NOT NULL,
     metadata TEXT NOT NULL,
     PRIMARY KEY (brain_id, id)
-) WITHOUT ROWID;
+);
 CREATE INDEX typed_memories_by_fiber ON typed_memories (brain_id, fiber_id);
 CREATE INDEX typed_memories_by_project ON typed_memories (brain_id, project_id);
 CREATE INDEX typed_memories_by_type ON typed_memories (brain_id, memory_type, priority);
@@ -119,7 +120,7 @@ CREATE TABLE projects (
     created_at INTEGER NOT NULL,
     ends_at INTEGER,
     PRIMARY KEY (brain_id, id)
-) WITHOUT ROWID;
+);
 
 CREATE TABLE alerts (
     brain_id TEXT NOT NULL,
@@ -135,7 +136,7 @@ CREATE TABLE alerts (
     acknowledged_at INTEGER,
     resolved_at INTEGER,
     PRIMARY KEY (brain_id, id)
-) WITHOUT ROWID;
+);
 CREATE INDEX alerts_by_status ON alerts (brain_id, status);
 
 CREATE TABLE recall_events (
@@ -153,7 +154,7 @@ CREATE TABLE meta (
     key TEXT NOT NULL,
     value TEXT NOT NULL,
     PRIMARY KEY (brain_id, key)
-) WITHOUT ROWID;
+);
 
 CREATE TABLE changes (
     brain_id TEXT NOT NULL,

@@ -106,8 +106,14 @@ class ConsolidationEngine:
         by_id = {f.id: f for f in alive}
         replayed = plan_replay(events, by_id, self._config.reinforcement_delta, changes)
         matured = plan_maturation(alive, policy.min_recalls_to_mature, changes)
-        concepts = plan_promotion(alive, {n.id: n for n in neurons}, promoted,
-                                  policy.min_mentions_to_promote, now, changes)  # fmt: skip
+        concepts = plan_promotion(
+            alive,
+            {n.id: n for n in neurons},
+            promoted,
+            policy.min_mentions_to_promote,
+            now,
+            changes,
+        )
         linked, pruned = plan_orphans(neurons, synapses, fibers, changes)
         await storage.write(_batch(changes))
         await storage.set_meta(_PROMOTED_KEY, sorted(promoted))

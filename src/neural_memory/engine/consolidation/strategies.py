@@ -69,9 +69,9 @@ def plan_duplicates(
         if fiber.id in changes.delete_fibers or not fiber.content:
             continue
         speaker = fiber.metadata.get("speaker")
-        groups[stable_fiber_id(fiber.content, speaker if isinstance(speaker, str) else None)].append(
-            fiber
-        )
+        groups[
+            stable_fiber_id(fiber.content, speaker if isinstance(speaker, str) else None)
+        ].append(fiber)
     merged = 0
     for group in groups.values():
         if len(group) < 2:
@@ -79,9 +79,11 @@ def plan_duplicates(
         keep, *rest = sorted(group, key=lambda f: (f.created_at, f.id))
         mentions = sum(int(f.metadata.get("mentions", 1)) for f in group)
         kept = changes.fiber(keep)
-        changes.update_fibers[keep.id] = kept.with_metadata(mentions=mentions).add_tags(
-            *(tag for f in rest for tag in f.tags)
-        ).with_salience(max(f.salience for f in group))
+        changes.update_fibers[keep.id] = (
+            kept.with_metadata(mentions=mentions)
+            .add_tags(*(tag for f in rest for tag in f.tags))
+            .with_salience(max(f.salience for f in group))
+        )
         for duplicate in rest:
             changes.delete_fibers.add(duplicate.id)
             memory = typed.get(duplicate.id)
@@ -118,8 +120,11 @@ def plan_supersession(fibers: Sequence[Fiber], changes: Changes) -> int:
 def plan_replay(
     events: Sequence[RecallEvent], fibers: Mapping[str, Fiber], delta: float, changes: Changes
 ) -> int:
-    """Memories recalled together get linked by their most telling neurons (or the link
-    strengthened): the first neuron on each pathway that the other memory lacks."""
+    """Memories recalled together get linked, or their link strengthened.
+
+    The link joins their most telling neurons: the first neuron on each pathway that the
+    other memory lacks.
+    """
     pairs: Counter[tuple[str, str]] = Counter()
     for event in events:
         top = [fibers[f] for f in event.fiber_ids[:3] if f in fibers]
@@ -129,8 +134,13 @@ def plan_replay(
                 a, b = sorted((ends[0], ends[1]))
                 pairs[(a, b)] += 1
     for (a, b), count in pairs.items():
-        synapse = Synapse.create(a, b, SynapseType.CO_OCCURS, weight=min(1.0, 0.3 + delta * count),
-                                 direction=Direction.BIDIRECTIONAL)  # fmt: skip
+        synapse = Synapse.create(
+            a,
+            b,
+            SynapseType.CO_OCCURS,
+            weight=min(1.0, 0.3 + delta * count),
+            direction=Direction.BIDIRECTIONAL,
+        )
         changes.ensure_synapses.append(synapse)
         changes.synapse_deltas[synapse.id] = changes.synapse_deltas.get(synapse.id, 0.0) + delta
     return len(pairs)
@@ -189,8 +199,11 @@ def plan_promotion(
                 pathway=[neuron_id],
                 content=content,
                 tags={SEMANTIC_TAG, "consolidated"},
-                metadata={"stage": SEMANTIC_TAG, "concept_of": neuron_id,
-                          "sources": [f.id for f in where[:20]]},  # fmt: skip
+                metadata={
+                    "stage": SEMANTIC_TAG,
+                    "concept_of": neuron_id,
+                    "sources": [f.id for f in where[:20]],
+                },
                 occurred_at=now,
                 created_at=now,
             )
@@ -225,8 +238,13 @@ def plan_orphans(
             pruned += 1
         elif anchor != neuron.id:
             changes.ensure_synapses.append(
-                Synapse.create(anchor, neuron.id, SynapseType.RELATED_TO, weight=0.3,
-                               direction=Direction.BIDIRECTIONAL)  # fmt: skip
+                Synapse.create(
+                    anchor,
+                    neuron.id,
+                    SynapseType.RELATED_TO,
+                    weight=0.3,
+                    direction=Direction.BIDIRECTIONAL,
+                )
             )
             linked += 1
     return linked, pruned

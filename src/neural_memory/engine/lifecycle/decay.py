@@ -82,8 +82,9 @@ class DecayManager:
         )
         new_fibers = plan.fibers(fibers)
         if not dry_run:
-            await _write_in_chunks(storage, new_neurons, new_synapses, new_fibers,
-                                   pruned_synapses, pruned_neurons)  # fmt: skip
+            await _write_in_chunks(
+                storage, new_neurons, new_synapses, new_fibers, pruned_synapses, pruned_neurons
+            )
             await storage.set_meta(LAST_RUN_KEY, moment.isoformat())
         return DecayReport(
             neurons_decayed=len(new_neurons),
@@ -159,9 +160,7 @@ def _orphans_to_prune(
 ) -> list[str]:
     strength = {n.id: n.activation for n in neurons} | {n.id: n.activation for n in decayed}
     gone = set(pruned_synapses)
-    connected = {
-        end for s in synapses if s.id not in gone for end in (s.source_id, s.target_id)
-    }
+    connected = {end for s in synapses if s.id not in gone for end in (s.source_id, s.target_id)}
     bound = {neuron_id for fiber in fibers for neuron_id in fiber.neuron_ids}
     return sorted(
         neuron_id

@@ -293,5 +293,3 @@ def _document_terms(fiber: Fiber) -> list[str]:
     speaker = fiber.metadata.get("speaker")
     extra = terms(speaker) if isinstance(speaker, str) else []
     return terms(fiber.content) + extra
-
-
