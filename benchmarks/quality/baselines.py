@@ -31,6 +31,7 @@ from benchmarks.quality.retrievers import (
     SearchOutput,
     SystemUnavailableError,
     budget_context,
+    estimate_tokens,
 )
 
 # English stop words: NLTK's 179-word English list (``stopwords.words("english")``).
@@ -141,12 +142,14 @@ class BM25Retriever:
     params: BM25Params = field(default_factory=BM25Params)
     _docs: list[Doc] = field(default_factory=list)
     _texts: list[str] = field(default_factory=list)
+    _costs: list[int] = field(default_factory=list)
     _index: BM25Index | None = None
 
     async def index(self, items: Sequence[Doc]) -> None:
         """Tokenise and index one document per item (replacing any previous index)."""
         self._docs = list(items)
         self._texts = [self.document_text(doc) for doc in self._docs]
+        self._costs = [estimate_tokens(text) for text in self._texts]
         self._index = BM25Index([tokenize(text) for text in self._texts], self.params)
 
     def _ranked(self, query: str, k: int) -> list[int]:
@@ -165,7 +168,9 @@ class BM25Retriever:
     ) -> SearchOutput:
         """Top ``k`` ids and the ranked document texts packed into ``max_tokens``."""
         ranked = self._ranked(query, max(k, len(self._docs)))
-        context = budget_context([self._texts[i] for i in ranked], max_tokens)
+        context = budget_context(
+            [self._texts[i] for i in ranked], max_tokens, [self._costs[i] for i in ranked]
+        )
         return SearchOutput(ids=[self._docs[i].id for i in ranked[:k]], context=context)
 
     async def close(self) -> None:
@@ -234,6 +239,7 @@ class EmbeddingRetriever:
     _model: Any = None
     _docs: list[Doc] = field(default_factory=list)
     _texts: list[str] = field(default_factory=list)
+    _costs: list[int] = field(default_factory=list)
     _matrix: np.ndarray | None = None
 
     async def index(self, items: Sequence[Doc]) -> None:
@@ -242,6 +248,7 @@ class EmbeddingRetriever:
             self._model = load_embedding_model()
         self._docs = list(items)
         self._texts = [self.document_text(doc) for doc in self._docs]
+        self._costs = [estimate_tokens(text) for text in self._texts]
         vectors = self._model.encode(
             self._texts,
             batch_size=self.batch_size,
@@ -274,7 +281,9 @@ class EmbeddingRetriever:
     ) -> SearchOutput:
         """Top ``k`` ids and the ranked document texts packed into ``max_tokens``."""
         ranked = self._ranked(query, max(k, len(self._docs)))
-        context = budget_context([self._texts[i] for i in ranked], max_tokens)
+        context = budget_context(
+            [self._texts[i] for i in ranked], max_tokens, [self._costs[i] for i in ranked]
+        )
         return SearchOutput(ids=[self._docs[i].id for i in ranked[:k]], context=context)
 
     async def close(self) -> None:

@@ -54,6 +54,7 @@ class SystemOptions:
     nm_depth: str = "CONTEXT"
     nm_speaker_prefix: bool = False
     nm_bulk: bool = False
+    nm_context_fibers: int = 100
     sqlite_dir: Path | None = None
     lme_turn_pool: int = 50
 
@@ -98,6 +99,7 @@ def make_retriever(
             sqlite_dir=options.sqlite_dir,
             brain_name=brain_name,
             bulk=options.nm_bulk,
+            context_fibers=options.nm_context_fibers,
         )
     raise ValueError(f"unknown system {system!r}; choose from {SYSTEMS}")
 
@@ -122,6 +124,9 @@ def _nm_doc(doc: Doc, options: SystemOptions) -> Doc:
 async def _index(
     retriever: Retriever, docs: Sequence[Doc], run: SystemRun, options: SystemOptions
 ) -> None:
+    # Blank turns (one LongMemEval turn) and sessions without user text (11 sessions)
+    # hold no evidence; no system gets them (the engine refuses empty memories).
+    docs = [doc for doc in docs if doc.text.strip()]
     if isinstance(retriever, NeuralMemoryRetriever):
         docs = [_nm_doc(doc, options) for doc in docs]
     started = time.perf_counter()
@@ -277,28 +282,24 @@ async def evaluate_longmemeval(
 async def evaluate(
     dataset: str,
     systems: Sequence[str],
-    data: Sequence[LocomoConversation] | Sequence[LmeQuestion],
+    data: Sequence[LocomoConversation | LmeQuestion],
     options: SystemOptions,
     progress: tqdm,
 ) -> list[SystemRun]:
     """Run every system on one data set; unavailable systems are recorded as skipped."""
+    conversations = [c for c in data if isinstance(c, LocomoConversation)]
+    questions = [q for q in data if isinstance(q, LmeQuestion)]
+    per_system = sum(len(c.questions) for c in conversations) + len(questions)
     runs: list[SystemRun] = []
     for system in systems:
-        per_system = (
-            sum(len(c.questions) for c in data if isinstance(c, LocomoConversation))
-            if dataset == "locomo"
-            else len(data)
-        )
         progress.set_postfix_str(f"{dataset}/{system}")
         before = progress.n
         try:
             prepare_system(system)
             if dataset == "locomo":
-                convs = [c for c in data if isinstance(c, LocomoConversation)]
-                runs.append(await evaluate_locomo(system, convs, options, progress))
+                runs.append(await evaluate_locomo(system, conversations, options, progress))
             else:
-                lme = [q for q in data if isinstance(q, LmeQuestion)]
-                runs.append(await evaluate_longmemeval(system, lme, options, progress))
+                runs.append(await evaluate_longmemeval(system, questions, options, progress))
         except SystemUnavailableError as exc:
             runs.append(SystemRun(system, skipped=str(exc)))
             tqdm.write(f"[{dataset}] {system}: {exc}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -92,19 +93,38 @@ def evidence_in_context(evidence_texts: Sequence[str], context: str) -> float:
     return found / len(evidence_texts)
 
 
+_WORD = re.compile(r"\S+")
+_PUNCT = re.compile(r"[^\w\s]")
+
+
 def estimate_tokens(text: str) -> int:
-    """Rough token count (about four characters per token), for budgeted baselines."""
-    return max(1, (len(text) + 3) // 4)
+    """Upper-biased token estimate, the same rule as ``neural_memory``'s context budget.
+
+    The larger of one token per 4 characters and 4 tokens per 3 words, plus one per two
+    punctuation marks, so baselines and the engine fill a budget alike.
+    """
+    if not text:
+        return 0
+    words = len(_WORD.findall(text))
+    punctuation = len(_PUNCT.findall(text))
+    return max(math.ceil(len(text) / 4), math.ceil(words * 4 / 3)) + math.ceil(punctuation / 2)
 
 
-def budget_context(texts: Sequence[str], max_tokens: int) -> str:
-    """Concatenate ranked texts until the next one would exceed ``max_tokens``."""
+def budget_context(
+    texts: Sequence[str], max_tokens: int, costs: Sequence[int] | None = None
+) -> str:
+    """Join ranked texts best first while they fit ``max_tokens`` (one token per newline).
+
+    A text that does not fit is skipped and a shorter one further down may still fit, as
+    the engine's context builder does. ``costs`` are precomputed ``estimate_tokens``.
+    """
     parts: list[str] = []
     used = 0
-    for text in texts:
-        cost = estimate_tokens(text)
+    for position, text in enumerate(texts):
+        own = costs[position] if costs is not None else estimate_tokens(text)
+        cost = own + (1 if parts else 0)
         if used + cost > max_tokens:
-            break
+            continue
         parts.append(text)
         used += cost
     return "\n".join(parts)
@@ -160,6 +180,9 @@ class NeuralMemoryRetriever:
     mapped back to doc ids. With ``bulk`` the encoder's ``encode_many`` (when it exists)
     receives one dict per doc (``content``, ``timestamp``, ``metadata``); otherwise
     ``encode`` runs in a loop. ``api`` defaults to the real package.
+
+    ``search_with_context`` asks for ``max(k, context_fibers)`` fibers so that the token
+    budget, not the fiber count, bounds the context (the ids are cut to the top ``k``).
     """
 
     name: str = "neural_memory"
@@ -168,6 +191,7 @@ class NeuralMemoryRetriever:
     sqlite_dir: Path | None = None
     brain_name: str = "bench"
     bulk: bool = False
+    context_fibers: int = 100
     api: NeuralMemoryApi | None = None
     _storage: Any = None
     _config: Any = None
@@ -269,7 +293,8 @@ class NeuralMemoryRetriever:
         self, query: str, *, k: int, reference_time: datetime | None, max_tokens: int
     ) -> SearchOutput:
         """Top ``k`` doc ids and the pipeline's context under ``max_tokens``."""
-        result = await self._query(query, k, reference_time, max_tokens=max_tokens)
+        fibers = max(k, self.context_fibers)
+        result = await self._query(query, fibers, reference_time, max_tokens=max_tokens)
         return SearchOutput(ids=self._ids(result, k), context=str(result.context or ""))
 
     async def close(self) -> None:

@@ -26,7 +26,13 @@ from typing import Any
 from tqdm import tqdm
 
 from benchmarks.quality import report
-from benchmarks.quality.datasets import default_data_dir, load_locomo, load_longmemeval
+from benchmarks.quality.datasets import (
+    LOCOMO_FILE,
+    LONGMEMEVAL_FILE,
+    default_data_dir,
+    load_locomo,
+    load_longmemeval,
+)
 from benchmarks.quality.evaluate import SYSTEMS, SystemOptions, evaluate
 
 DATASETS = ("locomo", "longmemeval")
@@ -70,6 +76,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--nm-bulk", action="store_true", help="use MemoryEncoder.encode_many when present"
     )
     parser.add_argument(
+        "--nm-context-fibers",
+        type=int,
+        default=100,
+        help="max_fibers for the 1,000-token context query (ids are cut to the top k)",
+    )
+    parser.add_argument(
         "--lme-turn-pool",
         type=int,
         default=50,
@@ -84,12 +96,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if args.limit is not None and args.limit < 1:
         parser.error("--limit must be >= 1")
     args.system_list = systems
+    data_dir = (args.data_dir or default_data_dir()).resolve()
+    wanted = DATASETS if args.dataset == "all" else (args.dataset,)
+    for name in wanted:
+        path = data_dir / (LOCOMO_FILE if name == "locomo" else LONGMEMEVAL_FILE)
+        if not path.is_file():
+            parser.error(f"{name} data not found: {path} (see --data-dir)")
+    args.data_dir = data_dir
     return args
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     """Run the benchmark and return the JSON report (tables are printed as it goes)."""
-    data_dir: Path = (args.data_dir or default_data_dir()).resolve()
+    data_dir: Path = args.data_dir
     datasets = DATASETS if args.dataset == "all" else (args.dataset,)
     loaded: dict[str, Any] = {}
     if "locomo" in datasets:
@@ -118,6 +137,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             nm_depth=args.nm_depth,
             nm_speaker_prefix=args.nm_speaker_prefix,
             nm_bulk=args.nm_bulk,
+            nm_context_fibers=args.nm_context_fibers,
             sqlite_dir=Path(tmp),
             lme_turn_pool=args.lme_turn_pool,
         )
@@ -126,6 +146,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "nm_depth": options.nm_depth,
             "nm_speaker_prefix": options.nm_speaker_prefix,
             "nm_bulk": options.nm_bulk,
+            "nm_context_fibers": options.nm_context_fibers,
             "lme_turn_pool": options.lme_turn_pool,
         }
         with tqdm(

@@ -24,6 +24,7 @@ from benchmarks.quality.retrievers import (
     Retriever,
     SystemUnavailableError,
     budget_context,
+    estimate_tokens,
     evidence_in_context,
 )
 
@@ -83,8 +84,11 @@ async def test_bm25_retriever_ranks_and_builds_context() -> None:
 
 
 def test_context_helpers() -> None:
-    assert budget_context(["aaaa", "bbbb", "cccc"], 2) == "aaaa\nbbbb"
-    assert budget_context(["a" * 100], 10) == ""
+    # "aaaa" costs 2 tokens (4 tokens per 3 words), plus one per joining newline.
+    assert estimate_tokens("aaaa") == 2
+    assert estimate_tokens("Hello, world!") == 5
+    assert budget_context(["aaaa", "bbbb", "cccc"], 5) == "aaaa\nbbbb"
+    assert budget_context(["a" * 100, "bb"], 10) == "bb"
     assert evidence_in_context(["Hello  World", "absent"], "x hello world y") == 0.5
     with pytest.raises(ValueError):
         evidence_in_context([], "ctx")
@@ -243,7 +247,9 @@ async def test_neural_memory_adapter_with_fake_api() -> None:
     call = FakePipeline.calls[-1]
     assert call["depth"] == FakeDepth.CONTEXT
     assert call["reference_time"] == when
-    assert call["max_fibers"] == 2 and call["max_tokens"] == 1000
+    assert call["max_fibers"] == 100 and call["max_tokens"] == 1000
+    assert await retriever.search("max the puppy", k=1, reference_time=when) == ["D1:4"]
+    assert FakePipeline.calls[-1]["max_fibers"] == 1
     assert await retriever.search("zebra", k=5, reference_time=None) == []
     await retriever.close()
     assert storage.closed
