@@ -6,16 +6,20 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.redis_server import RedisServer, delete_namespace, new_namespace, redis_server_or_skip
+from tests.redis_server import SESSION_REDIS, RedisServer, delete_namespace, new_namespace
 
 # -- Redis -------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+def redis_server() -> RedisServer:
     """A real redis-server for the whole session (skipped without the binary, fails on CI)."""
-    with redis_server_or_skip(tmp_path_factory.mktemp("redis")) as server:
-        yield server
+    return SESSION_REDIS.get()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop the session's redis-server, if a test started it."""
+    SESSION_REDIS.stop()
 
 
 @pytest.fixture

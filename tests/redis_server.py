@@ -1,9 +1,10 @@
 """A throwaway ``redis-server`` on a free loopback port, for the Redis backend tests.
 
-The session fixture ``redis_server`` (see ``tests/conftest.py``) starts one per test session;
-every test then works in its own key namespace (fixture ``redis_namespace``), whose keys are
-deleted afterwards. Without the ``redis-server`` binary the tests are skipped, or fail when the
-``CI`` environment variable is set (so CI never silently skips the backend).
+One server runs per test session (:data:`SESSION_REDIS`, fixture ``redis_server`` in
+``tests/conftest.py``, the "redis" entry of ``tests/backends.py``); every test works in its own
+key namespace (fixture ``redis_namespace``), whose keys are deleted afterwards. Without the
+``redis-server`` binary the tests are skipped, or fail when the ``CI`` environment variable is
+set (so CI never silently skips the backend).
 """
 
 from __future__ import annotations
@@ -13,15 +14,16 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-__all__ = ["RedisServer", "delete_namespace", "new_namespace", "redis_server_or_skip"]
+__all__ = ["SESSION_REDIS", "RedisServer", "SessionRedis", "delete_namespace", "new_namespace"]
 
 _BINARY_HINT = "install it with `apt-get install redis-server` (or put redis-server on PATH)"
 _START_TIMEOUT = 10.0
@@ -57,20 +59,44 @@ def find_binary() -> str | None:
     )
 
 
-@contextlib.contextmanager
-def redis_server_or_skip(workdir: Path) -> Iterator[RedisServer]:
-    """Run a redis-server for the duration of the block (skip / fail when it is missing)."""
-    binary = find_binary()
-    if binary is None:
-        message = f"redis-server not found: {_BINARY_HINT}"
-        if os.environ.get("CI"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    server = _start(binary, workdir)
-    try:
-        yield server
-    finally:
-        server.stop()
+class SessionRedis:
+    """One redis-server per test session, started on first use and stopped at the end.
+
+    Lazy, because the conformance suite's backend factories (``tests/backends.py``) are not
+    fixtures and cannot request one; ``tests/conftest.py`` stops it in
+    ``pytest_sessionfinish``.
+    """
+
+    def __init__(self, find: Callable[[], str | None] = find_binary) -> None:
+        self._find = find
+        self._server: RedisServer | None = None
+        self._workdir: Path | None = None
+
+    def get(self) -> RedisServer:
+        """The running server (started now if needed); skip or fail without the binary."""
+        if self._server is None:
+            binary = self._find()
+            if binary is None:
+                message = f"redis-server not found: {_BINARY_HINT}"
+                if os.environ.get("CI"):
+                    pytest.fail(message, pytrace=False)
+                pytest.skip(message)
+            self._workdir = Path(tempfile.mkdtemp(prefix="nm-redis-"))
+            self._server = _start(binary, self._workdir)
+        return self._server
+
+    def stop(self) -> None:
+        """Stop the server (if it was started) and remove its directory."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+
+SESSION_REDIS = SessionRedis()
+"""The session's redis-server (see :class:`SessionRedis`)."""
 
 
 def _start(binary: str, workdir: Path) -> RedisServer:
@@ -113,11 +139,13 @@ def _wait_for_pong(server: RedisServer) -> bool:
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             return False
-        with contextlib.suppress(OSError):
-            with socket.create_connection(("127.0.0.1", server.port), timeout=1) as conn:
-                conn.sendall(b"PING\r\n")
-                if conn.recv(64).startswith(b"+PONG"):
-                    return True
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", server.port), timeout=1) as conn,
+        ):
+            conn.sendall(b"PING\r\n")
+            if conn.recv(64).startswith(b"+PONG"):
+                return True
         time.sleep(0.05)
     return False
 

@@ -14,6 +14,7 @@ Protocols (``../shared/data/README.md``):
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,19 +32,19 @@ from benchmarks.quality.baselines import (
     plain_document_text,
 )
 from benchmarks.quality.datasets import LmeQuestion, LmeSession, LocomoConversation
+from benchmarks.quality.nm_retriever import NeuralMemoryRetriever
 from benchmarks.quality.retrievers import (
     ContextRetriever,
     Doc,
-    NeuralMemoryRetriever,
     Retriever,
     SystemUnavailableError,
     evidence_in_context,
-    load_neural_memory_api,
 )
+from neural_memory.engine.embeddings import Embedder, load_default_embedder
 
 KS = (5, 10)
 CONTEXT_TOKENS = 1000
-SYSTEMS = ("bm25", "embedding", "neural_memory")
+SYSTEMS = ("bm25", "embedding", "neural_memory", "neural_memory_emb")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +54,6 @@ class SystemOptions:
     nm_storage: str = "memory"
     nm_depth: str = "CONTEXT"
     nm_speaker_prefix: bool = False
-    nm_bulk: bool = False
     nm_context_fibers: int = 100
     sqlite_dir: Path | None = None
     lme_turn_pool: int = 50
@@ -92,14 +92,15 @@ def make_retriever(
         return BM25Retriever(document_text=text_of)
     if system == "embedding":
         return EmbeddingRetriever(document_text=text_of)
-    if system == "neural_memory":
+    if system in ("neural_memory", "neural_memory_emb"):
         return NeuralMemoryRetriever(
+            name=system,
             depth=options.nm_depth,
             storage_kind=options.nm_storage,
             sqlite_dir=options.sqlite_dir,
             brain_name=brain_name,
-            bulk=options.nm_bulk,
             context_fibers=options.nm_context_fibers,
+            embedder=shared_embedder() if system == "neural_memory_emb" else None,
         )
     raise ValueError(f"unknown system {system!r}; choose from {SYSTEMS}")
 
@@ -111,8 +112,19 @@ def prepare_system(system: str) -> None:
     """
     if system == "embedding":
         load_embedding_model()
-    elif system == "neural_memory":
-        load_neural_memory_api()
+    elif system == "neural_memory_emb":
+        shared_embedder()
+
+
+@functools.cache
+def shared_embedder() -> Embedder:
+    """The offline MiniLM embedder, loaded once per run and shared by every brain."""
+    embedder = load_default_embedder()
+    if embedder is None:
+        raise SystemUnavailableError(
+            "neural_memory_emb skipped: sentence-transformers or the offline model is missing"
+        )
+    return embedder
 
 
 def _nm_doc(doc: Doc, options: SystemOptions) -> Doc:

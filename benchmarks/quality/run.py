@@ -73,9 +73,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help='encode "Speaker: text" instead of the bare text (speaker is always metadata)',
     )
     parser.add_argument(
-        "--nm-bulk", action="store_true", help="use MemoryEncoder.encode_many when present"
-    )
-    parser.add_argument(
         "--nm-context-fibers",
         type=int,
         default=100,
@@ -136,7 +133,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             nm_storage=args.nm_storage,
             nm_depth=args.nm_depth,
             nm_speaker_prefix=args.nm_speaker_prefix,
-            nm_bulk=args.nm_bulk,
             nm_context_fibers=args.nm_context_fibers,
             sqlite_dir=Path(tmp),
             lme_turn_pool=args.lme_turn_pool,
@@ -145,7 +141,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "nm_storage": options.nm_storage,
             "nm_depth": options.nm_depth,
             "nm_speaker_prefix": options.nm_speaker_prefix,
-            "nm_bulk": options.nm_bulk,
             "nm_context_fibers": options.nm_context_fibers,
             "lme_turn_pool": options.lme_turn_pool,
         }

@@ -54,7 +54,7 @@ def require_count(value: object, name: str) -> int:
 
 def freeze_mapping(value: Mapping[str, Any] | None, name: str) -> Mapping[str, Any]:
     """Return a read-only copy of ``value``."""
-    if value is None:
+    if value is None or value is EMPTY_MAPPING:
         return EMPTY_MAPPING
     if not isinstance(value, Mapping):
         raise ValidationError(f"{name} must be a mapping, got {type(value).__name__}")

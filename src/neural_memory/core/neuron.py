@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -22,8 +22,6 @@ from neural_memory.core._validation import (
 from neural_memory.core.clock import as_utc, utcnow
 
 __all__ = ["Neuron", "NeuronType", "neuron_key", "stable_neuron_id"]
-
-_NEURON_NAMESPACE = uuid.UUID("6f1c3c52-8a0e-4d8e-9d55-5d2f1c1b7a01")
 
 
 class NeuronType(StrEnum):
@@ -54,7 +52,7 @@ def neuron_key(type: NeuronType, content: str) -> str:
 
 def stable_neuron_id(key: str) -> str:
     """A deterministic neuron id for a normalised key, identical in every process."""
-    return f"n-{uuid.uuid5(_NEURON_NAMESPACE, key).hex}"
+    return f"n-{hashlib.blake2b(key.encode(), digest_size=16, person=b'nm-neuron').hexdigest()}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

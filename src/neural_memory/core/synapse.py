@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -23,8 +23,6 @@ from neural_memory.core.clock import as_utc, utcnow
 from neural_memory.errors import ValidationError
 
 __all__ = ["Direction", "Synapse", "SynapseType", "stable_synapse_id"]
-
-_SYNAPSE_NAMESPACE = uuid.UUID("0b9c2f4e-61a7-4c43-9a3e-5f8d2e7c9b12")
 
 
 class SynapseType(StrEnum):
@@ -59,7 +57,8 @@ class Direction(StrEnum):
 
 def stable_synapse_id(source_id: str, target_id: str, type: SynapseType) -> str:
     """A deterministic id for the synapse ``source -type-> target``."""
-    return f"s-{uuid.uuid5(_SYNAPSE_NAMESPACE, f'{source_id}|{type.value}|{target_id}').hex}"
+    key = f"{source_id}|{type.value}|{target_id}".encode()
+    return f"s-{hashlib.blake2b(key, digest_size=16, person=b'nm-synapse').hexdigest()}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-import uuid
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -13,8 +13,6 @@ from neural_memory.core.synapse import Synapse
 from neural_memory.engine.text import tokenize
 
 __all__ = ["Plan", "apply_supersession", "split_duplicates", "stable_fiber_id"]
-
-_FIBER_NAMESPACE = uuid.UUID("8a4f3f0e-2b7d-4e55-9c1a-6d0b9e2f4c33")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +27,8 @@ class Plan:
 
 def stable_fiber_id(text: str, speaker: str | None) -> str:
     """The id of a memory: the same words from the same speaker are the same memory."""
-    key = "|".join((speaker or "", " ".join(tokenize(text))))
-    return f"f-{uuid.uuid5(_FIBER_NAMESPACE, key).hex}"
+    key = "|".join((speaker or "", " ".join(tokenize(text)))).encode()
+    return f"f-{hashlib.blake2b(key, digest_size=16, person=b'nm-fiber').hexdigest()}"
 
 
 def split_duplicates(

@@ -21,6 +21,7 @@ from neural_memory.engine.text import STOP_WORDS, stem, terms
 from neural_memory.engine.timeparse import TimeSpan, day_span, find_time_spans
 
 __all__ = [
+    "MAX_LINKED_ENTITIES",
     "MAX_NEURONS_PER_MEMORY",
     "ExtractedLink",
     "ExtractedNeuron",
@@ -31,6 +32,9 @@ __all__ = [
 
 MAX_NEURONS_PER_MEMORY = 32
 """Long texts keep their first names, times and keywords; the lexical index sees every word."""
+
+MAX_LINKED_ENTITIES = 5
+"""Entities of one memory linked pairwise (bounds the links of name-heavy texts)."""
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
 _SENTENCE_END = re.compile(r"[.!?:;\n\"“(\[]\s*$")
@@ -249,7 +253,7 @@ def _links(
     content = [n for n in neurons if n.key != own_day_key]
     for left, right in itertools.pairwise(content):
         add(left.key, right.key, SynapseType.RELATED_TO, True)
-    entities = [n for n in content if n.type is NeuronType.ENTITY]
+    entities = [n for n in content if n.type is NeuronType.ENTITY][:MAX_LINKED_ENTITIES]
     for index, left in enumerate(entities):
         for right in entities[index + 1 :]:
             add(left.key, right.key, SynapseType.CO_OCCURS, True)

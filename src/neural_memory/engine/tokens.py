@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 
 from neural_memory.errors import ValidationError
 
@@ -102,8 +103,9 @@ def _with_margin(estimate: float) -> int:
     return math.ceil(MARGIN * estimate + math.sqrt(estimate) + FIXED_OVERHEAD)
 
 
+@lru_cache(maxsize=65_536)
 def _piece_cost(piece: str) -> float:
-    """Expected number of BPE tokens of one pre-token."""
+    """Expected number of BPE tokens of one pre-token (cached: words repeat a lot)."""
     if piece.isspace() or piece.isdigit():
         return 1.0
     if piece[0] == "'" and len(piece) <= 3 and piece[1:].isascii() and piece[1:].isalpha():

@@ -139,10 +139,10 @@ NEURON_COLUMNS = (
 )
 
 
-def neuron_row(brain_id: str, n: Neuron) -> Row:
-    """Return ``brain_id`` followed by the ``NEURON_COLUMNS`` of ``n``."""
+def neuron_row(brain: int, n: Neuron) -> Row:
+    """Return the brain number followed by the ``NEURON_COLUMNS`` of ``n``."""
     return (
-        brain_id,
+        brain,
         n.id,
         n.type,
         n.content,
@@ -175,10 +175,10 @@ SYNAPSE_COLUMNS = (
 )
 
 
-def synapse_row(brain_id: str, s: Synapse) -> Row:
-    """Return ``brain_id`` followed by the ``SYNAPSE_COLUMNS`` of ``s``."""
+def synapse_row(brain: int, s: Synapse) -> Row:
+    """Return the brain number followed by the ``SYNAPSE_COLUMNS`` of ``s``."""
     return (
-        brain_id,
+        brain,
         s.id,
         s.source_id,
         s.target_id,
@@ -214,10 +214,10 @@ FIBER_COLUMNS = (
 )
 
 
-def fiber_row(brain_id: str, f: Fiber) -> Row:
-    """Return ``brain_id`` followed by the ``FIBER_COLUMNS`` of ``f``."""
+def fiber_row(brain: int, f: Fiber) -> Row:
+    """Return the brain number followed by the ``FIBER_COLUMNS`` of ``f``."""
     return (
-        brain_id,
+        brain,
         f.id,
         id_list(f.neuron_ids),
         id_list(f.synapse_ids),
@@ -265,10 +265,10 @@ TYPED_MEMORY_COLUMNS = (
 )
 
 
-def typed_memory_row(brain_id: str, m: TypedMemory) -> Row:
-    """Return ``brain_id`` followed by the ``TYPED_MEMORY_COLUMNS`` of ``m``."""
+def typed_memory_row(brain: int, m: TypedMemory) -> Row:
+    """Return the brain number followed by the ``TYPED_MEMORY_COLUMNS`` of ``m``."""
     return (
-        brain_id,
+        brain,
         m.id,
         m.fiber_id,
         m.memory_type,
@@ -301,10 +301,10 @@ def typed_memory_from_row(row: Row) -> TypedMemory:
 PROJECT_COLUMNS = "id, name, description, tags, created_at, ends_at"
 
 
-def project_row(brain_id: str, p: Project) -> Row:
-    """Return ``brain_id`` followed by the ``PROJECT_COLUMNS`` of ``p``."""
+def project_row(brain: int, p: Project) -> Row:
+    """Return the brain number followed by the ``PROJECT_COLUMNS`` of ``p``."""
     return (
-        brain_id,
+        brain,
         p.id,
         p.name,
         p.description,
@@ -332,10 +332,10 @@ ALERT_COLUMNS = (
 )
 
 
-def alert_row(brain_id: str, a: Alert) -> Row:
-    """Return ``brain_id`` followed by the ``ALERT_COLUMNS`` of ``a``."""
+def alert_row(brain: int, a: Alert) -> Row:
+    """Return the brain number followed by the ``ALERT_COLUMNS`` of ``a``."""
     return (
-        brain_id,
+        brain,
         a.id,
         a.alert_type,
         a.severity,
@@ -370,10 +370,10 @@ def alert_from_row(row: Row) -> Alert:
 RECALL_COLUMNS = "id, query, fiber_ids, confidence, created_at"
 
 
-def recall_row(brain_id: str, e: RecallEvent) -> Row:
-    """Return ``brain_id`` followed by the ``RECALL_COLUMNS`` of ``e``."""
+def recall_row(brain: int, e: RecallEvent) -> Row:
+    """Return the brain number followed by the ``RECALL_COLUMNS`` of ``e``."""
     fiber_ids = json.dumps(list(e.fiber_ids), ensure_ascii=False)
-    return (brain_id, e.id, e.query, fiber_ids, float(e.confidence), to_micros(e.created_at))
+    return (brain, e.id, e.query, fiber_ids, float(e.confidence), to_micros(e.created_at))
 
 
 def recall_from_row(row: Row) -> RecallEvent:

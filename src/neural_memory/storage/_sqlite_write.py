@@ -34,7 +34,7 @@ from neural_memory.storage._sqlite_rows import (
 )
 from neural_memory.storage.batch import WriteBatch
 
-__all__ = ["insert_sql", "write_batch", "write_transaction"]
+__all__ = ["brain_number", "existing_ids", "insert_sql", "write_batch", "write_transaction"]
 
 _T = TypeVar("_T")
 
@@ -52,19 +52,28 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 
 def insert_sql(table: str, columns: str, on_conflict: str = "") -> str:
-    """``INSERT`` of ``brain_id`` + ``columns``; ``on_conflict`` is "", "ignore" or "update".
+    """``INSERT`` of ``brain`` + ``columns``; ``on_conflict`` is "", "ignore" or "update".
 
-    "update" is an upsert on ``(brain_id, <first column>)`` that keeps the row (and its rowid).
+    "update" is an upsert on ``(brain, <first column>)`` that keeps the row (and its rowid).
     """
     names = [c.strip() for c in columns.split(",")]
     marks = ", ".join("?" * (len(names) + 1))
-    sql = f"INSERT INTO {table} (brain_id, {', '.join(names)}) VALUES ({marks})"
+    sql = f"INSERT INTO {table} (brain, {', '.join(names)}) VALUES ({marks})"
     if on_conflict == "ignore":
         return sql + " ON CONFLICT DO NOTHING"
     if on_conflict == "update":
         sets = ", ".join(f"{c} = excluded.{c}" for c in names[1:])
-        return sql + f" ON CONFLICT (brain_id, {names[0]}) DO UPDATE SET {sets}"
+        return sql + f" ON CONFLICT (brain, {names[0]}) DO UPDATE SET {sets}"
     return sql
+
+
+def brain_number(conn: sqlite3.Connection, brain_id: str) -> int:
+    """Return the row number of ``brain_id`` in ``brains``; BrainNotFoundError when unknown."""
+    row = conn.execute("SELECT num FROM brains WHERE id = ?", (brain_id,)).fetchone()
+    if row is None:
+        raise BrainNotFoundError(f"brain {brain_id!r} does not exist in this storage")
+    number: int = row[0]
+    return number
 
 
 _ENSURE_NEURON = insert_sql("neurons", NEURON_COLUMNS, "ignore")
@@ -78,15 +87,16 @@ _PUT_PROJECT = insert_sql("projects", PROJECT_COLUMNS, "update")
 _SYNAPSE_DELTA = (
     "UPDATE synapses SET weight = min(1.0, max(0.0, weight + ?1)), "
     "last_activated = CASE WHEN ?1 > 0 THEN ?2 ELSE last_activated END, "
-    "reinforced_count = reinforced_count + (?1 > 0) WHERE brain_id = ?3 AND id = ?4"
+    "reinforced_count = reinforced_count + (?1 > 0) WHERE brain = ?3 AND id = ?4"
 )
 _IN_IDS = "IN (SELECT value FROM json_each(?))"
-_TOUCHING = (
+TOUCHING_IDS = (
     "SELECT s.id FROM json_each(?2) AS j CROSS JOIN synapses AS s "
-    "ON s.brain_id = ?1 AND s.source_id = j.value "
+    "ON s.brain = ?1 AND s.source_id = j.value "
     "UNION SELECT s.id FROM json_each(?2) AS j CROSS JOIN synapses AS s "
-    "ON s.brain_id = ?1 AND s.target_id = j.value"
+    "ON s.brain = ?1 AND s.target_id = j.value"
 )
+"""The ids of the synapses of brain ``?1`` touching a neuron in the JSON array ``?2``."""
 
 
 def write_batch(
@@ -94,24 +104,25 @@ def write_batch(
 ) -> int:
     """Apply ``batch`` to ``brain_id`` atomically, log its changes, return the new seq."""
     with write_transaction(conn):
-        old_fibers = _check(conn, brain_id, batch)
-        cascaded = _apply(conn, brain_id, batch, old_fibers)
-        return _log_changes(conn, brain_id, batch, cascaded, change_log_limit)
+        brain = brain_number(conn, brain_id)
+        old_fibers = _check(conn, brain, batch)
+        cascaded = _apply(conn, brain, batch, old_fibers)
+        return _log_changes(conn, brain, batch, cascaded, change_log_limit)
 
 
 # -- checks --------------------------------------------------------------------------------
 
 
-def existing_ids(conn: sqlite3.Connection, table: str, brain_id: str, ids: set[str]) -> set[str]:
-    """Return the ids among ``ids`` that have a row in ``table`` for ``brain_id``."""
+def existing_ids(conn: sqlite3.Connection, table: str, brain: int, ids: set[str]) -> set[str]:
+    """Return the ids among ``ids`` that have a row in ``table`` for ``brain``."""
     if not ids:
         return set()
-    sql = f"SELECT id FROM {table} WHERE brain_id = ? AND id {_IN_IDS}"
-    return {row[0] for row in conn.execute(sql, (brain_id, id_list(ids)))}
+    sql = f"SELECT id FROM {table} WHERE brain = ? AND id {_IN_IDS}"
+    return {row[0] for row in conn.execute(sql, (brain, id_list(ids)))}
 
 
 def _check(
-    conn: sqlite3.Connection, brain_id: str, batch: WriteBatch
+    conn: sqlite3.Connection, brain: int, batch: WriteBatch
 ) -> dict[str, frozenset[str]] | None:
     """Raise before anything is applied; return the neuron ids of fibers being replaced.
 
@@ -125,7 +136,7 @@ def _check(
     referenced = {e for s in synapses for e in (s.source_id, s.target_id)}
     referenced.update(n for f in fibers for n in f.neuron_ids)
     probe = {n.id for n in (*batch.insert_neurons, *batch.update_neurons)}
-    existing = existing_ids(conn, "neurons", brain_id, probe | (referenced - new_neurons))
+    existing = existing_ids(conn, "neurons", brain, probe | (referenced - new_neurons))
     _refuse_taken((n.id for n in batch.insert_neurons), existing, "neuron")
     _refuse_missing((n.id for n in batch.update_neurons), existing, "neuron")
     known = existing | new_neurons
@@ -134,17 +145,17 @@ def _check(
             if endpoint not in known:
                 raise NotFoundError(f"synapse {synapse.id!r} names missing neuron {endpoint!r}")
     probe = {s.id for s in (*batch.insert_synapses, *batch.update_synapses)}
-    existing = existing_ids(conn, "synapses", brain_id, probe)
+    existing = existing_ids(conn, "synapses", brain, probe)
     _refuse_taken((s.id for s in batch.insert_synapses), existing, "synapse")
     _refuse_missing((s.id for s in batch.update_synapses), existing, "synapse")
     old_fibers: dict[str, frozenset[str]] | None = None
     fiber_ids = {f.id for f in fibers}
     if batch.update_fibers or len(fiber_ids) < len(fibers):
-        old_fibers = _fiber_neurons(conn, brain_id, fiber_ids)
+        old_fibers = _fiber_neurons(conn, brain, fiber_ids)
         _refuse_taken((f.id for f in batch.insert_fibers), old_fibers.keys(), "fiber")
         _refuse_missing((f.id for f in batch.update_fibers), old_fibers.keys(), "fiber")
     else:
-        _insert_fibers(conn, brain_id, batch.insert_fibers)
+        _insert_fibers(conn, brain, batch.insert_fibers)
     for fiber in fibers:
         missing = fiber.neuron_ids - known
         if missing:
@@ -167,13 +178,13 @@ def _refuse_missing(ids: Iterable[str], existing: Iterable[str], what: str) -> N
 
 
 def _fiber_neurons(
-    conn: sqlite3.Connection, brain_id: str, ids: Iterable[str]
+    conn: sqlite3.Connection, brain: int, ids: Iterable[str]
 ) -> dict[str, frozenset[str]]:
     wanted = set(ids)
     if not wanted:
         return {}
-    sql = f"SELECT id, neuron_ids FROM fibers WHERE brain_id = ? AND id {_IN_IDS}"
-    rows = conn.execute(sql, (brain_id, id_list(wanted)))
+    sql = f"SELECT id, neuron_ids FROM fibers WHERE brain = ? AND id {_IN_IDS}"
+    rows = conn.execute(sql, (brain, id_list(wanted)))
     return {row[0]: frozenset(load_json(row[1])) for row in rows}
 
 
@@ -183,96 +194,96 @@ def _fiber_neurons(
 def _put(
     conn: sqlite3.Connection,
     sql: str,
-    brain_id: str,
+    brain: int,
     items: Sequence[_T],
-    to_row: Callable[[str, _T], Row],
+    to_row: Callable[[int, _T], Row],
 ) -> None:
     if items:
-        conn.executemany(sql, [to_row(brain_id, item) for item in items])
+        conn.executemany(sql, [to_row(brain, item) for item in items])
 
 
 def _apply(
     conn: sqlite3.Connection,
-    brain_id: str,
+    brain: int,
     batch: WriteBatch,
     old_fibers: dict[str, frozenset[str]] | None,
 ) -> set[str]:
     """Apply a checked batch; return the ids of synapses deleted with their neurons."""
-    _put(conn, _ENSURE_NEURON, brain_id, batch.ensure_neurons, neuron_row)
-    _put(conn, _PUT_NEURON, brain_id, (*batch.insert_neurons, *batch.update_neurons), neuron_row)
-    _put(conn, _ENSURE_SYNAPSE, brain_id, batch.ensure_synapses, synapse_row)
+    _put(conn, _ENSURE_NEURON, brain, batch.ensure_neurons, neuron_row)
+    _put(conn, _PUT_NEURON, brain, (*batch.insert_neurons, *batch.update_neurons), neuron_row)
+    _put(conn, _ENSURE_SYNAPSE, brain, batch.ensure_synapses, synapse_row)
     puts = (*batch.insert_synapses, *batch.update_synapses)
-    _put(conn, _PUT_SYNAPSE, brain_id, puts, synapse_row)
+    _put(conn, _PUT_SYNAPSE, brain, puts, synapse_row)
     if batch.synapse_deltas:
         at = to_micros(batch.deltas_at)
-        params = [(float(delta), at, brain_id, sid) for sid, delta in batch.synapse_deltas]
+        params = [(float(delta), at, brain, sid) for sid, delta in batch.synapse_deltas]
         conn.executemany(_SYNAPSE_DELTA, params)
     fibers = (*batch.insert_fibers, *batch.update_fibers)
     if fibers:
         if old_fibers is not None:  # else inserted by _check
-            _put(conn, _PUT_FIBER, brain_id, fibers, fiber_row)
+            _put(conn, _PUT_FIBER, brain, fibers, fiber_row)
         final = {f.id: f.neuron_ids for f in fibers}
-        _set_membership(conn, brain_id, old_fibers or {}, final)
-    _put(conn, _PUT_TYPED_MEMORY, brain_id, batch.put_typed_memories, typed_memory_row)
-    _put(conn, _PUT_PROJECT, brain_id, batch.put_projects, project_row)
+        _set_membership(conn, brain, old_fibers or {}, final)
+    _put(conn, _PUT_TYPED_MEMORY, brain, batch.put_typed_memories, typed_memory_row)
+    _put(conn, _PUT_PROJECT, brain, batch.put_projects, project_row)
     if batch.delete_fiber_ids:
-        gone = _fiber_neurons(conn, brain_id, batch.delete_fiber_ids)
-        _set_membership(conn, brain_id, gone, {})
-        _delete(conn, "fibers", brain_id, gone)
-    _delete(conn, "synapses", brain_id, batch.delete_synapse_ids)
+        gone = _fiber_neurons(conn, brain, batch.delete_fiber_ids)
+        _set_membership(conn, brain, gone, {})
+        _delete(conn, "fibers", brain, gone)
+    _delete(conn, "synapses", brain, batch.delete_synapse_ids)
     cascaded: set[str] = set()
     if batch.delete_neuron_ids:
         ids = id_list(set(batch.delete_neuron_ids))
-        cascaded = {row[0] for row in conn.execute(_TOUCHING, (brain_id, ids))}
-        _delete(conn, "synapses", brain_id, cascaded)
-        _delete(conn, "neurons", brain_id, batch.delete_neuron_ids)
-    _delete(conn, "typed_memories", brain_id, batch.delete_typed_memory_ids)
-    _delete(conn, "projects", brain_id, batch.delete_project_ids)
+        cascaded = {row[0] for row in conn.execute(TOUCHING_IDS, (brain, ids))}
+        _delete(conn, "synapses", brain, cascaded)
+        _delete(conn, "neurons", brain, batch.delete_neuron_ids)
+    _delete(conn, "typed_memories", brain, batch.delete_typed_memory_ids)
+    _delete(conn, "projects", brain, batch.delete_project_ids)
     return cascaded
 
 
-def _insert_fibers(conn: sqlite3.Connection, brain_id: str, fibers: Sequence[Fiber]) -> None:
+def _insert_fibers(conn: sqlite3.Connection, brain: int, fibers: Sequence[Fiber]) -> None:
     for fiber in fibers:
         try:
-            conn.execute(_INSERT_FIBER, fiber_row(brain_id, fiber))
+            conn.execute(_INSERT_FIBER, fiber_row(brain, fiber))
         except sqlite3.IntegrityError as exc:
             raise AlreadyExistsError(f"fiber {fiber.id!r} already exists") from exc
 
 
 def _set_membership(
     conn: sqlite3.Connection,
-    brain_id: str,
+    brain: int,
     before: dict[str, frozenset[str]],
     after: dict[str, frozenset[str]],
 ) -> None:
     """Move the fiber_neurons rows of the fibers in ``before``/``after`` to ``after``."""
     stale = [
-        (brain_id, neuron_id, fiber_id)
+        (brain, neuron_id, fiber_id)
         for fiber_id, neurons in before.items()
         for neuron_id in neurons - after.get(fiber_id, frozenset())
     ]
     if stale:
         conn.executemany(
-            "DELETE FROM fiber_neurons WHERE brain_id = ? AND neuron_id = ? AND fiber_id = ?",
+            "DELETE FROM fiber_neurons WHERE brain = ? AND neuron_id = ? AND fiber_id = ?",
             stale,
         )
     fresh = [
-        (brain_id, neuron_id, fiber_id)
+        (brain, neuron_id, fiber_id)
         for fiber_id, neurons in after.items()
         for neuron_id in neurons - before.get(fiber_id, frozenset())
     ]
     if fresh:
         conn.executemany(
-            "INSERT OR IGNORE INTO fiber_neurons (brain_id, neuron_id, fiber_id) VALUES (?, ?, ?)",
+            "INSERT OR IGNORE INTO fiber_neurons (brain, neuron_id, fiber_id) VALUES (?, ?, ?)",
             fresh,
         )
 
 
-def _delete(conn: sqlite3.Connection, table: str, brain_id: str, ids: Iterable[str]) -> None:
+def _delete(conn: sqlite3.Connection, table: str, brain: int, ids: Iterable[str]) -> None:
     wanted = set(ids)
     if wanted:
-        sql = f"DELETE FROM {table} WHERE brain_id = ? AND id {_IN_IDS}"
-        conn.execute(sql, (brain_id, id_list(wanted)))
+        sql = f"DELETE FROM {table} WHERE brain = ? AND id {_IN_IDS}"
+        conn.execute(sql, (brain, id_list(wanted)))
 
 
 # -- change log ----------------------------------------------------------------------------
@@ -280,7 +291,7 @@ def _delete(conn: sqlite3.Connection, table: str, brain_id: str, ids: Iterable[s
 
 def _log_changes(
     conn: sqlite3.Connection,
-    brain_id: str,
+    brain: int,
     batch: WriteBatch,
     cascaded: set[str],
     change_log_limit: int,
@@ -298,20 +309,17 @@ def _log_changes(
         for entity_id in sorted(ids)
     ]
     if entries:
-        conn.execute("UPDATE brains SET seq = seq + ? WHERE id = ?", (len(entries), brain_id))
-    row = conn.execute("SELECT seq FROM brains WHERE id = ?", (brain_id,)).fetchone()
-    if row is None:
-        raise BrainNotFoundError(f"brain {brain_id!r} does not exist in this storage")
-    seq: int = row[0]
+        conn.execute("UPDATE brains SET seq = seq + ? WHERE num = ?", (len(entries), brain))
+    seq: int = conn.execute("SELECT seq FROM brains WHERE num = ?", (brain,)).fetchone()[0]
     if entries:
         first = seq - len(entries) + 1
         conn.executemany(
-            "INSERT INTO changes (brain_id, seq, kind, entity_id) VALUES (?, ?, ?, ?)",
-            [(brain_id, first + i, kind, eid) for i, (kind, eid) in enumerate(entries)],
+            "INSERT INTO changes (brain, seq, kind, entity_id) VALUES (?, ?, ?, ?)",
+            [(brain, first + i, kind, eid) for i, (kind, eid) in enumerate(entries)],
         )
         if seq > change_log_limit:
             conn.execute(
-                "DELETE FROM changes WHERE brain_id = ? AND seq <= ?",
-                (brain_id, seq - change_log_limit),
+                "DELETE FROM changes WHERE brain = ? AND seq <= ?",
+                (brain, seq - change_log_limit),
             )
     return seq

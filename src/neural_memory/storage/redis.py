@@ -160,6 +160,7 @@ class RedisStorage(Storage):
             self._scripts[name] = self._client.register_script(getattr(scripts, name))
 
     async def _close(self) -> None:
+        self._scripts.clear()
         client, self._client = self._client, None
         if client is not None and self._owns_client:
             await client.aclose()

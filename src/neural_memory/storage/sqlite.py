@@ -12,8 +12,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
@@ -22,7 +21,7 @@ import aiosqlite
 import neural_memory.storage.memory as _memory
 from neural_memory.core.alert import Alert
 from neural_memory.core.brain import Brain
-from neural_memory.core.events import BrainStats, ChangeKind, ChangeRecord, RecallEvent
+from neural_memory.core.events import BrainStats, ChangeRecord, RecallEvent
 from neural_memory.core.fiber import Fiber
 from neural_memory.core.neuron import Neuron
 from neural_memory.core.project import Project
@@ -36,13 +35,10 @@ from neural_memory.errors import (
     StorageUnavailableError,
     ValidationError,
 )
+from neural_memory.storage import _sqlite_ops as ops
 from neural_memory.storage import _sqlite_rows as rows
 from neural_memory.storage._core import JSONValue
-from neural_memory.storage._sqlite_write import (
-    insert_sql,
-    write_batch,
-    write_transaction,
-)
+from neural_memory.storage._sqlite_write import TOUCHING_IDS, insert_sql, write_batch
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
 from neural_memory.storage.filters import (
@@ -52,50 +48,30 @@ from neural_memory.storage.filters import (
     SynapseFilter,
     TypedMemoryFilter,
 )
-from neural_memory.storage.sqlite_schema import prepare_schema
 
 __all__ = ["SQLiteStorage"]
 
 _T = TypeVar("_T")
+
+# Every brain-scoped query takes the brain's row number as its first parameter.
 _IN = "IN (SELECT value FROM json_each(?))"
 _SUBSET = "NOT EXISTS (SELECT value FROM json_each(?) EXCEPT SELECT value FROM json_each({}))"
-_UNAVAILABLE = frozenset(
-    {"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN", "SQLITE_NOTADB", "SQLITE_READONLY"}
-)
-_TABLES = (
-    "changes",
-    "meta",
-    "recall_events",
-    "alerts",
-    "projects",
-    "typed_memories",
-    "fiber_neurons",
-    "fibers",
-    "synapses",
-    "neurons",
-)
 _NEURONS = f"SELECT {rows.NEURON_COLUMNS} FROM neurons"
 _SYNAPSES = f"SELECT {rows.SYNAPSE_COLUMNS} FROM synapses"
 _FIBERS = f"SELECT {rows.FIBER_COLUMNS} FROM fibers"
 _TYPED = f"SELECT {rows.TYPED_MEMORY_COLUMNS} FROM typed_memories"
-_TOUCHING = (
-    f"{_SYNAPSES} WHERE brain_id = ?1 AND id IN ("
-    "SELECT s.id FROM json_each(?2) AS j CROSS JOIN synapses AS s "
-    "ON s.brain_id = ?1 AND s.source_id = j.value "
-    "UNION SELECT s.id FROM json_each(?2) AS j CROSS JOIN synapses AS s "
-    "ON s.brain_id = ?1 AND s.target_id = j.value) ORDER BY id"
-)
+_TOUCHING = f"{_SYNAPSES} WHERE brain = ?1 AND id IN ({TOUCHING_IDS}) ORDER BY id"
 _FIBERS_OF_NEURON = (
     "SELECT {} FROM fiber_neurons AS m CROSS JOIN fibers AS f "
-    "ON f.brain_id = m.brain_id AND f.id = m.fiber_id WHERE m.brain_id = ? AND m.neuron_id = ?"
+    "ON f.brain = m.brain AND f.id = m.fiber_id WHERE m.brain = ? AND m.neuron_id = ?"
 ).format(", ".join(f"f.{c.strip()}" for c in rows.FIBER_COLUMNS.split(",")))
-_SAVE_BRAIN = (
-    f"INSERT INTO brains ({rows.BRAIN_COLUMNS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE "
-    "SET name = excluded.name, config = excluded.config, created_at = excluded.created_at, "
-    "updated_at = excluded.updated_at"
-)
 _PUT_ALERT = insert_sql("alerts", rows.ALERT_COLUMNS, "update")
 _ADD_RECALL = insert_sql("recall_events", rows.RECALL_COLUMNS)
+_SET_META = (
+    "INSERT INTO meta (brain, key, value) VALUES (?, ?, ?) "
+    "ON CONFLICT (brain, key) DO UPDATE SET value = excluded.value"
+)
+_UNAVAILABLE = frozenset({"BUSY", "LOCKED", "CANTOPEN", "NOTADB", "IOERR", "READONLY", "FULL"})
 
 
 class SQLiteStorage(Storage):
@@ -151,7 +127,7 @@ class SQLiteStorage(Storage):
         ready = False
         try:
             conn: sqlite3.Connection = db._conn
-            await _in_thread(db, _configure, conn, repr(self._path))
+            await _in_thread(db, ops.configure, conn, repr(self._path))
             ready = True
         except sqlite3.Error as exc:
             raise StorageUnavailableError(
@@ -179,22 +155,27 @@ class SQLiteStorage(Storage):
         except OverflowError as exc:
             raise ValidationError(f"a number is too large for SQLite: {exc}") from exc
 
+    async def _select(
+        self, brain_id: str, sql: str, params: list[object], build: Callable[[Any], _T]
+    ) -> list[_T]:
+        return await self._run(ops.select, brain_id, sql, params, build)
+
     # -- brains ----------------------------------------------------------------------------
 
     async def _save_brain(self, brain: Brain) -> None:
-        await self._run(_write_one, _SAVE_BRAIN, rows.brain_row(brain))
+        await self._run(ops.save_brain, rows.brain_row(brain))
 
     async def _get_brain(self, brain_id: str) -> Brain | None:
         sql = f"SELECT {rows.BRAIN_COLUMNS} FROM brains WHERE id = ?"
-        found = await self._run(_fetch, sql, (brain_id,), rows.brain_from_row)
+        found = await self._run(ops.fetch_brains, sql, (brain_id,))
         return found[0] if found else None
 
     async def _list_brains(self) -> list[Brain]:
-        sql = f"SELECT {rows.BRAIN_COLUMNS} FROM brains ORDER BY created_at, rowid"
-        return await self._run(_fetch, sql, (), rows.brain_from_row)
+        sql = f"SELECT {rows.BRAIN_COLUMNS} FROM brains ORDER BY created_at, num"
+        return await self._run(ops.fetch_brains, sql, ())
 
     async def _delete_brain(self, brain_id: str) -> bool:
-        return await self._run(_delete_brain, brain_id)
+        return await self._run(ops.delete_brain, brain_id)
 
     # -- graph -----------------------------------------------------------------------------
 
@@ -203,106 +184,106 @@ class SQLiteStorage(Storage):
         return await self._run(write_batch, brain_id, batch, _memory.CHANGE_LOG_LIMIT)
 
     async def _get_neurons(self, brain_id: str, ids: frozenset[str]) -> dict[str, Neuron]:
-        sql = f"{_NEURONS} WHERE brain_id = ? AND id {_IN}"
-        found = await self._run(_fetch, sql, (brain_id, rows.id_list(ids)), rows.neuron_from_row)
+        sql = f"{_NEURONS} WHERE brain = ? AND id {_IN}"
+        found = await self._select(brain_id, sql, [rows.id_list(ids)], rows.neuron_from_row)
         return {n.id: n for n in found}
 
     async def _find_neurons(self, brain_id: str, query: NeuronFilter) -> list[Neuron]:
-        params: list[object] = [brain_id]
+        params: list[object] = []
         if query.content is not None:
-            sql = f"{_NEURONS} INDEXED BY neurons_by_content WHERE brain_id = ? AND content_key = ?"
+            sql = f"{_NEURONS} INDEXED BY neurons_by_content WHERE brain = ? AND content_key = ?"
             params.append(query.content.casefold())
             if query.type is not None:
                 sql += " AND type = ?"
-                params.append(query.type.value)
+                params.append(query.type)
         elif query.type is not None:
-            sql = f"{_NEURONS} INDEXED BY neurons_by_type WHERE brain_id = ? AND type = ?"
-            params.append(query.type.value)
+            sql = f"{_NEURONS} INDEXED BY neurons_by_type WHERE brain = ? AND type = ?"
+            params.append(query.type)
         else:
-            sql = f"{_NEURONS} WHERE brain_id = ?"
+            sql = f"{_NEURONS} WHERE brain = ?"
         sql += " ORDER BY rowid LIMIT ?"
         params.append(_sql_limit(query.limit))
-        return await self._run(_fetch, sql, tuple(params), rows.neuron_from_row)
+        return await self._select(brain_id, sql, params, rows.neuron_from_row)
 
     async def _get_synapses(self, brain_id: str, ids: frozenset[str]) -> dict[str, Synapse]:
-        sql = f"{_SYNAPSES} WHERE brain_id = ? AND id {_IN}"
-        found = await self._run(_fetch, sql, (brain_id, rows.id_list(ids)), rows.synapse_from_row)
+        sql = f"{_SYNAPSES} WHERE brain = ? AND id {_IN}"
+        found = await self._select(brain_id, sql, [rows.id_list(ids)], rows.synapse_from_row)
         return {s.id: s for s in found}
 
     async def _find_synapses(self, brain_id: str, query: SynapseFilter) -> list[Synapse]:
         if query.source_id is not None:
-            sql = f"{_SYNAPSES} INDEXED BY synapses_by_source WHERE brain_id = ?"
+            sql = f"{_SYNAPSES} INDEXED BY synapses_by_source WHERE brain = ?"
         elif query.target_id is not None:
-            sql = f"{_SYNAPSES} INDEXED BY synapses_by_target WHERE brain_id = ?"
+            sql = f"{_SYNAPSES} INDEXED BY synapses_by_target WHERE brain = ?"
         else:
-            sql = f"{_SYNAPSES} WHERE brain_id = ?"
-        params: list[object] = [brain_id]
+            sql = f"{_SYNAPSES} WHERE brain = ?"
+        params: list[object] = []
         for column, value in (
             ("source_id", query.source_id),
             ("target_id", query.target_id),
-            ("type", query.type.value if query.type is not None else None),
+            ("type", query.type),
         ):
             if value is not None:
                 sql += f" AND {column} = ?"
                 params.append(value)
         sql += " ORDER BY created_at, id LIMIT ?"
         params.append(_sql_limit(query.limit))
-        return await self._run(_fetch, sql, tuple(params), rows.synapse_from_row)
+        return await self._select(brain_id, sql, params, rows.synapse_from_row)
 
     async def _synapses_touching(self, brain_id: str, neuron_ids: frozenset[str]) -> list[Synapse]:
-        params = (brain_id, rows.id_list(neuron_ids))
-        return await self._run(_fetch, _TOUCHING, params, rows.synapse_from_row)
+        params: list[object] = [rows.id_list(neuron_ids)]
+        return await self._select(brain_id, _TOUCHING, params, rows.synapse_from_row)
 
     async def _get_fibers(self, brain_id: str, ids: frozenset[str]) -> dict[str, Fiber]:
-        sql = f"{_FIBERS} WHERE brain_id = ? AND id {_IN}"
-        found = await self._run(_fetch, sql, (brain_id, rows.id_list(ids)), rows.fiber_from_row)
+        sql = f"{_FIBERS} WHERE brain = ? AND id {_IN}"
+        found = await self._select(brain_id, sql, [rows.id_list(ids)], rows.fiber_from_row)
         return {f.id: f for f in found}
 
     async def _find_fibers(self, brain_id: str, query: FiberFilter) -> list[Fiber]:
-        params: list[object] = [brain_id]
+        params: list[object] = []
         if query.neuron_id is not None:
             sql, prefix = _FIBERS_OF_NEURON, "f."
             params.append(query.neuron_id)
         else:
-            sql, prefix = f"{_FIBERS} WHERE brain_id = ?", ""
+            sql, prefix = f"{_FIBERS} WHERE brain = ?", ""
         if query.tags:
             sql += " AND " + _SUBSET.format(f"{prefix}tags")
             params.append(rows.id_list(query.tags))
         sql += f" ORDER BY {prefix}created_at, {prefix}id LIMIT ?"
         params.append(_sql_limit(query.limit))
-        return await self._run(_fetch, sql, tuple(params), rows.fiber_from_row)
+        return await self._select(brain_id, sql, params, rows.fiber_from_row)
 
     # -- knowledge -------------------------------------------------------------------------
 
     async def _get_typed_memories(
         self, brain_id: str, ids: frozenset[str]
     ) -> dict[str, TypedMemory]:
-        sql = f"{_TYPED} WHERE brain_id = ? AND id {_IN}"
-        params = (brain_id, rows.id_list(ids))
-        found = await self._run(_fetch, sql, params, rows.typed_memory_from_row)
+        sql = f"{_TYPED} WHERE brain = ? AND id {_IN}"
+        params: list[object] = [rows.id_list(ids)]
+        found = await self._select(brain_id, sql, params, rows.typed_memory_from_row)
         return {m.id: m for m in found}
 
     async def _find_typed_memories(
         self, brain_id: str, query: TypedMemoryFilter
     ) -> list[TypedMemory]:
-        sql, params = _typed_memory_query(brain_id, query)
-        return await self._run(_fetch, sql, params, rows.typed_memory_from_row)
+        sql, params = _typed_memory_query(query)
+        return await self._select(brain_id, sql, params, rows.typed_memory_from_row)
 
     async def _get_projects(self, brain_id: str, ids: frozenset[str] | None) -> list[Project]:
-        sql = f"SELECT {rows.PROJECT_COLUMNS} FROM projects WHERE brain_id = ?"
-        params: tuple[object, ...] = (brain_id,)
+        sql = f"SELECT {rows.PROJECT_COLUMNS} FROM projects WHERE brain = ?"
+        params: list[object] = []
         if ids is not None:
             sql += f" AND id {_IN}"
-            params = (brain_id, rows.id_list(ids))
+            params.append(rows.id_list(ids))
         sql += " ORDER BY created_at, id"
-        return await self._run(_fetch, sql, params, rows.project_from_row)
+        return await self._select(brain_id, sql, params, rows.project_from_row)
 
     async def _put_alerts(self, brain_id: str, alerts: tuple[Alert, ...]) -> None:
-        await self._run(_write_many, _PUT_ALERT, [rows.alert_row(brain_id, a) for a in alerts])
+        await self._run(ops.write_rows, brain_id, _PUT_ALERT, alerts, rows.alert_row)
 
     async def _find_alerts(self, brain_id: str, query: AlertFilter) -> list[Alert]:
-        sql = f"SELECT {rows.ALERT_COLUMNS} FROM alerts WHERE brain_id = ?"
-        params: list[object] = [brain_id]
+        sql = f"SELECT {rows.ALERT_COLUMNS} FROM alerts WHERE brain = ?"
+        params: list[object] = []
         for column, values in (
             ("id", query.ids),
             ("status", query.statuses),
@@ -313,50 +294,45 @@ class SQLiteStorage(Storage):
                 params.append(rows.id_list(str(v) for v in values))
         sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
         params.append(_sql_limit(query.limit))
-        return await self._run(_fetch, sql, tuple(params), rows.alert_from_row)
+        return await self._select(brain_id, sql, params, rows.alert_from_row)
 
     async def _add_recall_event(self, brain_id: str, event: RecallEvent) -> None:
-        await self._run(_write_one, _ADD_RECALL, rows.recall_row(brain_id, event))
+        await self._run(ops.write_rows, brain_id, _ADD_RECALL, (event,), rows.recall_row)
 
     async def _get_recall_events(
         self, brain_id: str, since: datetime | None, limit: int | None
     ) -> list[RecallEvent]:
         if limit == 0:
             return []
-        sql = f"SELECT {rows.RECALL_COLUMNS} FROM recall_events WHERE brain_id = ?"
-        params: list[object] = [brain_id]
+        sql = f"SELECT {rows.RECALL_COLUMNS} FROM recall_events WHERE brain = ?"
+        params: list[object] = []
         if since is not None:
             sql += " AND created_at >= ?"
             params.append(rows.to_micros(since))
         sql += " ORDER BY created_at DESC, rowid DESC LIMIT ?"
         params.append(_sql_limit(limit))
-        newest_first = await self._run(_fetch, sql, tuple(params), rows.recall_from_row)
+        newest_first = await self._select(brain_id, sql, params, rows.recall_from_row)
         return newest_first[::-1]
 
     async def _get_meta(self, brain_id: str, key: str) -> JSONValue | None:
-        sql = "SELECT value FROM meta WHERE brain_id = ? AND key = ?"
-        found = await self._run(_fetch, sql, (brain_id, key), lambda row: row[0])
+        sql = "SELECT value FROM meta WHERE brain = ? AND key = ?"
+        found = await self._select(brain_id, sql, [key], lambda row: row[0])
         return rows.load_json(found[0]) if found else None
 
     async def _set_meta(self, brain_id: str, key: str, value: JSONValue) -> None:
-        text = rows.dump_json(value, f"meta value {key!r}")
-        sql = (
-            "INSERT INTO meta (brain_id, key, value) VALUES (?, ?, ?) "
-            "ON CONFLICT (brain_id, key) DO UPDATE SET value = excluded.value"
-        )
-        await self._run(_write_one, sql, (brain_id, key, text))
+        pair = (key, rows.dump_json(value, f"meta value {key!r}"))
+        await self._run(ops.write_rows, brain_id, _SET_META, (pair,), _meta_row)
 
     # -- change log, statistics ------------------------------------------------------------
 
     async def _get_change_seq(self, brain_id: str) -> int:
-        found = await self._run(_fetch, _SEQ, (brain_id,), lambda row: int(row[0]))
-        return found[0] if found else 0
+        return await self._run(ops.change_seq, brain_id)
 
     async def _get_changes(self, brain_id: str, since: int) -> list[ChangeRecord] | None:
-        return await self._run(_changes_since, brain_id, since)
+        return await self._run(ops.changes_since, brain_id, since)
 
     async def _get_stats(self, brain_id: str, now: datetime) -> BrainStats:
-        return await self._run(_stats, brain_id, rows.to_micros(now))
+        return await self._run(ops.stats, brain_id, rows.to_micros(now))
 
 
 # -- connection thread ---------------------------------------------------------------------
@@ -385,20 +361,14 @@ def _join(db: aiosqlite.Connection) -> None:
         thread.join(timeout=5.0)
 
 
-def _configure(conn: sqlite3.Connection, where: str) -> None:
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA journal_mode = WAL").fetchone()
-    conn.execute("PRAGMA synchronous = NORMAL")
-    prepare_schema(conn, where)
-
-
 def _storage_error(exc: sqlite3.Error, path: str) -> StorageError:
+    """Translate a sqlite3 error into the StorageError family."""
     name = getattr(exc, "sqlite_errorname", "")
     if name == "SQLITE_CONSTRAINT_FOREIGNKEY":
         return NotFoundError(f"a referenced id does not exist ({exc})")
     if name in ("SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE"):
         return AlreadyExistsError(f"an id is already taken ({exc})")
-    if name.split("_SNAPSHOT")[0] in _UNAVAILABLE or name.startswith("SQLITE_IOERR"):
+    if name.removeprefix("SQLITE_").split("_")[0] in _UNAVAILABLE:
         return StorageUnavailableError(f"SQLite database {path!r} is unavailable: {exc}")
     return StorageError(f"SQLite error on {path!r}: {exc}")
 
@@ -407,105 +377,20 @@ def _sql_limit(limit: int | None) -> int:
     return -1 if limit is None else limit
 
 
-@contextmanager
-def _snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """Open a read transaction: every statement inside sees the same committed state."""
-    conn.execute("BEGIN")
-    try:
-        yield conn
-    finally:
-        conn.execute("COMMIT")
+def _meta_row(brain: int, pair: tuple[str, str]) -> rows.Row:
+    return (brain, *pair)
 
 
-def _fetch(
-    conn: sqlite3.Connection, sql: str, params: tuple[object, ...], build: Callable[[Any], _T]
-) -> list[_T]:
-    return [build(row) for row in conn.execute(sql, params).fetchall()]
-
-
-def _write_one(conn: sqlite3.Connection, sql: str, params: tuple[object, ...]) -> None:
-    with write_transaction(conn):
-        conn.execute(sql, params)
-
-
-def _write_many(conn: sqlite3.Connection, sql: str, params: list[rows.Row]) -> None:
-    with write_transaction(conn):
-        conn.executemany(sql, params)
-
-
-def _delete_brain(conn: sqlite3.Connection, brain_id: str) -> bool:
-    with write_transaction(conn):
-        for table in _TABLES:
-            conn.execute(f"DELETE FROM {table} WHERE brain_id = ?", (brain_id,))
-        return conn.execute("DELETE FROM brains WHERE id = ?", (brain_id,)).rowcount > 0
-
-
-_SEQ = "SELECT seq FROM brains WHERE id = ?"
-
-
-def _changes_since(
-    conn: sqlite3.Connection, brain_id: str, since: int
-) -> list[ChangeRecord] | None:
-    with _snapshot(conn):
-        row = conn.execute(_SEQ, (brain_id,)).fetchone()
-        if since >= (row[0] if row else 0):
-            return []
-        found = conn.execute(
-            "SELECT seq, kind, entity_id FROM changes WHERE brain_id = ? AND seq > ? ORDER BY seq",
-            (brain_id, since),
-        ).fetchall()
-    if not found or found[0][0] != since + 1:
-        return None
-    kinds = {kind.value: kind for kind in ChangeKind}
-    return [ChangeRecord(seq, kinds[kind], entity_id) for seq, kind, entity_id in found]
-
-
-_STATS = """
-SELECT
-    (SELECT count(*) FROM neurons WHERE brain_id = ?1),
-    (SELECT count(*) FROM synapses WHERE brain_id = ?1),
-    (SELECT count(*) FROM fibers WHERE brain_id = ?1),
-    (SELECT count(*) FROM typed_memories WHERE brain_id = ?1),
-    (SELECT count(*) FROM projects WHERE brain_id = ?1),
-    (SELECT count(*) FROM neurons AS n WHERE n.brain_id = ?1
-        AND NOT EXISTS (SELECT 1 FROM synapses INDEXED BY synapses_by_source
-                        WHERE brain_id = ?1 AND source_id = n.id)
-        AND NOT EXISTS (SELECT 1 FROM synapses INDEXED BY synapses_by_target
-                        WHERE brain_id = ?1 AND target_id = n.id)),
-    (SELECT count(*) FROM typed_memories WHERE brain_id = ?1 AND expires_at <= ?2),
-    (SELECT min(coalesce(last_conducted, created_at)) FROM fibers WHERE brain_id = ?1),
-    (SELECT seq FROM brains WHERE id = ?1)
-"""
-
-
-def _stats(conn: sqlite3.Connection, brain_id: str, now: int) -> BrainStats:
-    with _snapshot(conn):
-        row = conn.execute(_STATS, (brain_id, now)).fetchone()
-    return BrainStats(
-        neuron_count=row[0],
-        synapse_count=row[1],
-        fiber_count=row[2],
-        typed_memory_count=row[3],
-        project_count=row[4],
-        orphan_neuron_count=row[5],
-        expired_memory_count=row[6],
-        oldest_unused_fiber_at=rows.from_micros(row[7]) if row[7] is not None else None,
-        change_seq=row[8] or 0,
-    )
-
-
-def _typed_memory_query(brain_id: str, query: TypedMemoryFilter) -> tuple[str, tuple[object, ...]]:
-    sql = f"{_TYPED} WHERE brain_id = ?"
-    params: list[object] = [brain_id]
+def _typed_memory_query(query: TypedMemoryFilter) -> tuple[str, list[object]]:
+    sql = f"{_TYPED} WHERE brain = ?"
+    params: list[object] = []
+    expiry = rows.to_micros(query.not_expired_at) if query.not_expired_at else None
     for clause, value in (
-        (" AND memory_type = ?", query.memory_type.value if query.memory_type else None),
+        (" AND memory_type = ?", query.memory_type),
         (" AND priority >= ?", int(query.min_priority) if query.min_priority is not None else None),
         (" AND project_id = ?", query.project_id),
         (f" AND fiber_id {_IN}", rows.id_list(query.fiber_ids) if query.fiber_ids else None),
-        (
-            " AND (expires_at IS NULL OR expires_at > ?)",
-            rows.to_micros(query.not_expired_at) if query.not_expired_at else None,
-        ),
+        (" AND (expires_at IS NULL OR expires_at > ?)", expiry),
         (" AND " + _SUBSET.format("tags"), rows.id_list(query.tags) if query.tags else None),
     ):
         if value is not None:
@@ -515,4 +400,4 @@ def _typed_memory_query(brain_id: str, query: TypedMemoryFilter) -> tuple[str, t
         sql += " AND 0"
     sql += " ORDER BY priority DESC, created_at DESC, id LIMIT ?"
     params.append(_sql_limit(query.limit))
-    return sql, tuple(params)
+    return sql, params

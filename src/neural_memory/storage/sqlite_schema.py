@@ -17,12 +17,15 @@ __all__ = ["SCHEMA_VERSION", "prepare_schema"]
 SCHEMA_VERSION = 1
 """The schema version this release reads and writes."""
 
-# Timestamps are INTEGER microseconds since the epoch (UTC). Every table is keyed by
-# (brain_id, id). Neurons keep their rowid: "oldest first" means insertion order. Only tables
-# with small rows are WITHOUT ROWID (large rows would spill into overflow pages there).
+# Every brain-scoped table is keyed by (brain, id), where ``brain`` is the brain's row number
+# in ``brains`` (a small integer keeps every key and index entry short; the text id lives in
+# ``brains`` only). Timestamps are INTEGER microseconds since the epoch (UTC). Neurons keep
+# their rowid: "oldest first" means insertion order. Only tables with small rows are WITHOUT
+# ROWID (large rows would spill into overflow pages there).
 _SCHEMA_V1 = """
 CREATE TABLE brains (
-    id TEXT PRIMARY KEY,
+    num INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
     name TEXT NOT NULL,
     config TEXT NOT NULL,
     created_at INTEGER NOT NULL,
@@ -31,7 +34,7 @@ CREATE TABLE brains (
 );
 
 CREATE TABLE neurons (
-    brain_id TEXT NOT NULL,
+    brain INTEGER NOT NULL,
     id TEXT NOT NULL,
     type TEXT NOT NULL,
     content TEXT NOT NULL,
@@ -41,13 +44,13 @@ CREATE TABLE neurons (
     activation REAL NOT NULL,
     access_count INTEGER NOT NULL,
     last_accessed INTEGER,
-    PRIMARY KEY (brain_id, id)
+    PRIMARY KEY (brain, id)
 );
-CREATE INDEX neurons_by_content ON neurons (brain_id, content_key);
-CREATE INDEX neurons_by_type ON neurons (brain_id, type);
+CREATE INDEX neurons_by_content ON neurons (brain, content_key);
+CREATE INDEX neurons_by_type ON neurons (brain, type);
 
 CREATE TABLE synapses (
-    brain_id TEXT NOT NULL,
+    brain INTEGER NOT NULL,
     id TEXT NOT NULL,
     source_id TEXT NOT NULL,
     target_id TEXT NOT NULL,
@@ -58,15 +61,15 @@ CREATE TABLE synapses (
     created_at INTEGER NOT NULL,
     last_activated INTEGER,
     reinforced_count INTEGER NOT NULL,
-    PRIMARY KEY (brain_id, id),
-    FOREIGN KEY (brain_id, source_id) REFERENCES neurons (brain_id, id) ON DELETE CASCADE,
-    FOREIGN KEY (brain_id, target_id) REFERENCES neurons (brain_id, id) ON DELETE CASCADE
-) WITHOUT ROWID;
-CREATE INDEX synapses_by_source ON synapses (brain_id, source_id);
-CREATE INDEX synapses_by_target ON synapses (brain_id, target_id);
+    PRIMARY KEY (brain, id),
+    FOREIGN KEY (brain, source_id) REFERENCES neurons (brain, id) ON DELETE CASCADE,
+    FOREIGN KEY (brain, target_id) REFERENCES neurons (brain, id) ON DELETE CASCADE
+);
+CREATE INDEX synapses_by_source ON synapses (brain, source_id);
+CREATE INDEX synapses_by_target ON synapses (brain, target_id);
 
 CREATE TABLE fibers (
-    brain_id TEXT NOT NULL,
+    brain INTEGER NOT NULL,
     id TEXT NOT NULL,
     neuron_ids TEXT NOT NULL,
     synapse_ids TEXT NOT NULL,
@@ -82,19 +85,19 @@ CREATE TABLE fibers (
     occurred_at INTEGER,
     created_at INTEGER NOT NULL,
     superseded_by TEXT,
-    PRIMARY KEY (brain_id, id)
+    PRIMARY KEY (brain, id)
 );
-CREATE INDEX fibers_by_age ON fibers (brain_id, created_at, id);
+CREATE INDEX fibers_by_age ON fibers (brain, created_at, id);
 
 CREATE TABLE fiber_neurons (
-    brain_id TEXT NOT NULL,
+    brain INTEGER NOT NULL,
     neuron_id TEXT NOT NULL,
     fiber_id TEXT NOT NULL,
-    PRIMARY KEY (brain_id, neuron_id, fiber_id)
+    PRIMARY KEY (brain, neuron_id, fiber_id)
 ) WITHOUT ROWID;
 
 CREATE TABLE typed_memories (
-    brain_id TEXT NOT NULL,
+    brain INTEGER NOT NULL,
     id TEXT NOT NULL,
     fiber_id TEXT NOT NULL,
     memory_type TEXT NOT NULL,
@@ -105,25 +108,25 @@ CREATE TABLE typed_memories (
     project_id TEXT,
     created_at INTEGER NOT NULL,
     metadata TEXT NOT NULL,
-    PRIMARY KEY (brain_id, id)
+    PRIMARY KEY (brain, id)
 );
-CREATE INDEX typed_memories_by_fiber ON typed_memories (brain_id, fiber_id);
-CREATE INDEX typed_memories_by_project ON typed_memories (brain_id, project_id);
-CREATE INDEX typed_memories_by_type ON typed_memories (brain_id, memory_type, priority);
+CREATE INDEX typed_memories_by_fiber ON typed_memories (brain, fiber_id);
+CREATE INDEX typed_memories_by_project ON typed_memories (brain, project_id);
+CREATE INDEX typed_memories_by_type ON typed_memories (brain, memory_type, priority);
 
 CREATE TABLE projects (
-    brain_id TEXT NOT NULL,
+    brain INTEGER NOT NULL,
     id TEXT NOT NULL,
     name TEXT NOT NULL,
     description TEXT NOT NULL,
     tags TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     ends_at INTEGER,
-    PRIMARY KEY (brain_id, id)
+    PRIMARY KEY (brain, id)
 );
 
 CREATE TABLE alerts (
-    brain_id TEXT NOT NULL,
+    brain INTEGER NOT NULL,
     id TEXT NOT NULL,
     alert_type TEXT NOT NULL,
     severity TEXT NOT NULL,
@@ -135,33 +138,33 @@ CREATE TABLE alerts (
     seen_at INTEGER,
     acknowledged_at INTEGER,
     resolved_at INTEGER,
-    PRIMARY KEY (brain_id, id)
+    PRIMARY KEY (brain, id)
 );
-CREATE INDEX alerts_by_status ON alerts (brain_id, status);
+CREATE INDEX alerts_by_status ON alerts (brain, status);
 
 CREATE TABLE recall_events (
-    brain_id TEXT NOT NULL,
+    brain INTEGER NOT NULL,
     id TEXT NOT NULL,
     query TEXT NOT NULL,
     fiber_ids TEXT NOT NULL,
     confidence REAL NOT NULL,
     created_at INTEGER NOT NULL
 );
-CREATE INDEX recall_events_by_time ON recall_events (brain_id, created_at);
+CREATE INDEX recall_events_by_time ON recall_events (brain, created_at);
 
 CREATE TABLE meta (
-    brain_id TEXT NOT NULL,
+    brain INTEGER NOT NULL,
     key TEXT NOT NULL,
     value TEXT NOT NULL,
-    PRIMARY KEY (brain_id, key)
+    PRIMARY KEY (brain, key)
 );
 
 CREATE TABLE changes (
-    brain_id TEXT NOT NULL,
+    brain INTEGER NOT NULL,
     seq INTEGER NOT NULL,
     kind TEXT NOT NULL,
     entity_id TEXT NOT NULL,
-    PRIMARY KEY (brain_id, seq)
+    PRIMARY KEY (brain, seq)
 ) WITHOUT ROWID;
 """
 

@@ -1,0 +1,86 @@
+"""What one server app keeps between requests: the storage, known brains, per-brain views."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from neural_memory.core.brain import Brain
+from neural_memory.errors import BrainNotFoundError, ValidationError
+from neural_memory.server._scoped import BrainView
+from neural_memory.storage.base import Storage
+
+if TYPE_CHECKING:
+    from neural_memory.engine.embeddings import Embedder
+
+__all__ = ["ServerState"]
+
+
+@dataclass
+class ServerState:
+    """The injected storage (opened lazily, never closed here) and per-brain helpers.
+
+    Known brain ids are cached like ``Storage`` itself does, so a brain-scoped storage call
+    costs no extra lookup; brains deleted through this server are forgotten at once.
+    """
+
+    storage: Storage
+    embedder: Embedder | None = None
+    _known: set[str] = field(default_factory=set)
+    _views: dict[str, BrainView] = field(default_factory=dict)
+    _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.storage, Storage):
+            raise ValidationError(f"expected a Storage, got {type(self.storage).__name__}")
+
+    async def opened(self) -> Storage:
+        """The storage, initialised (StorageClosedError once its owner closed it)."""
+        await self.storage.initialize()
+        return self.storage
+
+    async def require_brain(self, brain_id: str) -> str:
+        """``brain_id`` if the brain exists (BrainNotFoundError otherwise)."""
+        storage = await self.opened()
+        if brain_id not in self._known:
+            if await storage.get_brain(brain_id) is None:
+                raise BrainNotFoundError(f"brain {brain_id!r} does not exist")
+            self._known.add(brain_id)
+        return brain_id
+
+    async def brain(self, brain_id: str) -> Brain:
+        """The current record of the brain (its config may have changed)."""
+        brain = await (await self.opened()).get_brain(brain_id)
+        if brain is None:
+            self.forget(brain_id)
+            raise BrainNotFoundError(f"brain {brain_id!r} does not exist")
+        self._known.add(brain_id)
+        return brain
+
+    def view(self, brain_id: str) -> BrainView:
+        """The brain's view (created on first use, kept so its index stays warm)."""
+        view = self._views.get(brain_id)
+        if view is None:
+            view = self._views[brain_id] = BrainView(self.storage, brain_id)
+        return view
+
+    def lock(self, brain_id: str) -> asyncio.Lock:
+        """Serialises whole-brain passes (consolidation, decay, health) of one brain."""
+        return self._locks.setdefault(brain_id, asyncio.Lock())
+
+    def saved(self, brain_id: str) -> None:
+        """A brain was created or replaced."""
+        self._known.add(brain_id)
+
+    def forget(self, brain_id: str) -> None:
+        """A brain was deleted: drop its cache entry and its view."""
+        self._known.discard(brain_id)
+        self._views.pop(brain_id, None)
+        self._locks.pop(brain_id, None)
+
+    async def close_views(self) -> None:
+        """Close every view (the underlying storage stays open)."""
+        views, self._views = list(self._views.values()), {}
+        for view in views:
+            await view.close()

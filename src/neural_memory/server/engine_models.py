@@ -1,0 +1,263 @@
+"""Request and response bodies of the engine API (``/brains/...``), for agents.
+
+These models are the HTTP contract; they are built from the engine's results field by field,
+so a change in a core dataclass never leaks onto the wire by accident.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from neural_memory.sharing.limits import MAX_NAME_LENGTH, MAX_TAGS, MAX_TEXT_LENGTH
+
+__all__ = [
+    "AcknowledgeResponse",
+    "AlertIdsRequest",
+    "AlertListResponse",
+    "AlertModel",
+    "BrainConfigModel",
+    "BrainCreateRequest",
+    "BrainListResponse",
+    "BrainModel",
+    "ConsolidateRequest",
+    "ConsolidateResponse",
+    "DecayRequest",
+    "DecayResponse",
+    "DeletedResponse",
+    "ErrorResponse",
+    "HealthResponse",
+    "MemoryRequest",
+    "MemoryResponse",
+    "RecallRequest",
+    "RecallResponse",
+    "RecalledFiber",
+    "SeenResponse",
+    "StatsResponse",
+]
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH)]
+Depth = Literal["instant", "context", "habit", "deep"]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorResponse(BaseModel):
+    """Every error answer: ``{"error": type, "message": text}``."""
+
+    error: str = Field(description="The error type, e.g. BrainNotFoundError, ValidationError.")
+    message: str
+
+
+class BrainConfigModel(BaseModel):
+    """How a brain behaves (see ``BrainConfig``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decay_rate: float = Field(0.1, ge=0, le=1)
+    reinforcement_delta: float = Field(0.05, ge=0, le=1)
+    activation_threshold: float = Field(0.2, ge=0, le=1)
+    max_spread_hops: int = Field(4, ge=1)
+    max_context_tokens: int = Field(1500, ge=1)
+
+
+class BrainCreateRequest(_Request):
+    """Create a brain called ``name``."""
+
+    name: Name
+    config: BrainConfigModel | None = None
+
+
+class BrainModel(BaseModel):
+    """One brain."""
+
+    id: str
+    name: str
+    config: BrainConfigModel
+    created_at: datetime
+    updated_at: datetime | None
+
+
+class BrainListResponse(BaseModel):
+    """Every brain, oldest first."""
+
+    brains: list[BrainModel]
+
+
+class DeletedResponse(BaseModel):
+    """Whether something was deleted."""
+
+    deleted: bool
+
+
+class MemoryRequest(_Request):
+    """One memory to store."""
+
+    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_LENGTH)]
+    timestamp: datetime | None = Field(
+        None, description="When it happened (ISO 8601; no zone = UTC). Default: now."
+    )
+    speaker: Name | None = Field(None, description="Who said it (kept in the metadata).")
+    metadata: dict[str, Any] | None = None
+    tags: list[Name] = Field(default_factory=list, max_length=MAX_TAGS)
+    salience: float = Field(0.5, ge=0, le=1)
+
+
+class MemoryResponse(BaseModel):
+    """What storing the memory did."""
+
+    fiber_id: str
+    neurons_created: int
+    neurons_linked: int
+    synapses_created: int
+    synapses_reinforced: int
+    merged: bool = Field(description="True when the same text was already stored.")
+
+
+class RecallRequest(_Request):
+    """A question for the brain."""
+
+    query: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_LENGTH)]
+    depth: Depth | None = Field(None, description="Default: chosen from the query.")
+    max_tokens: int | None = Field(None, ge=1, le=1_000_000)
+    reference_time: datetime | None = Field(None, description="'Now' for the query.")
+    max_fibers: int = Field(10, ge=1, le=1000)
+
+
+class RecalledFiber(BaseModel):
+    """One recalled memory and its scores."""
+
+    fiber_id: str
+    content: str
+    score: float
+    lexical: float
+    activation: float
+    semantic: float
+    occurred_at: datetime | None
+    metadata: dict[str, Any]
+
+
+class RecallResponse(BaseModel):
+    """The answer: context text within the token budget, and the memories behind it."""
+
+    query: str
+    context: str
+    confidence: float
+    depth_used: Depth
+    neurons_activated: int
+    tokens_used: int
+    latency_ms: float
+    fibers: list[RecalledFiber]
+
+
+class StatsResponse(BaseModel):
+    """Counts describing the brain."""
+
+    neuron_count: int
+    synapse_count: int
+    fiber_count: int
+    typed_memory_count: int
+    project_count: int
+    orphan_neuron_count: int
+    expired_memory_count: int
+    oldest_unused_fiber_at: datetime | None
+    change_seq: int
+    orphan_ratio: float
+    synapses_per_neuron: float
+
+
+class ConsolidateRequest(_Request):
+    """Options of one consolidation ("sleep")."""
+
+    now: datetime | None = None
+    apply_decay: bool = True
+
+
+class ConsolidateResponse(BaseModel):
+    """What consolidation changed."""
+
+    expired: int
+    duplicates_merged: int
+    facts_superseded: int
+    paths_strengthened: int
+    memories_matured: int
+    concepts_promoted: int
+    orphans_linked: int
+    orphans_pruned: int
+    decay_applied: bool
+    duration_ms: float
+
+
+class DecayRequest(_Request):
+    """Options of one forgetting pass (the brain's own decay rate)."""
+
+    dry_run: bool = False
+    now: datetime | None = None
+    prune_threshold: float = Field(0.01, ge=0, le=1)
+    min_age_days: float = Field(1.0, ge=0)
+
+
+class DecayResponse(BaseModel):
+    """What decay changed (or, in a dry run, would change)."""
+
+    neurons_decayed: int
+    synapses_decayed: int
+    fibers_decayed: int
+    neurons_pruned: int
+    synapses_pruned: int
+    dry_run: bool
+    duration_ms: float
+
+
+class AlertModel(BaseModel):
+    """One health alert."""
+
+    id: str
+    alert_type: str
+    severity: str
+    message: str
+    status: str
+    metric_value: float
+    threshold: float
+    created_at: datetime
+    seen_at: datetime | None
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+
+
+class AlertListResponse(BaseModel):
+    """Alerts, newest first."""
+
+    alerts: list[AlertModel]
+
+
+class AlertIdsRequest(_Request):
+    """Alerts to mark as seen."""
+
+    ids: list[Name] = Field(max_length=10_000)
+
+
+class SeenResponse(BaseModel):
+    """How many alerts changed to ``seen``."""
+
+    changed: int
+
+
+class AcknowledgeResponse(BaseModel):
+    """Whether the alert is now acknowledged (a resolved alert stays resolved)."""
+
+    acknowledged: bool
+
+
+class HealthResponse(BaseModel):
+    """The outcome of one health pulse."""
+
+    healthy: bool
+    checked_at: datetime
+    findings: list[str] = Field(description="Alert types found.")
+    raised: list[AlertModel]
+    resolved_count: int

@@ -1,0 +1,356 @@
+"""The engine API: create brains, store and recall memories, sleep, decay, health alerts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, cast
+
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
+
+from neural_memory.core.alert import Alert, AlertStatus
+from neural_memory.core.brain import Brain, BrainConfig
+from neural_memory.core.clock import as_utc
+from neural_memory.engine.consolidation import ConsolidationPolicy, consolidate
+from neural_memory.engine.encoder import MemoryEncoder
+from neural_memory.engine.health import run_health_pulse
+from neural_memory.engine.lifecycle import DecayManager
+from neural_memory.engine.retrieval import DepthLevel, ReflexPipeline
+from neural_memory.errors import BrainNotFoundError, NotFoundError
+from neural_memory.server._state import ServerState
+from neural_memory.server.engine_models import (
+    AcknowledgeResponse,
+    AlertIdsRequest,
+    AlertListResponse,
+    AlertModel,
+    BrainConfigModel,
+    BrainCreateRequest,
+    BrainListResponse,
+    BrainModel,
+    ConsolidateRequest,
+    ConsolidateResponse,
+    DecayRequest,
+    DecayResponse,
+    DeletedResponse,
+    ErrorResponse,
+    HealthResponse,
+    MemoryRequest,
+    MemoryResponse,
+    RecalledFiber,
+    RecallRequest,
+    RecallResponse,
+    SeenResponse,
+    StatsResponse,
+)
+from neural_memory.sharing.limits import MAX_ID_LENGTH
+from neural_memory.storage.filters import AlertFilter
+
+__all__ = ["ERROR_RESPONSES", "ID_PATTERN", "router", "server_state"]
+
+ID_PATTERN = r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$"
+"""An id: not blank, no control characters (and, in a path, no ``/``)."""
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse, "description": text}
+    for code, text in (
+        (404, "Unknown brain or entity (BrainNotFoundError, NotFoundError)"),
+        (409, "Id already taken (AlreadyExistsError)"),
+        (413, "Request body too large (RequestTooLarge)"),
+        (422, "Invalid input (ValidationError)"),
+        (503, "Storage unavailable or closed (StorageUnavailableError)"),
+    )
+}
+"""The error answers every route may give, for the OpenAPI document."""
+
+
+def server_state(request: Request) -> ServerState:
+    """The app's ServerState (dependency)."""
+    return cast(ServerState, request.app.state.neural_memory)
+
+
+State = Annotated[ServerState, Depends(server_state)]
+BrainId = Annotated[
+    str, Path(min_length=1, max_length=MAX_ID_LENGTH, pattern=ID_PATTERN, description="Brain id")
+]
+
+
+async def current_brain(brain_id: BrainId, state: State) -> Brain:
+    """The brain named by the path (BrainNotFoundError -> 404)."""
+    return await state.brain(brain_id)
+
+
+CurrentBrain = Annotated[Brain, Depends(current_brain)]
+
+router = APIRouter(tags=["engine"], responses=ERROR_RESPONSES)
+
+
+# -- brains --------------------------------------------------------------------------------
+
+
+@router.post("/brains", status_code=201, response_model=BrainModel)
+async def create_brain(body: BrainCreateRequest, state: State) -> BrainModel:
+    """Create a brain (a fresh id is assigned)."""
+    config = BrainConfig(**body.config.model_dump()) if body.config else BrainConfig()
+    brain = Brain.create(body.name, config)
+    await (await state.opened()).save_brain(brain)
+    state.saved(brain.id)
+    return brain_model(brain)
+
+
+@router.get("/brains", response_model=BrainListResponse)
+async def list_brains(state: State) -> BrainListResponse:
+    """Every brain, oldest first."""
+    brains = await (await state.opened()).list_brains()
+    return BrainListResponse(brains=[brain_model(b) for b in brains])
+
+
+@router.get("/brains/{brain_id}", response_model=BrainModel)
+async def get_brain(brain: CurrentBrain) -> BrainModel:
+    """One brain."""
+    return brain_model(brain)
+
+
+@router.delete("/brains/{brain_id}", response_model=DeletedResponse)
+async def delete_brain(brain_id: BrainId, state: State) -> DeletedResponse:
+    """Delete a brain and all its memories."""
+    deleted = await (await state.opened()).delete_brain(brain_id)
+    state.forget(brain_id)
+    if not deleted:
+        raise BrainNotFoundError(f"brain {brain_id!r} does not exist")
+    return DeletedResponse(deleted=True)
+
+
+# -- memories ------------------------------------------------------------------------------
+
+
+@router.post("/brains/{brain_id}/memories", status_code=201, response_model=MemoryResponse)
+async def remember(body: MemoryRequest, brain: CurrentBrain, state: State) -> MemoryResponse:
+    """Encode one memory (text -> neurons, synapses and a fiber) in one transaction."""
+    metadata = dict(body.metadata or {})
+    if body.speaker is not None:
+        metadata["speaker"] = body.speaker
+    encoder = MemoryEncoder(state.view(brain.id), brain.config, embedder=state.embedder)
+    result = await encoder.encode(
+        body.text,
+        timestamp=as_utc(body.timestamp) if body.timestamp else None,
+        metadata=metadata or None,
+        tags=body.tags,
+        salience=body.salience,
+    )
+    return MemoryResponse(
+        fiber_id=result.fiber.id,
+        neurons_created=len(result.neurons_created),
+        neurons_linked=len(result.neurons_linked),
+        synapses_created=len(result.synapses_created),
+        synapses_reinforced=len(result.synapses_reinforced),
+        merged=result.merged,
+    )
+
+
+@router.post("/brains/{brain_id}/recall", response_model=RecallResponse)
+async def recall(body: RecallRequest, brain: CurrentBrain, state: State) -> RecallResponse:
+    """Recall by spreading activation; the context fits ``max_tokens``."""
+    pipeline = ReflexPipeline(state.view(brain.id), brain.config, embedder=state.embedder)
+    result = await pipeline.query(
+        body.query,
+        DepthLevel[body.depth.upper()] if body.depth else None,
+        body.max_tokens,
+        reference_time=as_utc(body.reference_time) if body.reference_time else None,
+        max_fibers=body.max_fibers,
+    )
+    return RecallResponse(
+        query=result.query,
+        context=result.context,
+        confidence=result.confidence,
+        depth_used=cast(Any, result.depth_used.name.lower()),
+        neurons_activated=result.neurons_activated,
+        tokens_used=result.tokens_used,
+        latency_ms=result.latency_ms,
+        fibers=[
+            RecalledFiber(
+                fiber_id=f.fiber_id,
+                content=f.content,
+                score=f.score,
+                lexical=f.lexical,
+                activation=f.activation,
+                semantic=f.semantic,
+                occurred_at=f.occurred_at,
+                metadata=dict(f.metadata),
+            )
+            for f in result.fibers
+        ],
+    )
+
+
+@router.get("/brains/{brain_id}/stats", response_model=StatsResponse)
+async def stats(brain: CurrentBrain, state: State) -> StatsResponse:
+    """Counts describing the brain."""
+    s = await state.view(brain.id).get_stats()
+    return StatsResponse(
+        neuron_count=s.neuron_count,
+        synapse_count=s.synapse_count,
+        fiber_count=s.fiber_count,
+        typed_memory_count=s.typed_memory_count,
+        project_count=s.project_count,
+        orphan_neuron_count=s.orphan_neuron_count,
+        expired_memory_count=s.expired_memory_count,
+        oldest_unused_fiber_at=s.oldest_unused_fiber_at,
+        change_seq=s.change_seq,
+        orphan_ratio=s.orphan_ratio,
+        synapses_per_neuron=s.synapses_per_neuron,
+    )
+
+
+# -- lifecycle -----------------------------------------------------------------------------
+
+
+@router.post("/brains/{brain_id}/consolidate", response_model=ConsolidateResponse)
+async def sleep(
+    brain: CurrentBrain,
+    state: State,
+    body: Annotated[ConsolidateRequest | None, Body()] = None,
+) -> ConsolidateResponse:
+    """Consolidate ("sleep"): merge, supersede, strengthen, mature, promote, prune, decay."""
+    options = body or ConsolidateRequest()
+    async with state.lock(brain.id):
+        report = await consolidate(
+            state.view(brain.id),
+            brain.config,
+            policy=ConsolidationPolicy(apply_decay=options.apply_decay),
+            now=as_utc(options.now) if options.now else None,
+        )
+    return ConsolidateResponse(
+        expired=report.expired,
+        duplicates_merged=report.duplicates_merged,
+        facts_superseded=report.facts_superseded,
+        paths_strengthened=report.paths_strengthened,
+        memories_matured=report.memories_matured,
+        concepts_promoted=report.concepts_promoted,
+        orphans_linked=report.orphans_linked,
+        orphans_pruned=report.orphans_pruned,
+        decay_applied=report.decay_applied,
+        duration_ms=report.duration_ms,
+    )
+
+
+@router.post("/brains/{brain_id}/decay", response_model=DecayResponse)
+async def decay(
+    brain: CurrentBrain,
+    state: State,
+    body: Annotated[DecayRequest | None, Body()] = None,
+) -> DecayResponse:
+    """Apply the forgetting curve at the brain's decay rate (``dry_run``: only count)."""
+    options = body or DecayRequest()
+    manager = DecayManager(
+        decay_rate=brain.config.decay_rate,
+        prune_threshold=options.prune_threshold,
+        min_age_days=options.min_age_days,
+    )
+    async with state.lock(brain.id):
+        report = await manager.apply_decay(
+            state.view(brain.id),
+            dry_run=options.dry_run,
+            now=as_utc(options.now) if options.now else None,
+        )
+    return DecayResponse(
+        neurons_decayed=report.neurons_decayed,
+        synapses_decayed=report.synapses_decayed,
+        fibers_decayed=report.fibers_decayed,
+        neurons_pruned=report.neurons_pruned,
+        synapses_pruned=report.synapses_pruned,
+        dry_run=report.dry_run,
+        duration_ms=report.duration_ms,
+    )
+
+
+# -- health and alerts ---------------------------------------------------------------------
+
+
+@router.post("/brains/{brain_id}/health", response_model=HealthResponse)
+async def health_pulse(brain: CurrentBrain, state: State) -> HealthResponse:
+    """Check the brain: raise alerts for new findings, resolve cleared ones."""
+    async with state.lock(brain.id):
+        report = await run_health_pulse(state.view(brain.id))
+    return HealthResponse(
+        healthy=report.healthy,
+        checked_at=report.checked_at,
+        findings=[f.alert_type.value for f in report.findings],
+        raised=[alert_model(a) for a in report.raised],
+        resolved_count=report.resolved_count,
+    )
+
+
+@router.get("/brains/{brain_id}/alerts", response_model=AlertListResponse)
+async def alerts(
+    brain: CurrentBrain,
+    state: State,
+    status: Annotated[
+        list[AlertStatus] | None, Query(description="Default: open alerts (active, seen).")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 50,
+) -> AlertListResponse:
+    """Alerts of the brain, newest first."""
+    view = state.view(brain.id)
+    if status:
+        found = await view.get_alerts(statuses=status, limit=limit)
+    else:
+        found = await view.get_active_alerts(limit=limit)
+    return AlertListResponse(alerts=[alert_model(a) for a in found])
+
+
+@router.post("/brains/{brain_id}/alerts/seen", response_model=SeenResponse)
+async def alerts_seen(body: AlertIdsRequest, brain: CurrentBrain, state: State) -> SeenResponse:
+    """Mark active alerts as seen (unknown ids are ignored)."""
+    return SeenResponse(changed=await state.view(brain.id).mark_alerts_seen(body.ids))
+
+
+@router.post(
+    "/brains/{brain_id}/alerts/{alert_id}/acknowledge", response_model=AcknowledgeResponse
+)
+async def acknowledge(
+    alert_id: Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH, pattern=ID_PATTERN)],
+    brain: CurrentBrain,
+    state: State,
+) -> AcknowledgeResponse:
+    """Acknowledge an alert, so it is not auto-resolved (404 for an unknown alert)."""
+    query = AlertFilter(ids=frozenset({alert_id}), limit=1)
+    if not await state.storage._find_alerts(brain.id, query):
+        raise NotFoundError(f"alert {alert_id!r} does not exist")
+    acknowledged = await state.view(brain.id).mark_alert_acknowledged(alert_id)
+    return AcknowledgeResponse(acknowledged=acknowledged)
+
+
+# -- conversions ---------------------------------------------------------------------------
+
+
+def brain_model(brain: Brain) -> BrainModel:
+    """The HTTP shape of a brain."""
+    config = brain.config
+    return BrainModel(
+        id=brain.id,
+        name=brain.name,
+        config=BrainConfigModel(
+            decay_rate=config.decay_rate,
+            reinforcement_delta=config.reinforcement_delta,
+            activation_threshold=config.activation_threshold,
+            max_spread_hops=config.max_spread_hops,
+            max_context_tokens=config.max_context_tokens,
+        ),
+        created_at=brain.created_at,
+        updated_at=brain.updated_at,
+    )
+
+
+def alert_model(alert: Alert) -> AlertModel:
+    """The HTTP shape of an alert."""
+    return AlertModel(
+        id=alert.id,
+        alert_type=alert.alert_type.value,
+        severity=alert.severity.value,
+        message=alert.message,
+        status=alert.status.value,
+        metric_value=alert.metric_value,
+        threshold=alert.threshold,
+        created_at=alert.created_at,
+        seen_at=alert.seen_at,
+        acknowledged_at=alert.acknowledged_at,
+        resolved_at=alert.resolved_at,
+    )

@@ -1,0 +1,260 @@
+"""Request and response bodies of the storage RPC API (``/v1/storage/<primitive>``).
+
+One request model per backend primitive. Entities travel as the JSON objects of the sharing
+codec (``dict`` here, decoded strictly by :mod:`neural_memory.server._wire`), so this file
+describes the envelope and the filters, not every entity field twice.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+
+from neural_memory.core.alert import AlertStatus, AlertType
+from neural_memory.core.neuron import NeuronType
+from neural_memory.core.synapse import SynapseType
+from neural_memory.core.typed_memory import MemoryType, Priority
+from neural_memory.sharing.limits import MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_TEXT_LENGTH
+
+__all__ = [
+    "AddRecallEventRequest",
+    "BrainIdRequest",
+    "BrainResponse",
+    "BrainsResponse",
+    "ChangesResponse",
+    "DeletedResponse",
+    "EntityListResponse",
+    "EntityMapResponse",
+    "FindAlertsRequest",
+    "FindFibersRequest",
+    "FindNeuronsRequest",
+    "FindSynapsesRequest",
+    "FindTypedMemoriesRequest",
+    "GetChangesRequest",
+    "GetMetaRequest",
+    "GetRecallEventsRequest",
+    "GetStatsRequest",
+    "IdsRequest",
+    "MetaResponse",
+    "OkResponse",
+    "OptionalIdsRequest",
+    "ProtocolResponse",
+    "PutAlertsRequest",
+    "SaveBrainRequest",
+    "SeqResponse",
+    "SetMetaRequest",
+    "StatsResponse",
+    "WriteRequest",
+]
+
+BrainId = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH, pattern=r"\S")
+]
+EntityId = Annotated[str, StringConstraints(max_length=MAX_ID_LENGTH)]
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT_LENGTH)]
+Tag = Annotated[str, StringConstraints(max_length=MAX_NAME_LENGTH)]
+Limit = Annotated[StrictInt, Field(ge=0)]
+Entity = dict[str, Any]
+
+
+class _Rpc(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Scoped(_Rpc):
+    brain_id: BrainId
+
+
+# -- requests ------------------------------------------------------------------------------
+
+
+class SaveBrainRequest(_Rpc):
+    """``_save_brain``: the brain in the sharing codec's format."""
+
+    brain: Entity
+
+
+class BrainIdRequest(_Rpc):
+    """``_get_brain``, ``_delete_brain``, ``_get_change_seq``."""
+
+    brain_id: BrainId
+
+
+class WriteRequest(_Scoped):
+    """``_write``: a WriteBatch (empty sections may be left out)."""
+
+    batch: Entity
+
+
+class IdsRequest(_Scoped):
+    """``_get_neurons``, ``_get_synapses``, ``_synapses_touching``, ``_get_fibers``, ..."""
+
+    ids: list[EntityId]
+
+
+class OptionalIdsRequest(_Scoped):
+    """``_get_projects`` (null: every project)."""
+
+    ids: list[EntityId] | None = None
+
+
+class FindNeuronsRequest(_Scoped):
+    """``_find_neurons``."""
+
+    type: NeuronType | None = None
+    content: Text | None = None
+    limit: Limit | None = None
+
+
+class FindSynapsesRequest(_Scoped):
+    """``_find_synapses``."""
+
+    source_id: EntityId | None = None
+    target_id: EntityId | None = None
+    type: SynapseType | None = None
+    limit: Limit | None = None
+
+
+class FindFibersRequest(_Scoped):
+    """``_find_fibers``."""
+
+    neuron_id: EntityId | None = None
+    tags: list[Tag] = Field(default_factory=list)
+    limit: Limit | None = None
+
+
+class FindTypedMemoriesRequest(_Scoped):
+    """``_find_typed_memories``."""
+
+    memory_type: MemoryType | None = None
+    min_priority: Priority | None = None
+    tags: list[Tag] = Field(default_factory=list)
+    project_id: EntityId | None = None
+    fiber_ids: list[EntityId] | None = None
+    not_expired_at: AwareDatetime | None = None
+    limit: Limit | None = None
+
+
+class PutAlertsRequest(_Scoped):
+    """``_put_alerts``."""
+
+    alerts: list[Entity]
+
+
+class FindAlertsRequest(_Scoped):
+    """``_find_alerts``."""
+
+    ids: list[EntityId] | None = None
+    statuses: list[AlertStatus] | None = None
+    types: list[AlertType] | None = None
+    limit: Limit | None = None
+
+
+class AddRecallEventRequest(_Scoped):
+    """``_add_recall_event``."""
+
+    event: Entity
+
+
+class GetRecallEventsRequest(_Scoped):
+    """``_get_recall_events``."""
+
+    since: AwareDatetime | None = None
+    limit: Limit | None = None
+
+
+class GetMetaRequest(_Scoped):
+    """``_get_meta``."""
+
+    key: Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH)]
+
+
+class SetMetaRequest(GetMetaRequest):
+    """``_set_meta``: any JSON value."""
+
+    value: Any = None
+
+
+class GetChangesRequest(_Scoped):
+    """``_get_changes``."""
+
+    since: StrictInt
+
+
+class GetStatsRequest(_Scoped):
+    """``_get_stats``."""
+
+    now: AwareDatetime
+
+
+# -- responses -----------------------------------------------------------------------------
+
+
+class ProtocolResponse(BaseModel):
+    """``GET /v1/storage/health``: the server is up and speaks this protocol version."""
+
+    ok: bool
+    protocol: int
+    backend: str
+
+
+class OkResponse(BaseModel):
+    """A write without a result."""
+
+    ok: bool = True
+
+
+class BrainResponse(BaseModel):
+    """``_get_brain``: the brain, or null."""
+
+    brain: Entity | None
+
+
+class BrainsResponse(BaseModel):
+    """``_list_brains``: every brain, oldest first."""
+
+    brains: list[Entity]
+
+
+class DeletedResponse(BaseModel):
+    """``_delete_brain``."""
+
+    deleted: bool
+
+
+class SeqResponse(BaseModel):
+    """``_write`` and ``_get_change_seq``: the brain's change sequence."""
+
+    seq: int
+
+
+class EntityMapResponse(BaseModel):
+    """Get-by-ids primitives: the entities found, by id."""
+
+    items: dict[str, Entity]
+
+
+class EntityListResponse(BaseModel):
+    """Find primitives: matching entities in the backend's order."""
+
+    items: list[Entity]
+
+
+class MetaResponse(BaseModel):
+    """``_get_meta``: the stored JSON value, or null."""
+
+    value: Any
+
+
+class ChangesResponse(BaseModel):
+    """``_get_changes``: ``[seq, kind, entity_id]`` triples, or null (rebuild)."""
+
+    changes: list[list[Any]] | None
+
+
+class StatsResponse(BaseModel):
+    """``_get_stats``."""
+
+    stats: Entity
+

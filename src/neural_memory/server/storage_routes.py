@@ -1,0 +1,312 @@
+"""The storage RPC API: every backend primitive of ``Storage`` as ``POST /v1/storage/<name>``.
+
+A remote :class:`~neural_memory.storage.SharedStorage` implements each ``_``-primitive with one
+of these calls, so it is a full backend over HTTP. Brain ids travel in the body (any id a
+backend accepts, ``/`` included); entities in the sharing codec's JSON format. Answers are
+encoded once with :func:`~neural_memory.server._wire.dump_json`; the response models document
+them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from neural_memory.core.clock import as_utc
+from neural_memory.server._state import ServerState
+from neural_memory.server._wire import (
+    PROTOCOL_VERSION,
+    decode_alert,
+    decode_recall_event,
+    decode_write_batch,
+    dump_json,
+    encode_change,
+)
+from neural_memory.server.engine_routes import ERROR_RESPONSES, State
+from neural_memory.server.storage_models import (
+    AddRecallEventRequest,
+    BrainIdRequest,
+    BrainResponse,
+    BrainsResponse,
+    ChangesResponse,
+    DeletedResponse,
+    EntityListResponse,
+    EntityMapResponse,
+    FindAlertsRequest,
+    FindFibersRequest,
+    FindNeuronsRequest,
+    FindSynapsesRequest,
+    FindTypedMemoriesRequest,
+    GetChangesRequest,
+    GetMetaRequest,
+    GetRecallEventsRequest,
+    GetStatsRequest,
+    IdsRequest,
+    MetaResponse,
+    OkResponse,
+    OptionalIdsRequest,
+    ProtocolResponse,
+    PutAlertsRequest,
+    SaveBrainRequest,
+    SeqResponse,
+    SetMetaRequest,
+    StatsResponse,
+    WriteRequest,
+)
+from neural_memory.sharing._codec import decode_brain, encode_entity
+from neural_memory.storage.base import Storage
+from neural_memory.storage.filters import (
+    AlertFilter,
+    FiberFilter,
+    NeuronFilter,
+    SynapseFilter,
+    TypedMemoryFilter,
+)
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["storage"], responses=ERROR_RESPONSES)
+
+
+def _answer(payload: dict[str, Any]) -> Response:
+    return Response(content=dump_json(payload), media_type="application/json")
+
+
+def _items(entities: list[Any]) -> Response:
+    return _answer({"items": [encode_entity(e) for e in entities]})
+
+
+def _by_id(entities: dict[str, Any]) -> Response:
+    return _answer({"items": {i: encode_entity(e) for i, e in entities.items()}})
+
+
+async def _scoped(state: ServerState, brain_id: str) -> Storage:
+    await state.require_brain(brain_id)
+    return state.storage
+
+
+# -- brains --------------------------------------------------------------------------------
+
+
+@router.get("/health", response_model=ProtocolResponse)
+async def health(state: State) -> Response:
+    """The server is up, its storage opens, and it speaks this protocol version."""
+    storage = await state.opened()
+    return _answer({"ok": True, "protocol": PROTOCOL_VERSION, "backend": type(storage).__name__})
+
+
+@router.post("/save_brain", response_model=OkResponse)
+async def save_brain(body: SaveBrainRequest, state: State) -> Response:
+    """Insert or replace a brain (its data is kept)."""
+    brain = decode_brain(body.brain)
+    await (await state.opened()).save_brain(brain)
+    state.saved(brain.id)
+    return _answer({"ok": True})
+
+
+@router.post("/get_brain", response_model=BrainResponse)
+async def get_brain(body: BrainIdRequest, state: State) -> Response:
+    """The brain, or null."""
+    brain = await (await state.opened()).get_brain(body.brain_id)
+    return _answer({"brain": encode_entity(brain) if brain is not None else None})
+
+
+@router.post("/list_brains", response_model=BrainsResponse)
+async def list_brains(state: State) -> Response:
+    """Every brain, oldest first."""
+    brains = await (await state.opened()).list_brains()
+    return _answer({"brains": [encode_entity(b) for b in brains]})
+
+
+@router.post("/delete_brain", response_model=DeletedResponse)
+async def delete_brain(body: BrainIdRequest, state: State) -> Response:
+    """Delete a brain and everything in it."""
+    deleted = await (await state.opened()).delete_brain(body.brain_id)
+    state.forget(body.brain_id)
+    return _answer({"deleted": deleted})
+
+
+# -- graph ---------------------------------------------------------------------------------
+
+
+@router.post("/write", response_model=SeqResponse)
+async def write(body: WriteRequest, state: State) -> Response:
+    """Apply a WriteBatch atomically; the brain's new change seq."""
+    batch = decode_write_batch(body.batch)
+    storage = await _scoped(state, body.brain_id)
+    if batch.is_empty:
+        return _answer({"seq": await storage._get_change_seq(body.brain_id)})
+    return _answer({"seq": await storage._write(body.brain_id, batch)})
+
+
+@router.post("/get_neurons", response_model=EntityMapResponse)
+async def get_neurons(body: IdsRequest, state: State) -> Response:
+    """Neurons by id."""
+    storage = await _scoped(state, body.brain_id)
+    return _by_id(await storage._get_neurons(body.brain_id, frozenset(body.ids)))
+
+
+@router.post("/find_neurons", response_model=EntityListResponse)
+async def find_neurons(body: FindNeuronsRequest, state: State) -> Response:
+    """Neurons of a type and/or with a content, oldest first."""
+    storage = await _scoped(state, body.brain_id)
+    query = NeuronFilter(type=body.type, content=body.content, limit=body.limit)
+    return _items(await storage._find_neurons(body.brain_id, query))
+
+
+@router.post("/get_synapses", response_model=EntityMapResponse)
+async def get_synapses(body: IdsRequest, state: State) -> Response:
+    """Synapses by id."""
+    storage = await _scoped(state, body.brain_id)
+    return _by_id(await storage._get_synapses(body.brain_id, frozenset(body.ids)))
+
+
+@router.post("/find_synapses", response_model=EntityListResponse)
+async def find_synapses(body: FindSynapsesRequest, state: State) -> Response:
+    """Synapses by endpoint and type, oldest first."""
+    storage = await _scoped(state, body.brain_id)
+    query = SynapseFilter(
+        source_id=body.source_id, target_id=body.target_id, type=body.type, limit=body.limit
+    )
+    return _items(await storage._find_synapses(body.brain_id, query))
+
+
+@router.post("/synapses_touching", response_model=EntityListResponse)
+async def synapses_touching(body: IdsRequest, state: State) -> Response:
+    """Synapses with either endpoint among the ids."""
+    storage = await _scoped(state, body.brain_id)
+    return _items(await storage._synapses_touching(body.brain_id, frozenset(body.ids)))
+
+
+@router.post("/get_fibers", response_model=EntityMapResponse)
+async def get_fibers(body: IdsRequest, state: State) -> Response:
+    """Fibers by id."""
+    storage = await _scoped(state, body.brain_id)
+    return _by_id(await storage._get_fibers(body.brain_id, frozenset(body.ids)))
+
+
+@router.post("/find_fibers", response_model=EntityListResponse)
+async def find_fibers(body: FindFibersRequest, state: State) -> Response:
+    """Fibers binding a neuron and carrying all tags, oldest first."""
+    storage = await _scoped(state, body.brain_id)
+    query = FiberFilter(neuron_id=body.neuron_id, tags=frozenset(body.tags), limit=body.limit)
+    return _items(await storage._find_fibers(body.brain_id, query))
+
+
+# -- knowledge -----------------------------------------------------------------------------
+
+
+@router.post("/get_typed_memories", response_model=EntityMapResponse)
+async def get_typed_memories(body: IdsRequest, state: State) -> Response:
+    """Typed memories by id."""
+    storage = await _scoped(state, body.brain_id)
+    return _by_id(await storage._get_typed_memories(body.brain_id, frozenset(body.ids)))
+
+
+@router.post("/find_typed_memories", response_model=EntityListResponse)
+async def find_typed_memories(body: FindTypedMemoriesRequest, state: State) -> Response:
+    """Typed memories matching every criterion, highest priority first."""
+    storage = await _scoped(state, body.brain_id)
+    query = TypedMemoryFilter(
+        memory_type=body.memory_type,
+        min_priority=body.min_priority,
+        tags=frozenset(body.tags),
+        project_id=body.project_id,
+        fiber_ids=frozenset(body.fiber_ids) if body.fiber_ids is not None else None,
+        not_expired_at=as_utc(body.not_expired_at) if body.not_expired_at else None,
+        limit=body.limit,
+    )
+    return _items(await storage._find_typed_memories(body.brain_id, query))
+
+
+@router.post("/get_projects", response_model=EntityListResponse)
+async def get_projects(body: OptionalIdsRequest, state: State) -> Response:
+    """Projects by id (null: all), oldest first."""
+    storage = await _scoped(state, body.brain_id)
+    ids = frozenset(body.ids) if body.ids is not None else None
+    return _items(await storage._get_projects(body.brain_id, ids))
+
+
+@router.post("/put_alerts", response_model=OkResponse)
+async def put_alerts(body: PutAlertsRequest, state: State) -> Response:
+    """Insert or replace alerts."""
+    alerts = tuple(decode_alert(a, f"alerts[{i}]") for i, a in enumerate(body.alerts))
+    storage = await _scoped(state, body.brain_id)
+    if alerts:
+        await storage._put_alerts(body.brain_id, alerts)
+    return _answer({"ok": True})
+
+
+@router.post("/find_alerts", response_model=EntityListResponse)
+async def find_alerts(body: FindAlertsRequest, state: State) -> Response:
+    """Alerts by id, status and type, newest first."""
+    storage = await _scoped(state, body.brain_id)
+    query = AlertFilter(
+        ids=frozenset(body.ids) if body.ids is not None else None,
+        statuses=frozenset(body.statuses) if body.statuses is not None else None,
+        types=frozenset(body.types) if body.types is not None else None,
+        limit=body.limit,
+    )
+    return _items(await storage._find_alerts(body.brain_id, query))
+
+
+@router.post("/add_recall_event", response_model=OkResponse)
+async def add_recall_event(body: AddRecallEventRequest, state: State) -> Response:
+    """Record one query and what it recalled."""
+    event = decode_recall_event(body.event)
+    storage = await _scoped(state, body.brain_id)
+    await storage._add_recall_event(body.brain_id, event)
+    return _answer({"ok": True})
+
+
+@router.post("/get_recall_events", response_model=EntityListResponse)
+async def get_recall_events(body: GetRecallEventsRequest, state: State) -> Response:
+    """Recall events at or after ``since``, oldest first (the newest ``limit``)."""
+    storage = await _scoped(state, body.brain_id)
+    since = as_utc(body.since) if body.since else None
+    return _items(await storage._get_recall_events(body.brain_id, since, body.limit))
+
+
+@router.post("/get_meta", response_model=MetaResponse)
+async def get_meta(body: GetMetaRequest, state: State) -> Response:
+    """A JSON value stored under a key, or null."""
+    storage = await _scoped(state, body.brain_id)
+    return _answer({"value": await storage._get_meta(body.brain_id, body.key)})
+
+
+@router.post("/set_meta", response_model=OkResponse)
+async def set_meta(body: SetMetaRequest, state: State) -> Response:
+    """Store a JSON value under a key."""
+    storage = await _scoped(state, body.brain_id)
+    await storage._set_meta(body.brain_id, body.key, body.value)
+    return _answer({"ok": True})
+
+
+# -- change log, statistics ----------------------------------------------------------------
+
+
+@router.post("/get_change_seq", response_model=SeqResponse)
+async def get_change_seq(body: BrainIdRequest, state: State) -> Response:
+    """The brain's latest change sequence number."""
+    storage = await _scoped(state, body.brain_id)
+    return _answer({"seq": await storage._get_change_seq(body.brain_id)})
+
+
+@router.post("/get_changes", response_model=ChangesResponse)
+async def get_changes(body: GetChangesRequest, state: State) -> Response:
+    """Change-log entries after ``since``; null when the log was trimmed past it."""
+    storage = await _scoped(state, body.brain_id)
+    changes = await storage._get_changes(body.brain_id, body.since)
+    payload = [encode_change(c) for c in changes] if changes is not None else None
+    return _answer({"changes": payload})
+
+
+@router.post("/get_stats", response_model=StatsResponse)
+async def get_stats(body: GetStatsRequest, state: State) -> Response:
+    """Counts of the brain (expiry judged at ``now``)."""
+    storage = await _scoped(state, body.brain_id)
+    stats = await storage._get_stats(body.brain_id, as_utc(body.now))
+    return _answer({"stats": encode_entity(stats)})
+

@@ -1,0 +1,57 @@
+"""The format constants and the size limits an imported snapshot must respect.
+
+The limits exist so a hostile or corrupt file is refused with a clear message instead of
+exhausting memory or planting absurd values; they are far above what a real brain needs.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "MAX_FIBER_MEMBERS",
+    "MAX_FIBERS",
+    "MAX_ID_LENGTH",
+    "MAX_METADATA_CHARS",
+    "MAX_NAME_LENGTH",
+    "MAX_NEURONS",
+    "MAX_PROJECTS",
+    "MAX_SNAPSHOT_CHARS",
+    "MAX_SYNAPSES",
+    "MAX_TAGS",
+    "MAX_TEXT_LENGTH",
+    "MAX_TYPED_MEMORIES",
+    "SNAPSHOT_FORMAT",
+    "SNAPSHOT_FORMAT_VERSION",
+]
+
+SNAPSHOT_FORMAT = "neural-memory-brain"
+"""The value of the ``format`` field of every snapshot."""
+
+SNAPSHOT_FORMAT_VERSION = 1
+"""The snapshot layout this code writes and reads (see docs/export-format.md)."""
+
+MAX_SNAPSHOT_CHARS = 256 * 1024 * 1024
+"""Longest JSON text accepted (characters)."""
+
+MAX_NEURONS = 2_000_000
+MAX_SYNAPSES = 10_000_000
+MAX_FIBERS = 1_000_000
+MAX_TYPED_MEMORIES = 1_000_000
+MAX_PROJECTS = 100_000
+
+MAX_ID_LENGTH = 256
+"""Longest id of any entity (brain, neuron, synapse, fiber, typed memory, project)."""
+
+MAX_NAME_LENGTH = 1_000
+"""Longest brain or project name, tag, or typed-memory source."""
+
+MAX_TEXT_LENGTH = 1_000_000
+"""Longest neuron content, fiber content or project description."""
+
+MAX_TAGS = 1_000
+"""Most tags on one fiber, typed memory or project."""
+
+MAX_FIBER_MEMBERS = 100_000
+"""Most neuron ids, synapse ids or pathway steps in one fiber."""
+
+MAX_METADATA_CHARS = 100_000
+"""Longest metadata object of one entity, measured as compact JSON."""

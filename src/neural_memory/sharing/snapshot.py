@@ -1,0 +1,283 @@
+"""BrainSnapshot: a whole brain as values, and its versioned JSON form.
+
+The JSON layout is documented in ``docs/export-format.md``. :func:`snapshot_from_json`
+parses and :func:`validate_snapshot` checks everything an import relies on (format and
+version, JSON types, size limits, unique ids, synapse endpoints and fiber neurons present),
+raising :class:`~neural_memory.errors.SnapshotFormatError` with a clear message.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from neural_memory.core.brain import Brain
+from neural_memory.core.clock import as_utc, utcnow
+from neural_memory.core.fiber import Fiber
+from neural_memory.core.neuron import Neuron
+from neural_memory.core.project import Project
+from neural_memory.core.synapse import Synapse
+from neural_memory.core.typed_memory import TypedMemory
+from neural_memory.errors import SnapshotFormatError
+from neural_memory.sharing import limits
+from neural_memory.sharing._codec import (
+    DECODERS,
+    decode_brain,
+    decode_time,
+    encode_entity,
+    encode_time,
+)
+
+__all__ = ["BrainSnapshot", "snapshot_from_json", "snapshot_to_json", "validate_snapshot"]
+
+_SECTIONS: dict[str, tuple[type, int]] = {
+    "neurons": (Neuron, limits.MAX_NEURONS),
+    "synapses": (Synapse, limits.MAX_SYNAPSES),
+    "fibers": (Fiber, limits.MAX_FIBERS),
+    "typed_memories": (TypedMemory, limits.MAX_TYPED_MEMORIES),
+    "projects": (Project, limits.MAX_PROJECTS),
+}
+_Entity = Neuron | Synapse | Fiber | TypedMemory | Project
+_TOP_LEVEL = frozenset({"format", "version", "exported_at", "brain", *_SECTIONS})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BrainSnapshot:
+    """Everything of one brain: the brain with its config and all its entities.
+
+    Alerts, recall events and stored meta values (such as learned query patterns) are
+    operational records of the source storage and are not part of a snapshot.
+    """
+
+    brain: Brain
+    neurons: tuple[Neuron, ...] = ()
+    synapses: tuple[Synapse, ...] = ()
+    fibers: tuple[Fiber, ...] = ()
+    typed_memories: tuple[TypedMemory, ...] = ()
+    projects: tuple[Project, ...] = ()
+    exported_at: datetime = field(default_factory=utcnow)
+    version: int = limits.SNAPSHOT_FORMAT_VERSION
+
+    def to_json(self) -> str:
+        """Return this snapshot as JSON text (see :func:`snapshot_to_json`)."""
+        return snapshot_to_json(self)
+
+    @classmethod
+    def from_json(cls, text: str) -> BrainSnapshot:
+        """Parse and validate JSON text (see :func:`snapshot_from_json`)."""
+        return snapshot_from_json(text)
+
+
+def snapshot_to_json(snapshot: BrainSnapshot) -> str:
+    """Validate ``snapshot`` and write it as compact JSON text (ASCII only)."""
+    validate_snapshot(snapshot)
+    payload: dict[str, Any] = {
+        "format": limits.SNAPSHOT_FORMAT,
+        "version": limits.SNAPSHOT_FORMAT_VERSION,
+        "exported_at": encode_time(snapshot.exported_at),
+        "brain": encode_entity(snapshot.brain),
+    }
+    for section in _SECTIONS:
+        payload[section] = [encode_entity(item) for item in getattr(snapshot, section)]
+    return json.dumps(payload, allow_nan=False, separators=(",", ":"))
+
+
+def snapshot_from_json(text: str) -> BrainSnapshot:
+    """Parse JSON text into a validated snapshot; SnapshotFormatError when it is not one."""
+    data = _parse(text)
+    if not isinstance(data, dict):
+        raise SnapshotFormatError("a snapshot must be a JSON object")
+    if data.get("format") != limits.SNAPSHOT_FORMAT:
+        raise SnapshotFormatError(
+            f"not a NeuralMemory brain snapshot (format must be {limits.SNAPSHOT_FORMAT!r})"
+        )
+    version = data.get("version")
+    if type(version) is not int or version != limits.SNAPSHOT_FORMAT_VERSION:
+        raise SnapshotFormatError(
+            f"unsupported snapshot version {version!r}; "
+            f"this NeuralMemory reads version {limits.SNAPSHOT_FORMAT_VERSION}"
+        )
+    missing = _TOP_LEVEL - data.keys()
+    if missing:
+        raise SnapshotFormatError(f"the snapshot is missing field(s) {sorted(missing)}")
+    unknown = data.keys() - _TOP_LEVEL
+    if unknown:
+        raise SnapshotFormatError(f"the snapshot has unknown field(s) {sorted(unknown)}")
+    sections = {
+        name: _decode_section(data[name], name, cap) for name, (_, cap) in _SECTIONS.items()
+    }
+    snapshot = BrainSnapshot(
+        brain=decode_brain(data["brain"]),
+        neurons=sections["neurons"],
+        synapses=sections["synapses"],
+        fibers=sections["fibers"],
+        typed_memories=sections["typed_memories"],
+        projects=sections["projects"],
+        exported_at=as_utc(decode_time(data["exported_at"], "exported_at")),
+    )
+    validate_snapshot(snapshot)
+    return snapshot
+
+
+def validate_snapshot(snapshot: BrainSnapshot) -> None:
+    """Check types, size limits, id uniqueness and references; SnapshotFormatError if bad."""
+    if not isinstance(snapshot, BrainSnapshot):
+        raise SnapshotFormatError(f"expected a BrainSnapshot, got {type(snapshot).__name__}")
+    if snapshot.version != limits.SNAPSHOT_FORMAT_VERSION:
+        raise SnapshotFormatError(f"unsupported snapshot version {snapshot.version!r}")
+    if not isinstance(snapshot.brain, Brain):
+        raise SnapshotFormatError("brain must be a Brain")
+    if not isinstance(snapshot.exported_at, datetime):
+        raise SnapshotFormatError("exported_at must be a datetime")
+    _check_brain(snapshot.brain)
+    for section, (kind, cap) in _SECTIONS.items():
+        items: tuple[_Entity, ...] = getattr(snapshot, section)
+        if not isinstance(items, tuple):
+            raise SnapshotFormatError(f"{section} must be a tuple")
+        if len(items) > cap:
+            raise SnapshotFormatError(f"{section}: {len(items)} items exceed the limit of {cap}")
+        ids: set[str] = set()
+        for index, item in enumerate(items):
+            path = f"{section}[{index}]"
+            if not isinstance(item, kind):
+                raise SnapshotFormatError(f"{path} must be a {kind.__name__}")
+            if item.id in ids:
+                raise SnapshotFormatError(f"{path}: duplicate id {item.id!r}")
+            ids.add(item.id)
+            _check_sizes(item, path)
+    _check_references(snapshot)
+
+
+def _parse(text: str) -> Any:
+    if not isinstance(text, str):
+        raise SnapshotFormatError(f"snapshot JSON must be text, got {type(text).__name__}")
+    if len(text) > limits.MAX_SNAPSHOT_CHARS:
+        raise SnapshotFormatError(
+            f"the snapshot is larger than the limit of {limits.MAX_SNAPSHOT_CHARS} characters"
+        )
+    try:
+        return json.loads(
+            text,
+            object_pairs_hook=_unique_keys,
+            parse_constant=_refuse_constant,
+            parse_float=_finite_float,
+        )
+    except SnapshotFormatError:
+        raise
+    except RecursionError:
+        raise SnapshotFormatError("the snapshot JSON is nested too deeply") from None
+    except json.JSONDecodeError as error:
+        raise SnapshotFormatError(
+            f"the snapshot is not valid JSON (truncated or corrupt?): {error}"
+        ) from None
+    except ValueError as error:  # an integer with too many digits
+        raise SnapshotFormatError(f"the snapshot holds an unreadable value: {error}") from None
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise SnapshotFormatError(f"duplicate JSON key {key!r}")
+        result[key] = value
+    return result
+
+
+def _refuse_constant(name: str) -> Any:
+    raise SnapshotFormatError(f"{name} is not a valid JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise SnapshotFormatError(f"number out of range: {text[:40]}")
+    return value
+
+
+def _decode_section(value: Any, name: str, cap: int) -> tuple[Any, ...]:
+    if not isinstance(value, list):
+        raise SnapshotFormatError(f"{name} must be a list")
+    if len(value) > cap:
+        raise SnapshotFormatError(f"{name}: {len(value)} items exceed the limit of {cap}")
+    decode = DECODERS[name]
+    return tuple(decode(item, f"{name}[{index}]") for index, item in enumerate(value))
+
+
+def _check_brain(brain: Brain) -> None:
+    _limit(brain.id, limits.MAX_ID_LENGTH, "brain.id")
+    _limit(brain.name, limits.MAX_NAME_LENGTH, "brain.name")
+
+
+def _check_sizes(item: _Entity, path: str) -> None:
+    _limit(item.id, limits.MAX_ID_LENGTH, f"{path}.id")
+    if isinstance(item, Neuron):
+        _limit(item.content, limits.MAX_TEXT_LENGTH, f"{path}.content")
+    elif isinstance(item, Synapse):
+        _ids((item.source_id, item.target_id), f"{path} endpoint")
+    elif isinstance(item, Fiber):
+        _limit(item.content, limits.MAX_TEXT_LENGTH, f"{path}.content")
+        for name in ("neuron_ids", "synapse_ids", "pathway"):
+            members = getattr(item, name)
+            if len(members) > limits.MAX_FIBER_MEMBERS:
+                raise SnapshotFormatError(f"{path}.{name} has more than the allowed members")
+            _ids(members, f"{path}.{name}")
+        _ids([item.superseded_by] if item.superseded_by else [], f"{path}.superseded_by")
+    elif isinstance(item, TypedMemory):
+        _ids([item.fiber_id, *([item.project_id] if item.project_id else [])], path)
+        _limit(item.source, limits.MAX_NAME_LENGTH, f"{path}.source")
+    else:
+        _limit(item.name, limits.MAX_NAME_LENGTH, f"{path}.name")
+        _limit(item.description, limits.MAX_TEXT_LENGTH, f"{path}.description")
+    tags: frozenset[str] = getattr(item, "tags", frozenset())
+    if len(tags) > limits.MAX_TAGS:
+        raise SnapshotFormatError(f"{path}.tags has more than {limits.MAX_TAGS} tags")
+    for tag in tags:
+        _limit(tag, limits.MAX_NAME_LENGTH, f"{path}.tags")
+    if not isinstance(item, Project):
+        _check_metadata(item.metadata, f"{path}.metadata")
+
+
+def _check_metadata(metadata: Any, path: str) -> None:
+    plain = dict(metadata)
+    try:
+        text = json.dumps(plain, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError) as error:
+        raise SnapshotFormatError(f"{path} is not plain JSON: {error}") from None
+    except RecursionError:
+        raise SnapshotFormatError(f"{path} is nested too deeply") from None
+    if len(text) > limits.MAX_METADATA_CHARS:
+        raise SnapshotFormatError(
+            f"{path} is larger than {limits.MAX_METADATA_CHARS} characters of JSON"
+        )
+    if json.loads(text) != plain:
+        raise SnapshotFormatError(f"{path} would change in JSON (use lists, not tuples)")
+
+
+def _check_references(snapshot: BrainSnapshot) -> None:
+    neuron_ids = {neuron.id for neuron in snapshot.neurons}
+    for index, synapse in enumerate(snapshot.synapses):
+        for endpoint in (synapse.source_id, synapse.target_id):
+            if endpoint not in neuron_ids:
+                raise SnapshotFormatError(
+                    f"synapses[{index}] ({synapse.id!r}) names missing neuron {endpoint!r}"
+                )
+    for index, fiber in enumerate(snapshot.fibers):
+        missing = fiber.neuron_ids - neuron_ids
+        if missing:
+            raise SnapshotFormatError(
+                f"fibers[{index}] ({fiber.id!r}) names missing neuron(s) {sorted(missing)[:5]}"
+            )
+
+
+def _limit(value: str, limit: int, path: str) -> None:
+    if len(value) > limit:
+        raise SnapshotFormatError(f"{path} is longer than {limit} characters")
+
+
+def _ids(values: Iterable[str], path: str) -> None:
+    for value in values:
+        _limit(value, limits.MAX_ID_LENGTH, path)

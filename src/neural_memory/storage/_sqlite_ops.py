@@ -1,0 +1,193 @@
+"""Synchronous SQLite operations besides the write batch, run on the storage's connection thread.
+
+Each function takes the raw ``sqlite3.Connection`` first and does one whole operation, so the
+storage pays one thread hop per call. Brain-scoped functions take the brain's text id and
+resolve its row number themselves (an unknown brain reads as empty).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from neural_memory.core.brain import Brain
+from neural_memory.core.events import BrainStats, ChangeKind, ChangeRecord
+from neural_memory.storage import _sqlite_rows as rows
+from neural_memory.storage._sqlite_write import brain_number, write_transaction
+from neural_memory.storage.sqlite_schema import prepare_schema
+
+__all__ = [
+    "change_seq",
+    "changes_since",
+    "configure",
+    "delete_brain",
+    "fetch_brains",
+    "save_brain",
+    "select",
+    "stats",
+    "write_rows",
+]
+
+_T = TypeVar("_T")
+_I = TypeVar("_I")
+
+_NUM = "SELECT num FROM brains WHERE id = ?"
+_BRAIN_TABLES = (
+    "changes",
+    "meta",
+    "recall_events",
+    "alerts",
+    "projects",
+    "typed_memories",
+    "fiber_neurons",
+    "fibers",
+    "synapses",
+    "neurons",
+)
+_SAVE_BRAIN = (
+    f"INSERT INTO brains ({rows.BRAIN_COLUMNS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE "
+    "SET name = excluded.name, config = excluded.config, created_at = excluded.created_at, "
+    "updated_at = excluded.updated_at"
+)
+_STATS = """
+SELECT
+    (SELECT count(*) FROM neurons WHERE brain = ?1),
+    (SELECT count(*) FROM synapses WHERE brain = ?1),
+    (SELECT count(*) FROM fibers WHERE brain = ?1),
+    (SELECT count(*) FROM typed_memories WHERE brain = ?1),
+    (SELECT count(*) FROM projects WHERE brain = ?1),
+    (SELECT count(*) FROM neurons AS n WHERE n.brain = ?1
+        AND NOT EXISTS (SELECT 1 FROM synapses INDEXED BY synapses_by_source
+                        WHERE brain = ?1 AND source_id = n.id)
+        AND NOT EXISTS (SELECT 1 FROM synapses INDEXED BY synapses_by_target
+                        WHERE brain = ?1 AND target_id = n.id)),
+    (SELECT count(*) FROM typed_memories WHERE brain = ?1 AND expires_at <= ?2),
+    (SELECT min(coalesce(last_conducted, created_at)) FROM fibers WHERE brain = ?1),
+    (SELECT seq FROM brains WHERE num = ?1)
+"""
+
+
+def configure(conn: sqlite3.Connection, where: str) -> None:
+    """Set the connection's pragmas (WAL, NORMAL sync, foreign keys) and prepare the schema."""
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA journal_mode = WAL").fetchone()
+    conn.execute("PRAGMA synchronous = NORMAL")
+    prepare_schema(conn, where)
+
+
+@contextmanager
+def _snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Open a read transaction: every statement inside sees the same committed state."""
+    conn.execute("BEGIN")
+    try:
+        yield conn
+    finally:
+        conn.execute("COMMIT")
+
+
+def _number(conn: sqlite3.Connection, brain_id: str) -> int | None:
+    row = conn.execute(_NUM, (brain_id,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+# -- brains --------------------------------------------------------------------------------
+
+
+def save_brain(conn: sqlite3.Connection, row: rows.Row) -> None:
+    """Insert a brain or replace its name, config and timestamps (keeping its data)."""
+    with write_transaction(conn):
+        conn.execute(_SAVE_BRAIN, row)
+
+
+def fetch_brains(conn: sqlite3.Connection, sql: str, params: tuple[object, ...]) -> list[Brain]:
+    """Run a query over ``brains`` selecting ``BRAIN_COLUMNS``."""
+    return [rows.brain_from_row(row) for row in conn.execute(sql, params).fetchall()]
+
+
+def delete_brain(conn: sqlite3.Connection, brain_id: str) -> bool:
+    """Delete a brain and every row of it; False when it did not exist."""
+    with write_transaction(conn):
+        brain = _number(conn, brain_id)
+        if brain is None:
+            return False
+        for table in _BRAIN_TABLES:
+            conn.execute(f"DELETE FROM {table} WHERE brain = ?", (brain,))
+        conn.execute("DELETE FROM brains WHERE num = ?", (brain,))
+        return True
+
+
+# -- brain-scoped reads and small writes ---------------------------------------------------
+
+
+def select(
+    conn: sqlite3.Connection,
+    brain_id: str,
+    sql: str,
+    params: Iterable[object],
+    build: Callable[[Any], _T],
+) -> list[_T]:
+    """Run ``sql`` (whose first parameter is the brain number) and build each row."""
+    brain = _number(conn, brain_id)
+    if brain is None:
+        return []
+    return [build(row) for row in conn.execute(sql, (brain, *params)).fetchall()]
+
+
+def write_rows(
+    conn: sqlite3.Connection,
+    brain_id: str,
+    sql: str,
+    items: Iterable[_I],
+    to_row: Callable[[int, _I], rows.Row],
+) -> None:
+    """Write ``items`` with ``sql`` in one transaction (``to_row(brain number, item)``)."""
+    with write_transaction(conn):
+        brain = brain_number(conn, brain_id)
+        conn.executemany(sql, [to_row(brain, item) for item in items])
+
+
+# -- change log, statistics ----------------------------------------------------------------
+
+
+def change_seq(conn: sqlite3.Connection, brain_id: str) -> int:
+    """Return the brain's latest change seq (0 for an unknown brain)."""
+    row = conn.execute("SELECT seq FROM brains WHERE id = ?", (brain_id,)).fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def changes_since(conn: sqlite3.Connection, brain_id: str, since: int) -> list[ChangeRecord] | None:
+    """Return the entries after ``since``, or None when the log no longer reaches back."""
+    with _snapshot(conn):
+        row = conn.execute("SELECT num, seq FROM brains WHERE id = ?", (brain_id,)).fetchone()
+        if row is None or since >= row[1]:
+            return []
+        found = conn.execute(
+            "SELECT seq, kind, entity_id FROM changes WHERE brain = ? AND seq > ? ORDER BY seq",
+            (row[0], since),
+        ).fetchall()
+    if not found or found[0][0] != since + 1:
+        return None
+    kinds = {kind.value: kind for kind in ChangeKind}
+    return [ChangeRecord(seq, kinds[kind], entity_id) for seq, kind, entity_id in found]
+
+
+def stats(conn: sqlite3.Connection, brain_id: str, now: int) -> BrainStats:
+    """Count the brain's contents (expiry judged at ``now``, epoch microseconds)."""
+    with _snapshot(conn):
+        brain = _number(conn, brain_id)
+        if brain is None:
+            return BrainStats()
+        row = conn.execute(_STATS, (brain, now)).fetchone()
+    return BrainStats(
+        neuron_count=row[0],
+        synapse_count=row[1],
+        fiber_count=row[2],
+        typed_memory_count=row[3],
+        project_count=row[4],
+        orphan_neuron_count=row[5],
+        expired_memory_count=row[6],
+        oldest_unused_fiber_at=rows.from_micros(row[7]) if row[7] is not None else None,
+        change_seq=row[8],
+    )

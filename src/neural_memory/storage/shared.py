@@ -1,0 +1,371 @@
+"""SharedStorage: a backend that keeps its brains on a NeuralMemory HTTP server.
+
+Needs the ``server`` extra (``pip install neural-memory-brain[server]``, for httpx). Every
+backend primitive is one ``POST /v1/storage/<primitive>`` call to a server started with
+``neural-memory-server`` (or :func:`neural_memory.server.create_app`); the server applies it
+to its own backend, so several processes and machines can share one brain. Errors come back
+as the same typed exceptions (``{"error": type}`` bodies); a server that cannot be reached
+raises StorageUnavailableError. The engine's indexes stay in this process and catch up
+through the change log, so recall does not make one request per neuron.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from datetime import datetime
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from neural_memory.core._validation import require_text
+from neural_memory.core.alert import Alert, AlertStatus, AlertType
+from neural_memory.core.brain import Brain
+from neural_memory.core.events import BrainStats, ChangeRecord, RecallEvent
+from neural_memory.core.fiber import Fiber
+from neural_memory.core.neuron import Neuron
+from neural_memory.core.project import Project
+from neural_memory.core.synapse import Synapse
+from neural_memory.core.typed_memory import TypedMemory
+from neural_memory.errors import (
+    SnapshotFormatError,
+    StorageClosedError,
+    StorageError,
+    StorageUnavailableError,
+    ValidationError,
+)
+from neural_memory.server._wire import (
+    PROTOCOL_VERSION,
+    STORAGE_PREFIX,
+    check_response,
+    decode_alert,
+    decode_change,
+    decode_recall_event,
+    decode_stats,
+    dump_json,
+    encode_write_batch,
+    error_from_body,
+)
+from neural_memory.sharing._codec import DECODERS, decode_brain, encode_entity, encode_time
+from neural_memory.storage._core import JSONValue
+from neural_memory.storage.base import Storage
+from neural_memory.storage.batch import WriteBatch
+from neural_memory.storage.filters import (
+    AlertFilter,
+    FiberFilter,
+    NeuronFilter,
+    SynapseFilter,
+    TypedMemoryFilter,
+)
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["SharedStorage"]
+
+_T = TypeVar("_T")
+_INSTALL_HINT = "pip install neural-memory-brain[server]"
+_HEADERS = {"content-type": "application/json", "accept": "application/json"}
+
+
+class SharedStorage(Storage):
+    """Brains on a remote NeuralMemory server, used through its storage RPC API.
+
+    Args:
+        base_url: The server's URL, e.g. ``"http://localhost:8000"`` (a path prefix is kept).
+        brain_id: Selects this brain (same as calling ``set_brain``).
+        client: An ``httpx.AsyncClient`` to send requests with (connection pooling, auth
+            headers, TLS settings); it is not closed by :meth:`close`.
+        timeout: Seconds to wait for the server on each request (own client only).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        brain_id: str | None = None,
+        *,
+        client: httpx.AsyncClient | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        super().__init__()
+        self._httpx = _httpx_module()
+        url = require_text(base_url, "base_url").strip().rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            raise ValidationError(f"base_url must start with http:// or https://, got {url!r}")
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            raise ValidationError(f"timeout must be a positive number, got {timeout!r}")
+        self._base_url = url
+        self._timeout = float(timeout)
+        self._client: httpx.AsyncClient | None = client
+        self._owns_client = client is None
+        if brain_id is not None:
+            self.set_brain(brain_id)
+
+    @property
+    def base_url(self) -> str:
+        """The server's URL."""
+        return self._base_url
+
+    def __repr__(self) -> str:
+        return f"SharedStorage({self._base_url!r})"
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def _open(self) -> None:
+        if self._client is None:
+            self._client = self._httpx.AsyncClient(timeout=self._timeout)
+        try:
+            answer = await self._call("GET", "health", None)
+            protocol = answer.get("protocol")
+            if protocol != PROTOCOL_VERSION:
+                raise StorageUnavailableError(
+                    f"{self._base_url} speaks storage protocol {protocol!r}, "
+                    f"this client needs {PROTOCOL_VERSION}"
+                )
+        except StorageError:
+            await self._close()
+            raise
+
+    async def _close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None and self._owns_client:
+            await client.aclose()
+
+    # -- transport -------------------------------------------------------------------------
+
+    async def _call(self, method: str, name: str, body: dict[str, Any] | None) -> dict[str, Any]:
+        """One request to ``/v1/storage/<name>``; the JSON object answered."""
+        if self._client is None:
+            raise StorageClosedError("SharedStorage is closed")
+        content = dump_json(body) if body is not None else None
+        url = f"{self._base_url}{STORAGE_PREFIX}/{name}"
+        try:
+            response = await self._client.request(method, url, content=content, headers=_HEADERS)
+        except self._httpx.TransportError as exc:
+            raise StorageUnavailableError(
+                f"cannot reach the NeuralMemory server at {self._base_url}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        except self._httpx.HTTPError as exc:
+            raise StorageError(f"request to {url} failed: {exc}") from exc
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        if response.status_code >= 400:
+            raise error_from_body(response.status_code, payload)
+        if not isinstance(payload, dict):
+            raise StorageError(f"{url} answered HTTP {response.status_code} without a JSON object")
+        return payload
+
+    async def _post(self, name: str, body: dict[str, Any], key: str) -> Any:
+        """``payload[key]`` of a POST to the primitive ``name``."""
+        payload = await self._call("POST", name, body)
+        return _decoded(name, lambda: check_response(name, payload, key))
+
+    async def _entities(self, name: str, section: str, body: dict[str, Any]) -> list[Any]:
+        items = await self._post(name, body, "items")
+        decode = DECODERS[section]
+        return _decoded(name, lambda: [decode(v, f"items[{i}]") for i, v in enumerate(_list(items))])
+
+    async def _entity_map(self, name: str, section: str, body: dict[str, Any]) -> dict[str, Any]:
+        items = await self._post(name, body, "items")
+        decode = DECODERS[section]
+        return _decoded(name, lambda: {k: decode(v, f"items.{k}") for k, v in _dict(items).items()})
+
+    # -- brains ----------------------------------------------------------------------------
+
+    async def _save_brain(self, brain: Brain) -> None:
+        await self._post("save_brain", {"brain": encode_entity(brain)}, "ok")
+
+    async def _get_brain(self, brain_id: str) -> Brain | None:
+        found = await self._post("get_brain", {"brain_id": brain_id}, "brain")
+        return _decoded("get_brain", lambda: decode_brain(found)) if found is not None else None
+
+    async def _list_brains(self) -> list[Brain]:
+        brains = await self._post("list_brains", {}, "brains")
+        return _decoded(
+            "list_brains",
+            lambda: [decode_brain(b, f"brains[{i}]") for i, b in enumerate(_list(brains))],
+        )
+
+    async def _delete_brain(self, brain_id: str) -> bool:
+        return _bool(await self._post("delete_brain", {"brain_id": brain_id}, "deleted"))
+
+    # -- graph -----------------------------------------------------------------------------
+
+    async def _write(self, brain_id: str, batch: WriteBatch) -> int:
+        body = {"brain_id": brain_id, "batch": encode_write_batch(batch)}
+        return _int(await self._post("write", body, "seq"))
+
+    async def _get_neurons(self, brain_id: str, ids: frozenset[str]) -> dict[str, Neuron]:
+        return await self._entity_map("get_neurons", "neurons", _ids(brain_id, ids))
+
+    async def _find_neurons(self, brain_id: str, query: NeuronFilter) -> list[Neuron]:
+        body = {
+            "brain_id": brain_id,
+            "type": query.type.value if query.type is not None else None,
+            "content": query.content,
+            "limit": query.limit,
+        }
+        return await self._entities("find_neurons", "neurons", body)
+
+    async def _get_synapses(self, brain_id: str, ids: frozenset[str]) -> dict[str, Synapse]:
+        return await self._entity_map("get_synapses", "synapses", _ids(brain_id, ids))
+
+    async def _find_synapses(self, brain_id: str, query: SynapseFilter) -> list[Synapse]:
+        body = {
+            "brain_id": brain_id,
+            "source_id": query.source_id,
+            "target_id": query.target_id,
+            "type": query.type.value if query.type is not None else None,
+            "limit": query.limit,
+        }
+        return await self._entities("find_synapses", "synapses", body)
+
+    async def _synapses_touching(self, brain_id: str, neuron_ids: frozenset[str]) -> list[Synapse]:
+        return await self._entities("synapses_touching", "synapses", _ids(brain_id, neuron_ids))
+
+    async def _get_fibers(self, brain_id: str, ids: frozenset[str]) -> dict[str, Fiber]:
+        return await self._entity_map("get_fibers", "fibers", _ids(brain_id, ids))
+
+    async def _find_fibers(self, brain_id: str, query: FiberFilter) -> list[Fiber]:
+        body = {
+            "brain_id": brain_id,
+            "neuron_id": query.neuron_id,
+            "tags": sorted(query.tags),
+            "limit": query.limit,
+        }
+        return await self._entities("find_fibers", "fibers", body)
+
+    # -- knowledge -------------------------------------------------------------------------
+
+    async def _get_typed_memories(
+        self, brain_id: str, ids: frozenset[str]
+    ) -> dict[str, TypedMemory]:
+        return await self._entity_map("get_typed_memories", "typed_memories", _ids(brain_id, ids))
+
+    async def _find_typed_memories(
+        self, brain_id: str, query: TypedMemoryFilter
+    ) -> list[TypedMemory]:
+        body = {
+            "brain_id": brain_id,
+            "memory_type": query.memory_type.value if query.memory_type is not None else None,
+            "min_priority": int(query.min_priority) if query.min_priority is not None else None,
+            "tags": sorted(query.tags),
+            "project_id": query.project_id,
+            "fiber_ids": sorted(query.fiber_ids) if query.fiber_ids is not None else None,
+            "not_expired_at": _time(query.not_expired_at),
+            "limit": query.limit,
+        }
+        return await self._entities("find_typed_memories", "typed_memories", body)
+
+    async def _get_projects(self, brain_id: str, ids: frozenset[str] | None) -> list[Project]:
+        body = {"brain_id": brain_id, "ids": sorted(ids) if ids is not None else None}
+        return await self._entities("get_projects", "projects", body)
+
+    async def _put_alerts(self, brain_id: str, alerts: tuple[Alert, ...]) -> None:
+        body = {"brain_id": brain_id, "alerts": [encode_entity(a) for a in alerts]}
+        await self._post("put_alerts", body, "ok")
+
+    async def _find_alerts(self, brain_id: str, query: AlertFilter) -> list[Alert]:
+        body = {
+            "brain_id": brain_id,
+            "ids": sorted(query.ids) if query.ids is not None else None,
+            "statuses": _values(query.statuses),
+            "types": _values(query.types),
+            "limit": query.limit,
+        }
+        items = await self._post("find_alerts", body, "items")
+        return _decoded(
+            "find_alerts", lambda: [decode_alert(a, f"items[{i}]") for i, a in enumerate(_list(items))]
+        )
+
+    async def _add_recall_event(self, brain_id: str, event: RecallEvent) -> None:
+        body = {"brain_id": brain_id, "event": encode_entity(event)}
+        await self._post("add_recall_event", body, "ok")
+
+    async def _get_recall_events(
+        self, brain_id: str, since: datetime | None, limit: int | None
+    ) -> list[RecallEvent]:
+        body = {"brain_id": brain_id, "since": _time(since), "limit": limit}
+        items = await self._post("get_recall_events", body, "items")
+        return _decoded(
+            "get_recall_events",
+            lambda: [decode_recall_event(e, f"items[{i}]") for i, e in enumerate(_list(items))],
+        )
+
+    async def _get_meta(self, brain_id: str, key: str) -> JSONValue | None:
+        return await self._post("get_meta", {"brain_id": brain_id, "key": key}, "value")
+
+    async def _set_meta(self, brain_id: str, key: str, value: JSONValue) -> None:
+        await self._post("set_meta", {"brain_id": brain_id, "key": key, "value": value}, "ok")
+
+    # -- change log, statistics ------------------------------------------------------------
+
+    async def _get_change_seq(self, brain_id: str) -> int:
+        return _int(await self._post("get_change_seq", {"brain_id": brain_id}, "seq"))
+
+    async def _get_changes(self, brain_id: str, since: int) -> list[ChangeRecord] | None:
+        body = {"brain_id": brain_id, "since": since}
+        changes = await self._post("get_changes", body, "changes")
+        if changes is None:
+            return None
+        return _decoded(
+            "get_changes",
+            lambda: [decode_change(c, f"changes[{i}]") for i, c in enumerate(_list(changes))],
+        )
+
+    async def _get_stats(self, brain_id: str, now: datetime) -> BrainStats:
+        stats = await self._post("get_stats", {"brain_id": brain_id, "now": _time(now)}, "stats")
+        return _decoded("get_stats", lambda: decode_stats(stats))
+
+
+def _httpx_module() -> ModuleType:
+    try:
+        return importlib.import_module("httpx")
+    except ImportError as exc:
+        raise StorageUnavailableError(f"SharedStorage needs httpx: {_INSTALL_HINT}") from exc
+
+
+def _decoded(name: str, decode: Callable[[], _T]) -> _T:
+    """Run ``decode``; a malformed answer is a StorageError, not the caller's fault."""
+    try:
+        return decode()
+    except SnapshotFormatError as exc:
+        raise StorageError(f"the server sent an invalid {name} answer: {exc}") from None
+
+
+def _ids(brain_id: str, ids: frozenset[str]) -> dict[str, Any]:
+    return {"brain_id": brain_id, "ids": sorted(ids)}
+
+
+def _values(members: frozenset[AlertStatus] | frozenset[AlertType] | None) -> list[str] | None:
+    return sorted(m.value for m in members) if members is not None else None
+
+
+def _time(moment: datetime | None) -> str | None:
+    return encode_time(moment) if moment is not None else None
+
+
+def _list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise SnapshotFormatError("expected a list")
+    return value
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise SnapshotFormatError("expected an object")
+    return value
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise StorageError(f"the server sent {value!r} where an integer was expected")
+    return value
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise StorageError(f"the server sent {value!r} where true/false was expected")
+    return value

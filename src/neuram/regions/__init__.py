@@ -1,0 +1,1 @@
+"""The brain regions of neuram, one module each."""

@@ -1,0 +1,254 @@
+"""LongTermMemory: the long-term stores, one brain of the engine's Storage (Redis, SQLite, ...).
+
+Every consolidated engram is a fiber of that brain (see :mod:`neuram._codec`); the regions
+(Neocortex, Cerebellum, BasalGanglia) are views of it selected by tag. Recall runs on the
+engine's own indexes: the :class:`~neural_memory.engine.retrieval.ReflexPipeline` (lexical,
+graph and vector signals over the per-brain in-process index) proposes candidates, and the
+index answers lookups, so nothing scans storage per query. Strengthening is written back to
+the stored fiber; sleep deletes the fibers whose retention fell below the threshold.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from neural_memory.core.brain import Brain as EngineBrain
+from neural_memory.core.fiber import Fiber
+from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
+from neural_memory.engine.retrieval import ReflexPipeline
+from neural_memory.engine.retrieval.index import BrainIndex, index_for
+from neural_memory.errors import NotFoundError, StorageClosedError
+from neural_memory.storage.base import Storage
+from neural_memory.storage.batch import WriteBatch
+from neuram._codec import (
+    TAG,
+    engram_from_fiber,
+    engram_metadata,
+    engram_tags,
+    fiber_with,
+    moment,
+    region_tag,
+    retention_state,
+    stored_vector,
+)
+from neuram._embedding import EmbeddingService
+from neuram.activation import Candidate
+from neuram.engram import Engram
+from neuram.forgetting import hours_between, retention
+
+__all__ = ["SUPERSEDED_WEIGHT", "LongTermMemory"]
+
+SUPERSEDED_WEIGHT = 0.3
+"""Activation kept by a statement a newer one superseded ("the wifi password is ...")."""
+_CHUNK = 500
+
+
+class LongTermMemory:
+    """Neuram's brain in a Storage, and the engine pieces that read and write it.
+
+    Args:
+        storage: Where the long-term stores live; it is switched to neuram's brain.
+        brain_name: The engine brain holding the engrams (created when missing).
+        embeddings: The embedder (None: lexical and graph signals only).
+        owns_storage: Close ``storage`` in :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        brain_name: str = "neuram",
+        embeddings: EmbeddingService | None = None,
+        owns_storage: bool = False,
+    ) -> None:
+        self.storage = storage
+        self.brain_name = brain_name
+        self._embeddings = embeddings
+        self._owns_storage = owns_storage
+        self._encoder: MemoryEncoder | None = None
+        self._pipeline: ReflexPipeline | None = None
+        self._index: BrainIndex | None = None
+
+    async def open(self) -> None:
+        """Connect, select (or create) the brain and build the index from storage."""
+        await self.storage.initialize()
+        brains = await self.storage.list_brains()
+        brain = next((b for b in brains if b.name == self.brain_name), None)
+        if brain is None:
+            brain = EngineBrain.create(self.brain_name)
+            await self.storage.save_brain(brain)
+        self.storage.set_brain(brain.id)
+        self._encoder = MemoryEncoder(self.storage, brain.config)
+        self._pipeline = ReflexPipeline(
+            self.storage,
+            brain.config,
+            embedder=self._embeddings,
+            reinforce=False,
+            record_events=False,
+        )
+        self._index = index_for(self.storage, brain.id, self._embeddings)
+        if self._embeddings is not None:
+            name = self._embeddings.name
+            for fiber in await self.storage.find_fibers(tags=[TAG]):
+                vector = stored_vector(fiber, name)
+                if vector is not None:
+                    self._embeddings.prime(fiber.content, vector)
+        try:
+            await self._index.sync()
+        finally:
+            if self._embeddings is not None:
+                self._embeddings.release_primed()
+
+    async def close(self) -> None:
+        """Close the storage if this object owns it."""
+        if self._owns_storage:
+            await self.storage.close()
+
+    @property
+    def index(self) -> BrainIndex:
+        """The engine's in-process index of the brain."""
+        if self._index is None:
+            raise StorageClosedError("the long-term stores are not open: await open() first")
+        return self._index
+
+    @property
+    def _embedder_name(self) -> str | None:
+        return self._embeddings.name if self._embeddings is not None else None
+
+    # -- EngramSource (from the index, as of its last sync) ------------------------------------
+
+    @property
+    def size(self) -> int:
+        """Number of stored fibers."""
+        return self.index.lexical.live_count
+
+    def fragment_count(self, fragment: str) -> int:
+        """How many stored fibers bind the neuron ``fragment``."""
+        row = self.index.neuron_row(fragment)
+        return len(self.index.neurons.fibers[row]) if row is not None else 0
+
+    def lookup(self, engram_id: str) -> Engram | None:
+        """The stored engram with this id, or None."""
+        fiber = self._fiber(engram_id)
+        return engram_from_fiber(fiber) if fiber is not None else None
+
+    def _fiber(self, engram_id: str) -> Fiber | None:
+        row = self.index.fiber_rows.get(engram_id)
+        if row is None:
+            return None
+        record = self.index.fibers[row]
+        return record.fiber if record.alive else None
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    async def sync(self) -> None:
+        """Catch the index up with storage (other processes' writes included)."""
+        await self.index.sync()
+
+    async def candidates(self, query: str, *, now: float, limit: int) -> list[Candidate]:
+        """The stored engrams the engine's pipeline finds for ``query`` (no strengthening)."""
+        if self._pipeline is None:
+            raise StorageClosedError("the long-term stores are not open: await open() first")
+        result = await self._pipeline.query(query, reference_time=moment(now), max_fibers=limit)
+        found = []
+        for scored in result.fibers:
+            fiber = self._fiber(scored.fiber_id)
+            engram = engram_from_fiber(fiber) if fiber is not None else None
+            if fiber is None or engram is None:
+                continue
+            cosine = math.sqrt(max(0.0, scored.semantic)) if self._embeddings else None
+            weight = SUPERSEDED_WEIGHT if fiber.superseded_by else 1.0
+            found.append(Candidate(engram, cosine, weight))
+        return found
+
+    async def engrams(self, region: str | None = None) -> list[Engram]:
+        """Every stored engram (of ``region``), oldest first."""
+        await self.sync()
+        wanted = region_tag(region) if region else TAG
+        return [
+            engram
+            for record in self.index.fibers
+            if record.alive and wanted in record.fiber.tags
+            if (engram := engram_from_fiber(record.fiber)) is not None
+        ]
+
+    async def get(self, engram_id: str) -> Engram | None:
+        """The stored engram with this id, or None."""
+        await self.sync()
+        return self.lookup(engram_id)
+
+    # -- writes --------------------------------------------------------------------------------
+
+    async def store(self, engrams: Sequence[Engram]) -> None:
+        """Write engrams as new fibers (one transaction); a text stored already is merged."""
+        if self._encoder is None:
+            raise StorageClosedError("the long-term stores are not open: await open() first")
+        name = self._embedder_name
+        items = [
+            MemoryInput(
+                text=e.content,
+                timestamp=moment(e.created_at),
+                metadata=engram_metadata(e, name),
+                tags=engram_tags(e),
+                salience=e.salience,
+            )
+            for e in engrams
+        ]
+        results = await self._encoder.encode_many(items)
+        merged: list[Fiber] = []
+        for engram, result in zip(engrams, results, strict=True):
+            engram.engram_id = result.fiber.id
+            if result.merged:
+                merged.append(fiber_with(result.fiber, _stronger(result.fiber, engram), name))
+            elif engram.vector is not None:
+                self.index.cache_embedding(engram.engram_id, engram.vector)
+        if merged:
+            await self.storage.write(WriteBatch(update_fibers=tuple(merged)))
+
+    async def save(self, engrams: Sequence[Engram]) -> None:
+        """Write the new state of stored engrams (those deleted meanwhile are skipped)."""
+        name = self._embedder_name
+        pairs = [(self._fiber(e.engram_id), e) for e in engrams]
+        fibers = tuple(fiber_with(f, e, name) for f, e in pairs if f is not None)
+        if not fibers:
+            return
+        try:
+            await self.storage.write(WriteBatch(update_fibers=fibers))
+        except NotFoundError:  # another process deleted one: write the ones that remain
+            present = await self.storage.get_fibers(f.id for f in fibers)
+            remaining = tuple(f for f in fibers if f.id in present)
+            if remaining:
+                await self.storage.write(WriteBatch(update_fibers=remaining))
+
+    async def delete(self, engram_id: str) -> bool:
+        """Delete a stored engram; False if it was not stored."""
+        return await self.storage.delete_fiber(engram_id)
+
+    async def prune(self, *, now: float, threshold: float) -> list[str]:
+        """Delete the stored engrams whose retention at ``now`` is below ``threshold``."""
+        await self.sync()
+        doomed = []
+        for record in self.index.fibers:
+            state = retention_state(record.fiber) if record.alive else None
+            if state is None:
+                continue
+            stability, last_access = state
+            if retention(hours_between(last_access, now), stability) < threshold:
+                doomed.append(record.fiber.id)
+        for start in range(0, len(doomed), _CHUNK):
+            chunk = tuple(doomed[start : start + _CHUNK])
+            await self.storage.write(WriteBatch(delete_fiber_ids=chunk))
+        return doomed
+
+
+def _stronger(stored: Fiber, engram: Engram) -> Engram:
+    """Of a stored copy and a new one of the same text, the more stable (links merged)."""
+    old = engram_from_fiber(stored)
+    if old is None:
+        return engram
+    keep, other = (old, engram) if old.stability >= engram.stability else (engram, old)
+    for edge_id, weight in other.associations:
+        keep.associate(edge_id, weight)
+    keep.engram_id = stored.id
+    return keep

@@ -1,0 +1,36 @@
+"""Small builders with fixed timestamps, so ordering tests do not depend on the clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from neural_memory.core import Fiber, Neuron, NeuronType, Synapse, SynapseType
+
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def at(minutes: float) -> datetime:
+    """``minutes`` after T0."""
+    return T0 + timedelta(minutes=minutes)
+
+
+def neuron(
+    content: str, type: NeuronType = NeuronType.CONCEPT, *, minute: float = 0, **kw: Any
+) -> Neuron:
+    return Neuron.create(type, content, created_at=at(minute), **kw)
+
+
+def synapse(
+    a: Neuron,
+    b: Neuron,
+    type: SynapseType = SynapseType.RELATED_TO,
+    *,
+    minute: float = 0,
+    **kw: Any,
+) -> Synapse:
+    return Synapse.create(a.id, b.id, type, created_at=at(minute), **kw)
+
+
+def fiber(*neurons: Neuron, minute: float = 0, **kw: Any) -> Fiber:
+    return Fiber.create([n.id for n in neurons], created_at=at(minute), **kw)
