@@ -38,3 +38,9 @@ def test_expressions_resolve(text: str, label: str, granularity: Granularity) ->
 def test_words_that_only_look_like_time_are_ignored() -> None:
     assert find_time_spans("I may go, or I may not", WRITTEN) == []
     assert find_time_spans("She has 12 cats", WRITTEN) == []
+
+
+def test_every_month_spelling_resolves() -> None:
+    text = "Sept 5, 2021, 3 September 2020, in sep 2019, Jan 2 2018 and in december"
+    labels = [s.label for s in find_time_spans(text, WRITTEN)]
+    assert labels == ["2021-09-05", "2020-09-03", "2019-09", "2018-01-02", "2022-12"]

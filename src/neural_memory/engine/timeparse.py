@@ -15,11 +15,7 @@ from enum import StrEnum
 
 __all__ = ["Granularity", "TimeSpan", "day_span", "find_time_spans"]
 
-_MONTHS = {name.casefold(): index for index, name in enumerate(calendar.month_name) if name} | {
-    name.casefold(): index for index, name in enumerate(calendar.month_abbr) if name
-}
-_MONTHS.pop("may", None)
-_MONTHS["may"] = 5
+_MONTHS = {name[:3].casefold(): index for index, name in enumerate(calendar.month_abbr) if name}
 _WEEKDAYS = {name.casefold(): index for index, name in enumerate(calendar.day_name)}
 _NUMBERS = {
     "a": 1,
@@ -136,9 +132,9 @@ def _resolve(name: str, match: re.Match[str], today: date) -> TimeSpan | None:
         if name in {"day_month", "month_day"}:
             return _day(_past_date(parts, today), text)
         if name == "month_year":
-            return _month(int(parts["year"]), _MONTHS[parts["month"]], text)
+            return _month(int(parts["year"]), _MONTHS[parts["month"][:3]], text)
         if name == "month":
-            month = _MONTHS[parts["month"]]
+            month = _MONTHS[parts["month"][:3]]
             year = today.year if month <= today.month else today.year - 1
             return _month(year, month, text)
         if name == "year":
@@ -166,7 +162,7 @@ def _resolve_relative(name: str, parts: dict[str, str], today: date, text: str) 
 
 def _make_date(parts: dict[str, str], default_year: int) -> date:
     month_text = parts["month"]
-    month = int(month_text) if month_text.isdigit() else _MONTHS[month_text]
+    month = int(month_text) if month_text.isdigit() else _MONTHS[month_text[:3]]
     return date(int(parts.get("year", default_year)), month, int(parts["day"]))
 
 
