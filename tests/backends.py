@@ -29,6 +29,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 from neural_memory.storage import InMemoryStorage, RedisStorage, SQLiteStorage, Storage
+from tests.http_server import SESSION_HTTP
 from tests.redis_server import SESSION_REDIS, delete_namespace, new_namespace
 
 BackendFactory = Callable[[Path], AbstractAsyncContextManager[Storage]]
@@ -85,3 +86,21 @@ async def redis_storage(tmp_path: Path) -> AsyncIterator[Storage]:
     finally:
         await storage.close()
         delete_namespace(server.url, namespace)
+
+
+@backend("shared")
+@asynccontextmanager
+async def shared_storage(tmp_path: Path) -> AsyncIterator[Storage]:
+    # SharedStorage over real HTTP: one uvicorn server per session (tests/http_server.py),
+    # one fresh InMemoryStorage behind its own app per storage, unmounted on exit.
+    from neural_memory.storage import SharedStorage
+
+    server = SESSION_HTTP.get()
+    url = server.mount(InMemoryStorage())
+    storage = SharedStorage(url)
+    await storage.initialize()
+    try:
+        yield storage
+    finally:
+        await storage.close()
+        server.unmount(url)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.http_server import SESSION_HTTP
 from tests.redis_server import SESSION_REDIS, RedisServer, delete_namespace, new_namespace
 
 # -- Redis -------------------------------------------------------------------------------------
@@ -18,8 +19,9 @@ def redis_server() -> RedisServer:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Stop the session's redis-server, if a test started it."""
+    """Stop the session's redis-server and HTTP server, if a test started them."""
     SESSION_REDIS.stop()
+    SESSION_HTTP.stop()
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ import asyncio
 import itertools
 import multiprocessing
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -161,6 +163,8 @@ def _unusable_paths(tmp_path: Path) -> dict[str, Path]:
     "case", ["under a regular file", "under /proc", "a directory", "not a database"]
 )
 async def test_unusable_path_raises_unavailable(tmp_path: Path, case: str) -> None:
+    if case == "under /proc" and not sys.platform.startswith("linux"):
+        pytest.skip("/proc is a Linux file system")
     path = _unusable_paths(tmp_path)[case]
     threads = threading.active_count()
     storage = SQLiteStorage(path)
@@ -211,6 +215,39 @@ async def test_close_stops_the_connection_thread(tmp_path: Path) -> None:
     assert threading.active_count() == threads + 1
     await storage.close()
     assert threading.active_count() == threads
+
+
+def test_a_storage_never_closed_does_not_keep_the_process_alive(tmp_path: Path) -> None:
+    path = tmp_path / "brain.db"
+    script = f"""
+import asyncio
+from neural_memory import Brain
+from neural_memory.storage import SQLiteStorage
+
+KEEP = []
+
+async def main():
+    storage = SQLiteStorage({str(path)!r})
+    await storage.initialize()
+    await storage.save_brain(Brain.create("kept", brain_id="b-1"))
+    KEEP.append(storage)  # never closed
+
+asyncio.run(main())
+"""
+    done = subprocess.run(
+        [sys.executable, "-W", "ignore::ResourceWarning", "-c", script],
+        timeout=120,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+    async def read() -> None:
+        async with SQLiteStorage(path) as storage:
+            assert [b.id for b in await storage.list_brains()] == ["b-1"]
+
+    asyncio.run(read())
 
 
 async def test_busy_database_times_out_as_unavailable(tmp_path: Path) -> None:

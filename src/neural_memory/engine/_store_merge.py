@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
 import hashlib
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 

@@ -4,8 +4,9 @@ The graph is bipartite - fibers bind neurons - plus neuron-to-neuron synapses. O
 fiber -> neuron -> fiber (or neuron -> neuron through a synapse): activation leaves the seed
 fibers and anchor neurons, is multiplied by ``hop_decay`` at every hop, and is divided among a
 neuron's fibers by its *specificity* so that hubs (a date, a speaker, a common word) carry
-little signal. Fan-out is bounded: a neuron bound by more than ``max_fanout`` fibers does not
-spread, and only the ``frontier_size`` strongest neurons of a hop spread further. Work per
+little signal. Fan-out is bounded: a neuron bound by more than ``max_fanout`` fibers, or
+linked to more than ``max_fanout`` neurons, does not spread, and only the ``frontier_size``
+strongest neurons of a hop spread further. Work per
 query is therefore bounded by ``hops * frontier_size * max_fanout`` whatever the brain's size.
 """
 
@@ -120,12 +121,9 @@ def _neurons_to_neurons(
     reached: dict[int, float] = {}
     for neuron, activation in neurons.items():
         neighbours = adjacency[neuron]
-        items = (
-            heapq.nlargest(params.max_fanout, neighbours.items(), key=lambda kv: kv[1])
-            if len(neighbours) > params.max_fanout
-            else neighbours.items()
-        )
-        for other, weight in items:
+        if len(neighbours) > params.max_fanout:
+            continue  # a hub: linked to everything, it says nothing in particular
+        for other, weight in neighbours.items():
             value = activation * weight * params.hop_decay
             if value > reached.get(other, 0.0):
                 reached[other] = value

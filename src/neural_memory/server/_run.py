@@ -101,7 +101,7 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> argparse.Namespac
 
 
 def run_command(argv: Sequence[str]) -> int:
-    """Parse ``argv`` (environment as defaults), serve until interrupted; the exit code."""
+    """Parse ``argv`` (environment as defaults), serve until Ctrl-C; the exit code."""
     args = parse_args(argv, os.environ)
     try:
         serve(
@@ -115,7 +115,7 @@ def run_command(argv: Sequence[str]) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        return 130
+        return 0  # uvicorn shut down gracefully, then re-raised Ctrl-C
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -14,7 +15,10 @@ from neural_memory.storage.base import Storage
 if TYPE_CHECKING:
     from neural_memory.engine.embeddings import Embedder
 
-__all__ = ["ServerState"]
+__all__ = ["MAX_VIEWS", "ServerState"]
+
+MAX_VIEWS = 64
+"""Brains whose view (and in-process recall index) a server keeps warm at once."""
 
 
 @dataclass
@@ -28,8 +32,10 @@ class ServerState:
     storage: Storage
     embedder: Embedder | None = None
     _known: set[str] = field(default_factory=set)
-    _views: dict[str, BrainView] = field(default_factory=dict)
+    max_views: int = MAX_VIEWS
+    _views: OrderedDict[str, BrainView] = field(default_factory=OrderedDict)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    _opened: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.storage, Storage):
@@ -37,7 +43,9 @@ class ServerState:
 
     async def opened(self) -> Storage:
         """The storage, initialised (StorageClosedError once its owner closed it)."""
-        await self.storage.initialize()
+        if not self._opened or self.storage.closed:
+            await self.storage.initialize()
+            self._opened = True
         return self.storage
 
     async def require_brain(self, brain_id: str) -> str:
@@ -59,10 +67,14 @@ class ServerState:
         return brain
 
     def view(self, brain_id: str) -> BrainView:
-        """The brain's view (created on first use, kept so its index stays warm)."""
+        """The brain's view (kept, with its warm index, for the most recently used brains)."""
         view = self._views.get(brain_id)
         if view is None:
             view = self._views[brain_id] = BrainView(self.storage, brain_id)
+            while len(self._views) > self.max_views:
+                self._views.popitem(last=False)  # a view owns nothing; its index is freed
+        else:
+            self._views.move_to_end(brain_id)
         return view
 
     def lock(self, brain_id: str) -> asyncio.Lock:
@@ -81,6 +93,6 @@ class ServerState:
 
     async def close_views(self) -> None:
         """Close every view (the underlying storage stays open)."""
-        views, self._views = list(self._views.values()), {}
+        views, self._views = list(self._views.values()), OrderedDict()
         for view in views:
             await view.close()

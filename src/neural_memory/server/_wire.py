@@ -103,7 +103,9 @@ _STATUS: tuple[tuple[type[NeuralMemoryError], int], ...] = (
 def dump_json(value: Any) -> bytes:
     """Compact UTF-8 JSON; ValidationError when ``value`` is not JSON data (NaN included)."""
     try:
-        return json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":")).encode()
+        return json.dumps(
+            value, allow_nan=False, ensure_ascii=False, separators=(",", ":")
+        ).encode()
     except (TypeError, ValueError) as exc:
         raise ValidationError(f"value is not JSON data: {exc}") from None
 
@@ -255,17 +257,18 @@ def error_status(exc: NeuralMemoryError) -> tuple[int, str]:
     """The HTTP status and the public error type for ``exc``.
 
     The type is the most specific class of :mod:`neural_memory.errors` the exception is an
-    instance of (a SnapshotFormatError from decoding a request is reported as
-    ValidationError); storage failures without a better code are 500.
+    instance of, except that a SnapshotFormatError from decoding a request is reported as
+    ValidationError and the server's closed storage as StorageUnavailableError (a client
+    must not think itself closed). Storage failures without a better code are 500.
     """
     status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 500)
     if isinstance(exc, SnapshotFormatError):
         return status, "ValidationError"
-    public = set(errors_module.__all__)
-    name = next(
-        (k.__name__ for k in type(exc).__mro__ if k.__name__ in public), "NeuralMemoryError"
-    )
-    return status, name
+    if isinstance(exc, StorageClosedError):
+        return status, "StorageUnavailableError"  # the server's storage, not the client's
+    public = {getattr(errors_module, name) for name in errors_module.__all__}
+    kind = next((k for k in type(exc).__mro__ if k in public), NeuralMemoryError)
+    return status, kind.__name__
 
 
 def error_body(error_type: str, message: str) -> dict[str, str]:
@@ -277,7 +280,7 @@ def error_from_body(status: int, body: Any) -> NeuralMemoryError:
     """The typed exception an error answer stands for (StorageError when unknown)."""
     error_type = body.get("error") if isinstance(body, dict) else None
     message = body.get("message") if isinstance(body, dict) else None
-    text = message if isinstance(message, str) else f"HTTP {status} from the server"
+    text = message if isinstance(message, str) else f"the server answered HTTP {status}"
     if error_type == REQUEST_TOO_LARGE:
         return ValidationError(text)
     if isinstance(error_type, str) and error_type in errors_module.__all__:
@@ -286,7 +289,7 @@ def error_from_body(status: int, body: Any) -> NeuralMemoryError:
             return kind(text)
     if status == 503:
         return StorageUnavailableError(text)
-    return StorageError(f"HTTP {status}: {text}")
+    return StorageError(f"HTTP {status}: {text}" if isinstance(message, str) else text)
 
 
 def check_response(section: str, payload: Any, key: str) -> Any:
@@ -294,4 +297,3 @@ def check_response(section: str, payload: Any, key: str) -> Any:
     if not isinstance(payload, dict) or key not in payload:
         raise SnapshotFormatError(f"{section} answer has no {key!r} field")
     return payload[key]
-

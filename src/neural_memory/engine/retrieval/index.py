@@ -11,8 +11,9 @@ import asyncio
 import weakref
 from array import array
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -21,10 +22,13 @@ from neural_memory.core.events import ChangeKind, ChangeRecord
 from neural_memory.core.fiber import Fiber
 from neural_memory.core.neuron import Neuron, NeuronType
 from neural_memory.core.synapse import Synapse
+from neural_memory.engine.retrieval.context import format_memory
 from neural_memory.engine.retrieval.lexical import LexicalIndex
 from neural_memory.engine.retrieval.vectors import VectorStore
 from neural_memory.engine.text import terms
+from neural_memory.engine.tokens import count_tokens
 from neural_memory.storage.base import Storage
+from neural_memory.storage.batch import WriteBatch
 
 if TYPE_CHECKING:
     from neural_memory.engine.embeddings import Embedder
@@ -48,11 +52,19 @@ def index_for(storage: Storage, brain_id: str, embedder: Embedder | None = None)
 
 @dataclass(slots=True)
 class FiberRecord:
-    """What the index keeps of one fiber."""
+    """What the index keeps of one fiber (its context line is formatted once, on demand)."""
 
     fiber: Fiber
     neuron_rows: tuple[int, ...]
     alive: bool = True
+    line: tuple[str, int] | None = None
+
+    def context_line(self) -> tuple[str, int]:
+        """The fiber as a context line, and that line's token count."""
+        if self.line is None:
+            text = format_memory(self.fiber)
+            self.line = (text, count_tokens(text))
+        return self.line
 
 
 @dataclass(slots=True)
@@ -91,6 +103,8 @@ class BrainIndex:
         self.time_rows: set[int] = set()
         self._synapses: dict[str, Synapse] = {}
         self._pending_vectors: dict[str, npt.NDArray[np.float32]] = {}
+        self._unembedded: set[int] = set()  # rows added without a vector (no full scans)
+        self._own_seqs: list[tuple[int, int]] = []
         self._lock = asyncio.Lock()
 
     # -- sync --------------------------------------------------------------------------------
@@ -115,6 +129,7 @@ class BrainIndex:
         self.fibers, self.fiber_rows = [], {}
         self.neurons, self._synapses = _Neurons(), {}
         self.vectors = VectorStore()
+        self._unembedded = set()
         self._columns = _FiberColumns()
         self.time_rows = set()
         for neuron in await self.storage.find_neurons():
@@ -124,11 +139,36 @@ class BrainIndex:
         for fiber in await self.storage.find_fibers():
             self._put_fiber(fiber)
 
+    def apply_own_write(self, batch: WriteBatch, seq: int) -> None:
+        """Apply a batch this process just wrote (seq: what ``write`` returned).
+
+        Saves reading our own changes back: a batch's change-log entries are contiguous and
+        end at ``seq``, so the next sync skips exactly those. Only updates and synapse
+        deltas are applied here; anything else is left to the normal sync.
+        """
+        count = sum(len(ids) for ids in batch.changed_ids())
+        self._own_seqs.append((seq - count + 1, seq))
+        for neuron in batch.update_neurons:
+            self._put_neuron(neuron)
+        for fiber in batch.update_fibers:
+            self._put_fiber(fiber)
+        for synapse_id, delta in batch.synapse_deltas:
+            synapse = self._synapses.get(synapse_id)
+            if synapse is not None:
+                moved = synapse.with_weight(synapse.weight + delta)
+                self._drop_synapse(synapse_id)
+                self._put_synapse(moved.reinforce(0.0, at=batch.deltas_at) if delta > 0 else moved)
+
+    def _is_own(self, seq: int) -> bool:
+        return any(start <= seq <= end for start, end in self._own_seqs)
+
     async def _replay(self, changes: list[ChangeRecord]) -> None:
         ids: defaultdict[ChangeKind, set[str]] = defaultdict(set)
         for change in changes:
-            ids[change.kind].add(change.entity_id)
+            if not self._is_own(change.seq):
+                ids[change.kind].add(change.entity_id)
             self.seq = max(self.seq, change.seq)
+        self._own_seqs = [(s, e) for s, e in self._own_seqs if e > self.seq]
         neurons = await self.storage.get_neurons(ids[ChangeKind.NEURON])
         synapses = await self.storage.get_synapses_by_id(ids[ChangeKind.SYNAPSE])
         fibers = await self.storage.get_fibers(ids[ChangeKind.FIBER])
@@ -156,11 +196,14 @@ class BrainIndex:
             self._pending_vectors[fiber_id] = vector
         else:
             self.vectors.put(row, vector)
+            self._unembedded.discard(row)
 
     async def _embed_missing(self) -> None:
         if self.embedder is None:
+            self._unembedded.clear()
             return
-        missing = [r for r, rec in enumerate(self.fibers) if rec.alive and not self.vectors.has(r)]
+        candidates = sorted(self._unembedded)
+        missing = [r for r in candidates if self.fibers[r].alive and not self.vectors.has(r)]
         for row in list(missing):
             vector = self._pending_vectors.pop(self.fibers[row].fiber.id, None)
             if vector is not None:
@@ -170,6 +213,7 @@ class BrainIndex:
             embedded = await self.embedder.embed([self.fibers[r].fiber.content for r in missing])
             for row, vector in zip(missing, embedded, strict=True):
                 self.vectors.put(row, vector)
+        self._unembedded.difference_update(candidates)
 
     # -- mutation ----------------------------------------------------------------------------
 
@@ -210,6 +254,8 @@ class BrainIndex:
             record = self.fibers[row]
             same = record.fiber.content == fiber.content
             if same and record.fiber.neuron_ids == fiber.neuron_ids:
+                if record.fiber.metadata != fiber.metadata:
+                    record.line = None
                 record.fiber = fiber
                 self._columns.set(row, fiber)
                 return
@@ -226,6 +272,8 @@ class BrainIndex:
         pending = self._pending_vectors.pop(fiber.id, None)
         if pending is not None:
             self.vectors.put(row, pending)
+        else:
+            self._unembedded.add(row)
 
     def _drop_fiber(self, fiber_id: str) -> None:
         row = self.fiber_rows.pop(fiber_id, None)
@@ -233,6 +281,7 @@ class BrainIndex:
             return
         record = self.fibers[row]
         record.alive = False
+        self._unembedded.discard(row)
         self._columns.suppressed[row] = 1
         self.lexical.remove(row)
         self.vectors.drop(row)
@@ -242,6 +291,15 @@ class BrainIndex:
                 members.remove(row)
 
     # -- read helpers --------------------------------------------------------------------------
+
+    def fiber_neuron_view(self) -> Sequence[tuple[int, ...]]:
+        """Fiber row -> its neuron rows, as a read-only view (no copy)."""
+        return _FiberNeurons(self.fibers)
+
+    def neuron(self, neuron_id: str) -> Neuron | None:
+        """A neuron the index knows, else None."""
+        row = self.neurons.rows.get(neuron_id)
+        return self.neurons.items[row] if row is not None else None
 
     def synapse(self, synapse_id: str) -> Synapse | None:
         """A synapse the index knows, else None."""
@@ -267,6 +325,23 @@ class BrainIndex:
         """The row of a neuron the index knows, else None."""
         row = self.neurons.rows.get(neuron_id)
         return row if row is not None and self.neurons.items[row] is not None else None
+
+
+class _FiberNeurons(Sequence[tuple[int, ...]]):
+    def __init__(self, fibers: list[FiberRecord]) -> None:
+        self._fibers = fibers
+
+    def __len__(self) -> int:
+        return len(self._fibers)
+
+    @overload
+    def __getitem__(self, row: int) -> tuple[int, ...]: ...
+    @overload
+    def __getitem__(self, row: slice) -> Sequence[tuple[int, ...]]: ...
+    def __getitem__(self, row: int | slice) -> tuple[int, ...] | Sequence[tuple[int, ...]]:
+        if isinstance(row, slice):
+            return [record.neuron_rows for record in self._fibers[row]]
+        return self._fibers[row].neuron_rows
 
 
 class _FiberColumns:

@@ -9,29 +9,19 @@ from datetime import datetime
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
-
 from neural_memory.core._validation import require_text, require_unit
 from neural_memory.core.brain import BrainConfig
 from neural_memory.core.clock import as_utc, utcnow
 from neural_memory.core.events import RecallEvent
 from neural_memory.core.fiber import Fiber
-from neural_memory.core.neuron import stable_neuron_id
-from neural_memory.engine.activation import SpreadParams, spread
-from neural_memory.engine.extraction import extract
-from neural_memory.engine.lifecycle.reinforcement import ReinforcementManager
+from neural_memory.engine.extraction import extract, word_key
+from neural_memory.engine.lifecycle.reinforcement import reinforcement_batch
 from neural_memory.engine.reflex_activation import CoActivation
 from neural_memory.engine.retrieval.context import build_context
 from neural_memory.engine.retrieval.index import BrainIndex, index_for
-from neural_memory.engine.retrieval.scoring import (
-    FusionWeights,
-    confidence,
-    fuse,
-    normalise,
-    top_rows,
-)
-from neural_memory.engine.timeparse import TimeSpan
+from neural_memory.engine.retrieval.ranking import Candidate, QuerySignals, rank
+from neural_memory.engine.retrieval.scoring import FusionWeights, confidence
+from neural_memory.engine.text import tokenize
 from neural_memory.errors import ValidationError
 from neural_memory.storage.base import Storage
 
@@ -40,8 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DepthLevel", "ReflexPipeline", "RetrievalResult", "ScoredFiber"]
 
-_SEED_FIBERS = 20
-_CANDIDATES = 200
+_FIRST_PERSON = frozenset({"i", "me", "my", "mine", "myself", "we", "us", "our", "ours"})
 _WHY_WORDS = frozenset({"why", "cause", "caused", "reason", "because"})
 
 
@@ -127,7 +116,7 @@ class ReflexPipeline:
         embedder: Optional; adds semantic similarity to lexical and graph signals.
         reinforce: Strengthen what recall used (Hebbian learning); on by default.
         record_events: Record each query as a RecallEvent (mined for query patterns).
-        weights: How lexical, graph, semantic and time signals are fused.
+        weights: How lexical, graph, semantic, time and entity signals are fused.
         min_relative_score: Memories scoring below this share of the best one are left out.
     """
 
@@ -151,7 +140,6 @@ class ReflexPipeline:
         self._record_events = record_events
         self._weights = weights or FusionWeights()
         self._min_relative_score = require_unit(min_relative_score, "min_relative_score")
-        self._reinforcer = ReinforcementManager(config.reinforcement_delta)
 
     async def query(
         self,
@@ -161,8 +149,13 @@ class ReflexPipeline:
         *,
         reference_time: datetime | None = None,
         max_fibers: int = 10,
+        asker: str | None = None,
     ) -> RetrievalResult:
-        """Recall what the brain knows about ``query``, as of ``reference_time`` (default now)."""
+        """Recall what the brain knows about ``query``, as of ``reference_time`` (default now).
+
+        ``asker`` names who is asking (a speaker of the memories): a query in the first
+        person ("what did I ...") then favours that speaker's memories.
+        """
         started = time.perf_counter()
         text = require_text(query, "query")
         level = _depth(depth, text)
@@ -172,111 +165,66 @@ class ReflexPipeline:
         now = as_utc(reference_time) if reference_time else utcnow()
         index = index_for(self._storage, self._storage.brain_id, self._embedder)
         await index.sync()
-        ranked, spread_result, anchors, coverage = await self._rank(index, text, level, now)
-        chosen = await self._drop_expired(index, ranked, max_fibers, now)
-        context, tokens, used = build_context([index.fibers[r].fiber for r, _ in chosen], budget)
-        scored = tuple(self._scored(index, row, parts) for row, parts in chosen)
+        ranking = rank(
+            index,
+            await self._signals(text, now, asker),
+            hops=level.max_hops(self._config),
+            trail=self._use_reflex,
+            weights=self._weights,
+            min_relative_score=self._min_relative_score,
+        )
+        chosen = await self._drop_expired(index, ranking.candidates, max_fibers, now)
+        lines = [index.fibers[c.row].context_line() for c in chosen]
+        context, tokens, used_rows = build_context(lines, budget)
+        scored = tuple(_scored(index.fibers[c.row].fiber, c) for c in chosen)
         activated = [
             index.neurons.ids[n]
-            for n, a in spread_result.neuron_activation.items()
+            for n, a in ranking.spread.neuron_activation.items()
             if a >= self._config.activation_threshold
         ]
         result = RetrievalResult(
             query=text,
             context=context,
-            confidence=confidence(scored[0].score if scored else 0.0, coverage),
+            confidence=confidence(scored[0].score if scored else 0.0, ranking.coverage),
             depth_used=level,
             neurons_activated=len(activated),
             fibers=scored,
-            co_activations=tuple(_co_activations(index, [r for r, _ in chosen], anchors)),
-            anchors=tuple(index.neurons.ids[a] for a in anchors),
+            co_activations=tuple(_co_activations(index, [c.row for c in chosen], ranking.anchors)),
+            anchors=tuple(index.neurons.ids[a] for a in ranking.anchors),
             tokens_used=tokens,
             latency_ms=(time.perf_counter() - started) * 1000,
         )
+        used = [index.fibers[chosen[i].row].fiber for i in used_rows]
         await self._after_recall(index, used, activated, result, now)
         return result
 
-    async def _rank(
-        self, index: BrainIndex, text: str, level: DepthLevel, now: datetime
-    ) -> tuple[list[tuple[int, tuple[float, float, float, float]]], Any, list[int], float]:
+    async def _signals(self, text: str, now: datetime, asker: str | None) -> QuerySignals:
         analysis = extract(text, now, with_own_day=False)
-        size = len(index.fibers)
-        lexical = normalise(index.lexical.scores(analysis.terms))
-        semantic = await self._semantic(index, text, size)
-        anchors = _anchor_rows(index, analysis.keys)
-        seeds = top_rows(lexical + semantic, _SEED_FIBERS)
-        seed_scores = lexical + semantic
-        top = float(seed_scores[seeds[0]]) if seeds.size else 1.0
-        params = SpreadParams(hops=level.max_hops(self._config), trail=self._use_reflex)
-        result = spread(
-            seed_fibers={int(r): float(seed_scores[r]) / top for r in seeds},
-            anchor_neurons={a: _anchor_weight(index, a) for a in anchors},
-            fiber_neurons=_FiberNeurons(index),
-            neuron_fibers=index.neurons.fibers,
-            adjacency=index.neurons.adjacency,
-            params=params,
-            quiet_neurons=index.time_rows,
+        vector = None
+        if self._embedder is not None:
+            vector = (await self._embedder.embed([text]))[0]
+        first_person = asker is not None and bool(_FIRST_PERSON & set(tokenize(text)))
+        return QuerySignals(
+            terms=analysis.terms,
+            keys=analysis.keys,
+            time_spans=analysis.time_spans,
+            vector=vector,
+            asker_key=word_key(asker) if first_person and asker else None,
         )
-        fused = fuse(
-            lexical=lexical,
-            semantic=semantic,
-            activation=result.fiber_activation,
-            time_match=_time_match(index, analysis.time_spans),
-            conductivity=index.conductivity(),
-            superseded=index.suppressed(),
-            weights=self._weights,
-        )
-        rows = top_rows(fused, _CANDIDATES)
-        if rows.size:
-            rows = rows[fused[rows] >= self._min_relative_score * fused[rows[0]]]
-        act = normalise(_dense(result.fiber_activation, size))
-        ranked = [
-            (int(r), (float(fused[r]), float(lexical[r]), float(act[r]), float(semantic[r])))
-            for r in rows
-            if index.fibers[int(r)].alive
-        ]
-        coverage = _coverage(index, ranked[:3], analysis.terms)
-        return ranked, result, anchors, coverage
-
-    async def _semantic(self, index: BrainIndex, text: str, size: int) -> npt.NDArray[np.float32]:
-        if self._embedder is None:
-            return np.zeros(size, dtype=np.float32)
-        vector = (await self._embedder.embed([text]))[0]
-        sims = index.vectors.similarities(vector, size)
-        return np.clip(sims, 0.0, 1.0).astype(np.float32) ** 2
 
     async def _drop_expired(
-        self,
-        index: BrainIndex,
-        ranked: list[tuple[int, tuple[float, float, float, float]]],
-        limit: int,
-        now: datetime,
-    ) -> list[tuple[int, tuple[float, float, float, float]]]:
-        window = ranked[: limit * 3]
+        self, index: BrainIndex, candidates: Sequence[Candidate], limit: int, now: datetime
+    ) -> list[Candidate]:
+        window = candidates[: limit * 3]
         typed = await self._storage.get_typed_memories_for_fibers(
-            index.fibers[row].fiber.id for row, _ in window
+            index.fibers[c.row].fiber.id for c in window
         )
         fresh = [
-            (row, parts)
-            for row, parts in window
-            if not (m := typed.get(index.fibers[row].fiber.id)) or not m.is_expired(now)
+            c
+            for c in window
+            if not (m := typed.get(index.fibers[c.row].fiber.id)) or not m.is_expired(now)
         ]
         return fresh[:limit]
-
-    def _scored(
-        self, index: BrainIndex, row: int, parts: tuple[float, float, float, float]
-    ) -> ScoredFiber:
-        fiber = index.fibers[row].fiber
-        return ScoredFiber(
-            fiber_id=fiber.id,
-            content=fiber.content,
-            score=round(parts[0], 6),
-            lexical=round(parts[1], 6),
-            activation=round(parts[2], 6),
-            semantic=round(parts[3], 6),
-            occurred_at=fiber.occurred_at,
-            metadata=dict(fiber.metadata),
-        )
 
     async def _after_recall(
         self,
@@ -296,13 +244,15 @@ class ReflexPipeline:
                 and s.source_id in fired
                 and s.target_id in fired
             ]
-            await self._reinforcer.reinforce(
-                self._storage,
-                activated_neurons=sorted(set(result.anchors)),
-                activated_synapses=sorted(set(synapses)),
-                conducted_fibers=[f.id for f in used],
+            neurons = [n for a in result.anchors if (n := index.neuron(a)) is not None]
+            batch = reinforcement_batch(
+                self._config.reinforcement_delta,
+                neurons=neurons,
+                synapse_ids=sorted(set(synapses)),
+                fibers=used,
                 at=now,
             )
+            index.apply_own_write(batch, await self._storage.write(batch))
         if self._record_events:
             await self._storage.add_recall_event(
                 RecallEvent.create(
@@ -314,17 +264,17 @@ class ReflexPipeline:
             )
 
 
-class _FiberNeurons(Sequence[tuple[int, ...]]):
-    """A read-only view: fiber row -> its neuron rows (no copy per query)."""
-
-    def __init__(self, index: BrainIndex) -> None:
-        self._fibers = index.fibers
-
-    def __len__(self) -> int:
-        return len(self._fibers)
-
-    def __getitem__(self, row: int) -> tuple[int, ...]:  # type: ignore[override]
-        return self._fibers[row].neuron_rows
+def _scored(fiber: Fiber, candidate: Candidate) -> ScoredFiber:
+    return ScoredFiber(
+        fiber_id=fiber.id,
+        content=fiber.content,
+        score=round(candidate.score, 6),
+        lexical=round(candidate.lexical, 6),
+        activation=round(candidate.activation, 6),
+        semantic=round(candidate.semantic, 6),
+        occurred_at=fiber.occurred_at,
+        metadata=dict(fiber.metadata),
+    )
 
 
 def _depth(depth: object, text: str) -> DepthLevel:
@@ -345,55 +295,6 @@ def _budget(max_tokens: int | None, config: BrainConfig) -> int:
     if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
         raise ValidationError(f"max_tokens must be a positive integer, got {max_tokens!r}")
     return max_tokens
-
-
-def _anchor_rows(index: BrainIndex, keys: Sequence[str]) -> list[int]:
-    rows = []
-    for key in keys:
-        row = index.neuron_row(stable_neuron_id(key))
-        if row is not None:
-            rows.append(row)
-    return rows
-
-
-def _anchor_weight(index: BrainIndex, row: int) -> float:
-    degree = len(index.neurons.fibers[row])
-    alive = max(1, index.lexical.live_count)
-    return float(np.log1p(alive / max(1, degree)) / np.log1p(alive))
-
-
-def _dense(values: dict[int, float], size: int) -> npt.NDArray[np.float32]:
-    dense = np.zeros(size, dtype=np.float32)
-    for row, value in values.items():
-        dense[row] = value
-    return dense
-
-
-def _time_match(index: BrainIndex, spans: Sequence[TimeSpan]) -> npt.NDArray[np.float32]:
-    size = len(index.fibers)
-    if not spans:
-        return np.zeros(size, dtype=np.float32)
-    days = index.occurred_days()
-    match = np.zeros(size, dtype=np.float32)
-    for span in spans:
-        start, end = span.start.toordinal(), span.end.toordinal()
-        match = np.maximum(match, ((days >= start) & (days <= end)).astype(np.float32))
-    return match
-
-
-def _coverage(
-    index: BrainIndex,
-    ranked: Sequence[tuple[int, tuple[float, float, float, float]]],
-    terms: Sequence[str],
-) -> float:
-    wanted = {t: index.lexical.idf(t) for t in terms}
-    total = sum(wanted.values())
-    if not ranked or total <= 0:
-        return 0.0
-    present: set[str] = set()
-    for row, _ in ranked:
-        present |= index.fiber_terms(row)
-    return sum(w for t, w in wanted.items() if t in present) / total
 
 
 def _co_activations(

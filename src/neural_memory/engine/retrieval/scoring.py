@@ -19,8 +19,11 @@ class FusionWeights:
 
     lexical: float = 1.0
     activation: float = 0.5
+    activation_gamma: float = 0.5
+    """Activation is compressed (``a ** gamma``) so that facts two hops away stay visible."""
     semantic: float = 0.8
     time: float = 0.3
+    entity: float = 0.2
     superseded_penalty: float = 0.3
     conductivity: float = 0.1
 
@@ -46,6 +49,7 @@ def fuse(
     semantic: FloatArray,
     activation: Mapping[int, float],
     time_match: FloatArray,
+    entity_match: FloatArray,
     conductivity: FloatArray,
     superseded: npt.NDArray[np.bool_],
     weights: FusionWeights,
@@ -55,10 +59,10 @@ def fuse(
     if activation:
         rows = np.fromiter(activation.keys(), dtype=np.intp, count=len(activation))
         act[rows] = np.fromiter(activation.values(), dtype=np.float32, count=len(activation))
-        act = normalise(act)
+        act = normalise(act) ** weights.activation_gamma
     score = weights.lexical * lexical + weights.activation * act + weights.semantic * semantic
     relevant = score > 0
-    score = score + weights.time * time_match * relevant
+    score = score + (weights.time * time_match + weights.entity * entity_match) * relevant
     score *= 1.0 - weights.conductivity + weights.conductivity * conductivity
     score[superseded] *= weights.superseded_penalty
     fused: FloatArray = score.astype(np.float32, copy=False)

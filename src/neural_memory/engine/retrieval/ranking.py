@@ -1,0 +1,181 @@
+"""Ranking: from a query's terms, anchors and vector to scored fiber rows (pure, no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from neural_memory.core.neuron import NeuronType, stable_neuron_id
+from neural_memory.engine.activation import SpreadParams, SpreadResult, spread
+from neural_memory.engine.retrieval.index import BrainIndex
+from neural_memory.engine.retrieval.scoring import FusionWeights, fuse, normalise, top_rows
+from neural_memory.engine.timeparse import TimeSpan
+
+__all__ = ["Candidate", "QuerySignals", "Ranking", "rank"]
+
+SEED_FIBERS = 20
+CANDIDATES = 200
+MAX_ENTITY_FIBERS = 50_000
+"""Fibers of one entity considered for the entity-match signal (bounds work on giant hubs)."""
+
+FloatArray = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuerySignals:
+    """What the query says, already analysed: terms, neuron keys, times and its vector."""
+
+    terms: Sequence[str]
+    keys: Sequence[str]
+    time_spans: Sequence[TimeSpan]
+    vector: FloatArray | None = None
+    asker_key: str | None = None
+    """Neuron key of who is asking, when the query speaks in the first person."""
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One fiber row with its fused score and the signals behind it."""
+
+    row: int
+    score: float
+    lexical: float
+    activation: float
+    semantic: float
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    """Candidates best first, the activation that produced them, and the query's anchors."""
+
+    candidates: list[Candidate]
+    spread: SpreadResult
+    anchors: list[int]
+    coverage: float
+
+
+def rank(
+    index: BrainIndex,
+    signals: QuerySignals,
+    *,
+    hops: int,
+    trail: bool,
+    weights: FusionWeights,
+    min_relative_score: float,
+) -> Ranking:
+    """Score every fiber of ``index`` for the query and keep the best candidates."""
+    size = len(index.fibers)
+    lexical = normalise(index.lexical.scores(signals.terms))
+    semantic = _semantic(index, signals.vector, size)
+    anchors = anchor_rows(index, signals.keys)
+    seed_scores = lexical + semantic
+    seeds = top_rows(seed_scores, SEED_FIBERS)
+    top = float(seed_scores[seeds[0]]) if seeds.size else 1.0
+    result = spread(
+        seed_fibers={int(r): float(seed_scores[r]) / top for r in seeds},
+        anchor_neurons={a: anchor_weight(index, a) for a in anchors},
+        fiber_neurons=index.fiber_neuron_view(),
+        neuron_fibers=index.neurons.fibers,
+        adjacency=index.neurons.adjacency,
+        params=SpreadParams(hops=hops, trail=trail),
+        quiet_neurons=index.time_rows,
+    )
+    fused = fuse(
+        lexical=lexical,
+        semantic=semantic,
+        activation=result.fiber_activation,
+        time_match=_time_match(index, signals.time_spans),
+        entity_match=_entity_match(index, anchors, signals.asker_key),
+        conductivity=index.conductivity(),
+        superseded=index.suppressed(),
+        weights=weights,
+    )
+    rows = top_rows(fused, CANDIDATES)
+    if rows.size:
+        rows = rows[fused[rows] >= min_relative_score * fused[rows[0]]]
+    act = normalise(_dense(result.fiber_activation, size))
+    candidates = [
+        Candidate(int(r), float(fused[r]), float(lexical[r]), float(act[r]), float(semantic[r]))
+        for r in rows
+        if index.fibers[int(r)].alive
+    ]
+    coverage = _coverage(index, candidates[:3], signals.terms)
+    return Ranking(candidates, result, anchors, coverage)
+
+
+def anchor_rows(index: BrainIndex, keys: Sequence[str]) -> list[int]:
+    """Rows of the neurons the query names directly."""
+    rows = []
+    for key in keys:
+        row = index.neuron_row(stable_neuron_id(key))
+        if row is not None:
+            rows.append(row)
+    return rows
+
+
+def anchor_weight(index: BrainIndex, row: int) -> float:
+    """Initial activation of an anchor: rare neurons fire harder than common ones."""
+    degree = len(index.neurons.fibers[row])
+    alive = max(1, index.lexical.live_count)
+    return float(np.log1p(alive / max(1, degree)) / np.log1p(alive))
+
+
+def _semantic(index: BrainIndex, vector: FloatArray | None, size: int) -> FloatArray:
+    if vector is None:
+        return np.zeros(size, dtype=np.float32)
+    sims = index.vectors.similarities(vector, size)
+    squared: FloatArray = (np.clip(sims, 0.0, 1.0) ** 2).astype(np.float32)
+    return squared
+
+
+def _entity_match(index: BrainIndex, anchors: Sequence[int], asker_key: str | None) -> FloatArray:
+    """Share of the query's named entities (and its asker) each fiber binds."""
+    entities = [a for a in anchors if _is_entity(index, a)]
+    if asker_key is not None:
+        asker = index.neuron_row(stable_neuron_id(asker_key))
+        if asker is not None and asker not in entities:
+            entities.append(asker)
+    match = np.zeros(len(index.fibers), dtype=np.float32)
+    for row in entities:
+        fibers = index.neurons.fibers[row][:MAX_ENTITY_FIBERS]
+        if fibers:
+            match[np.fromiter(fibers, dtype=np.intp, count=len(fibers))] += 1.0 / len(entities)
+    return match
+
+
+def _is_entity(index: BrainIndex, row: int) -> bool:
+    neuron = index.neurons.items[row]
+    return neuron is not None and neuron.type is NeuronType.ENTITY
+
+
+def _dense(values: dict[int, float], size: int) -> FloatArray:
+    dense = np.zeros(size, dtype=np.float32)
+    if values:
+        rows = np.fromiter(values.keys(), dtype=np.intp, count=len(values))
+        dense[rows] = np.fromiter(values.values(), dtype=np.float32, count=len(values))
+    return dense
+
+
+def _time_match(index: BrainIndex, spans: Sequence[TimeSpan]) -> FloatArray:
+    size = len(index.fibers)
+    match = np.zeros(size, dtype=np.float32)
+    if spans:
+        days = index.occurred_days()
+        for span in spans:
+            inside = (days >= span.start.toordinal()) & (days <= span.end.toordinal())
+            match = np.maximum(match, inside.astype(np.float32))
+    return match
+
+
+def _coverage(index: BrainIndex, candidates: Sequence[Candidate], terms: Sequence[str]) -> float:
+    wanted = {t: index.lexical.idf(t) for t in terms}
+    total = sum(wanted.values())
+    if not candidates or total <= 0:
+        return 0.0
+    present: set[str] = set()
+    for candidate in candidates:
+        present |= index.fiber_terms(candidate.row)
+    return sum(w for t, w in wanted.items() if t in present) / total
