@@ -10,6 +10,7 @@ import pytest
 from neural_memory import Brain, BrainConfig, ValidationError
 from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
 from neural_memory.engine.retrieval import DepthLevel, ReflexPipeline
+from neural_memory.engine.retrieval.index import BrainIndex, index_for
 from neural_memory.engine.tokens import count_tokens
 from neural_memory.storage import InMemoryStorage, Storage
 
@@ -156,3 +157,31 @@ async def test_bad_query_arguments(
 async def test_an_empty_brain_answers_nothing_with_zero_confidence(storage: Storage) -> None:
     result = await ReflexPipeline(storage, BrainConfig()).query("anything at all?")
     assert result.context == "" and result.fibers == () and result.confidence == 0.0
+
+
+def _index_state(index: BrainIndex) -> tuple[dict[str, object], dict[tuple[str, str], float]]:
+    fibers = {r.fiber.id: r.fiber for r in index.fibers if r.alive}
+    ids = index.neurons.ids
+    links = {
+        (ids[a], ids[b]): weight
+        for a, neighbours in enumerate(index.neurons.adjacency)
+        for b, weight in neighbours.items()
+    }
+    return fibers, links
+
+
+async def test_the_index_kept_in_step_in_process_equals_a_fresh_build(storage: Storage) -> None:
+    config = BrainConfig()
+    encoder = MemoryEncoder(storage, config)
+    pipeline = ReflexPipeline(storage, config)
+    await encoder.encode_many(TEAM_FACTS)
+    for question in ("who leads the mobile team", "who fixed the login crash"):
+        await pipeline.query(question)
+    await encoder.encode("Dan moved to the payments team in June")
+    await pipeline.query("which team is Dan on")
+    live = index_for(storage, storage.brain_id)
+    await live.sync()
+    fresh = BrainIndex(storage, storage.brain_id, None)
+    await fresh.sync()
+    assert _index_state(live) == _index_state(fresh)
+    assert live.seq == fresh.seq == await storage.get_change_seq()

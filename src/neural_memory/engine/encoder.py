@@ -21,7 +21,7 @@ from neural_memory.engine._store_merge import (
 )
 from neural_memory.engine.extraction import Extraction, extract
 from neural_memory.engine.facts import fact_key
-from neural_memory.engine.retrieval.index import index_for
+from neural_memory.engine.retrieval.index import index_for, indexes_of
 from neural_memory.errors import ValidationError
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
@@ -92,6 +92,7 @@ class MemoryEncoder:
         self._config = config
         self._embedder = embedder
         self._consolidation = consolidation
+        self._index_checked = False
 
     async def encode(
         self,
@@ -135,20 +136,35 @@ class MemoryEncoder:
         created = _results(fresh, existing_neurons.keys(), existing_synapses.keys())
         delta = self._config.reinforcement_delta
         reinforced = {sid for result in created for sid in result.synapses_reinforced}
-        await self._storage.write(
-            WriteBatch(
-                ensure_neurons=tuple(n for r in created for n in r.neurons_created),
-                ensure_synapses=tuple(s for r in created for s in r.synapses_created),
-                synapse_deltas=tuple((sid, delta) for sid in sorted(reinforced)),
-                insert_fibers=tuple(plan.fiber for plan in fresh),
-                update_fibers=(*merged.values(), *superseded),
-            )
+        batch = WriteBatch(
+            ensure_neurons=tuple(n for r in created for n in r.neurons_created),
+            ensure_synapses=tuple(s for r in created for s in r.synapses_created),
+            synapse_deltas=tuple((sid, delta) for sid in sorted(reinforced)),
+            insert_fibers=tuple(plan.fiber for plan in fresh),
+            update_fibers=(*merged.values(), *superseded),
         )
+        await self._start_index_of_new_brain()
+        seq = await self._storage.write(batch)
+        for index in indexes_of(self._storage, self._storage.brain_id):
+            index.apply_own_write(batch, seq)
         await self._cache_embeddings(fresh)
         if self._consolidation is not None:
             self._consolidation.notify_encoded(len(fresh))
         by_id = {result.fiber.id: result for result in created}
         return [by_id.get(plan.fiber.id) or _merged_result(merged[plan.fiber.id]) for plan in plans]
+
+    async def _start_index_of_new_brain(self) -> None:
+        """Index an empty brain from its first memory on, so recall never has to rebuild.
+
+        Checked once per encoder: a brain that already holds memories is indexed lazily by
+        the first recall instead (that can take seconds, and encoding should not).
+        """
+        if self._index_checked:
+            return
+        self._index_checked = True
+        index = index_for(self._storage, self._storage.brain_id, self._embedder)
+        if index.seq < 0 and await self._storage.get_change_seq() == 0:
+            await index.sync()
 
     async def _older_statements(self, plans: Sequence[Plan]) -> dict[str, list[Fiber]]:
         """Stored fibers stating each fact the plans state, by fact neuron id."""

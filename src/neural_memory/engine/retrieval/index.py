@@ -33,11 +33,16 @@ from neural_memory.storage.batch import WriteBatch
 if TYPE_CHECKING:
     from neural_memory.engine.embeddings import Embedder
 
-__all__ = ["BrainIndex", "FiberRecord", "index_for"]
+__all__ = ["BrainIndex", "FiberRecord", "index_for", "indexes_of"]
 
 _REGISTRY: weakref.WeakKeyDictionary[Storage, dict[tuple[str, str], BrainIndex]] = (
     weakref.WeakKeyDictionary()
 )
+
+
+def indexes_of(storage: Storage, brain_id: str) -> list[BrainIndex]:
+    """Every index this process keeps for ``brain_id`` in ``storage``."""
+    return [index for (brain, _), index in _REGISTRY.get(storage, {}).items() if brain == brain_id]
 
 
 def index_for(storage: Storage, brain_id: str, embedder: Embedder | None = None) -> BrainIndex:
@@ -104,7 +109,6 @@ class BrainIndex:
         self._synapses: dict[str, Synapse] = {}
         self._pending_vectors: dict[str, npt.NDArray[np.float32]] = {}
         self._unembedded: set[int] = set()  # rows added without a vector (no full scans)
-        self._own_seqs: list[tuple[int, int]] = []
         self._lock = asyncio.Lock()
 
     # -- sync --------------------------------------------------------------------------------
@@ -114,6 +118,7 @@ class BrainIndex:
         async with self._lock:
             seq = await self.storage.get_change_seq()
             if seq == self.seq:
+                await self._embed_missing()
                 return
             changes = await self.storage.get_changes(self.seq) if self.seq >= 0 else None
             if changes is None:
@@ -140,35 +145,42 @@ class BrainIndex:
             self._put_fiber(fiber)
 
     def apply_own_write(self, batch: WriteBatch, seq: int) -> None:
-        """Apply a batch this process just wrote (seq: what ``write`` returned).
+        """Apply a batch this process just wrote, if nobody else wrote since the last sync.
 
-        Saves reading our own changes back: a batch's change-log entries are contiguous and
-        end at ``seq``, so the next sync skips exactly those. Only updates and synapse
-        deltas are applied here; anything else is left to the normal sync.
+        ``seq`` is what ``write`` returned. A batch logs one change per entity it touches,
+        so when ``seq`` is exactly that many past the index's own seq, no other writer came
+        in between, and the batch can be applied here instead of read back. Otherwise this
+        does nothing and the next ``sync`` reads the changes from storage as usual.
         """
         count = sum(len(ids) for ids in batch.changed_ids())
-        self._own_seqs.append((seq - count + 1, seq))
-        for neuron in batch.update_neurons:
+        if self.seq < 0 or seq - count != self.seq:
+            return
+        for neuron in (*batch.ensure_neurons, *batch.insert_neurons, *batch.update_neurons):
             self._put_neuron(neuron)
-        for fiber in batch.update_fibers:
-            self._put_fiber(fiber)
+        for synapse in batch.ensure_synapses:
+            if synapse.id not in self._synapses:
+                self._put_synapse(synapse)
+        for synapse in (*batch.insert_synapses, *batch.update_synapses):
+            self._drop_synapse(synapse.id)
+            self._put_synapse(synapse)
         for synapse_id, delta in batch.synapse_deltas:
-            synapse = self._synapses.get(synapse_id)
-            if synapse is not None:
-                moved = synapse.with_weight(synapse.weight + delta)
+            known = self._synapses.get(synapse_id)
+            if known is not None:
+                moved = known.with_weight(known.weight + delta)
                 self._drop_synapse(synapse_id)
                 self._put_synapse(moved.reinforce(0.0, at=batch.deltas_at) if delta > 0 else moved)
-
-    def _is_own(self, seq: int) -> bool:
-        return any(start <= seq <= end for start, end in self._own_seqs)
+        for fiber in (*batch.insert_fibers, *batch.update_fibers):
+            self._put_fiber(fiber)
+        if any((batch.delete_fiber_ids, batch.delete_synapse_ids, batch.delete_neuron_ids)):
+            self.seq = seq - count  # deletions cascade in storage: let sync read them back
+            return
+        self.seq = seq
 
     async def _replay(self, changes: list[ChangeRecord]) -> None:
         ids: defaultdict[ChangeKind, set[str]] = defaultdict(set)
         for change in changes:
-            if not self._is_own(change.seq):
-                ids[change.kind].add(change.entity_id)
+            ids[change.kind].add(change.entity_id)
             self.seq = max(self.seq, change.seq)
-        self._own_seqs = [(s, e) for s, e in self._own_seqs if e > self.seq]
         neurons = await self.storage.get_neurons(ids[ChangeKind.NEURON])
         synapses = await self.storage.get_synapses_by_id(ids[ChangeKind.SYNAPSE])
         fibers = await self.storage.get_fibers(ids[ChangeKind.FIBER])
