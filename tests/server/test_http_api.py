@@ -18,9 +18,9 @@ from neural_memory import Brain
 from neural_memory.core import Alert, AlertSeverity, AlertType, Neuron, NeuronType
 from neural_memory.errors import StorageUnavailableError, ValidationError
 from neural_memory.server import create_app
-from neural_memory.server._wire import encode_write_batch
 from neural_memory.storage import InMemoryStorage, SharedStorage, SQLiteStorage, WriteBatch
 from neural_memory.storage._core import StorageCore
+from neural_memory.storage._wire import encode_write_batch
 from tests.seed_exec import assert_verbatim
 from tests.server.conftest import Served
 

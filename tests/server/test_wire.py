@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 import neural_memory.errors as errors
+from neural_memory.codec import decode_change, decode_record, encode_change, encode_record
 from neural_memory.core import (
     Alert,
     AlertSeverity,
@@ -17,20 +18,17 @@ from neural_memory.core import (
     RecallEvent,
 )
 from neural_memory.errors import SnapshotFormatError, StorageError, ValidationError
-from neural_memory.server._wire import (
-    decode_alert,
-    decode_change,
-    decode_recall_event,
-    decode_stats,
+from neural_memory.storage import WriteBatch
+from neural_memory.storage._wire import (
     decode_write_batch,
-    encode_change,
+    encode_alert_filter,
+    encode_typed_memory_filter,
     encode_write_batch,
     error_body,
     error_from_body,
     error_status,
 )
-from neural_memory.sharing._codec import encode_entity
-from neural_memory.storage import WriteBatch
+from neural_memory.storage.filters import AlertFilter, TypedMemoryFilter
 from tests.storage.helpers import at, fiber, neuron, synapse
 
 # A client must never see its own storage as closed because the server's one is.
@@ -75,11 +73,12 @@ def test_records_round_trip() -> None:
     alert = Alert.create(
         AlertType.LOW_CONNECTIVITY, AlertSeverity.WARNING, "sparse", created_at=at(1)
     )
-    assert decode_alert(encode_entity(alert.mark_seen(at(2)))) == alert.mark_seen(at(2))
+    seen = alert.mark_seen(at(2))
+    assert decode_record(Alert, encode_record(seen), "alert") == seen
     event = RecallEvent.create("q", ["f-2", "f-1"], confidence=0.5, created_at=at(3))
-    assert decode_recall_event(encode_entity(event)) == event
+    assert decode_record(RecallEvent, encode_record(event), "event") == event
     stats = BrainStats(neuron_count=3, oldest_unused_fiber_at=at(4), change_seq=9)
-    assert decode_stats(encode_entity(stats)) == stats
+    assert decode_record(BrainStats, encode_record(stats), "stats") == stats
     change = ChangeRecord(7, ChangeKind.SYNAPSE, "s-1")
     assert decode_change(encode_change(change)) == change
 
@@ -135,7 +134,18 @@ def test_bad_change_records_are_refused() -> None:
 
 
 def test_stats_need_every_field() -> None:
-    body = encode_entity(BrainStats())
+    body = encode_record(BrainStats())
     del body["change_seq"]
     with pytest.raises(SnapshotFormatError, match="change_seq"):
-        decode_stats(body)
+        decode_record(BrainStats, body, "stats")
+
+
+def test_filters_travel_as_plain_json() -> None:
+    # An empty status set means "none of them", which is not the same as no filter (null).
+    assert encode_alert_filter(AlertFilter(statuses=frozenset()))["statuses"] == []
+    assert encode_alert_filter(AlertFilter())["statuses"] is None
+    body = encode_typed_memory_filter(
+        TypedMemoryFilter(min_priority=6, tags=frozenset({"b", "a"}), not_expired_at=at(1))
+    )
+    assert (body["min_priority"], body["tags"]) == (6, ["a", "b"])
+    assert body["not_expired_at"] == at(1).isoformat()

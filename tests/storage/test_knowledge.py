@@ -75,6 +75,22 @@ async def test_find_typed_memories_filters_and_orders(storage: Storage) -> None:
         await storage.find_typed_memories(memory_type="gossip")
 
 
+async def test_min_priority_accepts_thresholds_between_named_levels(storage: Storage) -> None:
+    normal = memory("f-1", MemoryType.FACT, Priority.NORMAL, minute=1)
+    high = memory("f-2", MemoryType.FACT, Priority.HIGH, minute=2)
+    critical = memory("f-3", MemoryType.FACT, Priority.CRITICAL, minute=3)
+    for m in (normal, high, critical):
+        await storage.add_typed_memory(m)
+    now = at(10)
+    assert await storage.find_typed_memories(min_priority=6, now=now) == [critical, high]
+    assert await storage.find_typed_memories(min_priority=8, now=now) == [critical]
+    assert await storage.find_typed_memories(min_priority=0, now=now) == [critical, high, normal]
+    assert await storage.find_typed_memories(min_priority=10, now=now) == [critical]
+    for bad in (-1, 11, 6.5, "6", True):
+        with pytest.raises(ValidationError, match="min_priority"):
+            await storage.find_typed_memories(min_priority=bad, now=now)  # type: ignore[arg-type]
+
+
 async def test_expired_memories_are_left_out_unless_asked(storage: Storage) -> None:
     lasting = memory("f-1", minute=0)
     brief = memory("f-2", minute=1, expires_in_days=1)

@@ -23,7 +23,7 @@ from neural_memory.core.typed_memory import MemoryType, Priority, TypedMemory
 from neural_memory.engine._db_knowledge import KnowledgeKind, SchemaKnowledge, plan_knowledge
 from neural_memory.engine.db_introspector import SchemaIntrospector, SchemaSnapshot
 from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
-from neural_memory.errors import BrainNotSetError, ValidationError
+from neural_memory.errors import ValidationError
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
 
@@ -231,20 +231,12 @@ class DBTrainer:
         if not name:
             yield self._storage.brain_id, self._config
             return
-        try:
-            previous: str | None = self._storage.brain_id
-        except BrainNotSetError:
-            previous = None
         brain = next((b for b in await self._storage.list_brains() if b.name == name), None)
         if brain is None:
             brain = Brain.create(name, config=self._config)
             await self._storage.save_brain(brain)
-        self._storage.set_brain(brain.id)
-        try:
+        async with self._storage.using_brain(brain.id):
             yield brain.id, brain.config
-        finally:
-            if previous is not None:
-                self._storage.set_brain(previous)
 
 
 class _Session:

@@ -17,7 +17,7 @@ from neural_memory import __version__
 from neural_memory.errors import NeuralMemoryError, ValidationError
 from neural_memory.server import engine_routes, storage_routes
 from neural_memory.server._state import ServerState
-from neural_memory.server._wire import (
+from neural_memory.storage._wire import (
     REQUEST_TOO_LARGE,
     STORAGE_PREFIX,
     error_body,

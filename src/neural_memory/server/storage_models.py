@@ -1,8 +1,8 @@
 """Request and response bodies of the storage RPC API (``/v1/storage/<primitive>``).
 
-One request model per backend primitive. Entities travel as the JSON objects of the sharing
-codec (``dict`` here, decoded strictly by :mod:`neural_memory.server._wire`), so this file
-describes the envelope and the filters, not every entity field twice.
+One request model per backend primitive. Records travel as the JSON objects of
+:mod:`neural_memory.codec` (``dict`` here, decoded strictly by the routes), so this file
+describes the envelope and the filters, not every record field twice.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, Str
 from neural_memory.core.alert import AlertStatus, AlertType
 from neural_memory.core.neuron import NeuronType
 from neural_memory.core.synapse import SynapseType
-from neural_memory.core.typed_memory import MemoryType, Priority
+from neural_memory.core.typed_memory import MemoryType
 from neural_memory.sharing.limits import MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_TEXT_LENGTH
 
 __all__ = [
@@ -53,6 +53,7 @@ EntityId = Annotated[str, StringConstraints(max_length=MAX_ID_LENGTH)]
 Text = Annotated[str, StringConstraints(max_length=MAX_TEXT_LENGTH)]
 Tag = Annotated[str, StringConstraints(max_length=MAX_NAME_LENGTH)]
 Limit = Annotated[StrictInt, Field(ge=0)]
+MinPriority = Annotated[StrictInt, Field(ge=0, le=10)]
 Entity = dict[str, Any]
 
 
@@ -68,7 +69,7 @@ class _Scoped(_Rpc):
 
 
 class SaveBrainRequest(_Rpc):
-    """``_save_brain``: the brain in the sharing codec's format."""
+    """``_save_brain``: the brain as the codec's JSON object."""
 
     brain: Entity
 
@@ -126,7 +127,7 @@ class FindTypedMemoriesRequest(_Scoped):
     """``_find_typed_memories``."""
 
     memory_type: MemoryType | None = None
-    min_priority: Priority | None = None
+    min_priority: MinPriority | None = None
     tags: list[Tag] = Field(default_factory=list)
     project_id: EntityId | None = None
     fiber_ids: list[EntityId] | None = None

@@ -2,9 +2,9 @@
 
 A remote :class:`~neural_memory.storage.SharedStorage` implements each ``_``-primitive with one
 of these calls, so it is a full backend over HTTP. Brain ids travel in the body (any id a
-backend accepts, ``/`` included); entities in the sharing codec's JSON format. Answers are
-encoded once with :func:`~neural_memory.server._wire.dump_json`; the response models document
-them.
+backend accepts, ``/`` included); records in the JSON form of :mod:`neural_memory.codec`.
+Answers are encoded once with :func:`~neural_memory.storage._wire.dump_json` (the protocol
+module both ends share); the response models document them.
 """
 
 from __future__ import annotations
@@ -14,16 +14,12 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from neural_memory.codec import decode_record, decode_records, encode_change, encode_record
+from neural_memory.core.alert import Alert
+from neural_memory.core.brain import Brain
 from neural_memory.core.clock import as_utc
+from neural_memory.core.events import RecallEvent
 from neural_memory.server._state import ServerState
-from neural_memory.server._wire import (
-    PROTOCOL_VERSION,
-    decode_alert,
-    decode_recall_event,
-    decode_write_batch,
-    dump_json,
-    encode_change,
-)
 from neural_memory.server.engine_routes import ERROR_RESPONSES, State
 from neural_memory.server.storage_models import (
     AddRecallEventRequest,
@@ -55,7 +51,7 @@ from neural_memory.server.storage_models import (
     StatsResponse,
     WriteRequest,
 )
-from neural_memory.sharing._codec import decode_brain, encode_entity
+from neural_memory.storage._wire import PROTOCOL_VERSION, decode_write_batch, dump_json
 from neural_memory.storage.base import Storage
 from neural_memory.storage.filters import (
     AlertFilter,
@@ -75,11 +71,11 @@ def _answer(payload: dict[str, Any]) -> Response:
 
 
 def _items(entities: list[Any]) -> Response:
-    return _answer({"items": [encode_entity(e) for e in entities]})
+    return _answer({"items": [encode_record(e) for e in entities]})
 
 
 def _by_id(entities: dict[str, Any]) -> Response:
-    return _answer({"items": {i: encode_entity(e) for i, e in entities.items()}})
+    return _answer({"items": {i: encode_record(e) for i, e in entities.items()}})
 
 
 async def _scoped(state: ServerState, brain_id: str) -> Storage:
@@ -100,7 +96,7 @@ async def health(state: State) -> Response:
 @router.post("/save_brain", response_model=OkResponse)
 async def save_brain(body: SaveBrainRequest, state: State) -> Response:
     """Insert or replace a brain (its data is kept)."""
-    brain = decode_brain(body.brain)
+    brain = decode_record(Brain, body.brain, "brain")
     await (await state.opened()).save_brain(brain)
     state.saved(brain.id)
     return _answer({"ok": True})
@@ -110,14 +106,14 @@ async def save_brain(body: SaveBrainRequest, state: State) -> Response:
 async def get_brain(body: BrainIdRequest, state: State) -> Response:
     """The brain, or null."""
     brain = await (await state.opened()).get_brain(body.brain_id)
-    return _answer({"brain": encode_entity(brain) if brain is not None else None})
+    return _answer({"brain": encode_record(brain) if brain is not None else None})
 
 
 @router.post("/list_brains", response_model=BrainsResponse)
 async def list_brains(state: State) -> Response:
     """Every brain, oldest first."""
     brains = await (await state.opened()).list_brains()
-    return _answer({"brains": [encode_entity(b) for b in brains]})
+    return _answer({"brains": [encode_record(b) for b in brains]})
 
 
 @router.post("/delete_brain", response_model=DeletedResponse)
@@ -232,7 +228,7 @@ async def get_projects(body: OptionalIdsRequest, state: State) -> Response:
 @router.post("/put_alerts", response_model=OkResponse)
 async def put_alerts(body: PutAlertsRequest, state: State) -> Response:
     """Insert or replace alerts."""
-    alerts = tuple(decode_alert(a, f"alerts[{i}]") for i, a in enumerate(body.alerts))
+    alerts = tuple(decode_records(Alert, body.alerts, "alerts"))
     storage = await _scoped(state, body.brain_id)
     if alerts:
         await storage._put_alerts(body.brain_id, alerts)
@@ -255,7 +251,7 @@ async def find_alerts(body: FindAlertsRequest, state: State) -> Response:
 @router.post("/add_recall_event", response_model=OkResponse)
 async def add_recall_event(body: AddRecallEventRequest, state: State) -> Response:
     """Record one query and what it recalled."""
-    event = decode_recall_event(body.event)
+    event = decode_record(RecallEvent, body.event, "event")
     storage = await _scoped(state, body.brain_id)
     await storage._add_recall_event(body.brain_id, event)
     return _answer({"ok": True})
@@ -308,4 +304,4 @@ async def get_stats(body: GetStatsRequest, state: State) -> Response:
     """Counts of the brain (expiry judged at ``now``)."""
     storage = await _scoped(state, body.brain_id)
     stats = await storage._get_stats(body.brain_id, as_utc(body.now))
-    return _answer({"stats": encode_entity(stats)})
+    return _answer({"stats": encode_record(stats)})

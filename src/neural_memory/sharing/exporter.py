@@ -14,7 +14,6 @@ from neural_memory.core.project import Project
 from neural_memory.core.synapse import Synapse
 from neural_memory.core.typed_memory import TypedMemory
 from neural_memory.errors import BrainNotFoundError
-from neural_memory.sharing._selection import selected_brain
 from neural_memory.sharing.snapshot import (
     BrainSnapshot,
     snapshot_from_json,
@@ -44,7 +43,7 @@ class BrainExporter:
         brain = await storage.get_brain(require_text(brain_id, "brain_id"))
         if brain is None:
             raise BrainNotFoundError(f"brain {brain_id!r} does not exist in this storage")
-        async with selected_brain(storage, brain_id):
+        async with storage.using_brain(brain_id):
             # Synapses and fibers before neurons: a neuron added meanwhile is harmless.
             synapses = await storage.get_synapses()
             fibers = await storage.find_fibers()

@@ -6,7 +6,6 @@ from dataclasses import dataclass, replace
 
 from neural_memory.core._validation import require_text
 from neural_memory.errors import AlreadyExistsError, ValidationError
-from neural_memory.sharing._selection import selected_brain
 from neural_memory.sharing.limits import MAX_ID_LENGTH
 from neural_memory.sharing.snapshot import BrainSnapshot, snapshot_from_json, validate_snapshot
 from neural_memory.storage.base import Storage
@@ -64,7 +63,7 @@ class BrainImporter:
         await storage.save_brain(replace(snapshot.brain, id=brain_id))
         written = False
         try:
-            async with selected_brain(storage, brain_id):
+            async with storage.using_brain(brain_id):
                 await storage.write(batch)
             written = True
         finally:

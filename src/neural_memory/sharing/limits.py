@@ -2,9 +2,13 @@
 
 The limits exist so a hostile or corrupt file is refused with a clear message instead of
 exhausting memory or planting absurd values; they are far above what a real brain needs.
+``MAX_TAGS`` and ``MAX_FIBER_MEMBERS`` are enforced by every record decoder, so they are
+defined in :mod:`neural_memory.codec` and re-exported here.
 """
 
 from __future__ import annotations
+
+from neural_memory.codec import MAX_FIBER_MEMBERS, MAX_TAGS
 
 __all__ = [
     "MAX_FIBER_MEMBERS",
@@ -46,12 +50,6 @@ MAX_NAME_LENGTH = 1_000
 
 MAX_TEXT_LENGTH = 1_000_000
 """Longest neuron content, fiber content or project description."""
-
-MAX_TAGS = 1_000
-"""Most tags on one fiber, typed memory or project."""
-
-MAX_FIBER_MEMBERS = 100_000
-"""Most neuron ids, synapse ids or pathway steps in one fiber."""
 
 MAX_METADATA_CHARS = 100_000
 """Longest metadata object of one entity, measured as compact JSON."""

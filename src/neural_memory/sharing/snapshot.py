@@ -15,6 +15,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from neural_memory.codec import (
+    decode_record,
+    decode_records,
+    decode_time,
+    encode_record,
+    encode_time,
+    require_fields,
+)
 from neural_memory.core.brain import Brain
 from neural_memory.core.clock import as_utc, utcnow
 from neural_memory.core.fiber import Fiber
@@ -24,13 +32,6 @@ from neural_memory.core.synapse import Synapse
 from neural_memory.core.typed_memory import TypedMemory
 from neural_memory.errors import SnapshotFormatError
 from neural_memory.sharing import limits
-from neural_memory.sharing._codec import (
-    DECODERS,
-    decode_brain,
-    decode_time,
-    encode_entity,
-    encode_time,
-)
 
 __all__ = ["BrainSnapshot", "snapshot_from_json", "snapshot_to_json", "validate_snapshot"]
 
@@ -79,10 +80,10 @@ def snapshot_to_json(snapshot: BrainSnapshot) -> str:
         "format": limits.SNAPSHOT_FORMAT,
         "version": limits.SNAPSHOT_FORMAT_VERSION,
         "exported_at": encode_time(snapshot.exported_at),
-        "brain": encode_entity(snapshot.brain),
+        "brain": encode_record(snapshot.brain),
     }
     for section in _SECTIONS:
-        payload[section] = [encode_entity(item) for item in getattr(snapshot, section)]
+        payload[section] = [encode_record(item) for item in getattr(snapshot, section)]
     return json.dumps(payload, allow_nan=False, separators=(",", ":"))
 
 
@@ -101,17 +102,13 @@ def snapshot_from_json(text: str) -> BrainSnapshot:
             f"unsupported snapshot version {version!r}; "
             f"this NeuralMemory reads version {limits.SNAPSHOT_FORMAT_VERSION}"
         )
-    missing = _TOP_LEVEL - data.keys()
-    if missing:
-        raise SnapshotFormatError(f"the snapshot is missing field(s) {sorted(missing)}")
-    unknown = data.keys() - _TOP_LEVEL
-    if unknown:
-        raise SnapshotFormatError(f"the snapshot has unknown field(s) {sorted(unknown)}")
+    require_fields(data, _TOP_LEVEL, "the snapshot")
     sections = {
-        name: _decode_section(data[name], name, cap) for name, (_, cap) in _SECTIONS.items()
+        name: _decode_section(data[name], name, kind, cap)
+        for name, (kind, cap) in _SECTIONS.items()
     }
     snapshot = BrainSnapshot(
-        brain=decode_brain(data["brain"]),
+        brain=decode_record(Brain, data["brain"], "brain"),
         neurons=sections["neurons"],
         synapses=sections["synapses"],
         fibers=sections["fibers"],
@@ -198,13 +195,10 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def _decode_section(value: Any, name: str, cap: int) -> tuple[Any, ...]:
-    if not isinstance(value, list):
-        raise SnapshotFormatError(f"{name} must be a list")
-    if len(value) > cap:
+def _decode_section(value: Any, name: str, kind: type, cap: int) -> tuple[Any, ...]:
+    if isinstance(value, list) and len(value) > cap:
         raise SnapshotFormatError(f"{name}: {len(value)} items exceed the limit of {cap}")
-    decode = DECODERS[name]
-    return tuple(decode(item, f"{name}[{index}]") for index, item in enumerate(value))
+    return tuple(decode_records(kind, value, name))
 
 
 def _check_brain(brain: Brain) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import abc
 import asyncio
 import warnings
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, ClassVar, Literal, Self
 
@@ -106,6 +108,21 @@ class StorageCore(abc.ABC):
         An unknown id is reported by the first operation that uses it (BrainNotFoundError).
         """
         self._brain_id = require_text(brain_id, "brain_id")
+
+    @asynccontextmanager
+    async def using_brain(self, brain_id: str) -> AsyncIterator[Self]:
+        """Select ``brain_id`` for an ``async with`` block, then restore the previous selection.
+
+        After the block the storage has the brain it had before selected again, or none if
+        none was selected. The selection belongs to the storage object: other tasks using it
+        during the block see ``brain_id`` too.
+        """
+        previous = self._brain_id
+        self.set_brain(brain_id)
+        try:
+            yield self
+        finally:
+            self._brain_id = previous
 
     @property
     def brain_id(self) -> str:

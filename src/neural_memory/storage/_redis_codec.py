@@ -1,21 +1,25 @@
-"""JSON encoding of the core records for the Redis backend (pure, no I/O).
+"""The Redis backend's record values: the codec's JSON, read back on a trusted path.
 
-Every record is stored as one compact JSON object whose keys are the dataclass field names:
-datetimes as ISO-8601 strings, enums as their values, sets sorted into lists, metadata as a
-JSON object. Top-level fields the Lua write script reads (``source_id``, ``target_id``,
+Every record is stored as one compact JSON object in the form of :mod:`neural_memory.codec`
+(keys are the dataclass field names, datetimes ISO 8601, enums as values, sets as sorted
+lists). Top-level fields the Lua write script reads (``source_id``, ``target_id``,
 ``neuron_ids``, ``fiber_id``, ``project_id``) are plain strings or lists of strings.
+
+Reading back skips the codec's strict per-field JSON type checks: the values were written by
+this backend, the core constructors still validate them, and the write path (which decodes
+the stored synapses that deltas move) is hot. It uses the codec's field tables, so both
+directions follow the same schema.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Set
-from dataclasses import fields
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any, TypeVar
 
-from neural_memory.core.brain import Brain, BrainConfig
+from neural_memory.codec import NESTED_RECORDS, TIME_FIELDS, encode_record
 from neural_memory.errors import StorageError, ValidationError
 
 __all__ = ["decode", "encode", "encode_value", "from_micros", "micros"]
@@ -23,7 +27,6 @@ __all__ = ["decode", "encode", "encode_value", "from_micros", "micros"]
 _T = TypeVar("_T")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
-_PRIMITIVES = frozenset({str, int, float, bool, type(None)})
 
 
 def micros(moment: datetime) -> int:
@@ -38,12 +41,8 @@ def from_micros(value: float | int | str) -> datetime:
 
 def encode(record: object) -> str:
     """Encode one core record (Neuron, Synapse, Fiber, ...) as compact JSON."""
-    plain: dict[str, object] = {}
-    for name in _field_names(type(record)):
-        value = getattr(record, name)
-        plain[name] = value if type(value) in _PRIMITIVES else _plain(value)
     try:
-        return _ENCODER.encode(plain)
+        return _ENCODER.encode(encode_record(record))
     except (TypeError, ValueError) as exc:
         raise ValidationError(
             f"{type(record).__name__} {getattr(record, 'id', '')!r} cannot be stored: {exc}"
@@ -53,14 +52,7 @@ def encode(record: object) -> str:
 def decode(kind: type[_T], raw: str | bytes) -> _T:
     """Rebuild a record of ``kind`` from the JSON :func:`encode` produced."""
     try:
-        data: dict[str, Any] = json.loads(raw)
-        for name in _datetime_fields(kind):
-            value = data.get(name)
-            if value is not None:
-                data[name] = datetime.fromisoformat(value)
-        if kind is Brain:
-            data["config"] = BrainConfig(**data["config"])
-        return kind(**data)
+        return _rebuild(kind, json.loads(raw))
     except (TypeError, ValueError, KeyError) as exc:
         raise StorageError(f"corrupt {kind.__name__} record in Redis: {exc}") from exc
 
@@ -73,37 +65,14 @@ def encode_value(value: object) -> str:
         raise ValidationError(f"value is not JSON-serialisable: {exc}") from exc
 
 
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-_DATETIME_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def _field_names(kind: type) -> tuple[str, ...]:
-    found = _FIELD_NAMES.get(kind)
-    if found is None:
-        found = _FIELD_NAMES[kind] = tuple(f.name for f in fields(kind))
-    return found
-
-
-def _datetime_fields(kind: type) -> tuple[str, ...]:
-    found = _DATETIME_FIELDS.get(kind)
-    if found is None:
-        found = tuple(f.name for f in fields(kind) if "datetime" in str(f.type))
-        _DATETIME_FIELDS[kind] = found
-    return found
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Set):
-        return sorted(value)
-    if isinstance(value, Mapping):
-        return dict(value)
-    if isinstance(value, BrainConfig):
-        return {f.name: getattr(value, f.name) for f in fields(value)}
-    return value
+def _rebuild(kind: type[_T], data: dict[str, Any]) -> _T:
+    for name in TIME_FIELDS[kind]:
+        value = data.get(name)
+        if value is not None:
+            data[name] = datetime.fromisoformat(value)
+    for name, nested in NESTED_RECORDS[kind]:
+        data[name] = _rebuild(nested, data[name])
+    return kind(**data)
 
 
 def _default(value: object) -> object:

@@ -229,7 +229,7 @@ class Storage(StorageCore):
     async def find_typed_memories(
         self,
         memory_type: MemoryType | None = None,
-        min_priority: Priority | None = None,
+        min_priority: Priority | int | None = None,
         *,
         tags: Iterable[str] | None = None,
         project_id: str | None = None,
@@ -237,12 +237,16 @@ class Storage(StorageCore):
         now: datetime | None = None,
         limit: int | None = None,
     ) -> list[TypedMemory]:
-        """Typed memories matching every criterion, highest priority first, then newest."""
+        """Typed memories matching every criterion, highest priority first, then newest.
+
+        ``min_priority`` is any priority from 0 to 10 (levels between the named ones are
+        valid thresholds: 6 keeps HIGH and CRITICAL memories).
+        """
         query = TypedMemoryFilter(
             memory_type=require_enum(memory_type, MemoryType, "memory_type")
             if memory_type is not None
             else None,
-            min_priority=Priority(min_priority) if min_priority is not None else None,
+            min_priority=_min_priority(min_priority),
             tags=freeze_strings(tags, "tags"),
             project_id=project_id,
             not_expired_at=None if include_expired else as_utc(now or utcnow()),
@@ -410,6 +414,14 @@ def _limit(limit: int | None) -> int | None:
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
         raise ValidationError(f"limit must be a non-negative integer, got {limit!r}")
     return limit
+
+
+def _min_priority(value: Priority | int | None) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
+        raise ValidationError(f"min_priority must be an integer from 0 to 10, got {value!r}")
+    return int(value)
 
 
 def _alert_types(types: Iterable[AlertType | str]) -> frozenset[AlertType]:

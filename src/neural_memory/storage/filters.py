@@ -8,7 +8,7 @@ from datetime import datetime
 from neural_memory.core.alert import AlertStatus, AlertType
 from neural_memory.core.neuron import NeuronType
 from neural_memory.core.synapse import SynapseType
-from neural_memory.core.typed_memory import MemoryType, Priority
+from neural_memory.core.typed_memory import MemoryType
 
 __all__ = ["AlertFilter", "FiberFilter", "NeuronFilter", "SynapseFilter", "TypedMemoryFilter"]
 
@@ -45,11 +45,12 @@ class FiberFilter:
 class TypedMemoryFilter:
     """Typed memories matching every given criterion; highest priority first, then newest.
 
+    ``min_priority`` is a 0-10 threshold (not necessarily a named Priority level);
     ``not_expired_at`` drops memories that have expired at that moment.
     """
 
     memory_type: MemoryType | None = None
-    min_priority: Priority | None = None
+    min_priority: int | None = None
     tags: frozenset[str] = frozenset()
     project_id: str | None = None
     fiber_ids: frozenset[str] | None = None

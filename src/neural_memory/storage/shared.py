@@ -19,8 +19,15 @@ from datetime import datetime
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from neural_memory.codec import (
+    decode_change,
+    decode_record,
+    decode_records,
+    encode_record,
+    encode_time,
+)
 from neural_memory.core._validation import require_text
-from neural_memory.core.alert import Alert, AlertStatus, AlertType
+from neural_memory.core.alert import Alert
 from neural_memory.core.brain import Brain
 from neural_memory.core.events import BrainStats, ChangeRecord, RecallEvent
 from neural_memory.core.fiber import Fiber
@@ -35,20 +42,21 @@ from neural_memory.errors import (
     StorageUnavailableError,
     ValidationError,
 )
-from neural_memory.server._wire import (
+from neural_memory.storage._core import JSONValue
+from neural_memory.storage._wire import (
     PROTOCOL_VERSION,
     STORAGE_PREFIX,
     check_response,
-    decode_alert,
-    decode_change,
-    decode_recall_event,
-    decode_stats,
     dump_json,
+    encode_alert_filter,
+    encode_fiber_filter,
+    encode_neuron_filter,
+    encode_synapse_filter,
+    encode_typed_memory_filter,
     encode_write_batch,
     error_from_body,
+    optional_time,
 )
-from neural_memory.sharing._codec import DECODERS, decode_brain, encode_entity, encode_time
-from neural_memory.storage._core import JSONValue
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
 from neural_memory.storage.filters import (
@@ -164,33 +172,32 @@ class SharedStorage(Storage):
         payload = await self._call("POST", name, body)
         return _decoded(name, lambda: check_response(name, payload, key))
 
-    async def _entities(self, name: str, section: str, body: dict[str, Any]) -> list[Any]:
+    async def _records(self, name: str, kind: type[_T], body: dict[str, Any]) -> list[_T]:
+        """The ``items`` list of a POST to ``name``, decoded as records of ``kind``."""
         items = await self._post(name, body, "items")
-        decode = DECODERS[section]
-        return _decoded(
-            name, lambda: [decode(v, f"items[{i}]") for i, v in enumerate(_list(items))]
-        )
+        return _decoded(name, lambda: decode_records(kind, items, "items"))
 
-    async def _entity_map(self, name: str, section: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def _record_map(self, name: str, kind: type[_T], body: dict[str, Any]) -> dict[str, _T]:
+        """The ``items`` object of a POST to ``name``, decoded as records of ``kind`` by id."""
         items = await self._post(name, body, "items")
-        decode = DECODERS[section]
-        return _decoded(name, lambda: {k: decode(v, f"items.{k}") for k, v in _dict(items).items()})
+        return _decoded(
+            name, lambda: {k: decode_record(kind, v, f"items.{k}") for k, v in _dict(items).items()}
+        )
 
     # -- brains ----------------------------------------------------------------------------
 
     async def _save_brain(self, brain: Brain) -> None:
-        await self._post("save_brain", {"brain": encode_entity(brain)}, "ok")
+        await self._post("save_brain", {"brain": encode_record(brain)}, "ok")
 
     async def _get_brain(self, brain_id: str) -> Brain | None:
         found = await self._post("get_brain", {"brain_id": brain_id}, "brain")
-        return _decoded("get_brain", lambda: decode_brain(found)) if found is not None else None
+        if found is None:
+            return None
+        return _decoded("get_brain", lambda: decode_record(Brain, found, "brain"))
 
     async def _list_brains(self) -> list[Brain]:
         brains = await self._post("list_brains", {}, "brains")
-        return _decoded(
-            "list_brains",
-            lambda: [decode_brain(b, f"brains[{i}]") for i, b in enumerate(_list(brains))],
-        )
+        return _decoded("list_brains", lambda: decode_records(Brain, brains, "brains"))
 
     async def _delete_brain(self, brain_id: str) -> bool:
         return _bool(await self._post("delete_brain", {"brain_id": brain_id}, "deleted"))
@@ -202,102 +209,63 @@ class SharedStorage(Storage):
         return _int(await self._post("write", body, "seq"))
 
     async def _get_neurons(self, brain_id: str, ids: frozenset[str]) -> dict[str, Neuron]:
-        return await self._entity_map("get_neurons", "neurons", _ids(brain_id, ids))
+        return await self._record_map("get_neurons", Neuron, _ids(brain_id, ids))
 
     async def _find_neurons(self, brain_id: str, query: NeuronFilter) -> list[Neuron]:
-        body = {
-            "brain_id": brain_id,
-            "type": query.type.value if query.type is not None else None,
-            "content": query.content,
-            "limit": query.limit,
-        }
-        return await self._entities("find_neurons", "neurons", body)
+        body = {"brain_id": brain_id, **encode_neuron_filter(query)}
+        return await self._records("find_neurons", Neuron, body)
 
     async def _get_synapses(self, brain_id: str, ids: frozenset[str]) -> dict[str, Synapse]:
-        return await self._entity_map("get_synapses", "synapses", _ids(brain_id, ids))
+        return await self._record_map("get_synapses", Synapse, _ids(brain_id, ids))
 
     async def _find_synapses(self, brain_id: str, query: SynapseFilter) -> list[Synapse]:
-        body = {
-            "brain_id": brain_id,
-            "source_id": query.source_id,
-            "target_id": query.target_id,
-            "type": query.type.value if query.type is not None else None,
-            "limit": query.limit,
-        }
-        return await self._entities("find_synapses", "synapses", body)
+        body = {"brain_id": brain_id, **encode_synapse_filter(query)}
+        return await self._records("find_synapses", Synapse, body)
 
     async def _synapses_touching(self, brain_id: str, neuron_ids: frozenset[str]) -> list[Synapse]:
-        return await self._entities("synapses_touching", "synapses", _ids(brain_id, neuron_ids))
+        return await self._records("synapses_touching", Synapse, _ids(brain_id, neuron_ids))
 
     async def _get_fibers(self, brain_id: str, ids: frozenset[str]) -> dict[str, Fiber]:
-        return await self._entity_map("get_fibers", "fibers", _ids(brain_id, ids))
+        return await self._record_map("get_fibers", Fiber, _ids(brain_id, ids))
 
     async def _find_fibers(self, brain_id: str, query: FiberFilter) -> list[Fiber]:
-        body = {
-            "brain_id": brain_id,
-            "neuron_id": query.neuron_id,
-            "tags": sorted(query.tags),
-            "limit": query.limit,
-        }
-        return await self._entities("find_fibers", "fibers", body)
+        body = {"brain_id": brain_id, **encode_fiber_filter(query)}
+        return await self._records("find_fibers", Fiber, body)
 
     # -- knowledge -------------------------------------------------------------------------
 
     async def _get_typed_memories(
         self, brain_id: str, ids: frozenset[str]
     ) -> dict[str, TypedMemory]:
-        return await self._entity_map("get_typed_memories", "typed_memories", _ids(brain_id, ids))
+        return await self._record_map("get_typed_memories", TypedMemory, _ids(brain_id, ids))
 
     async def _find_typed_memories(
         self, brain_id: str, query: TypedMemoryFilter
     ) -> list[TypedMemory]:
-        body = {
-            "brain_id": brain_id,
-            "memory_type": query.memory_type.value if query.memory_type is not None else None,
-            "min_priority": int(query.min_priority) if query.min_priority is not None else None,
-            "tags": sorted(query.tags),
-            "project_id": query.project_id,
-            "fiber_ids": sorted(query.fiber_ids) if query.fiber_ids is not None else None,
-            "not_expired_at": _time(query.not_expired_at),
-            "limit": query.limit,
-        }
-        return await self._entities("find_typed_memories", "typed_memories", body)
+        body = {"brain_id": brain_id, **encode_typed_memory_filter(query)}
+        return await self._records("find_typed_memories", TypedMemory, body)
 
     async def _get_projects(self, brain_id: str, ids: frozenset[str] | None) -> list[Project]:
         body = {"brain_id": brain_id, "ids": sorted(ids) if ids is not None else None}
-        return await self._entities("get_projects", "projects", body)
+        return await self._records("get_projects", Project, body)
 
     async def _put_alerts(self, brain_id: str, alerts: tuple[Alert, ...]) -> None:
-        body = {"brain_id": brain_id, "alerts": [encode_entity(a) for a in alerts]}
+        body = {"brain_id": brain_id, "alerts": [encode_record(a) for a in alerts]}
         await self._post("put_alerts", body, "ok")
 
     async def _find_alerts(self, brain_id: str, query: AlertFilter) -> list[Alert]:
-        body = {
-            "brain_id": brain_id,
-            "ids": sorted(query.ids) if query.ids is not None else None,
-            "statuses": _values(query.statuses),
-            "types": _values(query.types),
-            "limit": query.limit,
-        }
-        items = await self._post("find_alerts", body, "items")
-        return _decoded(
-            "find_alerts",
-            lambda: [decode_alert(a, f"items[{i}]") for i, a in enumerate(_list(items))],
-        )
+        body = {"brain_id": brain_id, **encode_alert_filter(query)}
+        return await self._records("find_alerts", Alert, body)
 
     async def _add_recall_event(self, brain_id: str, event: RecallEvent) -> None:
-        body = {"brain_id": brain_id, "event": encode_entity(event)}
+        body = {"brain_id": brain_id, "event": encode_record(event)}
         await self._post("add_recall_event", body, "ok")
 
     async def _get_recall_events(
         self, brain_id: str, since: datetime | None, limit: int | None
     ) -> list[RecallEvent]:
-        body = {"brain_id": brain_id, "since": _time(since), "limit": limit}
-        items = await self._post("get_recall_events", body, "items")
-        return _decoded(
-            "get_recall_events",
-            lambda: [decode_recall_event(e, f"items[{i}]") for i, e in enumerate(_list(items))],
-        )
+        body = {"brain_id": brain_id, "since": optional_time(since), "limit": limit}
+        return await self._records("get_recall_events", RecallEvent, body)
 
     async def _get_meta(self, brain_id: str, key: str) -> JSONValue | None:
         return await self._post("get_meta", {"brain_id": brain_id, "key": key}, "value")
@@ -321,8 +289,9 @@ class SharedStorage(Storage):
         )
 
     async def _get_stats(self, brain_id: str, now: datetime) -> BrainStats:
-        stats = await self._post("get_stats", {"brain_id": brain_id, "now": _time(now)}, "stats")
-        return _decoded("get_stats", lambda: decode_stats(stats))
+        body = {"brain_id": brain_id, "now": encode_time(now)}
+        stats = await self._post("get_stats", body, "stats")
+        return _decoded("get_stats", lambda: decode_record(BrainStats, stats, "stats"))
 
 
 def _httpx_module() -> ModuleType:
@@ -350,14 +319,6 @@ def _decoded(name: str, decode: Callable[[], _T]) -> _T:
 
 def _ids(brain_id: str, ids: frozenset[str]) -> dict[str, Any]:
     return {"brain_id": brain_id, "ids": sorted(ids)}
-
-
-def _values(members: frozenset[AlertStatus] | frozenset[AlertType] | None) -> list[str] | None:
-    return sorted(m.value for m in members) if members is not None else None
-
-
-def _time(moment: datetime | None) -> str | None:
-    return encode_time(moment) if moment is not None else None
 
 
 def _list(value: Any) -> list[Any]:

@@ -18,10 +18,10 @@ class FusionWeights:
     """How much each signal counts in a fiber's final score."""
 
     lexical: float = 1.0
-    activation: float = 0.5
+    activation: float = 0.8
     activation_gamma: float = 0.5
     """Activation is compressed (``a ** gamma``) so that facts two hops away stay visible."""
-    semantic: float = 0.8
+    semantic: float = 0.3
     time: float = 0.3
     entity: float = 0.2
     superseded_penalty: float = 0.3

@@ -1,10 +1,10 @@
-"""The JSON wire format shared by the HTTP server and :class:`SharedStorage` (pure, no I/O).
+"""The storage RPC protocol that SharedStorage and the HTTP server share (pure, no I/O).
 
-Brains, neurons, synapses, fibers, typed memories and projects travel in the strict format of
-the sharing codec (:mod:`neural_memory.sharing._codec`): ``encode_entity`` on the way out,
-its validating decoders on the way in. This module adds what only the storage protocol
-carries: alerts, recall events, change records, statistics, write batches, and the error
-envelope ``{"error": <type>, "message": <text>}`` with its HTTP status codes.
+Records travel in the one JSON form of :mod:`neural_memory.codec`. This module adds what only
+the protocol carries: its version and path prefix, write batches, the query filters of the
+``find_*`` primitives, and the error envelope ``{"error": <type>, "message": <text>}`` with
+its HTTP status codes. It lives in the storage layer because SharedStorage (a backend) is one
+end of the protocol; the server (an interface) imports it from here, never the other way.
 
 Decoders raise :class:`~neural_memory.errors.SnapshotFormatError` (a ValidationError) naming
 the offending path, so bad input becomes HTTP 422 on the server.
@@ -16,11 +16,23 @@ import dataclasses
 import json
 import math
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import neural_memory.errors as errors_module
-from neural_memory.core.alert import Alert, AlertSeverity, AlertStatus, AlertType
-from neural_memory.core.events import BrainStats, ChangeKind, ChangeRecord, RecallEvent
+from neural_memory.codec import (
+    decode_records,
+    decode_time,
+    encode_record,
+    encode_time,
+    require_fields,
+)
+from neural_memory.core.alert import AlertStatus, AlertType
+from neural_memory.core.fiber import Fiber
+from neural_memory.core.neuron import Neuron
+from neural_memory.core.project import Project
+from neural_memory.core.synapse import Synapse
+from neural_memory.core.typed_memory import TypedMemory
 from neural_memory.errors import (
     AlreadyExistsError,
     BrainNotSetError,
@@ -33,27 +45,32 @@ from neural_memory.errors import (
     StorageUnavailableError,
     ValidationError,
 )
-from neural_memory.sharing._codec import DECODERS, _build, _Fields, decode_time, encode_entity
-from neural_memory.sharing.limits import MAX_FIBER_MEMBERS
 from neural_memory.storage.batch import WriteBatch
+from neural_memory.storage.filters import (
+    AlertFilter,
+    FiberFilter,
+    NeuronFilter,
+    SynapseFilter,
+    TypedMemoryFilter,
+)
 
 __all__ = [
     "PROTOCOL_VERSION",
     "REQUEST_TOO_LARGE",
     "STORAGE_PREFIX",
     "check_response",
-    "decode_alert",
-    "decode_change",
-    "decode_entities",
-    "decode_recall_event",
-    "decode_stats",
     "decode_write_batch",
     "dump_json",
-    "encode_change",
+    "encode_alert_filter",
+    "encode_fiber_filter",
+    "encode_neuron_filter",
+    "encode_synapse_filter",
+    "encode_typed_memory_filter",
     "encode_write_batch",
     "error_body",
     "error_from_body",
     "error_status",
+    "optional_time",
 ]
 
 PROTOCOL_VERSION = 1
@@ -65,18 +82,19 @@ STORAGE_PREFIX = "/v1/storage"
 REQUEST_TOO_LARGE = "RequestTooLarge"
 """Error type of an HTTP 413 answer (the client raises ValidationError for it)."""
 
-_BATCH_SECTIONS: dict[str, str] = {
-    "insert_neurons": "neurons",
-    "ensure_neurons": "neurons",
-    "update_neurons": "neurons",
-    "insert_synapses": "synapses",
-    "ensure_synapses": "synapses",
-    "update_synapses": "synapses",
-    "insert_fibers": "fibers",
-    "update_fibers": "fibers",
-    "put_typed_memories": "typed_memories",
-    "put_projects": "projects",
+_BATCH_SECTIONS: dict[str, type] = {
+    "insert_neurons": Neuron,
+    "ensure_neurons": Neuron,
+    "update_neurons": Neuron,
+    "insert_synapses": Synapse,
+    "ensure_synapses": Synapse,
+    "update_synapses": Synapse,
+    "insert_fibers": Fiber,
+    "update_fibers": Fiber,
+    "put_typed_memories": TypedMemory,
+    "put_projects": Project,
 }
+_BATCH_FIELDS = frozenset(f.name for f in dataclasses.fields(WriteBatch))
 _BATCH_ID_LISTS = (
     "delete_fiber_ids",
     "delete_synapse_ids",
@@ -97,9 +115,6 @@ _STATUS: tuple[tuple[type[NeuralMemoryError], int], ...] = (
 )
 
 
-# -- JSON ----------------------------------------------------------------------------------
-
-
 def dump_json(value: Any) -> bytes:
     """Compact UTF-8 JSON; ValidationError when ``value`` is not JSON data (NaN included)."""
     try:
@@ -110,81 +125,9 @@ def dump_json(value: Any) -> bytes:
         raise ValidationError(f"value is not JSON data: {exc}") from None
 
 
-# -- entities ------------------------------------------------------------------------------
-
-
-def decode_entities(section: str, values: Any, path: str) -> list[Any]:
-    """A JSON list of ``section`` entities (``"neurons"``, ``"fibers"``, ...), validated."""
-    decode = DECODERS[section]
-    if not isinstance(values, list):
-        raise SnapshotFormatError(f"{path} must be a list")
-    return [decode(item, f"{path}[{i}]") for i, item in enumerate(values)]
-
-
-def decode_alert(value: Any, path: str = "alert") -> Alert:
-    """One alert, every field required."""
-    f = _Fields(value, path, Alert)
-    return _build(
-        path,
-        Alert,
-        id=f.text("id"),
-        alert_type=f.enum("alert_type", AlertType),
-        severity=f.enum("severity", AlertSeverity),
-        message=f.text("message"),
-        status=f.enum("status", AlertStatus),
-        metric_value=f.number("metric_value"),
-        threshold=f.number("threshold"),
-        created_at=f.time("created_at"),
-        seen_at=f.optional_time("seen_at"),
-        acknowledged_at=f.optional_time("acknowledged_at"),
-        resolved_at=f.optional_time("resolved_at"),
-    )
-
-
-def decode_recall_event(value: Any, path: str = "event") -> RecallEvent:
-    """One recall event, every field required."""
-    f = _Fields(value, path, RecallEvent)
-    return _build(
-        path,
-        RecallEvent,
-        id=f.text("id"),
-        query=f.text("query"),
-        fiber_ids=tuple(f.strings("fiber_ids", MAX_FIBER_MEMBERS)),
-        confidence=f.number("confidence"),
-        created_at=f.time("created_at"),
-    )
-
-
-def decode_stats(value: Any, path: str = "stats") -> BrainStats:
-    """Brain statistics, every field required."""
-    f = _Fields(value, path, BrainStats)
-    counts = {
-        field.name: f.integer(field.name)
-        for field in dataclasses.fields(BrainStats)
-        if field.name != "oldest_unused_fiber_at"
-    }
-    return _build(
-        path, BrainStats, oldest_unused_fiber_at=f.optional_time("oldest_unused_fiber_at"), **counts
-    )
-
-
-def encode_change(change: ChangeRecord) -> list[Any]:
-    """A change record as a compact ``[seq, kind, entity_id]`` triple."""
-    return [change.seq, change.kind.value, change.entity_id]
-
-
-def decode_change(value: Any, path: str = "change") -> ChangeRecord:
-    """A ``[seq, kind, entity_id]`` triple."""
-    if not isinstance(value, list) or len(value) != 3:
-        raise SnapshotFormatError(f"{path} must be a [seq, kind, entity_id] list")
-    seq, kind, entity_id = value
-    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
-        raise SnapshotFormatError(f"{path}[0] must be a non-negative integer, got {seq!r}")
-    if kind not in {member.value for member in ChangeKind}:
-        raise SnapshotFormatError(f"{path}[1] is not a change kind: {kind!r}")
-    if not isinstance(entity_id, str):
-        raise SnapshotFormatError(f"{path}[2] must be a string")
-    return ChangeRecord(seq, ChangeKind(kind), entity_id)
+def optional_time(moment: datetime | None) -> str | None:
+    """A timestamp field of a request: ISO 8601 text, or null."""
+    return encode_time(moment) if moment is not None else None
 
 
 # -- write batches -------------------------------------------------------------------------
@@ -192,11 +135,11 @@ def decode_change(value: Any, path: str = "change") -> ChangeRecord:
 
 def encode_write_batch(batch: WriteBatch) -> dict[str, Any]:
     """A WriteBatch as JSON; empty sections are left out (``deltas_at`` always written)."""
-    body: dict[str, Any] = {"deltas_at": batch.deltas_at.isoformat()}
+    body: dict[str, Any] = {"deltas_at": encode_time(batch.deltas_at)}
     for name in _BATCH_SECTIONS:
         items = getattr(batch, name)
         if items:
-            body[name] = [encode_entity(item) for item in items]
+            body[name] = [encode_record(item) for item in items]
     if batch.synapse_deltas:
         body["synapse_deltas"] = [[sid, delta] for sid, delta in batch.synapse_deltas]
     for name in _BATCH_ID_LISTS:
@@ -210,13 +153,10 @@ def decode_write_batch(value: Any, path: str = "batch") -> WriteBatch:
     """A WriteBatch from JSON (missing sections are empty); strict about everything else."""
     if not isinstance(value, Mapping):
         raise SnapshotFormatError(f"{path} must be an object")
-    known = {f.name for f in dataclasses.fields(WriteBatch)}
-    unknown = value.keys() - known
-    if unknown:
-        raise SnapshotFormatError(f"{path} has unknown field(s) {sorted(unknown)}")
+    require_fields(value, _BATCH_FIELDS, path, all_required=False)
     parts: dict[str, Any] = {
-        name: tuple(decode_entities(section, value[name], f"{path}.{name}"))
-        for name, section in _BATCH_SECTIONS.items()
+        name: tuple(decode_records(kind, value[name], f"{path}.{name}"))
+        for name, kind in _BATCH_SECTIONS.items()
         if name in value
     }
     for name in _BATCH_ID_LISTS:
@@ -248,6 +188,57 @@ def _deltas(value: Any, path: str) -> tuple[tuple[str, float], ...]:
             raise SnapshotFormatError(f"{path}[{i}] delta must be finite")
         pairs.append((item[0], float(delta)))
     return tuple(pairs)
+
+
+# -- query filters (the server reads them with its request models) --------------------------
+
+
+def encode_neuron_filter(query: NeuronFilter) -> dict[str, Any]:
+    """The fields of a ``find_neurons`` request."""
+    kind = query.type.value if query.type is not None else None
+    return {"type": kind, "content": query.content, "limit": query.limit}
+
+
+def encode_synapse_filter(query: SynapseFilter) -> dict[str, Any]:
+    """The fields of a ``find_synapses`` request."""
+    return {
+        "source_id": query.source_id,
+        "target_id": query.target_id,
+        "type": query.type.value if query.type is not None else None,
+        "limit": query.limit,
+    }
+
+
+def encode_fiber_filter(query: FiberFilter) -> dict[str, Any]:
+    """The fields of a ``find_fibers`` request."""
+    return {"neuron_id": query.neuron_id, "tags": sorted(query.tags), "limit": query.limit}
+
+
+def encode_typed_memory_filter(query: TypedMemoryFilter) -> dict[str, Any]:
+    """The fields of a ``find_typed_memories`` request."""
+    return {
+        "memory_type": query.memory_type.value if query.memory_type is not None else None,
+        "min_priority": query.min_priority,
+        "tags": sorted(query.tags),
+        "project_id": query.project_id,
+        "fiber_ids": sorted(query.fiber_ids) if query.fiber_ids is not None else None,
+        "not_expired_at": optional_time(query.not_expired_at),
+        "limit": query.limit,
+    }
+
+
+def encode_alert_filter(query: AlertFilter) -> dict[str, Any]:
+    """The fields of a ``find_alerts`` request."""
+    return {
+        "ids": sorted(query.ids) if query.ids is not None else None,
+        "statuses": _values(query.statuses),
+        "types": _values(query.types),
+        "limit": query.limit,
+    }
+
+
+def _values(members: frozenset[AlertStatus] | frozenset[AlertType] | None) -> list[str] | None:
+    return sorted(m.value for m in members) if members is not None else None
 
 
 # -- errors --------------------------------------------------------------------------------
