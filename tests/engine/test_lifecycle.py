@@ -97,11 +97,14 @@ async def test_complete_example_decay_report_fields(storage: Storage) -> None:
 async def test_recalled_memory_fades_slower_than_a_forgotten_one(storage: Storage) -> None:
     config = BrainConfig()
     encoder = MemoryEncoder(storage, config)
-    used = await encoder.encode("The wifi password is tangerine42")
-    unused = await encoder.encode("The parking spot number is 17")
+    now = datetime.now(UTC)
+    # Learned on different days: not one conversation, so neither lends the other relevance.
+    unused = await encoder.encode(
+        "The parking spot number is 17", timestamp=now - timedelta(days=2)
+    )
+    used = await encoder.encode("The wifi password is tangerine42", timestamp=now)
     pipeline = ReflexPipeline(storage, config)
     manager = DecayManager(decay_rate=0.1)
-    now = datetime.now(UTC)
     for day in (1, 3, 7, 14):
         moment = now + timedelta(days=day)
         await pipeline.query("what is the wifi password", reference_time=moment)

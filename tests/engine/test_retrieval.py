@@ -185,3 +185,39 @@ async def test_the_index_kept_in_step_in_process_equals_a_fresh_build(storage: S
     await fresh.sync()
     assert _index_state(live) == _index_state(fresh)
     assert live.seq == fresh.seq == await storage.get_change_seq()
+
+
+async def test_an_answer_is_found_through_the_question_it_follows(storage: Storage) -> None:
+    config = BrainConfig()
+    encoder = MemoryEncoder(storage, config)
+    day = datetime(2024, 5, 2, 18, 0, tzinfo=UTC)
+    await encoder.encode_many(filler(40))
+    await encoder.encode_many(
+        [
+            MemoryInput(text="What dance were you doing at the regional show?", timestamp=day,
+                        metadata={"speaker": "Jon"}),
+            MemoryInput(text="A contemporary piece called Finding Freedom.", timestamp=day,
+                        metadata={"speaker": "Gina"}),
+        ]
+    )  # fmt: skip
+    result = await ReflexPipeline(storage, config).query(
+        "Which dance was performed at the regional show?"
+    )
+    contents = [f.content for f in result.fibers[:3]]
+    assert "A contemporary piece called Finding Freedom." in contents
+    stored = await storage.find_fibers()
+    answer = next(f for f in stored if f.content.startswith("A contemporary"))
+    question = next(f for f in stored if f.content.startswith("What dance"))
+    assert answer.metadata["follows"] == question.id
+
+
+async def test_memories_days_apart_are_not_one_thread(storage: Storage) -> None:
+    encoder = MemoryEncoder(storage, BrainConfig())
+    first = await encoder.encode("Booked the dentist", timestamp=START)
+    second = await encoder.encode("Paid the rent", timestamp=START + timedelta(days=3))
+    third = await encoder.encode(
+        "Called the landlord", timestamp=START + timedelta(days=3, hours=1)
+    )
+    assert "follows" not in first.fiber.metadata
+    assert "follows" not in second.fiber.metadata
+    assert third.fiber.metadata["follows"] == second.fiber.id

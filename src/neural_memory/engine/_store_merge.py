@@ -6,13 +6,20 @@ import hashlib
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from neural_memory.core.fiber import Fiber
 from neural_memory.core.neuron import Neuron
 from neural_memory.core.synapse import Synapse
 from neural_memory.engine.text import tokenize
 
-__all__ = ["Plan", "apply_supersession", "split_duplicates", "stable_fiber_id"]
+__all__ = [
+    "Plan",
+    "apply_supersession",
+    "link_threads",
+    "split_duplicates",
+    "stable_fiber_id",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +36,31 @@ def stable_fiber_id(text: str, speaker: str | None) -> str:
     """The id of a memory: the same words from the same speaker are the same memory."""
     key = "|".join((speaker or "", " ".join(tokenize(text)))).encode()
     return f"f-{hashlib.blake2b(key, digest_size=16, person=b'nm-fiber').hexdigest()}"
+
+
+def link_threads(
+    plans: Sequence[Plan], previous: tuple[str, datetime] | None, window: timedelta
+) -> tuple[list[Plan], tuple[str, datetime] | None]:
+    """Record in each memory which memory it follows in a conversation.
+
+    A memory follows the one stored just before it when it happened no earlier and at most
+    ``window`` later (the turns of one conversation). Returns the plans and the new last
+    memory, for the next call.
+    """
+    linked: list[Plan] = []
+    for plan in plans:
+        fiber = plan.fiber
+        when = fiber.occurred_at or fiber.created_at
+        if (
+            previous is not None
+            and previous[0] != fiber.id
+            and timedelta(0) <= when - previous[1] <= window
+            and "follows" not in fiber.metadata
+        ):
+            plan = replace(plan, fiber=fiber.with_metadata(follows=previous[0]))
+        linked.append(plan)
+        previous = (fiber.id, when)
+    return linked, previous
 
 
 def split_duplicates(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from neural_memory.core._validation import freeze_strings, require_text, require_unit
@@ -16,6 +16,7 @@ from neural_memory.core.synapse import Direction, Synapse, SynapseType
 from neural_memory.engine._store_merge import (
     Plan,
     apply_supersession,
+    link_threads,
     split_duplicates,
     stable_fiber_id,
 )
@@ -78,6 +79,9 @@ class MemoryEncoder:
         embedder: Optional; when given, each memory's text is embedded for semantic recall.
         consolidation: Optional scheduler told about every stored memory, so consolidation
             runs automatically after enough encodes.
+        thread_window: Successive memories at most this far apart form one conversation
+            thread (``metadata["follows"]``); recall lets a memory's neighbours share its
+            relevance, since an answer usually follows its question.
     """
 
     def __init__(
@@ -87,12 +91,15 @@ class MemoryEncoder:
         *,
         embedder: Embedder | None = None,
         consolidation: ConsolidationScheduler | None = None,
+        thread_window: timedelta = timedelta(hours=6),
     ) -> None:
         self._storage = storage
         self._config = config
         self._embedder = embedder
         self._consolidation = consolidation
         self._index_checked = False
+        self._thread_window = thread_window
+        self._last: tuple[str, datetime] | None = None
 
     async def encode(
         self,
@@ -125,6 +132,7 @@ class MemoryEncoder:
         if not inputs:
             return []
         plans = [_plan(_validated(item)) for item in inputs]
+        plans, self._last = link_threads(plans, self._last, self._thread_window)
         stored = await self._storage.get_fibers(plan.fiber.id for plan in plans)
         fresh, merged = split_duplicates(plans, stored)
         older = await self._older_statements(fresh)

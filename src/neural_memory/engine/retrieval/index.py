@@ -280,7 +280,10 @@ class BrainIndex:
         for neuron_row in neuron_rows:
             self.neurons.fibers[neuron_row].append(row)
         self.lexical.add(row, _document_terms(fiber))
-        self._columns.append(fiber)
+        follows = fiber.metadata.get("follows")
+        self._columns.append(
+            fiber, self.fiber_rows.get(follows) if isinstance(follows, str) else None
+        )
         pending = self._pending_vectors.pop(fiber.id, None)
         if pending is not None:
             self.vectors.put(row, pending)
@@ -325,6 +328,13 @@ class BrainIndex:
         """Conductivity of each fiber row."""
         return np.frombuffer(self._columns.conductivity, dtype=np.float32)
 
+    def thread_links(self) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+        """For each fiber row, the row it follows and the row following it (-1: none)."""
+        return (
+            np.frombuffer(self._columns.previous, dtype=np.int32),
+            np.frombuffer(self._columns.next, dtype=np.int32),
+        )
+
     def suppressed(self) -> npt.NDArray[np.bool_]:
         """True for fiber rows that are deleted or superseded by a newer fact."""
         return np.frombuffer(self._columns.suppressed, dtype=np.bool_)
@@ -363,12 +373,19 @@ class _FiberColumns:
         self.occurred: array[int] = array("i")
         self.conductivity: array[float] = array("f")
         self.suppressed = bytearray()
+        self.previous: array[int] = array("i")
+        self.next: array[int] = array("i")
 
-    def append(self, fiber: Fiber) -> None:
+    def append(self, fiber: Fiber, follows: int | None) -> None:
         occurred = fiber.occurred_at or fiber.created_at
         self.occurred.append(occurred.toordinal())
         self.conductivity.append(fiber.conductivity)
         self.suppressed.append(1 if fiber.superseded_by else 0)
+        row = len(self.previous)
+        self.previous.append(-1 if follows is None else follows)
+        self.next.append(-1)
+        if follows is not None and self.next[follows] < 0:
+            self.next[follows] = row
 
     def set(self, row: int, fiber: Fiber) -> None:
         self.conductivity[row] = fiber.conductivity

@@ -93,6 +93,7 @@ def rank(
         superseded=index.suppressed(),
         weights=weights,
     )
+    fused = fused + thread_boost(fused, *index.thread_links(), weights.thread)
     rows = top_rows(fused, CANDIDATES)
     if rows.size:
         rows = rows[fused[rows] >= min_relative_score * fused[rows[0]]]
@@ -104,6 +105,43 @@ def rank(
     ]
     coverage = _coverage(index, candidates[:3], signals.terms)
     return Ranking(candidates, result, anchors, coverage)
+
+
+def thread_boost(
+    scores: FloatArray,
+    previous: npt.NDArray[np.int32],
+    following: npt.NDArray[np.int32],
+    weight: float,
+) -> FloatArray:
+    """What each memory gains from its conversation neighbours' scores.
+
+    The best of the memories one step before and after counts ``weight``, two steps away
+    half as much: an answer usually follows the question that matched.
+    """
+    if weight <= 0 or not len(scores):
+        return np.zeros_like(scores)
+    one_back, one_ahead = _step(scores, previous), _step(scores, following)
+    two_back = _step(scores, _chain(previous))
+    two_ahead = _step(scores, _chain(following))
+    near = weight * np.maximum(one_back, one_ahead)
+    boost: FloatArray = np.maximum(near, 0.5 * weight * np.maximum(two_back, two_ahead)).astype(
+        np.float32, copy=False
+    )
+    return boost
+
+
+def _step(scores: FloatArray, links: npt.NDArray[np.int32]) -> FloatArray:
+    linked = links >= 0
+    out = np.zeros_like(scores)
+    out[linked] = scores[links[linked]]
+    return out
+
+
+def _chain(links: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
+    twice = np.full_like(links, -1)
+    linked = links >= 0
+    twice[linked] = links[links[linked]]
+    return twice
 
 
 def anchor_rows(index: BrainIndex, keys: Sequence[str]) -> list[int]:

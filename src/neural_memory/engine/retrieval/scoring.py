@@ -24,6 +24,8 @@ class FusionWeights:
     semantic: float = 0.3
     time: float = 0.3
     entity: float = 0.2
+    thread: float = 0.5
+    """Share of a conversation neighbour's score a memory gains (see ``thread_boost``)."""
     superseded_penalty: float = 0.3
     conductivity: float = 0.1
 
