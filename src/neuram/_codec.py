@@ -43,6 +43,8 @@ KEY = "neuram"
 TAG = "neuram"
 """Every neuram fiber carries this tag."""
 _VERSION = 1
+_NO_VECTOR = np.zeros(0, dtype=np.float32)
+_NO_VECTOR.flags.writeable = False
 
 
 def region_tag(region: str) -> str:
@@ -99,9 +101,13 @@ def engram_tags(engram: Engram) -> frozenset[str]:
 
 
 def fiber_with(fiber: Fiber, engram: Engram, embedder: str | None) -> Fiber:
-    """``fiber`` (the stored copy) updated to the state of ``engram``."""
+    """``fiber`` (the stored copy) updated to the state of ``engram``.
+
+    A stored embedding is kept when ``engram`` carries none (it was not decoded).
+    """
     old_tags = {tag for tag in fiber.tags if tag.startswith(f"{TAG}:")}
-    metadata = {**fiber.metadata, **engram_metadata(engram, embedder)}
+    fields = {**(_fields(fiber) or {}), **engram_metadata(engram, embedder)[KEY]}
+    metadata = {**fiber.metadata, KEY: fields}
     return replace(
         fiber,
         salience=engram.salience,
@@ -125,35 +131,43 @@ def retention_state(fiber: Fiber) -> tuple[float, float] | None:
     return float(fields["stability"]), float(fields["last_access"])
 
 
-def stored_vector(fiber: Fiber, embedder: str) -> npt.NDArray[np.float32] | None:
-    """The embedding stored with a neuram fiber, if ``embedder`` made it."""
+def stored_vector(fiber: Fiber, embedder: str | None = None) -> npt.NDArray[np.float32] | None:
+    """The embedding stored with a neuram fiber (if ``embedder`` is given: if it made it)."""
     fields = _fields(fiber)
-    if fields is None or fields.get("embedder") != embedder:
+    if fields is None or (embedder is not None and fields.get("embedder") != embedder):
         return None
     text = fields.get("embedding")
     return decode_vector(text) if isinstance(text, str) else None
 
 
-def engram_from_fiber(fiber: Fiber) -> Engram | None:
-    """The engram a neuram fiber holds, None for a fiber neuram did not write."""
+def engram_from_fiber(fiber: Fiber, *, with_embedding: bool = True) -> Engram | None:
+    """The engram a neuram fiber holds, None for a fiber neuram did not write.
+
+    ``with_embedding=False`` leaves the embedding out (cheaper; see :func:`stored_vector`).
+    The fields were validated when written, so they are restored without validating again.
+    """
     fields = _fields(fiber)
     if fields is None:
         return None
-    text = fields.get("embedding")
-    return Engram(
-        content=fiber.content,
-        memory_type=MemoryType(fields["type"]),
-        salience=fiber.salience,
-        embedding=decode_vector(text) if isinstance(text, str) else (),
-        synaptic_strength=float(fields["strength"]),
-        stability=float(fields["stability"]),
-        access_count=int(fields["access_count"]),
-        associations=[(str(o), float(w)) for o, w in fields.get("associations", ())],
-        fragments=list(fiber.pathway),
-        engram_id=fiber.id,
-        created_at=float(fields["created_at"]),
-        last_access=float(fields["last_access"]),
-        reward=float(fields.get("reward", 0.0)),
-        region=str(fields["region"]),
-        consolidated=bool(fields["consolidated"]),
-    )
+    text = fields.get("embedding") if with_embedding else None
+    values: dict[str, Any] = {
+        "content": fiber.content,
+        "memory_type": MemoryType(fields["type"]),
+        "salience": fiber.salience,
+        "embedding": decode_vector(text) if isinstance(text, str) else _NO_VECTOR,
+        "synaptic_strength": float(fields["strength"]),
+        "stability": float(fields["stability"]),
+        "access_count": int(fields["access_count"]),
+        "associations": [(str(o), float(w)) for o, w in fields.get("associations", ())],
+        "fragments": list(fiber.pathway),
+        "engram_id": fiber.id,
+        "created_at": float(fields["created_at"]),
+        "last_access": float(fields["last_access"]),
+        "reward": float(fields.get("reward", 0.0)),
+        "region": str(fields["region"]),
+        "consolidated": bool(fields["consolidated"]),
+    }
+    engram = object.__new__(Engram)
+    for name, value in values.items():
+        setattr(engram, name, value)
+    return engram

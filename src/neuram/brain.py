@@ -161,6 +161,10 @@ class Brain:
         if not isinstance(content, str) or not content.strip():
             raise ValidationError("content must be a non-empty string")
         kind = _memory_type(memory_type)
+        if reward is not None and (
+            isinstance(reward, bool) or not isinstance(reward, int | float) or abs(reward) > 1
+        ):
+            raise ValidationError(f"reward must be a number between -1 and 1, got {reward!r}")
         async with self._lock:
             self._check_open()
             now = self._clock()
@@ -195,6 +199,7 @@ class Brain:
             BasalGanglia.modulate(engram, reward)
         if engram.consolidated:
             await self.longterm.save([engram])
+            self.longterm.attach_embeddings([engram])
         self.prefrontal_cortex.hold(engram, now=now)
         return engram
 
@@ -226,7 +231,9 @@ class Brain:
                 potentiate(engram, now)
                 self.prefrontal_cortex.refresh(engram)
                 self.prefrontal_cortex.rehearse(engram.engram_id, now=now)
-            await self.longterm.save([e for e, _ in results if e.consolidated])
+            consolidated = [engram for engram, _ in results if engram.consolidated]
+            await self.longterm.save(consolidated)
+            self.longterm.attach_embeddings(consolidated)
             if results:
                 self.prefrontal_cortex.hold(results[0][0], now=now)
             return results

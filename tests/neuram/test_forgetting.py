@@ -31,9 +31,7 @@ def test_time_until_forgotten_is_where_retention_crosses_the_threshold() -> None
     assert left == pytest.approx(3.0 * math.log(1 / FORGET_THRESHOLD) - 1.0)
     assert compute_retention(engram, T0 + 3600 + left * 3600) == pytest.approx(FORGET_THRESHOLD)
     assert time_until_forgotten(engram, now=T0 + 100 * 3600) == 0.0
-    assert time_until_forgotten(engram, threshold=0.5, now=T0) == pytest.approx(
-        3.0 * math.log(2)
-    )
+    assert time_until_forgotten(engram, threshold=0.5, now=T0) == pytest.approx(3.0 * math.log(2))
     with pytest.raises(ValidationError):
         time_until_forgotten(engram, threshold=1.5)
 

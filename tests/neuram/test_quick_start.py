@@ -102,24 +102,30 @@ async def test_quick_start_outcomes_in_detail(
     ]
     assert len(await brain.neocortex.engrams()) == 12
 
-    # forget removes the engram everywhere: working memory, hippocampal index, Redis
-    assert skill is not None
-    await brain.perceive("Python debugging needs breakpoint and locals")  # a fresh episode
+    # forget removes an engram everywhere: working memory, hippocampal index, Redis
+    assert skill is not None and skill.engram_id not in brain.prefrontal_cortex
+    best = await brain.recall("how do I debug Python?", top_k=1)
+    assert best[0][0].engram_id == skill.engram_id
+    assert skill.engram_id in brain.prefrontal_cortex  # recall brought it back to mind
     fresh = await brain.perceive("To debug Rust: add dbg!, run, read stderr")
-    assert fresh is not None and fresh.engram_id in brain.hippocampus
+    assert fresh is not None
+    assert fresh.engram_id in brain.prefrontal_cortex and fresh.engram_id in brain.hippocampus
+
+    assert await brain.forget(skill.engram_id)
+    assert await brain.forget(fresh.engram_id)
     for engram_id in (skill.engram_id, fresh.engram_id):
-        brain.prefrontal_cortex.hold(skill if engram_id == skill.engram_id else fresh)
-        assert await brain.forget(engram_id)
         assert engram_id not in brain.prefrontal_cortex
         assert engram_id not in brain.hippocampus
-        assert await brain.longterm.get(engram_id) is None
+    assert await brain.sleep() == {"consolidated": 0, "pruned_wm": 0, "pruned_ltm": 0}
     storage = RedisStorage(redis_url, namespace=redis_namespace)
     try:
         brain_id = next(b.id for b in await storage.list_brains() if b.name == "neuram")
         storage.set_brain(brain_id)
-        assert await storage.get_fiber(skill.engram_id) is None
+        gone = await storage.get_fibers([skill.engram_id, fresh.engram_id])
+        assert gone == {}
+        assert len(await storage.find_fibers(tags=["neuram"])) == 13
     finally:
         await storage.close()
-    recalled = [e.content for e, _ in await brain.recall("how to debug Python breakpoint")]
-    assert "To debug Python: add breakpoint(), run, inspect locals" not in recalled
+    recalled = [e.content for e, _ in await brain.recall("how to debug Python or Rust")]
+    assert skill.content not in recalled and fresh.content not in recalled
     assert not await brain.forget(skill.engram_id)

@@ -72,13 +72,15 @@ async def test_thalamus_keeps_noise_out_of_working_memory(open_brain: OpenBrain)
 # -- Amygdala --------------------------------------------------------------------------------
 
 
-async def test_salience_boosts_stability_at_encoding(open_brain: OpenBrain) -> None:
+async def test_salience_boosts_stability_at_encoding(
+    open_brain: OpenBrain, clock: FakeClock
+) -> None:
     brain = await open_brain()
     calm = await brain.perceive("Parking moved to level two", salience=0.2)
     vivid = await brain.perceive("The server room flooded overnight", salience=0.9)
     assert calm is not None and vivid is not None
     assert vivid.stability == pytest.approx(calm.stability * 1.9 / 1.2)
-    assert time_until_forgotten(vivid) > time_until_forgotten(calm)
+    assert time_until_forgotten(vivid, now=clock()) > time_until_forgotten(calm, now=clock())
 
 
 def test_amygdala_appraises_emotional_cues() -> None:
@@ -100,7 +102,7 @@ async def test_working_memory_holds_seven_and_evicts_the_least_recently_used(
     for n in range(7):
         engrams.append(await brain.perceive(f"Fact {n}: the {n}th shelf holds volume {n}"))
         clock.advance(1)
-    await brain.recall("first shelf volume 0")  # rehearses item 0: now most recently used
+    await brain.recall("0th shelf", top_k=1)  # rehearses item 0: now most recently used
     await brain.perceive("A new fact about the archive basement")
     await brain.perceive("Another fact about the archive attic")
     held = brain.working_memory
@@ -152,7 +154,9 @@ async def test_reward_modulates_habit_strength(open_brain: OpenBrain, clock: Fak
     )
     assert liked is not None and shrugged is not None
     assert liked.stability > shrugged.stability
-    assert BasalGanglia.habit_strength(liked) > BasalGanglia.habit_strength(shrugged)
+    assert BasalGanglia.habit_strength(liked, clock()) > BasalGanglia.habit_strength(
+        shrugged, clock()
+    )
     for _ in range(3):
         await brain.sleep()
         clock.advance(hours=1)
@@ -161,7 +165,7 @@ async def test_reward_modulates_habit_strength(open_brain: OpenBrain, clock: Fak
     assert {e.memory_type for e in stored.values()} == {MemoryType.HABITUAL}
     assert stored[liked.content].salience == liked.salience
     assert stored[liked.content].stability == pytest.approx(liked.stability)
-    clock.advance(hours=20)
+    clock.advance(hours=12)  # 15 h unused: the rewarded habit outlives the other one
     await brain.sleep()
     remaining = [e.content for e in await brain.basal_ganglia.engrams()]
     assert remaining == ["User likes bullet-point summaries"]
@@ -188,9 +192,7 @@ async def test_consolidated_skills_are_very_hard_to_forget(
     skill = await brain.perceive(
         "To rotate the logs: run logrotate -f on the host", memory_type=MemoryType.PROCEDURAL
     )
-    fact = await brain.perceive(
-        "The log host is called harbor", memory_type=MemoryType.SEMANTIC
-    )
+    fact = await brain.perceive("The log host is called harbor", memory_type=MemoryType.SEMANTIC)
     assert skill is not None and fact is not None
     await brain.sleep()
     assert skill.region == "cerebellum" and skill.stability == pytest.approx(fact.stability * 25)
@@ -199,7 +201,7 @@ async def test_consolidated_skills_are_very_hard_to_forget(
     assert stats["pruned_ltm"] == 1
     assert [e.content for e in await brain.cerebellum.engrams()] == [skill.content]
     assert await brain.neocortex.engrams() == []
-    assert compute_retention(skill) > 0.2
+    assert compute_retention(skill, clock()) > 0.2
 
 
 # -- Hippocampus -> long-term: spaced recall ---------------------------------------------------
@@ -222,8 +224,8 @@ async def test_spaced_recall_extends_retention(open_brain: OpenBrain, clock: Fak
     assert stored.access_count == 3  # strengthening was written to the stored engram
     assert stored.stability > other.stability
     assert compute_retention(stored, clock()) > 0.2 > compute_retention(other, clock())
-    assert time_until_forgotten(stored, now=clock()) > 0.0 == time_until_forgotten(
-        other, now=clock()
+    assert (
+        time_until_forgotten(stored, now=clock()) > 0.0 == time_until_forgotten(other, now=clock())
     )
     await brain.sleep()
     assert [e.content for e in await brain.neocortex.engrams()] == [rehearsed.content]

@@ -41,9 +41,7 @@ async def test_background_sleep_snippet(default_redis_brain: str) -> None:
     # The snippet's URL has no port; the test's redis-server has its own (nothing else changes).
     namespace: dict[str, object] = {"Brain": Brain}
     try:
-        await run_snippet(
-            BACKGROUND_SLEEP, namespace, {"redis://localhost": default_redis_brain}
-        )
+        await run_snippet(BACKGROUND_SLEEP, namespace, {"redis://localhost": default_redis_brain})
         brain = namespace["brain"]
         assert isinstance(brain, Brain)
         assert brain.sleep_cycle.interval_seconds == 30.0
@@ -140,3 +138,21 @@ def test_pattern_completion_spreads_through_temporal_associations(clock: FakeClo
     assert results["Visited the Eiffel Tower at sunset"] == pytest.approx(
         results["Booked the Paris trip"] * 0.6 * weight, rel=0.05
     )
+
+
+def test_the_hippocampus_stays_correct_as_engrams_come_and_go(clock: FakeClock) -> None:
+    hpc = Hippocampus(clock=clock)
+    engrams = []
+    for n in range(2100):
+        vector = [float(n % 3 == 0), float(n % 3 == 1), 1.0]
+        engram = Engram(
+            f"Shipment {n} left warehouse {n % 7}", embedding=vector, created_at=clock()
+        )
+        engrams.append(hpc.encode(engram))
+        clock.advance(hours=1)
+    for engram in engrams[:2000]:
+        assert hpc.remove(engram.engram_id)
+    assert len(hpc) == 100 and engrams[5].engram_id not in hpc
+    found = hpc.pattern_complete("shipment 2050", top_k=3, query_embedding=[0.0, 1.0, 0.0])
+    assert found[0][0] is engrams[2050]  # 2050 % 3 == 1: both cue and vector point at it
+    assert all(e in engrams[2000:] for e, _ in found)

@@ -57,8 +57,8 @@ def link_threads(
             and timedelta(0) <= when - previous[1] <= window
             and "follows" not in fiber.metadata
         ):
-            plan = replace(plan, fiber=fiber.with_metadata(follows=previous[0]))
-        linked.append(plan)
+            fiber = fiber.with_metadata(follows=previous[0])
+        linked.append(replace(plan, fiber=fiber))
         previous = (fiber.id, when)
     return linked, previous
 

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from neural_memory.core.brain import Brain as EngineBrain
 from neural_memory.core.fiber import Fiber
 from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
-from neural_memory.engine.retrieval import ReflexPipeline
-from neural_memory.engine.retrieval.index import BrainIndex, index_for
+from neural_memory.engine.retrieval import DepthLevel, ReflexPipeline
+from neural_memory.engine.retrieval.index import BrainIndex, index_for, indexes_of
 from neural_memory.errors import NotFoundError, StorageClosedError
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
@@ -37,10 +37,13 @@ from neuram.activation import Candidate
 from neuram.engram import Engram
 from neuram.forgetting import hours_between, retention
 
-__all__ = ["SUPERSEDED_WEIGHT", "LongTermMemory"]
+__all__ = ["CANDIDATE_DEPTH", "SUPERSEDED_WEIGHT", "LongTermMemory"]
 
 SUPERSEDED_WEIGHT = 0.3
 """Activation kept by a statement a newer one superseded ("the wifi password is ...")."""
+CANDIDATE_DEPTH = DepthLevel.INSTANT
+"""How far the engine's graph activation goes when proposing candidates: one hop (neuram
+spreads further itself, through engram associations)."""
 _CHUNK = 500
 
 
@@ -79,7 +82,7 @@ class LongTermMemory:
             brain = EngineBrain.create(self.brain_name)
             await self.storage.save_brain(brain)
         self.storage.set_brain(brain.id)
-        self._encoder = MemoryEncoder(self.storage, brain.config)
+        self._encoder = MemoryEncoder(self.storage, brain.config, embedder=self._embeddings)
         self._pipeline = ReflexPipeline(
             self.storage,
             brain.config,
@@ -129,9 +132,17 @@ class LongTermMemory:
         return len(self.index.neurons.fibers[row]) if row is not None else 0
 
     def lookup(self, engram_id: str) -> Engram | None:
-        """The stored engram with this id, or None."""
+        """The stored engram with this id (its embedding left out), or None."""
         fiber = self._fiber(engram_id)
-        return engram_from_fiber(fiber) if fiber is not None else None
+        return engram_from_fiber(fiber, with_embedding=False) if fiber is not None else None
+
+    def attach_embeddings(self, engrams: Sequence[Engram]) -> None:
+        """Fill in the stored embedding of stored engrams that carry none."""
+        for engram in engrams:
+            fiber = self._fiber(engram.engram_id) if engram.vector is None else None
+            vector = stored_vector(fiber) if fiber is not None else None
+            if vector is not None:
+                engram.embedding = vector
 
     def _fiber(self, engram_id: str) -> Fiber | None:
         row = self.index.fiber_rows.get(engram_id)
@@ -150,11 +161,13 @@ class LongTermMemory:
         """The stored engrams the engine's pipeline finds for ``query`` (no strengthening)."""
         if self._pipeline is None:
             raise StorageClosedError("the long-term stores are not open: await open() first")
-        result = await self._pipeline.query(query, reference_time=moment(now), max_fibers=limit)
+        result = await self._pipeline.query(
+            query, CANDIDATE_DEPTH, reference_time=moment(now), max_fibers=limit
+        )
         found = []
         for scored in result.fibers:
             fiber = self._fiber(scored.fiber_id)
-            engram = engram_from_fiber(fiber) if fiber is not None else None
+            engram = engram_from_fiber(fiber, with_embedding=False) if fiber else None
             if fiber is None or engram is None:
                 continue
             cosine = math.sqrt(max(0.0, scored.semantic)) if self._embeddings else None
@@ -176,7 +189,8 @@ class LongTermMemory:
     async def get(self, engram_id: str) -> Engram | None:
         """The stored engram with this id, or None."""
         await self.sync()
-        return self.lookup(engram_id)
+        fiber = self._fiber(engram_id)
+        return engram_from_fiber(fiber) if fiber is not None else None
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -195,16 +209,28 @@ class LongTermMemory:
             )
             for e in engrams
         ]
-        results = await self._encoder.encode_many(items)
+        if self._embeddings is not None:  # the encoder embeds them: hand it the vectors
+            for engram in engrams:
+                if engram.vector is not None:
+                    self._embeddings.prime(engram.content, engram.vector)
+        try:
+            results = await self._encoder.encode_many(items)
+        finally:
+            if self._embeddings is not None:
+                self._embeddings.release_primed()
         merged: list[Fiber] = []
         for engram, result in zip(engrams, results, strict=True):
             engram.engram_id = result.fiber.id
             if result.merged:
                 merged.append(fiber_with(result.fiber, _stronger(result.fiber, engram), name))
-            elif engram.vector is not None:
-                self.index.cache_embedding(engram.engram_id, engram.vector)
         if merged:
-            await self.storage.write(WriteBatch(update_fibers=tuple(merged)))
+            await self._write(WriteBatch(update_fibers=tuple(merged)))
+
+    async def _write(self, batch: WriteBatch) -> None:
+        """Write ``batch`` and apply it to this process's indexes (no read-back needed)."""
+        seq = await self.storage.write(batch)
+        for index in indexes_of(self.storage, self.storage.brain_id):
+            index.apply_own_write(batch, seq)
 
     async def save(self, engrams: Sequence[Engram]) -> None:
         """Write the new state of stored engrams (those deleted meanwhile are skipped)."""
@@ -214,12 +240,12 @@ class LongTermMemory:
         if not fibers:
             return
         try:
-            await self.storage.write(WriteBatch(update_fibers=fibers))
+            await self._write(WriteBatch(update_fibers=fibers))
         except NotFoundError:  # another process deleted one: write the ones that remain
             present = await self.storage.get_fibers(f.id for f in fibers)
             remaining = tuple(f for f in fibers if f.id in present)
             if remaining:
-                await self.storage.write(WriteBatch(update_fibers=remaining))
+                await self._write(WriteBatch(update_fibers=remaining))
 
     async def delete(self, engram_id: str) -> bool:
         """Delete a stored engram; False if it was not stored."""
@@ -238,7 +264,7 @@ class LongTermMemory:
                 doomed.append(record.fiber.id)
         for start in range(0, len(doomed), _CHUNK):
             chunk = tuple(doomed[start : start + _CHUNK])
-            await self.storage.write(WriteBatch(delete_fiber_ids=chunk))
+            await self._write(WriteBatch(delete_fiber_ids=chunk))
         return doomed
 
 
