@@ -158,13 +158,24 @@ class BM25Retriever:
         return rank_indices(self._index.scores(tokenize(query)), k)
 
     async def search(
-        self, query: str, *, k: int, reference_time: datetime | None = None
+        self,
+        query: str,
+        *,
+        k: int,
+        reference_time: datetime | None = None,
+        asker: str | None = None,
     ) -> list[str]:
-        """Top ``k`` doc ids by BM25 score (``reference_time`` is ignored)."""
+        """Top ``k`` doc ids by BM25 score (``reference_time`` and ``asker`` are ignored)."""
         return [self._docs[i].id for i in self._ranked(query, k)]
 
     async def search_with_context(
-        self, query: str, *, k: int, reference_time: datetime | None, max_tokens: int
+        self,
+        query: str,
+        *,
+        k: int,
+        reference_time: datetime | None,
+        max_tokens: int,
+        asker: str | None = None,
     ) -> SearchOutput:
         """Top ``k`` ids and the ranked document texts packed into ``max_tokens``."""
         ranked = self._ranked(query, max(k, len(self._docs)))
@@ -271,13 +282,24 @@ class EmbeddingRetriever:
         return rank_indices(scores.astype(np.float64), k)
 
     async def search(
-        self, query: str, *, k: int, reference_time: datetime | None = None
+        self,
+        query: str,
+        *,
+        k: int,
+        reference_time: datetime | None = None,
+        asker: str | None = None,
     ) -> list[str]:
-        """Top ``k`` doc ids by cosine similarity."""
+        """Top ``k`` doc ids by cosine similarity (``reference_time`` and ``asker`` ignored)."""
         return [self._docs[i].id for i in self._ranked(query, k)]
 
     async def search_with_context(
-        self, query: str, *, k: int, reference_time: datetime | None, max_tokens: int
+        self,
+        query: str,
+        *,
+        k: int,
+        reference_time: datetime | None,
+        max_tokens: int,
+        asker: str | None = None,
     ) -> SearchOutput:
         """Top ``k`` ids and the ranked document texts packed into ``max_tokens``."""
         ranked = self._ranked(query, max(k, len(self._docs)))

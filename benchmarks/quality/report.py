@@ -138,31 +138,61 @@ def format_table(dataset: str, runs: Sequence[SystemRun]) -> str:
     return "\n".join(lines)
 
 
-def latency_stats(run: SystemRun) -> dict[str, float]:
-    """Median and p95 query latency (ms), plus indexing totals."""
-    latencies = [r.latency_ms for r in run.records]
+def _timed(record: QuestionRecord) -> bool:
+    """Records whose latency means something: answered, or cut at the time limit."""
+    return record.failure is None or record.failure == "timeout"
+
+
+def failure_counts(records: Sequence[QuestionRecord]) -> dict[str, int]:
+    """Questions that scored 0 because the system failed, by reason."""
+    counts: dict[str, int] = {}
+    for record in records:
+        if record.failure is not None:
+            counts[record.failure] = counts.get(record.failure, 0) + 1
+    return counts
+
+
+def latency_stats(
+    run: SystemRun, records: Sequence[QuestionRecord] | None = None
+) -> dict[str, Any]:
+    """Median and p95 query latency (ms), failures, plus indexing totals.
+
+    A query that timed out counts at the time limit (a lower bound); a question whose
+    brain could not be indexed has no latency.
+    """
+    chosen = run.records if records is None else records
+    latencies = [r.latency_ms for r in chosen if _timed(r)]
+    failures = failure_counts(chosen)
     return {
         "queries": float(len(latencies)),
         "median_ms": m.percentile(latencies, 50),
         "p95_ms": m.percentile(latencies, 95),
+        "timeouts": sum(n for f, n in failures.items() if "timeout" in f),
+        "errors": sum(n for f, n in failures.items() if "error" in f),
+        "failures": failures,
         "index_seconds": run.index_seconds,
         "indexed_docs": float(run.indexed_docs),
     }
 
 
 def format_latency(dataset: str, runs: Sequence[SystemRun]) -> str:
-    """One line per system: query latency median / p95 and indexing cost."""
+    """One line per system: query latency median / p95, failures and indexing cost."""
     lines = [f"-- {dataset}: query latency --"]
     for run in runs:
         if run.skipped is not None:
-            lines.append(f"{run.system:<14} skipped: {run.skipped}")
+            lines.append(f"{run.system:<18} skipped: {run.skipped}")
             continue
         s = latency_stats(run)
-        lines.append(
-            f"{run.system:<14} median {s['median_ms']:8.2f} ms   p95 {s['p95_ms']:8.2f} ms   "
+        line = (
+            f"{run.system:<18} median {s['median_ms']:8.2f} ms   p95 {s['p95_ms']:8.2f} ms   "
             f"({int(s['queries'])} queries; indexed {int(s['indexed_docs'])} docs "
             f"in {s['index_seconds']:.1f} s)"
         )
+        if s["failures"]:
+            line += "   failed: " + ", ".join(f"{n} {f}" for f, n in sorted(s["failures"].items()))
+        if run.same_as is not None:
+            line += f"   [same configuration as {run.same_as}: not run again]"
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -221,11 +251,14 @@ def dataset_report(
             "groups": agg.means,
             "counts": agg.counts,
             "latency": latency_stats(run),
+            "same_as": run.same_as,
+            "details": run.extra,
             "questions": [
                 {
                     "id": r.question_id,
                     "group": r.group,
                     "latency_ms": r.latency_ms,
+                    "failure": r.failure,
                     **r.measures,
                 }
                 for r in run.records

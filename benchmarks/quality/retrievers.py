@@ -33,6 +33,8 @@ class Doc:
     speaker: str
     timestamp: datetime
     date_text: str | None = None
+    session: str | None = None
+    """The session the turn belongs to (systems that sleep between sessions group by it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,8 @@ class SearchOutput:
 
     ids: list[str]
     context: str | None = None
+    latency_ms: float | None = None
+    """The system's own query time, when it runs elsewhere (the harness then uses it)."""
 
 
 @runtime_checkable
@@ -53,8 +57,10 @@ class Retriever(Protocol):
         """Store one memory per item."""
         ...
 
-    async def search(self, query: str, *, k: int, reference_time: datetime | None) -> list[str]:
-        """Return up to ``k`` doc ids, best first."""
+    async def search(
+        self, query: str, *, k: int, reference_time: datetime | None, asker: str | None = None
+    ) -> list[str]:
+        """Return up to ``k`` doc ids, best first; ``asker`` names who asks (may be ignored)."""
         ...
 
     async def close(self) -> None:
@@ -67,7 +73,13 @@ class ContextRetriever(Retriever, Protocol):
     """A retriever that can also return the context it would hand to an LLM."""
 
     async def search_with_context(
-        self, query: str, *, k: int, reference_time: datetime | None, max_tokens: int
+        self,
+        query: str,
+        *,
+        k: int,
+        reference_time: datetime | None,
+        max_tokens: int,
+        asker: str | None = None,
     ) -> SearchOutput:
         """Ranked ids and the context built under ``max_tokens``."""
         ...
@@ -75,6 +87,17 @@ class ContextRetriever(Retriever, Protocol):
 
 class SystemUnavailableError(RuntimeError):
     """Raised when a system cannot run here (missing package or model); the run skips it."""
+
+
+class RetrieverError(RuntimeError):
+    """One index or query of a system failed; the harness counts its questions as misses.
+
+    ``kind`` is ``"timeout"`` (the time limit passed) or ``"error"`` (the system failed).
+    """
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 def normalise_text(text: str) -> str:

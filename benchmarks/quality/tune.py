@@ -1,8 +1,12 @@
-"""Ablations on LoCoMo: recall@k of the engine under several fusion settings, one index build.
+"""Fast weight sweeps on LoCoMo: recall@k under several fusion settings, one index build.
 
 ``python -m benchmarks.quality.tune [--limit N] [--embeddings]`` prints, per setting,
 recall@5/@10 for all categories and per category. Recall does not reinforce here, so every
-setting sees the same brain.
+setting sees the same brain, built once per conversation: a quick tuning loop.
+
+The measured ablations (every measure on both data sets, latency, sleep between sessions,
+the baselines and the PyPI package side by side) are ``python -m benchmarks.quality.run``
+with the systems ``nm_lexical,nm_embed,nm_graph,nm_time,nm_sleep``.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from benchmarks.quality.datasets import load_locomo
+from benchmarks.quality.datasets import default_data_dir, load_locomo
 from benchmarks.quality.metrics import recall_at_k
 from neural_memory import Brain
 from neural_memory.engine.embeddings import Embedder, load_default_embedder
@@ -85,7 +89,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--embeddings", action="store_true")
-    parser.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--data-dir", type=Path, default=default_data_dir())
     args = parser.parse_args()
     embedder = load_default_embedder() if args.embeddings else None
     if args.embeddings and embedder is None:

@@ -41,7 +41,7 @@ class ConsolidationPolicy:
     """
 
     min_recalls_to_mature: int = 3
-    min_mentions_to_promote: int = 3
+    min_mentions_to_promote: int = 5
     apply_decay: bool = True
 
 

@@ -335,6 +335,10 @@ class BrainIndex:
             np.frombuffer(self._columns.next, dtype=np.int32),
         )
 
+    def asks(self) -> npt.NDArray[np.bool_]:
+        """True for fiber rows whose memory asks a question."""
+        return np.frombuffer(self._columns.asks, dtype=np.bool_)
+
     def suppressed(self) -> npt.NDArray[np.bool_]:
         """True for fiber rows that are deleted or superseded by a newer fact."""
         return np.frombuffer(self._columns.suppressed, dtype=np.bool_)
@@ -373,6 +377,7 @@ class _FiberColumns:
         self.occurred: array[int] = array("i")
         self.conductivity: array[float] = array("f")
         self.suppressed = bytearray()
+        self.asks = bytearray()
         self.previous: array[int] = array("i")
         self.next: array[int] = array("i")
 
@@ -380,7 +385,8 @@ class _FiberColumns:
         occurred = fiber.occurred_at or fiber.created_at
         self.occurred.append(occurred.toordinal())
         self.conductivity.append(fiber.conductivity)
-        self.suppressed.append(1 if fiber.superseded_by else 0)
+        self.suppressed.append(_suppressed(fiber))
+        self.asks.append(1 if "?" in fiber.content else 0)
         row = len(self.previous)
         self.previous.append(-1 if follows is None else follows)
         self.next.append(-1)
@@ -389,7 +395,12 @@ class _FiberColumns:
 
     def set(self, row: int, fiber: Fiber) -> None:
         self.conductivity[row] = fiber.conductivity
-        self.suppressed[row] = 1 if fiber.superseded_by else 0
+        self.suppressed[row] = _suppressed(fiber)
+
+
+def _suppressed(fiber: Fiber) -> int:
+    """1 for memories recall should rank down: superseded facts and derived summaries."""
+    return 1 if fiber.superseded_by or "concept_of" in fiber.metadata else 0
 
 
 def _document_terms(fiber: Fiber) -> list[str]:

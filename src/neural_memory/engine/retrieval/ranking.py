@@ -83,17 +83,22 @@ def rank(
         params=SpreadParams(hops=hops, trail=trail),
         quiet_neurons=index.time_rows,
     )
+    asker = _row_of(index, signals.asker_key)
+    asker_fibers = _fibers_of(index, asker) if asker is not None else None
     fused = fuse(
         lexical=lexical,
         semantic=semantic,
         activation=result.fiber_activation,
         time_match=_time_match(index, signals.time_spans),
-        entity_match=_entity_match(index, anchors, signals.asker_key),
+        entity_match=_entity_match(index, anchors, asker),
         conductivity=index.conductivity(),
         superseded=index.suppressed(),
         weights=weights,
     )
-    fused = fused + thread_boost(fused, *index.thread_links(), weights.thread)
+    boost = thread_boost(fused, *index.thread_links(), index.asks(), weights.thread)
+    if asker_fibers is not None:
+        boost *= asker_fibers  # asked about their own life, their own words count
+    fused = fused + boost
     rows = top_rows(fused, CANDIDATES)
     if rows.size:
         rows = rows[fused[rows] >= min_relative_score * fused[rows[0]]]
@@ -111,20 +116,21 @@ def thread_boost(
     scores: FloatArray,
     previous: npt.NDArray[np.int32],
     following: npt.NDArray[np.int32],
+    asks: npt.NDArray[np.bool_],
     weight: float,
 ) -> FloatArray:
-    """What each memory gains from its conversation neighbours' scores.
+    """What each memory gains from the question-and-answer exchange it belongs to.
 
-    The best of the memories one step before and after counts ``weight``, two steps away
-    half as much: an answer usually follows the question that matched.
+    A memory that follows a question (one step, or two steps at half weight) gains
+    ``weight`` times that question's score, and a question gains from the memory that
+    answers it: an answer rarely repeats the words of what it answers.
     """
     if weight <= 0 or not len(scores):
         return np.zeros_like(scores)
-    one_back, one_ahead = _step(scores, previous), _step(scores, following)
-    two_back = _step(scores, _chain(previous))
-    two_ahead = _step(scores, _chain(following))
-    near = weight * np.maximum(one_back, one_ahead)
-    boost: FloatArray = np.maximum(near, 0.5 * weight * np.maximum(two_back, two_ahead)).astype(
+    asked = scores * asks
+    after_question = np.maximum(_step(asked, previous), 0.5 * _step(asked, _chain(previous)))
+    answered = _step(scores, following) * asks
+    boost: FloatArray = (weight * np.maximum(after_question, answered)).astype(
         np.float32, copy=False
     )
     return boost
@@ -169,18 +175,27 @@ def _semantic(index: BrainIndex, vector: FloatArray | None, size: int) -> FloatA
     return squared
 
 
-def _entity_match(index: BrainIndex, anchors: Sequence[int], asker_key: str | None) -> FloatArray:
+def _row_of(index: BrainIndex, key: str | None) -> int | None:
+    return index.neuron_row(stable_neuron_id(key)) if key is not None else None
+
+
+def _fibers_of(index: BrainIndex, row: int) -> FloatArray:
+    """1 for the fibers binding neuron ``row`` (at most MAX_ENTITY_FIBERS of them), else 0."""
+    mask = np.zeros(len(index.fibers), dtype=np.float32)
+    fibers = index.neurons.fibers[row][:MAX_ENTITY_FIBERS]
+    if fibers:
+        mask[np.fromiter(fibers, dtype=np.intp, count=len(fibers))] = 1.0
+    return mask
+
+
+def _entity_match(index: BrainIndex, anchors: Sequence[int], asker: int | None) -> FloatArray:
     """Share of the query's named entities (and its asker) each fiber binds."""
     entities = [a for a in anchors if _is_entity(index, a)]
-    if asker_key is not None:
-        asker = index.neuron_row(stable_neuron_id(asker_key))
-        if asker is not None and asker not in entities:
-            entities.append(asker)
+    if asker is not None and asker not in entities:
+        entities.append(asker)
     match = np.zeros(len(index.fibers), dtype=np.float32)
     for row in entities:
-        fibers = index.neurons.fibers[row][:MAX_ENTITY_FIBERS]
-        if fibers:
-            match[np.fromiter(fibers, dtype=np.intp, count=len(fibers))] += 1.0 / len(entities)
+        match += _fibers_of(index, row) / len(entities)
     return match
 
 

@@ -24,10 +24,11 @@ class FusionWeights:
     semantic: float = 0.3
     time: float = 0.3
     entity: float = 0.2
-    thread: float = 0.5
+    thread: float = 0.3
     """Share of a conversation neighbour's score a memory gains (see ``thread_boost``)."""
     superseded_penalty: float = 0.3
-    conductivity: float = 0.1
+    conductivity: float = 0.03
+    """How much a faded memory (low conductivity) loses: enough to break ties only."""
 
 
 def normalise(values: FloatArray) -> FloatArray:
