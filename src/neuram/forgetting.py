@@ -21,6 +21,7 @@ __all__ = [
     "BASE_STABILITY_HOURS",
     "FORGET_THRESHOLD",
     "LTP_RATE",
+    "Moment",
     "compute_retention",
     "current_strength",
     "hours_between",

@@ -42,6 +42,19 @@ def earned_consolidation(engram: Engram, *, replayed: bool) -> bool:
     )
 
 
+def _consolidated(engram: Engram) -> Engram:
+    """A copy of ``engram`` as its long-term region keeps it."""
+    region = region_for(engram.memory_type)
+    return replace(
+        engram,
+        region=region.region,
+        stability=region.consolidated_stability(engram),
+        consolidated=True,
+        associations=list(engram.associations),
+        fragments=list(engram.fragments),
+    )
+
+
 class SleepCycle:
     """Background consolidation (synaptic homeostasis), one cycle at a time or periodically.
 
@@ -126,17 +139,7 @@ class SleepCycle:
 
     async def _consolidate(self, engrams: list[Engram]) -> None:
         """Store ``engrams`` in their regions, then move them out of the hippocampus."""
-        copies = [
-            replace(
-                engram,
-                region=(region := region_for(engram.memory_type)).region,
-                stability=region.consolidated_stability(engram),
-                consolidated=True,
-                associations=list(engram.associations),
-                fragments=list(engram.fragments),
-            )
-            for engram in engrams
-        ]
+        copies = [_consolidated(engram) for engram in engrams]
         await self._longterm.store(copies)
         for engram, copy in zip(engrams, copies, strict=True):
             self._hippocampus.remove(engram.engram_id, scrub=False)

@@ -33,7 +33,7 @@ from neural_memory.storage.batch import WriteBatch
 if TYPE_CHECKING:
     from neural_memory.engine.embeddings import Embedder
 
-__all__ = ["BrainIndex", "FiberRecord", "index_for", "indexes_of"]
+__all__ = ["BrainIndex", "FiberRecord", "Link", "index_for", "indexes_of"]
 
 _REGISTRY: weakref.WeakKeyDictionary[Storage, dict[tuple[str, str], BrainIndex]] = (
     weakref.WeakKeyDictionary()
@@ -53,6 +53,18 @@ def index_for(storage: Storage, brain_id: str, embedder: Embedder | None = None)
     if index is None:
         index = per_storage[key] = BrainIndex(storage, brain_id, embedder)
     return index
+
+
+@dataclass(slots=True)
+class Link:
+    """What the index keeps of one synapse: its endpoints (ids and rows) and weight."""
+
+    source_id: str
+    target_id: str
+    source: int
+    target: int
+    both: bool
+    weight: float
 
 
 @dataclass(slots=True)
@@ -106,7 +118,7 @@ class BrainIndex:
         self.vectors = VectorStore()
         self._columns = _FiberColumns()
         self.time_rows: set[int] = set()
-        self._synapses: dict[str, Synapse] = {}
+        self._synapses: dict[str, Link] = {}
         self._pending_vectors: dict[str, npt.NDArray[np.float32]] = {}
         self._unembedded: set[int] = set()  # rows added without a vector (no full scans)
         self._lock = asyncio.Lock()
@@ -161,14 +173,11 @@ class BrainIndex:
             if synapse.id not in self._synapses:
                 self._put_synapse(synapse)
         for synapse in (*batch.insert_synapses, *batch.update_synapses):
-            self._drop_synapse(synapse.id)
             self._put_synapse(synapse)
         for synapse_id, delta in batch.synapse_deltas:
-            known = self._synapses.get(synapse_id)
-            if known is not None:
-                moved = known.with_weight(known.weight + delta)
-                self._drop_synapse(synapse_id)
-                self._put_synapse(moved.reinforce(0.0, at=batch.deltas_at) if delta > 0 else moved)
+            link = self._synapses.get(synapse_id)
+            if link is not None:
+                self._set_weight(link, link.weight + delta)
         for fiber in (*batch.insert_fibers, *batch.update_fibers):
             self._put_fiber(fiber)
         if any((batch.delete_fiber_ids, batch.delete_synapse_ids, batch.delete_neuron_ids)):
@@ -244,21 +253,30 @@ class BrainIndex:
             self.neurons.adjacency[row].clear()
 
     def _put_synapse(self, synapse: Synapse) -> None:
-        source = self.neurons.row(synapse.source_id)
-        target = self.neurons.row(synapse.target_id)
-        self._synapses[synapse.id] = synapse
-        self.neurons.adjacency[source][target] = synapse.weight
-        if synapse.is_bidirectional:
-            self.neurons.adjacency[target][source] = synapse.weight
+        link = Link(
+            synapse.source_id,
+            synapse.target_id,
+            self.neurons.row(synapse.source_id),
+            self.neurons.row(synapse.target_id),
+            synapse.is_bidirectional,
+            synapse.weight,
+        )
+        self._drop_synapse(synapse.id)
+        self._synapses[synapse.id] = link
+        self._set_weight(link, synapse.weight)
+
+    def _set_weight(self, link: Link, weight: float) -> None:
+        link.weight = min(1.0, max(0.0, weight))
+        self.neurons.adjacency[link.source][link.target] = link.weight
+        if link.both:
+            self.neurons.adjacency[link.target][link.source] = link.weight
 
     def _drop_synapse(self, synapse_id: str) -> None:
-        synapse = self._synapses.pop(synapse_id, None)
-        if synapse is not None:
-            source = self.neurons.rows[synapse.source_id]
-            target = self.neurons.rows[synapse.target_id]
-            self.neurons.adjacency[source].pop(target, None)
-            if synapse.is_bidirectional:
-                self.neurons.adjacency[target].pop(source, None)
+        link = self._synapses.pop(synapse_id, None)
+        if link is not None:
+            self.neurons.adjacency[link.source].pop(link.target, None)
+            if link.both:
+                self.neurons.adjacency[link.target].pop(link.source, None)
 
     def _put_fiber(self, fiber: Fiber) -> None:
         row = self.fiber_rows.get(fiber.id)
@@ -316,8 +334,8 @@ class BrainIndex:
         row = self.neurons.rows.get(neuron_id)
         return self.neurons.items[row] if row is not None else None
 
-    def synapse(self, synapse_id: str) -> Synapse | None:
-        """A synapse the index knows, else None."""
+    def link(self, synapse_id: str) -> Link | None:
+        """The endpoints and weight of a synapse the index knows, else None."""
         return self._synapses.get(synapse_id)
 
     def occurred_days(self) -> npt.NDArray[np.int32]:

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 __all__ = ["DepthLevel", "ReflexPipeline", "RetrievalResult", "ScoredFiber"]
 
 _FIRST_PERSON = frozenset({"i", "me", "my", "mine", "myself", "we", "us", "our", "ours"})
+_STRENGTHENED_FIBERS = 3
+"""Recall strengthens the co-activated synapses of this many best memories it used."""
 _WHY_WORDS = frozenset({"why", "cause", "caused", "reason", "because"})
 
 
@@ -238,11 +240,11 @@ class ReflexPipeline:
             fired = set(activated) | set(result.anchors)
             synapses = [
                 sid
-                for fiber in used
+                for fiber in used[:_STRENGTHENED_FIBERS]
                 for sid in fiber.synapse_ids
-                if (s := index.synapse(sid)) is not None
-                and s.source_id in fired
-                and s.target_id in fired
+                if (link := index.link(sid)) is not None
+                and link.source_id in fired
+                and link.target_id in fired
             ]
             neurons = [n for a in result.anchors if (n := index.neuron(a)) is not None]
             batch = reinforcement_batch(

@@ -95,18 +95,23 @@ def rank(
         superseded=index.suppressed(),
         weights=weights,
     )
-    boost = thread_boost(fused, *index.thread_links(), index.asks(), weights.thread)
-    if asker_fibers is not None:
-        boost *= asker_fibers  # asked about their own life, their own words count
-    fused = fused + boost
-    rows = top_rows(fused, CANDIDATES)
+    rows = _with_thread_neighbours(index, fused, top_rows(fused, CANDIDATES), weights.thread,
+                                   asker_fibers)  # fmt: skip
     if rows.size:
         rows = rows[fused[rows] >= min_relative_score * fused[rows[0]]]
     act = normalise(_dense(result.fiber_activation, size))
+    alive = [r for r in rows.tolist() if index.fibers[r].alive]
+    picked = np.asarray(alive, dtype=np.intp)
     candidates = [
-        Candidate(int(r), float(fused[r]), float(lexical[r]), float(act[r]), float(semantic[r]))
-        for r in rows
-        if index.fibers[int(r)].alive
+        Candidate(*values)
+        for values in zip(
+            alive,
+            fused[picked].tolist(),
+            lexical[picked].tolist(),
+            act[picked].tolist(),
+            semantic[picked].tolist(),
+            strict=True,
+        )
     ]
     coverage = _coverage(index, candidates[:3], signals.terms)
     return Ranking(candidates, result, anchors, coverage)
@@ -114,40 +119,77 @@ def rank(
 
 def thread_boost(
     scores: FloatArray,
+    rows: npt.NDArray[np.intp],
     previous: npt.NDArray[np.int32],
     following: npt.NDArray[np.int32],
     asks: npt.NDArray[np.bool_],
     weight: float,
 ) -> FloatArray:
-    """What each memory gains from the question-and-answer exchange it belongs to.
+    """What each of ``rows`` gains from the question-and-answer exchange it belongs to.
 
     A memory that follows a question (one step, or two steps at half weight) gains
     ``weight`` times that question's score, and a question gains from the memory that
     answers it: an answer rarely repeats the words of what it answers.
     """
-    if weight <= 0 or not len(scores):
-        return np.zeros_like(scores)
-    asked = scores * asks
-    after_question = np.maximum(_step(asked, previous), 0.5 * _step(asked, _chain(previous)))
-    answered = _step(scores, following) * asks
+    before = _at(previous, rows)
+    twice_before = _at(previous, before)
+    after = _at(following, rows)
+    after_question = np.maximum(
+        _asked(scores, asks, before), 0.5 * _asked(scores, asks, twice_before)
+    )
+    answered = _score(scores, after) * asks[rows]
     boost: FloatArray = (weight * np.maximum(after_question, answered)).astype(
         np.float32, copy=False
     )
     return boost
 
 
-def _step(scores: FloatArray, links: npt.NDArray[np.int32]) -> FloatArray:
-    linked = links >= 0
-    out = np.zeros_like(scores)
-    out[linked] = scores[links[linked]]
+def _with_thread_neighbours(
+    index: BrainIndex,
+    fused: FloatArray,
+    top: npt.NDArray[np.intp],
+    weight: float,
+    asker_fibers: FloatArray | None,
+) -> npt.NDArray[np.intp]:
+    """Add thread gains to the top rows and their neighbours (in place); rank them again.
+
+    Only the neighbourhood of the best candidates can change the ranking, so the work is
+    bounded by the number of candidates, not by the size of the brain.
+    """
+    if weight <= 0 or not top.size:
+        return top
+    previous, following = index.thread_links()
+    after = _at(following, top)
+    pool = np.unique(np.concatenate([top, _at(previous, top), after, _at(following, after)]))
+    pool = pool[pool >= 0]
+    gain = thread_boost(fused, pool, previous, following, index.asks(), weight)
+    if asker_fibers is not None:
+        gain *= asker_fibers[pool]  # asked about their own life, their own words count
+    fused[pool] += gain
+    order = np.argsort(-fused[pool], kind="stable")[:CANDIDATES]
+    ranked: npt.NDArray[np.intp] = pool[order]
+    return ranked[fused[ranked] > 0]
+
+
+def _at(links: npt.NDArray[np.int32], rows: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+    """``links[rows]``, keeping -1 (no link) as -1."""
+    out = np.full(rows.shape, -1, dtype=np.intp)
+    valid = rows >= 0
+    out[valid] = links[rows[valid]]
     return out
 
 
-def _chain(links: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
-    twice = np.full_like(links, -1)
-    linked = links >= 0
-    twice[linked] = links[links[linked]]
-    return twice
+def _score(scores: FloatArray, rows: npt.NDArray[np.intp]) -> FloatArray:
+    out = np.zeros(rows.shape, dtype=np.float32)
+    valid = rows >= 0
+    out[valid] = scores[rows[valid]]
+    return out
+
+
+def _asked(
+    scores: FloatArray, asks: npt.NDArray[np.bool_], rows: npt.NDArray[np.intp]
+) -> FloatArray:
+    return _score(scores, rows) * np.where(rows >= 0, asks[np.maximum(rows, 0)], False)
 
 
 def anchor_rows(index: BrainIndex, keys: Sequence[str]) -> list[int]:
