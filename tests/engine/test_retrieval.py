@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from neural_memory import Brain, BrainConfig, ValidationError
+from neural_memory.core import MemoryType, TypedMemory
 from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
 from neural_memory.engine.retrieval import DepthLevel, ReflexPipeline
 from neural_memory.engine.retrieval.index import BrainIndex, index_for
@@ -221,3 +222,20 @@ async def test_memories_days_apart_are_not_one_thread(storage: Storage) -> None:
     assert "follows" not in first.fiber.metadata
     assert "follows" not in second.fiber.metadata
     assert third.fiber.metadata["follows"] == second.fiber.id
+
+
+async def test_an_expired_typed_memory_is_no_longer_recalled(storage: Storage) -> None:
+    config = BrainConfig()
+    encoder = MemoryEncoder(storage, config)
+    todo = await encoder.encode("Buy concert tickets for the Friday show", timestamp=START)
+    await storage.add_typed_memory(
+        TypedMemory.create(
+            fiber_id=todo.fiber.id, memory_type=MemoryType.TODO, expires_in_days=7, created_at=START
+        )
+    )
+    pipeline = ReflexPipeline(storage, config, reinforce=False)
+    before = await pipeline.query("concert tickets", reference_time=START + timedelta(days=6))
+    after = await pipeline.query("concert tickets", reference_time=START + timedelta(days=8))
+    assert before.fibers and before.fibers[0].fiber_id == todo.fiber.id
+    assert todo.fiber.id not in after.fibers_matched
+    assert "concert" not in after.context
