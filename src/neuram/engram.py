@@ -12,7 +12,7 @@ from typing import TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from neural_memory.engine._store_merge import stable_fiber_id
+from neural_memory.engine.encoder import stable_fiber_id
 from neural_memory.errors import ValidationError
 
 __all__ = [

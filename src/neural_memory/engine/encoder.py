@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from neural_memory.engine.consolidation import ConsolidationScheduler
     from neural_memory.engine.embeddings import Embedder
 
-__all__ = ["EncodingResult", "MemoryEncoder", "MemoryInput"]
+__all__ = ["EncodingResult", "MemoryEncoder", "MemoryInput", "stable_fiber_id"]
 
 INITIAL_SYNAPSE_WEIGHT = 0.5
 """Weight of a synapse the first time two neurons are linked."""
