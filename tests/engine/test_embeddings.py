@@ -349,3 +349,30 @@ async def test_closed_embedder_refuses_work() -> None:
         assert (await embedder.embed(["x"])).shape == (1, 384)
     with pytest.raises(EmbeddingError, match="closed"):
         await embedder.embed(["x"])
+
+
+@pytest.mark.embeddings
+async def test_the_torch_thread_count_can_be_chosen() -> None:
+    pytest.importorskip("sentence_transformers")
+    import torch
+
+    from neural_memory.engine.embeddings import SentenceTransformerEmbedder
+
+    before = torch.get_num_threads()
+    try:
+        async with SentenceTransformerEmbedder(threads=1) as embedder:
+            vectors = await embedder.embed(["one thread is enough"])
+            assert vectors.shape == (1, embedder.dimension)
+            assert np.isclose(np.linalg.norm(vectors[0]), 1.0)
+        assert torch.get_num_threads() == before  # only the worker thread was changed
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_threads_must_be_positive() -> None:
+    from neural_memory.engine.embeddings import SentenceTransformerEmbedder, bundled_model_path
+
+    if bundled_model_path() is None:
+        pytest.skip("the offline model package is not installed")
+    with pytest.raises(ConfigError):
+        SentenceTransformerEmbedder(threads=0)
