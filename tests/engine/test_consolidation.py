@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from neural_memory import Brain, BrainConfig
+from neural_memory import BrainConfig
 from neural_memory.core import MemoryType, TypedMemory
 from neural_memory.engine.consolidation import (
     ConsolidationEngine,
@@ -19,19 +16,9 @@ from neural_memory.engine.consolidation import (
 from neural_memory.engine.encoder import MemoryEncoder
 from neural_memory.engine.history import current_version, supersession_chain
 from neural_memory.engine.retrieval import ReflexPipeline
-from neural_memory.storage import InMemoryStorage, Storage
+from neural_memory.storage import Storage
 
 T0 = datetime(2024, 2, 1, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def storage() -> AsyncIterator[Storage]:
-    store = InMemoryStorage()
-    brain = Brain.create("test")
-    await store.save_brain(brain)
-    store.set_brain(brain.id)
-    yield store
-    await store.close()
 
 
 async def test_a_repeated_memory_is_merged_on_store(storage: Storage) -> None:

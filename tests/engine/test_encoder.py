@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -11,16 +10,6 @@ from neural_memory import Brain, NeuronType, ValidationError
 from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
 from neural_memory.errors import BrainNotFoundError, StorageClosedError
 from neural_memory.storage import InMemoryStorage, Storage
-
-
-@pytest.fixture
-async def storage() -> AsyncIterator[Storage]:
-    store = InMemoryStorage()
-    brain = Brain.create("test")
-    await store.save_brain(brain)
-    store.set_brain(brain.id)
-    yield store
-    await store.close()
 
 
 async def test_encode_creates_a_fiber_with_typed_neurons(storage: Storage) -> None:

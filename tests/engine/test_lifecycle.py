@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from neural_memory import Brain, BrainConfig, Fiber, Neuron, NeuronType, Synapse, SynapseType
+from neural_memory import BrainConfig, Fiber, Neuron, NeuronType, Synapse, SynapseType
 from neural_memory.engine.encoder import MemoryEncoder
 from neural_memory.engine.lifecycle import DecayManager, ReinforcementManager
 from neural_memory.engine.retrieval import ReflexPipeline
-from neural_memory.storage import InMemoryStorage, Storage
+from neural_memory.storage import Storage
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-async def storage() -> AsyncIterator[Storage]:
-    store = InMemoryStorage()
-    brain = Brain.create("test")
-    await store.save_brain(brain)
-    store.set_brain(brain.id)
-    yield store
-    await store.close()
 
 
 async def add_graph(storage: Storage) -> None:

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from neural_memory import Brain, BrainConfig, ValidationError
+from neural_memory import BrainConfig, ValidationError
 from neural_memory.core import MemoryType, TypedMemory
 from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
 from neural_memory.engine.retrieval import DepthLevel, ReflexPipeline
 from neural_memory.engine.retrieval.index import BrainIndex, index_for
 from neural_memory.engine.tokens import count_tokens
-from neural_memory.storage import InMemoryStorage, Storage
+from neural_memory.storage import Storage
 
 START = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 TEAM_FACTS = [
@@ -21,16 +20,6 @@ TEAM_FACTS = [
     "Dan joined the mobile team in May",
     "Dan fixed the login crash",
 ]
-
-
-@pytest.fixture
-async def storage() -> AsyncIterator[Storage]:
-    store = InMemoryStorage()
-    brain = Brain.create("test")
-    await store.save_brain(brain)
-    store.set_brain(brain.id)
-    yield store
-    await store.close()
 
 
 def filler(count: int) -> list[MemoryInput]:
