@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
-from neural_memory.core._validation import require_text, require_unit
+from neural_memory.core._validation import empty_mapping, require_text, require_unit
 from neural_memory.core.brain import BrainConfig
 from neural_memory.core.clock import as_utc, utcnow
 from neural_memory.core.events import RecallEvent
@@ -70,7 +70,7 @@ class ScoredFiber:
     activation: float
     semantic: float
     occurred_at: datetime | None
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: Mapping[str, Any] = field(default_factory=empty_mapping)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -275,7 +275,7 @@ def _scored(fiber: Fiber, candidate: Candidate) -> ScoredFiber:
         activation=round(candidate.activation, 6),
         semantic=round(candidate.semantic, 6),
         occurred_at=fiber.occurred_at,
-        metadata=dict(fiber.metadata),
+        metadata=fiber.metadata,
     )
 
 
