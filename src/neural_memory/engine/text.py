@@ -59,5 +59,5 @@ def stem(token: str) -> str:
 
 
 def terms(text: str) -> list[str]:
-    """Stemmed content terms of ``text`` in order (stop words and 1-letter tokens dropped)."""
-    return [stem(t) for t in tokenize(text) if len(t) > 1 and t not in STOP_WORDS]
+    """Stemmed content terms of ``text`` in order (stop words and single letters dropped)."""
+    return [stem(t) for t in tokenize(text) if (len(t) > 1 or t.isdigit()) and t not in STOP_WORDS]
