@@ -3,36 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 from pathlib import Path
 
-from neural_memory import Brain, BrainConfig
+from neural_memory import BrainConfig
 from neural_memory.engine.retrieval import ReflexPipeline
 from neural_memory.storage import SQLiteStorage
 from tests.engine import _encode_worker
+from tests.processes import new_sqlite_brain, run_together
 
 
 def test_two_processes_encoding_one_brain_lose_nothing(tmp_path: Path) -> None:
     path = str(tmp_path / "shared.db")
-    brain = Brain.create("shared")
-
-    async def create() -> None:
-        async with SQLiteStorage(path) as storage:
-            await storage.save_brain(brain)
-
-    asyncio.run(create())
+    brain = new_sqlite_brain(path, "shared")
     count = 60
-    ctx = multiprocessing.get_context("spawn")
-    start = ctx.Barrier(2)
-    workers = [
-        ctx.Process(target=_encode_worker.encode, args=(path, brain.id, w, count, start))
-        for w in (1, 2)
-    ]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=240)
-    assert [w.exitcode for w in workers] == [0, 0]
+    codes = run_together(_encode_worker.encode, [(path, brain.id, w, count) for w in (1, 2)])
+    assert codes == [0, 0]
 
     async def check() -> None:
         async with SQLiteStorage(path) as storage:

@@ -35,6 +35,7 @@ from neural_memory.errors import (
 from neural_memory.storage import SQLiteStorage, WriteBatch
 from neural_memory.storage.sqlite import _storage_error
 from neural_memory.storage.sqlite_schema import SCHEMA_VERSION
+from tests.processes import new_sqlite_brain, run_together
 from tests.storage import _sqlite_workers as workers
 from tests.storage.helpers import at, fiber, neuron, synapse
 
@@ -333,25 +334,10 @@ async def test_concurrent_writes_on_one_storage(tmp_path: Path) -> None:
 
 def test_two_processes_write_one_brain(tmp_path: Path) -> None:
     path = str(tmp_path / "shared.db")
-    brain = Brain.create("shared")
-
-    async def create() -> None:
-        async with SQLiteStorage(path) as storage:
-            await storage.save_brain(brain)
-
-    asyncio.run(create())
+    brain = new_sqlite_brain(path, "shared")
     count = 200
-    ctx = multiprocessing.get_context("spawn")
-    start = ctx.Barrier(2)
-    procs = [
-        ctx.Process(target=workers.write_fibers, args=(path, brain.id, w, count, start))
-        for w in (1, 2)
-    ]
-    for proc in procs:
-        proc.start()
-    for proc in procs:
-        proc.join(timeout=240)
-    assert [proc.exitcode for proc in procs] == [0, 0]
+    codes = run_together(workers.write_fibers, [(path, brain.id, w, count) for w in (1, 2)])
+    assert codes == [0, 0]
 
     async def check() -> None:
         async with SQLiteStorage(path) as storage:
