@@ -105,6 +105,23 @@ async def test_recall_reinforces_what_it_used(storage: Storage) -> None:
     assert events[-1].fiber_ids[0] == encoded.fiber.id
 
 
+async def test_search_ranks_like_query_and_changes_nothing(storage: Storage) -> None:
+    config = BrainConfig()
+    encoder = MemoryEncoder(storage, config)
+    encoded = await encoder.encode("Dan fixed the login crash")
+    await encoder.encode("Carol leads the mobile team")
+    pipeline = ReflexPipeline(storage, config)
+    found = await pipeline.search("who fixed the login crash", max_fibers=1)
+    assert [f.fiber_id for f in found] == [encoded.fiber.id]
+    fiber = await storage.get_fiber(encoded.fiber.id)
+    assert fiber is not None and fiber.access_count == 0 and fiber.last_conducted is None
+    assert await storage.get_recall_events() == []
+    answered = await pipeline.query("who fixed the login crash", max_fibers=1)
+    assert answered.fibers_matched == [f.fiber_id for f in found]
+    with pytest.raises(ValidationError):
+        await pipeline.search("crash", max_fibers=0)
+
+
 async def test_memories_written_by_another_storage_are_seen(storage: Storage) -> None:
     config = BrainConfig()
     pipeline = ReflexPipeline(storage, config)

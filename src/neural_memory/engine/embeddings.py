@@ -36,6 +36,7 @@ from typing import Any, Protocol, TypeAlias, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from neural_memory.engine.retrieval.vectors import row_dots
 from neural_memory.errors import ConfigError, EmbeddingError, ValidationError
 
 __all__ = [
@@ -154,7 +155,7 @@ def cosine_top_k(
     n = rows.shape[0]
     if k <= 0 or n == 0:
         return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32)
-    scores = rows @ vector
+    scores = row_dots(rows, vector)
     candidates = np.argpartition(-scores, k - 1)[:k] if k < n else np.arange(n)
     order = np.lexsort((candidates, -scores[candidates]))
     top = candidates[order].astype(np.intp)

@@ -161,11 +161,11 @@ class LongTermMemory:
         """The stored engrams the engine's pipeline finds for ``query`` (no strengthening)."""
         if self._pipeline is None:
             raise StorageClosedError("the long-term stores are not open: await open() first")
-        result = await self._pipeline.query(
+        ranked = await self._pipeline.search(
             query, CANDIDATE_DEPTH, reference_time=moment(now), max_fibers=limit
         )
         found = []
-        for scored in result.fibers:
+        for scored in ranked:
             fiber = self._fiber(scored.fiber_id)
             engram = engram_from_fiber(fiber, with_embedding=False) if fiber else None
             if fiber is None or engram is None:

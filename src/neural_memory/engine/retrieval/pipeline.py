@@ -19,7 +19,7 @@ from neural_memory.engine.lifecycle.reinforcement import reinforcement_batch
 from neural_memory.engine.reflex_activation import CoActivation
 from neural_memory.engine.retrieval.context import build_context
 from neural_memory.engine.retrieval.index import BrainIndex, index_for
-from neural_memory.engine.retrieval.ranking import Candidate, QuerySignals, rank
+from neural_memory.engine.retrieval.ranking import Candidate, QuerySignals, Ranking, rank
 from neural_memory.engine.retrieval.scoring import FusionWeights, confidence
 from neural_memory.engine.text import tokenize
 from neural_memory.errors import ValidationError
@@ -162,20 +162,8 @@ class ReflexPipeline:
         text = require_text(query, "query")
         level = _depth(depth, text)
         budget = _budget(max_tokens, self._config)
-        if isinstance(max_fibers, bool) or not isinstance(max_fibers, int) or max_fibers < 1:
-            raise ValidationError("max_fibers must be a positive integer")
         now = as_utc(reference_time) if reference_time else utcnow()
-        index = index_for(self._storage, self._storage.brain_id, self._embedder)
-        await index.sync()
-        ranking = rank(
-            index,
-            await self._signals(text, now, asker),
-            hops=level.max_hops(self._config),
-            trail=self._use_reflex,
-            weights=self._weights,
-            min_relative_score=self._min_relative_score,
-        )
-        chosen = await self._drop_expired(index, ranking.candidates, max_fibers, now)
+        index, ranking, chosen = await self._rank(text, level, now, max_fibers, asker)
         lines = [index.fibers[c.row].context_line() for c in chosen]
         context, tokens, used_rows = build_context(lines, budget)
         scored = tuple(_scored(index.fibers[c.row].fiber, c) for c in chosen)
@@ -199,6 +187,44 @@ class ReflexPipeline:
         used = [index.fibers[chosen[i].row].fiber for i in used_rows]
         await self._after_recall(index, used, activated, result, now)
         return result
+
+    async def search(
+        self,
+        query: str,
+        depth: DepthLevel | None = None,
+        *,
+        reference_time: datetime | None = None,
+        max_fibers: int = 10,
+        asker: str | None = None,
+    ) -> tuple[ScoredFiber, ...]:
+        """The memories :meth:`query` would recall, best first, and nothing else.
+
+        No context is built, nothing is strengthened and no recall event is recorded: for
+        callers that rank memories their own way (neuram does).
+        """
+        text = require_text(query, "query")
+        now = as_utc(reference_time) if reference_time else utcnow()
+        index, _, chosen = await self._rank(text, _depth(depth, text), now, max_fibers, asker)
+        return tuple(_scored(index.fibers[c.row].fiber, c) for c in chosen)
+
+    async def _rank(
+        self, text: str, level: DepthLevel, now: datetime, max_fibers: int, asker: str | None
+    ) -> tuple[BrainIndex, Ranking, list[Candidate]]:
+        """The index, the full ranking, and its best ``max_fibers`` unexpired candidates."""
+        if isinstance(max_fibers, bool) or not isinstance(max_fibers, int) or max_fibers < 1:
+            raise ValidationError("max_fibers must be a positive integer")
+        index = index_for(self._storage, self._storage.brain_id, self._embedder)
+        await index.sync()
+        ranking = rank(
+            index,
+            await self._signals(text, now, asker),
+            hops=level.max_hops(self._config),
+            trail=self._use_reflex,
+            weights=self._weights,
+            min_relative_score=self._min_relative_score,
+        )
+        chosen = await self._drop_expired(index, ranking.candidates, max_fibers, now)
+        return index, ranking, chosen
 
     async def _signals(self, text: str, now: datetime, asker: str | None) -> QuerySignals:
         analysis = extract(text, now, with_own_day=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["VectorStore"]
+__all__ = ["VectorStore", "row_dots"]
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -50,5 +50,17 @@ class VectorStore:
             return np.zeros(size, dtype=np.float32)
         rows = min(size, self._matrix.shape[0])
         sims = np.zeros(size, dtype=np.float32)
-        sims[:rows] = self._matrix[:rows] @ np.asarray(query, dtype=np.float32).reshape(-1)
+        sims[:rows] = row_dots(self._matrix[:rows], np.asarray(query, dtype=np.float32))
         return sims
+
+
+def row_dots(matrix: FloatArray, vector: FloatArray) -> FloatArray:
+    """The dot product of every row of ``matrix`` with ``vector``, on the calling thread.
+
+    Not ``matrix @ vector``: for a large matrix that hands the product to a multi-threaded
+    BLAS whose idle threads keep spinning for a while after each call, and on a small machine
+    they take the cores an embedding model running next needs (measured: a 10k-engram
+    neuram recall went from 15 ms to 30-100 ms). ``einsum`` runs as fast as one BLAS thread.
+    """
+    dots: FloatArray = np.einsum("ij,j->i", matrix, vector.reshape(-1))
+    return dots
