@@ -59,8 +59,8 @@ class NmSpec:
     label: str = ""
 
 
-GRAPH_SIGNALS = ("activation", "entity", "thread")
-"""Signals that come from the graph: spreading activation, entity links, conversation threads."""
+GRAPH_SIGNALS = ("activation", "entity", "speaker", "thread")
+"""Signals from the graph: spreading activation, entity and speaker links, conversation threads."""
 
 
 def weights_without(*signals: str) -> FusionWeights:
@@ -74,7 +74,7 @@ NM_SYSTEMS: dict[str, NmSpec] = {
     ),
     "nm_embed": NmSpec(weights_without("time", *GRAPH_SIGNALS), True, label="+ embeddings"),
     "nm_graph": NmSpec(
-        weights_without("time"), True, label="+ graph: activation, entities, threads"
+        weights_without("time"), True, label="+ graph: activation, entities, speakers, threads"
     ),
     "nm_time": NmSpec(FusionWeights(), True, label="+ time (full weights)"),
     "nm_full": NmSpec(FusionWeights(), True, label="full engine, with embeddings"),

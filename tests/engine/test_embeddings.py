@@ -24,6 +24,7 @@ from neural_memory.engine.embeddings import (
     cosine_top_k,
     load_default_embedder,
 )
+from neural_memory.engine.retrieval.vectors import row_dots
 from neural_memory.errors import ConfigError, EmbeddingError, ValidationError
 
 HAS_SENTENCE_TRANSFORMERS = (
@@ -376,3 +377,10 @@ def test_threads_must_be_positive() -> None:
         pytest.skip("the offline model package is not installed")
     with pytest.raises(ConfigError):
         SentenceTransformerEmbedder(threads=0)
+
+
+def test_row_dots_equals_the_matrix_product() -> None:
+    rng = np.random.default_rng(3)
+    matrix = rng.standard_normal((50, 16)).astype(np.float32)
+    vector = rng.standard_normal(16).astype(np.float32)
+    np.testing.assert_allclose(row_dots(matrix, vector), matrix @ vector, rtol=1e-5, atol=1e-5)

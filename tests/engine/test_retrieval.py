@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 
 from neural_memory import BrainConfig, ValidationError
 from neural_memory.core import MemoryType, TypedMemory
 from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
-from neural_memory.engine.retrieval import DepthLevel, ReflexPipeline
+from neural_memory.engine.retrieval import DepthLevel, FusionWeights, ReflexPipeline
 from neural_memory.engine.retrieval.index import BrainIndex, index_for
+from neural_memory.engine.retrieval.scoring import relative_similarity
 from neural_memory.engine.tokens import count_tokens
 from neural_memory.storage import Storage
 
@@ -245,3 +247,37 @@ async def test_an_expired_typed_memory_is_no_longer_recalled(storage: Storage) -
     assert before.fibers and before.fibers[0].fiber_id == todo.fiber.id
     assert todo.fiber.id not in after.fibers_matched
     assert "concert" not in after.context
+
+
+async def test_asked_about_a_person_their_own_words_rank_first(storage: Storage) -> None:
+    config = BrainConfig()
+    encoder = MemoryEncoder(storage, config)
+    await encoder.encode_many(filler(40))
+    said = await encoder.encode(
+        "I love camping in the mountains with my kids", metadata={"speaker": "Melanie"}
+    )
+    await encoder.encode(
+        "Melanie, I love camping in the mountains too", metadata={"speaker": "Caroline"}
+    )
+    question = "What does Melanie love doing?"
+    with_speakers = await ReflexPipeline(storage, config, reinforce=False).search(question)
+    without = await ReflexPipeline(
+        storage, config, reinforce=False, weights=FusionWeights(speaker=0.0)
+    ).search(question)
+    assert with_speakers[0].fiber_id == said.fiber.id
+    own = {f.fiber_id: f.score for f in without}[said.fiber.id]
+    assert with_speakers[0].score > own
+
+
+def test_relative_similarity_puts_the_typical_memory_at_zero() -> None:
+    sims = np.array([0.20, 0.30, 0.40, 0.60, 0.90, 0.0], dtype=np.float32)
+    present = np.array([True, True, True, True, True, False])
+    relative = relative_similarity(sims, present)
+    assert relative.dtype == np.float32
+    assert relative[4] == pytest.approx(1.0)  # the closest memory
+    assert relative[2] == pytest.approx(0.0) and relative[0] == 0.0  # median and below
+    assert relative[3] == pytest.approx(0.2 / 0.5)
+    assert relative[5] == 0.0  # no vector, no score
+    flat = relative_similarity(np.full(3, 0.5, dtype=np.float32), np.ones(3, dtype=bool))
+    assert not flat.any()
+    assert not relative_similarity(sims, np.zeros(6, dtype=bool)).any()

@@ -10,7 +10,6 @@ the stored fiber; sleep deletes the fibers whose retention fell below the thresh
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from neural_memory.core.brain import Brain as EngineBrain
@@ -170,7 +169,7 @@ class LongTermMemory:
             engram = engram_from_fiber(fiber, with_embedding=False) if fiber else None
             if fiber is None or engram is None:
                 continue
-            cosine = math.sqrt(max(0.0, scored.semantic)) if self._embeddings else None
+            cosine = scored.semantic if self._embeddings else None
             weight = SUPERSEDED_WEIGHT if fiber.superseded_by else 1.0
             found.append(Candidate(engram, cosine, weight))
         return found

@@ -20,8 +20,9 @@ import numpy.typing as npt
 
 from neural_memory.core.events import ChangeKind, ChangeRecord
 from neural_memory.core.fiber import Fiber
-from neural_memory.core.neuron import Neuron, NeuronType
+from neural_memory.core.neuron import Neuron, NeuronType, stable_neuron_id
 from neural_memory.core.synapse import Synapse
+from neural_memory.engine.extraction import word_key
 from neural_memory.engine.retrieval.context import format_memory
 from neural_memory.engine.retrieval.lexical import LexicalIndex
 from neural_memory.engine.retrieval.vectors import VectorStore
@@ -299,8 +300,13 @@ class BrainIndex:
             self.neurons.fibers[neuron_row].append(row)
         self.lexical.add(row, _document_terms(fiber))
         follows = fiber.metadata.get("follows")
+        speaker = fiber.metadata.get("speaker")
         self._columns.append(
-            fiber, self.fiber_rows.get(follows) if isinstance(follows, str) else None
+            fiber,
+            self.fiber_rows.get(follows) if isinstance(follows, str) else None,
+            self.neurons.row(stable_neuron_id(word_key(speaker)))
+            if isinstance(speaker, str)
+            else -1,
         )
         pending = self._pending_vectors.pop(fiber.id, None)
         if pending is not None:
@@ -353,6 +359,10 @@ class BrainIndex:
             np.frombuffer(self._columns.next, dtype=np.int32),
         )
 
+    def speakers(self) -> npt.NDArray[np.int32]:
+        """For each fiber row, the neuron row of who said it (-1: no speaker)."""
+        return np.frombuffer(self._columns.speaker, dtype=np.int32)
+
     def asks(self) -> npt.NDArray[np.bool_]:
         """True for fiber rows whose memory asks a question."""
         return np.frombuffer(self._columns.asks, dtype=np.bool_)
@@ -398,13 +408,15 @@ class _FiberColumns:
         self.asks = bytearray()
         self.previous: array[int] = array("i")
         self.next: array[int] = array("i")
+        self.speaker: array[int] = array("i")
 
-    def append(self, fiber: Fiber, follows: int | None) -> None:
+    def append(self, fiber: Fiber, follows: int | None, speaker: int) -> None:
         occurred = fiber.occurred_at or fiber.created_at
         self.occurred.append(occurred.toordinal())
         self.conductivity.append(fiber.conductivity)
         self.suppressed.append(_suppressed(fiber))
         self.asks.append(1 if "?" in fiber.content else 0)
+        self.speaker.append(speaker)
         row = len(self.previous)
         self.previous.append(-1 if follows is None else follows)
         self.next.append(-1)

@@ -11,7 +11,13 @@ import numpy.typing as npt
 from neural_memory.core.neuron import NeuronType, stable_neuron_id
 from neural_memory.engine.activation import SpreadParams, SpreadResult, spread
 from neural_memory.engine.retrieval.index import BrainIndex
-from neural_memory.engine.retrieval.scoring import FusionWeights, fuse, normalise, top_rows
+from neural_memory.engine.retrieval.scoring import (
+    FusionWeights,
+    fuse,
+    normalise,
+    relative_similarity,
+    top_rows,
+)
 from neural_memory.engine.timeparse import TimeSpan
 
 __all__ = ["Candidate", "QuerySignals", "Ranking", "rank"]
@@ -69,7 +75,7 @@ def rank(
     """Score every fiber of ``index`` for the query and keep the best candidates."""
     size = len(index.fibers)
     lexical = normalise(index.lexical.scores(signals.terms))
-    semantic = _semantic(index, signals.vector, size)
+    cosine, semantic = _semantic(index, signals.vector, size)
     anchors = anchor_rows(index, signals.keys)
     seed_scores = lexical + semantic
     seeds = top_rows(seed_scores, SEED_FIBERS)
@@ -85,12 +91,14 @@ def rank(
     )
     asker = _row_of(index, signals.asker_key)
     asker_fibers = _fibers_of(index, asker) if asker is not None else None
+    entities = _entities(index, anchors, asker)
     fused = fuse(
         lexical=lexical,
         semantic=semantic,
         activation=result.fiber_activation,
         time_match=_time_match(index, signals.time_spans),
-        entity_match=_entity_match(index, anchors, asker),
+        entity_match=_entity_match(index, entities),
+        speaker_match=_speaker_match(index, entities),
         conductivity=index.conductivity(),
         superseded=index.suppressed(),
         weights=weights,
@@ -109,7 +117,7 @@ def rank(
             fused[picked].tolist(),
             lexical[picked].tolist(),
             act[picked].tolist(),
-            semantic[picked].tolist(),
+            cosine[picked].tolist(),
             strict=True,
         )
     ]
@@ -209,12 +217,16 @@ def anchor_weight(index: BrainIndex, row: int) -> float:
     return float(np.log1p(alive / max(1, degree)) / np.log1p(alive))
 
 
-def _semantic(index: BrainIndex, vector: FloatArray | None, size: int) -> FloatArray:
+def _semantic(
+    index: BrainIndex, vector: FloatArray | None, size: int
+) -> tuple[FloatArray, FloatArray]:
+    """Each row's cosine similarity to the query (clipped to 0-1) and its relative score."""
     if vector is None:
-        return np.zeros(size, dtype=np.float32)
+        zeros = np.zeros(size, dtype=np.float32)
+        return zeros, zeros
     sims = index.vectors.similarities(vector, size)
-    squared: FloatArray = (np.clip(sims, 0.0, 1.0) ** 2).astype(np.float32)
-    return squared
+    cosine: FloatArray = np.clip(sims, 0.0, 1.0).astype(np.float32, copy=False)
+    return cosine, relative_similarity(sims, index.vectors.present(size))
 
 
 def _row_of(index: BrainIndex, key: str | None) -> int | None:
@@ -230,15 +242,28 @@ def _fibers_of(index: BrainIndex, row: int) -> FloatArray:
     return mask
 
 
-def _entity_match(index: BrainIndex, anchors: Sequence[int], asker: int | None) -> FloatArray:
-    """Share of the query's named entities (and its asker) each fiber binds."""
+def _entities(index: BrainIndex, anchors: Sequence[int], asker: int | None) -> list[int]:
+    """Neuron rows of the entities the query names, and of its asker."""
     entities = [a for a in anchors if _is_entity(index, a)]
     if asker is not None and asker not in entities:
         entities.append(asker)
+    return entities
+
+
+def _entity_match(index: BrainIndex, entities: Sequence[int]) -> FloatArray:
+    """Share of ``entities`` each fiber binds."""
     match = np.zeros(len(index.fibers), dtype=np.float32)
     for row in entities:
         match += _fibers_of(index, row) / len(entities)
     return match
+
+
+def _speaker_match(index: BrainIndex, entities: Sequence[int]) -> FloatArray:
+    """1 for the fibers one of ``entities`` said (their speaker), else 0."""
+    if not entities:
+        return np.zeros(len(index.fibers), dtype=np.float32)
+    said: FloatArray = np.isin(index.speakers(), entities).astype(np.float32)
+    return said
 
 
 def _is_entity(index: BrainIndex, row: int) -> bool:

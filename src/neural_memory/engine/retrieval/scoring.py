@@ -8,7 +8,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["FusionWeights", "confidence", "fuse", "normalise", "top_rows"]
+__all__ = [
+    "FusionWeights",
+    "confidence",
+    "fuse",
+    "normalise",
+    "relative_similarity",
+    "top_rows",
+]
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -21,10 +28,14 @@ class FusionWeights:
     activation: float = 0.8
     activation_gamma: float = 0.5
     """Activation is compressed (``a ** gamma``) so that facts two hops away stay visible."""
-    semantic: float = 0.3
+    semantic: float = 0.6
+    """Weight of embedding similarity, taken relative to the query (see ``relative_similarity``)."""
     time: float = 0.3
     entity: float = 0.2
-    thread: float = 0.3
+    speaker: float = 0.4
+    """What a memory gains when it was said by someone the query names: asked about a person,
+    their own words tell most about them."""
+    thread: float = 0.5
     """Share of a conversation neighbour's score a memory gains (see ``thread_boost``)."""
     superseded_penalty: float = 0.3
     conductivity: float = 0.03
@@ -35,6 +46,28 @@ def normalise(values: FloatArray) -> FloatArray:
     """Scale to 0-1 by the maximum (all zeros stay zeros)."""
     peak = float(values.max()) if values.size else 0.0
     return values / np.float32(peak) if peak > 0 else values
+
+
+def relative_similarity(similarities: FloatArray, present: npt.NDArray[np.bool_]) -> FloatArray:
+    """Cosine similarities rescaled per query: the median memory 0, the closest one 1.
+
+    Raw cosines of a sentence model sit in a narrow band whose level depends on the query
+    (short queries score lower everywhere), so as a score they barely move a ranking; how
+    far a memory stands above the typical one is what tells. Rows without a vector get 0.
+    """
+    out = np.zeros_like(similarities)
+    known = similarities[present]
+    if known.size == 0:
+        return out
+    top = float(known.max())
+    floor = float(np.median(known))
+    if top <= floor:
+        return out
+    scaled = (similarities - np.float32(floor)) / np.float32(top - floor)
+    np.clip(scaled, 0.0, 1.0, out=scaled)
+    scaled[~present] = 0.0
+    result: FloatArray = scaled.astype(np.float32, copy=False)
+    return result
 
 
 def top_rows(values: FloatArray, k: int) -> npt.NDArray[np.intp]:
@@ -53,6 +86,7 @@ def fuse(
     activation: Mapping[int, float],
     time_match: FloatArray,
     entity_match: FloatArray,
+    speaker_match: FloatArray | None = None,
     conductivity: FloatArray,
     superseded: npt.NDArray[np.bool_],
     weights: FusionWeights,
@@ -65,7 +99,10 @@ def fuse(
         act = normalise(act) ** weights.activation_gamma
     score = weights.lexical * lexical + weights.activation * act + weights.semantic * semantic
     relevant = score > 0
-    score = score + (weights.time * time_match + weights.entity * entity_match) * relevant
+    context = weights.time * time_match + weights.entity * entity_match
+    if speaker_match is not None:
+        context = context + weights.speaker * speaker_match
+    score = score + context * relevant
     score *= 1.0 - weights.conductivity + weights.conductivity * conductivity
     score[superseded] *= weights.superseded_penalty
     fused: FloatArray = score.astype(np.float32, copy=False)

@@ -44,6 +44,13 @@ class VectorStore:
             if self._matrix is not None:
                 self._matrix[row] = 0.0
 
+    def present(self, size: int) -> npt.NDArray[np.bool_]:
+        """For rows ``0..size-1``: True where a vector is stored."""
+        mask = np.zeros(size, dtype=bool)
+        rows = min(size, len(self._present))
+        mask[:rows] = self._present[:rows]
+        return mask
+
     def similarities(self, query: FloatArray, size: int) -> FloatArray:
         """Cosine similarity of ``query`` with rows ``0..size-1`` (0 where no vector)."""
         if self._matrix is None or size == 0:
