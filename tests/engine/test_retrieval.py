@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from neural_memory import BrainConfig, ValidationError
-from neural_memory.core import MemoryType, TypedMemory
+from neural_memory.core import Fiber, MemoryType, TypedMemory
 from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
 from neural_memory.engine.retrieval import DepthLevel, FusionWeights, ReflexPipeline
 from neural_memory.engine.retrieval.index import BrainIndex, index_for
@@ -281,3 +281,28 @@ def test_relative_similarity_puts_the_typical_memory_at_zero() -> None:
     flat = relative_similarity(np.full(3, 0.5, dtype=np.float32), np.ones(3, dtype=bool))
     assert not flat.any()
     assert not relative_similarity(sims, np.zeros(6, dtype=bool)).any()
+
+
+async def test_thread_links_hold_whatever_order_fibers_arrive_in(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoder = MemoryEncoder(storage, BrainConfig())
+    asked = await encoder.encode(
+        "Did you adopt the dog?", timestamp=START, metadata={"speaker": "Ann"}
+    )
+    answer = await encoder.encode(
+        "Yes, a greyhound", timestamp=START + timedelta(minutes=1), metadata={"speaker": "Ben"}
+    )
+    assert answer.fiber.metadata.get("follows") == asked.fiber.id
+    newest_first = list(reversed(await storage.find_fibers()))
+
+    async def find_fibers() -> list[Fiber]:
+        return newest_first
+
+    monkeypatch.setattr(storage, "find_fibers", find_fibers)
+    index = BrainIndex(storage, storage.brain_id, None)
+    await index.sync()
+    previous, following = index.thread_links()
+    first, second = index.fiber_rows[asked.fiber.id], index.fiber_rows[answer.fiber.id]
+    assert second < first  # the answer arrived first
+    assert previous[second] == first and following[first] == second

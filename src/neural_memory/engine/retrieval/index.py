@@ -118,6 +118,7 @@ class BrainIndex:
         self.neurons = _Neurons()
         self.vectors = VectorStore()
         self._columns = _FiberColumns()
+        self._followers: dict[str, list[int]] = {}  # fiber id -> rows that follow it, waiting
         self.time_rows: set[int] = set()
         self._synapses: dict[str, Link] = {}
         self._pending_vectors: dict[str, npt.NDArray[np.float32]] = {}
@@ -149,6 +150,7 @@ class BrainIndex:
         self.vectors = VectorStore()
         self._unembedded = set()
         self._columns = _FiberColumns()
+        self._followers = {}
         self.time_rows = set()
         for neuron in await self.storage.find_neurons():
             self._put_neuron(neuron)
@@ -187,9 +189,9 @@ class BrainIndex:
         self.seq = seq
 
     async def _replay(self, changes: list[ChangeRecord]) -> None:
-        ids: defaultdict[ChangeKind, set[str]] = defaultdict(set)
-        for change in changes:
-            ids[change.kind].add(change.entity_id)
+        ids: defaultdict[ChangeKind, dict[str, None]] = defaultdict(dict)
+        for change in changes:  # in log order: a memory comes after the one it follows
+            ids[change.kind][change.entity_id] = None
             self.seq = max(self.seq, change.seq)
         neurons = await self.storage.get_neurons(ids[ChangeKind.NEURON])
         synapses = await self.storage.get_synapses_by_id(ids[ChangeKind.SYNAPSE])
@@ -300,14 +302,19 @@ class BrainIndex:
             self.neurons.fibers[neuron_row].append(row)
         self.lexical.add(row, _document_terms(fiber))
         follows = fiber.metadata.get("follows")
+        previous = self.fiber_rows.get(follows) if isinstance(follows, str) else None
+        if isinstance(follows, str) and previous is None:
+            self._followers.setdefault(follows, []).append(row)  # linked when it arrives
         speaker = fiber.metadata.get("speaker")
         self._columns.append(
             fiber,
-            self.fiber_rows.get(follows) if isinstance(follows, str) else None,
+            previous,
             self.neurons.row(stable_neuron_id(word_key(speaker)))
             if isinstance(speaker, str)
             else -1,
         )
+        for follower in self._followers.pop(fiber.id, ()):
+            self._columns.link(row, follower)
         pending = self._pending_vectors.pop(fiber.id, None)
         if pending is not None:
             self.vectors.put(row, pending)
@@ -422,6 +429,12 @@ class _FiberColumns:
         self.next.append(-1)
         if follows is not None and self.next[follows] < 0:
             self.next[follows] = row
+
+    def link(self, previous: int, row: int) -> None:
+        """Record that ``row`` follows ``previous`` (which arrived after it)."""
+        self.previous[row] = previous
+        if self.next[previous] < 0:
+            self.next[previous] = row
 
     def set(self, row: int, fiber: Fiber) -> None:
         self.conductivity[row] = fiber.conductivity
