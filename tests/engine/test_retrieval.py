@@ -9,6 +9,7 @@ import pytest
 
 from neural_memory import BrainConfig, ValidationError
 from neural_memory.core import Fiber, MemoryType, TypedMemory
+from neural_memory.engine.embeddings import HashingEmbedder
 from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
 from neural_memory.engine.retrieval import DepthLevel, FusionWeights, ReflexPipeline
 from neural_memory.engine.retrieval.index import BrainIndex, index_for
@@ -306,3 +307,15 @@ async def test_thread_links_hold_whatever_order_fibers_arrive_in(
     first, second = index.fiber_rows[asked.fiber.id], index.fiber_rows[answer.fiber.id]
     assert second < first  # the answer arrived first
     assert previous[second] == first and following[first] == second
+
+
+async def test_scored_semantic_is_the_cosine_to_the_query(storage: Storage) -> None:
+    config = BrainConfig()
+    embedder = HashingEmbedder(64)
+    encoder = MemoryEncoder(storage, config, embedder=embedder)
+    paris = await encoder.encode("Paris is the capital of France")
+    await encoder.encode("The kettle in the kitchen is broken")
+    pipeline = ReflexPipeline(storage, config, embedder=embedder, reinforce=False)
+    found = {f.fiber_id: f for f in await pipeline.search("capital of France")}
+    memory, query = await embedder.embed([paris.fiber.content, "capital of France"])
+    assert found[paris.fiber.id].semantic == pytest.approx(float(memory @ query), abs=1e-5)

@@ -66,9 +66,13 @@ class ScoredFiber:
     fiber_id: str
     content: str
     score: float
+    """The fused score the memories were ranked by."""
     lexical: float
+    """BM25 score, 1.0 for the best lexical match of the query."""
     activation: float
+    """Spreading activation, 1.0 for the most activated memory."""
     semantic: float
+    """Cosine similarity of the memory's embedding to the query's (0-1; 0 without embeddings)."""
     occurred_at: datetime | None
     metadata: Mapping[str, Any] = field(default_factory=empty_mapping)
 
