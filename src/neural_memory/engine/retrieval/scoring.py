@@ -86,7 +86,7 @@ def fuse(
     activation: Mapping[int, float],
     time_match: FloatArray,
     entity_match: FloatArray,
-    speaker_match: FloatArray | None = None,
+    speaker_match: FloatArray,
     conductivity: FloatArray,
     superseded: npt.NDArray[np.bool_],
     weights: FusionWeights,
@@ -99,9 +99,9 @@ def fuse(
         act = normalise(act) ** weights.activation_gamma
     score = weights.lexical * lexical + weights.activation * act + weights.semantic * semantic
     relevant = score > 0
-    context = weights.time * time_match + weights.entity * entity_match
-    if speaker_match is not None:
-        context = context + weights.speaker * speaker_match
+    context = (
+        weights.time * time_match + weights.entity * entity_match + weights.speaker * speaker_match
+    )
     score = score + context * relevant
     score *= 1.0 - weights.conductivity + weights.conductivity * conductivity
     score[superseded] *= weights.superseded_penalty
