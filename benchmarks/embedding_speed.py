@@ -1,7 +1,8 @@
 """Embedding speed on this machine: ``python -m benchmarks.embedding_speed``.
 
-Measures the offline all-MiniLM-L6-v2 embedder (``SentenceTransformerEmbedder``): the
-import time of sentence-transformers/torch, the model load time, the single-query latency
+Measures the offline all-MiniLM-L6-v2 embedder (``SentenceTransformerEmbedder``) on each
+runtime (ONNX Runtime, PyTorch): the import time of sentence-transformers/torch, the model
+load time (the ONNX one includes the export), the single-query latency
 (median and p90 over ``--queries`` distinct queries after a warm-up, the LRU cache disabled)
 and the batch throughput (texts/s at ``--batch-size``), beside the same numbers for the
 numpy-only ``HashingEmbedder`` measured in the same run. Run it in a fresh process: the
@@ -102,20 +103,24 @@ async def main(args: argparse.Namespace) -> int:
     print(f"sentence-transformers {_version('sentence_transformers')}")
     print(f"texts ~{args.words} words; batch size {args.batch_size}; {args.texts} batch texts")
 
-    minilm = SentenceTransformerEmbedder(batch_size=args.batch_size, cache_size=0)
-    started = time.perf_counter()
-    await minilm.load()
-    load_s = time.perf_counter() - started
-    try:
-        rows = {
-            "all-MiniLM-L6-v2": await measure(minilm, args),
-            "hashing-256 (baseline)": await measure(HashingEmbedder(256), args),
-        }
-    finally:
-        await minilm.aclose()
+    rows: dict[str, dict[str, float]] = {}
+    loads: dict[str, float] = {}
+    for runtime in ("onnx", "torch"):
+        minilm = SentenceTransformerEmbedder(
+            batch_size=args.batch_size, cache_size=0, runtime=runtime
+        )
+        started = time.perf_counter()
+        await minilm.load()
+        loads[runtime] = time.perf_counter() - started
+        try:
+            rows[f"MiniLM on {runtime}"] = await measure(minilm, args)
+        finally:
+            await minilm.aclose()
+    rows["hashing-256 (baseline)"] = await measure(HashingEmbedder(256), args)
 
     print(f"import sentence_transformers+torch: {import_s:6.2f} s")
-    print(f"model load (from local files):      {load_s:6.2f} s")
+    for runtime, seconds in loads.items():
+        print(f"model load on {runtime:<5} (local files): {seconds:6.2f} s")
     print(f"{'embedder':<24}{'query median':>14}{'query p90':>12}{'batch texts/s':>15}")
     for name, row in rows.items():
         print(

@@ -361,7 +361,7 @@ async def test_the_torch_thread_count_can_be_chosen() -> None:
 
     before = torch.get_num_threads()
     try:
-        async with SentenceTransformerEmbedder(threads=1) as embedder:
+        async with SentenceTransformerEmbedder(threads=1, runtime="torch") as embedder:
             vectors = await embedder.embed(["one thread is enough"])
             assert vectors.shape == (1, embedder.dimension)
             assert np.isclose(np.linalg.norm(vectors[0]), 1.0)
