@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# Install everything the test suite needs (Python packages and redis-server), then run
+# Install everything the test suite needs (Python packages, redis-server, PostgreSQL), then run
 # the linters, the type checker and the whole test suite. CI runs exactly this script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v redis-server >/dev/null 2>&1; then
-  if [[ $(id -u) -eq 0 ]]; then apt-get update -qq && apt-get install -y -qq redis-server >/dev/null;
-  else sudo apt-get update -qq && sudo apt-get install -y -qq redis-server >/dev/null; fi
+# Real servers the tests start and stop themselves: redis-server and PostgreSQL.
+packages=()
+command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null 2>&1 \
+  || packages+=(postgresql)
+if (( ${#packages[@]} )); then
+  sudo=""; [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  $sudo apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
 scripts/install.sh dev,embeddings
 .venv/bin/ruff check src tests benchmarks

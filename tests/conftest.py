@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.http_server import SESSION_HTTP
+from tests.postgres_server import SESSION_POSTGRES, PostgresServer
 from tests.redis_server import SESSION_REDIS, RedisServer, delete_namespace, new_namespace
 
 # -- Redis -------------------------------------------------------------------------------------
@@ -19,9 +20,16 @@ def redis_server() -> RedisServer:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Stop the session's redis-server and HTTP server, if a test started them."""
+    """Stop the session's redis-server, PostgreSQL and HTTP server, if a test started them."""
     SESSION_REDIS.stop()
+    SESSION_POSTGRES.stop()
     SESSION_HTTP.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> PostgresServer:
+    """A real PostgreSQL for the whole session (skipped without the binaries, fails on CI)."""
+    return SESSION_POSTGRES.get()
 
 
 @pytest.fixture
