@@ -13,6 +13,7 @@ from neural_memory.engine.embeddings import HashingEmbedder
 from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
 from neural_memory.engine.retrieval import DepthLevel, FusionWeights, ReflexPipeline
 from neural_memory.engine.retrieval.index import BrainIndex, index_for
+from neural_memory.engine.retrieval.ranking import thread_boost
 from neural_memory.engine.retrieval.scoring import relative_similarity
 from neural_memory.engine.tokens import count_tokens
 from neural_memory.storage import Storage
@@ -219,6 +220,27 @@ async def test_an_answer_is_found_through_the_question_it_follows(storage: Stora
     answer = next(f for f in stored if f.content.startswith("A contemporary"))
     question = next(f for f in stored if f.content.startswith("What dance"))
     assert answer.metadata["follows"] == question.id
+
+
+@pytest.mark.parametrize(
+    ("asker", "answerer", "gains"),
+    [(5, 6, True), (5, 5, False), (-1, -1, True), (5, -1, True)],
+)
+def test_an_answer_gains_from_a_question_someone_else_asked(
+    asker: int, answerer: int, gains: bool
+) -> None:
+    # row 0 asks (score 1), row 1 follows it (score 0); speakers are neuron rows, -1 unknown
+    boost = thread_boost(
+        scores=np.array([1.0, 0.0], dtype=np.float32),
+        rows=np.array([0, 1], dtype=np.intp),
+        previous=np.array([-1, 0], dtype=np.int32),
+        following=np.array([1, -1], dtype=np.int32),
+        asks=np.array([True, False]),
+        speakers=np.array([asker, answerer], dtype=np.int32),
+        weight=0.5,
+    )
+    assert boost[1] == pytest.approx(0.5 if gains else 0.0)
+    assert boost[0] == 0.0  # the answer scored nothing to give back
 
 
 async def test_memories_days_apart_are_not_one_thread(storage: Storage) -> None:

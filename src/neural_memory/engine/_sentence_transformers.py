@@ -233,6 +233,7 @@ class SentenceTransformerEmbedder:
         if executor is not None:
             await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
         self._model = None
+        self._onnx = None
         self._cache.clear()
 
     async def __aenter__(self) -> SentenceTransformerEmbedder:

@@ -131,21 +131,25 @@ def thread_boost(
     previous: npt.NDArray[np.int32],
     following: npt.NDArray[np.int32],
     asks: npt.NDArray[np.bool_],
+    speakers: npt.NDArray[np.int32],
     weight: float,
 ) -> FloatArray:
     """What each of ``rows`` gains from the question-and-answer exchange it belongs to.
 
     A memory that follows a question (one step, or two steps at half weight) gains
     ``weight`` times that question's score, and a question gains from the memory that
-    answers it: an answer rarely repeats the words of what it answers.
+    answers it: an answer rarely repeats the words of what it answers. Someone does not answer
+    their own question: memories of one known speaker (``speakers``, -1 unknown) do not
+    exchange gains, so a run of one person's notes is not mistaken for a conversation.
     """
     before = _at(previous, rows)
     twice_before = _at(previous, before)
     after = _at(following, rows)
     after_question = np.maximum(
-        _asked(scores, asks, before), 0.5 * _asked(scores, asks, twice_before)
+        _asked(scores, asks, before) * _other(speakers, rows, before),
+        0.5 * _asked(scores, asks, twice_before) * _other(speakers, rows, twice_before),
     )
-    answered = _score(scores, after) * asks[rows]
+    answered = _score(scores, after) * asks[rows] * _other(speakers, rows, after)
     boost: FloatArray = (weight * np.maximum(after_question, answered)).astype(
         np.float32, copy=False
     )
@@ -170,7 +174,7 @@ def _with_thread_neighbours(
     after = _at(following, top)
     pool = np.unique(np.concatenate([top, _at(previous, top), after, _at(following, after)]))
     pool = pool[pool >= 0]
-    gain = thread_boost(fused, pool, previous, following, index.asks(), weight)
+    gain = thread_boost(fused, pool, previous, following, index.asks(), index.speakers(), weight)
     if asker_fibers is not None:
         gain *= asker_fibers[pool]  # asked about their own life, their own words count
     fused[pool] += gain
@@ -192,6 +196,15 @@ def _score(scores: FloatArray, rows: npt.NDArray[np.intp]) -> FloatArray:
     valid = rows >= 0
     out[valid] = scores[rows[valid]]
     return out
+
+
+def _other(
+    speakers: npt.NDArray[np.int32], rows: npt.NDArray[np.intp], others: npt.NDArray[np.intp]
+) -> FloatArray:
+    """0 where ``rows[i]`` and ``others[i]`` were said by the same known speaker, else 1."""
+    mine = speakers[rows]
+    theirs = np.where(others >= 0, speakers[np.maximum(others, 0)], -1)
+    return np.where((mine >= 0) & (mine == theirs), 0.0, 1.0).astype(np.float32)
 
 
 def _asked(
