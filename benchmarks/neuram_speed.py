@@ -9,8 +9,9 @@ long-term stores) and measures:
 - single ``perceive`` latency on the grown brain (median, p95; fresh texts),
 - ``recall`` latency (median, p95; fresh queries, so the query embedding is included).
 
-Every figure is measured twice in the same run, with embeddings on (the offline MiniLM model)
-and off (lexical and graph recall), printed side by side. To keep a run short, the N bulk
+Every figure is measured in the same run with embeddings on (the offline MiniLM model, on each
+runtime of ``--runtimes``: ``onnx,torch`` compares ONNX Runtime with PyTorch) and off (lexical
+and graph recall), printed side by side. To keep a run short, the N bulk
 texts are embedded once up front (the model's throughput is reported) and served from a memo
 to the bulk loads (``--embedding-cache FILE.npz`` keeps them between runs); the texts whose
 latency is measured are never in the memo. The time each recall spends in the model (the query
@@ -39,7 +40,12 @@ from typing import Any
 import numpy as np
 
 from benchmarks.speed_data import make_memories, make_queries
-from neural_memory.engine.embeddings import Embedder, Vectors, load_default_embedder
+from neural_memory.engine.embeddings import (
+    Embedder,
+    SentenceTransformerEmbedder,
+    Vectors,
+    load_default_embedder,
+)
 from neuram import Brain
 
 PERCEIVE_TARGET_MS = 5.0
@@ -76,7 +82,8 @@ class MemoEmbedder:
 class Result:
     backend: str
     size: int
-    embeddings: bool
+    embeddings: str
+    """What ran the embedding model: ``onnx``, ``torch``, or ``off`` (no embeddings)."""
     perceive_per_s: float
     consolidate_s: float
     perceive_ms: list[float]
@@ -161,7 +168,7 @@ async def measure(
     return Result(
         backend,
         size,
-        model is not None,
+        str(getattr(model, "active_runtime", None) or "on") if model else "off",
         perceive_per_s,
         consolidate_s,
         perceive_ms,
@@ -182,7 +189,7 @@ def print_table(results: list[Result]) -> None:
             total - model for total, model in zip(r.recall_ms, r.query_embedding_ms, strict=True)
         ]
         print(
-            f"{r.backend:8} {r.size:>6} {'on' if r.embeddings else 'off':>10} "
+            f"{r.backend:8} {r.size:>6} {r.embeddings:>10} "
             f"{r.perceive_per_s:>11.0f} {r.consolidate_s:>11.2f}s "
             f"{statistics.median(r.perceive_ms):>9.2f} / {pct(r.perceive_ms, 0.95):<8.2f} "
             f"{statistics.median(r.recall_ms):>8.2f} / {pct(r.recall_ms, 0.95):<8.2f} "
@@ -190,10 +197,11 @@ def print_table(results: list[Result]) -> None:
         )
     print()
     for r in results:
-        if r.embeddings and r.size >= TARGET_SIZE:
+        if r.embeddings != "off" and r.size >= TARGET_SIZE:
             recall, perceive = statistics.median(r.recall_ms), statistics.median(r.perceive_ms)
             print(
-                f"targets ({r.backend}, {r.size}, embeddings on): recall median {recall:.2f} ms "
+                f"targets ({r.backend}, {r.size}, embeddings on {r.embeddings}): "
+                f"recall median {recall:.2f} ms "
                 f"(<= {RECALL_TARGET_MS}: {'met' if recall <= RECALL_TARGET_MS else 'MISSED'}), "
                 f"perceive median {perceive:.2f} ms (<= {PERCEIVE_TARGET_MS}: "
                 f"{'met' if perceive <= PERCEIVE_TARGET_MS else 'MISSED'})"
@@ -229,6 +237,13 @@ async def embed_bulk(
     return dict(zip(texts, vectors, strict=True))
 
 
+def load_models(runtimes: list[str]) -> list[SentenceTransformerEmbedder]:
+    """The offline MiniLM on each runtime asked for (none without the embeddings extra)."""
+    if load_default_embedder() is None:
+        return []
+    return [SentenceTransformerEmbedder(runtime=runtime) for runtime in runtimes]
+
+
 async def main(args: argparse.Namespace) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="neuram-bench-"))
     redis_process = None
@@ -238,27 +253,27 @@ async def main(args: argparse.Namespace) -> None:
         import torch  # the embeddings extra is installed when this option is used
 
         torch.set_num_threads(args.torch_threads)
-    model = load_default_embedder()
-    if model is None:
+    models = load_models(args.runtime_list)
+    if not models:
         print("embeddings extra not installed: measuring embeddings off only", file=sys.stderr)
     try:
-        if model is not None and hasattr(model, "load"):
+        for model in models:
             await model.load()
         memo = (
-            await embed_bulk(model, args.size_list, args.seed, args.embedding_cache)
-            if model
+            await embed_bulk(models[0], args.size_list, args.seed, args.embedding_cache)
+            if models
             else {}
         )
         results = []
         for size in args.size_list:
             for backend in args.backend_list:
-                for embedder in ([model] if model else []) + [None]:
-                    label = f"{backend} {size} embeddings {'on' if embedder else 'off'}"
-                    print(f"measuring {label} ...", file=sys.stderr)
+                for embedder in [*models, None]:
+                    runtime = embedder.active_runtime if embedder else "off"
+                    print(f"measuring {backend} {size} embeddings {runtime} ...", file=sys.stderr)
                     results.append(await measure(backend, size, embedder, args, workdir, memo))
         print_table(results)
     finally:
-        if model is not None and hasattr(model, "aclose"):
+        for model in models:
             await model.aclose()
         if redis_process is not None:
             redis_process.terminate()
@@ -276,11 +291,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--embedding-cache", type=Path, default=None, help="an .npz file")
     parser.add_argument(
+        "--runtimes",
+        default="auto",
+        help="what runs the model, comma-separated: auto, onnx, torch (e.g. onnx,torch)",
+    )
+    parser.add_argument(
         "--torch-threads", type=int, default=0, help="torch intra-op threads (0: torch default)"
     )
     args = parser.parse_args(argv)
     args.size_list = [int(s) for s in args.sizes.split(",") if s.strip()]
     args.backend_list = [b.strip() for b in args.backends.split(",") if b.strip()]
+    args.runtime_list = [r.strip() for r in args.runtimes.split(",") if r.strip()]
+    if not args.runtime_list or set(args.runtime_list) - {"auto", "onnx", "torch"}:
+        parser.error("--runtimes takes auto, onnx and/or torch")
     if set(args.backend_list) - {"sqlite", "redis"}:
         parser.error("--backends takes sqlite and/or redis")
     return args

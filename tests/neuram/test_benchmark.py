@@ -14,7 +14,7 @@ async def test_benchmark_measures_a_tiny_brain(
     args = parse_args(["--sizes", "60", "--backends", "sqlite", "--queries", "5"])
     args.perceive_samples = 5
     result = await measure("sqlite", 60, None, args, tmp_path, {})
-    assert result.size == 60 and not result.embeddings
+    assert result.size == 60 and result.embeddings == "off"
     assert len(result.recall_ms) == 5 and len(result.perceive_ms) == 5
     assert result.perceive_per_s > 0 and result.consolidate_s > 0
     print_table([result])
@@ -22,3 +22,5 @@ async def test_benchmark_measures_a_tiny_brain(
     assert pct([3.0, 1.0, 2.0], 0.5) == 2.0
     with pytest.raises(SystemExit):
         parse_args(["--backends", "postgres"])
+    with pytest.raises(SystemExit):
+        parse_args(["--runtimes", "tensorflow"])
