@@ -243,6 +243,21 @@ def test_an_answer_gains_from_a_question_someone_else_asked(
     assert boost[0] == 0.0  # the answer scored nothing to give back
 
 
+def test_a_follow_up_two_steps_after_ones_own_question_keeps_half_the_gain() -> None:
+    # Jon (7) asks, Gina (8) replies, Jon follows up: the follow-up gains half the question's
+    # score (right after his own question, it would gain nothing: see the test above)
+    boost = thread_boost(
+        scores=np.array([1.0, 0.0, 0.0], dtype=np.float32),
+        rows=np.array([2], dtype=np.intp),
+        previous=np.array([-1, 0, 1], dtype=np.int32),
+        following=np.array([1, 2, -1], dtype=np.int32),
+        asks=np.array([True, False, False]),
+        speakers=np.array([7, 8, 7], dtype=np.int32),
+        weight=0.5,
+    )
+    assert boost[0] == pytest.approx(0.25)
+
+
 async def test_memories_days_apart_are_not_one_thread(storage: Storage) -> None:
     encoder = MemoryEncoder(storage, BrainConfig())
     first = await encoder.encode("Booked the dentist", timestamp=START)

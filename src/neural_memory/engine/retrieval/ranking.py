@@ -139,15 +139,17 @@ def thread_boost(
     A memory that follows a question (one step, or two steps at half weight) gains
     ``weight`` times that question's score, and a question gains from the memory that
     answers it: an answer rarely repeats the words of what it answers. Someone does not answer
-    their own question: memories of one known speaker (``speakers``, -1 unknown) do not
-    exchange gains, so a run of one person's notes is not mistaken for a conversation.
+    their own question: a memory and the one right next to it, said by the same known speaker
+    (``speakers``, -1 unknown), exchange no gain, so a run of one person's notes is not
+    mistaken for a conversation. Two steps on, the same speaker is following up on what they
+    asked (question, reply, follow-up), which keeps its half gain.
     """
     before = _at(previous, rows)
     twice_before = _at(previous, before)
     after = _at(following, rows)
     after_question = np.maximum(
         _asked(scores, asks, before) * _other(speakers, rows, before),
-        0.5 * _asked(scores, asks, twice_before) * _other(speakers, rows, twice_before),
+        0.5 * _asked(scores, asks, twice_before),
     )
     answered = _score(scores, after) * asks[rows] * _other(speakers, rows, after)
     boost: FloatArray = (weight * np.maximum(after_question, answered)).astype(
