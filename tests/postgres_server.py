@@ -15,18 +15,16 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.session_server import SessionServer, free_port
 
-__all__ = ["SESSION_POSTGRES", "PostgresServer", "SessionPostgres", "find_bin_dir"]
+__all__ = ["SESSION_POSTGRES", "PostgresServer", "find_bin_dir"]
 
 _BINARY_HINT = "install it with `apt-get install postgresql` (or put initdb and postgres on PATH)"
 _START_TIMEOUT = 30.0
@@ -90,40 +88,6 @@ def _version_key(path: str) -> int:
     return int(version) if version.isdigit() else 0
 
 
-class SessionPostgres:
-    """One PostgreSQL server per test session, started on first use and stopped at the end."""
-
-    def __init__(self) -> None:
-        self._server: PostgresServer | None = None
-        self._workdir: Path | None = None
-
-    def get(self) -> PostgresServer:
-        """The running server (started now if needed); skip or fail without the binaries."""
-        if self._server is None:
-            bin_dir = find_bin_dir()
-            if bin_dir is None:
-                message = f"PostgreSQL not found: {_BINARY_HINT}"
-                if os.environ.get("CI"):
-                    pytest.fail(message, pytrace=False)
-                pytest.skip(message)
-            self._workdir = Path(tempfile.mkdtemp(prefix="nm-postgres-"))
-            self._server = _start(bin_dir, self._workdir)
-        return self._server
-
-    def stop(self) -> None:
-        """Stop the server (if it was started) and remove its directory."""
-        server, self._server = self._server, None
-        if server is not None:
-            server.stop()
-        if self._workdir is not None:
-            shutil.rmtree(self._workdir, ignore_errors=True)
-            self._workdir = None
-
-
-SESSION_POSTGRES = SessionPostgres()
-"""The session's PostgreSQL server (see :class:`SessionPostgres`)."""
-
-
 def _cluster_owner() -> dict[str, Any]:
     """Popen options running a command as the ``postgres`` user when we are root.
 
@@ -150,7 +114,7 @@ def _start(bin_dir: Path, workdir: Path) -> PostgresServer:
     )
     last_error = ""
     for _ in range(3):  # the free port may be taken between probing and binding
-        port = _free_port()
+        port = free_port()
         log = workdir / f"postgres-{port}.log"
         with log.open("wb") as out:
             command = [
@@ -173,13 +137,6 @@ def _start(bin_dir: Path, workdir: Path) -> PostgresServer:
     raise RuntimeError(f"PostgreSQL did not start:\n{last_error}")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _wait_until_accepting(server: PostgresServer, bin_dir: Path) -> bool:
     ready = [str(bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", str(server.port), "-q"]
     deadline = time.monotonic() + _START_TIMEOUT
@@ -191,3 +148,9 @@ def _wait_until_accepting(server: PostgresServer, bin_dir: Path) -> bool:
                 return True
         time.sleep(0.1)
     return False
+
+
+SESSION_POSTGRES: SessionServer[Path, PostgresServer] = SessionServer(
+    "PostgreSQL", _BINARY_HINT, find_bin_dir, _start
+)
+"""The session's PostgreSQL server (see :class:`~tests.session_server.SessionServer`)."""

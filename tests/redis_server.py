@@ -14,16 +14,15 @@ import os
 import shutil
 import socket
 import subprocess
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
+from tests.session_server import SessionServer, free_port
 
-__all__ = ["SESSION_REDIS", "RedisServer", "SessionRedis", "delete_namespace", "new_namespace"]
+__all__ = ["SESSION_REDIS", "RedisServer", "delete_namespace", "new_namespace", "session_redis"]
 
 _BINARY_HINT = "install it with `apt-get install redis-server` (or put redis-server on PATH)"
 _START_TIMEOUT = 10.0
@@ -59,50 +58,10 @@ def find_binary() -> str | None:
     )
 
 
-class SessionRedis:
-    """One redis-server per test session, started on first use and stopped at the end.
-
-    Lazy, because the conformance suite's backend factories (``tests/backends.py``) are not
-    fixtures and cannot request one; ``tests/conftest.py`` stops it in
-    ``pytest_sessionfinish``.
-    """
-
-    def __init__(self, find: Callable[[], str | None] = find_binary) -> None:
-        self._find = find
-        self._server: RedisServer | None = None
-        self._workdir: Path | None = None
-
-    def get(self) -> RedisServer:
-        """The running server (started now if needed); skip or fail without the binary."""
-        if self._server is None:
-            binary = self._find()
-            if binary is None:
-                message = f"redis-server not found: {_BINARY_HINT}"
-                if os.environ.get("CI"):
-                    pytest.fail(message, pytrace=False)
-                pytest.skip(message)
-            self._workdir = Path(tempfile.mkdtemp(prefix="nm-redis-"))
-            self._server = _start(binary, self._workdir)
-        return self._server
-
-    def stop(self) -> None:
-        """Stop the server (if it was started) and remove its directory."""
-        server, self._server = self._server, None
-        if server is not None:
-            server.stop()
-        if self._workdir is not None:
-            shutil.rmtree(self._workdir, ignore_errors=True)
-            self._workdir = None
-
-
-SESSION_REDIS = SessionRedis()
-"""The session's redis-server (see :class:`SessionRedis`)."""
-
-
 def _start(binary: str, workdir: Path) -> RedisServer:
     last_error = ""
     for _ in range(3):  # the free port may be taken between probing and binding
-        port = _free_port()
+        port = free_port()
         log = workdir / f"redis-{port}.log"
         with log.open("wb") as out:
             process = subprocess.Popen(
@@ -125,13 +84,6 @@ def _start(binary: str, workdir: Path) -> RedisServer:
         server.stop()
         last_error = log.read_text(errors="replace")[-2000:]
     raise RuntimeError(f"redis-server did not start:\n{last_error}")
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _wait_for_pong(server: RedisServer) -> bool:
@@ -166,3 +118,12 @@ def delete_namespace(url: str, namespace: str) -> None:
             client.unlink(*doomed[start : start + 500])
     finally:
         client.close()
+
+
+def session_redis(find: Callable[[], str | None] = find_binary) -> SessionServer[str, RedisServer]:
+    """A session redis-server, started on first use (see :class:`SessionServer`)."""
+    return SessionServer("redis-server", _BINARY_HINT, find, _start)
+
+
+SESSION_REDIS = session_redis()
+"""The session's redis-server."""

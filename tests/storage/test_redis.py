@@ -42,7 +42,7 @@ from neural_memory.errors import (
 )
 from neural_memory.storage import InMemoryStorage, RedisStorage, Storage, WriteBatch
 from neural_memory.storage import memory as memory_module
-from tests.redis_server import SessionRedis, delete_namespace
+from tests.redis_server import delete_namespace, session_redis
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -337,7 +337,7 @@ def test_missing_redis_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) 
 def test_missing_redis_server_skips_locally_and_fails_on_ci(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    no_binary = SessionRedis(find=lambda: None)
+    no_binary = session_redis(find=lambda: None)
     monkeypatch.delenv("CI", raising=False)
     with pytest.raises(pytest.skip.Exception, match="redis-server not found"):
         no_binary.get()
