@@ -208,6 +208,9 @@ def _session(graph: bytes, threads: int | None) -> Any:
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    # Worker threads spin briefly after a run (the default). Measured on 2 cores, 1k-engram
+    # neuram brain: without spinning, recall 9.3 ms instead of 7.6 ms, perceive p95 1.4 ms
+    # instead of 4.1 ms (background batches leave spinning threads behind). Recall wins.
     if threads is not None:
         options.intra_op_num_threads = threads
     try:
