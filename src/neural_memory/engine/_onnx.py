@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from neural_memory.engine._embedding_base import l2_normalize
 from neural_memory.errors import EmbeddingError
 
 __all__ = ["AGREEMENT", "POOLING_MODES", "RUN_SIZE", "OnnxTextEncoder", "onnx_available", "pool"]
@@ -122,19 +123,14 @@ class OnnxTextEncoder:
     def _check_agreement(self) -> int:
         """Compare with the model's own vectors on the probe texts; return the dimension."""
         texts = list(_PROBES)
-        ours = _unit(self._run(texts))
-        theirs = _unit(np.asarray(self._model.encode(texts, show_progress_bar=False)))
+        ours = l2_normalize(self._run(texts))
+        theirs = l2_normalize(self._model.encode(texts, show_progress_bar=False))
         worst = float(np.min(np.sum(ours * theirs, axis=1)))
         if worst < AGREEMENT:
             raise EmbeddingError(
                 f"the ONNX export disagrees with the model (cosine {worst:.4f} < {AGREEMENT})"
             )
         return int(ours.shape[1])
-
-
-def _unit(matrix: Any) -> Any:
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return matrix / np.maximum(norms, 1e-12)
 
 
 def _plain_stack(model: Any) -> tuple[Any, str]:

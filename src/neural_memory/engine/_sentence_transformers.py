@@ -314,17 +314,17 @@ class SentenceTransformerEmbedder:
         model = self._ensure_model()
         if self._onnx is not None:
             raw = self._onnx.encode(batch)
-            return checked_vectors(raw, len(batch), self.dimension, f"model {self._name!r}")
-        try:
-            raw = model.encode(
-                batch,
-                batch_size=self._batch_size,
-                convert_to_numpy=True,
-                normalize_embeddings=True,
-                show_progress_bar=False,
-            )
-        except (RuntimeError, ValueError, TypeError) as exc:
-            raise EmbeddingError(f"embedding with {self._name} failed: {exc}") from exc
+        else:
+            try:
+                raw = model.encode(
+                    batch,
+                    batch_size=self._batch_size,
+                    convert_to_numpy=True,
+                    normalize_embeddings=True,
+                    show_progress_bar=False,
+                )
+            except (RuntimeError, ValueError, TypeError) as exc:
+                raise EmbeddingError(f"embedding with {self._name} failed: {exc}") from exc
         return checked_vectors(raw, len(batch), self.dimension, f"model {self._name!r}")
 
     def _cached(self, text: str) -> Vectors:

@@ -424,14 +424,13 @@ class _FiberColumns:
         self.suppressed.append(_suppressed(fiber))
         self.asks.append(1 if "?" in fiber.content else 0)
         self.speaker.append(speaker)
-        row = len(self.previous)
-        self.previous.append(-1 if follows is None else follows)
+        self.previous.append(-1)
         self.next.append(-1)
-        if follows is not None and self.next[follows] < 0:
-            self.next[follows] = row
+        if follows is not None:
+            self.link(follows, len(self.previous) - 1)
 
     def link(self, previous: int, row: int) -> None:
-        """Record that ``row`` follows ``previous`` (which arrived after it)."""
+        """Record that ``row`` follows ``previous`` (which may have arrived after it)."""
         self.previous[row] = previous
         if self.next[previous] < 0:
             self.next[previous] = row
