@@ -38,13 +38,21 @@ async def test_encoder_batch_is_stored_and_logged(storage: Storage) -> None:
     assert set(await storage.get_neurons(n.id for n in batch.ensure_neurons)) == {
         n.id for n in batch.ensure_neurons
     }
+    for s in batch.ensure_synapses:  # created by the batch: its deltas do not apply
+        assert await storage.get_synapse(s.id) == s
+    assert await storage.get_fiber(batch.insert_fibers[0].id) == batch.insert_fibers[0]
+
+
+async def test_same_batch_again_reinforces_the_links_it_created(storage: Storage) -> None:
+    batch = _encoder_batch()
+    await storage.write(batch)
+    await storage.write(replace(batch, insert_fibers=()))
     for s in batch.ensure_synapses:
         stored = await storage.get_synapse(s.id)
         assert stored is not None
-        assert stored.weight == pytest.approx(0.6)
+        assert stored.weight == pytest.approx(s.weight + 0.1)
         assert stored.last_activated == at(5)
-        assert stored.reinforced_count == 1
-    assert await storage.get_fiber(batch.insert_fibers[0].id) == batch.insert_fibers[0]
+        assert stored.reinforced_count == s.reinforced_count + 1
 
 
 async def test_ensure_keeps_what_exists(storage: Storage) -> None:

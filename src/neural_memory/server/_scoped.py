@@ -11,6 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar
 
+import numpy as np
+import numpy.typing as npt
+
 from neural_memory.core.alert import Alert
 from neural_memory.core.brain import Brain
 from neural_memory.core.events import BrainStats, ChangeRecord, RecallEvent
@@ -117,6 +120,11 @@ class BrainView(Storage):
 
     async def _set_meta(self, brain_id: str, key: str, value: JSONValue) -> None:
         await self._base._set_meta(brain_id, key, value)
+
+    async def _get_vectors(
+        self, brain_id: str, model: str, ids: frozenset[str] | None
+    ) -> dict[str, npt.NDArray[np.float32]]:
+        return await self._base._get_vectors(brain_id, model, ids)
 
     async def _get_change_seq(self, brain_id: str) -> int:
         return await self._base._get_change_seq(brain_id)

@@ -175,6 +175,19 @@ class SetMetaRequest(GetMetaRequest):
     value: Any = None
 
 
+class GetVectorsRequest(_Scoped):
+    """``_get_vectors``: the vectors of one model (``fiber_ids`` null: every fiber's)."""
+
+    model: Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH)]
+    fiber_ids: list[str] | None = None
+
+
+class VectorsResponse(BaseModel):
+    """``_get_vectors``: fiber id -> base64 of the little-endian float32 values."""
+
+    vectors: dict[str, str]
+
+
 class GetChangesRequest(_Scoped):
     """``_get_changes``."""
 

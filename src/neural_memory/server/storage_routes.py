@@ -39,6 +39,7 @@ from neural_memory.server.storage_models import (
     GetMetaRequest,
     GetRecallEventsRequest,
     GetStatsRequest,
+    GetVectorsRequest,
     IdsRequest,
     MetaResponse,
     OkResponse,
@@ -49,8 +50,10 @@ from neural_memory.server.storage_models import (
     SeqResponse,
     SetMetaRequest,
     StatsResponse,
+    VectorsResponse,
     WriteRequest,
 )
+from neural_memory.storage._vectors import vector_to_text
 from neural_memory.storage._wire import PROTOCOL_VERSION, decode_write_batch, dump_json
 from neural_memory.storage.base import Storage
 from neural_memory.storage.filters import (
@@ -278,6 +281,15 @@ async def set_meta(body: SetMetaRequest, state: State) -> Response:
     storage = await _scoped(state, body.brain_id)
     await storage._set_meta(body.brain_id, body.key, body.value)
     return _answer({"ok": True})
+
+
+@router.post("/get_vectors", response_model=VectorsResponse)
+async def get_vectors(body: GetVectorsRequest, state: State) -> Response:
+    """The stored vectors of one model (of some fibers, or all)."""
+    storage = await _scoped(state, body.brain_id)
+    ids = frozenset(body.fiber_ids) if body.fiber_ids is not None else None
+    found = await storage._get_vectors(body.brain_id, body.model, ids)
+    return _answer({"vectors": {fid: vector_to_text(v) for fid, v in found.items()}})
 
 
 # -- change log, statistics ----------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from neural_memory.storage.base import Storage
-from neural_memory.storage.batch import WriteBatch
+from neural_memory.storage.batch import FiberVector, WriteBatch
 from neural_memory.storage.memory import InMemoryStorage
 from neural_memory.storage.redis import RedisStorage
 from neural_memory.storage.sqlite import SQLiteStorage
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from neural_memory.storage.shared import SharedStorage
 
 __all__ = [
+    "FiberVector",
     "InMemoryStorage",
     "RedisStorage",
     "SQLiteStorage",

@@ -16,6 +16,9 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, ClassVar, Literal, Self
 
+import numpy as np
+import numpy.typing as npt
+
 from neural_memory.core._validation import require_text
 from neural_memory.core.alert import Alert
 from neural_memory.core.brain import Brain
@@ -239,6 +242,12 @@ class StorageCore(abc.ABC):
 
     @abc.abstractmethod
     async def _set_meta(self, brain_id: str, key: str, value: JSONValue) -> None: ...
+
+    @abc.abstractmethod
+    async def _get_vectors(
+        self, brain_id: str, model: str, ids: frozenset[str] | None
+    ) -> dict[str, npt.NDArray[np.float32]]:
+        """The stored vectors of ``model`` for these fiber ids (None: every fiber), by id."""
 
     # -- primitives: change log and statistics ---------------------------------------------
 

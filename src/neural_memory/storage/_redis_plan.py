@@ -19,7 +19,8 @@ from neural_memory.errors import (
     NotFoundError,
     StorageError,
 )
-from neural_memory.storage._redis_codec import decode, encode, micros
+from neural_memory.storage._redis_codec import decode, encode, encode_value, micros
+from neural_memory.storage._vectors import vector_to_text
 from neural_memory.storage.batch import WriteBatch
 
 __all__ = [
@@ -109,20 +110,14 @@ def delta_results(
     """Apply ``batch.synapse_deltas`` in Python exactly as InMemoryStorage does.
 
     ``stored`` maps every delta synapse id to its stored JSON (None: absent). Returns the
-    compare-and-set guard ``[[id, stored JSON or False], ...]`` and the final synapses
-    ``[[id, JSON], ...]`` the write script stores after the batch's own synapse writes.
+    compare-and-set guard ``[[id, stored JSON or False], ...]`` and the moved synapses
+    ``[[id, JSON], ...]`` the write script stores before the batch's own synapse writes.
     """
     state: dict[str, Synapse | None] = {
         i: decode(Synapse, raw) if raw is not None else None for i, raw in stored.items()
     }
-    for synapse in batch.ensure_synapses:
-        if synapse.id in state and state[synapse.id] is None:
-            state[synapse.id] = synapse
-    for synapse in (*batch.insert_synapses, *batch.update_synapses):
-        if synapse.id in state:
-            state[synapse.id] = synapse
     moved: dict[str, Synapse] = {}
-    for synapse_id, delta in batch.synapse_deltas:
+    for synapse_id, delta in batch.synapse_deltas:  # on the stored synapses, before the batch's
         current = state.get(synapse_id)
         if current is not None:
             result = current.with_weight(current.weight + delta)
@@ -163,6 +158,10 @@ class WritePlan:
         def synapse(s: Synapse) -> list[Any]:
             return [s.id, s.source_id, s.target_id, ref(s)]
 
+        def raw(text: str) -> int:
+            records.append(text)
+            return FIRST_RECORD_ARG + len(records) - 1
+
         def fiber(f: Fiber) -> list[Any]:
             return [f.id, ref(f), sorted(f.neuron_ids), str(micros(f.last_used))]
 
@@ -187,6 +186,8 @@ class WritePlan:
                 for m in batch.put_typed_memories
             ],
             "pp": [[p.id, ref(p)] for p in batch.put_projects],
+            "pv": [[v.fiber_id, v.model, raw(vector_to_text(v.vector))] for v in batch.put_vectors],
+            "pm": [[key, raw(encode_value(value))] for key, value in batch.put_meta],
             "df": list(batch.delete_fiber_ids),
             "ds": list(batch.delete_synapse_ids),
             "dn": list(batch.delete_neuron_ids),
@@ -231,6 +232,8 @@ def raise_for_write_result(brain_id: str, result: Sequence[object]) -> int | Non
         raise NotFoundError(f"{rest[0]} {rest[1]!r} does not exist")
     if status == "endpoint":
         raise NotFoundError(f"synapse {rest[0]!r} names missing neuron {rest[1]!r}")
+    if status == "vector":
+        raise NotFoundError(f"vector names missing fiber {rest[0]!r}")
     if status == "fiber_neurons":
         raise NotFoundError(f"fiber {rest[0]!r} names missing neurons {sorted(rest[1:])}")
     raise StorageError(f"unexpected reply from the Redis write script: {result!r}")

@@ -64,6 +64,15 @@ end
 for _, x in ipairs(fu) do
   if not has(F, x[1]) then return {'missing', 'fiber', x[1]} end
 end
+local deleted_fibers = {}
+for _, id in ipairs(list('df')) do deleted_fibers[id] = true end
+local inserted_fibers = {}
+for _, x in ipairs(fi) do inserted_fibers[x[1]] = true end
+for _, x in ipairs(list('pv')) do
+  if deleted_fibers[x[1]] or not (inserted_fibers[x[1]] or has(F, x[1])) then
+    return {'vector', x[1]}
+  end
+end
 for _, group in ipairs({fi, fu}) do
   for _, x in ipairs(group) do
     local missing = {}
@@ -84,6 +93,7 @@ for _, group in ipairs({ni, nu}) do
     if redis.call('HSET', N, x[1], ARGV[x[2]]) == 1 then order_neuron(x[1]) end
   end
 end
+for _, x in ipairs(list('sd')) do redis.call('HSET', S, x[1], x[2]) end
 local function put_synapse(x)
   redis.call('HSET', S, x[1], ARGV[x[4]])
   redis.call('SADD', P..'sn:'..x[2], x[1])
@@ -96,7 +106,6 @@ end
 for _, group in ipairs({si, su}) do
   for _, x in ipairs(group) do put_synapse(x) end
 end
-for _, x in ipairs(list('sd')) do redis.call('HSET', S, x[1], x[2]) end
 
 local function unindex_fiber(id, old)
   for _, n in ipairs(cjson.decode(old).neuron_ids) do redis.call('SREM', P..'fn:'..n, id) end
@@ -117,6 +126,10 @@ local function unindex_memory(id, old)
   if type(o.project_id) == 'string' then redis.call('SREM', P..'tp:'..o.project_id, id) end
   redis.call('ZREM', TX, id)
 end
+for _, x in ipairs(list('pv')) do
+  redis.call('SADD', P..'vm', x[2])
+  redis.call('HSET', P..'v:'..x[2], x[1], ARGV[x[3]])
+end
 for _, x in ipairs(list('tm')) do
   local old = redis.call('HGET', T, x[1])
   if old then unindex_memory(x[1], old) end
@@ -133,6 +146,9 @@ for _, id in ipairs(list('df')) do
     redis.call('HDEL', F, id)
     redis.call('ZREM', FLU, id)
     unindex_fiber(id, old)
+    for _, model in ipairs(redis.call('SMEMBERS', P..'vm')) do
+      redis.call('HDEL', P..'v:'..model, id)
+    end
   end
 end
 local function drop_synapse(id)
@@ -166,6 +182,7 @@ for _, id in ipairs(list('dt')) do
   end
 end
 for _, id in ipairs(list('dp')) do redis.call('HDEL', PR, id) end
+for _, x in ipairs(list('pm')) do redis.call('HSET', P..'m', x[1], ARGV[x[2]]) end
 
 -- 4. change log: neurons, synapses (with the cascaded ones), fibers, each sorted by id
 local synapses = list('cs')

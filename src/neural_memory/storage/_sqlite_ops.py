@@ -36,6 +36,7 @@ _I = TypeVar("_I")
 _NUM = "SELECT num FROM brains WHERE id = ?"
 _BRAIN_TABLES = (
     "changes",
+    "vectors",
     "meta",
     "recall_events",
     "alerts",

@@ -23,6 +23,7 @@ from neural_memory.storage._sqlite_rows import (
     SYNAPSE_COLUMNS,
     TYPED_MEMORY_COLUMNS,
     Row,
+    dump_json,
     fiber_row,
     id_list,
     load_json,
@@ -32,9 +33,17 @@ from neural_memory.storage._sqlite_rows import (
     to_micros,
     typed_memory_row,
 )
+from neural_memory.storage._vectors import vector_to_bytes
 from neural_memory.storage.batch import WriteBatch
 
-__all__ = ["brain_number", "existing_ids", "insert_sql", "write_batch", "write_transaction"]
+__all__ = [
+    "PUT_META",
+    "brain_number",
+    "existing_ids",
+    "insert_sql",
+    "write_batch",
+    "write_transaction",
+]
 
 _T = TypeVar("_T")
 
@@ -84,6 +93,15 @@ _INSERT_FIBER = insert_sql("fibers", FIBER_COLUMNS)
 _PUT_FIBER = insert_sql("fibers", FIBER_COLUMNS, "update")
 _PUT_TYPED_MEMORY = insert_sql("typed_memories", TYPED_MEMORY_COLUMNS, "update")
 _PUT_PROJECT = insert_sql("projects", PROJECT_COLUMNS, "update")
+_PUT_VECTOR = (
+    "INSERT INTO vectors (brain, model, fiber_id, vector) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (brain, model, fiber_id) DO UPDATE SET vector = excluded.vector"
+)
+PUT_META = (
+    "INSERT INTO meta (brain, key, value) VALUES (?, ?, ?) "
+    "ON CONFLICT (brain, key) DO UPDATE SET value = excluded.value"
+)
+"""Upsert of one meta value (brain number, key, JSON text)."""
 _SYNAPSE_DELTA = (
     "UPDATE synapses SET weight = min(1.0, max(0.0, weight + ?1)), "
     "last_activated = CASE WHEN ?1 > 0 THEN ?2 ELSE last_activated END, "
@@ -211,25 +229,28 @@ def _apply(
     """Apply a checked batch; return the ids of synapses deleted with their neurons."""
     _put(conn, _ENSURE_NEURON, brain, batch.ensure_neurons, neuron_row)
     _put(conn, _PUT_NEURON, brain, (*batch.insert_neurons, *batch.update_neurons), neuron_row)
-    _put(conn, _ENSURE_SYNAPSE, brain, batch.ensure_synapses, synapse_row)
-    puts = (*batch.insert_synapses, *batch.update_synapses)
-    _put(conn, _PUT_SYNAPSE, brain, puts, synapse_row)
-    if batch.synapse_deltas:
+    if batch.synapse_deltas:  # before the synapse writes: deltas move stored synapses only
         at = to_micros(batch.deltas_at)
         params = [(float(delta), at, brain, sid) for sid, delta in batch.synapse_deltas]
         conn.executemany(_SYNAPSE_DELTA, params)
+    _put(conn, _ENSURE_SYNAPSE, brain, batch.ensure_synapses, synapse_row)
+    puts = (*batch.insert_synapses, *batch.update_synapses)
+    _put(conn, _PUT_SYNAPSE, brain, puts, synapse_row)
     fibers = (*batch.insert_fibers, *batch.update_fibers)
     if fibers:
         if old_fibers is not None:  # else inserted by _check
             _put(conn, _PUT_FIBER, brain, fibers, fiber_row)
         final = {f.id: f.neuron_ids for f in fibers}
         _set_membership(conn, brain, old_fibers or {}, final)
+    _put_vectors(conn, brain, batch)
     _put(conn, _PUT_TYPED_MEMORY, brain, batch.put_typed_memories, typed_memory_row)
     _put(conn, _PUT_PROJECT, brain, batch.put_projects, project_row)
     if batch.delete_fiber_ids:
         gone = _fiber_neurons(conn, brain, batch.delete_fiber_ids)
         _set_membership(conn, brain, gone, {})
         _delete(conn, "fibers", brain, gone)
+        sql = f"DELETE FROM vectors WHERE brain = ? AND fiber_id {_IN_IDS}"
+        conn.execute(sql, (brain, id_list(gone)))
     _delete(conn, "synapses", brain, batch.delete_synapse_ids)
     cascaded: set[str] = set()
     if batch.delete_neuron_ids:
@@ -239,7 +260,23 @@ def _apply(
         _delete(conn, "neurons", brain, batch.delete_neuron_ids)
     _delete(conn, "typed_memories", brain, batch.delete_typed_memory_ids)
     _delete(conn, "projects", brain, batch.delete_project_ids)
+    if batch.put_meta:
+        meta = [(brain, k, dump_json(v, f"meta value {k!r}")) for k, v in batch.put_meta]
+        conn.executemany(PUT_META, meta)
     return cascaded
+
+
+def _put_vectors(conn: sqlite3.Connection, brain: int, batch: WriteBatch) -> None:
+    """Store the batch's vectors; NotFoundError when one names a fiber that is not there."""
+    if not batch.put_vectors:
+        return
+    wanted = {v.fiber_id for v in batch.put_vectors}
+    present = existing_ids(conn, "fibers", brain, wanted) - set(batch.delete_fiber_ids)
+    missing = sorted(wanted - present)
+    if missing:
+        raise NotFoundError(f"vector names missing fiber {missing[0]!r}")
+    rows = [(brain, v.model, v.fiber_id, vector_to_bytes(v.vector)) for v in batch.put_vectors]
+    conn.executemany(_PUT_VECTOR, rows)
 
 
 def _insert_fibers(conn: sqlite3.Connection, brain: int, fibers: Sequence[Fiber]) -> None:

@@ -45,7 +45,8 @@ from neural_memory.errors import (
     StorageUnavailableError,
     ValidationError,
 )
-from neural_memory.storage.batch import WriteBatch
+from neural_memory.storage._vectors import vector_from_text, vector_to_text
+from neural_memory.storage.batch import FiberVector, WriteBatch
 from neural_memory.storage.filters import (
     AlertFilter,
     FiberFilter,
@@ -59,6 +60,7 @@ __all__ = [
     "REQUEST_TOO_LARGE",
     "STORAGE_PREFIX",
     "check_response",
+    "decode_vector",
     "decode_write_batch",
     "dump_json",
     "encode_alert_filter",
@@ -66,6 +68,7 @@ __all__ = [
     "encode_neuron_filter",
     "encode_synapse_filter",
     "encode_typed_memory_filter",
+    "encode_vector",
     "encode_write_batch",
     "error_body",
     "error_from_body",
@@ -146,7 +149,29 @@ def encode_write_batch(batch: WriteBatch) -> dict[str, Any]:
         ids = getattr(batch, name)
         if ids:
             body[name] = list(ids)
+    if batch.put_vectors:
+        body["put_vectors"] = [encode_vector(v) for v in batch.put_vectors]
+    if batch.put_meta:
+        body["put_meta"] = [[key, value] for key, value in batch.put_meta]
     return body
+
+
+def encode_vector(vector: FiberVector) -> dict[str, str]:
+    """A FiberVector as JSON: ids, and the vector as base64 of little-endian float32."""
+    text = vector_to_text(vector.vector)
+    return {"fiber_id": vector.fiber_id, "model": vector.model, "vector": text}
+
+
+def decode_vector(value: Any, path: str) -> FiberVector:
+    """A FiberVector written by :func:`encode_vector`."""
+    if not isinstance(value, Mapping) or set(value) != {"fiber_id", "model", "vector"}:
+        raise SnapshotFormatError(f"{path} must be an object with fiber_id, model and vector")
+    if not all(isinstance(value[name], str) for name in ("fiber_id", "model", "vector")):
+        raise SnapshotFormatError(f"{path}: fiber_id, model and vector must be strings")
+    try:
+        return FiberVector(value["fiber_id"], value["model"], vector_from_text(value["vector"]))
+    except ValidationError as exc:
+        raise SnapshotFormatError(f"{path}: {exc}") from None
 
 
 def decode_write_batch(value: Any, path: str = "batch") -> WriteBatch:
@@ -166,7 +191,30 @@ def decode_write_batch(value: Any, path: str = "batch") -> WriteBatch:
         parts["synapse_deltas"] = _deltas(value["synapse_deltas"], f"{path}.synapse_deltas")
     if "deltas_at" in value:
         parts["deltas_at"] = decode_time(value["deltas_at"], f"{path}.deltas_at")
+    if "put_vectors" in value:
+        where = f"{path}.put_vectors"
+        vectors = _list_of(value["put_vectors"], where)
+        parts["put_vectors"] = tuple(
+            decode_vector(v, f"{where}[{i}]") for i, v in enumerate(vectors)
+        )
+    if "put_meta" in value:
+        parts["put_meta"] = _meta_pairs(value["put_meta"], f"{path}.put_meta")
     return WriteBatch(**parts)
+
+
+def _list_of(value: Any, path: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise SnapshotFormatError(f"{path} must be a list")
+    return value
+
+
+def _meta_pairs(value: Any, path: str) -> tuple[tuple[str, Any], ...]:
+    pairs = []
+    for i, item in enumerate(_list_of(value, path)):
+        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)):
+            raise SnapshotFormatError(f"{path}[{i}] must be a [key, value] pair")
+        pairs.append((item[0], item[1]))
+    return tuple(pairs)
 
 
 def _strings(value: Any, path: str) -> list[str]:

@@ -6,6 +6,9 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
+import numpy as np
+import numpy.typing as npt
+
 from neural_memory.core._validation import freeze_strings, require_enum, require_text
 from neural_memory.core.alert import Alert, AlertStatus, AlertType
 from neural_memory.core.brain import Brain
@@ -388,6 +391,22 @@ class Storage(StorageCore):
     async def set_meta(self, key: str, value: JSONValue) -> None:
         """Store a JSON-serialisable value under ``key`` for the current brain."""
         await self._set_meta(await self._current_brain(), require_text(key, "key"), value)
+
+    # -- vectors -------------------------------------------------------------------------------
+
+    async def get_vectors(
+        self, model: str, fiber_ids: Iterable[str] | None = None
+    ) -> dict[str, npt.NDArray[np.float32]]:
+        """The stored embeddings of ``model``, by fiber id (``fiber_ids`` None: all of them).
+
+        Vectors are written with ``WriteBatch(put_vectors=...)``, in the same transaction as
+        their memory, and deleted with it.
+        """
+        name = require_text(model, "model")
+        ids = freeze_strings(fiber_ids, "fiber_ids") if fiber_ids is not None else None
+        if ids is not None and not ids:
+            return {}
+        return await self._get_vectors(await self._current_brain(), name, ids)
 
     # -- change log, statistics ------------------------------------------------------------
 

@@ -5,32 +5,93 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
+from neural_memory.core._validation import require_text, set_field
 from neural_memory.core.clock import utcnow
 from neural_memory.core.fiber import Fiber
 from neural_memory.core.neuron import Neuron
 from neural_memory.core.project import Project
 from neural_memory.core.synapse import Synapse
 from neural_memory.core.typed_memory import TypedMemory
+from neural_memory.errors import ValidationError
 
-__all__ = ["WriteBatch"]
+__all__ = ["FiberVector", "WriteBatch"]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FiberVector:
+    """The embedding of one memory under one model, as storage keeps it.
+
+    Attributes:
+        fiber_id: The memory.
+        model: The embedding model's name (a brain may hold vectors of several models).
+        vector: A 1-D float32 array of finite values (copied, read-only).
+    """
+
+    fiber_id: str
+    model: str
+    vector: npt.NDArray[np.float32]
+
+    def __post_init__(self) -> None:
+        require_text(self.fiber_id, "fiber_id")
+        require_text(self.model, "model")
+        set_field(self, "vector", as_vector(self.vector, f"vector of fiber {self.fiber_id!r}"))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FiberVector):
+            return NotImplemented
+        return (
+            self.fiber_id == other.fiber_id
+            and self.model == other.model
+            and np.array_equal(self.vector, other.vector)
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.fiber_id, self.model, self.vector.tobytes()))
+
+
+def as_vector(value: Any, what: str = "vector") -> npt.NDArray[np.float32]:
+    """``value`` as a read-only 1-D float32 array; ValidationError unless finite and non-empty."""
+    try:
+        array = np.array(value, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"{what} must be a sequence of numbers: {exc}") from None
+    if array.ndim != 1 or array.size == 0:
+        raise ValidationError(f"{what} must be a non-empty 1-D sequence of numbers")
+    if not np.isfinite(array).all():
+        raise ValidationError(f"{what} holds a NaN or infinite value")
+    array.setflags(write=False)
+    return array
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WriteBatch:
     """A set of writes to one brain that a backend applies all-or-nothing.
 
-    The backend applies them in this order: neurons, synapses, synapse deltas, fibers, typed
-    memories, projects, then the deletions. ``insert_*`` fails with AlreadyExistsError when an
-    id is taken, ``ensure_*`` skips ids that exist, ``update_*`` fails with NotFoundError when
-    an id is missing; a synapse or fiber naming a missing neuron fails with NotFoundError.
+    The backend applies them in this order: neurons, synapse deltas, synapses, fibers,
+    vectors, typed memories, projects, the deletions, then the meta values. ``insert_*``
+    fails with AlreadyExistsError when an id is taken, ``ensure_*`` skips ids that exist,
+    ``update_*`` fails with NotFoundError when an id is missing; a synapse or fiber naming a
+    missing neuron fails with NotFoundError.
     Deleting a neuron deletes its synapses. On any failure nothing of the batch is kept.
 
     Attributes:
         synapse_deltas: ``(synapse_id, delta)`` pairs; each weight moves by ``delta`` within
             0-1, atomically (safe when several processes reinforce the same synapse). A
             positive delta also stamps ``last_activated = deltas_at`` and counts a
-            reinforcement. Unknown synapse ids are skipped.
+            reinforcement. Deltas apply to the synapses stored *before* the batch: unknown
+            ids, and synapses this batch creates, are skipped. So "ensure this synapse and
+            reinforce it if it was there" is one race-free batch: two writers creating the
+            same link at once leave one link, reinforced once.
+        put_vectors: Embeddings to store (replacing one of the same fiber and model); the
+            fiber must exist once the batch's fibers are written (NotFoundError otherwise).
+            Deleting a fiber deletes its vectors.
+        put_meta: ``(key, value)`` pairs stored like ``Storage.set_meta``, in the same
+            transaction (a pass that records "last run" commits it with its changes).
     """
 
     insert_neurons: tuple[Neuron, ...] = ()
@@ -50,6 +111,8 @@ class WriteBatch:
     delete_neuron_ids: tuple[str, ...] = ()
     delete_typed_memory_ids: tuple[str, ...] = ()
     delete_project_ids: tuple[str, ...] = ()
+    put_vectors: tuple[FiberVector, ...] = ()
+    put_meta: tuple[tuple[str, Any], ...] = ()
 
     @property
     def is_empty(self) -> bool:
@@ -67,6 +130,7 @@ class WriteBatch:
         synapses.update(self.delete_synapse_ids)
         fibers = _ids(self.insert_fibers, self.update_fibers)
         fibers.update(self.delete_fiber_ids)
+        fibers.update(vector.fiber_id for vector in self.put_vectors)
         return neurons, synapses, fibers
 
 

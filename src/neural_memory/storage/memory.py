@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar
+
+import numpy as np
+import numpy.typing as npt
 
 from neural_memory.core.alert import Alert
 from neural_memory.core.brain import Brain
@@ -18,7 +22,7 @@ from neural_memory.core.neuron import Neuron
 from neural_memory.core.project import Project
 from neural_memory.core.synapse import Synapse
 from neural_memory.core.typed_memory import TypedMemory
-from neural_memory.errors import AlreadyExistsError, NotFoundError
+from neural_memory.errors import AlreadyExistsError, NotFoundError, ValidationError
 from neural_memory.storage._core import JSONValue
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
@@ -49,6 +53,8 @@ class _BrainData:
     alerts: dict[str, Alert] = field(default_factory=dict)
     recall_events: list[RecallEvent] = field(default_factory=list)
     meta: dict[str, JSONValue] = field(default_factory=dict)
+    vectors: dict[str, dict[str, npt.NDArray[np.float32]]] = field(default_factory=dict)
+    """model -> fiber id -> vector."""
     seq: int = 0
     changes: list[ChangeRecord] = field(default_factory=list)
 
@@ -224,6 +230,14 @@ class InMemoryStorage(Storage):
     async def _set_meta(self, brain_id: str, key: str, value: JSONValue) -> None:
         self._brains[brain_id].meta[key] = copy.deepcopy(value)
 
+    async def _get_vectors(
+        self, brain_id: str, model: str, ids: frozenset[str] | None
+    ) -> dict[str, npt.NDArray[np.float32]]:
+        stored = self._brains[brain_id].vectors.get(model, {})
+        if ids is None:
+            return dict(stored)
+        return {fiber_id: stored[fiber_id] for fiber_id in ids if fiber_id in stored}
+
     # -- change log, statistics ------------------------------------------------------------
 
     async def _get_change_seq(self, brain_id: str) -> int:
@@ -289,6 +303,12 @@ def _check(data: _BrainData, batch: WriteBatch) -> None:
         missing = fiber.neuron_ids - known
         if missing:
             raise NotFoundError(f"fiber {fiber.id!r} names missing neurons {sorted(missing)}")
+    fibers = data.fibers.keys() | {f.id for f in batch.insert_fibers}
+    for vector in batch.put_vectors:
+        if vector.fiber_id not in fibers or vector.fiber_id in batch.delete_fiber_ids:
+            raise NotFoundError(f"vector names missing fiber {vector.fiber_id!r}")
+    for key, value in batch.put_meta:
+        _check_json(key, value)
 
 
 def _require_present(store: Mapping[str, object], ids: Iterable[str], what: str) -> None:
@@ -303,11 +323,6 @@ def _apply(data: _BrainData, batch: WriteBatch) -> set[str]:
         data.neurons.setdefault(neuron.id, neuron)
     for neuron in (*batch.insert_neurons, *batch.update_neurons):
         data.neurons[neuron.id] = neuron
-    for synapse in batch.ensure_synapses:
-        if synapse.id not in data.synapses:
-            _put_synapse(data, synapse)
-    for synapse in (*batch.insert_synapses, *batch.update_synapses):
-        _put_synapse(data, synapse)
     for synapse_id, delta in batch.synapse_deltas:
         current = data.synapses.get(synapse_id)
         if current is not None:
@@ -315,6 +330,11 @@ def _apply(data: _BrainData, batch: WriteBatch) -> set[str]:
             if delta > 0:
                 moved = moved.reinforce(0.0, at=batch.deltas_at)
             data.synapses[synapse_id] = moved
+    for synapse in batch.ensure_synapses:
+        if synapse.id not in data.synapses:
+            _put_synapse(data, synapse)
+    for synapse in (*batch.insert_synapses, *batch.update_synapses):
+        _put_synapse(data, synapse)
     for fiber in (*batch.insert_fibers, *batch.update_fibers):
         old = data.fibers.get(fiber.id)
         if old is not None:
@@ -323,12 +343,16 @@ def _apply(data: _BrainData, batch: WriteBatch) -> set[str]:
         data.fibers[fiber.id] = fiber
         for neuron_id in fiber.neuron_ids:
             data.fibers_by_neuron[neuron_id].add(fiber.id)
+    for vector in batch.put_vectors:
+        data.vectors.setdefault(vector.model, {})[vector.fiber_id] = vector.vector
     data.typed_memories.update((m.id, m) for m in batch.put_typed_memories)
     data.projects.update((p.id, p) for p in batch.put_projects)
     for fiber_id in batch.delete_fiber_ids:
         removed = data.fibers.pop(fiber_id, None)
         for neuron_id in removed.neuron_ids if removed else ():
             data.fibers_by_neuron[neuron_id].discard(fiber_id)
+        for by_fiber in data.vectors.values():
+            by_fiber.pop(fiber_id, None)
     for synapse_id in batch.delete_synapse_ids:
         _drop_synapse(data, synapse_id)
     cascaded: set[str] = set()
@@ -342,7 +366,16 @@ def _apply(data: _BrainData, batch: WriteBatch) -> set[str]:
         data.typed_memories.pop(memory_id, None)
     for project_id in batch.delete_project_ids:
         data.projects.pop(project_id, None)
+    for key, value in batch.put_meta:
+        data.meta[key] = copy.deepcopy(value)
     return cascaded
+
+
+def _check_json(key: str, value: JSONValue) -> None:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"meta value of {key!r} must be JSON data: {exc}") from None
 
 
 def _put_synapse(data: _BrainData, synapse: Synapse) -> None:

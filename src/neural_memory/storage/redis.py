@@ -24,6 +24,8 @@ the braces delimit the id, so no brain's prefix is a prefix of another's)::
     P tp:{project id}    set     typed memories of a project
     P tx                 zset    typed memory id by expires_at (expired count)
     P p / P a / P m      hash    projects / alerts / metadata (key -> JSON)
+    P vm                 set     names of the models with stored vectors
+    P v:{model}          hash    fiber id -> vector (base64 of float32 little-endian bytes)
     P r / P rctr         zset / string   recall events by created_at (member: 16-digit
                                  insertion counter + JSON, so ties keep insertion order)
     P seq                string  the brain's change sequence (INCRBY)
@@ -64,6 +66,9 @@ from datetime import datetime
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import numpy as np
+import numpy.typing as npt
+
 from neural_memory.core.alert import Alert
 from neural_memory.core.brain import Brain
 from neural_memory.core.events import BrainStats, ChangeRecord, RecallEvent
@@ -86,6 +91,7 @@ from neural_memory.storage._redis_plan import (
     raise_for_write_result,
     redact_url,
 )
+from neural_memory.storage._vectors import vector_from_text
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
 from neural_memory.storage.filters import (
@@ -426,6 +432,19 @@ class RedisStorage(Storage):
         await self._guarded_hset(
             brain_id, self._keys(brain_id).key("m"), [key, encode_value(value)]
         )
+
+    async def _get_vectors(
+        self, brain_id: str, model: str, ids: frozenset[str] | None
+    ) -> dict[str, npt.NDArray[np.float32]]:
+        key = self._keys(brain_id).key(f"v:{model}")
+        with self._errors():
+            if ids is None:
+                found: dict[str, str] = await self._redis.hgetall(key)
+            else:
+                wanted = sorted(ids)
+                values = await self._redis.hmget(key, wanted)
+                found = {i: v for i, v in zip(wanted, values, strict=True) if v is not None}
+        return {fiber_id: vector_from_text(text) for fiber_id, text in found.items()}
 
     async def _guarded_hset(self, brain_id: str, hash_key: str, pairs: list[str]) -> None:
         """HSET ``pairs`` into ``hash_key`` unless the brain was deleted meanwhile."""

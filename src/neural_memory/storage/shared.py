@@ -19,6 +19,9 @@ from datetime import datetime
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import numpy as np
+import numpy.typing as npt
+
 from neural_memory.codec import (
     decode_change,
     decode_record,
@@ -43,6 +46,7 @@ from neural_memory.errors import (
     ValidationError,
 )
 from neural_memory.storage._core import JSONValue
+from neural_memory.storage._vectors import vector_from_text
 from neural_memory.storage._wire import (
     PROTOCOL_VERSION,
     STORAGE_PREFIX,
@@ -273,6 +277,15 @@ class SharedStorage(Storage):
     async def _set_meta(self, brain_id: str, key: str, value: JSONValue) -> None:
         await self._post("set_meta", {"brain_id": brain_id, "key": key, "value": value}, "ok")
 
+    async def _get_vectors(
+        self, brain_id: str, model: str, ids: frozenset[str] | None
+    ) -> dict[str, npt.NDArray[np.float32]]:
+        body = {"brain_id": brain_id, "model": model, "fiber_ids": sorted(ids) if ids else ids}
+        found = _dict(await self._post("get_vectors", body, "vectors"))
+        return _decoded(
+            "get_vectors", lambda: {str(k): vector_from_text(v) for k, v in found.items()}
+        )
+
     # -- change log, statistics ------------------------------------------------------------
 
     async def _get_change_seq(self, brain_id: str) -> int:
@@ -313,7 +326,7 @@ def _decoded(name: str, decode: Callable[[], _T]) -> _T:
     """Run ``decode``; a malformed answer is a StorageError, not the caller's fault."""
     try:
         return decode()
-    except SnapshotFormatError as exc:
+    except ValidationError as exc:  # SnapshotFormatError included
         raise StorageError(f"the server sent an invalid {name} answer: {exc}") from None
 
 

@@ -19,6 +19,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, TypeVar
 
+import numpy as np
+import numpy.typing as npt
+
 import neural_memory.storage.memory as _memory
 from neural_memory.core.alert import Alert
 from neural_memory.core.brain import Brain
@@ -39,7 +42,8 @@ from neural_memory.errors import (
 from neural_memory.storage import _sqlite_ops as ops
 from neural_memory.storage import _sqlite_rows as rows
 from neural_memory.storage._core import JSONValue
-from neural_memory.storage._sqlite_write import TOUCHING_IDS, insert_sql, write_batch
+from neural_memory.storage._sqlite_write import PUT_META, TOUCHING_IDS, insert_sql, write_batch
+from neural_memory.storage._vectors import vector_from_bytes
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
 from neural_memory.storage.filters import (
@@ -68,10 +72,6 @@ _FIBERS_OF_NEURON = (
 ).format(", ".join(f"f.{c.strip()}" for c in rows.FIBER_COLUMNS.split(",")))
 _PUT_ALERT = insert_sql("alerts", rows.ALERT_COLUMNS, "update")
 _ADD_RECALL = insert_sql("recall_events", rows.RECALL_COLUMNS)
-_SET_META = (
-    "INSERT INTO meta (brain, key, value) VALUES (?, ?, ?) "
-    "ON CONFLICT (brain, key) DO UPDATE SET value = excluded.value"
-)
 _UNAVAILABLE = frozenset({"BUSY", "LOCKED", "CANTOPEN", "NOTADB", "IOERR", "READONLY", "FULL"})
 
 
@@ -323,7 +323,18 @@ class SQLiteStorage(Storage):
 
     async def _set_meta(self, brain_id: str, key: str, value: JSONValue) -> None:
         pair = (key, rows.dump_json(value, f"meta value {key!r}"))
-        await self._run(ops.write_rows, brain_id, _SET_META, (pair,), _meta_row)
+        await self._run(ops.write_rows, brain_id, PUT_META, (pair,), _meta_row)
+
+    async def _get_vectors(
+        self, brain_id: str, model: str, ids: frozenset[str] | None
+    ) -> dict[str, npt.NDArray[np.float32]]:
+        sql = "SELECT fiber_id, vector FROM vectors WHERE brain = ? AND model = ?"
+        params: list[object] = [model]
+        if ids is not None:
+            sql += f" AND fiber_id {_IN}"
+            params.append(rows.id_list(ids))
+        found = await self._select(brain_id, sql, params, tuple)
+        return {fiber_id: vector_from_bytes(blob) for fiber_id, blob in found}
 
     # -- change log, statistics ------------------------------------------------------------
 

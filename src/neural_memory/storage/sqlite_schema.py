@@ -14,8 +14,8 @@ from neural_memory.errors import StorageError
 
 __all__ = ["SCHEMA_VERSION", "prepare_schema"]
 
-SCHEMA_VERSION = 1
-"""The schema version this release reads and writes."""
+SCHEMA_VERSION = 2
+"""The schema version this release reads and writes (older versions are migrated on open)."""
 
 # Every brain-scoped table is keyed by (brain, id), where ``brain`` is the brain's row number
 # in ``brains`` (a small integer keeps every key and index entry short; the text id lives in
@@ -169,9 +169,26 @@ CREATE TABLE changes (
 """
 
 
+# Version 2: memories' embeddings, one row per (fiber, model), float32 little-endian bytes.
+_MIGRATION_V2 = """
+CREATE TABLE vectors (
+    brain INTEGER NOT NULL,
+    model TEXT NOT NULL,
+    fiber_id TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (brain, model, fiber_id)
+) WITHOUT ROWID;
+CREATE INDEX vectors_by_fiber ON vectors (brain, fiber_id);
+"""
+
+_MIGRATIONS = {2: _MIGRATION_V2}
+"""Version -> the statements that bring a database of the version before it to it."""
+
+
 def prepare_schema(conn: sqlite3.Connection, where: str) -> None:
     """Create the schema in an empty database, or check the version of an existing one.
 
+    A database of an older version is migrated step by step, in the same transaction.
     Runs in its own ``BEGIN IMMEDIATE`` transaction so two processes opening a new file at
     once do not both create it. ``where`` names the database in error messages.
     """
@@ -186,22 +203,29 @@ def prepare_schema(conn: sqlite3.Connection, where: str) -> None:
                     f"{where} is an SQLite database of another application "
                     "(it has tables but no NeuralMemory schema version); refusing to use it"
                 )
-            for statement in _SCHEMA_V1.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        elif version > SCHEMA_VERSION:
+            _execute_script(conn, _SCHEMA_V1)
+            version = 1
+        if version > SCHEMA_VERSION:
             raise StorageError(
                 f"{where} uses schema version {version}, written by a newer release of "
                 f"neural-memory; this release reads version {SCHEMA_VERSION} at most "
                 "(upgrade the library)"
             )
-        elif version != SCHEMA_VERSION:
+        if version < 1:
             raise StorageError(f"{where} has an unknown schema version {version}")
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            _execute_script(conn, _MIGRATIONS[step])
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     finally:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
+
+
+def _execute_script(conn: sqlite3.Connection, script: str) -> None:
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
 
 
 def _user_version(conn: sqlite3.Connection) -> int:
