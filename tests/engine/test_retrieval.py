@@ -11,8 +11,9 @@ from neural_memory import BrainConfig, ValidationError
 from neural_memory.core import Fiber, MemoryType, TypedMemory
 from neural_memory.engine.embeddings import HashingEmbedder
 from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
+from neural_memory.engine.handle import BrainHandle
 from neural_memory.engine.retrieval import DepthLevel, FusionWeights, ReflexPipeline
-from neural_memory.engine.retrieval.index import BrainIndex, index_for
+from neural_memory.engine.retrieval.index import BrainIndex
 from neural_memory.engine.retrieval.ranking import thread_boost
 from neural_memory.engine.retrieval.scoring import relative_similarity
 from neural_memory.engine.tokens import count_tokens
@@ -190,7 +191,7 @@ async def test_the_index_kept_in_step_in_process_equals_a_fresh_build(storage: S
         await pipeline.query(question)
     await encoder.encode("Dan moved to the payments team in June")
     await pipeline.query("which team is Dan on")
-    live = index_for(storage, storage.brain_id)
+    live = BrainHandle.of(storage).index()
     await live.sync()
     fresh = BrainIndex(storage, storage.brain_id, None)
     await fresh.sync()

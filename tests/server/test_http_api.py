@@ -374,22 +374,29 @@ async def test_seed_shared_storage_sample_runs(served: Served) -> None:
     assert await served.storage.get_neuron("neuron-123") == neuron
 
 
-def test_server_keeps_views_of_the_most_recent_brains() -> None:
+def test_server_keeps_the_most_recent_brains_warm() -> None:
     from neural_memory.server._state import ServerState
 
-    state = ServerState(InMemoryStorage(), max_views=2)
-    first = state.view("a")
-    assert state.view("a") is first
-    state.view("b")
-    state.view("a")  # now the most recent
-    state.view("c")  # evicts "b"
-    assert state.view("a") is first
-    second = state.view("b")  # evicts "c"
-    state.view("c")  # evicts "a"
-    assert state.view("b") is second
-    assert state.view("a") is not first
+    storage = InMemoryStorage()
+    state = ServerState(storage, max_views=2)
+
+    def warm(brain_id: str) -> dict[str, object]:
+        state.view(brain_id)
+        return storage.attachments(brain_id)
+
+    first = warm("a")
+    assert warm("a") is first
+    warm("b")
+    warm("a")  # now the most recent
+    warm("c")  # releases "b"
+    assert warm("a") is first
+    second = warm("b")  # releases "c"
+    warm("c")  # releases "a"
+    assert warm("b") is second
+    assert warm("a") is not first
     state.forget("b")
-    assert state.view("b") is not second
+    assert warm("b") is not second
+    assert state.view("b").brain_id == "b"
 
 
 async def test_a_given_http_client_is_used_and_left_open(served: Served) -> None:

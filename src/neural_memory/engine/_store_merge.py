@@ -38,19 +38,28 @@ def stable_fiber_id(text: str, speaker: str | None) -> str:
     return f"f-{hashlib.blake2b(key, digest_size=16, person=b'nm-fiber').hexdigest()}"
 
 
-def link_threads(
-    plans: Sequence[Plan], previous: tuple[str, datetime] | None, window: timedelta
-) -> tuple[list[Plan], tuple[str, datetime] | None]:
-    """Record in each memory which memory it follows in a conversation.
+Tail = tuple[str, datetime]
+"""A thread's last memory: its fiber id and when it happened."""
 
-    A memory follows the one stored just before it when it happened no earlier and at most
-    ``window`` later (the turns of one conversation). Returns the plans and the new last
-    memory, for the next call.
+
+def link_threads(
+    plans: Sequence[Plan],
+    conversations: Sequence[str | None],
+    tails: Mapping[str | None, Tail | None],
+    window: timedelta,
+) -> tuple[list[Plan], dict[str | None, Tail | None]]:
+    """Record in each memory which memory it follows in its conversation.
+
+    A memory follows the last one of its conversation (``tails``, then the plans before it)
+    when it happened no earlier and at most ``window`` later; a memory that names what it
+    follows keeps that. Returns the plans and every conversation's new last memory.
     """
+    ends: dict[str | None, Tail | None] = dict(tails)
     linked: list[Plan] = []
-    for plan in plans:
+    for plan, conversation in zip(plans, conversations, strict=True):
         fiber = plan.fiber
         when = fiber.occurred_at or fiber.created_at
+        previous = ends.get(conversation)
         if (
             previous is not None
             and previous[0] != fiber.id
@@ -59,8 +68,8 @@ def link_threads(
         ):
             fiber = fiber.with_metadata(follows=previous[0])
         linked.append(replace(plan, fiber=fiber))
-        previous = (fiber.id, when)
-    return linked, previous
+        ends[conversation] = (fiber.id, when)
+    return linked, ends
 
 
 def split_duplicates(

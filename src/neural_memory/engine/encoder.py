@@ -1,4 +1,4 @@
-"""MemoryEncoder: text in, neurons + synapses + one fiber out, in one transaction."""
+"""MemoryEncoder: text in, neurons + synapses + one fiber (+ its vector) out, in one transaction."""
 
 from __future__ import annotations
 
@@ -22,10 +22,10 @@ from neural_memory.engine._store_merge import (
 )
 from neural_memory.engine.extraction import Extraction, extract
 from neural_memory.engine.facts import fact_key
-from neural_memory.engine.retrieval.index import index_for, indexes_of
-from neural_memory.errors import ValidationError
+from neural_memory.engine.handle import BrainHandle, ThreadTail, thread_key
+from neural_memory.errors import ConfigError, ValidationError
 from neural_memory.storage.base import Storage
-from neural_memory.storage.batch import WriteBatch
+from neural_memory.storage.batch import FiberVector, WriteBatch
 
 if TYPE_CHECKING:
     from neural_memory.engine.consolidation import ConsolidationScheduler
@@ -39,13 +39,23 @@ INITIAL_SYNAPSE_WEIGHT = 0.5
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MemoryInput:
-    """One memory for :meth:`MemoryEncoder.encode_many`."""
+    """One memory for :meth:`MemoryEncoder.encode_many`.
+
+    Attributes:
+        conversation: The conversation (or session) the memory belongs to; memories of one
+            conversation form one thread. None: the brain's default thread.
+        follows: The id of the memory this one follows, when the caller knows it (else the
+            last memory of its conversation, if it happened at most the encoder's
+            ``thread_window`` before this one).
+    """
 
     text: str
     timestamp: datetime | None = None
     metadata: Mapping[str, Any] | None = None
     tags: frozenset[str] = field(default_factory=frozenset)
     salience: float = 0.5
+    conversation: str | None = None
+    follows: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,32 +84,46 @@ class MemoryEncoder:
     """Turns text into memories of the storage's current brain (no LLM, no network).
 
     Args:
-        storage: Where the memories go (its current brain).
+        storage: Where the memories go: a Storage (its current brain at each call) or a
+            brain's :class:`~neural_memory.engine.handle.BrainHandle`.
         config: The brain's configuration (``reinforcement_delta`` strengthens reused links).
-        embedder: Optional; when given, each memory's text is embedded for semantic recall.
+        embedder: Optional; when given, each memory's text is embedded for semantic recall,
+            and its vector is stored with it.
         consolidation: Optional scheduler told about every stored memory, so consolidation
             runs automatically after enough encodes.
-        thread_window: Successive memories at most this far apart form one conversation
-            thread (``metadata["follows"]``); recall lets a memory's neighbours share its
-            relevance, since an answer usually follows its question.
+        thread_window: Successive memories of one conversation at most this far apart form
+            one thread (``metadata["follows"]``); recall lets a memory's neighbours share its
+            relevance, since an answer usually follows its question. The thread's last
+            memory is kept in storage, so every process and interface continues it alike.
+
+    Everything a call stores — neurons, synapses, memories, their vectors and the threads'
+    new ends — is planned first (the embedding model included) and written in one
+    transaction: a failure anywhere leaves nothing behind.
     """
 
     def __init__(
         self,
-        storage: Storage,
+        storage: Storage | BrainHandle,
         config: BrainConfig,
         *,
         embedder: Embedder | None = None,
         consolidation: ConsolidationScheduler | None = None,
         thread_window: timedelta = timedelta(hours=6),
     ) -> None:
+        if not isinstance(storage, Storage | BrainHandle):
+            raise ValidationError(f"expected a Storage or a BrainHandle, got {storage!r}")
+        if not isinstance(config, BrainConfig):
+            raise ConfigError(f"config must be a BrainConfig (brain.config), got {config!r}")
+        if not isinstance(thread_window, timedelta) or thread_window < timedelta(0):
+            raise ValidationError("thread_window must be a non-negative timedelta")
         self._storage = storage
         self._config = config
         self._embedder = embedder
         self._consolidation = consolidation
-        self._index_checked = False
         self._thread_window = thread_window
-        self._last: tuple[str, datetime] | None = None
+
+    def _handle(self) -> BrainHandle:
+        return BrainHandle.of(self._storage)
 
     async def encode(
         self,
@@ -109,14 +133,21 @@ class MemoryEncoder:
         metadata: Mapping[str, Any] | None = None,
         tags: Iterable[str] | None = None,
         salience: float = 0.5,
+        conversation: str | None = None,
+        follows: str | None = None,
     ) -> EncodingResult:
-        """Store ``text`` as one memory that happened at ``timestamp`` (default now)."""
+        """Store ``text`` as one memory that happened at ``timestamp`` (default now).
+
+        ``conversation`` and ``follows`` place it in a conversation thread (see MemoryInput).
+        """
         item = MemoryInput(
             text=text,
             timestamp=timestamp,
             metadata=metadata,
             tags=freeze_strings(tags, "tags"),
             salience=salience,
+            conversation=conversation,
+            follows=follows,
         )
         return (await self.encode_many([item]))[0]
 
@@ -131,63 +162,97 @@ class MemoryEncoder:
         inputs = [MemoryInput(text=i) if isinstance(i, str) else i for i in items]
         if not inputs:
             return []
+        handle = self._handle()
         plans = [_plan(_validated(item)) for item in inputs]
-        plans, self._last = link_threads(plans, self._last, self._thread_window)
-        stored = await self._storage.get_fibers(plan.fiber.id for plan in plans)
+        conversations = [item.conversation for item in inputs]
+        tails = {c: await handle.thread_tail(c) for c in dict.fromkeys(conversations)}
+        plans, ends = link_threads(
+            plans, conversations, {c: _pair(t) for c, t in tails.items()}, self._thread_window
+        )
+        stored = await handle.storage.get_fibers(plan.fiber.id for plan in plans)
         fresh, merged = split_duplicates(plans, stored)
-        older = await self._older_statements(fresh)
+        older = await _older_statements(handle.storage, fresh)
         superseded, fresh = apply_supersession(fresh, older)
-        neuron_ids = {n.id for plan in fresh for n in plan.neurons}
-        synapse_ids = {s.id for plan in fresh for s in plan.synapses}
-        existing_neurons = await self._storage.get_neurons(neuron_ids)
-        existing_synapses = await self._storage.get_synapses_by_id(synapse_ids)
-        created = _results(fresh, existing_neurons.keys(), existing_synapses.keys())
-        delta = self._config.reinforcement_delta
-        reinforced = {sid for result in created for sid in result.synapses_reinforced}
+        created = await _results(handle.storage, fresh)
         batch = WriteBatch(
             ensure_neurons=tuple(n for r in created for n in r.neurons_created),
-            ensure_synapses=tuple(s for r in created for s in r.synapses_created),
-            synapse_deltas=tuple((sid, delta) for sid in sorted(reinforced)),
+            ensure_synapses=_new_synapses(fresh, self._config.reinforcement_delta),
+            synapse_deltas=_reinforcements(fresh, self._config.reinforcement_delta),
             insert_fibers=tuple(plan.fiber for plan in fresh),
             update_fibers=(*merged.values(), *superseded),
+            put_vectors=await self._vectors(fresh),
+            put_meta=tuple(
+                (thread_key(c), ThreadTail(*end).to_json())
+                for c, end in ends.items()
+                if end is not None and _pair(tails.get(c)) != end
+            ),
         )
-        await self._start_index_of_new_brain()
-        seq = await self._storage.write(batch)
-        for index in indexes_of(self._storage, self._storage.brain_id):
-            index.apply_own_write(batch, seq)
-        await self._cache_embeddings(fresh)
+        await _start_index_of_new_brain(handle, self._embedder)
+        await handle.write(batch)
         if self._consolidation is not None:
             self._consolidation.notify_encoded(len(fresh))
         by_id = {result.fiber.id: result for result in created}
         return [by_id.get(plan.fiber.id) or _merged_result(merged[plan.fiber.id]) for plan in plans]
 
-    async def _start_index_of_new_brain(self) -> None:
-        """Index an empty brain from its first memory on, so recall never has to rebuild.
-
-        Checked once per encoder: a brain that already holds memories is indexed lazily by
-        the first recall instead (that can take seconds, and encoding should not).
-        """
-        if self._index_checked:
-            return
-        self._index_checked = True
-        index = index_for(self._storage, self._storage.brain_id, self._embedder)
-        if index.seq < 0 and await self._storage.get_change_seq() == 0:
-            await index.sync()
-
-    async def _older_statements(self, plans: Sequence[Plan]) -> dict[str, list[Fiber]]:
-        """Stored fibers stating each fact the plans state, by fact neuron id."""
-        older: dict[str, list[Fiber]] = {}
-        for fact_id in dict.fromkeys(p.fact_neuron_id for p in plans if p.fact_neuron_id):
-            older[fact_id] = await self._storage.find_fibers(neuron_id=fact_id)
-        return older
-
-    async def _cache_embeddings(self, plans: Sequence[Plan]) -> None:
+    async def _vectors(self, plans: Sequence[Plan]) -> tuple[FiberVector, ...]:
+        """The new memories' vectors, computed before anything is written."""
         if self._embedder is None or not plans:
-            return
+            return ()
         vectors = await self._embedder.embed([plan.fiber.content for plan in plans])
-        index = index_for(self._storage, self._storage.brain_id, self._embedder)
-        for plan, vector in zip(plans, vectors, strict=True):
-            index.cache_embedding(plan.fiber.id, vector)
+        name = self._embedder.name
+        return tuple(
+            FiberVector(plan.fiber.id, name, vector)
+            for plan, vector in zip(plans, vectors, strict=True)
+        )
+
+
+async def _start_index_of_new_brain(handle: BrainHandle, embedder: Embedder | None) -> None:
+    """Index an empty brain from its first memory on, so recall never has to rebuild.
+
+    A brain that already holds memories is indexed lazily by the first recall instead (that
+    can take seconds, and encoding should not).
+    """
+    index = handle.index(embedder)
+    if index.seq < 0 and await handle.storage.get_change_seq() == 0:
+        await index.sync()
+
+
+async def _older_statements(storage: Storage, plans: Sequence[Plan]) -> dict[str, list[Fiber]]:
+    """Stored fibers stating each fact the plans state, by fact neuron id."""
+    older: dict[str, list[Fiber]] = {}
+    for fact_id in dict.fromkeys(p.fact_neuron_id for p in plans if p.fact_neuron_id):
+        older[fact_id] = await storage.find_fibers(neuron_id=fact_id)
+    return older
+
+
+def _pair(tail: ThreadTail | None) -> tuple[str, datetime] | None:
+    return (tail.fiber_id, tail.occurred_at) if tail is not None else None
+
+
+def _new_synapses(plans: Sequence[Plan], delta: float) -> tuple[Synapse, ...]:
+    """Every synapse the plans use, as it is created when missing.
+
+    A link used by several of the plans starts reinforced once (the first use creates it).
+    """
+    uses: dict[str, int] = {}
+    first: dict[str, Synapse] = {}
+    for plan in plans:
+        for synapse in plan.synapses:
+            uses[synapse.id] = uses.get(synapse.id, 0) + 1
+            first.setdefault(synapse.id, synapse)
+    return tuple(
+        s.reinforce(delta, at=s.created_at) if uses[sid] > 1 else s for sid, s in first.items()
+    )
+
+
+def _reinforcements(plans: Sequence[Plan], delta: float) -> tuple[tuple[str, float], ...]:
+    """A delta for every link the plans use: it moves only the links stored before the batch.
+
+    So a link that exists is reinforced once per batch, and two processes creating the same
+    link at once leave it created once and reinforced once (no lost reinforcement).
+    """
+    ids = sorted({s.id for plan in plans for s in plan.synapses})
+    return tuple((sid, delta) for sid in ids)
 
 
 def _validated(item: MemoryInput) -> MemoryInput:
@@ -199,6 +264,10 @@ def _validated(item: MemoryInput) -> MemoryInput:
         raise ValidationError("timestamp must be a datetime")
     if item.metadata is not None and not isinstance(item.metadata, Mapping):
         raise ValidationError("metadata must be a mapping")
+    if item.conversation is not None:
+        require_text(item.conversation, "conversation")
+    if item.follows is not None:
+        require_text(item.follows, "follows")
     return item
 
 
@@ -206,6 +275,10 @@ def _plan(item: MemoryInput) -> Plan:
     """The neurons, synapses and fiber of one memory (pure)."""
     moment = as_utc(item.timestamp) if item.timestamp else utcnow()
     metadata = dict(item.metadata or {})
+    if item.conversation is not None:
+        metadata["conversation"] = item.conversation
+    if item.follows is not None:
+        metadata["follows"] = item.follows
     speaker = metadata.get("speaker")
     extraction = extract(item.text, moment, speaker=speaker if isinstance(speaker, str) else None)
     ids = {key: stable_neuron_id(key) for key in extraction.keys}
@@ -279,11 +352,11 @@ def _merged_result(fiber: Fiber) -> EncodingResult:
     )
 
 
-def _results(
-    plans: Sequence[Plan], existing_neurons: Iterable[str], existing_synapses: Iterable[str]
-) -> list[EncodingResult]:
+async def _results(storage: Storage, plans: Sequence[Plan]) -> list[EncodingResult]:
     """Split each plan into created and reused parts; later plans reuse earlier ones."""
-    known_neurons, known_synapses = set(existing_neurons), set(existing_synapses)
+    known_neurons = set(await storage.get_neurons({n.id for p in plans for n in p.neurons}))
+    synapse_ids = {s.id for p in plans for s in p.synapses}
+    known_synapses = set(await storage.get_synapses_by_id(synapse_ids))
     results = []
     for plan in plans:
         created_n = tuple(n for n in plan.neurons if n.id not in known_neurons)

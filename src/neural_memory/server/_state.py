@@ -1,4 +1,4 @@
-"""What one server app keeps between requests: the storage, known brains, per-brain views."""
+"""What one server app keeps between requests: the storage, known brains, warm brains."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from neural_memory.core.brain import Brain
 from neural_memory.errors import BrainNotFoundError, ValidationError
-from neural_memory.server._scoped import BrainView
 from neural_memory.storage.base import Storage
 
 if TYPE_CHECKING:
@@ -18,7 +17,7 @@ if TYPE_CHECKING:
 __all__ = ["MAX_VIEWS", "ServerState"]
 
 MAX_VIEWS = 64
-"""Brains whose view (and in-process recall index) a server keeps warm at once."""
+"""Brains whose in-process state (recall index, conversation threads) a server keeps warm."""
 
 
 @dataclass
@@ -33,7 +32,7 @@ class ServerState:
     embedder: Embedder | None = None
     _known: set[str] = field(default_factory=set)
     max_views: int = MAX_VIEWS
-    _views: OrderedDict[str, BrainView] = field(default_factory=OrderedDict)
+    _warm: OrderedDict[str, None] = field(default_factory=OrderedDict)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     _opened: bool = False
 
@@ -66,16 +65,18 @@ class ServerState:
         self._known.add(brain_id)
         return brain
 
-    def view(self, brain_id: str) -> BrainView:
-        """The brain's view (kept, with its warm index, for the most recently used brains)."""
-        view = self._views.get(brain_id)
-        if view is None:
-            view = self._views[brain_id] = BrainView(self.storage, brain_id)
-            while len(self._views) > self.max_views:
-                self._views.popitem(last=False)  # a view owns nothing; its index is freed
-        else:
-            self._views.move_to_end(brain_id)
-        return view
+    def view(self, brain_id: str) -> Storage:
+        """The storage scoped to ``brain_id``; the most recently used brains stay warm.
+
+        A brain's in-process state (its recall index) is attached to the storage; past
+        ``max_views`` brains, the least recently used one's is released (rebuilt on need).
+        """
+        self._warm[brain_id] = None
+        self._warm.move_to_end(brain_id)
+        while len(self._warm) > self.max_views:
+            cold, _ = self._warm.popitem(last=False)
+            self.storage.release_brain(cold)
+        return self.storage.for_brain(brain_id)
 
     def lock(self, brain_id: str) -> asyncio.Lock:
         """Serialises whole-brain passes (consolidation, decay, health) of one brain."""
@@ -88,11 +89,12 @@ class ServerState:
     def forget(self, brain_id: str) -> None:
         """A brain was deleted: drop its cache entry and its view."""
         self._known.discard(brain_id)
-        self._views.pop(brain_id, None)
+        self._warm.pop(brain_id, None)
+        self.storage.release_brain(brain_id)
         self._locks.pop(brain_id, None)
 
     async def close_views(self) -> None:
-        """Close every view (the underlying storage stays open)."""
-        views, self._views = list(self._views.values()), OrderedDict()
-        for view in views:
-            await view.close()
+        """Release every warm brain's in-process state (the storage stays open)."""
+        warm, self._warm = list(self._warm), OrderedDict()
+        for brain_id in warm:
+            self.storage.release_brain(brain_id)

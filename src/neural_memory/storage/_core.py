@@ -14,7 +14,7 @@ import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any, ClassVar, Literal, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -38,6 +38,9 @@ from neural_memory.storage.filters import (
     TypedMemoryFilter,
 )
 
+if TYPE_CHECKING:
+    from neural_memory.storage.base import Storage
+
 __all__ = ["StorageCore"]
 
 JSONValue = Any
@@ -57,6 +60,7 @@ class StorageCore(abc.ABC):
         self._brain_id: str | None = None
         self._known_brains: set[str] = set()
         self._open_lock = asyncio.Lock()
+        self._attachments: dict[str, dict[str, Any]] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -70,7 +74,8 @@ class StorageCore(abc.ABC):
                 self._state = "open"
 
     async def close(self) -> None:
-        """Release every resource (connections, threads). Safe to call more than once."""
+        """Release every resource (connections, threads, attachments). Safe to call twice."""
+        self._attachments.clear()
         if self._state == "open":
             self._state = "closed"
             await self._close()
@@ -111,6 +116,29 @@ class StorageCore(abc.ABC):
         An unknown id is reported by the first operation that uses it (BrainNotFoundError).
         """
         self._brain_id = require_text(brain_id, "brain_id")
+
+    def for_brain(self, brain_id: str) -> Storage:
+        """A view of this storage with ``brain_id`` selected for good (a Storage of its own).
+
+        The view shares this storage's connection (it neither opens nor closes it for good)
+        and its per-brain attachments; use it to work on several brains at once without
+        ``set_brain``. An unknown id is reported by the first operation that uses it.
+        """
+        from neural_memory.storage.scoped import ScopedStorage  # noqa: PLC0415 (a subclass)
+
+        return ScopedStorage(cast("Storage", self), require_text(brain_id, "brain_id"))
+
+    def attachments(self, brain_id: str) -> dict[str, Any]:
+        """A per-brain dict where the engine keeps in-process state of ``brain_id``.
+
+        Recall indexes and conversation threads live here, so every view of a brain shares
+        them; everything is dropped when the storage closes (or :meth:`release_brain`).
+        """
+        return self._attachments.setdefault(require_text(brain_id, "brain_id"), {})
+
+    def release_brain(self, brain_id: str) -> None:
+        """Drop the in-process state attached to ``brain_id`` (it is rebuilt when needed)."""
+        self._attachments.pop(brain_id, None)
 
     @asynccontextmanager
     async def using_brain(self, brain_id: str) -> AsyncIterator[Self]:

@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from neural_memory.core.brain import Brain as EngineBrain
 from neural_memory.core.fiber import Fiber
 from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
+from neural_memory.engine.handle import BrainHandle
 from neural_memory.engine.retrieval import DepthLevel, ReflexPipeline
-from neural_memory.engine.retrieval.index import BrainIndex, index_for, indexes_of
+from neural_memory.engine.retrieval.index import BrainIndex
 from neural_memory.errors import NotFoundError, StorageClosedError
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
@@ -71,6 +72,7 @@ class LongTermMemory:
         self._encoder: MemoryEncoder | None = None
         self._pipeline: ReflexPipeline | None = None
         self._index: BrainIndex | None = None
+        self._handle: BrainHandle | None = None
 
     async def open(self) -> None:
         """Connect, select (or create) the brain and build the index from storage."""
@@ -81,15 +83,16 @@ class LongTermMemory:
             brain = EngineBrain.create(self.brain_name)
             await self.storage.save_brain(brain)
         self.storage.set_brain(brain.id)
-        self._encoder = MemoryEncoder(self.storage, brain.config, embedder=self._embeddings)
+        self._handle = BrainHandle.of(self.storage, brain.id)
+        self._encoder = MemoryEncoder(self._handle, brain.config, embedder=self._embeddings)
         self._pipeline = ReflexPipeline(
-            self.storage,
+            self._handle,
             brain.config,
             embedder=self._embeddings,
             reinforce=False,
             record_events=False,
         )
-        self._index = index_for(self.storage, brain.id, self._embeddings)
+        self._index = self._handle.index(self._embeddings)
         if self._embeddings is not None:
             name = self._embeddings.name
             for fiber in await self.storage.find_fibers(tags=[TAG]):
@@ -227,9 +230,9 @@ class LongTermMemory:
 
     async def _write(self, batch: WriteBatch) -> None:
         """Write ``batch`` and apply it to this process's indexes (no read-back needed)."""
-        seq = await self.storage.write(batch)
-        for index in indexes_of(self.storage, self.storage.brain_id):
-            index.apply_own_write(batch, seq)
+        if self._handle is None:
+            raise StorageClosedError("the long-term stores are not open: await open() first")
+        await self._handle.write(batch)
 
     async def save(self, engrams: Sequence[Engram]) -> None:
         """Write the new state of stored engrams (those deleted meanwhile are skipped)."""
@@ -248,7 +251,10 @@ class LongTermMemory:
 
     async def delete(self, engram_id: str) -> bool:
         """Delete a stored engram; False if it was not stored."""
-        return await self.storage.delete_fiber(engram_id)
+        if await self.storage.get_fiber(engram_id) is None:
+            return False
+        await self._write(WriteBatch(delete_fiber_ids=(engram_id,)))
+        return True
 
     async def prune(self, *, now: float, threshold: float) -> list[str]:
         """Delete the stored engrams whose retention at ``now`` is below ``threshold``."""

@@ -19,7 +19,9 @@ from neural_memory.engine.consolidation.strategies import (
     plan_replay,
     plan_supersession,
 )
+from neural_memory.engine.handle import BrainHandle
 from neural_memory.engine.lifecycle.decay import DecayManager
+from neural_memory.errors import ValidationError
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
 
@@ -69,14 +71,21 @@ class ConsolidationEngine:
     stays reachable); strengthen paths between memories recalled together; mature often
     recalled episodic memories into semantic ones; promote details repeated across days into
     concept memories; link or prune orphan neurons; then apply decay.
+
+    The passes' changes and the run's bookkeeping (when it ran, what it promoted) are one
+    atomic write, and decay is another: a run killed half-way leaves either everything or
+    nothing of each, so no recall event is replayed twice. Link strengthening is written as
+    deltas, so reinforcements made meanwhile by other writers are kept.
     """
 
     def __init__(
         self,
-        storage: Storage,
+        storage: Storage | BrainHandle,
         config: BrainConfig | None = None,
         policy: ConsolidationPolicy | None = None,
     ) -> None:
+        if not isinstance(storage, Storage | BrainHandle):
+            raise ValidationError(f"expected a Storage or a BrainHandle, got {storage!r}")
         self._storage = storage
         self._config = config or BrainConfig()
         self._policy = policy or ConsolidationPolicy()
@@ -89,7 +98,8 @@ class ConsolidationEngine:
 
     async def _run(self, now: datetime) -> ConsolidationReport:
         started = time.perf_counter()
-        storage, policy = self._storage, self._policy
+        handle, policy = BrainHandle.of(self._storage), self._policy
+        storage = handle.storage
         fibers = await storage.find_fibers()
         neurons = await storage.find_neurons()
         synapses = await storage.get_synapses()
@@ -115,11 +125,10 @@ class ConsolidationEngine:
             changes,
         )
         linked, pruned = plan_orphans(neurons, synapses, fibers, changes)
-        await storage.write(_batch(changes))
-        await storage.set_meta(_PROMOTED_KEY, sorted(promoted))
-        await storage.set_meta(_LAST_RUN_KEY, now.isoformat())
+        bookkeeping = ((_PROMOTED_KEY, sorted(promoted)), (_LAST_RUN_KEY, now.isoformat()))
+        await handle.write(_batch(changes, bookkeeping))
         if policy.apply_decay:
-            await DecayManager(decay_rate=self._config.decay_rate).apply_decay(storage, now=now)
+            await DecayManager(decay_rate=self._config.decay_rate).apply_decay(handle, now=now)
         return ConsolidationReport(
             expired=expired,
             duplicates_merged=merged,
@@ -135,7 +144,7 @@ class ConsolidationEngine:
 
 
 async def consolidate(
-    storage: Storage,
+    storage: Storage | BrainHandle,
     config: BrainConfig | None = None,
     *,
     policy: ConsolidationPolicy | None = None,
@@ -145,7 +154,7 @@ async def consolidate(
     return await ConsolidationEngine(storage, config, policy).run(now=now)
 
 
-def _batch(changes: Changes) -> WriteBatch:
+def _batch(changes: Changes, meta: tuple[tuple[str, object], ...]) -> WriteBatch:
     deleted = changes.delete_fibers
     return WriteBatch(
         ensure_neurons=tuple(changes.ensure_neurons),
@@ -157,4 +166,5 @@ def _batch(changes: Changes) -> WriteBatch:
         delete_fiber_ids=tuple(sorted(deleted)),
         delete_typed_memory_ids=tuple(sorted(changes.delete_typed_memories)),
         delete_neuron_ids=tuple(sorted(changes.delete_neurons)),
+        put_meta=meta,
     )

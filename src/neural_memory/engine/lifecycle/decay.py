@@ -12,6 +12,7 @@ from neural_memory.core.clock import as_utc, utcnow
 from neural_memory.core.fiber import Fiber
 from neural_memory.core.neuron import Neuron
 from neural_memory.core.synapse import Synapse
+from neural_memory.engine.handle import BrainHandle
 from neural_memory.engine.lifecycle.curves import decay_factor, fiber_stability_days, retention
 from neural_memory.errors import ValidationError
 from neural_memory.storage.base import Storage
@@ -20,7 +21,6 @@ from neural_memory.storage.batch import WriteBatch
 __all__ = ["DecayManager", "DecayReport"]
 
 LAST_RUN_KEY = "lifecycle.decay.last_run"
-_CHUNK = 2_000
 _EPSILON = 1e-6
 
 
@@ -46,6 +46,9 @@ class DecayManager:
     weight falls below ``prune_threshold`` are removed, and so are weak neurons that no
     fiber binds and no synapse touches any more. Fibers are never deleted here.
 
+    A pass is one atomic write, its "last run" mark included. Synapse weights move by
+    deltas, so a link reinforced by another writer while the pass ran keeps that gain.
+
     Args:
         decay_rate: Fraction of strength lost per day (0-1).
         prune_threshold: Strength below which synapses and orphan neurons are pruned.
@@ -64,11 +67,17 @@ class DecayManager:
         self.min_age_days = float(min_age_days)
 
     async def apply_decay(
-        self, storage: Storage, dry_run: bool = False, *, now: datetime | None = None
+        self,
+        storage: Storage | BrainHandle,
+        dry_run: bool = False,
+        *,
+        now: datetime | None = None,
     ) -> DecayReport:
         """Decay the current brain of ``storage`` as of ``now`` (default: the clock)."""
         started = time.perf_counter()
         moment = as_utc(now) if now else utcnow()
+        handle = BrainHandle.of(storage)
+        storage = handle.storage
         stored = await storage.get_meta(LAST_RUN_KEY)
         last_run = datetime.fromisoformat(stored) if isinstance(stored, str) else None
         neurons = await storage.find_neurons()
@@ -82,10 +91,20 @@ class DecayManager:
         )
         new_fibers = plan.fibers(fibers)
         if not dry_run:
-            await _write_in_chunks(
-                storage, new_neurons, new_synapses, new_fibers, pruned_synapses, pruned_neurons
+            old = {s.id: s.weight for s in synapses}
+            pruned = set(pruned_neurons)
+            await handle.write(
+                WriteBatch(
+                    update_neurons=tuple(n for n in new_neurons if n.id not in pruned),
+                    synapse_deltas=tuple(
+                        (s.id, s.weight - old[s.id]) for s in new_synapses
+                    ),
+                    update_fibers=tuple(new_fibers),
+                    delete_synapse_ids=tuple(pruned_synapses),
+                    delete_neuron_ids=tuple(pruned_neurons),
+                    put_meta=((LAST_RUN_KEY, moment.isoformat()),),
+                )
             )
-            await storage.set_meta(LAST_RUN_KEY, moment.isoformat())
         return DecayReport(
             neurons_decayed=len(new_neurons),
             synapses_decayed=len(new_synapses),
@@ -167,32 +186,3 @@ def _orphans_to_prune(
         for neuron_id, value in strength.items()
         if value < threshold and neuron_id not in connected and neuron_id not in bound
     )
-
-
-async def _write_in_chunks(
-    storage: Storage,
-    neurons: list[Neuron],
-    synapses: list[Synapse],
-    fibers: list[Fiber],
-    pruned_synapses: list[str],
-    pruned_neurons: list[str],
-) -> None:
-    pruned = set(pruned_neurons)
-    neurons = [n for n in neurons if n.id not in pruned]
-    for start in range(0, max(len(neurons), len(synapses), len(fibers)), _CHUNK):
-        end = start + _CHUNK
-        await storage.write(
-            WriteBatch(
-                update_neurons=tuple(neurons[start:end]),
-                update_synapses=tuple(synapses[start:end]),
-                update_fibers=tuple(fibers[start:end]),
-            )
-        )
-    for start in range(0, max(len(pruned_synapses), len(pruned_neurons)), _CHUNK):
-        end = start + _CHUNK
-        await storage.write(
-            WriteBatch(
-                delete_synapse_ids=tuple(pruned_synapses[start:end]),
-                delete_neuron_ids=tuple(pruned_neurons[start:end]),
-            )
-        )

@@ -2,13 +2,14 @@
 
 Built once from storage, then kept in sync by replaying the brain's change log, so recall
 never does one storage round-trip per neuron, every backend gets the same speed, and several
-processes writing one brain stay correct. One index exists per (storage, brain, embedder).
+processes writing one brain stay correct. A brain's
+:class:`~neural_memory.engine.handle.BrainHandle` owns its indexes (one per embedder) and
+tells them about the writes it makes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import weakref
 from array import array
 from collections import defaultdict
 from collections.abc import Sequence
@@ -28,32 +29,14 @@ from neural_memory.engine.retrieval.lexical import LexicalIndex
 from neural_memory.engine.retrieval.vectors import VectorStore
 from neural_memory.engine.text import terms
 from neural_memory.engine.tokens import count_tokens
+from neural_memory.errors import NotFoundError
 from neural_memory.storage.base import Storage
-from neural_memory.storage.batch import WriteBatch
+from neural_memory.storage.batch import FiberVector, WriteBatch
 
 if TYPE_CHECKING:
     from neural_memory.engine.embeddings import Embedder
 
-__all__ = ["BrainIndex", "FiberRecord", "Link", "index_for", "indexes_of"]
-
-_REGISTRY: weakref.WeakKeyDictionary[Storage, dict[tuple[str, str], BrainIndex]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def indexes_of(storage: Storage, brain_id: str) -> list[BrainIndex]:
-    """Every index this process keeps for ``brain_id`` in ``storage``."""
-    return [index for (brain, _), index in _REGISTRY.get(storage, {}).items() if brain == brain_id]
-
-
-def index_for(storage: Storage, brain_id: str, embedder: Embedder | None = None) -> BrainIndex:
-    """The shared index of ``brain_id`` in ``storage`` (created empty on first use)."""
-    per_storage = _REGISTRY.setdefault(storage, {})
-    key = (brain_id, embedder.name if embedder is not None else "")
-    index = per_storage.get(key)
-    if index is None:
-        index = per_storage[key] = BrainIndex(storage, brain_id, embedder)
-    return index
+__all__ = ["BrainIndex", "FiberRecord", "Link"]
 
 
 @dataclass(slots=True)
@@ -105,7 +88,12 @@ class _Neurons:
 
 
 class BrainIndex:
-    """Lexical (BM25), graph (fiber membership + synapse adjacency) and vector indexes."""
+    """Lexical (BM25), graph (fiber membership + synapse adjacency) and vector indexes.
+
+    ``storage`` is scoped to the brain. With an ``embedder``, memories' vectors come from
+    storage (written with each memory); a memory stored without one is embedded when the
+    index next syncs, and its vector is written back, so no memory is embedded twice.
+    """
 
     def __init__(self, storage: Storage, brain_id: str, embedder: Embedder | None) -> None:
         self.storage = storage
@@ -121,7 +109,6 @@ class BrainIndex:
         self._followers: dict[str, list[int]] = {}  # fiber id -> rows that follow it, waiting
         self.time_rows: set[int] = set()
         self._synapses: dict[str, Link] = {}
-        self._pending_vectors: dict[str, npt.NDArray[np.float32]] = {}
         self._unembedded: set[int] = set()  # rows added without a vector (no full scans)
         self._lock = asyncio.Lock()
 
@@ -158,6 +145,8 @@ class BrainIndex:
             self._put_synapse(synapse)
         for fiber in await self.storage.find_fibers():
             self._put_fiber(fiber)
+        if self.embedder is not None:
+            self._put_vectors(await self.storage.get_vectors(self.embedder.name))
 
     def apply_own_write(self, batch: WriteBatch, seq: int) -> None:
         """Apply a batch this process just wrote, if nobody else wrote since the last sync.
@@ -172,17 +161,20 @@ class BrainIndex:
             return
         for neuron in (*batch.ensure_neurons, *batch.insert_neurons, *batch.update_neurons):
             self._put_neuron(neuron)
+        for synapse_id, delta in batch.synapse_deltas:  # stored links only, as in storage
+            link = self._synapses.get(synapse_id)
+            if link is not None:
+                self._set_weight(link, link.weight + delta)
         for synapse in batch.ensure_synapses:
             if synapse.id not in self._synapses:
                 self._put_synapse(synapse)
         for synapse in (*batch.insert_synapses, *batch.update_synapses):
             self._put_synapse(synapse)
-        for synapse_id, delta in batch.synapse_deltas:
-            link = self._synapses.get(synapse_id)
-            if link is not None:
-                self._set_weight(link, link.weight + delta)
         for fiber in (*batch.insert_fibers, *batch.update_fibers):
             self._put_fiber(fiber)
+        if self.embedder is not None:
+            name = self.embedder.name
+            self._put_vectors({v.fiber_id: v.vector for v in batch.put_vectors if v.model == name})
         if any((batch.delete_fiber_ids, batch.delete_synapse_ids, batch.delete_neuron_ids)):
             self.seq = seq - count  # deletions cascade in storage: let sync read them back
             return
@@ -210,34 +202,41 @@ class BrainIndex:
                 self._put_fiber(fibers[fiber_id])
             else:
                 self._drop_fiber(fiber_id)
+        if self.embedder is not None and fibers:
+            self._put_vectors(await self.storage.get_vectors(self.embedder.name, fibers))
 
     # -- embeddings ----------------------------------------------------------------------------
 
-    def cache_embedding(self, fiber_id: str, vector: npt.NDArray[np.float32]) -> None:
-        """Remember a fiber's embedding computed at encoding time (saves re-embedding)."""
-        row = self.fiber_rows.get(fiber_id)
-        if row is None:
-            self._pending_vectors[fiber_id] = vector
-        else:
-            self.vectors.put(row, vector)
-            self._unembedded.discard(row)
+    def _put_vectors(self, vectors: dict[str, npt.NDArray[np.float32]]) -> None:
+        for fiber_id, vector in vectors.items():
+            row = self.fiber_rows.get(fiber_id)
+            if row is not None:
+                self.vectors.put(row, vector)
+                self._unembedded.discard(row)
 
     async def _embed_missing(self) -> None:
+        """Embed the memories stored without a vector of this model, and store the vectors."""
         if self.embedder is None:
             self._unembedded.clear()
             return
-        candidates = sorted(self._unembedded)
-        missing = [r for r in candidates if self.fibers[r].alive and not self.vectors.has(r)]
-        for row in list(missing):
-            vector = self._pending_vectors.pop(self.fibers[row].fiber.id, None)
-            if vector is not None:
-                self.vectors.put(row, vector)
-                missing.remove(row)
-        if missing:
-            embedded = await self.embedder.embed([self.fibers[r].fiber.content for r in missing])
-            for row, vector in zip(missing, embedded, strict=True):
-                self.vectors.put(row, vector)
-        self._unembedded.difference_update(candidates)
+        rows = [r for r in sorted(self._unembedded) if self.fibers[r].alive]
+        rows = [r for r in rows if not self.vectors.has(r)]
+        self._unembedded.clear()
+        if not rows:
+            return
+        embedded = await self.embedder.embed([self.fibers[r].fiber.content for r in rows])
+        name = self.embedder.name
+        vectors = tuple(
+            FiberVector(self.fibers[row].fiber.id, name, vector)
+            for row, vector in zip(rows, embedded, strict=True)
+        )
+        for row, vector in zip(rows, vectors, strict=True):
+            self.vectors.put(row, vector.vector)
+        try:
+            batch = WriteBatch(put_vectors=vectors)
+            self.apply_own_write(batch, await self.storage.write(batch))
+        except NotFoundError:
+            return  # one was deleted meanwhile: the next sync reads that deletion back
 
     # -- mutation ----------------------------------------------------------------------------
 
@@ -315,11 +314,7 @@ class BrainIndex:
         )
         for follower in self._followers.pop(fiber.id, ()):
             self._columns.link(row, follower)
-        pending = self._pending_vectors.pop(fiber.id, None)
-        if pending is not None:
-            self.vectors.put(row, pending)
-        else:
-            self._unembedded.add(row)
+        self._unembedded.add(row)
 
     def _drop_fiber(self, fiber_id: str) -> None:
         row = self.fiber_rows.pop(fiber_id, None)

@@ -15,14 +15,15 @@ from neural_memory.core.clock import as_utc, utcnow
 from neural_memory.core.events import RecallEvent
 from neural_memory.core.fiber import Fiber
 from neural_memory.engine.extraction import extract, word_key
+from neural_memory.engine.handle import BrainHandle
 from neural_memory.engine.lifecycle.reinforcement import reinforcement_batch
 from neural_memory.engine.reflex_activation import CoActivation
 from neural_memory.engine.retrieval.context import build_context
-from neural_memory.engine.retrieval.index import BrainIndex, index_for
+from neural_memory.engine.retrieval.index import BrainIndex
 from neural_memory.engine.retrieval.ranking import Candidate, QuerySignals, Ranking, rank
 from neural_memory.engine.retrieval.scoring import FusionWeights, confidence
 from neural_memory.engine.text import tokenize
-from neural_memory.errors import ValidationError
+from neural_memory.errors import ConfigError, ValidationError
 from neural_memory.storage.base import Storage
 
 if TYPE_CHECKING:
@@ -115,7 +116,8 @@ class ReflexPipeline:
     """Recall memories of the storage's current brain by spreading activation.
 
     Args:
-        storage: The memories (its current brain).
+        storage: The memories: a Storage (its current brain at each call) or a brain's
+            :class:`~neural_memory.engine.handle.BrainHandle`.
         config: The brain's configuration.
         use_reflex: Hybrid mode (default): activation also follows each fiber's pathway from
             its anchor. ``False`` is classic mode: distance-based activation only.
@@ -128,7 +130,7 @@ class ReflexPipeline:
 
     def __init__(
         self,
-        storage: Storage,
+        storage: Storage | BrainHandle,
         config: BrainConfig,
         use_reflex: bool = True,
         *,
@@ -138,6 +140,10 @@ class ReflexPipeline:
         weights: FusionWeights | None = None,
         min_relative_score: float = 0.05,
     ) -> None:
+        if not isinstance(storage, Storage | BrainHandle):
+            raise ValidationError(f"expected a Storage or a BrainHandle, got {storage!r}")
+        if not isinstance(config, BrainConfig):
+            raise ConfigError(f"config must be a BrainConfig (brain.config), got {config!r}")
         self._storage = storage
         self._config = config
         self._use_reflex = use_reflex
@@ -167,7 +173,7 @@ class ReflexPipeline:
         level = _depth(depth, text)
         budget = _budget(max_tokens, self._config)
         now = as_utc(reference_time) if reference_time else utcnow()
-        index, ranking, chosen = await self._rank(text, level, now, max_fibers, asker)
+        handle, index, ranking, chosen = await self._rank(text, level, now, max_fibers, asker)
         lines = [index.fibers[c.row].context_line() for c in chosen]
         context, tokens, used_rows = build_context(lines, budget)
         scored = tuple(_scored(index.fibers[c.row].fiber, c) for c in chosen)
@@ -189,7 +195,7 @@ class ReflexPipeline:
             latency_ms=(time.perf_counter() - started) * 1000,
         )
         used = [index.fibers[chosen[i].row].fiber for i in used_rows]
-        await self._after_recall(index, used, activated, result, now)
+        await self._after_recall(handle, index, used, activated, result, now)
         return result
 
     async def search(
@@ -208,17 +214,17 @@ class ReflexPipeline:
         """
         text = require_text(query, "query")
         now = as_utc(reference_time) if reference_time else utcnow()
-        index, _, chosen = await self._rank(text, _depth(depth, text), now, max_fibers, asker)
+        _, index, _, chosen = await self._rank(text, _depth(depth, text), now, max_fibers, asker)
         return tuple(_scored(index.fibers[c.row].fiber, c) for c in chosen)
 
     async def _rank(
         self, text: str, level: DepthLevel, now: datetime, max_fibers: int, asker: str | None
-    ) -> tuple[BrainIndex, Ranking, list[Candidate]]:
-        """The index, the full ranking, and its best ``max_fibers`` unexpired candidates."""
+    ) -> tuple[BrainHandle, BrainIndex, Ranking, list[Candidate]]:
+        """The handle, its index, the ranking, and its best ``max_fibers`` unexpired candidates."""
         if isinstance(max_fibers, bool) or not isinstance(max_fibers, int) or max_fibers < 1:
             raise ValidationError("max_fibers must be a positive integer")
-        index = index_for(self._storage, self._storage.brain_id, self._embedder)
-        await index.sync()
+        handle = BrainHandle.of(self._storage)
+        index = await handle.synced_index(self._embedder)
         ranking = rank(
             index,
             await self._signals(text, now, asker),
@@ -227,8 +233,8 @@ class ReflexPipeline:
             weights=self._weights,
             min_relative_score=self._min_relative_score,
         )
-        chosen = await self._drop_expired(index, ranking.candidates, max_fibers, now)
-        return index, ranking, chosen
+        chosen = await _drop_expired(handle, index, ranking.candidates, max_fibers, now)
+        return handle, index, ranking, chosen
 
     async def _signals(self, text: str, now: datetime, asker: str | None) -> QuerySignals:
         analysis = extract(text, now, with_own_day=False)
@@ -244,22 +250,9 @@ class ReflexPipeline:
             asker_key=word_key(asker) if first_person and asker else None,
         )
 
-    async def _drop_expired(
-        self, index: BrainIndex, candidates: Sequence[Candidate], limit: int, now: datetime
-    ) -> list[Candidate]:
-        window = candidates[: limit * 3]
-        typed = await self._storage.get_typed_memories_for_fibers(
-            index.fibers[c.row].fiber.id for c in window
-        )
-        fresh = [
-            c
-            for c in window
-            if not (m := typed.get(index.fibers[c.row].fiber.id)) or not m.is_expired(now)
-        ]
-        return fresh[:limit]
-
     async def _after_recall(
         self,
+        handle: BrainHandle,
         index: BrainIndex,
         used: Sequence[Fiber],
         activated: Sequence[str],
@@ -284,9 +277,9 @@ class ReflexPipeline:
                 fibers=used,
                 at=now,
             )
-            index.apply_own_write(batch, await self._storage.write(batch))
+            await handle.write(batch)
         if self._record_events:
-            await self._storage.add_recall_event(
+            await handle.storage.add_recall_event(
                 RecallEvent.create(
                     result.query,
                     result.fibers_matched,
@@ -294,6 +287,25 @@ class ReflexPipeline:
                     created_at=utcnow(),
                 )
             )
+
+
+async def _drop_expired(
+    handle: BrainHandle,
+    index: BrainIndex,
+    candidates: Sequence[Candidate],
+    limit: int,
+    now: datetime,
+) -> list[Candidate]:
+    window = candidates[: limit * 3]
+    typed = await handle.storage.get_typed_memories_for_fibers(
+        index.fibers[c.row].fiber.id for c in window
+    )
+    fresh = [
+        c
+        for c in window
+        if not (m := typed.get(index.fibers[c.row].fiber.id)) or not m.is_expired(now)
+    ]
+    return fresh[:limit]
 
 
 def _scored(fiber: Fiber, candidate: Candidate) -> ScoredFiber:

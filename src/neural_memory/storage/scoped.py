@@ -1,19 +1,22 @@
-"""BrainView: one brain of a shared Storage, as a Storage of its own.
+"""ScopedStorage: one brain of a Storage, as a Storage of its own (``storage.for_brain(id)``).
 
-The engine works on "the storage's current brain" (``set_brain``), and its in-process
-indexes are keyed by storage object. A server handles many brains at once over one storage,
-so each brain gets a view: its own selection and its own index, every primitive forwarded to
-the underlying storage (which the view neither opens for good nor closes).
+The engine works on "the storage's current brain" (``set_brain``). A server, or any caller
+handling many brains at once over one storage, asks for a scoped view of each brain instead:
+the view has that brain selected for good and forwards every primitive to the storage it came
+from (the *root*), which it neither opens for good nor closes. Per-brain engine state (recall
+indexes, conversation threads) is attached to the root, so every view of a brain and the root
+itself share it.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
+from neural_memory.core._validation import require_text
 from neural_memory.core.alert import Alert
 from neural_memory.core.brain import Brain
 from neural_memory.core.events import BrainStats, ChangeRecord, RecallEvent
@@ -22,6 +25,7 @@ from neural_memory.core.neuron import Neuron
 from neural_memory.core.project import Project
 from neural_memory.core.synapse import Synapse
 from neural_memory.core.typed_memory import TypedMemory
+from neural_memory.errors import StorageClosedError, ValidationError
 from neural_memory.storage._core import JSONValue
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
@@ -33,18 +37,56 @@ from neural_memory.storage.filters import (
     TypedMemoryFilter,
 )
 
-__all__ = ["BrainView"]
+__all__ = ["ScopedStorage"]
 
 
-class BrainView(Storage):
-    """``base`` with ``brain_id`` selected; closing the view leaves ``base`` open."""
+class ScopedStorage(Storage):
+    """``base`` with ``brain_id`` selected for good; closing the view leaves ``base`` open.
+
+    Create one with :meth:`Storage.for_brain`. ``set_brain`` to another brain is refused:
+    a view is one brain.
+    """
 
     warn_if_unclosed: ClassVar[bool] = False
 
     def __init__(self, base: Storage, brain_id: str) -> None:
         super().__init__()
         self._base = base
-        self.set_brain(brain_id)
+        self._brain_id = require_text(brain_id, "brain_id")
+
+    def __repr__(self) -> str:
+        return f"{self._base!r}.for_brain({self._brain_id!r})"
+
+    @property
+    def root(self) -> Storage:
+        """The storage this view forwards to."""
+        return self._base
+
+    @property
+    def closed(self) -> bool:
+        """True once the view or its root was closed."""
+        return self._state == "closed" or self._base.closed
+
+    def set_brain(self, brain_id: str) -> None:
+        """Refused unless ``brain_id`` is the view's own brain (ValidationError)."""
+        if require_text(brain_id, "brain_id") != self._brain_id:
+            raise ValidationError(
+                f"a storage scoped to brain {self._brain_id!r} cannot select {brain_id!r}; "
+                "use the root storage's for_brain() instead"
+            )
+
+    def for_brain(self, brain_id: str) -> Storage:
+        """A view of ``brain_id`` of the root storage."""
+        return self._base.for_brain(brain_id)
+
+    def attachments(self, brain_id: str) -> dict[str, Any]:
+        """The root's per-brain attachments (see :meth:`Storage.attachments`)."""
+        return self._base.attachments(brain_id)
+
+    async def _ensure_open(self) -> None:
+        if self._base.closed:
+            raise StorageClosedError(f"{self._base!r} is closed")
+        await super()._ensure_open()
 
     async def _open(self) -> None:
         await self._base.initialize()

@@ -1,0 +1,142 @@
+"""BrainHandle: one brain's engine state, owned in one place, and the one path writes take.
+
+A handle holds the brain's scoped storage view (``storage.for_brain(id)``), its recall
+indexes (one per embedding model) and its conversation threads. Every engine writer — the
+encoder, recall's strengthening, consolidation, decay, neuram — writes through
+:meth:`BrainHandle.write`, which applies the batch to storage in one transaction and then to
+the indexes (write-through), so nobody reads their own writes back.
+
+Handles are attached to the storage they come from (``storage.attachments``), so the library,
+the HTTP server, the MCP server and the CLI all share one handle per brain and process, and
+everything is released when the storage closes. Conversation threads live in storage (meta
+values written in the same batch as the memory), so a memory stored through any interface, by
+any process, follows the same predecessor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from neural_memory.core._validation import require_text
+from neural_memory.errors import ValidationError
+from neural_memory.storage.base import Storage
+from neural_memory.storage.batch import WriteBatch
+
+if TYPE_CHECKING:
+    from neural_memory.engine.embeddings import Embedder
+    from neural_memory.engine.retrieval.index import BrainIndex
+
+__all__ = ["BrainHandle", "ThreadTail", "thread_key"]
+
+_ATTACHMENT = "engine.handle"
+_THREAD_KEY = "thread.tail"
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadTail:
+    """The last memory of a conversation: the next one in it follows this one."""
+
+    fiber_id: str
+    occurred_at: datetime
+
+    def to_json(self) -> dict[str, str]:
+        """The tail as a meta value."""
+        return {"fiber_id": self.fiber_id, "occurred_at": self.occurred_at.isoformat()}
+
+    @classmethod
+    def from_json(cls, value: Any) -> ThreadTail | None:
+        """A tail stored by :meth:`to_json` (None for anything else)."""
+        if not isinstance(value, Mapping):
+            return None
+        fiber_id, moment = value.get("fiber_id"), value.get("occurred_at")
+        if not isinstance(fiber_id, str) or not isinstance(moment, str):
+            return None
+        try:
+            return cls(fiber_id, datetime.fromisoformat(moment))
+        except ValueError:
+            return None
+
+
+def thread_key(conversation: str | None) -> str:
+    """The meta key holding the tail of ``conversation`` (None: the brain's default thread)."""
+    return _THREAD_KEY if conversation is None else f"{_THREAD_KEY}:{conversation}"
+
+
+class BrainHandle:
+    """One brain's scoped storage, recall indexes and conversation threads.
+
+    Get one with :meth:`of`; do not construct it directly. Writes go through :meth:`write`.
+    """
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+        self._brain_id = storage.brain_id
+        self._indexes: dict[str, BrainIndex] = {}
+
+    @classmethod
+    def of(cls, storage: Storage | BrainHandle, brain_id: str | None = None) -> BrainHandle:
+        """The handle of ``brain_id`` (default: the storage's current brain) in ``storage``."""
+        if isinstance(storage, BrainHandle):
+            if brain_id is not None and brain_id != storage.brain_id:
+                raise ValidationError(
+                    f"this handle is brain {storage.brain_id!r}, not {brain_id!r}"
+                )
+            return storage
+        if not isinstance(storage, Storage):
+            raise ValidationError(
+                f"expected a Storage or BrainHandle, got {type(storage).__name__}"
+            )
+        wanted = require_text(brain_id, "brain_id") if brain_id is not None else storage.brain_id
+        slot = storage.attachments(wanted)
+        handle = slot.get(_ATTACHMENT)
+        if not isinstance(handle, BrainHandle):
+            handle = slot[_ATTACHMENT] = cls(storage.for_brain(wanted))
+        return handle
+
+    def __repr__(self) -> str:
+        return f"BrainHandle({self._storage!r})"
+
+    @property
+    def brain_id(self) -> str:
+        """The brain's id."""
+        return self._brain_id
+
+    @property
+    def storage(self) -> Storage:
+        """The storage scoped to this brain (reads; write through :meth:`write`)."""
+        return self._storage
+
+    def index(self, embedder: Embedder | None = None) -> BrainIndex:
+        """The brain's recall index for ``embedder`` (created empty; see :meth:`synced_index`)."""
+        # Imported here: the retrieval package imports this module (its pipeline takes handles).
+        from neural_memory.engine.retrieval.index import BrainIndex  # noqa: PLC0415
+
+        key = embedder.name if embedder is not None else ""
+        index = self._indexes.get(key)
+        if index is None:
+            index = self._indexes[key] = BrainIndex(self._storage, self._brain_id, embedder)
+        return index
+
+    async def synced_index(self, embedder: Embedder | None = None) -> BrainIndex:
+        """The recall index for ``embedder``, caught up with every write to the brain."""
+        index = self.index(embedder)
+        await index.sync()
+        return index
+
+    def indexes(self) -> list[BrainIndex]:
+        """Every index this handle keeps (one per embedding model used so far)."""
+        return list(self._indexes.values())
+
+    async def write(self, batch: WriteBatch) -> int:
+        """Apply ``batch`` to the brain in one transaction, then to every index; the new seq."""
+        seq = await self._storage.write(batch)
+        for index in self._indexes.values():
+            index.apply_own_write(batch, seq)
+        return seq
+
+    async def thread_tail(self, conversation: str | None = None) -> ThreadTail | None:
+        """The last memory stored in ``conversation`` (None: the default thread), or None."""
+        return ThreadTail.from_json(await self._storage.get_meta(thread_key(conversation)))

@@ -1,0 +1,185 @@
+"""The brain handle: one owner of a brain's engine state, released with its storage."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neural_memory import Brain, BrainConfig
+from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
+from neural_memory.engine.handle import BrainHandle, thread_key
+from neural_memory.engine.retrieval import ReflexPipeline
+from neural_memory.errors import EmbeddingError, StorageUnavailableError, ValidationError
+from neural_memory.storage import SQLiteStorage, Storage, WriteBatch
+
+T0 = datetime(2024, 5, 2, 18, 0, tzinfo=UTC)
+
+
+class _Embedder:
+    """A tiny deterministic embedder that fails on demand."""
+
+    def __init__(self) -> None:
+        self.fail = False
+        self.calls = 0
+
+    @property
+    def dimension(self) -> int:
+        return 4
+
+    @property
+    def name(self) -> str:
+        return "toy-4"
+
+    async def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += 1
+        if self.fail:
+            raise EmbeddingError("the model is gone")
+        rows = np.array([[len(t), t.count("a") + 1, t.count("e") + 1, 1.0] for t in texts])
+        return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+async def _brain(tmp_path: Path) -> tuple[SQLiteStorage, Brain]:
+    storage = SQLiteStorage(tmp_path / "brain.db")
+    await storage.initialize()
+    brain = Brain.create("handle")
+    await storage.save_brain(brain)
+    storage.set_brain(brain.id)
+    return storage, brain
+
+
+async def test_every_interface_gets_the_same_handle_of_a_brain(tmp_path: Path) -> None:
+    storage, brain = await _brain(tmp_path)
+    try:
+        handle = BrainHandle.of(storage)
+        assert BrainHandle.of(storage, brain.id) is handle
+        assert BrainHandle.of(storage.for_brain(brain.id)) is handle
+        assert BrainHandle.of(handle) is handle
+        assert handle.storage.brain_id == brain.id
+    finally:
+        await storage.close()
+
+
+async def test_a_closed_storage_and_its_handles_are_freed(tmp_path: Path) -> None:
+    storage, brain = await _brain(tmp_path)
+    encoder = MemoryEncoder(storage, brain.config)
+    await encoder.encode("Carol leads the mobile team")
+    await ReflexPipeline(storage, brain.config).query("who leads the mobile team")
+    handle = BrainHandle.of(storage)
+    refs = [weakref.ref(storage), weakref.ref(handle), weakref.ref(handle.index())]
+    await storage.close()
+    del storage, encoder, handle
+    gc.collect()
+    assert [ref() for ref in refs] == [None, None, None]
+
+
+async def test_an_unclosed_storage_warns_even_with_handles(tmp_path: Path) -> None:
+    storage, brain = await _brain(tmp_path)
+    await MemoryEncoder(storage, brain.config).encode("Dan fixed the login crash")
+    await ReflexPipeline(storage, brain.config).query("who fixed the crash")
+    with pytest.warns(ResourceWarning, match="never closed"):
+        del storage
+        gc.collect()
+
+
+async def test_an_embedder_failure_leaves_nothing_committed(tmp_path: Path) -> None:
+    storage, brain = await _brain(tmp_path)
+    try:
+        embedder = _Embedder()
+        encoder = MemoryEncoder(storage, brain.config, embedder=embedder)
+        embedder.fail = True
+        with pytest.raises(EmbeddingError):
+            await encoder.encode("Erin moved to Lisbon in March", timestamp=T0)
+        assert await storage.get_change_seq() == 0
+        assert await storage.find_fibers() == []
+        embedder.fail = False
+        result = await encoder.encode("Erin moved to Lisbon in March", timestamp=T0)
+        assert not result.merged
+        assert "mentions" not in result.fiber.metadata
+        stored = await storage.get_vectors("toy-4")
+        assert list(stored) == [result.fiber.id]
+    finally:
+        await storage.close()
+
+
+async def test_vectors_are_stored_so_a_reopened_brain_embeds_nothing(tmp_path: Path) -> None:
+    storage, brain = await _brain(tmp_path)
+    embedder = _Embedder()
+    encoder = MemoryEncoder(storage, brain.config, embedder=embedder)
+    await encoder.encode_many([f"note {i} about the release" for i in range(5)])
+    await storage.close()
+    reopened = SQLiteStorage(tmp_path / "brain.db")
+    try:
+        reopened.set_brain(brain.id)
+        fresh = _Embedder()
+        result = await ReflexPipeline(reopened, brain.config, embedder=fresh).query("release")
+        assert result.fibers
+        assert fresh.calls == 1  # the query only: the memories' vectors were read back
+    finally:
+        await reopened.close()
+
+
+async def test_a_failed_write_leaves_no_dangling_follows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage, brain = await _brain(tmp_path)
+    try:
+        encoder = MemoryEncoder(storage, brain.config)
+        first = await encoder.encode("Did you book the flights?", timestamp=T0)
+        scoped = BrainHandle.of(storage).storage
+        real_write = scoped.write
+
+        async def broken(batch: WriteBatch) -> int:
+            raise StorageUnavailableError("disk full")
+
+        monkeypatch.setattr(scoped, "write", broken)
+        with pytest.raises(StorageUnavailableError):
+            await encoder.encode("Yes, for Friday.", timestamp=T0 + timedelta(minutes=1))
+        monkeypatch.setattr(scoped, "write", real_write)
+        third = await encoder.encode("Great, thanks!", timestamp=T0 + timedelta(minutes=2))
+        assert third.fiber.metadata["follows"] == first.fiber.id
+        tail = await storage.get_meta(thread_key(None))
+        assert tail["fiber_id"] == third.fiber.id
+    finally:
+        await storage.close()
+
+
+async def test_threads_are_per_conversation_and_survive_a_new_process(tmp_path: Path) -> None:
+    storage, brain = await _brain(tmp_path)
+    encoder = MemoryEncoder(storage, brain.config)
+    a1 = await encoder.encode("Where shall we eat?", timestamp=T0, conversation="a")
+    b1 = await encoder.encode("Is the build green?", timestamp=T0, conversation="b")
+    await storage.close()
+    again = SQLiteStorage(tmp_path / "brain.db")  # as a CLI would, one process per memory
+    try:
+        again.set_brain(brain.id)
+        later = MemoryEncoder(again, BrainConfig())
+        a2 = await later.encode(
+            "The Thai place.", timestamp=T0 + timedelta(minutes=1), conversation="a"
+        )
+        b2 = await later.encode_many(
+            [MemoryInput(text="Yes, all green.", timestamp=T0, conversation="b")]
+        )
+        explicit = await later.encode("Noted.", timestamp=T0, follows=a1.fiber.id)
+        assert a2.fiber.metadata["follows"] == a1.fiber.id
+        assert b2[0].fiber.metadata["follows"] == b1.fiber.id
+        assert explicit.fiber.metadata["follows"] == a1.fiber.id
+        assert a2.fiber.metadata["conversation"] == "a"
+    finally:
+        await again.close()
+
+
+async def test_storage_rejects_a_handle_of_another_brain(tmp_path: Path) -> None:
+    storage, _ = await _brain(tmp_path)
+    try:
+        handle = BrainHandle.of(storage)
+        with pytest.raises(ValidationError, match="not"):
+            BrainHandle.of(handle, "b-other")
+        assert isinstance(handle.storage, Storage)
+    finally:
+        await storage.close()
