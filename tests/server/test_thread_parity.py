@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from benchmarks.quality.datasets import LocomoConversation, default_data_dir, load_locomo
+
 from neural_memory import Brain
 from neural_memory.engine.encoder import MemoryEncoder
 from neural_memory.engine.retrieval import ReflexPipeline

@@ -96,9 +96,7 @@ class DecayManager:
             await handle.write(
                 WriteBatch(
                     update_neurons=tuple(n for n in new_neurons if n.id not in pruned),
-                    synapse_deltas=tuple(
-                        (s.id, s.weight - old[s.id]) for s in new_synapses
-                    ),
+                    synapse_deltas=tuple((s.id, s.weight - old[s.id]) for s in new_synapses),
                     update_fibers=tuple(new_fibers),
                     delete_synapse_ids=tuple(pruned_synapses),
                     delete_neuron_ids=tuple(pruned_neurons),
