@@ -221,7 +221,7 @@ class Brain:
             now = self._clock()
             vector = await self._query_vector(query)
             limit = max(_CANDIDATES, 4 * top_k)
-            stored = await self.longterm.candidates(query, now=now, limit=limit)
+            stored = await self.longterm.candidates(query, now=now, limit=limit, vector=vector)
             cue = query_fragments(query, now)
             recent = self.hippocampus.candidates(cue, vector, limit)
             results = rank(

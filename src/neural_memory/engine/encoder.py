@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import numpy.typing as npt
+
 from neural_memory.core._validation import freeze_strings, require_text, require_unit
 from neural_memory.core.brain import BrainConfig
 from neural_memory.core.clock import as_utc, utcnow
@@ -47,6 +50,8 @@ class MemoryInput:
         follows: The id of the memory this one follows, when the caller knows it (else the
             last memory of its conversation, if it happened at most the encoder's
             ``thread_window`` before this one).
+        vector: The memory's embedding under the encoder's embedder, when the caller has
+            computed it already (it is stored as given instead of embedding the text again).
     """
 
     text: str
@@ -56,6 +61,7 @@ class MemoryInput:
     salience: float = 0.5
     conversation: str | None = None
     follows: str | None = None
+    vector: npt.NDArray[np.float32] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -180,7 +186,7 @@ class MemoryEncoder:
             synapse_deltas=_reinforcements(fresh, self._config.reinforcement_delta),
             insert_fibers=tuple(plan.fiber for plan in fresh),
             update_fibers=(*merged.values(), *superseded),
-            put_vectors=await self._vectors(fresh),
+            put_vectors=await self._vectors(fresh, _given_vectors(plans, inputs)),
             put_meta=tuple(
                 (thread_key(c), ThreadTail(*end).to_json())
                 for c, end in ends.items()
@@ -194,16 +200,29 @@ class MemoryEncoder:
         by_id = {result.fiber.id: result for result in created}
         return [by_id.get(plan.fiber.id) or _merged_result(merged[plan.fiber.id]) for plan in plans]
 
-    async def _vectors(self, plans: Sequence[Plan]) -> tuple[FiberVector, ...]:
-        """The new memories' vectors, computed before anything is written."""
+    async def _vectors(
+        self, plans: Sequence[Plan], given: Mapping[str, npt.NDArray[np.float32]]
+    ) -> tuple[FiberVector, ...]:
+        """The new memories' vectors (given or computed), before anything is written."""
         if self._embedder is None or not plans:
             return ()
-        vectors = await self._embedder.embed([plan.fiber.content for plan in plans])
         name = self._embedder.name
-        return tuple(
-            FiberVector(plan.fiber.id, name, vector)
-            for plan, vector in zip(plans, vectors, strict=True)
-        )
+        missing = [plan for plan in plans if plan.fiber.id not in given]
+        vectors = dict(given)
+        if missing:
+            computed = await self._embedder.embed([p.fiber.content for p in missing])
+            vectors.update((p.fiber.id, v) for p, v in zip(missing, computed, strict=True))
+        return tuple(FiberVector(plan.fiber.id, name, vectors[plan.fiber.id]) for plan in plans)
+
+
+def _given_vectors(
+    plans: Sequence[Plan], inputs: Sequence[MemoryInput]
+) -> dict[str, npt.NDArray[np.float32]]:
+    return {
+        plan.fiber.id: item.vector
+        for plan, item in zip(plans, inputs, strict=True)
+        if item.vector is not None
+    }
 
 
 async def _start_index_of_new_brain(handle: BrainHandle, embedder: Embedder | None) -> None:

@@ -13,6 +13,7 @@ import asyncio
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, cast
 
@@ -24,7 +25,7 @@ from neural_memory.core.alert import Alert
 from neural_memory.core.brain import Brain
 from neural_memory.core.events import BrainStats, ChangeRecord, RecallEvent
 from neural_memory.core.fiber import Fiber
-from neural_memory.core.neuron import Neuron
+from neural_memory.core.neuron import Neuron, NeuronType
 from neural_memory.core.project import Project
 from neural_memory.core.synapse import Synapse
 from neural_memory.core.typed_memory import TypedMemory
@@ -41,7 +42,21 @@ from neural_memory.storage.filters import (
 if TYPE_CHECKING:
     from neural_memory.storage.base import Storage
 
-__all__ = ["StorageCore"]
+__all__ = ["GraphRows", "StorageCore"]
+
+
+@dataclass(frozen=True, slots=True)
+class GraphRows:
+    """A brain's graph as recall indexes load it: plain tuples, no full objects.
+
+    Attributes:
+        neurons: ``(id, type)`` of every neuron.
+        synapses: ``(id, source_id, target_id, weight, bidirectional)`` of every synapse.
+    """
+
+    neurons: list[tuple[str, NeuronType]]
+    synapses: list[tuple[str, str, str, float, bool]]
+
 
 JSONValue = Any
 """A value that survives ``json.dumps`` / ``json.loads`` unchanged."""
@@ -292,3 +307,16 @@ class StorageCore(abc.ABC):
 
     @abc.abstractmethod
     async def _get_stats(self, brain_id: str, now: datetime) -> BrainStats: ...
+
+    async def _graph_rows(self, brain_id: str) -> GraphRows:
+        """The brain's neurons and synapses as :class:`GraphRows`.
+
+        This default builds them from full objects; a backend that can read the columns
+        directly overrides it (opening a large brain is then several times faster).
+        """
+        neurons = await self._find_neurons(brain_id, NeuronFilter())
+        synapses = await self._find_synapses(brain_id, SynapseFilter())
+        return GraphRows(
+            [(n.id, n.type) for n in neurons],
+            [(s.id, s.source_id, s.target_id, s.weight, s.is_bidirectional) for s in synapses],
+        )

@@ -14,7 +14,10 @@ from typing import Any, TypeVar
 
 from neural_memory.core.brain import Brain
 from neural_memory.core.events import BrainStats, ChangeKind, ChangeRecord
+from neural_memory.core.neuron import NeuronType
+from neural_memory.core.synapse import Direction
 from neural_memory.storage import _sqlite_rows as rows
+from neural_memory.storage._core import GraphRows
 from neural_memory.storage._sqlite_write import brain_number, write_transaction
 from neural_memory.storage.sqlite_schema import prepare_schema
 
@@ -24,6 +27,7 @@ __all__ = [
     "configure",
     "delete_brain",
     "fetch_brains",
+    "graph_rows",
     "save_brain",
     "select",
     "stats",
@@ -154,6 +158,22 @@ def write_rows(
     with write_transaction(conn):
         brain = brain_number(conn, brain_id)
         conn.executemany(sql, [to_row(brain, item) for item in items])
+
+
+def graph_rows(conn: sqlite3.Connection, brain_id: str) -> GraphRows:
+    """Every neuron's id and type and every synapse's ends and weight, in one read."""
+    brain = _number(conn, brain_id)
+    if brain is None:
+        return GraphRows([], [])
+    neurons = conn.execute("SELECT id, type FROM neurons WHERE brain = ? ORDER BY rowid", (brain,))
+    synapses = conn.execute(
+        "SELECT id, source_id, target_id, weight, direction = ? FROM synapses WHERE brain = ?",
+        (Direction.BIDIRECTIONAL.value, brain),
+    )
+    return GraphRows(
+        [(i, NeuronType(t)) for i, t in neurons],
+        [(i, a, b, w, bool(both)) for i, a, b, w, both in synapses],
+    )
 
 
 # -- change log, statistics ----------------------------------------------------------------

@@ -20,7 +20,7 @@ from neural_memory.core.project import Project
 from neural_memory.core.synapse import Synapse, SynapseType
 from neural_memory.core.typed_memory import MemoryType, Priority, TypedMemory
 from neural_memory.errors import NotFoundError, ValidationError
-from neural_memory.storage._core import JSONValue, StorageCore
+from neural_memory.storage._core import GraphRows, JSONValue, StorageCore
 from neural_memory.storage.batch import WriteBatch
 from neural_memory.storage.filters import (
     AlertFilter,
@@ -417,6 +417,10 @@ class Storage(StorageCore):
     async def get_changes(self, since: int) -> list[ChangeRecord] | None:
         """Change-log entries after ``since``; None when the log was trimmed past it."""
         return await self._get_changes(await self._current_brain(), since)
+
+    async def get_graph_rows(self) -> GraphRows:
+        """The current brain's neurons and synapses as plain tuples (for recall indexes)."""
+        return await self._graph_rows(await self._current_brain())
 
     async def get_stats(self, *, now: datetime | None = None) -> BrainStats:
         """Counts for the current brain (expiry judged at ``now``, default now)."""

@@ -41,7 +41,7 @@ from neural_memory.errors import (
 )
 from neural_memory.storage import _sqlite_ops as ops
 from neural_memory.storage import _sqlite_rows as rows
-from neural_memory.storage._core import JSONValue
+from neural_memory.storage._core import GraphRows, JSONValue
 from neural_memory.storage._sqlite_write import PUT_META, TOUCHING_IDS, insert_sql, write_batch
 from neural_memory.storage._vectors import vector_from_bytes
 from neural_memory.storage.base import Storage
@@ -324,6 +324,9 @@ class SQLiteStorage(Storage):
     async def _set_meta(self, brain_id: str, key: str, value: JSONValue) -> None:
         pair = (key, rows.dump_json(value, f"meta value {key!r}"))
         await self._run(ops.write_rows, brain_id, PUT_META, (pair,), _meta_row)
+
+    async def _graph_rows(self, brain_id: str) -> GraphRows:
+        return await self._run(ops.graph_rows, brain_id)
 
     async def _get_vectors(
         self, brain_id: str, model: str, ids: frozenset[str] | None

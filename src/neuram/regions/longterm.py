@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+import numpy.typing as npt
+
 from neural_memory.core.brain import Brain as EngineBrain
 from neural_memory.core.fiber import Fiber
 from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
@@ -117,10 +120,6 @@ class LongTermMemory:
             raise StorageClosedError("the long-term stores are not open: await open() first")
         return self._index
 
-    @property
-    def _embedder_name(self) -> str | None:
-        return self._embeddings.name if self._embeddings is not None else None
-
     # -- EngramSource (from the index, as of its last sync) ------------------------------------
 
     @property
@@ -141,10 +140,25 @@ class LongTermMemory:
     def attach_embeddings(self, engrams: Sequence[Engram]) -> None:
         """Fill in the stored embedding of stored engrams that carry none."""
         for engram in engrams:
-            fiber = self._fiber(engram.engram_id) if engram.vector is None else None
-            vector = stored_vector(fiber) if fiber is not None else None
+            vector = self._vector(engram.engram_id) if engram.vector is None else None
             if vector is not None:
                 engram.embedding = vector
+
+    def _vector(self, engram_id: str) -> npt.NDArray[np.float32] | None:
+        """The stored vector of an engram (storage's, else one an older release kept)."""
+        row = self.index.fiber_rows.get(engram_id)
+        if row is None:
+            return None
+        vector = self.index.vectors.get(row)
+        if vector is None and self.index.fibers[row].alive:
+            vector = stored_vector(self.index.fibers[row].fiber)
+        return vector
+
+    def _engram(self, fiber: Fiber) -> Engram | None:
+        engram = engram_from_fiber(fiber, with_embedding=False)
+        if engram is not None:
+            self.attach_embeddings([engram])
+        return engram
 
     def _fiber(self, engram_id: str) -> Fiber | None:
         row = self.index.fiber_rows.get(engram_id)
@@ -159,12 +173,22 @@ class LongTermMemory:
         """Catch the index up with storage (other processes' writes included)."""
         await self.index.sync()
 
-    async def candidates(self, query: str, *, now: float, limit: int) -> list[Candidate]:
-        """The stored engrams the engine's pipeline finds for ``query`` (no strengthening)."""
+    async def candidates(
+        self,
+        query: str,
+        *,
+        now: float,
+        limit: int,
+        vector: npt.NDArray[np.float32] | None = None,
+    ) -> list[Candidate]:
+        """The stored engrams the engine's pipeline finds for ``query`` (no strengthening).
+
+        ``vector`` is the query's embedding when the caller has it (not computed again).
+        """
         if self._pipeline is None:
             raise StorageClosedError("the long-term stores are not open: await open() first")
         ranked = await self._pipeline.search(
-            query, CANDIDATE_DEPTH, reference_time=moment(now), max_fibers=limit
+            query, CANDIDATE_DEPTH, reference_time=moment(now), max_fibers=limit, vector=vector
         )
         found = []
         for scored in ranked:
@@ -185,14 +209,14 @@ class LongTermMemory:
             engram
             for record in self.index.fibers
             if record.alive and wanted in record.fiber.tags
-            if (engram := engram_from_fiber(record.fiber)) is not None
+            if (engram := self._engram(record.fiber)) is not None
         ]
 
     async def get(self, engram_id: str) -> Engram | None:
         """The stored engram with this id, or None."""
         await self.sync()
         fiber = self._fiber(engram_id)
-        return engram_from_fiber(fiber) if fiber is not None else None
+        return self._engram(fiber) if fiber is not None else None
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -200,31 +224,24 @@ class LongTermMemory:
         """Write engrams as new fibers (one transaction); a text stored already is merged."""
         if self._encoder is None:
             raise StorageClosedError("the long-term stores are not open: await open() first")
-        name = self._embedder_name
+        with_vectors = self._embeddings is not None
         items = [
             MemoryInput(
                 text=e.content,
                 timestamp=moment(e.created_at),
-                metadata=engram_metadata(e, name),
+                metadata=engram_metadata(e, None),
                 tags=engram_tags(e),
                 salience=e.salience,
+                vector=e.vector if with_vectors else None,  # stored as the memory's vector
             )
             for e in engrams
         ]
-        if self._embeddings is not None:  # the encoder embeds them: hand it the vectors
-            for engram in engrams:
-                if engram.vector is not None:
-                    self._embeddings.prime(engram.content, engram.vector)
-        try:
-            results = await self._encoder.encode_many(items)
-        finally:
-            if self._embeddings is not None:
-                self._embeddings.release_primed()
+        results = await self._encoder.encode_many(items)
         merged: list[Fiber] = []
         for engram, result in zip(engrams, results, strict=True):
             engram.engram_id = result.fiber.id
             if result.merged:
-                merged.append(fiber_with(result.fiber, _stronger(result.fiber, engram), name))
+                merged.append(fiber_with(result.fiber, _stronger(result.fiber, engram), None))
         if merged:
             await self._write(WriteBatch(update_fibers=tuple(merged)))
 
@@ -236,9 +253,8 @@ class LongTermMemory:
 
     async def save(self, engrams: Sequence[Engram]) -> None:
         """Write the new state of stored engrams (those deleted meanwhile are skipped)."""
-        name = self._embedder_name
         pairs = [(self._fiber(e.engram_id), e) for e in engrams]
-        fibers = tuple(fiber_with(f, e, name) for f, e in pairs if f is not None)
+        fibers = tuple(fiber_with(f, e, None) for f, e in pairs if f is not None)
         if not fibers:
             return
         try:

@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from neural_memory.core.events import ChangeKind, ChangeRecord
 from neural_memory.core.fiber import Fiber
-from neural_memory.core.neuron import Neuron, NeuronType, stable_neuron_id
+from neural_memory.core.neuron import NeuronType, stable_neuron_id
 from neural_memory.core.synapse import Synapse
 from neural_memory.engine.extraction import word_key
 from neural_memory.engine.retrieval.context import format_memory
@@ -72,7 +72,7 @@ class FiberRecord:
 class _Neurons:
     ids: list[str] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
-    items: list[Neuron | None] = field(default_factory=list)
+    items: list[NeuronType | None] = field(default_factory=list)  # None: deleted or unknown
     fibers: list[list[int]] = field(default_factory=list)
     adjacency: list[dict[int, float]] = field(default_factory=list)
 
@@ -139,10 +139,11 @@ class BrainIndex:
         self._columns = _FiberColumns()
         self._followers = {}
         self.time_rows = set()
-        for neuron in await self.storage.find_neurons():
-            self._put_neuron(neuron)
-        for synapse in await self.storage.get_synapses():
-            self._put_synapse(synapse)
+        graph = await self.storage.get_graph_rows()
+        for neuron_id, kind in graph.neurons:
+            self._put_neuron(neuron_id, kind)
+        for link in graph.synapses:
+            self._put_link(*link)
         for fiber in await self.storage.find_fibers():
             self._put_fiber(fiber)
         if self.embedder is not None:
@@ -160,7 +161,7 @@ class BrainIndex:
         if self.seq < 0 or seq - count != self.seq:
             return
         for neuron in (*batch.ensure_neurons, *batch.insert_neurons, *batch.update_neurons):
-            self._put_neuron(neuron)
+            self._put_neuron(neuron.id, neuron.type)
         for synapse_id, delta in batch.synapse_deltas:  # stored links only, as in storage
             link = self._synapses.get(synapse_id)
             if link is not None:
@@ -190,7 +191,7 @@ class BrainIndex:
         fibers = await self.storage.get_fibers(ids[ChangeKind.FIBER])
         for neuron_id in ids[ChangeKind.NEURON]:
             if neuron_id in neurons:
-                self._put_neuron(neurons[neuron_id])
+                self._put_neuron(neuron_id, neurons[neuron_id].type)
             else:
                 self._drop_neuron(neuron_id)
         for synapse_id in ids[ChangeKind.SYNAPSE]:
@@ -240,10 +241,10 @@ class BrainIndex:
 
     # -- mutation ----------------------------------------------------------------------------
 
-    def _put_neuron(self, neuron: Neuron) -> None:
-        row = self.neurons.row(neuron.id)
-        self.neurons.items[row] = neuron
-        if neuron.type is NeuronType.TIME:
+    def _put_neuron(self, neuron_id: str, kind: NeuronType) -> None:
+        row = self.neurons.row(neuron_id)
+        self.neurons.items[row] = kind
+        if kind is NeuronType.TIME:
             self.time_rows.add(row)
 
     def _drop_neuron(self, neuron_id: str) -> None:
@@ -255,17 +256,17 @@ class BrainIndex:
             self.neurons.adjacency[row].clear()
 
     def _put_synapse(self, synapse: Synapse) -> None:
-        link = Link(
-            synapse.source_id,
-            synapse.target_id,
-            self.neurons.row(synapse.source_id),
-            self.neurons.row(synapse.target_id),
-            synapse.is_bidirectional,
-            synapse.weight,
-        )
-        self._drop_synapse(synapse.id)
-        self._synapses[synapse.id] = link
-        self._set_weight(link, synapse.weight)
+        s = synapse
+        self._put_link(s.id, s.source_id, s.target_id, s.weight, s.is_bidirectional)
+
+    def _put_link(
+        self, synapse_id: str, source: str, target: str, weight: float, both: bool
+    ) -> None:
+        rows = self.neurons
+        link = Link(source, target, rows.row(source), rows.row(target), both, weight)
+        self._drop_synapse(synapse_id)
+        self._synapses[synapse_id] = link
+        self._set_weight(link, weight)
 
     def _set_weight(self, link: Link, weight: float) -> None:
         link.weight = min(1.0, max(0.0, weight))
@@ -337,10 +338,9 @@ class BrainIndex:
         """Fiber row -> its neuron rows, as a read-only view (no copy)."""
         return _FiberNeurons(self.fibers)
 
-    def neuron(self, neuron_id: str) -> Neuron | None:
-        """A neuron the index knows, else None."""
-        row = self.neurons.rows.get(neuron_id)
-        return self.neurons.items[row] if row is not None else None
+    def neuron_type(self, row: int) -> NeuronType | None:
+        """The type of the neuron at ``row`` (None: deleted)."""
+        return self.neurons.items[row]
 
     def link(self, synapse_id: str) -> Link | None:
         """The endpoints and weight of a synapse the index knows, else None."""

@@ -9,6 +9,9 @@ from datetime import datetime
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import numpy.typing as npt
+
 from neural_memory.core._validation import empty_mapping, require_text, require_unit
 from neural_memory.core.brain import BrainConfig
 from neural_memory.core.clock import as_utc, utcnow
@@ -206,19 +209,28 @@ class ReflexPipeline:
         reference_time: datetime | None = None,
         max_fibers: int = 10,
         asker: str | None = None,
+        vector: npt.NDArray[np.float32] | None = None,
     ) -> tuple[ScoredFiber, ...]:
         """The memories :meth:`query` would recall, best first, and nothing else.
 
         No context is built, nothing is strengthened and no recall event is recorded: for
-        callers that rank memories their own way (neuram does).
+        callers that rank memories their own way (neuram does). ``vector`` is the query's
+        embedding under the pipeline's embedder when the caller has it already.
         """
         text = require_text(query, "query")
         now = as_utc(reference_time) if reference_time else utcnow()
-        _, index, _, chosen = await self._rank(text, _depth(depth, text), now, max_fibers, asker)
+        level = _depth(depth, text)
+        _, index, _, chosen = await self._rank(text, level, now, max_fibers, asker, vector)
         return tuple(_scored(index.fibers[c.row].fiber, c) for c in chosen)
 
     async def _rank(
-        self, text: str, level: DepthLevel, now: datetime, max_fibers: int, asker: str | None
+        self,
+        text: str,
+        level: DepthLevel,
+        now: datetime,
+        max_fibers: int,
+        asker: str | None,
+        vector: npt.NDArray[np.float32] | None = None,
     ) -> tuple[BrainHandle, BrainIndex, Ranking, list[Candidate]]:
         """The handle, its index, the ranking, and its best ``max_fibers`` unexpired candidates."""
         if isinstance(max_fibers, bool) or not isinstance(max_fibers, int) or max_fibers < 1:
@@ -227,7 +239,7 @@ class ReflexPipeline:
         index = await handle.synced_index(self._embedder)
         ranking = rank(
             index,
-            await self._signals(text, now, asker),
+            await self._signals(text, now, asker, vector),
             hops=level.max_hops(self._config),
             trail=self._use_reflex,
             weights=self._weights,
@@ -236,10 +248,17 @@ class ReflexPipeline:
         chosen = await _drop_expired(handle, index, ranking.candidates, max_fibers, now)
         return handle, index, ranking, chosen
 
-    async def _signals(self, text: str, now: datetime, asker: str | None) -> QuerySignals:
+    async def _signals(
+        self,
+        text: str,
+        now: datetime,
+        asker: str | None,
+        vector: npt.NDArray[np.float32] | None = None,
+    ) -> QuerySignals:
         analysis = extract(text, now, with_own_day=False)
-        vector = None
-        if self._embedder is not None:
+        if self._embedder is None:
+            vector = None
+        elif vector is None:
             vector = (await self._embedder.embed([text]))[0]
         first_person = asker is not None and bool(_FIRST_PERSON & set(tokenize(text)))
         return QuerySignals(
@@ -269,7 +288,7 @@ class ReflexPipeline:
                 and link.source_id in fired
                 and link.target_id in fired
             ]
-            neurons = [n for a in result.anchors if (n := index.neuron(a)) is not None]
+            neurons = list((await handle.storage.get_neurons(result.anchors)).values())
             batch = reinforcement_batch(
                 self._config.reinforcement_delta,
                 neurons=neurons,

@@ -282,8 +282,7 @@ def _speaker_match(index: BrainIndex, entities: Sequence[int]) -> FloatArray:
 
 
 def _is_entity(index: BrainIndex, row: int) -> bool:
-    neuron = index.neurons.items[row]
-    return neuron is not None and neuron.type is NeuronType.ENTITY
+    return index.neuron_type(row) is NeuronType.ENTITY
 
 
 def _dense(values: dict[int, float], size: int) -> FloatArray:

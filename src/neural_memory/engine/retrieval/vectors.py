@@ -37,6 +37,14 @@ class VectorStore:
         self._matrix[row] = vector
         self._present[row] = True
 
+    def get(self, row: int) -> FloatArray | None:
+        """A read-only copy of the vector of ``row``, or None."""
+        if self._matrix is None or not self.has(row):
+            return None
+        vector: FloatArray = self._matrix[row].copy()
+        vector.setflags(write=False)
+        return vector
+
     def drop(self, row: int) -> None:
         """Forget the vector of ``row``."""
         if row < len(self._present):

@@ -1,0 +1,149 @@
+"""Cold open: a new process opens a large SQLite brain and answers its first recall.
+
+    python -m benchmarks.cold_open --sizes 10000,100000
+
+For each size a brain of synthetic memories (``benchmarks.speed_data``) is built once in
+``--workdir`` (reused by later runs). Then, ``--repeat`` times, a fresh Python process
+opens it and times ``open + first recall`` (the index is built from storage) and a second
+recall (the warm index). Baseline, in the same run and a fresh process too: SQLite itself
+reading every memory's text (``SELECT content FROM fibers``), the least any index build must
+do. Medians are printed; a JSON line per size goes to stdout with ``--json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks.speed_data import REFERENCE_TIME, make_memories, make_queries
+from neural_memory import Brain
+from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
+from neural_memory.engine.retrieval import ReflexPipeline
+from neural_memory.storage import SQLiteStorage
+
+_BATCH = 1_000
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workdir", type=Path, default=Path(".bench"))
+    parser.add_argument("--json", action="store_true", help="also print one JSON line per size")
+    parser.add_argument("--child", nargs=2, metavar=("DB", "WHAT"), help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+async def _build(path: Path, size: int) -> str:
+    """Create the brain (once); return its id."""
+    marker = path.with_suffix(".brain")
+    if path.exists() and marker.exists():
+        return marker.read_text()
+    path.unlink(missing_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    memories = make_memories(size, seed=7)
+    async with SQLiteStorage(path) as storage:
+        brain = Brain.create(f"cold-{size}")
+        await storage.save_brain(brain)
+        storage.set_brain(brain.id)
+        encoder = MemoryEncoder(storage, brain.config)
+        for start in range(0, size, _BATCH):
+            chunk = memories[start : start + _BATCH]
+            await encoder.encode_many(
+                [
+                    MemoryInput(text=m.text, timestamp=m.at, metadata={"speaker": m.speaker})
+                    for m in chunk
+                ]
+            )
+            print(f"\r  building {size:,}: {start + len(chunk):,}", end="", file=sys.stderr)
+    print(file=sys.stderr)
+    marker.write_text(brain.id)
+    return brain.id
+
+
+async def _open_and_recall(path: Path, brain_id: str) -> dict[str, float]:
+    query = make_queries(2, seed=7)
+    started = time.perf_counter()
+    async with SQLiteStorage(path) as storage:
+        storage.set_brain(brain_id)
+        pipeline = ReflexPipeline(storage, (await storage.get_brain(brain_id)).config)  # type: ignore[union-attr]
+        await pipeline.query(query[0].text, reference_time=REFERENCE_TIME)
+        first = time.perf_counter() - started
+        started = time.perf_counter()
+        await pipeline.query(query[1].text, reference_time=REFERENCE_TIME)
+        second = time.perf_counter() - started
+    return {"first_s": first, "second_s": second}
+
+
+def _scan(path: Path) -> dict[str, float]:
+    started = time.perf_counter()
+    conn = sqlite3.connect(path)
+    count = sum(1 for _ in conn.execute("SELECT content FROM fibers"))
+    conn.close()
+    return {"scan_s": time.perf_counter() - started, "rows": float(count)}
+
+
+def _child(db: str, what: str) -> None:
+    path = Path(db)
+    result = _scan(path) if what == "scan" else asyncio.run(_open_and_recall(path, what))
+    print(json.dumps(result))
+
+
+def _in_new_process(db: Path, what: str) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.cold_open", "--child", str(db), what],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def measure(size: int, workdir: Path, repeat: int) -> dict[str, Any]:
+    path = workdir / f"cold-open-{size}.db"
+    brain_id = asyncio.run(_build(path, size))
+    runs = [_in_new_process(path, brain_id) for _ in range(repeat)]
+    scans = [_in_new_process(path, "scan") for _ in range(repeat)]
+    return {
+        "size": size,
+        "open_first_recall_s": statistics.median(r["first_s"] for r in runs),
+        "second_recall_ms": statistics.median(r["second_s"] for r in runs) * 1000,
+        "baseline_scan_s": statistics.median(s["scan_s"] for s in scans),
+        "db_mib": path.stat().st_size / 2**20,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.child:
+        _child(*args.child)
+        return 0
+    print(
+        "| memories | open + first recall (median) | second recall "
+        "| SQLite scan of every text (baseline) | db |"
+    )
+    print("|---|---|---|---|---|")
+    for size in (int(s) for s in args.sizes.split(",")):
+        row = measure(size, args.workdir, args.repeat)
+        print(
+            f"| {size:,} | {row['open_first_recall_s']:.2f} s | {row['second_recall_ms']:.1f} ms"
+            f" | {row['baseline_scan_s']:.3f} s | {row['db_mib']:.0f} MiB |",
+            flush=True,
+        )
+        if args.json:
+            print(json.dumps(row))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
