@@ -18,6 +18,7 @@ from neural_memory.engine.extraction import extract, word_key
 from neural_memory.engine.lifecycle.reinforcement import reinforcement_batch
 from neural_memory.engine.reflex_activation import CoActivation
 from neural_memory.engine.retrieval.context import build_context
+from neural_memory.engine.retrieval.explain import Explanation, explain_rows
 from neural_memory.engine.retrieval.index import BrainIndex, index_for
 from neural_memory.engine.retrieval.ranking import Candidate, QuerySignals, Ranking, rank
 from neural_memory.engine.retrieval.scoring import FusionWeights, confidence
@@ -75,6 +76,8 @@ class ScoredFiber:
     """Cosine similarity of the memory's embedding to the query's (0-1; 0 without embeddings)."""
     occurred_at: datetime | None
     metadata: Mapping[str, Any] = field(default_factory=empty_mapping)
+    why: Explanation | None = None
+    """The activation path from the query's anchors (only when recall was asked to explain)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -156,11 +159,13 @@ class ReflexPipeline:
         reference_time: datetime | None = None,
         max_fibers: int = 10,
         asker: str | None = None,
+        explain: bool = False,
     ) -> RetrievalResult:
         """Recall what the brain knows about ``query``, as of ``reference_time`` (default now).
 
         ``asker`` names who is asking (a speaker of the memories): a query in the first
-        person ("what did I ...") then favours that speaker's memories.
+        person ("what did I ...") then favours that speaker's memories. With ``explain``,
+        each recalled memory carries ``why``: its activation path from the query's anchors.
         """
         started = time.perf_counter()
         text = require_text(query, "query")
@@ -170,7 +175,11 @@ class ReflexPipeline:
         index, ranking, chosen = await self._rank(text, level, now, max_fibers, asker)
         lines = [index.fibers[c.row].context_line() for c in chosen]
         context, tokens, used_rows = build_context(lines, budget)
-        scored = tuple(_scored(index.fibers[c.row].fiber, c) for c in chosen)
+        whys = explain_rows(index, ranking.anchors, [c.row for c in chosen]) if explain else None
+        scored = tuple(
+            _scored(index.fibers[c.row].fiber, c, whys[i] if whys else None)
+            for i, c in enumerate(chosen)
+        )
         activated = [
             index.neurons.ids[n]
             for n, a in ranking.spread.neuron_activation.items()
@@ -296,7 +305,7 @@ class ReflexPipeline:
             )
 
 
-def _scored(fiber: Fiber, candidate: Candidate) -> ScoredFiber:
+def _scored(fiber: Fiber, candidate: Candidate, why: Explanation | None = None) -> ScoredFiber:
     return ScoredFiber(
         fiber_id=fiber.id,
         content=fiber.content,
@@ -306,6 +315,7 @@ def _scored(fiber: Fiber, candidate: Candidate) -> ScoredFiber:
         semantic=round(candidate.semantic, 6),
         occurred_at=fiber.occurred_at,
         metadata=fiber.metadata,
+        why=why,
     )
 
 
