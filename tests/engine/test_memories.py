@@ -45,7 +45,7 @@ async def test_typed_remember_list_and_merged_repeat(storage: Storage) -> None:
     assert [v.fiber.content for v in todos] == ["Renew the TLS certificate before Friday"]
     assert todos[0].project == "infra"
     everything = await list_memories(storage, MemoryFilter())
-    assert [v.fiber.content for v in everything][0] == "Lunch was ramen"  # newest first
+    assert everything[0].fiber.content == "Lunch was ramen"  # newest first
     assert [v.fiber.id for v in await list_memories(storage, MemoryFilter(tag="ops"))] == [
         first.encoding.fiber.id
     ]
