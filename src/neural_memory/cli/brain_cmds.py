@@ -170,6 +170,9 @@ def brain_rename(
             if await brain_named(storage, new.strip()) is not None:
                 raise AlreadyExistsError(f"a brain called {new.strip()!r} already exists")
             await storage.save_brain(dataclasses.replace(brain, name=new.strip()))
+        values = read_config(config.config_file)
+        if values.get("brain") == brain.name:  # keep `nmem brain use` pointing at it
+            write_config(config.config_file, {**values, "brain": new.strip()})
         emit(
             {"id": brain.id, "name": new.strip(), "previous_name": brain.name},
             as_json=as_json,
@@ -198,6 +201,10 @@ def brain_delete(
             if brain is None:
                 raise BrainNotFoundError(f"no brain named {name!r} in {config.db!r}")
             await storage.delete_brain(brain.id)
+        values = read_config(config.config_file)
+        if values.get("brain") == brain.name:  # `nmem brain use` chose it: back to the default
+            values.pop("brain")
+            write_config(config.config_file, values)
         emit(
             {"deleted": brain.id, "name": brain.name},
             as_json=as_json,
