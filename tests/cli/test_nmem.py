@@ -158,9 +158,7 @@ def test_brain_names_are_unique_and_a_missing_folder_is_an_error(
     assert unconfirmed.returncode == 1 and "--yes" in unconfirmed.stderr
 
 
-def test_export_then_import_into_a_new_brain_recalls_the_same(
-    nmem: Nmem, tmp_path: Path
-) -> None:
+def test_export_then_import_into_a_new_brain_recalls_the_same(nmem: Nmem, tmp_path: Path) -> None:
     facts = [
         "Carol leads the mobile team",
         "Dan joined the mobile team in May",
