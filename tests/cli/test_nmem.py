@@ -7,6 +7,7 @@ import with equal recall, ``import --from neural-memory`` and a progress bar on 
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import pty
@@ -14,10 +15,11 @@ import select
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -320,3 +322,67 @@ def read_until_exit(process: subprocess.Popen[bytes], leader: int, timeout: floa
         process.kill()
         process.wait()
     return b"".join(chunks).decode("utf-8", "replace")
+
+
+class _KeyServer(http.server.BaseHTTPRequestHandler):
+    """The key endpoints of the HTTP server, as the contract describes them (in memory)."""
+
+    keys: ClassVar[dict[str, dict[str, Any]]] = {}
+    admin = "admin-key-0123456789abcdef"
+
+    def _answer(self, status: int, body: Any) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _allowed(self) -> bool:
+        if self.headers.get("Authorization") == f"Bearer {self.admin}":
+            return True
+        self._answer(401, {"error": "unauthorized"})
+        return False
+
+    def do_POST(self) -> None:
+        if self._allowed():
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            key_id = f"k{len(self.keys) + 1}"
+            self.keys[key_id] = {"id": key_id, **body}
+            self._answer(201, {"id": key_id, "key": f"secret-{key_id}"})
+
+    def do_GET(self) -> None:
+        if self._allowed():
+            self._answer(200, {"keys": list(self.keys.values())})
+
+    def do_DELETE(self) -> None:
+        if self._allowed():
+            self.keys.pop(self.path.rsplit("/", 1)[-1], None)
+            self._answer(200, {"revoked": True})
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+def test_keys_talk_to_the_server(nmem: Nmem) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _KeyServer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        nmem.env["NEURAL_MEMORY_URL"] = f"http://127.0.0.1:{server.server_address[1]}"
+        refused = nmem("keys", "list", db=False)
+        assert refused.returncode == 1 and "NEURAL_MEMORY_API_KEY" in refused.stderr
+        nmem.env["NEURAL_MEMORY_API_KEY"] = _KeyServer.admin
+        created = nmem.json("keys", "create", "--brain-id", "b1", "--access", "write", db=False)
+        assert created == {"id": "k1", "key": "secret-k1"}
+        listed = nmem.json("keys", "list", db=False)
+        assert listed["keys"] == [{"id": "k1", "brains": ["b1"], "access": "write"}]
+        assert nmem.json("keys", "revoke", "k1", db=False) == {"revoked": "k1"}
+        assert nmem.json("keys", "list", db=False)["keys"] == []
+        nmem.env["NEURAL_MEMORY_API_KEY"] = "wrong-key-wrong-key"
+        wrong = nmem("keys", "list", db=False)
+        assert wrong.returncode == 1 and "401" in wrong.stderr
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
