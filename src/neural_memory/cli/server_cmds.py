@@ -54,7 +54,11 @@ UrlOption = Annotated[
 
 def _request(config: Settings, url: str | None, method: str, path: str, body: Any = None) -> Any:
     """One authenticated request to the server's key endpoints; its JSON answer."""
-    import httpx  # noqa: PLC0415 - the server extra
+    try:
+        import httpx  # noqa: PLC0415 - part of the server extra
+    except ImportError:
+        hint = "pip install 'neural-memory-brain[server]'"
+        raise ConfigError(f"`nmem keys` needs httpx: {hint}") from None
 
     if not config.api_key:
         raise ConfigError("set NEURAL_MEMORY_API_KEY to the server's admin key")
