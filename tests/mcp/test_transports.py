@@ -171,3 +171,14 @@ def test_http_without_a_key_is_refused_at_start(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 1 and "NEURAL_MEMORY_API_KEY" in done.stderr
+
+
+def test_an_explicit_db_in_a_missing_folder_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from neural_memory.mcp._run import run_command
+
+    missing = tmp_path / "missing" / "brain.db"
+    assert run_command(["--db", str(missing)]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    assert not missing.parent.exists()

@@ -9,7 +9,12 @@ import sys
 from collections.abc import Mapping, Sequence
 
 from neural_memory.core.brain import Brain
-from neural_memory.errors import ConfigError, NeuralMemoryError, ValidationError
+from neural_memory.errors import (
+    ConfigError,
+    NeuralMemoryError,
+    StorageUnavailableError,
+    ValidationError,
+)
 from neural_memory.mcp.auth import AdminKeyAuthenticator, ApiKeyGate, Authenticator
 from neural_memory.mcp.server import Tier, create_server
 from neural_memory.storage.base import Storage
@@ -117,6 +122,11 @@ def run_command(argv: Sequence[str]) -> int:
     args = parse_args(argv, os.environ)
     path = os.path.expanduser(args.db)
     try:
+        folder = os.path.dirname(os.path.abspath(path))
+        if args.db != DEFAULT_DB and not os.path.isdir(folder):
+            raise StorageUnavailableError(
+                f"the folder {folder!r} does not exist: create it first or choose another --db"
+            )
         if args.transport == "stdio":
             asyncio.run(serve_stdio(path, args.brain, args.tier))
             return 0
