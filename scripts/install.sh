@@ -4,11 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="${1:-cli}"
-python3 -m venv .venv
-.venv/bin/python -m pip install --quiet --upgrade pip
+# NM_INSTALL_PROGRESS=1 shows pip's steps and download bars instead of running quietly.
+quiet=(--quiet)
+[[ "${NM_INSTALL_PROGRESS:-}" == 1 ]] && quiet=(--progress-bar on)
+[[ -x .venv/bin/python ]] || python3 -m venv .venv
+.venv/bin/python -m pip install "${quiet[@]}" --upgrade pip
 if [[ ",$extras," == *",embeddings,"* ]]; then
   # The CPU build of torch must be installed by its pinned version first: an unpinned
   # requirement would pull several GB of CUDA packages.
-  .venv/bin/python -m pip install --quiet "torch==2.13.0"
+  .venv/bin/python -m pip install "${quiet[@]}" "torch==2.13.0"
 fi
-.venv/bin/python -m pip install --quiet -e ".[$extras]"
+.venv/bin/python -m pip install "${quiet[@]}" -e ".[$extras]"

@@ -29,7 +29,7 @@ def _command() -> list[str]:
 
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEURAL_MEMORY_")}
-    env.update(COLUMNS="200", NO_COLOR="1", **extra)
+    env.update(COLUMNS="200", NO_COLOR="1", NEURAL_MEMORY_CONFIG=os.devnull, **extra)
     return env
 
 
@@ -158,7 +158,7 @@ def test_ctrl_c_at_the_prompt_exits_at_once_and_closes_the_brain(tmp_path: Path)
 
 
 def test_remember_then_recall_round_trip(tmp_path: Path) -> None:
-    db = str(tmp_path / "sub" / "brain.db")
+    db = str(tmp_path / "brain.db")
     stored = run(
         "remember", "I parked the car on level 3 of the airport garage",
         "--db", db, "--brain", "me", "--speaker", "Sam", "--when", "2025-11-20T08:30:00+00:00",

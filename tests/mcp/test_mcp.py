@@ -16,20 +16,22 @@ pytest.importorskip("mcp")
 from mcp import Client, StdioServerParameters
 from neural_memory import Brain
 from neural_memory.mcp import create_server
+from neural_memory.mcp.server import Tier
 from neural_memory.storage import SQLiteStorage
 
 
 @asynccontextmanager
-async def connected(tmp_path: Path) -> AsyncIterator[Client]:
+async def connected(tmp_path: Path, tier: Tier = "full") -> AsyncIterator[Client]:
     """An MCP client session with a server over a fresh SQLite brain.
 
     A context manager, not a fixture: the SDK's task group must be entered and left in the
     same task, and pytest-asyncio tears fixtures down in another one.
     """
+    tmp_path.mkdir(parents=True, exist_ok=True)
     async with SQLiteStorage(tmp_path / "brain.db") as storage:
         brain = Brain.create("assistant")
         await storage.save_brain(brain)
-        async with Client(create_server(storage, brain)) as session:
+        async with Client(create_server(storage, brain, tier=tier)) as session:
             yield session
 
 
@@ -40,13 +42,22 @@ async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
     return result.structured_content
 
 
-async def test_lists_the_four_tools(tmp_path: Path) -> None:
+async def test_tiers_list_their_tools(tmp_path: Path) -> None:
     async with connected(tmp_path) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-    assert set(tools) == {"remember", "recall", "stats", "consolidate"}
+    async with connected(tmp_path / "default", tier="default") as client:
+        default = {tool.name for tool in (await client.list_tools()).tools}
+    assert default == {"remember", "recall", "edit", "forget", "show", "stats"}
+    assert set(tools) == default | {"list_recent", "todos", "projects", "alerts", "consolidate"}
     assert tools["remember"].input_schema["required"] == ["text"]
-    assert set(tools["remember"].input_schema["properties"]) == {"text", "speaker", "when", "tags"}
-    assert tools["recall"].input_schema["required"] == ["query"]
+    assert {"type", "priority", "tags", "project", "expires_in_days", "speaker", "when"} <= set(
+        tools["remember"].input_schema["properties"]
+    )
+    assert {"depth", "max_tokens", "explain"} <= set(tools["recall"].input_schema["properties"])
+    assert tools["forget"].annotations is not None
+    assert tools["forget"].annotations.destructive_hint is True
+    assert all(tool.output_schema for tool in tools.values())
+    assert all(len(tool.description or "") > 40 for tool in tools.values())
 
 
 async def test_remember_recall_stats_consolidate(tmp_path: Path) -> None:

@@ -1,11 +1,14 @@
-"""The ``neural-memory`` command line (needs the ``cli`` extra: typer and rich).
+"""The ``nmem`` command line, also installed as ``neural-memory`` (needs the ``cli`` extra).
 
-Environment variables are read here only: ``NEURAL_MEMORY_DB`` (the database file of
-``remember``, ``recall``, ``stats`` and ``decay``) and ``NEURAL_MEMORY_BRAIN`` (the brain name).
+Settings come from the options, then environment variables, then a config file (see
+:mod:`neural_memory.cli.config`); this package is the only place that reads them:
+``NEURAL_MEMORY_DB``, ``NEURAL_MEMORY_BRAIN``, ``NEURAL_MEMORY_URL``,
+``NEURAL_MEMORY_API_KEY`` and ``NEURAL_MEMORY_CONFIG``.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
@@ -24,8 +27,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     args = list(sys.argv[1:] if argv is None else argv)
+    invoked = os.path.basename(sys.argv[0]) if sys.argv else ""
+    prog = "nmem" if invoked.startswith("nmem") else "neural-memory"
     try:
-        app(args=args, prog_name="neural-memory")
+        app(args=args, prog_name=prog)
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)

@@ -1,75 +1,35 @@
-"""The ``neural-memory`` command: demo, remember, recall, stats, decay (typer + rich)."""
+"""The ``nmem`` (alias ``neural-memory``) command: every subcommand, and ``demo``.
+
+The commands live in modules by theme (memories, brains, transfer, servers); importing
+them registers them on the one Typer application of :mod:`neural_memory.cli.base`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import sys
-from collections.abc import Coroutine, Iterator
-from contextlib import contextmanager
-from typing import Annotated, Any, TypeVar
+from collections.abc import Iterator
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
-from neural_memory.cli import render
+from neural_memory.cli import brain_cmds, memory_cmds, render, server_cmds, transfer_cmds
+from neural_memory.cli.base import app, reported
 from neural_memory.cli.sample import SAMPLE_QUESTIONS, sample_conversation
-from neural_memory.cli.session import BrainSession, open_brain, parse_when
+from neural_memory.cli.session import BrainSession, open_brain
 from neural_memory.engine.encoder import MemoryInput
-from neural_memory.errors import NeuralMemoryError
 
 __all__ = ["app"]
 
-_T = TypeVar("_T")
+COMMAND_MODULES = (memory_cmds, brain_cmds, transfer_cmds, server_cmds)
+"""The modules whose import registered their commands on ``app``."""
 
 DEMO_DB = "./neural-memory-demo.db"
 DEMO_BRAIN = "demo"
-DEFAULT_DB = "~/.neural-memory/brain.db"
-DEFAULT_BRAIN = "default"
 _DEMO_ROWS = 5
-
-app = typer.Typer(
-    name="neural-memory",
-    help="Long-term memory that behaves like a brain: remember text, recall it by association.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
-DbOption = Annotated[
-    str,
-    typer.Option(
-        "--db",
-        envvar="NEURAL_MEMORY_DB",
-        help="SQLite database file.",
-        show_default=True,
-    ),
-]
-BrainOption = Annotated[
-    str,
-    typer.Option(
-        "--brain", "-b", envvar="NEURAL_MEMORY_BRAIN", help="Brain name (looked up by name)."
-    ),
-]
-
-
-@contextmanager
-def _reported() -> Iterator[None]:
-    """A NeuralMemoryError becomes one red line and exit 1; Ctrl-C exits 130 quietly."""
-    try:
-        yield
-    except NeuralMemoryError as exc:
-        render.error_line(Console(stderr=True), str(exc) or type(exc).__name__)
-        raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        raise typer.Exit(130) from None
-
-
-def _run(work: Coroutine[Any, Any, _T]) -> _T:
-    """Run one command's coroutine under :func:`_reported`."""
-    with _reported():
-        return asyncio.run(work)
 
 
 def _path(db: str) -> str:
@@ -97,7 +57,7 @@ def demo(
     console = Console()
     interactive = not questions and sys.stdin.isatty()
     asked = list(questions) if questions else ([] if interactive else list(SAMPLE_QUESTIONS))
-    with _reported(), asyncio.Runner() as runner:
+    with reported(), asyncio.Runner() as runner:
         _demo(runner, console, _path(db), asked, fresh=fresh, interactive=interactive)
 
 
@@ -162,100 +122,3 @@ def _prompted(console: Console) -> Iterator[str]:
         if not question:
             return
         yield question
-
-
-# -- remember / recall -----------------------------------------------------------------------
-
-
-@app.command()
-def remember(
-    text: Annotated[str, typer.Argument(help="What to remember.")],
-    db: DbOption = DEFAULT_DB,
-    brain: BrainOption = DEFAULT_BRAIN,
-    speaker: Annotated[str | None, typer.Option(help="Who said it.")] = None,
-    when: Annotated[
-        str | None, typer.Option(help="When it happened (ISO 8601; default now).")
-    ] = None,
-) -> None:
-    """Store one memory in a brain (created on first use)."""
-    console = Console()
-
-    async def work() -> None:
-        moment = parse_when(when) if when is not None else None
-        async with open_brain(_path(db), brain, create=True) as session:
-            result = await session.remember(text, speaker=speaker, when=moment)
-        note = " (a new brain)" if session.created else ""
-        console.print(Text(f"Remembered in brain {brain!r}{note}."))
-        console.print(
-            Text(
-                f"{len(result.neurons_created)} new neurons, {len(result.neurons_linked)} shared "
-                "with earlier memories",
-                style="dim",
-            )
-        )
-        console.print(Text(f"memory id {result.fiber.id}", style="dim"))
-
-    _run(work())
-
-
-@app.command()
-def recall(
-    query: Annotated[str, typer.Argument(help="What to recall.")],
-    db: DbOption = DEFAULT_DB,
-    brain: BrainOption = DEFAULT_BRAIN,
-    max_tokens: Annotated[
-        int | None, typer.Option(min=1, help="Token budget of the context.")
-    ] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Memories to show.")] = 10,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
-) -> None:
-    """Recall the memories of a brain that answer QUERY."""
-    console = Console()
-
-    async def work() -> None:
-        async with open_brain(_path(db), brain, create=False) as session:
-            result = await session.recall(query, max_tokens=max_tokens, max_fibers=limit)
-        if as_json:
-            typer.echo(render.result_json(result))
-        else:
-            console.print(render.answer_table(result))
-            console.print(render.summary_line(result))
-
-    _run(work())
-
-
-# -- stats / decay ---------------------------------------------------------------------------
-
-
-@app.command()
-def stats(db: DbOption = DEFAULT_DB, brain: BrainOption = DEFAULT_BRAIN) -> None:
-    """Show how many memories, neurons and synapses a brain holds."""
-    console = Console()
-
-    async def work() -> None:
-        path = _path(db)
-        async with open_brain(path, brain, create=False) as session:
-            counts = await session.stats()
-            brain_id = session.brain.id
-        console.print(render.stats_table(brain, brain_id, path, counts))
-
-    _run(work())
-
-
-@app.command()
-def decay(
-    db: DbOption = DEFAULT_DB,
-    brain: BrainOption = DEFAULT_BRAIN,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Only show what would change.")
-    ] = False,
-) -> None:
-    """Let unused memories fade (Ebbinghaus forgetting) and prune dead links."""
-    console = Console()
-
-    async def work() -> None:
-        async with open_brain(_path(db), brain, create=False) as session:
-            report = await session.decay(dry_run=dry_run)
-        console.print(render.decay_table(report))
-
-    _run(work())

@@ -13,30 +13,50 @@ from rich.table import Table
 from rich.text import Text
 
 from neural_memory.core.events import BrainStats
+from neural_memory.core.fiber import Fiber
 from neural_memory.engine.lifecycle import DecayReport
-from neural_memory.engine.retrieval import RetrievalResult, ScoredFiber
+from neural_memory.engine.memories import MemoryView
+from neural_memory.engine.retrieval import Explanation, RetrievalResult, ScoredFiber
 
 __all__ = [
+    "SHORT_LENGTH",
     "answer_table",
     "database_size",
     "decay_table",
     "error_line",
+    "memory_document",
+    "memory_list_table",
+    "memory_table",
+    "path_text",
+    "result_document",
     "result_json",
+    "shorten",
     "stats_table",
     "summary_line",
+    "why_table",
 ]
+
+SHORT_LENGTH = 300
+"""Characters of a memory shown before it is shortened (``--full`` shows it whole)."""
 
 
 def _date(moment: datetime | None) -> str:
     return moment.date().isoformat() if moment is not None else ""
 
 
-def _speaker(fiber: ScoredFiber) -> str:
+def shorten(text: str, *, full: bool = False, limit: int = SHORT_LENGTH) -> str:
+    """``text``, or its first ``limit`` characters and a note saying how long it is."""
+    if full or len(text) <= limit:
+        return text
+    return f"{text[:limit].rstrip()}… [{len(text):,} characters; --full shows all]"
+
+
+def _speaker(fiber: ScoredFiber | Fiber) -> str:
     speaker = fiber.metadata.get("speaker")
     return speaker if isinstance(speaker, str) else ""
 
 
-def answer_table(result: RetrievalResult, *, limit: int | None = None) -> Table:
+def answer_table(result: RetrievalResult, *, limit: int | None = None, full: bool = False) -> Table:
     """The recalled memories, best first: rank, date, speaker, text, score."""
     table = Table(title=Text(result.query, style="bold"), title_justify="left", expand=False)
     table.add_column("#", justify="right", style="dim")
@@ -50,7 +70,7 @@ def answer_table(result: RetrievalResult, *, limit: int | None = None) -> Table:
             str(rank),
             _date(fiber.occurred_at),
             Text(_speaker(fiber)),
-            Text(fiber.content),
+            Text(shorten(fiber.content, full=full)),
             f"{fiber.score:.3f}",
         )
     return table
@@ -68,9 +88,58 @@ def summary_line(result: RetrievalResult, *, shown: int | None = None) -> Text:
     return text
 
 
+def path_text(why: Explanation) -> str:
+    """An activation path in words: ``Priya -synapse-> Comet``."""
+    if not why.path:
+        return "no path: matched by its words or meaning only"
+    parts = [why.path[0].label]
+    for step in why.path[1:]:
+        parts.append(f"-{step.via.value}-> {step.label}")
+    return " ".join(parts)
+
+
+def why_table(result: RetrievalResult) -> Table:
+    """For each recalled memory: its signal scores and the path that reached it."""
+    table = Table(title=Text("why", style="bold"), title_justify="left")
+    table.add_column("#", justify="right", style="dim")
+    table.add_column("lexical", justify="right")
+    table.add_column("activation", justify="right")
+    table.add_column("semantic", justify="right")
+    table.add_column("query words in it", style="cyan")
+    table.add_column("activation path", overflow="fold")
+    for rank, fiber in enumerate(result.fibers, start=1):
+        why = fiber.why
+        table.add_row(
+            str(rank),
+            f"{fiber.lexical:.2f}",
+            f"{fiber.activation:.2f}",
+            f"{fiber.semantic:.2f}",
+            Text(", ".join(why.anchors) if why else ""),
+            Text(path_text(why) if why else ""),
+        )
+    return table
+
+
+def _why_document(why: Explanation) -> dict[str, Any]:
+    return {
+        "query_words_in_memory": list(why.anchors),
+        "hops": why.hops,
+        "path": [
+            {"neuron_id": s.neuron_id, "label": s.label, "via": s.via.value,
+             "through_memory": s.through_memory}
+            for s in why.path
+        ],
+    }  # fmt: skip
+
+
 def result_json(result: RetrievalResult) -> str:
     """A recall result as a JSON document."""
-    document: dict[str, Any] = {
+    return json.dumps(result_document(result), ensure_ascii=False, indent=2)
+
+
+def result_document(result: RetrievalResult) -> dict[str, Any]:
+    """A recall result as a JSON-ready mapping."""
+    return {
         "query": result.query,
         "confidence": round(result.confidence, 6),
         "latency_ms": round(result.latency_ms, 3),
@@ -84,11 +153,14 @@ def result_json(result: RetrievalResult) -> str:
                 "speaker": _speaker(fiber) or None,
                 "text": fiber.content,
                 "score": fiber.score,
+                "lexical": fiber.lexical,
+                "activation": fiber.activation,
+                "semantic": fiber.semantic,
+                **({"why": _why_document(fiber.why)} if fiber.why is not None else {}),
             }
             for rank, fiber in enumerate(result.fibers, start=1)
         ],
     }
-    return json.dumps(document, ensure_ascii=False, indent=2)
 
 
 def database_size(path: str) -> int:
@@ -150,3 +222,62 @@ def error_line(console: Console, message: str) -> None:
     """Print ``error: message`` in red on one line (never wrapped, markup not interpreted)."""
     flat = " ".join(message.split())
     console.print(Text("error: ", style="bold red") + Text(flat, style="red"), soft_wrap=True)
+
+
+def memory_document(view: MemoryView) -> dict[str, Any]:
+    """One memory as a JSON-ready mapping."""
+    fiber, typed = view.fiber, view.typed
+    return {
+        "id": fiber.id,
+        "text": fiber.content,
+        "occurred_at": fiber.occurred_at.isoformat() if fiber.occurred_at else None,
+        "created_at": fiber.created_at.isoformat(),
+        "speaker": _speaker(fiber) or None,
+        "type": typed.memory_type.value if typed else None,
+        "priority": int(typed.priority) if typed else None,
+        "tags": sorted(fiber.tags | (typed.tags if typed else frozenset())),
+        "project": view.project,
+        "expires_at": typed.expires_at.isoformat() if typed and typed.expires_at else None,
+        "superseded_by": fiber.superseded_by,
+        "versions": [v.id for v in view.versions] or [fiber.id],
+    }
+
+
+def memory_list_table(views: list[MemoryView], *, full: bool = False) -> Table:
+    """Memories, one per row: date, type, speaker, text, id."""
+    table = Table(title_justify="left", expand=True)
+    table.add_column("date", no_wrap=True)
+    table.add_column("type", style="magenta", no_wrap=True)
+    table.add_column("speaker", style="cyan", no_wrap=True)
+    table.add_column("memory", overflow="fold", ratio=1)
+    table.add_column("id", style="dim", no_wrap=True)
+    for view in views:
+        table.add_row(
+            _date(view.fiber.occurred_at or view.fiber.created_at),
+            view.typed.memory_type.value if view.typed else "",
+            Text(_speaker(view.fiber)),
+            Text(shorten(view.fiber.content, full=full)),
+            view.fiber.id,
+        )
+    return table
+
+
+def memory_table(view: MemoryView, *, full: bool = False) -> Table:
+    """One memory in detail, field by field, with its versions."""
+    document = memory_document(view)
+    table = Table(title=Text(f"memory {view.fiber.id}", style="bold"), title_justify="left")
+    table.add_column("field")
+    table.add_column("value", overflow="fold")
+    for key, value in document.items():
+        if key in {"id", "versions"} or value in (None, []):
+            continue
+        shown = ", ".join(value) if isinstance(value, list) else str(value)
+        table.add_row(key, Text(shorten(shown, full=full) if key == "text" else shown))
+    if len(view.versions) > 1:
+        for number, version in enumerate(view.versions, start=1):
+            mark = " (this one)" if version.id == view.fiber.id else ""
+            table.add_row(
+                f"version {number}{mark}",
+                Text(f"{version.id}: {shorten(version.content, full=full)}"),
+            )
+    return table

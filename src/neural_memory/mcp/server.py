@@ -1,8 +1,9 @@
-"""create_server: an MCP server whose tools remember and recall in one brain.
+"""create_server: an MCP server whose tools remember, recall, correct and forget in one brain.
 
-Tools: ``remember(text, speaker?, when?, tags?)``, ``recall(query, max_tokens?)``,
-``stats()`` and ``consolidate()``. Each answers a small pydantic model (structured output
-plus its JSON as text); a NeuralMemory error becomes a tool error with its message.
+Two tool tiers. ``default`` (what most agents need): ``remember``, ``recall``, ``edit``,
+``forget``, ``show`` and ``stats``. ``full`` adds ``list_recent``, ``todos``, ``projects``,
+``alerts`` and ``consolidate``. Each tool answers a pydantic model (structured output plus its
+JSON as text); a NeuralMemory error becomes a tool error with its message.
 """
 
 from __future__ import annotations
@@ -10,89 +11,86 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import BaseModel, Field
+from mcp_types import ToolAnnotations
+from pydantic import Field
 
 from neural_memory import __version__
 from neural_memory.core.brain import Brain
+from neural_memory.core.typed_memory import MemoryType
 from neural_memory.engine.consolidation import consolidate
 from neural_memory.engine.encoder import MemoryEncoder
-from neural_memory.engine.retrieval import ReflexPipeline
+from neural_memory.engine.health import run_health_pulse
+from neural_memory.engine.memories import (
+    MemoryFilter,
+    MemorySpec,
+    edit_memory,
+    forget_memory,
+    list_memories,
+    remember_memory,
+    show_memory,
+)
+from neural_memory.engine.retrieval import DepthLevel, ReflexPipeline
 from neural_memory.errors import NeuralMemoryError, ValidationError
+from neural_memory.mcp.models import (
+    AlertsResult,
+    ConsolidateResult,
+    EditResult,
+    ForgetResult,
+    MemoryListResult,
+    MemoryModel,
+    ProjectModel,
+    ProjectsResult,
+    RecallResult,
+    RememberResult,
+    StatsResult,
+    alert_model,
+    memory_model,
+    recall_result,
+    typed_name,
+)
 from neural_memory.storage.base import Storage
 
 if TYPE_CHECKING:
     from neural_memory.engine.embeddings import Embedder
 
-__all__ = [
-    "ConsolidateResult",
-    "RecallResult",
-    "RecalledMemory",
-    "RememberResult",
-    "StatsResult",
-    "create_server",
-    "parse_when",
-]
+__all__ = ["DEFAULT_TOOLS", "FULL_TOOLS", "Tier", "create_server", "parse_when"]
 
 _T = TypeVar("_T")
 
+Tier = Literal["default", "full"]
+
+DEFAULT_TOOLS = ("remember", "recall", "edit", "forget", "show", "stats")
+"""The tools of the default tier."""
+
+FULL_TOOLS = (*DEFAULT_TOOLS, "list_recent", "todos", "projects", "alerts", "consolidate")
+"""The tools of the full tier."""
+
 INSTRUCTIONS = (
-    "Long-term memory. Call `remember` with anything worth keeping (facts, decisions, "
-    "preferences, events; say who said it and when). Call `recall` with a question to get the "
-    "relevant memories as context. `consolidate` tidies the memory (run it when idle)."
+    "Long-term memory that persists across conversations. Call `remember` whenever the user "
+    "states something worth keeping (facts, decisions, preferences, todos, instructions; say "
+    "who said it and when). Before answering a question that may depend on earlier "
+    "conversations, call `recall` with the question and use its `context`. If a memory is "
+    "wrong, `edit` it (the old version is kept as history); if the user asks you to forget "
+    "something, `forget` it. Memory ids come from `remember`, `recall` and `list_recent`."
 )
 
+_READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False)
+_WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
+_DELETE = ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False)
 
-class RememberResult(BaseModel):
-    """What storing a memory did."""
+_TYPES = ", ".join(t.value for t in MemoryType)
+_DEPTHS = {"instant": DepthLevel.INSTANT, "context": DepthLevel.CONTEXT,
+           "habit": DepthLevel.HABIT, "deep": DepthLevel.DEEP}  # fmt: skip
 
-    memory_id: str
-    neurons_created: int
-    synapses_created: int
-    merged: bool = Field(description="True when the same text was already stored.")
-
-
-class RecalledMemory(BaseModel):
-    """One recalled memory."""
-
-    memory_id: str
-    content: str
-    score: float
-    occurred_at: datetime | None
-
-
-class RecallResult(BaseModel):
-    """The recalled memories as one context text, and each memory with its score."""
-
-    context: str
-    confidence: float
-    memories: list[RecalledMemory]
-
-
-class StatsResult(BaseModel):
-    """How big the brain is."""
-
-    brain: str
-    memories: int
-    neurons: int
-    synapses: int
-    typed_memories: int
-    orphan_neurons: int
-
-
-class ConsolidateResult(BaseModel):
-    """What consolidation changed."""
-
-    duplicates_merged: int
-    facts_superseded: int
-    paths_strengthened: int
-    memories_matured: int
-    concepts_promoted: int
-    orphans_pruned: int
-    expired: int
+MemoryId = Annotated[str, Field(description="The memory's id (from remember, recall or list).")]
+TypeName = Literal[
+    "fact", "decision", "preference", "todo", "insight", "context", "instruction", "error",
+    "workflow", "reference",
+]  # fmt: skip
 
 
 def create_server(
@@ -101,77 +99,168 @@ def create_server(
     *,
     embedder: Embedder | None = None,
     name: str = "neural-memory",
+    tier: Tier = "full",
 ) -> MCPServer:
     """An MCP server over ``brain`` in ``storage`` (selected with ``set_brain``).
 
     The caller owns ``storage`` (opened, with ``brain`` saved) and closes it after the
-    server stops.
+    server stops. ``tier`` chooses the tool set (:data:`DEFAULT_TOOLS` or :data:`FULL_TOOLS`).
     """
     if not isinstance(brain, Brain):
         raise ValidationError(f"expected a Brain, got {type(brain).__name__}")
+    if tier not in ("default", "full"):
+        raise ValidationError(f"tier must be 'default' or 'full', got {tier!r}")
     storage.set_brain(brain.id)
-    encoder = MemoryEncoder(storage, brain.config, embedder=embedder)
-    pipeline = ReflexPipeline(storage, brain.config, embedder=embedder)
-    sleeping = asyncio.Lock()
     server: MCPServer = MCPServer(
         name, instructions=INSTRUCTIONS, version=__version__, log_level="WARNING"
     )
+    tools = _Tools(storage, brain, embedder)
+    _register_default(server, tools)
+    if tier == "full":
+        _register_full(server, tools)
+    return server
 
-    @server.tool()
+
+class _Tools:
+    """The engine objects the tools share (one encoder, one pipeline, one sleep lock)."""
+
+    def __init__(self, storage: Storage, brain: Brain, embedder: Embedder | None) -> None:
+        self.storage = storage
+        self.brain = brain
+        self.encoder = MemoryEncoder(storage, brain.config, embedder=embedder)
+        self.pipeline = ReflexPipeline(storage, brain.config, embedder=embedder)
+        self.sleeping = asyncio.Lock()
+
+    async def memory(self, memory_id: str) -> MemoryModel:
+        return memory_model(await show_memory(self.storage, memory_id))
+
+
+def _register_default(server: MCPServer, tools: _Tools) -> None:
+    @server.tool(annotations=_WRITE)
     async def remember(
         text: Annotated[str, Field(description="What to remember, in plain words.")],
+        type: Annotated[
+            TypeName | None,
+            Field(description=f"What kind of knowledge it is: {_TYPES}. Omit for a plain note."),
+        ] = None,
+        priority: Annotated[
+            int | None, Field(description="Importance from 0 to 10 (default 5).", ge=0, le=10)
+        ] = None,
+        tags: Annotated[list[str] | None, Field(description="Short labels for the memory.")] = None,
+        project: Annotated[
+            str | None, Field(description="Project name it belongs to (created if new).")
+        ] = None,
+        expires_in_days: Annotated[
+            float | None, Field(description="Forget it after this many days.", gt=0)
+        ] = None,
         speaker: Annotated[str | None, Field(description="Who said or did it.")] = None,
         when: Annotated[
             str | None,
             Field(description="When it happened, ISO 8601 (no zone: local time). Default: now."),
         ] = None,
-        tags: Annotated[list[str] | None, Field(description="Labels for the memory.")] = None,
     ) -> RememberResult:
-        """Store one memory (a fact, decision, preference or event)."""
+        """Store one memory (a fact, decision, preference, todo, event...).
+
+        Say who said it and when it happened when known: recall uses both. Storing the same
+        text again is reported as `merged` and strengthens the existing memory.
+        """
+        spec = MemorySpec(
+            text=text,
+            when=parse_when(when) if when else None,
+            speaker=speaker,
+            memory_type=MemoryType(type) if type else None,
+            priority=priority,
+            tags=frozenset(tags or ()),
+            project=project,
+            expires_in_days=expires_in_days,
+            source="mcp",
+        )
+        done = await _tool(lambda: remember_memory(tools.storage, tools.encoder, spec))
+        return RememberResult(
+            memory_id=done.encoding.fiber.id,
+            merged=done.encoding.merged,
+            neurons_created=len(done.encoding.neurons_created),
+            synapses_created=len(done.encoding.synapses_created),
+            type=typed_name(done.typed),
+        )
+
+    @server.tool(annotations=_WRITE)
+    async def recall(
+        query: Annotated[str, Field(description="The question or topic, in plain words.")],
+        depth: Annotated[
+            Literal["instant", "context", "habit", "deep"] | None,
+            Field(
+                description="How far association may travel: instant (direct answers), "
+                "context (default), habit, deep (causal chains). Default: chosen from the query."
+            ),
+        ] = None,
+        max_tokens: Annotated[
+            int | None, Field(description="Token budget of the returned context.", ge=1)
+        ] = None,
+        max_memories: Annotated[
+            int, Field(description="How many memories at most.", ge=1, le=100)
+        ] = 10,
+        explain: Annotated[
+            bool,
+            Field(description="Also say why each memory was recalled (scores and the path)."),
+        ] = False,
+    ) -> RecallResult:
+        """Recall what is remembered about `query`: a context text and the memories behind it.
+
+        Use the `context` to answer. `confidence` is low when little matched; `nothing_found`
+        is true when nothing did. Recall strengthens the memories it uses.
+        """
         result = await _tool(
-            lambda: encoder.encode(
-                text,
-                timestamp=parse_when(when) if when else None,
-                metadata={"speaker": speaker} if speaker else None,
-                tags=tags,
+            lambda: tools.pipeline.query(
+                query,
+                _DEPTHS[depth] if depth else None,
+                max_tokens,
+                max_fibers=max_memories,
+                explain=explain,
             )
         )
-        return RememberResult(
-            memory_id=result.fiber.id,
-            neurons_created=len(result.neurons_created),
-            synapses_created=len(result.synapses_created),
-            merged=result.merged,
-        )
+        return recall_result(result)
 
-    @server.tool()
-    async def recall(
-        query: Annotated[str, Field(description="The question or topic to remember about.")],
-        max_tokens: Annotated[
-            int | None, Field(description="Budget of the context text.", ge=1)
-        ] = None,
-    ) -> RecallResult:
-        """Recall the memories relevant to ``query``, as context text within a token budget."""
-        result = await _tool(lambda: pipeline.query(query, max_tokens=max_tokens))
-        return RecallResult(
-            context=result.context,
-            confidence=result.confidence,
-            memories=[
-                RecalledMemory(
-                    memory_id=f.fiber_id,
-                    content=f.content,
-                    score=f.score,
-                    occurred_at=f.occurred_at,
-                )
-                for f in result.fibers
-            ],
-        )
+    @server.tool(annotations=_WRITE)
+    async def edit(
+        memory_id: MemoryId,
+        text: Annotated[str | None, Field(description="The corrected text.")] = None,
+        type: Annotated[TypeName | None, Field(description=f"The new type: {_TYPES}.")] = None,
+    ) -> EditResult:
+        """Correct a memory's text or type.
 
-    @server.tool()
+        A new text becomes a new memory that replaces the old one in recall; the old version
+        stays in the memory's `versions` as history. Give the newest version's id.
+        """
+        done = await _tool(
+            lambda: edit_memory(
+                tools.storage,
+                tools.encoder,
+                memory_id,
+                text=text,
+                memory_type=MemoryType(type) if type else None,
+            )
+        )
+        current = await _tool(lambda: tools.memory(done.current.id))
+        return EditResult(previous_id=done.previous.id, memory=current)
+
+    @server.tool(annotations=_DELETE)
+    async def forget(memory_id: MemoryId) -> ForgetResult:
+        """Delete a memory for good, with all its older versions. It is no longer recalled."""
+        deleted = await _tool(lambda: forget_memory(tools.storage, memory_id))
+        return ForgetResult(deleted=deleted)
+
+    @server.tool(annotations=_READ)
+    async def show(memory_id: MemoryId) -> MemoryModel:
+        """One memory in full: text, when, who, type, tags, project and its version history."""
+        return await _tool(lambda: tools.memory(memory_id))
+
+    @server.tool(annotations=_READ)
     async def stats() -> StatsResult:
         """How many memories, neurons and synapses the brain holds."""
-        s = await _tool(storage.get_stats)
+        s = await _tool(tools.storage.get_stats)
         return StatsResult(
-            brain=brain.name,
+            brain=tools.brain.name,
             memories=s.fiber_count,
             neurons=s.neuron_count,
             synapses=s.synapse_count,
@@ -179,11 +268,67 @@ def create_server(
             orphan_neurons=s.orphan_neuron_count,
         )
 
-    @server.tool(name="consolidate")
+
+def _register_full(server: MCPServer, tools: _Tools) -> None:
+    @server.tool(annotations=_READ)
+    async def list_recent(
+        limit: Annotated[int, Field(description="How many at most.", ge=1, le=200)] = 20,
+        type: Annotated[TypeName | None, Field(description="Only this type.")] = None,
+        tag: Annotated[str | None, Field(description="Only memories with this tag.")] = None,
+        project: Annotated[str | None, Field(description="Only this project's.")] = None,
+    ) -> MemoryListResult:
+        """The most recent memories, newest first (by when they happened), with their ids."""
+        query = MemoryFilter(
+            memory_type=MemoryType(type) if type else None, tag=tag, project=project, limit=limit
+        )
+        views = await _tool(lambda: list_memories(tools.storage, query))
+        return MemoryListResult(memories=[memory_model(v) for v in views])
+
+    @server.tool(annotations=_READ)
+    async def todos(
+        project: Annotated[str | None, Field(description="Only this project's todos.")] = None,
+    ) -> MemoryListResult:
+        """Open todos (memories of type `todo` that have not expired), newest first."""
+        query = MemoryFilter(memory_type=MemoryType.TODO, project=project, limit=200)
+        now = datetime.now().astimezone()
+        views = await _tool(lambda: list_memories(tools.storage, query))
+        open_views = [v for v in views if v.typed is None or not v.typed.is_expired(now)]
+        return MemoryListResult(memories=[memory_model(v) for v in open_views])
+
+    @server.tool(annotations=_READ)
+    async def projects() -> ProjectsResult:
+        """The projects memories are grouped in, with how many memories each holds."""
+        found = await _tool(tools.storage.list_projects)
+        counts = {
+            p.id: len(await tools.storage.get_project_memories(p.id, include_expired=True))
+            for p in found
+        }
+        return ProjectsResult(
+            projects=[
+                ProjectModel(project_id=p.id, name=p.name, memories=counts[p.id]) for p in found
+            ]
+        )
+
+    @server.tool(annotations=_WRITE)
+    async def alerts() -> AlertsResult:
+        """Check the brain's health now and list its open alerts (what needs attention)."""
+        async with tools.sleeping:
+            report = await _tool(lambda: run_health_pulse(tools.storage))
+        open_alerts = await _tool(tools.storage.get_active_alerts)
+        return AlertsResult(
+            healthy=report.healthy,
+            findings=[f.alert_type.value for f in report.findings],
+            alerts=[alert_model(a) for a in open_alerts],
+        )
+
+    @server.tool(name="consolidate", annotations=_WRITE)
     async def consolidate_tool() -> ConsolidateResult:
-        """Consolidate ("sleep"): merge duplicates, update facts, strengthen, prune, decay."""
-        async with sleeping:
-            report = await _tool(lambda: consolidate(storage, brain.config))
+        """Tidy the memory ("sleep"): merge duplicates, update facts, strengthen, prune, decay.
+
+        Run it when idle, not in the middle of a task: it can take a while on a big brain.
+        """
+        async with tools.sleeping:
+            report = await _tool(lambda: consolidate(tools.storage, tools.brain.config))
         return ConsolidateResult(
             duplicates_merged=report.duplicates_merged,
             facts_superseded=report.facts_superseded,
@@ -193,8 +338,6 @@ def create_server(
             orphans_pruned=report.orphans_pruned,
             expired=report.expired,
         )
-
-    return server
 
 
 async def _tool(call: Callable[[], Awaitable[_T]]) -> _T:

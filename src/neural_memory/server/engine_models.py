@@ -31,11 +31,13 @@ __all__ = [
     "HealthResponse",
     "MemoryRequest",
     "MemoryResponse",
+    "PathStepModel",
     "RecallRequest",
     "RecallResponse",
     "RecalledFiber",
     "SeenResponse",
     "StatsResponse",
+    "WhyModel",
 ]
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH)]
@@ -126,6 +128,23 @@ class RecallRequest(_Request):
     max_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
     reference_time: datetime | None = Field(default=None, description="'Now' for the query.")
     max_fibers: int = Field(default=10, ge=1, le=1000)
+    explain: bool = Field(default=False, description="Fill each fiber's ``why``.")
+
+
+class PathStepModel(BaseModel):
+    """One step of an activation path: the neuron reached and how."""
+
+    neuron_id: str
+    label: str
+    via: Literal["anchor", "synapse", "memory"]
+    through_memory: str | None = None
+
+
+class WhyModel(BaseModel):
+    """Why a fiber was recalled: the query's anchors it holds and the path reaching it."""
+
+    anchors: list[str]
+    path: list[PathStepModel]
 
 
 class RecalledFiber(BaseModel):
@@ -139,6 +158,7 @@ class RecalledFiber(BaseModel):
     semantic: float
     occurred_at: datetime | None
     metadata: dict[str, Any]
+    why: WhyModel | None = None
 
 
 class RecallResponse(BaseModel):

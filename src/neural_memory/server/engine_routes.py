@@ -13,7 +13,7 @@ from neural_memory.engine.consolidation import ConsolidationPolicy, consolidate
 from neural_memory.engine.encoder import MemoryEncoder
 from neural_memory.engine.health import run_health_pulse
 from neural_memory.engine.lifecycle import DecayManager
-from neural_memory.engine.retrieval import DepthLevel, ReflexPipeline
+from neural_memory.engine.retrieval import DepthLevel, Explanation, ReflexPipeline
 from neural_memory.errors import BrainNotFoundError, NotFoundError
 from neural_memory.server._state import ServerState
 from neural_memory.server.engine_models import (
@@ -34,11 +34,13 @@ from neural_memory.server.engine_models import (
     HealthResponse,
     MemoryRequest,
     MemoryResponse,
+    PathStepModel,
     RecalledFiber,
     RecallRequest,
     RecallResponse,
     SeenResponse,
     StatsResponse,
+    WhyModel,
 )
 from neural_memory.sharing.limits import MAX_ID_LENGTH
 from neural_memory.storage.filters import AlertFilter
@@ -155,6 +157,7 @@ async def recall(body: RecallRequest, brain: CurrentBrain, state: State) -> Reca
         body.max_tokens,
         reference_time=as_utc(body.reference_time) if body.reference_time else None,
         max_fibers=body.max_fibers,
+        explain=body.explain,
     )
     return RecallResponse(
         query=result.query,
@@ -174,6 +177,7 @@ async def recall(body: RecallRequest, brain: CurrentBrain, state: State) -> Reca
                 semantic=f.semantic,
                 occurred_at=f.occurred_at,
                 metadata=dict(f.metadata),
+                why=why_model(f.why) if f.why is not None else None,
             )
             for f in result.fibers
         ],
@@ -351,4 +355,20 @@ def alert_model(alert: Alert) -> AlertModel:
         seen_at=alert.seen_at,
         acknowledged_at=alert.acknowledged_at,
         resolved_at=alert.resolved_at,
+    )
+
+
+def why_model(why: Explanation) -> WhyModel:
+    """An explanation on the wire."""
+    return WhyModel(
+        anchors=list(why.anchors),
+        path=[
+            PathStepModel(
+                neuron_id=s.neuron_id,
+                label=s.label,
+                via=s.via.value,
+                through_memory=s.through_memory,
+            )
+            for s in why.path
+        ],
     )

@@ -1,5 +1,6 @@
 """Retrieval: query -> anchors -> spreading activation -> scoring -> context."""
 
+from neural_memory.engine.retrieval.explain import Explanation, HopKind, PathStep
 from neural_memory.engine.retrieval.pipeline import (
     DepthLevel,
     ReflexPipeline,
@@ -8,4 +9,13 @@ from neural_memory.engine.retrieval.pipeline import (
 )
 from neural_memory.engine.retrieval.scoring import FusionWeights
 
-__all__ = ["DepthLevel", "FusionWeights", "ReflexPipeline", "RetrievalResult", "ScoredFiber"]
+__all__ = [
+    "DepthLevel",
+    "Explanation",
+    "FusionWeights",
+    "HopKind",
+    "PathStep",
+    "ReflexPipeline",
+    "RetrievalResult",
+    "ScoredFiber",
+]

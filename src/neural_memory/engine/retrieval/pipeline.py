@@ -22,6 +22,12 @@ from neural_memory.engine.handle import BrainHandle
 from neural_memory.engine.lifecycle.reinforcement import reinforcement_batch
 from neural_memory.engine.reflex_activation import CoActivation
 from neural_memory.engine.retrieval.context import build_context
+from neural_memory.engine.retrieval.explain import (
+    Explanation,
+    explain_rows,
+    neuron_ids,
+    relabel,
+)
 from neural_memory.engine.retrieval.index import BrainIndex
 from neural_memory.engine.retrieval.ranking import Candidate, QuerySignals, Ranking, rank
 from neural_memory.engine.retrieval.scoring import FusionWeights, confidence
@@ -79,6 +85,8 @@ class ScoredFiber:
     """Cosine similarity of the memory's embedding to the query's (0-1; 0 without embeddings)."""
     occurred_at: datetime | None
     metadata: Mapping[str, Any] = field(default_factory=empty_mapping)
+    why: Explanation | None = None
+    """The activation path from the query's anchors (only when recall was asked to explain)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -165,11 +173,13 @@ class ReflexPipeline:
         reference_time: datetime | None = None,
         max_fibers: int = 10,
         asker: str | None = None,
+        explain: bool = False,
     ) -> RetrievalResult:
         """Recall what the brain knows about ``query``, as of ``reference_time`` (default now).
 
         ``asker`` names who is asking (a speaker of the memories): a query in the first
-        person ("what did I ...") then favours that speaker's memories.
+        person ("what did I ...") then favours that speaker's memories. With ``explain``,
+        each recalled memory carries ``why``: its activation path from the query's anchors.
         """
         started = time.perf_counter()
         text = require_text(query, "query")
@@ -179,7 +189,15 @@ class ReflexPipeline:
         handle, index, ranking, chosen = await self._rank(text, level, now, max_fibers, asker)
         lines = [index.fibers[c.row].context_line() for c in chosen]
         context, tokens, used_rows = build_context(lines, budget)
-        scored = tuple(_scored(index.fibers[c.row].fiber, c) for c in chosen)
+        whys = None
+        if explain:
+            whys = explain_rows(index, ranking.anchors, [c.row for c in chosen])
+            words = await handle.storage.get_neurons(neuron_ids(whys))
+            whys = relabel(whys, {i: n.content for i, n in words.items()})
+        scored = tuple(
+            _scored(index.fibers[c.row].fiber, c, whys[i] if whys else None)
+            for i, c in enumerate(chosen)
+        )
         activated = [
             index.neurons.ids[n]
             for n, a in ranking.spread.neuron_activation.items()
@@ -327,7 +345,7 @@ async def _drop_expired(
     return fresh[:limit]
 
 
-def _scored(fiber: Fiber, candidate: Candidate) -> ScoredFiber:
+def _scored(fiber: Fiber, candidate: Candidate, why: Explanation | None = None) -> ScoredFiber:
     return ScoredFiber(
         fiber_id=fiber.id,
         content=fiber.content,
@@ -337,6 +355,7 @@ def _scored(fiber: Fiber, candidate: Candidate) -> ScoredFiber:
         semantic=round(candidate.semantic, 6),
         occurred_at=fiber.occurred_at,
         metadata=fiber.metadata,
+        why=why,
     )
 
 
