@@ -4,6 +4,7 @@ typed memories, recalls that reinforced memories and open health alerts."""
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -50,8 +51,12 @@ class SeededBrain:
 
 
 def seed(storage: Storage) -> SeededBrain:
-    """Fill ``storage`` with the brain (run before the storage is served)."""
-    return asyncio.run(_seed(storage))
+    """Fill ``storage`` with the brain (run before the storage is served).
+
+    It runs in a thread of its own: Playwright's sync API keeps an event loop on this one.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, _seed(storage)).result()
 
 
 async def _seed(storage: Storage) -> SeededBrain:
@@ -69,7 +74,8 @@ async def _seed(storage: Storage) -> SeededBrain:
     await storage.add_typed_memory(TypedMemory.create(ids[10], MemoryType.PREFERENCE))
     await storage.add_typed_memory(TypedMemory.create(ids[7], MemoryType.FACT))
     pipeline = ReflexPipeline(storage, brain.config)
-    for question in (MULTI_HOP_QUESTION, "Who leads the mobile team?", "What is the wifi password?"):
+    questions = (MULTI_HOP_QUESTION, "Who leads the mobile team?", "What is the wifi password?")
+    for question in questions:
         await pipeline.query(question)
     alerts = (
         Alert.create(
