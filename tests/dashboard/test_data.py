@@ -41,17 +41,29 @@ def test_digests_page_by_date_and_follow_changes() -> None:
 
 
 def test_growth_picks_days_weeks_or_months() -> None:
-    day = 86_400.0
-    start = T0.timestamp()
-    period, buckets = growth([start, start + 0.5 * day, start + 2 * day])
+    first = int(T0.timestamp() // 86_400)
+    period, buckets = growth({first: 2, first + 2: 1})
     assert period == "day"
-    assert [(b.added, b.total) for b in buckets] == [(2, 2), (1, 3)]
-    assert growth([start, start + 100 * day])[0] == "week"
-    period, buckets = growth([start + i * 10 * day for i in range(60)])
+    assert [(b.start, b.added, b.total) for b in buckets] == [
+        (T0, 2, 2),
+        (T0 + timedelta(days=2), 1, 3),
+    ]
+    assert growth({first: 1, first + 100: 1})[0] == "week"
+    period, buckets = growth({first + 10 * i: 1 for i in range(60)})
     assert period == "month"
     assert buckets[-1].total == 60
     assert all(b.start.day == 1 for b in buckets)
-    assert growth([]) == ("day", [])
+    assert growth({}) == ("day", [])
+
+
+def test_digests_count_per_day_and_follow_deletions() -> None:
+    fibers = [_fiber(i, days=i // 2) for i in range(6)]
+    digests = FiberDigests.build(fibers, change_seq=1)
+    first = int(T0.timestamp() // 86_400)
+    assert digests.stored_per_day() == {first: 2, first + 1: 2, first + 2: 2}
+    digests.apply({fibers[0].id: None, fibers[1].id: None}, change_seq=2)
+    assert digests.stored_per_day() == {first + 1: 2, first + 2: 2}
+    assert digests.counts()["stages"] == {"episodic": 4}
 
 
 def test_retention_curve_fades_and_recalls_reinforce() -> None:

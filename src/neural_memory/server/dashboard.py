@@ -116,11 +116,11 @@ class DashboardCache:
             seq = await view.get_change_seq()
             current = self._digests.get(brain_id)
             if current is None:
-                current = FiberDigests.build(await view.find_fibers(), seq)
+                current = await _built(view, seq)
             elif current.change_seq != seq:
                 changes = await view.get_changes(current.change_seq)
                 if changes is None:  # the log was trimmed past our position: read everything
-                    current = FiberDigests.build(await view.find_fibers(), seq)
+                    current = await _built(view, seq)
                 else:
                     ids = {c.entity_id for c in changes if c.kind is ChangeKind.FIBER}
                     found = await view.get_fibers(ids)
@@ -128,6 +128,12 @@ class DashboardCache:
                     current.apply({i: found.get(i) for i in ids}, max(seq, last))
             self._digests[brain_id] = current
             return current
+
+
+async def _built(view: BrainView, seq: int) -> FiberDigests:
+    """Digests of every memory; the digesting runs off the event loop (other requests go on)."""
+    fibers = await view.find_fibers()
+    return await asyncio.to_thread(FiberDigests.build, fibers, seq)
 
 
 def dashboard_cache(request: Request) -> DashboardCache:
@@ -204,14 +210,14 @@ async def overview_aggregates(
     """Growth over time, memories by maturation stage, status and type."""
     started = time.perf_counter()
     digests = await dashboard_cache(request).digests(brain.id)
-    period, buckets = growth([d.created for d in digests.values()])
+    period, buckets = growth(digests.stored_per_day())
     counts = digests.counts()
     typed = await state.view(brain.id).find_typed_memories(include_expired=True)
     return OverviewAggregates(
         period=period,
         growth=[BucketModel(start=b.start, added=b.added, total=b.total) for b in buckets],
-        stages=dict(counts["stages"]),
-        status=dict(counts["status"]),
+        stages=counts["stages"],
+        status=counts["status"],
         memory_types=dict(Counter(m.memory_type.value for m in typed)),
         change_seq=digests.change_seq,
         elapsed_ms=(time.perf_counter() - started) * 1000,

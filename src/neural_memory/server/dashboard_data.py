@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -33,6 +33,7 @@ FADED_BELOW = 0.05
 """A memory whose conductivity decayed below this is shown as forgotten (faded)."""
 
 _DAY = 86_400.0
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def stage_of(fiber: Fiber) -> str:
@@ -70,15 +71,19 @@ class FiberDigest:
 
 @dataclass(slots=True)
 class FiberDigests:
-    """Every memory of a brain as a digest, kept sorted by date for paging.
+    """Every memory of a brain as a digest, kept sorted by date for paging, with counters.
 
     Built from a full read once, then kept current from the change log (``apply``): the
-    overview of a large brain then costs a change-log read, not a scan of every memory.
+    overview of a large brain then costs a change-log read, not a scan of every memory, and
+    its aggregates cost a pass over days, not over memories.
     """
 
     change_seq: int
     _by_id: dict[str, FiberDigest] = field(default_factory=dict)
     _order: list[tuple[float, str]] = field(default_factory=list)
+    _stored_days: Counter[int] = field(default_factory=Counter)
+    _stages: Counter[str] = field(default_factory=Counter)
+    _status: Counter[str] = field(default_factory=Counter)
 
     @classmethod
     def build(cls, fibers: Iterable[Fiber], change_seq: int) -> FiberDigests:
@@ -86,6 +91,8 @@ class FiberDigests:
         digests = cls(change_seq)
         digests._by_id = {f.id: FiberDigest.of(f) for f in fibers}
         digests._order = sorted((d.occurred, d.id) for d in digests._by_id.values())
+        for digest in digests._by_id.values():
+            digests._count(digest, 1)
         return digests
 
     def apply(self, changed: Mapping[str, Fiber | None], change_seq: int) -> None:
@@ -94,18 +101,23 @@ class FiberDigests:
             old = self._by_id.pop(fiber_id, None)
             if old is not None:
                 self._order.pop(bisect.bisect_left(self._order, (old.occurred, old.id)))
+                self._count(old, -1)
             if fiber is not None:
                 digest = self._by_id[fiber_id] = FiberDigest.of(fiber)
                 bisect.insort(self._order, (digest.occurred, digest.id))
+                self._count(digest, 1)
         self.change_seq = change_seq
+
+    def _count(self, digest: FiberDigest, sign: int) -> None:
+        self._stored_days[int(digest.created // _DAY)] += sign
+        self._stages[digest.stage] += sign
+        self._status["superseded" if digest.superseded else "current"] += sign
+        if digest.faded:
+            self._status["faded"] += sign
 
     def __len__(self) -> int:
         """How many memories the brain holds."""
         return len(self._by_id)
-
-    def values(self) -> Iterable[FiberDigest]:
-        """Every digest, in no particular order."""
-        return self._by_id.values()
 
     def page_before(self, before: float | None, limit: int) -> list[FiberDigest]:
         """Up to ``limit`` memories that happened strictly before ``before``, newest first."""
@@ -113,16 +125,16 @@ class FiberDigests:
         chosen = self._order[max(0, end - limit) : end]
         return [self._by_id[fiber_id] for _, fiber_id in reversed(chosen)]
 
-    def counts(self) -> dict[str, Counter[str]]:
+    def stored_per_day(self) -> dict[int, int]:
+        """Memories stored on each day (days since the POSIX epoch, UTC)."""
+        return {day: count for day, count in self._stored_days.items() if count > 0}
+
+    def counts(self) -> dict[str, dict[str, int]]:
         """Memories by maturation stage and by status (current, superseded, faded)."""
-        stages: Counter[str] = Counter()
-        status: Counter[str] = Counter()
-        for digest in self._by_id.values():
-            stages[digest.stage] += 1
-            status["superseded" if digest.superseded else "current"] += 1
-            if digest.faded:
-                status["faded"] += 1
-        return {"stages": stages, "status": status}
+        return {
+            "stages": {k: v for k, v in self._stages.items() if v > 0},
+            "status": {k: v for k, v in self._status.items() if v > 0},
+        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,21 +146,22 @@ class Bucket:
     total: int
 
 
-def growth(created: Sequence[float], max_buckets: int = 60) -> tuple[str, list[Bucket]]:
-    """Growth over time of memories stored at ``created`` (POSIX seconds).
+def growth(per_day: Mapping[int, int], max_buckets: int = 60) -> tuple[str, list[Bucket]]:
+    """Growth over time from memories stored ``per_day`` (days since the POSIX epoch).
 
     The period is a day, a week or a month, the shortest that keeps at most ``max_buckets``
     buckets (months may exceed it for brains older than ``max_buckets`` months). Returns the
     period's name and the buckets, oldest first.
     """
-    if not created:
+    if not per_day:
         return "day", []
-    first, last = min(created), max(created)
-    span_days = (last - first) / _DAY
-    period = (
-        "day" if span_days < max_buckets else "week" if span_days < 7 * max_buckets else "month"
-    )
-    added: Counter[datetime] = Counter(_period_start(stamp, period) for stamp in created)
+    span_days = max(per_day) - min(per_day)
+    period = "month"
+    if span_days < 7 * max_buckets:
+        period = "day" if span_days < max_buckets else "week"
+    added: Counter[datetime] = Counter()
+    for day, count in per_day.items():
+        added[_period_start(day, period)] += count
     total = 0
     buckets = []
     for start in sorted(added):
@@ -157,13 +170,13 @@ def growth(created: Sequence[float], max_buckets: int = 60) -> tuple[str, list[B
     return period, buckets
 
 
-def _period_start(stamp: float, period: str) -> datetime:
-    day = datetime.fromtimestamp(stamp, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+def _period_start(day: int, period: str) -> datetime:
+    start = _EPOCH + timedelta(days=day)
     if period == "week":
-        return day - timedelta(days=day.weekday())
+        return start - timedelta(days=start.weekday())
     if period == "month":
-        return day.replace(day=1)
-    return day
+        return start.replace(day=1)
+    return start
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
