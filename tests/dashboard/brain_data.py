@@ -15,9 +15,11 @@ from neural_memory.engine.encoder import MemoryEncoder
 from neural_memory.engine.retrieval import ReflexPipeline
 from neural_memory.storage import Storage
 
-__all__ = ["MULTI_HOP_QUESTION", "SeededBrain", "seed"]
+__all__ = ["MULTI_HOP_QUESTION", "PATH_QUESTION", "SeededBrain", "seed"]
 
 MULTI_HOP_QUESTION = "Who leads the team of the person who fixed the login crash?"
+PATH_QUESTION = "Who is the boss of the person who fixed the login crash?"
+"""Shares no word with the answer (Carol leads the mobile team): reached through Dan."""
 
 _START = datetime.now(UTC).replace(microsecond=0) - timedelta(days=40)
 _STORY = [

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.dashboard.brain_data import MULTI_HOP_QUESTION
+from tests.dashboard.brain_data import MULTI_HOP_QUESTION, PATH_QUESTION
 from tests.dashboard.conftest import API_KEY, Dashboard, Requests, open_page, screenshot
 
 pytestmark = pytest.mark.browser
@@ -51,18 +51,20 @@ def test_recall_explorer_draws_the_path_of_a_multi_hop_answer(
 ) -> None:
     probe = httpx.post(
         f"{dashboard.url}/brains/{dashboard.brain.brain_id}/recall",
-        json={"query": MULTI_HOP_QUESTION, "explain": True},
+        json={"query": PATH_QUESTION, "explain": True},
         headers={"Authorization": f"Bearer {API_KEY}"},
     )
-    if probe.status_code == 422 or "why" not in probe.json()["fibers"][0]:
+    if probe.status_code == 422 or not any(f.get("why") for f in probe.json()["fibers"]):
         pytest.skip("the server's recall does not explain itself yet (no `explain` / `why`)")
     open_page(page, "recall")
-    page.fill('input[name="question"]', MULTI_HOP_QUESTION)
+    page.fill('input[name="question"]', PATH_QUESTION)
     page.click('#page form button[type="submit"]')
     page.wait_for_selector('#page[data-ready="true"] [data-role="context"]')
     page.click(f'tr[data-fiber="{dashboard.brain.carol}"]')
     canvas = page.locator('canvas[data-role="why-graph"]')
-    assert int(canvas.get_attribute("data-path-length") or 0) >= 2
+    page.wait_for_selector('canvas[data-role="why-graph"][data-path-length="3"]')
+    assert int(canvas.get_attribute("data-nodes") or 0) == 4  # three steps, then the memory
+    assert "in 3 hop(s)" in page.inner_text('[data-role="why-caption"]')
     screenshot(page, "recall-why")
 
 

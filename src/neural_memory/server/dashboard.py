@@ -23,7 +23,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from neural_memory.core.clock import utcnow
-from neural_memory.core.events import ChangeKind
+from neural_memory.core.events import BrainStats, ChangeKind
 from neural_memory.core.fiber import Fiber
 from neural_memory.core.neuron import Neuron, NeuronType
 from neural_memory.engine.encoder import MemoryEncoder
@@ -108,6 +108,19 @@ class DashboardCache:
     state: ServerState
     _digests: dict[str, FiberDigests] = field(default_factory=dict)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    _stats: dict[str, BrainStats] = field(default_factory=dict)
+
+    async def stats(self, brain_id: str) -> BrainStats:
+        """The brain's counts, read again only when its change log moved on.
+
+        (``expired_memory_count`` is therefore as of the last change, not of this second.)
+        """
+        view = self.state.view(brain_id)
+        seq = await view.get_change_seq()
+        cached = self._stats.get(brain_id)
+        if cached is None or cached.change_seq != seq:
+            cached = self._stats[brain_id] = await view.get_stats()
+        return cached
 
     async def digests(self, brain_id: str) -> FiberDigests:
         """The brain's digests, brought up to its latest change."""
@@ -185,9 +198,9 @@ read_router = APIRouter(prefix="/dashboard/api", tags=["dashboard"], responses=E
 
 
 @read_router.get("/brains/{brain_id}/overview", response_model=OverviewResponse)
-async def overview(brain: CurrentBrain, state: State) -> OverviewResponse:
+async def overview(brain: CurrentBrain, state: State, request: Request) -> OverviewResponse:
     """Counts and storage size: cheap at any brain size (the overview's first paint)."""
-    stats = await state.view(brain.id).get_stats()
+    stats = await dashboard_cache(request).stats(brain.id)
     return OverviewResponse(
         brain_id=brain.id,
         name=brain.name,

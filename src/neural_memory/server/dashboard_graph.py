@@ -3,7 +3,8 @@
 It grows hop by hop from seed neurons through synapses and through the memories (fibers)
 that bind a neuron, until ``limit`` elements (neurons + synapses + memories) are reached.
 A hub neuron (a date, a frequent speaker) contributes at most ``fibers_per_neuron``
-memories, so one hop never explodes.
+memories, and one hop looks up the memories of at most ``fiber_lookups`` neurons (one
+storage query each), so one hop never explodes.
 """
 
 from __future__ import annotations
@@ -32,12 +33,14 @@ class Neighbourhood:
         types: frozenset[NeuronType] | None = None,
         fibers_per_neuron: int = 12,
         frontier_cap: int = 400,
+        fiber_lookups: int = 120,
     ) -> None:
         self._storage = storage
         self._limit = limit
         self._types = types
         self._fibers_per_neuron = fibers_per_neuron
         self._frontier_cap = frontier_cap
+        self._fiber_lookups = fiber_lookups
         self._neurons: dict[str, GraphNode] = {}
         self._synapses: dict[str, Synapse] = {}
         self._fibers: dict[str, Fiber] = {}
@@ -90,7 +93,7 @@ class Neighbourhood:
 
     async def _through_fibers(self, frontier: list[str]) -> None:
         reached: list[str] = []
-        for neuron_id in frontier:
+        for neuron_id in frontier[: self._fiber_lookups]:
             if not self._room():
                 break
             found = await self._storage.find_fibers(neuron_id, limit=self._fibers_per_neuron)
