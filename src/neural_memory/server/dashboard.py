@@ -14,7 +14,7 @@ import asyncio
 import os
 import time
 import uuid
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, cast
@@ -23,7 +23,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from neural_memory.core.clock import utcnow
-from neural_memory.core.events import BrainStats, ChangeKind
+from neural_memory.core.events import ChangeKind
 from neural_memory.core.fiber import Fiber
 from neural_memory.core.neuron import Neuron, NeuronType
 from neural_memory.engine.encoder import MemoryEncoder
@@ -103,24 +103,16 @@ _RECALL_EVENTS_READ = 5_000
 
 @dataclass
 class DashboardCache:
-    """Per-brain memory digests of one ServerState, kept current from each change log."""
+    """Per-brain memory digests of one ServerState, kept current from each change log.
+
+    Digests of the ``max_brains`` most recently viewed brains are kept (about 100 bytes per
+    memory); an older brain's are rebuilt when it is viewed again.
+    """
 
     state: ServerState
-    _digests: dict[str, FiberDigests] = field(default_factory=dict)
+    max_brains: int = 16
+    _digests: OrderedDict[str, FiberDigests] = field(default_factory=OrderedDict)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
-    _stats: dict[str, BrainStats] = field(default_factory=dict)
-
-    async def stats(self, brain_id: str) -> BrainStats:
-        """The brain's counts, read again only when its change log moved on.
-
-        (``expired_memory_count`` is therefore as of the last change, not of this second.)
-        """
-        view = self.state.view(brain_id)
-        seq = await view.get_change_seq()
-        cached = self._stats.get(brain_id)
-        if cached is None or cached.change_seq != seq:
-            cached = self._stats[brain_id] = await view.get_stats()
-        return cached
 
     async def digests(self, brain_id: str) -> FiberDigests:
         """The brain's digests, brought up to its latest change."""
@@ -140,6 +132,10 @@ class DashboardCache:
                     last = max((c.seq for c in changes), default=seq)
                     current.apply({i: found.get(i) for i in ids}, max(seq, last))
             self._digests[brain_id] = current
+            self._digests.move_to_end(brain_id)
+            while len(self._digests) > self.max_brains:
+                forgotten, _ = self._digests.popitem(last=False)
+                self._locks.pop(forgotten, None)
             return current
 
 
@@ -198,9 +194,9 @@ read_router = APIRouter(prefix="/dashboard/api", tags=["dashboard"], responses=E
 
 
 @read_router.get("/brains/{brain_id}/overview", response_model=OverviewResponse)
-async def overview(brain: CurrentBrain, state: State, request: Request) -> OverviewResponse:
+async def overview(brain: CurrentBrain, state: State) -> OverviewResponse:
     """Counts and storage size: cheap at any brain size (the overview's first paint)."""
-    stats = await dashboard_cache(request).stats(brain.id)
+    stats = await state.view(brain.id).get_stats()
     return OverviewResponse(
         brain_id=brain.id,
         name=brain.name,
