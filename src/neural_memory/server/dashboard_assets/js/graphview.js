@@ -14,8 +14,8 @@ export class GraphView {
     this.nodes = [];
     this.links = [];
     this.view = { x: 0, y: 0, k: 1 };
-    this.alpha = 0;
     this.frame = null;
+    this.worker = null;
     this.picked = null;
     this.bindInput();
     this.resize();
@@ -28,7 +28,7 @@ export class GraphView {
     const byId = new Map();
     this.nodes = nodes.map((n, i) => {
       const angle = i * 2.399963, radius = 12 * Math.sqrt(i + 1);
-      const node = { size: 4, color: COLORS.other, ...n, vx: 0, vy: 0 };
+      const node = { size: 4, color: COLORS.other, ...n };
       node.x ??= radius * Math.cos(angle);
       node.y ??= radius * Math.sin(angle);
       byId.set(node.id, node);
@@ -38,80 +38,40 @@ export class GraphView {
       .map((l) => ({ ...l, a: byId.get(l.source), b: byId.get(l.target) }))
       .filter((l) => l.a && l.b);
     this.byId = byId;
+    this.worker?.terminate();
+    this.worker = null;
     this.canvas.dataset.nodes = String(this.nodes.length);
     this.canvas.dataset.links = String(this.links.length);
-    this.alpha = layout ? 1 : 0;
+    delete this.canvas.dataset.settled;
     this.fit();
-    this.start();
+    if (layout && this.nodes.length > 1) this.startLayout(); else this.settle();
   }
 
-  start() {
-    if (this.frame === null) this.frame = requestAnimationFrame(() => this.tick());
+  /** Lay the graph out in a worker; each batch of positions it posts is drawn. */
+  startLayout() {
+    const index = new Map(this.nodes.map((n, i) => [n, i]));
+    this.worker = new Worker(new URL("./layout-worker.js", import.meta.url), { type: "module" });
+    this.worker.onmessage = ({ data }) => {
+      this.nodes.forEach((n, i) => { n.x = data.x[i]; n.y = data.y[i]; });
+      this.canvas.dataset.stepMs = data.stepMs.toFixed(2);
+      if (data.done) { this.worker.terminate(); this.worker = null; this.settle(); }
+      else this.redraw();
+    };
+    this.worker.postMessage({
+      nodes: this.nodes.map((n) => ({ x: n.x, y: n.y })),
+      links: this.links.map((l) => [index.get(l.a), index.get(l.b)]),
+    });
   }
 
-  tick() {
-    this.frame = null;
-    if (this.alpha > 0.02) {
-      const started = performance.now(), until = started + 10;
-      let steps = 0;
-      do { this.step(); steps += 1; } while (performance.now() < until && this.alpha > 0.02);
-      this.canvas.dataset.stepMs = ((performance.now() - started) / steps).toFixed(2);
-      if (this.alpha <= 0.02) this.fit();
-      this.start();
-    } else {
-      this.canvas.dataset.settled = "true";
-    }
-    this.draw();
+  settle() {
+    this.fit();
+    this.canvas.dataset.settled = "true";
+    this.redraw();
   }
 
-  /** One iteration: repulsion between nodes sharing a grid cell or a neighbouring one
-   * (bucketed with a counting sort, no allocation per node), springs along links and a
-   * pull to the centre. Linear in nodes + links, so 10k elements stay interactive. */
-  step() {
-    const nodes = this.nodes, count = nodes.length, a = this.alpha, cell = 40;
-    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-    for (const n of nodes) {
-      if (n.x < x0) x0 = n.x; if (n.x > x1) x1 = n.x; if (n.y < y0) y0 = n.y; if (n.y > y1) y1 = n.y;
-    }
-    const cols = Math.min(512, Math.floor((x1 - x0) / cell) + 1), rows = Math.min(512, Math.floor((y1 - y0) / cell) + 1);
-    const cellOf = new Int32Array(count), starts = new Int32Array(cols * rows + 1), order = new Int32Array(count);
-    for (let i = 0; i < count; i++) {
-      const cx = Math.min(cols - 1, Math.floor((nodes[i].x - x0) / cell));
-      const cy = Math.min(rows - 1, Math.floor((nodes[i].y - y0) / cell));
-      cellOf[i] = cy * cols + cx;
-      starts[cellOf[i] + 1] += 1;
-    }
-    for (let c = 0; c < cols * rows; c++) starts[c + 1] += starts[c];
-    const fill = starts.slice(0, cols * rows);
-    for (let i = 0; i < count; i++) order[fill[cellOf[i]]++] = i;
-    const reach = cell * cell, push = 60 * a;
-    for (let i = 0; i < count; i++) {
-      const n = nodes[i], cx = cellOf[i] % cols, cy = (cellOf[i] - cx) / cols;
-      for (let gy = Math.max(0, cy - 1); gy <= Math.min(rows - 1, cy + 1); gy++) {
-        for (let gx = Math.max(0, cx - 1); gx <= Math.min(cols - 1, cx + 1); gx++) {
-          const c = gy * cols + gx;
-          for (let k = starts[c]; k < starts[c + 1]; k++) {
-            const m = nodes[order[k]];
-            if (m === n) continue;
-            let ex = n.x - m.x, ey = n.y - m.y, d2 = ex * ex + ey * ey;
-            if (d2 > reach) continue;
-            if (d2 < 0.01) { ex = Math.random() - 0.5; ey = Math.random() - 0.5; d2 = 0.5; }
-            n.vx += (ex * push) / d2; n.vy += (ey * push) / d2;
-          }
-        }
-      }
-      n.vx -= n.x * 0.002 * a; n.vy -= n.y * 0.002 * a;
-    }
-    for (const l of this.links) {
-      const ex = l.b.x - l.a.x, ey = l.b.y - l.a.y, d = Math.sqrt(ex * ex + ey * ey) || 1;
-      const pull = ((d - 30) / d) * 0.05 * a;
-      l.a.vx += ex * pull; l.a.vy += ey * pull; l.b.vx -= ex * pull; l.b.vy -= ey * pull;
-    }
-    for (const n of nodes) {
-      n.vx *= 0.6; n.vy *= 0.6;
-      n.x += Math.max(-20, Math.min(20, n.vx)); n.y += Math.max(-20, Math.min(20, n.vy));
-    }
-    this.alpha *= 0.985;
+  /** Draw on the next animation frame (several requests in one frame draw once). */
+  redraw() {
+    if (this.frame === null) this.frame = requestAnimationFrame(() => { this.frame = null; this.draw(); });
   }
 
   resize() {
@@ -154,12 +114,19 @@ export class GraphView {
       for (const l of links) { ctx.moveTo(l.a.x, l.a.y); ctx.lineTo(l.b.x, l.b.y); }
       ctx.strokeStyle = color; ctx.lineWidth = Number(width) / view.k; ctx.stroke();
     }
+    const shapes = new Map();  // one path per colour: a fill per colour, not per node
     for (const n of this.nodes) {
-      const r = (n === this.picked ? n.size * 1.8 : n.size) / Math.sqrt(view.k);
-      ctx.fillStyle = n.color;
-      if (n.kind === "fiber") ctx.fillRect(n.x - r, n.y - r, 2 * r, 2 * r);
-      else { ctx.beginPath(); ctx.arc(n.x, n.y, r, 0, 6.2832); ctx.fill(); }
-      if (n.ring) { ctx.strokeStyle = n.ring; ctx.lineWidth = 2 / view.k; ctx.stroke(); }
+      if (!shapes.has(n.color)) shapes.set(n.color, new Path2D());
+      const r = (n === this.picked ? n.size * 1.8 : n.size) / Math.sqrt(view.k), path = shapes.get(n.color);
+      if (n.kind === "fiber") path.rect(n.x - r, n.y - r, 2 * r, 2 * r);
+      else { path.moveTo(n.x + r, n.y); path.arc(n.x, n.y, r, 0, 6.2832); }
+    }
+    for (const [color, path] of shapes) { ctx.fillStyle = color; ctx.fill(path); }
+    ctx.lineWidth = 2 / view.k;
+    for (const n of this.nodes) {
+      if (!n.ring) continue;
+      const r = n.size / Math.sqrt(view.k);
+      ctx.strokeStyle = n.ring; ctx.beginPath(); ctx.arc(n.x, n.y, r, 0, 6.2832); ctx.stroke();
     }
     const showLabels = this.nodes.length <= 400 || view.k > 2.5;
     ctx.fillStyle = "#e6ebf4";
@@ -212,6 +179,7 @@ export class GraphView {
 
   destroy() {
     this.observer.disconnect();
+    this.worker?.terminate();
     if (this.frame !== null) cancelAnimationFrame(this.frame);
   }
 }

@@ -15,6 +15,7 @@ export async function overviewPage(page) {
   const charts = h("div.charts", {}, h("p.muted", { dataset: { pending: "aggregates" } }, "Computing aggregates…"));
   mount(page, "overview", h("h1", {}, `Brain “${o.name}”`), h("div.grid", {}, cards), charts);
   page.dataset.firstPaint = "true";
+  page.dataset.firstPaintMs = performance.now().toFixed(0);  // since navigation started
   const a = await api(dashPath("/overview/aggregates"));
   charts.replaceChildren(
     chartCard(`Growth (memories stored per ${a.period})`, barChart(
