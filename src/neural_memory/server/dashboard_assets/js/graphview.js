@@ -118,7 +118,8 @@ export class GraphView {
     for (const n of this.nodes) {
       if (!shapes.has(n.color)) shapes.set(n.color, new Path2D());
       const r = (n === this.picked ? n.size * 1.8 : n.size) / Math.sqrt(view.k), path = shapes.get(n.color);
-      if (n.kind === "fiber") path.rect(n.x - r, n.y - r, 2 * r, 2 * r);
+      // Squares for memories, and for every node too small on screen for a circle to show.
+      if (n.kind === "fiber" || r * view.k < 3) path.rect(n.x - r, n.y - r, 2 * r, 2 * r);
       else { path.moveTo(n.x + r, n.y); path.arc(n.x, n.y, r, 0, 6.2832); }
     }
     for (const [color, path] of shapes) { ctx.fillStyle = color; ctx.fill(path); }
