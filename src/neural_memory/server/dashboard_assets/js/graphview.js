@@ -144,17 +144,19 @@ export class GraphView {
   bindInput() {
     let drag = null;
     this.canvas.addEventListener("mousedown", (e) => { drag = { x: e.clientX, y: e.clientY, moved: false }; });
-    window.addEventListener("mousemove", (e) => {
+    this.onMove = (e) => {
       if (!drag) return;
       this.view.x += e.clientX - drag.x; this.view.y += e.clientY - drag.y;
       drag.moved ||= Math.abs(e.clientX - drag.x) + Math.abs(e.clientY - drag.y) > 2;
       drag.x = e.clientX; drag.y = e.clientY;
       this.draw();
-    });
-    window.addEventListener("mouseup", (e) => {
+    };
+    this.onUp = (e) => {
       if (drag && !drag.moved) this.pickAt(e);
       drag = null;
-    });
+    };
+    window.addEventListener("mousemove", this.onMove);
+    window.addEventListener("mouseup", this.onUp);
     this.canvas.addEventListener("wheel", (e) => {
       e.preventDefault();
       const box = this.canvas.getBoundingClientRect(), px = e.clientX - box.left, py = e.clientY - box.top;
@@ -181,6 +183,8 @@ export class GraphView {
   destroy() {
     this.observer.disconnect();
     this.worker?.terminate();
+    window.removeEventListener("mousemove", this.onMove);
+    window.removeEventListener("mouseup", this.onUp);
     if (this.frame !== null) cancelAnimationFrame(this.frame);
   }
 }
