@@ -100,6 +100,8 @@ def test_timeline_pages_cover_every_memory_newest_first(
     assert dates == sorted(dates, reverse=True)
     old = next(i for i in seen if i["fiber_id"] == dashboard.brain.old_wifi)
     assert old["superseded_by"] == dashboard.brain.new_wifi
+    bad = client.get(dashboard.api("/timeline"), params={"before": "yesterday"})
+    assert bad.status_code == 422
 
 
 def test_memory_detail_has_chain_and_retention(client: httpx.Client, dashboard: Dashboard) -> None:

@@ -29,7 +29,7 @@ def test_digests_page_by_date_and_follow_changes() -> None:
     digests = FiberDigests.build(reversed(fibers), change_seq=3)
     first = digests.page_before(None, 4)
     assert [d.id for d in first] == [f.id for f in reversed(fibers[6:])]
-    second = digests.page_before(first[-1].occurred, 4)
+    second = digests.page_before((first[-1].occurred, first[-1].id), 4)
     assert [d.id for d in second] == [f.id for f in reversed(fibers[2:6])]
     moved = _fiber(3, days=20, id=fibers[3].id, superseded_by="f-newer", conductivity=0.01)
     digests.apply({fibers[0].id: None, moved.id: moved}, change_seq=9)
@@ -93,3 +93,14 @@ def test_a_recall_lifts_the_modelled_strength() -> None:
     curve = retention_curve(fiber, events, decay_rate=0.1, now=T0 + timedelta(days=6))
     at_recall = [p.strength for p in curve.history if p.at == recall]
     assert len(at_recall) == 2 and at_recall[1] > at_recall[0]
+
+
+def test_pages_never_split_memories_of_the_same_moment() -> None:
+    digests = FiberDigests.build([_fiber(i) for i in range(5)], change_seq=1)
+    seen: list[str] = []
+    cursor = None
+    while page := digests.page_before(cursor, 2):
+        seen += [d.id for d in page]
+        cursor = (page[-1].occurred, page[-1].id)
+    assert sorted(seen) == sorted(d.id for d in digests.page_before(None, 10))
+    assert len(seen) == 5

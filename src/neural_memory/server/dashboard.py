@@ -239,13 +239,13 @@ async def timeline(
     state: State,
     request: Request,
     before: Annotated[
-        float | None, Query(description="Cursor: POSIX seconds from the previous page.")
+        str | None, Query(max_length=1_000, description="Cursor: next_before of the last page.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> TimelineResponse:
     """Memories by the date they happened, newest first, one page at a time."""
     digests = await dashboard_cache(request).digests(brain.id)
-    page = digests.page_before(before, limit)
+    page = digests.page_before(_cursor(before) if before else None, limit)
     view = state.view(brain.id)
     fibers = await view.get_fibers(d.id for d in page)
     typed = await view.get_typed_memories_for_fibers(fibers)
@@ -255,9 +255,11 @@ async def timeline(
         for d in page
         if d.id in fibers
     ]
-    full_page = len(page) == limit
+    last = page[-1] if len(page) == limit else None
     return TimelineResponse(
-        items=items, next_before=page[-1].occurred if full_page else None, total=len(digests)
+        items=items,
+        next_before=f"{last.occurred!r}:{last.id}" if last else None,
+        total=len(digests),
     )
 
 
@@ -416,6 +418,15 @@ async def _fiber(view: BrainView, fiber_id: str) -> Fiber:
     if fiber is None:
         raise NotFoundError(f"memory {fiber_id!r} does not exist")
     return fiber
+
+
+def _cursor(text: str) -> tuple[float, str]:
+    """``occurred:id`` (a timeline cursor) as the digests' sort key."""
+    moment, _, fiber_id = text.partition(":")
+    try:
+        return float(moment), fiber_id
+    except ValueError:
+        raise ValidationError(f"not a timeline cursor: {text!r}") from None
 
 
 def _node(neuron: Neuron) -> GraphNode:

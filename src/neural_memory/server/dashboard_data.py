@@ -119,9 +119,13 @@ class FiberDigests:
         """How many memories the brain holds."""
         return len(self._by_id)
 
-    def page_before(self, before: float | None, limit: int) -> list[FiberDigest]:
-        """Up to ``limit`` memories that happened strictly before ``before``, newest first."""
-        end = len(self._order) if before is None else bisect.bisect_left(self._order, (before,))
+    def page_before(self, before: tuple[float, str] | None, limit: int) -> list[FiberDigest]:
+        """Up to ``limit`` memories before the cursor ``(occurred, id)``, newest first.
+
+        Memories are ordered by date, then id, so a page boundary never splits memories of
+        the same moment.
+        """
+        end = len(self._order) if before is None else bisect.bisect_left(self._order, before)
         chosen = self._order[max(0, end - limit) : end]
         return [self._by_id[fiber_id] for _, fiber_id in reversed(chosen)]
 

@@ -90,7 +90,7 @@ class TimelineResponse(BaseModel):
     """A page of memories, newest first; pass ``next_before`` to get the next page."""
 
     items: list[TimelineItem]
-    next_before: float | None
+    next_before: str | None
     total: int
 
 
