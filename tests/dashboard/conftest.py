@@ -72,9 +72,13 @@ def _skip_or_fail(message: str) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Headless Chromium (the system package) for the whole session."""
+    """Headless Chromium (the system package) for one test module.
+
+    Not for the session: Playwright's sync API keeps an event loop running on this thread
+    while it lives, which the async tests of other modules cannot share.
+    """
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
