@@ -8,6 +8,8 @@ packages=()
 command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null 2>&1 \
   || packages+=(postgresql)
+# Headless Chromium for the dashboard's browser tests (driven by Playwright; never downloaded).
+command -v chromium >/dev/null 2>&1 || packages+=(chromium)
 if (( ${#packages[@]} )); then
   sudo=""; [[ $(id -u) -eq 0 ]] || sudo="sudo"
   $sudo apt-get update -qq

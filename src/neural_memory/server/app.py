@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from neural_memory import __version__
 from neural_memory.errors import NeuralMemoryError, ValidationError
-from neural_memory.server import engine_routes, storage_routes
+from neural_memory.server import dashboard, engine_routes, storage_routes
 from neural_memory.server._state import ServerState
 from neural_memory.storage._wire import (
     REQUEST_TOO_LARGE,
@@ -86,6 +86,7 @@ def create_app(
     app.add_exception_handler(Exception, _internal_error)
     app.include_router(engine_routes.router)
     app.include_router(storage_routes.router, prefix=STORAGE_PREFIX)
+    app.include_router(dashboard.router)
     return app
 
 
