@@ -19,6 +19,7 @@ from neural_memory.core.alert import Alert
 from neural_memory.core.brain import Brain
 from neural_memory.core.clock import as_utc
 from neural_memory.core.events import RecallEvent
+from neural_memory.core.limits import check_record
 from neural_memory.server._state import ServerState
 from neural_memory.server.engine_routes import ERROR_RESPONSES, State
 from neural_memory.server.storage_models import (
@@ -53,6 +54,7 @@ from neural_memory.server.storage_models import (
     VectorsResponse,
     WriteRequest,
 )
+from neural_memory.storage._limits import check_meta
 from neural_memory.storage._vectors import vector_to_text
 from neural_memory.storage._wire import PROTOCOL_VERSION, decode_write_batch, dump_json
 from neural_memory.storage.base import Storage
@@ -232,6 +234,8 @@ async def get_projects(body: OptionalIdsRequest, state: State) -> Response:
 async def put_alerts(body: PutAlertsRequest, state: State) -> Response:
     """Insert or replace alerts."""
     alerts = tuple(decode_records(Alert, body.alerts, "alerts"))
+    for alert in alerts:
+        check_record(alert)
     storage = await _scoped(state, body.brain_id)
     if alerts:
         await storage._put_alerts(body.brain_id, alerts)
@@ -255,6 +259,7 @@ async def find_alerts(body: FindAlertsRequest, state: State) -> Response:
 async def add_recall_event(body: AddRecallEventRequest, state: State) -> Response:
     """Record one query and what it recalled."""
     event = decode_record(RecallEvent, body.event, "event")
+    check_record(event)
     storage = await _scoped(state, body.brain_id)
     await storage._add_recall_event(body.brain_id, event)
     return _answer({"ok": True})
@@ -278,6 +283,7 @@ async def get_meta(body: GetMetaRequest, state: State) -> Response:
 @router.post("/set_meta", response_model=OkResponse)
 async def set_meta(body: SetMetaRequest, state: State) -> Response:
     """Store a JSON value under a key."""
+    check_meta(body.key, body.value)
     storage = await _scoped(state, body.brain_id)
     await storage._set_meta(body.brain_id, body.key, body.value)
     return _answer({"ok": True})

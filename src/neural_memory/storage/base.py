@@ -15,12 +15,14 @@ from neural_memory.core.brain import Brain
 from neural_memory.core.clock import as_utc, utcnow
 from neural_memory.core.events import BrainStats, ChangeRecord, RecallEvent
 from neural_memory.core.fiber import Fiber
+from neural_memory.core.limits import check_record
 from neural_memory.core.neuron import Neuron, NeuronType
 from neural_memory.core.project import Project
 from neural_memory.core.synapse import Synapse, SynapseType
 from neural_memory.core.typed_memory import MemoryType, Priority, TypedMemory
 from neural_memory.errors import NotFoundError, ValidationError
 from neural_memory.storage._core import JSONValue, StorageCore
+from neural_memory.storage._limits import check_batch, check_meta
 from neural_memory.storage.batch import WriteBatch
 from neural_memory.storage.filters import (
     AlertFilter,
@@ -51,6 +53,7 @@ class Storage(StorageCore):
         """Insert ``brain`` or replace its name and config (its memories are kept)."""
         if not isinstance(brain, Brain):
             raise ValidationError(f"expected a Brain, got {type(brain).__name__}")
+        check_record(brain)
         await self._ensure_open()
         await self._save_brain(brain)
         self._known_brains.add(brain.id)
@@ -77,6 +80,7 @@ class Storage(StorageCore):
         """Apply ``batch`` to the current brain in one transaction; return the new change seq."""
         if not isinstance(batch, WriteBatch):
             raise ValidationError(f"expected a WriteBatch, got {type(batch).__name__}")
+        check_batch(batch)
         brain_id = await self._current_brain()
         if batch.is_empty:
             return await self._get_change_seq(brain_id)
@@ -317,6 +321,8 @@ class Storage(StorageCore):
     async def add_alerts(self, alerts: Iterable[Alert]) -> None:
         """Store new alerts (or replace ones with the same id)."""
         items = tuple(_expect(alert, Alert) for alert in alerts)
+        for alert in items:
+            check_record(alert)
         if items:
             await self._put_alerts(await self._current_brain(), items)
 
@@ -375,7 +381,8 @@ class Storage(StorageCore):
 
     async def add_recall_event(self, event: RecallEvent) -> None:
         """Record one query and what it recalled."""
-        await self._add_recall_event(await self._current_brain(), _expect(event, RecallEvent))
+        check_record(_expect(event, RecallEvent))
+        await self._add_recall_event(await self._current_brain(), event)
 
     async def get_recall_events(
         self, *, since: datetime | None = None, limit: int | None = None
@@ -390,7 +397,8 @@ class Storage(StorageCore):
 
     async def set_meta(self, key: str, value: JSONValue) -> None:
         """Store a JSON-serialisable value under ``key`` for the current brain."""
-        await self._set_meta(await self._current_brain(), require_text(key, "key"), value)
+        check_meta(require_text(key, "key"), value)
+        await self._set_meta(await self._current_brain(), key, value)
 
     # -- vectors -------------------------------------------------------------------------------
 
