@@ -11,6 +11,7 @@ from neural_memory.core._validation import freeze_strings, require_text, require
 from neural_memory.core.brain import BrainConfig
 from neural_memory.core.clock import as_utc, utcnow
 from neural_memory.core.fiber import Fiber
+from neural_memory.core.limits import check_text, check_time
 from neural_memory.core.neuron import Neuron, NeuronType, stable_neuron_id
 from neural_memory.core.synapse import Direction, Synapse, SynapseType
 from neural_memory.engine._store_merge import (
@@ -23,7 +24,7 @@ from neural_memory.engine._store_merge import (
 from neural_memory.engine.extraction import Extraction, extract
 from neural_memory.engine.facts import fact_key
 from neural_memory.engine.retrieval.index import index_for, indexes_of
-from neural_memory.errors import ValidationError
+from neural_memory.errors import ConfigError, ValidationError
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
 
@@ -93,6 +94,10 @@ class MemoryEncoder:
         consolidation: ConsolidationScheduler | None = None,
         thread_window: timedelta = timedelta(hours=6),
     ) -> None:
+        if not isinstance(storage, Storage):
+            raise ConfigError(f"storage must be a Storage, got {type(storage).__name__}")
+        if not isinstance(config, BrainConfig):
+            raise ConfigError(f"config must be a BrainConfig, got {type(config).__name__}")
         self._storage = storage
         self._config = config
         self._embedder = embedder
@@ -193,10 +198,12 @@ class MemoryEncoder:
 def _validated(item: MemoryInput) -> MemoryInput:
     if not isinstance(item, MemoryInput):
         raise ValidationError(f"expected text or a MemoryInput, got {type(item).__name__}")
-    require_text(item.text, "memory text")
+    check_text(require_text(item.text, "memory text"), "memory text")
     require_unit(item.salience, "salience")
     if item.timestamp is not None and not isinstance(item.timestamp, datetime):
         raise ValidationError("timestamp must be a datetime")
+    if item.timestamp is not None:
+        check_time(item.timestamp, "timestamp")
     if item.metadata is not None and not isinstance(item.metadata, Mapping):
         raise ValidationError("metadata must be a mapping")
     return item

@@ -9,11 +9,12 @@ from datetime import datetime
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
-from neural_memory.core._validation import empty_mapping, require_text, require_unit
+from neural_memory.core._validation import empty_mapping, optional_utc, require_text, require_unit
 from neural_memory.core.brain import BrainConfig
-from neural_memory.core.clock import as_utc, utcnow
+from neural_memory.core.clock import utcnow
 from neural_memory.core.events import RecallEvent
 from neural_memory.core.fiber import Fiber
+from neural_memory.core.limits import check_text, check_time
 from neural_memory.engine.extraction import extract, word_key
 from neural_memory.engine.lifecycle.reinforcement import reinforcement_batch
 from neural_memory.engine.reflex_activation import CoActivation
@@ -163,10 +164,10 @@ class ReflexPipeline:
         person ("what did I ...") then favours that speaker's memories.
         """
         started = time.perf_counter()
-        text = require_text(query, "query")
+        text = check_text(require_text(query, "query"), "query")
         level = _depth(depth, text)
         budget = _budget(max_tokens, self._config)
-        now = as_utc(reference_time) if reference_time else utcnow()
+        now = _now(reference_time)
         index, ranking, chosen = await self._rank(text, level, now, max_fibers, asker)
         lines = [index.fibers[c.row].context_line() for c in chosen]
         context, tokens, used_rows = build_context(lines, budget)
@@ -206,8 +207,8 @@ class ReflexPipeline:
         No context is built, nothing is strengthened and no recall event is recorded: for
         callers that rank memories their own way (neuram does).
         """
-        text = require_text(query, "query")
-        now = as_utc(reference_time) if reference_time else utcnow()
+        text = check_text(require_text(query, "query"), "query")
+        now = _now(reference_time)
         index, _, chosen = await self._rank(text, _depth(depth, text), now, max_fibers, asker)
         return tuple(_scored(index.fibers[c.row].fiber, c) for c in chosen)
 
@@ -349,3 +350,9 @@ def _co_activations(
         )
         for group in sorted(groups, key=lambda g: (-len(g), -groups[g]))
     ]
+
+
+def _now(reference_time: datetime | None) -> datetime:
+    """``reference_time`` as UTC (default now); ValidationError unless a supported datetime."""
+    moment = optional_utc(reference_time, "reference_time")
+    return check_time(moment, "reference_time") if moment is not None else utcnow()
