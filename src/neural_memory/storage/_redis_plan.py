@@ -19,6 +19,7 @@ from neural_memory.errors import (
     NotFoundError,
     StorageError,
 )
+from neural_memory.storage._integrity import in_use_error
 from neural_memory.storage._redis_codec import decode, encode, encode_value, micros
 from neural_memory.storage._vectors import vector_to_text
 from neural_memory.storage.batch import WriteBatch
@@ -236,6 +237,8 @@ def raise_for_write_result(brain_id: str, result: Sequence[object]) -> int | Non
         raise NotFoundError(f"vector names missing fiber {rest[0]!r}")
     if status == "fiber_neurons":
         raise NotFoundError(f"fiber {rest[0]!r} names missing neurons {sorted(rest[1:])}")
+    if status == "in_use":
+        raise in_use_error(rest[0], rest[1])
     raise StorageError(f"unexpected reply from the Redis write script: {result!r}")
 
 

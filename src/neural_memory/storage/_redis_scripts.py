@@ -82,6 +82,27 @@ for _, group in ipairs({fi, fu}) do
     if #missing > 0 then return {'fiber_neurons', x[1], unpack(missing)} end
   end
 end
+-- no fiber may name a deleted neuron after the batch (see storage/_integrity.py)
+local rewritten, deleted_neurons = {}, {}
+for _, group in ipairs({fi, fu}) do
+  for _, x in ipairs(group) do rewritten[x[1]] = true end
+end
+for id in pairs(deleted_fibers) do rewritten[id] = true end
+for _, id in ipairs(list('dn')) do
+  deleted_neurons[id] = true
+  for _, fid in ipairs(redis.call('SMEMBERS', P..'fn:'..id)) do
+    if not rewritten[fid] then return {'in_use', id, fid} end
+  end
+end
+for _, group in ipairs({fi, fu}) do
+  for _, x in ipairs(group) do
+    if not deleted_fibers[x[1]] then
+      for _, n in ipairs(x[3]) do
+        if deleted_neurons[n] then return {'in_use', n, x[1]} end
+      end
+    end
+  end
+end
 
 -- 3. apply, in WriteBatch order
 local function order_neuron(id) redis.call('ZADD', NO, redis.call('INCR', CTR), id) end

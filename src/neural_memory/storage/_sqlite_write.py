@@ -16,6 +16,7 @@ from typing import TypeVar
 from neural_memory.core.events import ChangeKind
 from neural_memory.core.fiber import Fiber
 from neural_memory.errors import AlreadyExistsError, BrainNotFoundError, NotFoundError
+from neural_memory.storage._integrity import refuse_neurons_in_use
 from neural_memory.storage._sqlite_rows import (
     FIBER_COLUMNS,
     NEURON_COLUMNS,
@@ -124,6 +125,7 @@ def write_batch(
     with write_transaction(conn):
         brain = brain_number(conn, brain_id)
         old_fibers = _check(conn, brain, batch)
+        refuse_neurons_in_use(batch, _fibers_naming(conn, brain, batch.delete_neuron_ids))
         cascaded = _apply(conn, brain, batch, old_fibers)
         return _log_changes(conn, brain, batch, cascaded, change_log_limit)
 
@@ -204,6 +206,20 @@ def _fiber_neurons(
     sql = f"SELECT id, neuron_ids FROM fibers WHERE brain = ? AND id {_IN_IDS}"
     rows = conn.execute(sql, (brain, id_list(wanted)))
     return {row[0]: frozenset(load_json(row[1])) for row in rows}
+
+
+def _fibers_naming(
+    conn: sqlite3.Connection, brain: int, neuron_ids: Iterable[str]
+) -> dict[str, set[str]]:
+    """The ids of the stored fibers naming each of ``neuron_ids``."""
+    wanted = set(neuron_ids)
+    if not wanted:
+        return {}
+    sql = f"SELECT neuron_id, fiber_id FROM fiber_neurons WHERE brain = ? AND neuron_id {_IN_IDS}"
+    users: dict[str, set[str]] = {}
+    for neuron_id, fiber_id in conn.execute(sql, (brain, id_list(wanted))):
+        users.setdefault(neuron_id, set()).add(fiber_id)
+    return users
 
 
 # -- apply ---------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from neural_memory.core.synapse import Synapse
 from neural_memory.core.typed_memory import TypedMemory
 from neural_memory.errors import AlreadyExistsError, NotFoundError, ValidationError
 from neural_memory.storage._core import JSONValue
+from neural_memory.storage._integrity import refuse_neurons_in_use
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
 from neural_memory.storage.filters import (
@@ -309,6 +310,8 @@ def _check(data: _BrainData, batch: WriteBatch) -> None:
             raise NotFoundError(f"vector names missing fiber {vector.fiber_id!r}")
     for key, value in batch.put_meta:
         _check_json(key, value)
+    users = {n: data.fibers_by_neuron.get(n, set()) for n in batch.delete_neuron_ids}
+    refuse_neurons_in_use(batch, users)
 
 
 def _require_present(store: Mapping[str, object], ids: Iterable[str], what: str) -> None:
