@@ -457,7 +457,13 @@ async def test_hand_built_hostile_snapshots_are_refused(source: InMemoryStorage)
 
 
 class RefusingStorage(InMemoryStorage):
-    """An in-memory storage whose batch writes fail, as a lost database connection would."""
+    """An in-memory storage whose batch writes fail, as a lost database connection would.
+
+    It creates brains with the generic (non-transactional) ``Storage._create_brain``, whose
+    clean-up this exercises; the backends' own versions are one transaction.
+    """
+
+    _create_brain = Storage._create_brain
 
     async def _write(self, brain_id: str, batch: WriteBatch) -> int:
         raise StorageUnavailableError("connection lost")

@@ -28,6 +28,7 @@ from neural_memory.server.storage_models import (
     BrainResponse,
     BrainsResponse,
     ChangesResponse,
+    CreateBrainRequest,
     DeletedResponse,
     EntityListResponse,
     EntityMapResponse,
@@ -105,6 +106,16 @@ async def save_brain(body: SaveBrainRequest, state: State) -> Response:
     await (await state.opened()).save_brain(brain)
     state.saved(brain.id)
     return _answer({"ok": True})
+
+
+@router.post("/create_brain", response_model=SeqResponse)
+async def create_brain(body: CreateBrainRequest, state: State) -> Response:
+    """Create a brain holding a batch, in one transaction (409 when the id is taken)."""
+    brain = decode_record(Brain, body.brain, "brain")
+    batch = decode_write_batch(body.batch)
+    seq = await (await state.opened()).create_brain(brain, batch)
+    state.saved(brain.id)
+    return _answer({"seq": seq})
 
 
 @router.post("/get_brain", response_model=BrainResponse)

@@ -207,9 +207,16 @@ class WritePlan:
         log_limit: int,
         guard: Sequence[list[object]] = (),
         deltas: Sequence[list[str]] = (),
+        new_brain: Sequence[str] = (),
     ) -> list[object]:
-        """Return ARGV of the write script, with the deltas' guard and results if any."""
+        """Return ARGV of the write script, with the deltas' guard and results if any.
+
+        ``new_brain`` (brain JSON, brain order key, order counter key) makes the script
+        create the brain in the same transaction, or fail when it exists.
+        """
         header: dict[str, object] = dict(self.header)
+        if new_brain:
+            header["nb"] = list(new_brain)
         if guard:
             header["cas"] = list(guard)
         if deltas:

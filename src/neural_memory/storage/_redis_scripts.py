@@ -14,9 +14,13 @@ WRITE = r"""
 -- KEYS[1] brains directory hash
 -- ARGV[1] brain id, ARGV[2] brain key prefix, ARGV[3] header JSON, ARGV[4] change-log limit,
 -- ARGV[5..] record JSON, referred to from the header by ARGV index
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return {'brain'} end
+-- header 'nb' = {brain JSON, brain order key, order counter key}: create the brain too
 local P = ARGV[2]
 local b = cjson.decode(ARGV[3])
+local nb = b['nb']
+local brain_exists = redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1
+if nb and brain_exists then return {'exists', 'brain', ARGV[1]} end
+if not nb and not brain_exists then return {'brain'} end
 local N, NO, CTR, S, LINKED = P..'n', P..'no', P..'ctr', P..'s', P..'linked'
 local F, FLU, T, TX, PR = P..'f', P..'flu', P..'t', P..'tx', P..'p'
 local SEQ, LOG = P..'seq', P..'log'
@@ -104,7 +108,11 @@ for _, group in ipairs({fi, fu}) do
   end
 end
 
--- 3. apply, in WriteBatch order
+-- 3. apply, in WriteBatch order (the new brain first)
+if nb then
+  redis.call('HSET', KEYS[1], ARGV[1], nb[1])
+  redis.call('ZADD', nb[2], redis.call('INCR', nb[3]), ARGV[1])
+end
 local function order_neuron(id) redis.call('ZADD', NO, redis.call('INCR', CTR), id) end
 for _, x in ipairs(ne) do
   if redis.call('HSETNX', N, x[1], ARGV[x[2]]) == 1 then order_neuron(x[1]) end

@@ -20,7 +20,7 @@ from neural_memory.core.neuron import Neuron, NeuronType
 from neural_memory.core.project import Project
 from neural_memory.core.synapse import Synapse, SynapseType
 from neural_memory.core.typed_memory import MemoryType, Priority, TypedMemory
-from neural_memory.errors import NotFoundError, ValidationError
+from neural_memory.errors import AlreadyExistsError, NotFoundError, ValidationError
 from neural_memory.storage._core import JSONValue, StorageCore
 from neural_memory.storage._limits import check_batch, check_meta
 from neural_memory.storage.batch import WriteBatch
@@ -57,6 +57,44 @@ class Storage(StorageCore):
         await self._ensure_open()
         await self._save_brain(brain)
         self._known_brains.add(brain.id)
+
+    async def create_brain(self, brain: Brain, contents: WriteBatch | None = None) -> int:
+        """Create ``brain`` holding ``contents`` in one transaction; return its change seq.
+
+        Either the brain and everything in ``contents`` appear together or nothing does: a
+        failing batch, or a process killed mid-way, leaves no brain. AlreadyExistsError
+        (nothing written) when the id is taken, so of two concurrent creations of one id
+        exactly one succeeds.
+        """
+        if not isinstance(brain, Brain):
+            raise ValidationError(f"expected a Brain, got {type(brain).__name__}")
+        batch = WriteBatch() if contents is None else contents
+        if not isinstance(batch, WriteBatch):
+            raise ValidationError(f"expected a WriteBatch, got {type(batch).__name__}")
+        check_record(brain)
+        check_batch(batch)
+        await self._ensure_open()
+        seq = await self._create_brain(brain, batch)
+        self._known_brains.add(brain.id)
+        return seq
+
+    async def _create_brain(self, brain: Brain, contents: WriteBatch) -> int:
+        """Create a brain and apply ``contents`` to it; AlreadyExistsError when it exists.
+
+        This fallback is atomic only for the failure of the batch (the new brain is deleted
+        again); two concurrent callers can both pass its existence check. InMemoryStorage,
+        SQLiteStorage, RedisStorage and SharedStorage override it with one transaction.
+        """
+        if await self._get_brain(brain.id) is not None:
+            raise AlreadyExistsError(f"brain {brain.id!r} already exists")
+        await self._save_brain(brain)
+        if contents.is_empty:
+            return 0
+        try:
+            return await self._write(brain.id, contents)
+        except BaseException:
+            await self._delete_brain(brain.id)
+            raise
 
     async def get_brain(self, brain_id: str) -> Brain | None:
         """The brain with ``brain_id``, or None."""

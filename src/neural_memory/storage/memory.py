@@ -88,6 +88,15 @@ class InMemoryStorage(Storage):
         else:
             data.brain = brain
 
+    async def _create_brain(self, brain: Brain, contents: WriteBatch) -> int:
+        # No await between the check and the last write: one transaction for the event loop.
+        if brain.id in self._brains:
+            raise AlreadyExistsError(f"brain {brain.id!r} already exists")
+        data = _BrainData(brain=brain)
+        _check(data, contents)
+        self._brains[brain.id] = data
+        return _apply_logged(data, contents) if not contents.is_empty else 0
+
     async def _get_brain(self, brain_id: str) -> Brain | None:
         data = self._brains.get(brain_id)
         return data.brain if data else None
@@ -103,20 +112,7 @@ class InMemoryStorage(Storage):
     async def _write(self, brain_id: str, batch: WriteBatch) -> int:
         data = self._brains[brain_id]
         _check(data, batch)
-        cascaded = _apply(data, batch)
-        neurons, synapses, fibers = batch.changed_ids()
-        synapses |= cascaded
-        for kind, ids in (
-            (ChangeKind.NEURON, neurons),
-            (ChangeKind.SYNAPSE, synapses),
-            (ChangeKind.FIBER, fibers),
-        ):
-            for entity_id in sorted(ids):
-                data.seq += 1
-                data.changes.append(ChangeRecord(data.seq, kind, entity_id))
-        if len(data.changes) > CHANGE_LOG_LIMIT:
-            del data.changes[: len(data.changes) - CHANGE_LOG_LIMIT]
-        return data.seq
+        return _apply_logged(data, batch)
 
     # -- graph reads ---------------------------------------------------------------------------
 
@@ -278,6 +274,24 @@ def _typed_memory_matches(memory: TypedMemory, query: TypedMemoryFilter) -> bool
         and (query.fiber_ids is None or memory.fiber_id in query.fiber_ids)
         and (query.not_expired_at is None or not memory.is_expired(query.not_expired_at))
     )
+
+
+def _apply_logged(data: _BrainData, batch: WriteBatch) -> int:
+    """Apply a checked batch and log its changes; the brain's new change seq."""
+    cascaded = _apply(data, batch)
+    neurons, synapses, fibers = batch.changed_ids()
+    synapses |= cascaded
+    for kind, ids in (
+        (ChangeKind.NEURON, neurons),
+        (ChangeKind.SYNAPSE, synapses),
+        (ChangeKind.FIBER, fibers),
+    ):
+        for entity_id in sorted(ids):
+            data.seq += 1
+            data.changes.append(ChangeRecord(data.seq, kind, entity_id))
+    if len(data.changes) > CHANGE_LOG_LIMIT:
+        del data.changes[: len(data.changes) - CHANGE_LOG_LIMIT]
+    return data.seq
 
 
 def _check(data: _BrainData, batch: WriteBatch) -> None:
