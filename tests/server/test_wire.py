@@ -17,7 +17,7 @@ from neural_memory.core import (
     ChangeRecord,
     RecallEvent,
 )
-from neural_memory.errors import SnapshotFormatError, StorageError, ValidationError
+from neural_memory.errors import SnapshotFormatError, StorageError
 from neural_memory.storage import WriteBatch
 from neural_memory.storage._wire import (
     decode_write_batch,

@@ -24,7 +24,7 @@ async def _memory(storage: Storage) -> tuple[Neuron, Neuron, Synapse, Fiber]:
 async def test_deleting_a_neuron_a_fiber_names_is_refused_and_writes_nothing(
     storage: Storage,
 ) -> None:
-    alice, tea, link, fiber = await _memory(storage)
+    _alice, tea, link, fiber = await _memory(storage)
     spare = Neuron.create(NeuronType.CONCEPT, "spare")
     before = await storage.get_stats()
     with pytest.raises(ValidationError, match="still named by fiber"):
