@@ -92,6 +92,9 @@ MIN_YEAR = 1000
 MAX_YEAR = 8999
 """Latest year of any stored timestamp; dates stay far from ``datetime``'s edges."""
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_UNCHECKED = frozenset({bool, int})
+
 # Field name -> the length limit of its text; any other string field is an id.
 _TEXT_FIELDS = frozenset({"content", "description", "message", "query"})
 _NAME_FIELDS = frozenset({"name", "source"})
@@ -143,11 +146,14 @@ def check_json_value(value: Any, what: str, limit: int = MAX_META_VALUE_CHARS) -
     Refused: NaN and infinity, non-string keys, tuples and other non-JSON types, nesting
     deeper than MAX_METADATA_DEPTH, invalid Unicode, more than ``limit`` characters.
     """
-    _check_depth(value, what)
     try:
         text = json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
     except (TypeError, ValueError) as exc:
         raise ValidationError(f"{what} is not plain JSON data: {exc}") from None
+    except RecursionError:
+        raise ValidationError(f"{what} is nested deeper than {MAX_METADATA_DEPTH} levels") from None
+    if text.count("{") + text.count("[") > MAX_METADATA_DEPTH:
+        _check_depth(value, what)  # only text with that many brackets can nest that deep
     if len(text) > limit:
         raise LimitExceededError(f"{what} is larger than {limit} characters of JSON")
     check_text(text, what, limit)
@@ -160,13 +166,20 @@ def check_record(record: object, what: str | None = None) -> None:
     """Check every field of a core record (Neuron, Fiber, Brain, Alert, ...) against the limits."""
     if not is_dataclass(record) or isinstance(record, type):
         raise ValidationError(f"expected a core record, got {type(record).__name__}")
-    name = what or type(record).__name__
-    for spec in fields(record):
-        _check_field(spec.name, getattr(record, spec.name), f"{name}.{spec.name}")
+    kind = type(record)
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = tuple(spec.name for spec in fields(record))
+    prefix = what or kind.__name__
+    for name in names:
+        value = getattr(record, name)
+        if value is None or type(value) in _UNCHECKED:
+            continue
+        _check_field(name, value, f"{prefix}.{name}")
 
 
 def _check_field(name: str, value: Any, what: str) -> None:
-    if value is None or isinstance(value, bool | int | Enum):
+    if isinstance(value, bool | int | Enum):
         return
     if isinstance(value, str):
         _check_string_field(name, value, what)
@@ -175,7 +188,8 @@ def _check_field(name: str, value: Any, what: str) -> None:
     elif isinstance(value, datetime):
         check_time(value, what)
     elif isinstance(value, Mapping):
-        check_json_value(dict(value), what, MAX_METADATA_CHARS)
+        if value:
+            check_json_value(dict(value), what, MAX_METADATA_CHARS)
     elif isinstance(value, frozenset | tuple | list):
         _check_strings(name, value, what)
     elif is_dataclass(value) and not isinstance(value, type):
