@@ -87,7 +87,7 @@ REFUSED_NEURONS: dict[str, tuple[Callable[[], Neuron], type[Exception], str]] = 
         str(MAX_METADATA_CHARS),
     ),
     "metadata too deep": (
-        lambda: _neuron(metadata=_nested(MAX_METADATA_DEPTH + 2)),
+        lambda: _neuron(metadata=_nested(MAX_METADATA_DEPTH + 1)),
         ValidationError,
         "nested",
     ),
@@ -128,7 +128,7 @@ async def test_a_hostile_neuron_is_refused_and_nothing_is_written(
 
 ACCEPTED_NEURONS: dict[str, Callable[[], Neuron]] = {
     "metadata at the limit": lambda: _neuron(metadata=_meta_of_size(MAX_METADATA_CHARS)),
-    "metadata at the depth limit": lambda: _neuron(metadata=_nested(MAX_METADATA_DEPTH - 1)),
+    "metadata at the depth limit": lambda: _neuron(metadata=_nested(MAX_METADATA_DEPTH)),
     "content at the limit": lambda: _neuron(content="y" * MAX_TEXT_LENGTH),
     "id at the limit": lambda: _neuron(id="n" * MAX_ID_LENGTH),
     "first supported year": lambda: _neuron(created_at=datetime(MIN_YEAR, 1, 1, tzinfo=UTC)),

@@ -78,7 +78,8 @@ MAX_METADATA_CHARS = 100_000
 """Longest metadata object of one entity, measured as compact JSON."""
 
 MAX_METADATA_DEPTH = 32
-"""Deepest nesting of lists and objects in metadata or a meta value."""
+"""Most levels of lists and objects inside a metadata object or meta value (the outer one
+not counted): ``{"a": {"b": []}}`` is nested 2 deep."""
 
 MAX_META_VALUE_CHARS = 1_000_000
 """Longest value stored with ``set_meta`` or ``WriteBatch.put_meta``, as compact JSON."""
