@@ -21,9 +21,9 @@ from neural_memory.storage.base import Storage
 __all__ = [
     "DEFAULT_THRESHOLDS",
     "AlertFinding",
+    "BrainDamage",
     "HealthReport",
     "HealthThresholds",
-    "BrainDamage",
     "RepairReport",
     "evaluate_health",
     "repair_brain",
