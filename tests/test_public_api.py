@@ -15,6 +15,7 @@ PUBLIC_MODULES = [
     "neural_memory.engine.retrieval",
     "neural_memory.engine.lifecycle",
     "neural_memory.engine.consolidation",
+    "neural_memory.core.limits",
 ]
 
 
@@ -29,6 +30,7 @@ def test_top_level_names() -> None:
         "Direction",
         "EmbeddingError",
         "Fiber",
+        "LimitExceededError",
         "NeuralMemoryError",
         "Neuron",
         "NeuronType",

@@ -6,7 +6,8 @@ so ``except NeuralMemoryError`` catches them all::
     NeuralMemoryError
     ├── ConfigError            (also ValueError)   an invalid configuration value
     ├── ValidationError        (also ValueError)   bad input: empty text, wrong type, ...
-    │   └── SnapshotFormatError                    a malformed or hostile export file
+    │   ├── SnapshotFormatError                    a malformed or hostile export file
+    │   └── LimitExceededError                     a value above a documented size limit
     ├── StorageError                               anything that went wrong in a backend
     │   ├── StorageClosedError                     the storage was used after close()
     │   ├── StorageUnavailableError                the database cannot be opened or reached
@@ -25,6 +26,7 @@ __all__ = [
     "BrainNotSetError",
     "ConfigError",
     "EmbeddingError",
+    "LimitExceededError",
     "NeuralMemoryError",
     "NotFoundError",
     "SnapshotFormatError",
@@ -49,6 +51,10 @@ class ValidationError(NeuralMemoryError, ValueError):
 
 class SnapshotFormatError(ValidationError):
     """An export snapshot is malformed, truncated, of an unknown version or hostile."""
+
+
+class LimitExceededError(ValidationError):
+    """A value is larger than a limit of :mod:`neural_memory.core.limits` (HTTP 413)."""
 
 
 class StorageError(NeuralMemoryError):

@@ -66,7 +66,11 @@ async def _state(path: Path, brain_id: str) -> dict[str, Any]:
         neurons = sorted((n.id, round(n.activation, 9)) for n in await storage.find_neurons())
         meta = {
             key: await storage.get_meta(key)
-            for key in ("consolidation.last_run", "consolidation.promoted")
+            for key in (
+                "consolidation.last_run",
+                "consolidation.promoted",
+                "consolidation.replayed_until",
+            )
         }
         return {"fibers": fibers, "synapses": synapses, "neurons": neurons, "meta": meta}
 

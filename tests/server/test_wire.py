@@ -17,7 +17,7 @@ from neural_memory.core import (
     ChangeRecord,
     RecallEvent,
 )
-from neural_memory.errors import SnapshotFormatError, StorageError, ValidationError
+from neural_memory.errors import SnapshotFormatError, StorageError
 from neural_memory.storage import WriteBatch
 from neural_memory.storage._wire import (
     decode_write_batch,
@@ -43,6 +43,7 @@ STATUS = {
     "ValidationError": 422,
     "SnapshotFormatError": 422,
     "ConfigError": 422,
+    "LimitExceededError": 413,
     "BrainNotSetError": 422,
     "StorageUnavailableError": 503,
     "StorageClosedError": 503,
@@ -64,7 +65,7 @@ def test_unknown_or_missing_error_bodies() -> None:
     assert type(error_from_body(500, {"error": "InternalError", "message": "x"})) is StorageError
     assert type(error_from_body(503, "Service Unavailable")) is errors.StorageUnavailableError
     assert type(error_from_body(413, {"error": "RequestTooLarge", "message": "x"})) is (
-        ValidationError
+        errors.LimitExceededError
     )
     assert type(error_from_body(418, {"error": "ValueError", "message": "x"})) is StorageError
 

@@ -16,6 +16,7 @@ from neural_memory.core.alert import Alert, AlertSeverity, AlertStatus, AlertTyp
 from neural_memory.core.brain import Brain, BrainConfig
 from neural_memory.core.events import BrainStats, RecallEvent
 from neural_memory.core.fiber import Fiber
+from neural_memory.core.limits import MAX_FIBER_MEMBERS, MAX_TAGS
 from neural_memory.core.neuron import Neuron, NeuronType
 from neural_memory.core.project import Project
 from neural_memory.core.synapse import Direction, Synapse, SynapseType
@@ -31,12 +32,6 @@ __all__ = [
     "FieldSpec",
     "Shape",
 ]
-
-MAX_TAGS = 1_000
-"""Most tags on one fiber, typed memory or project."""
-
-MAX_FIBER_MEMBERS = 100_000
-"""Most neuron ids, synapse ids or pathway steps in one fiber (or fiber ids in an event)."""
 
 
 class Shape(Enum):

@@ -23,6 +23,8 @@ class AlertType(StrEnum):
     HIGH_ORPHAN_RATIO = "high_orphan_ratio"
     EXPIRED_MEMORIES = "expired_memories"
     STALE_FIBERS = "stale_fibers"
+    DAMAGED_RECORDS = "damaged_records"
+    BRAIN_REPAIRED = "brain_repaired"
 
 
 class AlertStatus(StrEnum):

@@ -14,6 +14,7 @@ from neural_memory.core._validation import freeze_strings, require_text, require
 from neural_memory.core.brain import BrainConfig
 from neural_memory.core.clock import as_utc, utcnow
 from neural_memory.core.fiber import Fiber
+from neural_memory.core.limits import check_text, check_time
 from neural_memory.core.neuron import Neuron, NeuronType, stable_neuron_id
 from neural_memory.core.synapse import Direction, Synapse, SynapseType
 from neural_memory.engine._store_merge import (
@@ -117,7 +118,7 @@ class MemoryEncoder:
         thread_window: timedelta = timedelta(hours=6),
     ) -> None:
         if not isinstance(storage, Storage | BrainHandle):
-            raise ValidationError(f"expected a Storage or a BrainHandle, got {storage!r}")
+            raise ConfigError(f"storage must be a Storage or a BrainHandle, got {storage!r}")
         if not isinstance(config, BrainConfig):
             raise ConfigError(f"config must be a BrainConfig (brain.config), got {config!r}")
         if not isinstance(thread_window, timedelta) or thread_window < timedelta(0):
@@ -277,10 +278,12 @@ def _reinforcements(plans: Sequence[Plan], delta: float) -> tuple[tuple[str, flo
 def _validated(item: MemoryInput) -> MemoryInput:
     if not isinstance(item, MemoryInput):
         raise ValidationError(f"expected text or a MemoryInput, got {type(item).__name__}")
-    require_text(item.text, "memory text")
+    check_text(require_text(item.text, "memory text"), "memory text")
     require_unit(item.salience, "salience")
     if item.timestamp is not None and not isinstance(item.timestamp, datetime):
         raise ValidationError("timestamp must be a datetime")
+    if item.timestamp is not None:
+        check_time(item.timestamp, "timestamp")
     if item.metadata is not None and not isinstance(item.metadata, Mapping):
         raise ValidationError("metadata must be a mapping")
     if item.conversation is not None:

@@ -14,16 +14,21 @@ from datetime import datetime
 from neural_memory.core.alert import Alert, AlertSeverity, AlertStatus, AlertType
 from neural_memory.core.clock import as_utc, utcnow
 from neural_memory.core.events import BrainStats
+from neural_memory.engine._repair import BrainDamage, RepairReport, repair_brain, scan_brain
 from neural_memory.errors import ConfigError
 from neural_memory.storage.base import Storage
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
     "AlertFinding",
+    "BrainDamage",
     "HealthReport",
     "HealthThresholds",
+    "RepairReport",
     "evaluate_health",
+    "repair_brain",
     "run_health_pulse",
+    "scan_brain",
 ]
 
 _SECONDS_PER_DAY = 86_400.0
@@ -150,18 +155,24 @@ async def run_health_pulse(
     thresholds: HealthThresholds = DEFAULT_THRESHOLDS,
     *,
     now: datetime | None = None,
+    scan_integrity: bool = False,
 ) -> HealthReport:
     """Check the current brain, raise alerts for new findings, resolve cleared ones.
 
     A finding whose type already has an active, seen or acknowledged alert raises nothing.
     Open (active or seen) alerts of types no longer found are resolved; acknowledged ones
-    stay as they are.
+    stay as they are. With ``scan_integrity`` the pulse also reads the whole brain for
+    damage left by earlier versions (:func:`scan_brain`: fibers naming deleted neurons,
+    NaN or other non-JSON metadata) and raises ``damaged_records``; :func:`repair_brain`
+    mends it. ``brain_repaired`` alerts are never resolved by the pulse.
     """
     if not isinstance(thresholds, HealthThresholds):
         raise ConfigError(f"thresholds must be HealthThresholds, got {type(thresholds).__name__}")
     moment = as_utc(now) if now is not None else utcnow()
     stats = await storage.get_stats(now=moment)
     findings = evaluate_health(stats, thresholds, moment)
+    if scan_integrity:
+        findings.extend(_damage_findings(await scan_brain(storage)))
     existing = await storage.get_alerts(
         statuses=(AlertStatus.ACTIVE, AlertStatus.SEEN, AlertStatus.ACKNOWLEDGED)
     )
@@ -180,7 +191,8 @@ async def run_health_pulse(
     )
     await storage.add_alerts(raised)
     found = {finding.alert_type for finding in findings}
-    cleared = {alert.alert_type for alert in existing if alert.is_open} - found
+    kept = {AlertType.BRAIN_REPAIRED} | (set() if scan_integrity else {AlertType.DAMAGED_RECORDS})
+    cleared = {alert.alert_type for alert in existing if alert.is_open} - found - kept
     resolved = await storage.resolve_alerts_by_type(sorted(cleared)) if cleared else 0
     return HealthReport(
         checked_at=moment,
@@ -265,3 +277,18 @@ def _stale_finding(
         metric_value=idle_days,
         threshold=float(thresholds.stale_fiber_days),
     )
+
+
+def _damage_findings(damage: BrainDamage) -> list[AlertFinding]:
+    if damage.is_clean:
+        return []
+    count = len(damage.dangling) + len(damage.invalid)
+    return [
+        AlertFinding(
+            alert_type=AlertType.DAMAGED_RECORDS,
+            severity=AlertSeverity.WARNING,
+            message=f"{damage.describe()}; run repair_brain to mend them",
+            metric_value=float(count),
+            threshold=0.0,
+        )
+    ]

@@ -124,24 +124,32 @@ def find_time_spans(text: str, reference: datetime | date) -> list[TimeSpan]:
 
 
 def _resolve(name: str, match: re.Match[str], today: date) -> TimeSpan | None:
+    """The span of one match, or None when it names no valid date.
+
+    A date outside what :class:`datetime.date` holds ("6000 years ago" near year 1, "next
+    year" in 9999, "99999999999 days ago") is no span: the text is kept, its time is not.
+    """
     parts = {key: value.casefold() for key, value in match.groupdict().items() if value}
-    text = match.group(0)
     try:
-        if name in {"iso", "day_month_year", "month_day_year"}:
-            return _day(_make_date(parts, today.year), text)
-        if name in {"day_month", "month_day"}:
-            return _day(_past_date(parts, today), text)
-        if name == "month_year":
-            return _month(int(parts["year"]), _MONTHS[parts["month"][:3]], text)
-        if name == "month":
-            month = _MONTHS[parts["month"][:3]]
-            year = today.year if month <= today.month else today.year - 1
-            return _month(year, month, text)
-        if name == "year":
-            year = int(parts["year"])
-            return TimeSpan(date(year, 1, 1), date(year, 12, 31), Granularity.YEAR, text)
-    except ValueError:
+        return _resolve_parts(name, parts, today, match.group(0))
+    except (ValueError, OverflowError):
         return None
+
+
+def _resolve_parts(name: str, parts: dict[str, str], today: date, text: str) -> TimeSpan | None:
+    if name in {"iso", "day_month_year", "month_day_year"}:
+        return _day(_make_date(parts, today.year), text)
+    if name in {"day_month", "month_day"}:
+        return _day(_past_date(parts, today), text)
+    if name == "month_year":
+        return _month(int(parts["year"]), _MONTHS[parts["month"][:3]], text)
+    if name == "month":
+        month = _MONTHS[parts["month"][:3]]
+        year = today.year if month <= today.month else today.year - 1
+        return _month(year, month, text)
+    if name == "year":
+        year = int(parts["year"])
+        return TimeSpan(date(year, 1, 1), date(year, 12, 31), Granularity.YEAR, text)
     return _resolve_relative(name, parts, today, text)
 
 

@@ -30,7 +30,6 @@ from neural_memory.engine.encoder import MemoryEncoder
 from neural_memory.engine.history import supersession_chain
 from neural_memory.engine.retrieval import ReflexPipeline
 from neural_memory.errors import NotFoundError, ValidationError
-from neural_memory.server._scoped import BrainView
 from neural_memory.server._state import ServerState
 from neural_memory.server.dashboard_data import (
     FADED_BELOW,
@@ -60,6 +59,7 @@ from neural_memory.server.dashboard_models import (
 )
 from neural_memory.server.engine_models import DeletedResponse
 from neural_memory.server.engine_routes import ERROR_RESPONSES, CurrentBrain, State
+from neural_memory.storage.base import Storage
 from neural_memory.storage.sqlite import SQLiteStorage
 
 __all__ = [
@@ -139,7 +139,7 @@ class DashboardCache:
             return current
 
 
-async def _built(view: BrainView, seq: int) -> FiberDigests:
+async def _built(view: Storage, seq: int) -> FiberDigests:
     """Digests of every memory; the digesting runs off the event loop (other requests go on)."""
     fibers = await view.find_fibers()
     return await asyncio.to_thread(FiberDigests.build, fibers, seq)
@@ -413,7 +413,7 @@ router.include_router(write_router)
 # -- helpers -------------------------------------------------------------------------------
 
 
-async def _fiber(view: BrainView, fiber_id: str) -> Fiber:
+async def _fiber(view: Storage, fiber_id: str) -> Fiber:
     fiber = await view.get_fiber(fiber_id)
     if fiber is None:
         raise NotFoundError(f"memory {fiber_id!r} does not exist")

@@ -23,6 +23,7 @@ __all__ = [
     "BrainResponse",
     "BrainsResponse",
     "ChangesResponse",
+    "CreateBrainRequest",
     "DeletedResponse",
     "EntityListResponse",
     "EntityMapResponse",
@@ -72,6 +73,13 @@ class SaveBrainRequest(_Rpc):
     """``_save_brain``: the brain as the codec's JSON object."""
 
     brain: Entity
+
+
+class CreateBrainRequest(_Rpc):
+    """``_create_brain``: a brain and its first WriteBatch, written in one transaction."""
+
+    brain: Entity
+    batch: Entity
 
 
 class BrainIdRequest(_Rpc):

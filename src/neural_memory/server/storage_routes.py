@@ -19,6 +19,7 @@ from neural_memory.core.alert import Alert
 from neural_memory.core.brain import Brain
 from neural_memory.core.clock import as_utc
 from neural_memory.core.events import RecallEvent
+from neural_memory.core.limits import check_record
 from neural_memory.server._state import ServerState
 from neural_memory.server.engine_routes import ERROR_RESPONSES, State
 from neural_memory.server.storage_models import (
@@ -27,6 +28,7 @@ from neural_memory.server.storage_models import (
     BrainResponse,
     BrainsResponse,
     ChangesResponse,
+    CreateBrainRequest,
     DeletedResponse,
     EntityListResponse,
     EntityMapResponse,
@@ -53,6 +55,7 @@ from neural_memory.server.storage_models import (
     VectorsResponse,
     WriteRequest,
 )
+from neural_memory.storage._limits import check_meta
 from neural_memory.storage._vectors import vector_to_text
 from neural_memory.storage._wire import PROTOCOL_VERSION, decode_write_batch, dump_json
 from neural_memory.storage.base import Storage
@@ -103,6 +106,16 @@ async def save_brain(body: SaveBrainRequest, state: State) -> Response:
     await (await state.opened()).save_brain(brain)
     state.saved(brain.id)
     return _answer({"ok": True})
+
+
+@router.post("/create_brain", response_model=SeqResponse)
+async def create_brain(body: CreateBrainRequest, state: State) -> Response:
+    """Create a brain holding a batch, in one transaction (409 when the id is taken)."""
+    brain = decode_record(Brain, body.brain, "brain")
+    batch = decode_write_batch(body.batch)
+    seq = await (await state.opened()).create_brain(brain, batch)
+    state.saved(brain.id)
+    return _answer({"seq": seq})
 
 
 @router.post("/get_brain", response_model=BrainResponse)
@@ -232,6 +245,8 @@ async def get_projects(body: OptionalIdsRequest, state: State) -> Response:
 async def put_alerts(body: PutAlertsRequest, state: State) -> Response:
     """Insert or replace alerts."""
     alerts = tuple(decode_records(Alert, body.alerts, "alerts"))
+    for alert in alerts:
+        check_record(alert)
     storage = await _scoped(state, body.brain_id)
     if alerts:
         await storage._put_alerts(body.brain_id, alerts)
@@ -255,6 +270,7 @@ async def find_alerts(body: FindAlertsRequest, state: State) -> Response:
 async def add_recall_event(body: AddRecallEventRequest, state: State) -> Response:
     """Record one query and what it recalled."""
     event = decode_record(RecallEvent, body.event, "event")
+    check_record(event)
     storage = await _scoped(state, body.brain_id)
     await storage._add_recall_event(body.brain_id, event)
     return _answer({"ok": True})
@@ -278,6 +294,7 @@ async def get_meta(body: GetMetaRequest, state: State) -> Response:
 @router.post("/set_meta", response_model=OkResponse)
 async def set_meta(body: SetMetaRequest, state: State) -> Response:
     """Store a JSON value under a key."""
+    check_meta(body.key, body.value)
     storage = await _scoped(state, body.brain_id)
     await storage._set_meta(body.brain_id, body.key, body.value)
     return _answer({"ok": True})

@@ -39,10 +39,12 @@ class BrainImporter:
         """Create brain ``new_brain_id`` holding everything in ``snapshot``.
 
         ``snapshot`` may be a BrainSnapshot or its JSON text. It is validated in full
-        before anything is written (SnapshotFormatError); an existing ``new_brain_id`` is
-        refused (AlreadyExistsError) and left untouched. The brain is saved, then all its
-        entities are written in one batch; if that fails the new brain is deleted again.
-        The storage's selected brain is the same afterwards.
+        before anything is written (SnapshotFormatError). The brain record and all its
+        entities are written in one transaction (``Storage.create_brain``): either the
+        complete brain appears or nothing does, so a failed or killed import leaves no
+        brain, and of two imports racing for one new id exactly one succeeds while the
+        other gets AlreadyExistsError. An existing ``new_brain_id`` is refused
+        (AlreadyExistsError) and left untouched. The storage's selected brain is unchanged.
         """
         if isinstance(snapshot, str):
             snapshot = snapshot_from_json(snapshot)
@@ -60,15 +62,7 @@ class BrainImporter:
             put_typed_memories=snapshot.typed_memories,
             put_projects=snapshot.projects,
         )
-        await storage.save_brain(replace(snapshot.brain, id=brain_id))
-        written = False
-        try:
-            async with storage.using_brain(brain_id):
-                await storage.write(batch)
-            written = True
-        finally:
-            if not written:
-                await storage.delete_brain(brain_id)
+        await storage.create_brain(replace(snapshot.brain, id=brain_id), batch)
         return BrainImportResult(
             brain_id=brain_id,
             neurons=len(snapshot.neurons),

@@ -2,13 +2,21 @@
 
 The limits exist so a hostile or corrupt file is refused with a clear message instead of
 exhausting memory or planting absurd values; they are far above what a real brain needs.
-``MAX_TAGS`` and ``MAX_FIBER_MEMBERS`` are enforced by every record decoder, so they are
-defined in :mod:`neural_memory.codec` and re-exported here.
+The limits of one record (ids, texts, tags, metadata, numbers, dates) are those every
+storage write enforces, defined in :mod:`neural_memory.core.limits` and re-exported here;
+this module adds only the limits of a whole snapshot.
 """
 
 from __future__ import annotations
 
-from neural_memory.codec import MAX_FIBER_MEMBERS, MAX_TAGS
+from neural_memory.core.limits import (
+    MAX_FIBER_MEMBERS,
+    MAX_ID_LENGTH,
+    MAX_METADATA_CHARS,
+    MAX_NAME_LENGTH,
+    MAX_TAGS,
+    MAX_TEXT_LENGTH,
+)
 
 __all__ = [
     "MAX_FIBER_MEMBERS",
@@ -41,15 +49,3 @@ MAX_SYNAPSES = 10_000_000
 MAX_FIBERS = 1_000_000
 MAX_TYPED_MEMORIES = 1_000_000
 MAX_PROJECTS = 100_000
-
-MAX_ID_LENGTH = 256
-"""Longest id of any entity (brain, neuron, synapse, fiber, typed memory, project)."""
-
-MAX_NAME_LENGTH = 1_000
-"""Longest brain or project name, tag, or typed-memory source."""
-
-MAX_TEXT_LENGTH = 1_000_000
-"""Longest neuron content, fiber content or project description."""
-
-MAX_METADATA_CHARS = 100_000
-"""Longest metadata object of one entity, measured as compact JSON."""

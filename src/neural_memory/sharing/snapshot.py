@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,11 +25,12 @@ from neural_memory.codec import (
 from neural_memory.core.brain import Brain
 from neural_memory.core.clock import as_utc, utcnow
 from neural_memory.core.fiber import Fiber
+from neural_memory.core.limits import check_record
 from neural_memory.core.neuron import Neuron
 from neural_memory.core.project import Project
 from neural_memory.core.synapse import Synapse
 from neural_memory.core.typed_memory import TypedMemory
-from neural_memory.errors import SnapshotFormatError
+from neural_memory.errors import SnapshotFormatError, ValidationError
 from neural_memory.sharing import limits
 
 __all__ = ["BrainSnapshot", "snapshot_from_json", "snapshot_to_json", "validate_snapshot"]
@@ -145,7 +145,7 @@ def validate_snapshot(snapshot: BrainSnapshot) -> None:
             if item.id in ids:
                 raise SnapshotFormatError(f"{path}: duplicate id {item.id!r}")
             ids.add(item.id)
-            _check_sizes(item, path)
+            _check_record(item, path)
     _check_references(snapshot)
 
 
@@ -202,53 +202,15 @@ def _decode_section(value: Any, name: str, kind: type, cap: int) -> tuple[Any, .
 
 
 def _check_brain(brain: Brain) -> None:
-    _limit(brain.id, limits.MAX_ID_LENGTH, "brain.id")
-    _limit(brain.name, limits.MAX_NAME_LENGTH, "brain.name")
+    _check_record(brain, "brain")
 
 
-def _check_sizes(item: _Entity, path: str) -> None:
-    _limit(item.id, limits.MAX_ID_LENGTH, f"{path}.id")
-    if isinstance(item, Neuron):
-        _limit(item.content, limits.MAX_TEXT_LENGTH, f"{path}.content")
-    elif isinstance(item, Synapse):
-        _ids((item.source_id, item.target_id), f"{path} endpoint")
-    elif isinstance(item, Fiber):
-        _limit(item.content, limits.MAX_TEXT_LENGTH, f"{path}.content")
-        for name in ("neuron_ids", "synapse_ids", "pathway"):
-            members = getattr(item, name)
-            if len(members) > limits.MAX_FIBER_MEMBERS:
-                raise SnapshotFormatError(f"{path}.{name} has more than the allowed members")
-            _ids(members, f"{path}.{name}")
-        _ids([item.superseded_by] if item.superseded_by else [], f"{path}.superseded_by")
-    elif isinstance(item, TypedMemory):
-        _ids([item.fiber_id, *([item.project_id] if item.project_id else [])], path)
-        _limit(item.source, limits.MAX_NAME_LENGTH, f"{path}.source")
-    else:
-        _limit(item.name, limits.MAX_NAME_LENGTH, f"{path}.name")
-        _limit(item.description, limits.MAX_TEXT_LENGTH, f"{path}.description")
-    tags: frozenset[str] = getattr(item, "tags", frozenset())
-    if len(tags) > limits.MAX_TAGS:
-        raise SnapshotFormatError(f"{path}.tags has more than {limits.MAX_TAGS} tags")
-    for tag in tags:
-        _limit(tag, limits.MAX_NAME_LENGTH, f"{path}.tags")
-    if not isinstance(item, Project):
-        _check_metadata(item.metadata, f"{path}.metadata")
-
-
-def _check_metadata(metadata: Any, path: str) -> None:
-    plain = dict(metadata)
+def _check_record(record: object, path: str) -> None:
+    """The record within :mod:`neural_memory.core.limits`: what every storage write accepts."""
     try:
-        text = json.dumps(plain, allow_nan=False, separators=(",", ":"))
-    except (TypeError, ValueError) as error:
-        raise SnapshotFormatError(f"{path} is not plain JSON: {error}") from None
-    except RecursionError:
-        raise SnapshotFormatError(f"{path} is nested too deeply") from None
-    if len(text) > limits.MAX_METADATA_CHARS:
-        raise SnapshotFormatError(
-            f"{path} is larger than {limits.MAX_METADATA_CHARS} characters of JSON"
-        )
-    if json.loads(text) != plain:
-        raise SnapshotFormatError(f"{path} would change in JSON (use lists, not tuples)")
+        check_record(record, path)
+    except ValidationError as error:
+        raise SnapshotFormatError(str(error)) from None
 
 
 def _check_references(snapshot: BrainSnapshot) -> None:
@@ -265,13 +227,3 @@ def _check_references(snapshot: BrainSnapshot) -> None:
             raise SnapshotFormatError(
                 f"fibers[{index}] ({fiber.id!r}) names missing neuron(s) {sorted(missing)[:5]}"
             )
-
-
-def _limit(value: str, limit: int, path: str) -> None:
-    if len(value) > limit:
-        raise SnapshotFormatError(f"{path} is longer than {limit} characters")
-
-
-def _ids(values: Iterable[str], path: str) -> None:
-    for value in values:
-        _limit(value, limits.MAX_ID_LENGTH, path)

@@ -19,6 +19,7 @@ from neural_memory.errors import (
     NotFoundError,
     StorageError,
 )
+from neural_memory.storage._integrity import in_use_error
 from neural_memory.storage._redis_codec import decode, encode, encode_value, micros
 from neural_memory.storage._vectors import vector_to_text
 from neural_memory.storage.batch import WriteBatch
@@ -206,9 +207,16 @@ class WritePlan:
         log_limit: int,
         guard: Sequence[list[object]] = (),
         deltas: Sequence[list[str]] = (),
+        new_brain: Sequence[str] = (),
     ) -> list[object]:
-        """Return ARGV of the write script, with the deltas' guard and results if any."""
+        """Return ARGV of the write script, with the deltas' guard and results if any.
+
+        ``new_brain`` (brain JSON, brain order key, order counter key) makes the script
+        create the brain in the same transaction, or fail when it exists.
+        """
         header: dict[str, object] = dict(self.header)
+        if new_brain:
+            header["nb"] = list(new_brain)
         if guard:
             header["cas"] = list(guard)
         if deltas:
@@ -236,6 +244,8 @@ def raise_for_write_result(brain_id: str, result: Sequence[object]) -> int | Non
         raise NotFoundError(f"vector names missing fiber {rest[0]!r}")
     if status == "fiber_neurons":
         raise NotFoundError(f"fiber {rest[0]!r} names missing neurons {sorted(rest[1:])}")
+    if status == "in_use":
+        raise in_use_error(rest[0], rest[1])
     raise StorageError(f"unexpected reply from the Redis write script: {result!r}")
 
 

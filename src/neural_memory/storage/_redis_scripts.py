@@ -14,9 +14,13 @@ WRITE = r"""
 -- KEYS[1] brains directory hash
 -- ARGV[1] brain id, ARGV[2] brain key prefix, ARGV[3] header JSON, ARGV[4] change-log limit,
 -- ARGV[5..] record JSON, referred to from the header by ARGV index
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return {'brain'} end
+-- header 'nb' = {brain JSON, brain order key, order counter key}: create the brain too
 local P = ARGV[2]
 local b = cjson.decode(ARGV[3])
+local nb = b['nb']
+local brain_exists = redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1
+if nb and brain_exists then return {'exists', 'brain', ARGV[1]} end
+if not nb and not brain_exists then return {'brain'} end
 local N, NO, CTR, S, LINKED = P..'n', P..'no', P..'ctr', P..'s', P..'linked'
 local F, FLU, T, TX, PR = P..'f', P..'flu', P..'t', P..'tx', P..'p'
 local SEQ, LOG = P..'seq', P..'log'
@@ -82,8 +86,33 @@ for _, group in ipairs({fi, fu}) do
     if #missing > 0 then return {'fiber_neurons', x[1], unpack(missing)} end
   end
 end
+-- no fiber may name a deleted neuron after the batch (see storage/_integrity.py)
+local rewritten, deleted_neurons = {}, {}
+for _, group in ipairs({fi, fu}) do
+  for _, x in ipairs(group) do rewritten[x[1]] = true end
+end
+for id in pairs(deleted_fibers) do rewritten[id] = true end
+for _, id in ipairs(list('dn')) do
+  deleted_neurons[id] = true
+  for _, fid in ipairs(redis.call('SMEMBERS', P..'fn:'..id)) do
+    if not rewritten[fid] then return {'in_use', id, fid} end
+  end
+end
+for _, group in ipairs({fi, fu}) do
+  for _, x in ipairs(group) do
+    if not deleted_fibers[x[1]] then
+      for _, n in ipairs(x[3]) do
+        if deleted_neurons[n] then return {'in_use', n, x[1]} end
+      end
+    end
+  end
+end
 
--- 3. apply, in WriteBatch order
+-- 3. apply, in WriteBatch order (the new brain first)
+if nb then
+  redis.call('HSET', KEYS[1], ARGV[1], nb[1])
+  redis.call('ZADD', nb[2], redis.call('INCR', nb[3]), ARGV[1])
+end
 local function order_neuron(id) redis.call('ZADD', NO, redis.call('INCR', CTR), id) end
 for _, x in ipairs(ne) do
   if redis.call('HSETNX', N, x[1], ARGV[x[2]]) == 1 then order_neuron(x[1]) end

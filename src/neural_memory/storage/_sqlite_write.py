@@ -16,7 +16,9 @@ from typing import TypeVar
 from neural_memory.core.events import ChangeKind
 from neural_memory.core.fiber import Fiber
 from neural_memory.errors import AlreadyExistsError, BrainNotFoundError, NotFoundError
+from neural_memory.storage._integrity import refuse_neurons_in_use
 from neural_memory.storage._sqlite_rows import (
+    BRAIN_COLUMNS,
     FIBER_COLUMNS,
     NEURON_COLUMNS,
     PROJECT_COLUMNS,
@@ -39,6 +41,7 @@ from neural_memory.storage.batch import WriteBatch
 __all__ = [
     "PUT_META",
     "brain_number",
+    "create_brain",
     "existing_ids",
     "insert_sql",
     "write_batch",
@@ -122,10 +125,38 @@ def write_batch(
 ) -> int:
     """Apply ``batch`` to ``brain_id`` atomically, log its changes, return the new seq."""
     with write_transaction(conn):
-        brain = brain_number(conn, brain_id)
-        old_fibers = _check(conn, brain, batch)
-        cascaded = _apply(conn, brain, batch, old_fibers)
-        return _log_changes(conn, brain, batch, cascaded, change_log_limit)
+        return _write_in_transaction(conn, brain_id, batch, change_log_limit)
+
+
+def create_brain(
+    conn: sqlite3.Connection,
+    brain_row: tuple[object, ...],
+    batch: WriteBatch,
+    change_log_limit: int,
+) -> int:
+    """Insert the brain of ``brain_row`` and apply ``batch`` to it in one transaction.
+
+    AlreadyExistsError when the id is taken; on any failure nothing is kept.
+    """
+    brain_id = str(brain_row[0])
+    with write_transaction(conn):
+        if conn.execute("SELECT 1 FROM brains WHERE id = ?", (brain_id,)).fetchone():
+            raise AlreadyExistsError(f"brain {brain_id!r} already exists")
+        columns = ", ".join("?" * len(brain_row))
+        conn.execute(f"INSERT INTO brains ({BRAIN_COLUMNS}) VALUES ({columns})", brain_row)
+        if batch.is_empty:
+            return 0
+        return _write_in_transaction(conn, brain_id, batch, change_log_limit)
+
+
+def _write_in_transaction(
+    conn: sqlite3.Connection, brain_id: str, batch: WriteBatch, change_log_limit: int
+) -> int:
+    brain = brain_number(conn, brain_id)
+    old_fibers = _check(conn, brain, batch)
+    refuse_neurons_in_use(batch, _fibers_naming(conn, brain, batch.delete_neuron_ids))
+    cascaded = _apply(conn, brain, batch, old_fibers)
+    return _log_changes(conn, brain, batch, cascaded, change_log_limit)
 
 
 # -- checks --------------------------------------------------------------------------------
@@ -204,6 +235,20 @@ def _fiber_neurons(
     sql = f"SELECT id, neuron_ids FROM fibers WHERE brain = ? AND id {_IN_IDS}"
     rows = conn.execute(sql, (brain, id_list(wanted)))
     return {row[0]: frozenset(load_json(row[1])) for row in rows}
+
+
+def _fibers_naming(
+    conn: sqlite3.Connection, brain: int, neuron_ids: Iterable[str]
+) -> dict[str, set[str]]:
+    """The ids of the stored fibers naming each of ``neuron_ids``."""
+    wanted = set(neuron_ids)
+    if not wanted:
+        return {}
+    sql = f"SELECT neuron_id, fiber_id FROM fiber_neurons WHERE brain = ? AND neuron_id {_IN_IDS}"
+    users: dict[str, set[str]] = {}
+    for neuron_id, fiber_id in conn.execute(sql, (brain, id_list(wanted))):
+        users.setdefault(neuron_id, set()).add(fiber_id)
+    return users
 
 
 # -- apply ---------------------------------------------------------------------------------

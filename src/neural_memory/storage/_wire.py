@@ -37,6 +37,7 @@ from neural_memory.errors import (
     AlreadyExistsError,
     BrainNotSetError,
     ConfigError,
+    LimitExceededError,
     NeuralMemoryError,
     NotFoundError,
     SnapshotFormatError,
@@ -45,6 +46,7 @@ from neural_memory.errors import (
     StorageUnavailableError,
     ValidationError,
 )
+from neural_memory.storage._limits import check_batch
 from neural_memory.storage._vectors import vector_from_text, vector_to_text
 from neural_memory.storage.batch import FiberVector, WriteBatch
 from neural_memory.storage.filters import (
@@ -83,7 +85,7 @@ STORAGE_PREFIX = "/v1/storage"
 """Path prefix of the storage RPC routes."""
 
 REQUEST_TOO_LARGE = "RequestTooLarge"
-"""Error type of an HTTP 413 answer (the client raises ValidationError for it)."""
+"""Error type of an HTTP 413 answer (the client raises LimitExceededError for it)."""
 
 _BATCH_SECTIONS: dict[str, type] = {
     "insert_neurons": Neuron,
@@ -110,6 +112,7 @@ _BATCH_ID_LISTS = (
 _STATUS: tuple[tuple[type[NeuralMemoryError], int], ...] = (
     (NotFoundError, 404),
     (AlreadyExistsError, 409),
+    (LimitExceededError, 413),
     (ValidationError, 422),
     (ConfigError, 422),
     (BrainNotSetError, 422),
@@ -199,7 +202,9 @@ def decode_write_batch(value: Any, path: str = "batch") -> WriteBatch:
         )
     if "put_meta" in value:
         parts["put_meta"] = _meta_pairs(value["put_meta"], f"{path}.put_meta")
-    return WriteBatch(**parts)
+    batch = WriteBatch(**parts)
+    check_batch(batch)
+    return batch
 
 
 def _list_of(value: Any, path: str) -> list[Any]:
@@ -321,7 +326,7 @@ def error_from_body(status: int, body: Any) -> NeuralMemoryError:
     message = body.get("message") if isinstance(body, dict) else None
     text = message if isinstance(message, str) else f"the server answered HTTP {status}"
     if error_type == REQUEST_TOO_LARGE:
-        return ValidationError(text)
+        return LimitExceededError(text)
     if isinstance(error_type, str) and error_type in errors_module.__all__:
         kind = getattr(errors_module, error_type)
         if isinstance(kind, type) and issubclass(kind, NeuralMemoryError):

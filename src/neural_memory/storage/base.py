@@ -15,12 +15,14 @@ from neural_memory.core.brain import Brain
 from neural_memory.core.clock import as_utc, utcnow
 from neural_memory.core.events import BrainStats, ChangeRecord, RecallEvent
 from neural_memory.core.fiber import Fiber
+from neural_memory.core.limits import check_record
 from neural_memory.core.neuron import Neuron, NeuronType
 from neural_memory.core.project import Project
 from neural_memory.core.synapse import Synapse, SynapseType
 from neural_memory.core.typed_memory import MemoryType, Priority, TypedMemory
-from neural_memory.errors import NotFoundError, ValidationError
+from neural_memory.errors import AlreadyExistsError, NotFoundError, ValidationError
 from neural_memory.storage._core import GraphRows, JSONValue, StorageCore
+from neural_memory.storage._limits import check_batch, check_meta
 from neural_memory.storage.batch import WriteBatch
 from neural_memory.storage.filters import (
     AlertFilter,
@@ -51,9 +53,48 @@ class Storage(StorageCore):
         """Insert ``brain`` or replace its name and config (its memories are kept)."""
         if not isinstance(brain, Brain):
             raise ValidationError(f"expected a Brain, got {type(brain).__name__}")
+        check_record(brain)
         await self._ensure_open()
         await self._save_brain(brain)
         self._known_brains.add(brain.id)
+
+    async def create_brain(self, brain: Brain, contents: WriteBatch | None = None) -> int:
+        """Create ``brain`` holding ``contents`` in one transaction; return its change seq.
+
+        Either the brain and everything in ``contents`` appear together or nothing does: a
+        failing batch, or a process killed mid-way, leaves no brain. AlreadyExistsError
+        (nothing written) when the id is taken, so of two concurrent creations of one id
+        exactly one succeeds.
+        """
+        if not isinstance(brain, Brain):
+            raise ValidationError(f"expected a Brain, got {type(brain).__name__}")
+        batch = WriteBatch() if contents is None else contents
+        if not isinstance(batch, WriteBatch):
+            raise ValidationError(f"expected a WriteBatch, got {type(batch).__name__}")
+        check_record(brain)
+        check_batch(batch)
+        await self._ensure_open()
+        seq = await self._create_brain(brain, batch)
+        self._known_brains.add(brain.id)
+        return seq
+
+    async def _create_brain(self, brain: Brain, contents: WriteBatch) -> int:
+        """Create a brain and apply ``contents`` to it; AlreadyExistsError when it exists.
+
+        This fallback is atomic only for the failure of the batch (the new brain is deleted
+        again); two concurrent callers can both pass its existence check. InMemoryStorage,
+        SQLiteStorage, RedisStorage and SharedStorage override it with one transaction.
+        """
+        if await self._get_brain(brain.id) is not None:
+            raise AlreadyExistsError(f"brain {brain.id!r} already exists")
+        await self._save_brain(brain)
+        if contents.is_empty:
+            return 0
+        try:
+            return await self._write(brain.id, contents)
+        except BaseException:
+            await self._delete_brain(brain.id)
+            raise
 
     async def get_brain(self, brain_id: str) -> Brain | None:
         """The brain with ``brain_id``, or None."""
@@ -77,6 +118,7 @@ class Storage(StorageCore):
         """Apply ``batch`` to the current brain in one transaction; return the new change seq."""
         if not isinstance(batch, WriteBatch):
             raise ValidationError(f"expected a WriteBatch, got {type(batch).__name__}")
+        check_batch(batch)
         brain_id = await self._current_brain()
         if batch.is_empty:
             return await self._get_change_seq(brain_id)
@@ -317,6 +359,8 @@ class Storage(StorageCore):
     async def add_alerts(self, alerts: Iterable[Alert]) -> None:
         """Store new alerts (or replace ones with the same id)."""
         items = tuple(_expect(alert, Alert) for alert in alerts)
+        for alert in items:
+            check_record(alert)
         if items:
             await self._put_alerts(await self._current_brain(), items)
 
@@ -375,7 +419,8 @@ class Storage(StorageCore):
 
     async def add_recall_event(self, event: RecallEvent) -> None:
         """Record one query and what it recalled."""
-        await self._add_recall_event(await self._current_brain(), _expect(event, RecallEvent))
+        check_record(_expect(event, RecallEvent))
+        await self._add_recall_event(await self._current_brain(), event)
 
     async def get_recall_events(
         self, *, since: datetime | None = None, limit: int | None = None
@@ -390,7 +435,8 @@ class Storage(StorageCore):
 
     async def set_meta(self, key: str, value: JSONValue) -> None:
         """Store a JSON-serialisable value under ``key`` for the current brain."""
-        await self._set_meta(await self._current_brain(), require_text(key, "key"), value)
+        check_meta(require_text(key, "key"), value)
+        await self._set_meta(await self._current_brain(), key, value)
 
     # -- vectors -------------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from neural_memory.core.synapse import Synapse
 from neural_memory.core.typed_memory import TypedMemory
 from neural_memory.errors import AlreadyExistsError, NotFoundError, ValidationError
 from neural_memory.storage._core import JSONValue
+from neural_memory.storage._integrity import refuse_neurons_in_use
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
 from neural_memory.storage.filters import (
@@ -87,6 +88,15 @@ class InMemoryStorage(Storage):
         else:
             data.brain = brain
 
+    async def _create_brain(self, brain: Brain, contents: WriteBatch) -> int:
+        # No await between the check and the last write: one transaction for the event loop.
+        if brain.id in self._brains:
+            raise AlreadyExistsError(f"brain {brain.id!r} already exists")
+        data = _BrainData(brain=brain)
+        _check(data, contents)
+        self._brains[brain.id] = data
+        return _apply_logged(data, contents) if not contents.is_empty else 0
+
     async def _get_brain(self, brain_id: str) -> Brain | None:
         data = self._brains.get(brain_id)
         return data.brain if data else None
@@ -102,20 +112,7 @@ class InMemoryStorage(Storage):
     async def _write(self, brain_id: str, batch: WriteBatch) -> int:
         data = self._brains[brain_id]
         _check(data, batch)
-        cascaded = _apply(data, batch)
-        neurons, synapses, fibers = batch.changed_ids()
-        synapses |= cascaded
-        for kind, ids in (
-            (ChangeKind.NEURON, neurons),
-            (ChangeKind.SYNAPSE, synapses),
-            (ChangeKind.FIBER, fibers),
-        ):
-            for entity_id in sorted(ids):
-                data.seq += 1
-                data.changes.append(ChangeRecord(data.seq, kind, entity_id))
-        if len(data.changes) > CHANGE_LOG_LIMIT:
-            del data.changes[: len(data.changes) - CHANGE_LOG_LIMIT]
-        return data.seq
+        return _apply_logged(data, batch)
 
     # -- graph reads ---------------------------------------------------------------------------
 
@@ -279,6 +276,24 @@ def _typed_memory_matches(memory: TypedMemory, query: TypedMemoryFilter) -> bool
     )
 
 
+def _apply_logged(data: _BrainData, batch: WriteBatch) -> int:
+    """Apply a checked batch and log its changes; the brain's new change seq."""
+    cascaded = _apply(data, batch)
+    neurons, synapses, fibers = batch.changed_ids()
+    synapses |= cascaded
+    for kind, ids in (
+        (ChangeKind.NEURON, neurons),
+        (ChangeKind.SYNAPSE, synapses),
+        (ChangeKind.FIBER, fibers),
+    ):
+        for entity_id in sorted(ids):
+            data.seq += 1
+            data.changes.append(ChangeRecord(data.seq, kind, entity_id))
+    if len(data.changes) > CHANGE_LOG_LIMIT:
+        del data.changes[: len(data.changes) - CHANGE_LOG_LIMIT]
+    return data.seq
+
+
 def _check(data: _BrainData, batch: WriteBatch) -> None:
     """Raise before anything is applied, so a failing batch leaves no trace."""
     new_neurons = {n.id for n in batch.insert_neurons} | {n.id for n in batch.ensure_neurons}
@@ -309,6 +324,8 @@ def _check(data: _BrainData, batch: WriteBatch) -> None:
             raise NotFoundError(f"vector names missing fiber {vector.fiber_id!r}")
     for key, value in batch.put_meta:
         _check_json(key, value)
+    users = {n: data.fibers_by_neuron.get(n, set()) for n in batch.delete_neuron_ids}
+    refuse_neurons_in_use(batch, users)
 
 
 def _require_present(store: Mapping[str, object], ids: Iterable[str], what: str) -> None:

@@ -217,6 +217,20 @@ class RedisStorage(Storage):
                 [brain.id, encode(brain)],
             )
 
+    async def _create_brain(self, brain: Brain, contents: WriteBatch) -> int:
+        # One run of the write script: it creates the brain only once every check passed.
+        ns = self._namespace
+        keys = self._keys(brain.id)
+        new_brain = (encode(brain), f"{ns}:brain_order", f"{ns}:brain_ctr")
+        plan = WritePlan.of(contents)
+        args = plan.args(brain.id, keys.prefix, _memory.CHANGE_LOG_LIMIT, new_brain=new_brain)
+        with self._errors():
+            result = await self._run("WRITE", [self._brains_key], args)
+        seq = raise_for_write_result(brain.id, result)
+        if seq is None:
+            raise StorageError(f"the write script asked to retry creating brain {brain.id!r}")
+        return seq
+
     async def _get_brain(self, brain_id: str) -> Brain | None:
         with self._errors():
             raw = await self._redis.hget(self._brains_key, brain_id)

@@ -97,6 +97,9 @@ class ScopedStorage(Storage):
     async def _save_brain(self, brain: Brain) -> None:
         await self._base._save_brain(brain)
 
+    async def _create_brain(self, brain: Brain, contents: WriteBatch) -> int:
+        return await self._base._create_brain(brain, contents)
+
     async def _get_brain(self, brain_id: str) -> Brain | None:
         return await self._base._get_brain(brain_id)
 

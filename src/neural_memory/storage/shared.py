@@ -193,6 +193,10 @@ class SharedStorage(Storage):
     async def _save_brain(self, brain: Brain) -> None:
         await self._post("save_brain", {"brain": encode_record(brain)}, "ok")
 
+    async def _create_brain(self, brain: Brain, contents: WriteBatch) -> int:
+        body = {"brain": encode_record(brain), "batch": encode_write_batch(contents)}
+        return _int(await self._post("create_brain", body, "seq"))
+
     async def _get_brain(self, brain_id: str) -> Brain | None:
         found = await self._post("get_brain", {"brain_id": brain_id}, "brain")
         if found is None:

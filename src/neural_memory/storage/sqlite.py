@@ -42,7 +42,13 @@ from neural_memory.errors import (
 from neural_memory.storage import _sqlite_ops as ops
 from neural_memory.storage import _sqlite_rows as rows
 from neural_memory.storage._core import GraphRows, JSONValue
-from neural_memory.storage._sqlite_write import PUT_META, TOUCHING_IDS, insert_sql, write_batch
+from neural_memory.storage._sqlite_write import (
+    PUT_META,
+    TOUCHING_IDS,
+    create_brain,
+    insert_sql,
+    write_batch,
+)
 from neural_memory.storage._vectors import vector_from_bytes
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
@@ -166,6 +172,10 @@ class SQLiteStorage(Storage):
 
     async def _save_brain(self, brain: Brain) -> None:
         await self._run(ops.save_brain, rows.brain_row(brain))
+
+    async def _create_brain(self, brain: Brain, contents: WriteBatch) -> int:
+        row = rows.brain_row(brain)
+        return await self._run(create_brain, row, contents, _memory.CHANGE_LOG_LIMIT)
 
     async def _get_brain(self, brain_id: str) -> Brain | None:
         sql = f"SELECT {rows.BRAIN_COLUMNS} FROM brains WHERE id = ?"

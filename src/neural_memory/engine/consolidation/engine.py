@@ -21,13 +21,15 @@ from neural_memory.engine.consolidation.strategies import (
 )
 from neural_memory.engine.handle import BrainHandle
 from neural_memory.engine.lifecycle.decay import DecayManager
-from neural_memory.errors import ValidationError
+from neural_memory.errors import ConfigError
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
 
 __all__ = ["ConsolidationEngine", "ConsolidationPolicy", "ConsolidationReport", "consolidate"]
 
 _LAST_RUN_KEY = "consolidation.last_run"
+_REPLAYED_KEY = "consolidation.replayed_until"
+"""When the newest recall event replayed so far was recorded (events are replayed once)."""
 _PROMOTED_KEY = "consolidation.promoted"
 
 
@@ -85,7 +87,7 @@ class ConsolidationEngine:
         policy: ConsolidationPolicy | None = None,
     ) -> None:
         if not isinstance(storage, Storage | BrainHandle):
-            raise ValidationError(f"expected a Storage or a BrainHandle, got {storage!r}")
+            raise ConfigError(f"storage must be a Storage or a BrainHandle, got {storage!r}")
         self._storage = storage
         self._config = config or BrainConfig()
         self._policy = policy or ConsolidationPolicy()
@@ -104,9 +106,14 @@ class ConsolidationEngine:
         neurons = await storage.find_neurons()
         synapses = await storage.get_synapses()
         memories = await storage.find_typed_memories(include_expired=True)
-        last_run = await storage.get_meta(_LAST_RUN_KEY)
-        since = datetime.fromisoformat(last_run) if isinstance(last_run, str) else None
-        events = await storage.get_recall_events(since=since)
+        since = _moment(await storage.get_meta(_REPLAYED_KEY))
+        if since is None:  # a brain consolidated by an earlier release
+            since = _moment(await storage.get_meta(_LAST_RUN_KEY))
+        events = [
+            e
+            for e in await storage.get_recall_events(since=since)
+            if since is None or e.created_at > since
+        ]
         promoted = set(await storage.get_meta(_PROMOTED_KEY) or [])
         changes = Changes()
         expired = plan_expiry(memories, now, changes)
@@ -125,7 +132,13 @@ class ConsolidationEngine:
             changes,
         )
         linked, pruned = plan_orphans(neurons, synapses, fibers, changes)
-        bookkeeping = ((_PROMOTED_KEY, sorted(promoted)), (_LAST_RUN_KEY, now.isoformat()))
+        replayed_until = max((e.created_at for e in events), default=since)
+        bookkeeping: tuple[tuple[str, object], ...] = (
+            (_PROMOTED_KEY, sorted(promoted)),
+            (_LAST_RUN_KEY, now.isoformat()),
+        )
+        if replayed_until is not None:
+            bookkeeping += ((_REPLAYED_KEY, replayed_until.isoformat()),)
         await handle.write(_batch(changes, bookkeeping))
         if policy.apply_decay:
             await DecayManager(decay_rate=self._config.decay_rate).apply_decay(handle, now=now)
@@ -152,6 +165,16 @@ async def consolidate(
 ) -> ConsolidationReport:
     """Run one consolidation of the storage's current brain (see ConsolidationEngine)."""
     return await ConsolidationEngine(storage, config, policy).run(now=now)
+
+
+def _moment(value: object) -> datetime | None:
+    """A timestamp stored as ISO text (None for anything else)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return as_utc(datetime.fromisoformat(value))
+    except ValueError:
+        return None
 
 
 def _batch(changes: Changes, meta: tuple[tuple[str, object], ...]) -> WriteBatch:

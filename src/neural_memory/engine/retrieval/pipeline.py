@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from neural_memory.core._validation import empty_mapping, require_text, require_unit
+from neural_memory.core._validation import empty_mapping, optional_utc, require_text, require_unit
 from neural_memory.core.brain import BrainConfig
-from neural_memory.core.clock import as_utc, utcnow
+from neural_memory.core.clock import utcnow
 from neural_memory.core.events import RecallEvent
 from neural_memory.core.fiber import Fiber
+from neural_memory.core.limits import check_text, check_time
 from neural_memory.engine.extraction import extract, word_key
 from neural_memory.engine.handle import BrainHandle
 from neural_memory.engine.lifecycle.reinforcement import reinforcement_batch
@@ -152,7 +153,7 @@ class ReflexPipeline:
         min_relative_score: float = 0.05,
     ) -> None:
         if not isinstance(storage, Storage | BrainHandle):
-            raise ValidationError(f"expected a Storage or a BrainHandle, got {storage!r}")
+            raise ConfigError(f"storage must be a Storage or a BrainHandle, got {storage!r}")
         if not isinstance(config, BrainConfig):
             raise ConfigError(f"config must be a BrainConfig (brain.config), got {config!r}")
         self._storage = storage
@@ -182,10 +183,10 @@ class ReflexPipeline:
         each recalled memory carries ``why``: its activation path from the query's anchors.
         """
         started = time.perf_counter()
-        text = require_text(query, "query")
+        text = check_text(require_text(query, "query"), "query")
         level = _depth(depth, text)
         budget = _budget(max_tokens, self._config)
-        now = as_utc(reference_time) if reference_time else utcnow()
+        now = _now(reference_time)
         handle, index, ranking, chosen = await self._rank(text, level, now, max_fibers, asker)
         lines = [index.fibers[c.row].context_line() for c in chosen]
         context, tokens, used_rows = build_context(lines, budget)
@@ -235,8 +236,8 @@ class ReflexPipeline:
         callers that rank memories their own way (neuram does). ``vector`` is the query's
         embedding under the pipeline's embedder when the caller has it already.
         """
-        text = require_text(query, "query")
-        now = as_utc(reference_time) if reference_time else utcnow()
+        text = check_text(require_text(query, "query"), "query")
+        now = _now(reference_time)
         level = _depth(depth, text)
         _, index, _, chosen = await self._rank(text, level, now, max_fibers, asker, vector)
         return tuple(_scored(index.fibers[c.row].fiber, c) for c in chosen)
@@ -399,3 +400,9 @@ def _co_activations(
         )
         for group in sorted(groups, key=lambda g: (-len(g), -groups[g]))
     ]
+
+
+def _now(reference_time: datetime | None) -> datetime:
+    """``reference_time`` as UTC (default now); ValidationError unless a supported datetime."""
+    moment = optional_utc(reference_time, "reference_time")
+    return check_time(moment, "reference_time") if moment is not None else utcnow()

@@ -1,0 +1,234 @@
+"""The limits every stored value respects, in one place, and the pure checks that enforce them.
+
+Every write path checks them at the storage boundary (``Storage.write``, ``save_brain``,
+``add_alerts``, ``add_recall_event``, ``set_meta``, the storage RPC of the server) and the
+snapshot importer and exporter check the very same functions, so anything a brain accepts
+it can also export, import and serve over :class:`~neural_memory.storage.SharedStorage`.
+
+==========================  =============================================================
+What                        Limit
+==========================  =============================================================
+any id                      1 to :data:`MAX_ID_LENGTH` characters
+a name, tag, source, key    at most :data:`MAX_NAME_LENGTH` characters
+a text (content, query...)  at most :data:`MAX_TEXT_LENGTH` characters
+tags of one record          at most :data:`MAX_TAGS`
+members of one fiber        at most :data:`MAX_FIBER_MEMBERS` ids per list
+metadata of one record      a JSON object of at most :data:`MAX_METADATA_CHARS` characters
+                            (compact JSON) nested at most :data:`MAX_METADATA_DEPTH` deep
+a meta value                any JSON value of at most :data:`MAX_META_VALUE_CHARS`
+a vector                    at most :data:`MAX_VECTOR_DIMENSIONS` finite numbers
+every number                finite (no NaN, no infinity)
+every string                valid Unicode (no lone surrogate) without NUL characters
+every timestamp             year :data:`MIN_YEAR` to :data:`MAX_YEAR` (UTC)
+==========================  =============================================================
+
+A value that is too large raises :class:`~neural_memory.errors.LimitExceededError`
+(HTTP 413); a value that is invalid (NaN, a lone surrogate, a far date, a value JSON cannot
+hold) raises :class:`~neural_memory.errors.ValidationError` (HTTP 422).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import fields, is_dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from neural_memory.errors import LimitExceededError, ValidationError
+
+__all__ = [
+    "MAX_FIBER_MEMBERS",
+    "MAX_ID_LENGTH",
+    "MAX_METADATA_CHARS",
+    "MAX_METADATA_DEPTH",
+    "MAX_META_VALUE_CHARS",
+    "MAX_NAME_LENGTH",
+    "MAX_TAGS",
+    "MAX_TEXT_LENGTH",
+    "MAX_VECTOR_DIMENSIONS",
+    "MAX_YEAR",
+    "MIN_YEAR",
+    "check_id",
+    "check_json_value",
+    "check_number",
+    "check_record",
+    "check_text",
+    "check_time",
+]
+
+MAX_ID_LENGTH = 256
+"""Longest id of any entity (brain, neuron, synapse, fiber, typed memory, project, alert)."""
+
+MAX_NAME_LENGTH = 1_000
+"""Longest brain or project name, tag, typed-memory source, meta key or model name."""
+
+MAX_TEXT_LENGTH = 1_000_000
+"""Longest neuron or fiber content, project description, alert message or recall query."""
+
+MAX_TAGS = 1_000
+"""Most tags on one fiber, typed memory or project."""
+
+MAX_FIBER_MEMBERS = 100_000
+"""Most neuron ids, synapse ids or pathway steps in one fiber (or fiber ids in an event)."""
+
+MAX_METADATA_CHARS = 100_000
+"""Longest metadata object of one entity, measured as compact JSON."""
+
+MAX_METADATA_DEPTH = 32
+"""Most levels of lists and objects inside a metadata object or meta value (the outer one
+not counted): ``{"a": {"b": []}}`` is nested 2 deep."""
+
+MAX_META_VALUE_CHARS = 1_000_000
+"""Longest value stored with ``set_meta`` or ``WriteBatch.put_meta``, as compact JSON."""
+
+MAX_VECTOR_DIMENSIONS = 65_536
+"""Most numbers in one stored embedding."""
+
+MIN_YEAR = 1000
+"""Earliest year of any stored timestamp (a memory's own time, not a time it mentions)."""
+
+MAX_YEAR = 8999
+"""Latest year of any stored timestamp; dates stay far from ``datetime``'s edges."""
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_UNCHECKED = frozenset({bool, int})
+
+# Field name -> the length limit of its text; any other string field is an id.
+_TEXT_FIELDS = frozenset({"content", "description", "message", "query"})
+_NAME_FIELDS = frozenset({"name", "source"})
+_MEMBER_FIELDS = frozenset({"neuron_ids", "synapse_ids", "pathway", "fiber_ids"})
+
+
+def check_text(value: str, what: str, limit: int = MAX_TEXT_LENGTH) -> str:
+    """``value`` if it is a string of valid Unicode, without NUL, of at most ``limit`` chars."""
+    if not isinstance(value, str):
+        raise ValidationError(f"{what} must be a string, got {type(value).__name__}")
+    if len(value) > limit:
+        raise LimitExceededError(f"{what} is longer than {limit} characters ({len(value)})")
+    if "\x00" in value:
+        raise ValidationError(f"{what} holds a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError(f"{what} is not valid Unicode: {exc.reason}") from None
+    return value
+
+
+def check_id(value: str, what: str) -> str:
+    """``value`` if it is a valid id: non-empty valid text of at most MAX_ID_LENGTH."""
+    check_text(value, what, MAX_ID_LENGTH)
+    if not value:
+        raise ValidationError(f"{what} must not be empty")
+    return value
+
+
+def check_number(value: float, what: str) -> float:
+    """``value`` if it is a finite number."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValidationError(f"{what} must be a finite number, got {value!r}")
+    return value
+
+
+def check_time(value: datetime, what: str) -> datetime:
+    """``value`` if its year lies within MIN_YEAR to MAX_YEAR."""
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValidationError(
+            f"{what} must lie within the years {MIN_YEAR} to {MAX_YEAR}, got {value.isoformat()}"
+        )
+    return value
+
+
+def check_json_value(value: Any, what: str, limit: int = MAX_META_VALUE_CHARS) -> Any:
+    """``value`` if it is plain JSON data that survives a round trip unchanged.
+
+    Refused: NaN and infinity, non-string keys, tuples and other non-JSON types, nesting
+    deeper than MAX_METADATA_DEPTH, invalid Unicode, more than ``limit`` characters.
+    """
+    try:
+        text = json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"{what} is not plain JSON data: {exc}") from None
+    except RecursionError:
+        raise ValidationError(f"{what} is nested deeper than {MAX_METADATA_DEPTH} levels") from None
+    if text.count("{") + text.count("[") > MAX_METADATA_DEPTH:
+        _check_depth(value, what)  # only text with that many brackets can nest that deep
+    if len(text) > limit:
+        raise LimitExceededError(f"{what} is larger than {limit} characters of JSON")
+    check_text(text, what, limit)
+    if json.loads(text) != value:
+        raise ValidationError(f"{what} would change in JSON (use lists and string keys)")
+    return value
+
+
+def check_record(record: object, what: str | None = None) -> None:
+    """Check every field of a core record (Neuron, Fiber, Brain, Alert, ...) against the limits."""
+    if not is_dataclass(record) or isinstance(record, type):
+        raise ValidationError(f"expected a core record, got {type(record).__name__}")
+    kind = type(record)
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = tuple(spec.name for spec in fields(record))
+    prefix = what or kind.__name__
+    for name in names:
+        value = getattr(record, name)
+        if value is None or type(value) in _UNCHECKED:
+            continue
+        _check_field(name, value, f"{prefix}.{name}")
+
+
+def _check_field(name: str, value: Any, what: str) -> None:
+    if isinstance(value, bool | int | Enum):
+        return
+    if isinstance(value, str):
+        _check_string_field(name, value, what)
+    elif isinstance(value, float):
+        check_number(value, what)
+    elif isinstance(value, datetime):
+        check_time(value, what)
+    elif isinstance(value, Mapping):
+        if value:
+            check_json_value(dict(value), what, MAX_METADATA_CHARS)
+    elif isinstance(value, frozenset | tuple | list):
+        _check_strings(name, value, what)
+    elif is_dataclass(value) and not isinstance(value, type):
+        check_record(value, what)
+    else:
+        raise ValidationError(f"{what} has an unexpected type {type(value).__name__}")
+
+
+def _check_string_field(name: str, value: str, what: str) -> None:
+    if name in _TEXT_FIELDS:
+        check_text(value, what)
+    elif name in _NAME_FIELDS:
+        check_text(value, what, MAX_NAME_LENGTH)
+    else:
+        check_id(value, what)
+
+
+def _check_strings(name: str, values: Any, what: str) -> None:
+    limit = MAX_TAGS if name == "tags" else MAX_FIBER_MEMBERS
+    if len(values) > limit:
+        raise LimitExceededError(f"{what} has more than {limit} items ({len(values)})")
+    length = MAX_NAME_LENGTH if name == "tags" else MAX_ID_LENGTH
+    for item in values:
+        check_text(item, what, length)
+
+
+def _check_depth(value: Any, what: str) -> None:
+    """ValidationError when lists and objects nest deeper than MAX_METADATA_DEPTH."""
+    level: list[Any] = [value]
+    for _ in range(MAX_METADATA_DEPTH + 1):
+        nested = [
+            child
+            for item in level
+            if isinstance(item, Mapping | list | tuple)
+            for child in (item.values() if isinstance(item, Mapping) else item)
+            if isinstance(child, Mapping | list | tuple)
+        ]
+        if not nested:
+            return
+        level = nested
+    raise ValidationError(f"{what} is nested deeper than {MAX_METADATA_DEPTH} levels")
