@@ -1,7 +1,7 @@
 """Applying a WriteBatch to PostgreSQL: one transaction, all or nothing, in few round trips.
 
-The transaction first locks the brain's row (``SELECT ... FOR UPDATE``), so the writers of one
-brain, in any number of processes, apply their batches one after the other: the checks see
+The transaction first locks the brain's row (``SELECT ... FOR NO KEY UPDATE``), so the writers
+of one brain, in any number of processes, apply their batches one after the other: the checks see
 the state the batch applies to, and the change sequence bumped at the end hands every writer
 distinct, increasing seqs. The semantics copy InMemoryStorage exactly: the batch is checked
 against the state before it (duplicates, missing ids, missing neurons), then applied in the
@@ -111,9 +111,15 @@ _SYNAPSE_DELTA = (
     "reinforced_count = reinforced_count + CASE WHEN $1 > 0 THEN 1 ELSE 0 END "
     "WHERE brain = $3 AND id = $4"
 )
+_SYNAPSE_DELTAS = (
+    "UPDATE synapses AS s SET weight = least(1.0, greatest(0.0, s.weight + d.delta)), "
+    "last_activated = CASE WHEN d.delta > 0 THEN $2 ELSE s.last_activated END, "
+    "reinforced_count = s.reinforced_count + CASE WHEN d.delta > 0 THEN 1 ELSE 0 END "
+    "FROM unnest($3::text[], $4::float8[]) AS d(id, delta) WHERE s.brain = $1 AND s.id = d.id"
+)
 _PUT_MEMBERSHIP = (
     "INSERT INTO fiber_neurons (brain, neuron_id, fiber_id) "
-    "SELECT $1, n, f FROM unnest($2::text[], $3::text[]) AS u(n, f) ON CONFLICT DO NOTHING"
+    "SELECT $1, n, f FROM unnest($2::text[], $3::text[]) AS u(n, f)"
 )
 _LOG = (
     "INSERT INTO changes (brain, seq, kind, entity_id) "
@@ -131,7 +137,9 @@ async def write_batch(
 ) -> int:
     """Apply ``batch`` to ``brain_id`` atomically, log its changes, return the new seq."""
     async with conn.transaction():
-        brain = await conn.fetchval("SELECT num FROM brains WHERE id = $1 FOR UPDATE", brain_id)
+        brain = await conn.fetchval(
+            "SELECT num FROM brains WHERE id = $1 FOR NO KEY UPDATE", brain_id
+        )
         if brain is None:
             raise BrainNotFoundError(f"brain {brain_id!r} does not exist in this storage")
         old_fibers = await _check(conn, brain, batch)
@@ -235,9 +243,7 @@ async def _apply(
     neurons = (*batch.insert_neurons, *batch.update_neurons)
     await _put(conn, _PUT_NEURONS, brain, neurons, neuron_row)
     if batch.synapse_deltas:  # before the synapse writes: deltas move stored synapses only
-        at = to_micros(batch.deltas_at)
-        params = [(float(delta), at, brain, sid) for sid, delta in batch.synapse_deltas]
-        await conn.executemany(_SYNAPSE_DELTA, params)
+        await _move_synapses(conn, brain, batch)
     await _put(conn, _ENSURE_SYNAPSES, brain, _first_wins(batch.ensure_synapses), synapse_row)
     synapses = (*batch.insert_synapses, *batch.update_synapses)
     await _put(conn, _PUT_SYNAPSES, brain, synapses, synapse_row)
@@ -265,6 +271,18 @@ async def _apply(
         meta = {k: dump_json(v, f"meta value {k!r}") for k, v in batch.put_meta}
         await conn.execute(PUT_META, brain, list(meta), list(meta.values()))
     return cascaded
+
+
+async def _move_synapses(conn: Connection, brain: int, batch: WriteBatch) -> None:
+    """Apply the synapse deltas: one statement, or one per delta when an id repeats."""
+    at = to_micros(batch.deltas_at)
+    ids = [synapse_id for synapse_id, _ in batch.synapse_deltas]
+    if len(set(ids)) == len(ids):
+        deltas = [float(delta) for _, delta in batch.synapse_deltas]
+        await conn.execute(_SYNAPSE_DELTAS, brain, at, ids, deltas)
+    else:  # each delta clamps the weight the previous one left
+        params = [(float(delta), at, brain, sid) for sid, delta in batch.synapse_deltas]
+        await conn.executemany(_SYNAPSE_DELTA, params)
 
 
 def _first_wins(items: Sequence[_Entity]) -> list[_Entity]:

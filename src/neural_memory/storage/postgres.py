@@ -51,7 +51,7 @@ except ImportError as _missing:  # pragma: no cover - the extra is installed in 
 
 from neural_memory.storage import _sqlite_rows as rows
 from neural_memory.storage._core import JSONValue
-from neural_memory.storage._postgres_schema import migrate, quote_identifier
+from neural_memory.storage._postgres_schema import BRAIN_TABLES, migrate, quote_identifier
 from neural_memory.storage._postgres_write import (
     PUT_ALERTS,
     PUT_META,
@@ -261,7 +261,13 @@ class PostgresStorage(Storage):
             return found
 
     async def _brain_number(self, conn: Connection, brain_id: str) -> int:
-        number = await conn.fetchval("SELECT num FROM brains WHERE id = $1", brain_id)
+        """The brain's row number, key-share locked until the end of the transaction.
+
+        The lock keeps a concurrent ``delete_brain`` from leaving rows of a deleted brain
+        behind; it does not wait for (or hold up) write batches.
+        """
+        sql = "SELECT num FROM brains WHERE id = $1 FOR KEY SHARE"
+        number = await conn.fetchval(sql, brain_id)
         if number is None:
             raise BrainNotFoundError(f"brain {brain_id!r} does not exist in this storage")
         return int(number)
@@ -282,9 +288,16 @@ class PostgresStorage(Storage):
         return [rows.brain_from_row(row) for row in await self._fetch(sql)]
 
     async def _delete_brain(self, brain_id: str) -> bool:
-        async with self._connection() as conn:
-            status: str = await conn.execute("DELETE FROM brains WHERE id = $1", brain_id)
-        return status != "DELETE 0"
+        # FOR UPDATE waits for the brain's writers and makes later ones find no brain.
+        sql = "SELECT num FROM brains WHERE id = $1 FOR UPDATE"
+        async with self._connection() as conn, conn.transaction():
+            brain = await conn.fetchval(sql, brain_id)
+            if brain is None:
+                return False
+            for table in BRAIN_TABLES:
+                await conn.execute(f"DELETE FROM {table} WHERE brain = $1", brain)
+            await conn.execute("DELETE FROM brains WHERE num = $1", brain)
+            return True
 
     # -- graph -----------------------------------------------------------------------------
 
@@ -433,7 +446,7 @@ class PostgresStorage(Storage):
 
     async def _set_meta(self, brain_id: str, key: str, value: JSONValue) -> None:
         text = rows.dump_json(value, f"meta value {key!r}")
-        async with self._connection() as conn:
+        async with self._connection() as conn, conn.transaction():
             brain = await self._brain_number(conn, brain_id)
             await conn.execute(PUT_META, brain, [key], [text])
 
