@@ -24,7 +24,13 @@ from neural_memory.core import (
     RecallEvent,
     TypedMemory,
 )
-from neural_memory.errors import StorageError, StorageUnavailableError, ValidationError
+from neural_memory.errors import (
+    AlreadyExistsError,
+    NotFoundError,
+    StorageError,
+    StorageUnavailableError,
+    ValidationError,
+)
 from neural_memory.storage import FiberVector, WriteBatch
 from neural_memory.storage._postgres_schema import SCHEMA_VERSION
 from neural_memory.storage.postgres import PostgresStorage, redact_dsn
@@ -322,3 +328,20 @@ def test_two_processes_write_one_brain(dsn: str, schema: str) -> None:
             assert hub.weight == pytest.approx(0.5 + (2 * count - 1) * 0.001)
 
     asyncio.run(check())
+
+
+def test_driver_errors_map_to_storage_errors() -> None:
+    storage = PostgresStorage("postgresql://alice:s3cret-pw@db.example/brains")
+    for raised, expected in (
+        (asyncpg.UniqueViolationError("duplicate key"), AlreadyExistsError),
+        (asyncpg.ForeignKeyViolationError("missing key"), NotFoundError),
+        (asyncpg.exceptions.NumericValueOutOfRangeError("out of range"), ValidationError),
+        (OverflowError("int too big"), ValidationError),
+        (asyncpg.InvalidPasswordError("for s3cret-pw"), StorageUnavailableError),
+        (asyncpg.ConnectionDoesNotExistError("gone"), StorageUnavailableError),
+        (ConnectionRefusedError(111, "refused"), StorageUnavailableError),
+        (asyncpg.UndefinedTableError("no such table"), StorageError),
+    ):
+        mapped = storage._error(raised)
+        assert type(mapped) is expected, raised
+        assert "s3cret-pw" not in str(mapped)

@@ -114,12 +114,14 @@ SELECT
 _PASSWORD_IN_URL = re.compile(r"(?P<head>://[^/@:]*:)[^@/]*@")
 _PASSWORD_PARAM = re.compile(r"(?P<head>password\s*=\s*)('[^']*'|\S+)", re.IGNORECASE)
 _INT_TOO_LARGE = "a number is too large for PostgreSQL"
+_INTERNAL = asyncpg.exceptions._base.InternalClientError  # a connection lost mid-operation
 _DRIVER_ERRORS = (
     TimeoutError,
     OSError,
     OverflowError,
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
+    _INTERNAL,
 )
 
 
@@ -241,6 +243,7 @@ class PostgresStorage(Storage):
             OSError
             | TimeoutError
             | asyncpg.InterfaceError
+            | _INTERNAL
             | asyncpg.PostgresConnectionError
             | asyncpg.InvalidAuthorizationSpecificationError
             | asyncpg.InvalidCatalogNameError
