@@ -2,7 +2,8 @@
 
 Encodes the same synthetic memories (``benchmarks.speed_data``) with ``encode_many`` in
 batches of ``--batch`` (1,000 by default, embeddings off) into a fresh brain of each backend,
-in the same run, and prints memories per second and the median / slowest batch. Without
+in the same run, and prints memories per second and the median / slowest batch. The same run
+into InMemoryStorage is the baseline: the engine's own share of the time. Without
 ``--dsn`` a throwaway PostgreSQL cluster is started (``tests/postgres_server.py``: fsync off,
 like the test suite) and removed afterwards; pass ``--dsn`` to measure a real server.
 """
@@ -21,7 +22,7 @@ from pathlib import Path
 from benchmarks.speed_data import SyntheticMemory, make_memories
 from neural_memory import Brain
 from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
-from neural_memory.storage import PostgresStorage, SQLiteStorage, Storage
+from neural_memory.storage import InMemoryStorage, PostgresStorage, SQLiteStorage, Storage
 
 
 async def ingest(storage: Storage, memories: Sequence[SyntheticMemory], batch: int) -> list[float]:
@@ -67,6 +68,7 @@ async def run(memories: int, batch: int, dsn: str, seed: int) -> None:
     data = make_memories(memories, seed=seed)
     print(f"{memories:,} memories, encode_many batches of {batch:,}, embeddings off")
     print(f"{'backend':<10} {'memories/s':>12} {'median ms':>12} {'max ms':>12}  (per batch)")
+    print(row("memory", memories, await ingest(InMemoryStorage(), data, batch)))
     with tempfile.TemporaryDirectory() as workdir:
         seconds = await ingest(SQLiteStorage(Path(workdir) / "ingest.db"), data, batch)
         print(row("sqlite", memories, seconds))

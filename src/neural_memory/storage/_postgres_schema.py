@@ -246,7 +246,12 @@ async def _vector_type(conn: Any) -> str:
             await conn.execute("CREATE EXTENSION IF NOT EXISTS vector WITH SCHEMA public")
     except asyncpg.PostgresError:  # no privilege to install it: plain arrays work everywhere
         return "real[]"
-    return "public.vector"
+    # The extension may have been installed in another schema before.
+    schema = await conn.fetchval(
+        "SELECT n.nspname FROM pg_extension AS e JOIN pg_namespace AS n "
+        "ON n.oid = e.extnamespace WHERE e.extname = 'vector'"
+    )
+    return f"{quote_identifier(str(schema))}.vector"
 
 
 def quote_identifier(name: str) -> str:
