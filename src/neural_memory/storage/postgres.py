@@ -201,11 +201,12 @@ class PostgresStorage(Storage):
         try:
             async with pool.acquire() as conn:
                 await migrate(conn, self._schema, f"PostgreSQL schema {self._schema!r}")
-        except BaseException as exc:
+        except _DRIVER_ERRORS as exc:
             await pool.close()
-            if isinstance(exc, NeuralMemoryError) or not isinstance(exc, Exception):
-                raise
             raise self._error(exc) from exc
+        except BaseException:  # a refused schema version, a cancellation: close, then raise
+            await pool.close()
+            raise
         self._pool = pool
 
     async def _close(self) -> None:
