@@ -27,9 +27,9 @@ from neural_memory.core.alert import Alert
 from neural_memory.core.brain import Brain
 from neural_memory.core.events import BrainStats, ChangeKind, ChangeRecord, RecallEvent
 from neural_memory.core.fiber import Fiber
-from neural_memory.core.neuron import Neuron
+from neural_memory.core.neuron import Neuron, NeuronType
 from neural_memory.core.project import Project
-from neural_memory.core.synapse import Synapse
+from neural_memory.core.synapse import Direction, Synapse
 from neural_memory.core.typed_memory import TypedMemory
 from neural_memory.errors import (
     AlreadyExistsError,
@@ -50,7 +50,7 @@ except ImportError as _missing:  # pragma: no cover - the extra is installed in 
     ) from _missing
 
 from neural_memory.storage import _sqlite_rows as rows
-from neural_memory.storage._core import JSONValue
+from neural_memory.storage._core import GraphRows, JSONValue
 from neural_memory.storage._postgres_schema import BRAIN_TABLES, migrate, quote_identifier
 from neural_memory.storage._postgres_write import (
     PUT_ALERTS,
@@ -453,6 +453,21 @@ class PostgresStorage(Storage):
         async with self._connection() as conn, conn.transaction():
             brain = await self._brain_number(conn, brain_id)
             await conn.execute(PUT_META, brain, [key], [text])
+
+    async def _graph_rows(self, brain_id: str) -> GraphRows:
+        neurons_sql = f"SELECT id, type FROM neurons WHERE brain = {_B} ORDER BY ord"
+        synapses_sql = (
+            f"SELECT id, source_id, target_id, weight, direction = $2 FROM synapses "
+            f"WHERE brain = {_B}"
+        )
+        # One snapshot: no synapse is read without the neurons it links.
+        async with self._connection() as conn, conn.transaction(isolation="repeatable_read"):
+            neurons = await conn.fetch(neurons_sql, brain_id)
+            synapses = await conn.fetch(synapses_sql, brain_id, Direction.BIDIRECTIONAL.value)
+        return GraphRows(
+            [(i, NeuronType(t)) for i, t in neurons],
+            [(i, a, b, w, both) for i, a, b, w, both in synapses],
+        )
 
     async def _get_vectors(
         self, brain_id: str, model: str, ids: frozenset[str] | None
