@@ -43,6 +43,7 @@ __all__ = [
     "PUT_META",
     "PUT_RECALL_EVENTS",
     "bulk_args",
+    "bulk_sql",
     "write_batch",
 ]
 
@@ -125,7 +126,7 @@ _LOG = (
     "INSERT INTO changes (brain, seq, kind, entity_id) "
     "SELECT $1, s, k, e FROM unnest($2::int8[], $3::text[], $4::text[]) AS u(s, k, e)"
 )
-TOUCHING_IDS = (
+_TOUCHING_IDS = (
     "SELECT id FROM synapses WHERE brain = $1 AND source_id = ANY($2::text[]) "
     "UNION SELECT id FROM synapses WHERE brain = $1 AND target_id = ANY($2::text[])"
 )
@@ -262,7 +263,7 @@ async def _apply(
     cascaded: set[str] = set()
     if batch.delete_neuron_ids:
         ids = list(set(batch.delete_neuron_ids))
-        cascaded = {row[0] for row in await conn.fetch(TOUCHING_IDS, brain, ids)}
+        cascaded = {row[0] for row in await conn.fetch(_TOUCHING_IDS, brain, ids)}
         await _delete(conn, "synapses", brain, cascaded)
         await _delete(conn, "neurons", brain, ids)
     await _delete(conn, "typed_memories", brain, batch.delete_typed_memory_ids)
