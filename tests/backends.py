@@ -24,12 +24,14 @@ A factory that cannot run here (no server, missing extra) calls ``pytest.skip``.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 from neural_memory.storage import InMemoryStorage, RedisStorage, SQLiteStorage, Storage
 from tests.http_server import SESSION_HTTP
+from tests.postgres_server import SESSION_POSTGRES
 from tests.redis_server import SESSION_REDIS, delete_namespace, new_namespace
 
 BackendFactory = Callable[[Path], AbstractAsyncContextManager[Storage]]
@@ -104,3 +106,37 @@ async def shared_storage(tmp_path: Path) -> AsyncIterator[Storage]:
     finally:
         await storage.close()
         server.unmount(url)
+
+
+@backend("postgres")
+@asynccontextmanager
+async def postgres_storage(tmp_path: Path) -> AsyncIterator[Storage]:
+    # One PostgreSQL cluster per session (tests/postgres_server.py), one fresh schema of the
+    # ``postgres`` database per storage, dropped on exit.
+    from neural_memory.storage import PostgresStorage
+
+    server = SESSION_POSTGRES.get()
+    schema = new_postgres_schema()
+    storage = PostgresStorage(server.url("postgres", driver="postgresql"), schema=schema)
+    await storage.initialize()
+    try:
+        yield storage
+    finally:
+        await storage.close()
+        await drop_postgres_schema(server.url("postgres", driver="postgresql"), schema)
+
+
+def new_postgres_schema() -> str:
+    """A fresh schema name for one test storage."""
+    return f"t_{uuid.uuid4().hex[:16]}"
+
+
+async def drop_postgres_schema(dsn: str, schema: str) -> None:
+    """Drop ``schema`` and everything in it."""
+    import asyncpg
+
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await connection.close()

@@ -70,7 +70,7 @@ def test_importing_the_package_does_not_import_heavy_extras() -> None:
 
     code = (
         "import sys, neural_memory, neural_memory.storage, neural_memory.engine.retrieval;"
-        "heavy = {'torch', 'sentence_transformers', 'redis', 'fastapi', 'sqlalchemy'};"
+        "heavy = {'torch', 'sentence_transformers', 'redis', 'fastapi', 'sqlalchemy', 'asyncpg'};"
         "print(sorted(heavy & set(sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

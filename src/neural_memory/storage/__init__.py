@@ -11,11 +11,13 @@ from neural_memory.storage.redis import RedisStorage
 from neural_memory.storage.sqlite import SQLiteStorage
 
 if TYPE_CHECKING:
+    from neural_memory.storage.postgres import PostgresStorage
     from neural_memory.storage.shared import SharedStorage
 
 __all__ = [
     "FiberVector",
     "InMemoryStorage",
+    "PostgresStorage",
     "RedisStorage",
     "SQLiteStorage",
     "SharedStorage",
@@ -30,4 +32,9 @@ def __getattr__(name: str) -> Any:
         from neural_memory.storage.shared import SharedStorage  # noqa: PLC0415
 
         return SharedStorage
+    # PostgresStorage is imported on first use: it needs the optional asyncpg package.
+    if name == "PostgresStorage":
+        from neural_memory.storage.postgres import PostgresStorage  # noqa: PLC0415
+
+        return PostgresStorage
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,105 @@
+"""Bulk ingest into SQLite and PostgreSQL: ``python -m benchmarks.postgres_ingest``.
+
+Encodes the same synthetic memories (``benchmarks.speed_data``) with ``encode_many`` in
+batches of ``--batch`` (1,000 by default, embeddings off) into a fresh brain of each backend,
+in the same run, and prints memories per second and the median / slowest batch. The same run
+into InMemoryStorage is the baseline: the engine's own share of the time. Without
+``--dsn`` a throwaway PostgreSQL cluster is started (``tests/postgres_server.py``: fsync off,
+like the test suite) and removed afterwards; pass ``--dsn`` to measure a real server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+from benchmarks.speed_data import SyntheticMemory, make_memories
+from neural_memory import Brain
+from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
+from neural_memory.storage import InMemoryStorage, PostgresStorage, SQLiteStorage, Storage
+
+
+async def ingest(storage: Storage, memories: Sequence[SyntheticMemory], batch: int) -> list[float]:
+    """Encode ``memories`` into a fresh brain of ``storage``; return each batch's seconds."""
+    async with storage:
+        brain = Brain.create("ingest")
+        await storage.save_brain(brain)
+        storage.set_brain(brain.id)
+        encoder = MemoryEncoder(storage, brain.config)
+        seconds = []
+        for start in range(0, len(memories), batch):
+            items = [
+                MemoryInput(text=m.text, timestamp=m.at, metadata={"speaker": m.speaker})
+                for m in memories[start : start + batch]
+            ]
+            started = time.perf_counter()
+            await encoder.encode_many(items)
+            seconds.append(time.perf_counter() - started)
+        stats = await storage.get_stats()
+        assert stats.fiber_count > 0.9 * len(memories), stats
+        return seconds
+
+
+def row(name: str, count: int, seconds: list[float]) -> str:
+    """One table row: memories/s, median and slowest batch (ms)."""
+    rate = count / sum(seconds)
+    median = statistics.median(seconds) * 1e3
+    return f"{name:<10} {rate:>12,.0f} {median:>12.1f} {max(seconds) * 1e3:>12.1f}"
+
+
+async def _postgres_schema_drop(dsn: str, schema: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await connection.close()
+
+
+async def run(memories: int, batch: int, dsn: str, seed: int) -> None:
+    """Ingest ``memories`` into SQLite, then PostgreSQL at ``dsn``, and print the table."""
+    data = make_memories(memories, seed=seed)
+    print(f"{memories:,} memories, encode_many batches of {batch:,}, embeddings off")
+    print(f"{'backend':<10} {'memories/s':>12} {'median ms':>12} {'max ms':>12}  (per batch)")
+    print(row("memory", memories, await ingest(InMemoryStorage(), data, batch)))
+    with tempfile.TemporaryDirectory() as workdir:
+        seconds = await ingest(SQLiteStorage(Path(workdir) / "ingest.db"), data, batch)
+        print(row("sqlite", memories, seconds))
+    schema = f"ingest_{uuid.uuid4().hex[:8]}"
+    try:
+        seconds = await ingest(PostgresStorage(dsn, schema=schema), data, batch)
+        print(row("postgres", memories, seconds))
+    finally:
+        await _postgres_schema_drop(dsn, schema)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the arguments, start a throwaway server if needed, run the benchmark."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.postgres_ingest")
+    parser.add_argument("--memories", type=int, default=20_000)
+    parser.add_argument("--batch", type=int, default=1_000)
+    parser.add_argument("--dsn", help="a PostgreSQL DSN (default: start a throwaway cluster)")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    if args.dsn:
+        asyncio.run(run(args.memories, args.batch, args.dsn, args.seed))
+        return
+    from tests.postgres_server import SESSION_POSTGRES
+
+    server = SESSION_POSTGRES.get()
+    try:
+        dsn = server.url("postgres", driver="postgresql")
+        asyncio.run(run(args.memories, args.batch, dsn, args.seed))
+    finally:
+        SESSION_POSTGRES.stop()
+
+
+if __name__ == "__main__":
+    main()

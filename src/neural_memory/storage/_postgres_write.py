@@ -1,0 +1,356 @@
+"""Applying a WriteBatch to PostgreSQL: one transaction, all or nothing, in few round trips.
+
+The transaction first locks the brain's row (``SELECT ... FOR NO KEY UPDATE``), so the writers
+of one brain, in any number of processes, apply their batches one after the other: the checks see
+the state the batch applies to, and the change sequence bumped at the end hands every writer
+distinct, increasing seqs. The semantics copy InMemoryStorage exactly: the batch is checked
+against the state before it (duplicates, missing ids, missing neurons), then applied in the
+WriteBatch order, then logged with one change-log entry per touched id. Rows are written in
+bulk: one ``INSERT ... SELECT FROM unnest(<one array per column>)`` per table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+from neural_memory.core.events import ChangeKind
+from neural_memory.core.neuron import Neuron
+from neural_memory.core.synapse import Synapse
+from neural_memory.errors import AlreadyExistsError, BrainNotFoundError, NotFoundError
+from neural_memory.storage._sqlite_rows import (
+    ALERT_COLUMNS,
+    FIBER_COLUMNS,
+    NEURON_COLUMNS,
+    PROJECT_COLUMNS,
+    RECALL_COLUMNS,
+    SYNAPSE_COLUMNS,
+    TYPED_MEMORY_COLUMNS,
+    Row,
+    dump_json,
+    fiber_row,
+    load_json,
+    neuron_row,
+    project_row,
+    synapse_row,
+    to_micros,
+    typed_memory_row,
+)
+from neural_memory.storage.batch import WriteBatch
+
+__all__ = [
+    "PUT_ALERTS",
+    "PUT_META",
+    "PUT_RECALL_EVENTS",
+    "bulk_args",
+    "bulk_sql",
+    "write_batch",
+]
+
+_T = TypeVar("_T")
+_Entity = TypeVar("_Entity", Neuron, Synapse)
+Connection = Any
+"""An asyncpg connection (asyncpg ships no type information)."""
+
+# The PostgreSQL type of each column of the matching ``*_COLUMNS`` (after ``brain``).
+_NEURON_TYPES = "text text text text text int8 float8 int8 int8"
+_SYNAPSE_TYPES = "text text text text float8 text text int8 int8 int8"
+_FIBER_TYPES = "text text text text text text float8 float8 int8 int8 text text int8 int8 text"
+_TYPED_TYPES = "text text text int4 text int8 text text int8 text"
+_PROJECT_TYPES = "text text text text int8 int8"
+_ALERT_TYPES = "text text text text text float8 float8 int8 int8 int8 int8"
+_RECALL_TYPES = "text text text float8 int8"
+
+
+def bulk_sql(table: str, columns: str, types: str, on_conflict: str = "") -> str:
+    """An INSERT of ``brain`` + ``columns`` from one array parameter per column.
+
+    ``on_conflict`` is "" (fail), "ignore" or "update" (an upsert on ``(brain, <first
+    column>)`` that keeps the row, and so its insertion order).
+    """
+    names = [c.strip() for c in columns.split(",")]
+    arrays = ", ".join(
+        f"${i}::{kind}[]" for i, kind in enumerate(["int4", *types.split()], start=1)
+    )
+    sql = f"INSERT INTO {table} (brain, {', '.join(names)}) SELECT * FROM unnest({arrays})"
+    if on_conflict == "ignore":
+        return sql + " ON CONFLICT DO NOTHING"
+    if on_conflict == "update":
+        sets = ", ".join(f"{c} = excluded.{c}" for c in names[1:])
+        return sql + f" ON CONFLICT (brain, {names[0]}) DO UPDATE SET {sets}"
+    return sql
+
+
+def bulk_args(rows: Sequence[Row]) -> list[list[Any]]:
+    """The rows as one list per column (the parameters of a :func:`bulk_sql` statement)."""
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
+_ENSURE_NEURONS = bulk_sql("neurons", NEURON_COLUMNS, _NEURON_TYPES, "ignore")
+_PUT_NEURONS = bulk_sql("neurons", NEURON_COLUMNS, _NEURON_TYPES, "update")
+_ENSURE_SYNAPSES = bulk_sql("synapses", SYNAPSE_COLUMNS, _SYNAPSE_TYPES, "ignore")
+_PUT_SYNAPSES = bulk_sql("synapses", SYNAPSE_COLUMNS, _SYNAPSE_TYPES, "update")
+_PUT_FIBERS = bulk_sql("fibers", FIBER_COLUMNS, _FIBER_TYPES, "update")
+_PUT_TYPED_MEMORIES = bulk_sql("typed_memories", TYPED_MEMORY_COLUMNS, _TYPED_TYPES, "update")
+_PUT_PROJECTS = bulk_sql("projects", PROJECT_COLUMNS, _PROJECT_TYPES, "update")
+PUT_ALERTS = bulk_sql("alerts", ALERT_COLUMNS, _ALERT_TYPES, "update")
+"""Upsert of alert rows (:func:`bulk_args` of ``alert_row``)."""
+PUT_RECALL_EVENTS = bulk_sql("recall_events", RECALL_COLUMNS, _RECALL_TYPES)
+"""Insert of recall-event rows (:func:`bulk_args` of ``recall_row``)."""
+PUT_META = (
+    "INSERT INTO meta (brain, key, value) SELECT $1, k, v FROM unnest($2::text[], $3::text[]) "
+    "AS u(k, v) ON CONFLICT (brain, key) DO UPDATE SET value = excluded.value"
+)
+"""Upsert of meta values: brain number, keys, JSON texts."""
+_PUT_VECTOR = (
+    "INSERT INTO vectors (brain, model, fiber_id, vector) VALUES ($1, $2, $3, $4::real[]) "
+    "ON CONFLICT (brain, model, fiber_id) DO UPDATE SET vector = excluded.vector"
+)
+_SYNAPSE_DELTA = (
+    "UPDATE synapses SET weight = least(1.0, greatest(0.0, weight + $1)), "
+    "last_activated = CASE WHEN $1 > 0 THEN $2 ELSE last_activated END, "
+    "reinforced_count = reinforced_count + CASE WHEN $1 > 0 THEN 1 ELSE 0 END "
+    "WHERE brain = $3 AND id = $4"
+)
+_SYNAPSE_DELTAS = (
+    "UPDATE synapses AS s SET weight = least(1.0, greatest(0.0, s.weight + d.delta)), "
+    "last_activated = CASE WHEN d.delta > 0 THEN $2 ELSE s.last_activated END, "
+    "reinforced_count = s.reinforced_count + CASE WHEN d.delta > 0 THEN 1 ELSE 0 END "
+    "FROM unnest($3::text[], $4::float8[]) AS d(id, delta) WHERE s.brain = $1 AND s.id = d.id"
+)
+_PUT_MEMBERSHIP = (
+    "INSERT INTO fiber_neurons (brain, neuron_id, fiber_id) "
+    "SELECT $1, n, f FROM unnest($2::text[], $3::text[]) AS u(n, f)"
+)
+_LOG = (
+    "INSERT INTO changes (brain, seq, kind, entity_id) "
+    "SELECT $1, s, k, e FROM unnest($2::int8[], $3::text[], $4::text[]) AS u(s, k, e)"
+)
+_TOUCHING_IDS = (
+    "SELECT id FROM synapses WHERE brain = $1 AND source_id = ANY($2::text[]) "
+    "UNION SELECT id FROM synapses WHERE brain = $1 AND target_id = ANY($2::text[])"
+)
+"""The ids of the synapses of brain ``$1`` touching a neuron in the array ``$2``."""
+
+
+async def write_batch(
+    conn: Connection, brain_id: str, batch: WriteBatch, change_log_limit: int
+) -> int:
+    """Apply ``batch`` to ``brain_id`` atomically, log its changes, return the new seq."""
+    async with conn.transaction():
+        brain = await conn.fetchval(
+            "SELECT num FROM brains WHERE id = $1 FOR NO KEY UPDATE", brain_id
+        )
+        if brain is None:
+            raise BrainNotFoundError(f"brain {brain_id!r} does not exist in this storage")
+        old_fibers = await _check(conn, brain, batch)
+        cascaded = await _apply(conn, brain, batch, old_fibers)
+        return await _log_changes(conn, brain, batch, cascaded, change_log_limit)
+
+
+# -- checks --------------------------------------------------------------------------------
+
+
+async def _existing(conn: Connection, table: str, brain: int, ids: set[str]) -> set[str]:
+    """The ids among ``ids`` that have a row in ``table`` for ``brain``."""
+    if not ids:
+        return set()
+    sql = f"SELECT id FROM {table} WHERE brain = $1 AND id = ANY($2::text[])"
+    return {row[0] for row in await conn.fetch(sql, brain, list(ids))}
+
+
+async def _fiber_neurons(
+    conn: Connection, brain: int, ids: Iterable[str]
+) -> dict[str, frozenset[str]]:
+    """The neuron ids of the stored fibers among ``ids``, by fiber id."""
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    sql = "SELECT id, neuron_ids FROM fibers WHERE brain = $1 AND id = ANY($2::text[])"
+    return {row[0]: frozenset(load_json(row[1])) for row in await conn.fetch(sql, brain, wanted)}
+
+
+async def _check(conn: Connection, brain: int, batch: WriteBatch) -> dict[str, frozenset[str]]:
+    """Raise before anything is applied; return the neuron ids of the stored fibers in play."""
+    new_neurons = {n.id for n in batch.insert_neurons} | {n.id for n in batch.ensure_neurons}
+    synapses = (*batch.insert_synapses, *batch.ensure_synapses, *batch.update_synapses)
+    fibers = (*batch.insert_fibers, *batch.update_fibers)
+    referenced = {e for s in synapses for e in (s.source_id, s.target_id)}
+    referenced.update(n for f in fibers for n in f.neuron_ids)
+    probe = {n.id for n in (*batch.insert_neurons, *batch.update_neurons)}
+    existing = await _existing(conn, "neurons", brain, probe | (referenced - new_neurons))
+    _refuse_taken((n.id for n in batch.insert_neurons), existing, "neuron")
+    _refuse_missing((n.id for n in batch.update_neurons), existing, "neuron")
+    known = existing | new_neurons
+    for synapse in synapses:
+        for endpoint in (synapse.source_id, synapse.target_id):
+            if endpoint not in known:
+                raise NotFoundError(f"synapse {synapse.id!r} names missing neuron {endpoint!r}")
+    probe = {s.id for s in (*batch.insert_synapses, *batch.update_synapses)}
+    existing = await _existing(conn, "synapses", brain, probe)
+    _refuse_taken((s.id for s in batch.insert_synapses), existing, "synapse")
+    _refuse_missing((s.id for s in batch.update_synapses), existing, "synapse")
+    vector_fibers = {v.fiber_id for v in batch.put_vectors}
+    old_fibers = await _fiber_neurons(conn, brain, {f.id for f in fibers} | vector_fibers)
+    _refuse_taken((f.id for f in batch.insert_fibers), old_fibers.keys(), "fiber")
+    _refuse_missing((f.id for f in batch.update_fibers), old_fibers.keys(), "fiber")
+    for fiber in fibers:
+        missing = fiber.neuron_ids - known
+        if missing:
+            raise NotFoundError(f"fiber {fiber.id!r} names missing neurons {sorted(missing)}")
+    present = (old_fibers.keys() | {f.id for f in batch.insert_fibers}) - set(
+        batch.delete_fiber_ids
+    )
+    for fiber_id in sorted(vector_fibers - present):
+        raise NotFoundError(f"vector names missing fiber {fiber_id!r}")
+    return old_fibers
+
+
+def _refuse_taken(ids: Iterable[str], existing: Iterable[str], what: str) -> None:
+    taken = set(existing)
+    for entity_id in ids:
+        if entity_id in taken:
+            raise AlreadyExistsError(f"{what} {entity_id!r} already exists")
+
+
+def _refuse_missing(ids: Iterable[str], existing: Iterable[str], what: str) -> None:
+    present = set(existing)
+    for entity_id in ids:
+        if entity_id not in present:
+            raise NotFoundError(f"{what} {entity_id!r} does not exist")
+
+
+# -- apply ---------------------------------------------------------------------------------
+
+
+async def _put(
+    conn: Connection,
+    sql: str,
+    brain: int,
+    items: Sequence[_T],
+    to_row: Callable[[int, _T], Row],
+) -> None:
+    """Write ``items`` with one bulk statement; of several rows with one id the last wins."""
+    if items:
+        rows = {row[1]: row for row in (to_row(brain, item) for item in items)}
+        await conn.execute(sql, *bulk_args(list(rows.values())))
+
+
+async def _apply(
+    conn: Connection, brain: int, batch: WriteBatch, old_fibers: dict[str, frozenset[str]]
+) -> set[str]:
+    """Apply a checked batch; return the ids of synapses deleted with their neurons."""
+    await _put(conn, _ENSURE_NEURONS, brain, _first_wins(batch.ensure_neurons), neuron_row)
+    neurons = (*batch.insert_neurons, *batch.update_neurons)
+    await _put(conn, _PUT_NEURONS, brain, neurons, neuron_row)
+    if batch.synapse_deltas:  # before the synapse writes: deltas move stored synapses only
+        await _move_synapses(conn, brain, batch)
+    await _put(conn, _ENSURE_SYNAPSES, brain, _first_wins(batch.ensure_synapses), synapse_row)
+    synapses = (*batch.insert_synapses, *batch.update_synapses)
+    await _put(conn, _PUT_SYNAPSES, brain, synapses, synapse_row)
+    fibers = (*batch.insert_fibers, *batch.update_fibers)
+    if fibers:
+        await _put(conn, _PUT_FIBERS, brain, fibers, fiber_row)
+        await _set_membership(conn, brain, old_fibers, {f.id: f.neuron_ids for f in fibers})
+    await _put_vectors(conn, brain, batch)
+    await _put(conn, _PUT_TYPED_MEMORIES, brain, batch.put_typed_memories, typed_memory_row)
+    await _put(conn, _PUT_PROJECTS, brain, batch.put_projects, project_row)
+    if batch.delete_fiber_ids:
+        for table, column in (("fiber_neurons", "fiber_id"), ("vectors", "fiber_id")):
+            await _delete(conn, table, brain, batch.delete_fiber_ids, column)
+        await _delete(conn, "fibers", brain, batch.delete_fiber_ids)
+    await _delete(conn, "synapses", brain, batch.delete_synapse_ids)
+    cascaded: set[str] = set()
+    if batch.delete_neuron_ids:
+        ids = list(set(batch.delete_neuron_ids))
+        cascaded = {row[0] for row in await conn.fetch(_TOUCHING_IDS, brain, ids)}
+        await _delete(conn, "synapses", brain, cascaded)
+        await _delete(conn, "neurons", brain, ids)
+    await _delete(conn, "typed_memories", brain, batch.delete_typed_memory_ids)
+    await _delete(conn, "projects", brain, batch.delete_project_ids)
+    if batch.put_meta:
+        meta = {k: dump_json(v, f"meta value {k!r}") for k, v in batch.put_meta}
+        await conn.execute(PUT_META, brain, list(meta), list(meta.values()))
+    return cascaded
+
+
+async def _move_synapses(conn: Connection, brain: int, batch: WriteBatch) -> None:
+    """Apply the synapse deltas: one statement, or one per delta when an id repeats."""
+    at = to_micros(batch.deltas_at)
+    ids = [synapse_id for synapse_id, _ in batch.synapse_deltas]
+    if len(set(ids)) == len(ids):
+        deltas = [float(delta) for _, delta in batch.synapse_deltas]
+        await conn.execute(_SYNAPSE_DELTAS, brain, at, ids, deltas)
+    else:  # each delta clamps the weight the previous one left
+        params = [(float(delta), at, brain, sid) for sid, delta in batch.synapse_deltas]
+        await conn.executemany(_SYNAPSE_DELTA, params)
+
+
+def _first_wins(items: Sequence[_Entity]) -> list[_Entity]:
+    """``ensure_*`` items: of several with one id, the first is the one stored."""
+    return list({item.id: item for item in reversed(items)}.values())[::-1]
+
+
+async def _put_vectors(conn: Connection, brain: int, batch: WriteBatch) -> None:
+    if batch.put_vectors:
+        rows = [(brain, v.model, v.fiber_id, v.vector.tolist()) for v in batch.put_vectors]
+        await conn.executemany(_PUT_VECTOR, rows)
+
+
+async def _set_membership(
+    conn: Connection,
+    brain: int,
+    before: dict[str, frozenset[str]],
+    after: dict[str, frozenset[str]],
+) -> None:
+    """Make the fiber_neurons rows of the fibers in ``after`` list exactly their neurons."""
+    replaced = [fiber_id for fiber_id in after if fiber_id in before]
+    if replaced:
+        await _delete(conn, "fiber_neurons", brain, replaced, "fiber_id")
+    pairs = [(n, fiber_id) for fiber_id, neurons in after.items() for n in neurons]
+    if pairs:
+        await conn.execute(_PUT_MEMBERSHIP, brain, *bulk_args(pairs))
+
+
+async def _delete(
+    conn: Connection, table: str, brain: int, ids: Iterable[str], column: str = "id"
+) -> None:
+    wanted = list(set(ids))
+    if wanted:
+        sql = f"DELETE FROM {table} WHERE brain = $1 AND {column} = ANY($2::text[])"
+        await conn.execute(sql, brain, wanted)
+
+
+# -- change log ----------------------------------------------------------------------------
+
+
+async def _log_changes(
+    conn: Connection,
+    brain: int,
+    batch: WriteBatch,
+    cascaded: set[str],
+    change_log_limit: int,
+) -> int:
+    """Append one entry per touched id under fresh seqs; trim the log; return the last seq."""
+    neurons, synapses, fibers = batch.changed_ids()
+    synapses |= cascaded
+    entries = [
+        (kind.value, entity_id)
+        for kind, ids in (
+            (ChangeKind.NEURON, neurons),
+            (ChangeKind.SYNAPSE, synapses),
+            (ChangeKind.FIBER, fibers),
+        )
+        for entity_id in sorted(ids)
+    ]
+    if not entries:
+        return int(await conn.fetchval("SELECT seq FROM brains WHERE num = $1", brain))
+    sql = "UPDATE brains SET seq = seq + $1 WHERE num = $2 RETURNING seq"
+    seq = int(await conn.fetchval(sql, len(entries), brain))
+    first = seq - len(entries) + 1
+    seqs = list(range(first, seq + 1))
+    await conn.execute(_LOG, brain, seqs, *bulk_args(entries))
+    if seq > change_log_limit:
+        sql = "DELETE FROM changes WHERE brain = $1 AND seq <= $2"
+        await conn.execute(sql, brain, seq - change_log_limit)
+    return seq

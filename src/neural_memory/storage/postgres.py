@@ -1,0 +1,560 @@
+"""PostgresStorage: the storage interface on a PostgreSQL server, shared by many processes.
+
+Needs the ``postgres`` extra (``pip install neural-memory-brain[postgres]``: asyncpg). Every
+operation borrows a connection from an asyncpg pool; a write batch is one transaction that
+locks its brain's row first, so any number of processes, on any number of machines, write
+one brain with distinct, increasing change seqs (see ``_postgres_write``). The tables live in
+one schema (``public`` by default; pass ``schema=`` to keep several stores in one database)
+and are created or migrated on ``initialize()`` (see ``_postgres_schema``).
+Brain-scoped reads resolve the brain's row number in the same statement, so each read is one
+round trip.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+import neural_memory.storage.memory as _memory
+from neural_memory.core._validation import require_text
+from neural_memory.core.alert import Alert
+from neural_memory.core.brain import Brain
+from neural_memory.core.events import BrainStats, ChangeKind, ChangeRecord, RecallEvent
+from neural_memory.core.fiber import Fiber
+from neural_memory.core.neuron import Neuron, NeuronType
+from neural_memory.core.project import Project
+from neural_memory.core.synapse import Direction, Synapse
+from neural_memory.core.typed_memory import TypedMemory
+from neural_memory.errors import (
+    AlreadyExistsError,
+    BrainNotFoundError,
+    NeuralMemoryError,
+    NotFoundError,
+    StorageClosedError,
+    StorageError,
+    StorageUnavailableError,
+    ValidationError,
+)
+
+try:
+    import asyncpg
+except ImportError as _missing:  # pragma: no cover - the extra is installed in the test env
+    raise StorageUnavailableError(
+        "PostgresStorage needs asyncpg: pip install 'neural-memory-brain[postgres]'"
+    ) from _missing
+
+from neural_memory.storage import _sqlite_rows as rows
+from neural_memory.storage._core import GraphRows, JSONValue
+from neural_memory.storage._postgres_schema import BRAIN_TABLES, migrate, quote_identifier
+from neural_memory.storage._postgres_write import (
+    PUT_ALERTS,
+    PUT_META,
+    PUT_RECALL_EVENTS,
+    bulk_args,
+    write_batch,
+)
+from neural_memory.storage.base import Storage
+from neural_memory.storage.batch import WriteBatch
+from neural_memory.storage.filters import (
+    AlertFilter,
+    FiberFilter,
+    NeuronFilter,
+    SynapseFilter,
+    TypedMemoryFilter,
+)
+
+__all__ = ["PostgresStorage"]
+
+_T = TypeVar("_T")
+Connection = Any
+"""An asyncpg connection (asyncpg ships no type information)."""
+
+# Brain-scoped queries take the brain's text id as $1 and resolve its number inline.
+_B = "(SELECT num FROM brains WHERE id = $1)"
+_NEURONS = f"SELECT {rows.NEURON_COLUMNS} FROM neurons WHERE brain = {_B}"
+_SYNAPSES = f"SELECT {rows.SYNAPSE_COLUMNS} FROM synapses WHERE brain = {_B}"
+_FIBERS = f"SELECT {rows.FIBER_COLUMNS} FROM fibers WHERE brain = {_B}"
+_TYPED = f"SELECT {rows.TYPED_MEMORY_COLUMNS} FROM typed_memories WHERE brain = {_B}"
+_FIBERS_OF_NEURON = (
+    "SELECT {} FROM fiber_neurons AS m JOIN fibers AS f ON f.brain = m.brain AND f.id = m.fiber_id"
+    f" WHERE m.brain = {_B} AND m.neuron_id = $2"
+).format(", ".join(f"f.{c.strip()}" for c in rows.FIBER_COLUMNS.split(",")))
+_SAVE_BRAIN = (
+    f"INSERT INTO brains ({rows.BRAIN_COLUMNS}) VALUES ($1, $2, $3, $4, $5) "
+    "ON CONFLICT (id) DO UPDATE SET name = excluded.name, config = excluded.config, "
+    "created_at = excluded.created_at, updated_at = excluded.updated_at"
+)
+_CHANGES = (
+    "SELECT b.seq, c.seq, c.kind, c.entity_id FROM brains AS b "
+    "LEFT JOIN changes AS c ON c.brain = b.num AND c.seq > $2 WHERE b.id = $1 ORDER BY c.seq"
+)
+_STATS = f"""
+WITH b AS {_B}
+SELECT
+    (SELECT count(*) FROM neurons WHERE brain = (SELECT num FROM b)),
+    (SELECT count(*) FROM synapses WHERE brain = (SELECT num FROM b)),
+    (SELECT count(*) FROM fibers WHERE brain = (SELECT num FROM b)),
+    (SELECT count(*) FROM typed_memories WHERE brain = (SELECT num FROM b)),
+    (SELECT count(*) FROM projects WHERE brain = (SELECT num FROM b)),
+    (SELECT count(*) FROM neurons AS n WHERE n.brain = (SELECT num FROM b)
+        AND NOT EXISTS (SELECT 1 FROM synapses WHERE brain = n.brain AND source_id = n.id)
+        AND NOT EXISTS (SELECT 1 FROM synapses WHERE brain = n.brain AND target_id = n.id)),
+    (SELECT count(*) FROM typed_memories WHERE brain = (SELECT num FROM b)
+        AND expires_at <= $2),
+    (SELECT min(coalesce(last_conducted, created_at)) FROM fibers
+        WHERE brain = (SELECT num FROM b)),
+    (SELECT seq FROM brains WHERE num = (SELECT num FROM b))
+"""
+_PASSWORD_IN_URL = re.compile(r"(?P<head>://[^/@:]*:)[^@/]*@")
+_PASSWORD_PARAM = re.compile(r"(?P<head>password\s*=\s*)('[^']*'|\S+)", re.IGNORECASE)
+_INT_TOO_LARGE = "a number is too large for PostgreSQL"
+_INTERNAL = asyncpg.exceptions._base.InternalClientError  # a connection lost mid-operation
+_DRIVER_ERRORS = (
+    TimeoutError,
+    OSError,
+    OverflowError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    _INTERNAL,
+)
+
+
+class PostgresStorage(Storage):
+    """Persistent storage in a PostgreSQL database, through a pool of asyncpg connections.
+
+    Args:
+        dsn: A libpq connection string (``postgresql://user:password@host:5432/db`` or
+            ``host=... dbname=...``).
+        schema: The schema holding the tables (created on ``initialize()`` if missing);
+            several stores can share one database under different schemas.
+        min_connections: Connections the pool keeps open.
+        max_connections: Connections the pool opens at most (concurrent operations).
+        connect_timeout: Seconds to wait for the server when connecting.
+
+    Metadata, tags and meta values must be JSON data (ValidationError otherwise). Errors
+    name the server by its DSN with the password hidden.
+    """
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        schema: str = "public",
+        min_connections: int = 1,
+        max_connections: int = 10,
+        connect_timeout: float = 30.0,
+    ) -> None:
+        super().__init__()
+        self._dsn = require_text(dsn, "dsn")
+        self._schema = require_text(schema, "schema")
+        for name, value in (
+            ("min_connections", min_connections),
+            ("max_connections", max_connections),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValidationError(f"{name} must be a positive integer, got {value!r}")
+        if min_connections > max_connections:
+            raise ValidationError("min_connections must not exceed max_connections")
+        if (
+            isinstance(connect_timeout, bool)
+            or not isinstance(connect_timeout, int | float)
+            or connect_timeout <= 0
+        ):
+            raise ValidationError(
+                f"connect_timeout must be a positive number, got {connect_timeout!r}"
+            )
+        self._min, self._max = min_connections, max_connections
+        self._timeout = float(connect_timeout)
+        self._where = redact_dsn(self._dsn)
+        self._pool: Any = None
+
+    @property
+    def schema(self) -> str:
+        """The schema holding the tables."""
+        return self._schema
+
+    def __repr__(self) -> str:
+        return f"PostgresStorage({self._where!r}, schema={self._schema!r})"
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def _open(self) -> None:
+        search_path = f"{quote_identifier(self._schema)}, public"
+        try:
+            pool = await asyncpg.create_pool(
+                self._dsn,
+                min_size=self._min,
+                max_size=self._max,
+                timeout=self._timeout,
+                server_settings={"search_path": search_path},
+            )
+        except (TimeoutError, OSError, ValueError, asyncpg.PostgresError) as exc:
+            raise StorageUnavailableError(
+                f"cannot connect to PostgreSQL at {self._where}: {self._scrub(exc)}"
+            ) from None
+        try:
+            async with pool.acquire() as conn:
+                await migrate(conn, self._schema, f"PostgreSQL schema {self._schema!r}")
+        except _DRIVER_ERRORS as exc:
+            await pool.close()
+            raise self._error(exc) from exc
+        except BaseException:  # a refused schema version, a cancellation: close, then raise
+            await pool.close()
+            raise
+        self._pool = pool
+
+    async def _close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Connection]:
+        """A pooled connection; asyncpg and socket errors become StorageError subclasses."""
+        pool = self._pool
+        if pool is None:
+            raise StorageClosedError(f"{self!r} is closed")
+        try:
+            async with pool.acquire() as conn:
+                yield conn
+        except NeuralMemoryError:
+            raise
+        except _DRIVER_ERRORS as exc:
+            raise self._error(exc) from exc
+
+    def _error(self, exc: BaseException) -> StorageError | ValidationError:
+        """Translate an asyncpg or socket error into the NeuralMemoryError family."""
+        detail = self._scrub(exc)
+        if isinstance(exc, asyncpg.UniqueViolationError):
+            return AlreadyExistsError(f"an id is already taken ({detail})")
+        if isinstance(exc, asyncpg.ForeignKeyViolationError):
+            return NotFoundError(f"a referenced id does not exist ({detail})")
+        if isinstance(exc, OverflowError | asyncpg.exceptions.NumericValueOutOfRangeError):
+            return ValidationError(f"{_INT_TOO_LARGE}: {detail}")
+        if isinstance(exc, asyncpg.DataError | asyncpg.exceptions._base.DataError):
+            return ValidationError(f"PostgreSQL refused a value: {detail}")
+        if isinstance(
+            exc,
+            OSError
+            | TimeoutError
+            | asyncpg.InterfaceError
+            | _INTERNAL
+            | asyncpg.PostgresConnectionError
+            | asyncpg.InvalidAuthorizationSpecificationError
+            | asyncpg.InvalidCatalogNameError
+            | asyncpg.CannotConnectNowError
+            | asyncpg.TooManyConnectionsError
+            | asyncpg.exceptions.OperatorInterventionError,
+        ):
+            return StorageUnavailableError(f"PostgreSQL at {self._where} is unavailable: {detail}")
+        return StorageError(f"PostgreSQL error on {self._where}: {detail}")
+
+    def _scrub(self, exc: BaseException) -> str:
+        """The error's message without the DSN's password."""
+        return redact_dsn(str(exc) or type(exc).__name__, _password(self._dsn))
+
+    async def _fetch(self, sql: str, *args: Any) -> list[Any]:
+        async with self._connection() as conn:
+            found: list[Any] = await conn.fetch(sql, *args)
+            return found
+
+    async def _brain_number(self, conn: Connection, brain_id: str) -> int:
+        """The brain's row number, key-share locked until the end of the transaction.
+
+        The lock keeps a concurrent ``delete_brain`` from leaving rows of a deleted brain
+        behind; it does not wait for (or hold up) write batches.
+        """
+        sql = "SELECT num FROM brains WHERE id = $1 FOR KEY SHARE"
+        number = await conn.fetchval(sql, brain_id)
+        if number is None:
+            raise BrainNotFoundError(f"brain {brain_id!r} does not exist in this storage")
+        return int(number)
+
+    # -- brains ----------------------------------------------------------------------------
+
+    async def _save_brain(self, brain: Brain) -> None:
+        async with self._connection() as conn:
+            await conn.execute(_SAVE_BRAIN, *rows.brain_row(brain))
+
+    async def _get_brain(self, brain_id: str) -> Brain | None:
+        sql = f"SELECT {rows.BRAIN_COLUMNS} FROM brains WHERE id = $1"
+        found = await self._fetch(sql, brain_id)
+        return rows.brain_from_row(found[0]) if found else None
+
+    async def _list_brains(self) -> list[Brain]:
+        sql = f"SELECT {rows.BRAIN_COLUMNS} FROM brains ORDER BY created_at, num"
+        return [rows.brain_from_row(row) for row in await self._fetch(sql)]
+
+    async def _delete_brain(self, brain_id: str) -> bool:
+        # FOR UPDATE waits for the brain's writers and makes later ones find no brain.
+        sql = "SELECT num FROM brains WHERE id = $1 FOR UPDATE"
+        async with self._connection() as conn, conn.transaction():
+            brain = await conn.fetchval(sql, brain_id)
+            if brain is None:
+                return False
+            for table in BRAIN_TABLES:
+                await conn.execute(f"DELETE FROM {table} WHERE brain = $1", brain)
+            await conn.execute("DELETE FROM brains WHERE num = $1", brain)
+            return True
+
+    # -- graph -----------------------------------------------------------------------------
+
+    async def _write(self, brain_id: str, batch: WriteBatch) -> int:
+        # A brain keeps as many change-log entries as InMemoryStorage does.
+        async with self._connection() as conn:
+            return await write_batch(conn, brain_id, batch, _memory.CHANGE_LOG_LIMIT)
+
+    async def _get_neurons(self, brain_id: str, ids: frozenset[str]) -> dict[str, Neuron]:
+        sql = f"{_NEURONS} AND id = ANY($2::text[])"
+        found = await self._fetch(sql, brain_id, list(ids))
+        return {row[0]: rows.neuron_from_row(row) for row in found}
+
+    async def _find_neurons(self, brain_id: str, query: NeuronFilter) -> list[Neuron]:
+        sql, params = _NEURONS, [brain_id]
+        if query.content is not None:
+            sql, params = sql + " AND content_key = $2", [*params, query.content.casefold()]
+        if query.type is not None:
+            sql += f" AND type = ${len(params) + 1}"
+            params.append(query.type)
+        sql += f" ORDER BY ord LIMIT ${len(params) + 1}"
+        found = await self._fetch(sql, *params, query.limit)
+        return [rows.neuron_from_row(row) for row in found]
+
+    async def _get_synapses(self, brain_id: str, ids: frozenset[str]) -> dict[str, Synapse]:
+        sql = f"{_SYNAPSES} AND id = ANY($2::text[])"
+        found = await self._fetch(sql, brain_id, list(ids))
+        return {row[0]: rows.synapse_from_row(row) for row in found}
+
+    async def _find_synapses(self, brain_id: str, query: SynapseFilter) -> list[Synapse]:
+        sql, params = _SYNAPSES, [brain_id]
+        for column, value in (
+            ("source_id", query.source_id),
+            ("target_id", query.target_id),
+            ("type", query.type),
+        ):
+            if value is not None:
+                params.append(value)
+                sql += f" AND {column} = ${len(params)}"
+        sql += f" ORDER BY created_at, id LIMIT ${len(params) + 1}"
+        found = await self._fetch(sql, *params, query.limit)
+        return [rows.synapse_from_row(row) for row in found]
+
+    async def _synapses_touching(self, brain_id: str, neuron_ids: frozenset[str]) -> list[Synapse]:
+        sql = (
+            f"{_SYNAPSES} AND (source_id = ANY($2::text[]) OR target_id = ANY($2::text[])) "
+            "ORDER BY id"
+        )
+        found = await self._fetch(sql, brain_id, list(neuron_ids))
+        return [rows.synapse_from_row(row) for row in found]
+
+    async def _get_fibers(self, brain_id: str, ids: frozenset[str]) -> dict[str, Fiber]:
+        sql = f"{_FIBERS} AND id = ANY($2::text[])"
+        found = await self._fetch(sql, brain_id, list(ids))
+        return {row[0]: rows.fiber_from_row(row) for row in found}
+
+    async def _find_fibers(self, brain_id: str, query: FiberFilter) -> list[Fiber]:
+        if query.neuron_id is not None:
+            sql, prefix, params = _FIBERS_OF_NEURON, "f.", [brain_id, query.neuron_id]
+        else:
+            sql, prefix, params = _FIBERS, "", [brain_id]
+        if query.tags:
+            params.append(rows.id_list(query.tags))
+            sql += f" AND {prefix}tags::jsonb @> ${len(params)}::jsonb"
+        sql += f" ORDER BY {prefix}created_at, {prefix}id LIMIT ${len(params) + 1}"
+        found = await self._fetch(sql, *params, query.limit)
+        return [rows.fiber_from_row(row) for row in found]
+
+    # -- knowledge -------------------------------------------------------------------------
+
+    async def _get_typed_memories(
+        self, brain_id: str, ids: frozenset[str]
+    ) -> dict[str, TypedMemory]:
+        sql = f"{_TYPED} AND id = ANY($2::text[])"
+        found = await self._fetch(sql, brain_id, list(ids))
+        return {row[0]: rows.typed_memory_from_row(row) for row in found}
+
+    async def _find_typed_memories(
+        self, brain_id: str, query: TypedMemoryFilter
+    ) -> list[TypedMemory]:
+        sql, params = _typed_memory_query(query)
+        found = await self._fetch(sql, brain_id, *params)
+        return [rows.typed_memory_from_row(row) for row in found]
+
+    async def _get_projects(self, brain_id: str, ids: frozenset[str] | None) -> list[Project]:
+        sql = f"SELECT {rows.PROJECT_COLUMNS} FROM projects WHERE brain = {_B}"
+        params: list[object] = [brain_id]
+        if ids is not None:
+            sql += " AND id = ANY($2::text[])"
+            params.append(list(ids))
+        found = await self._fetch(sql + " ORDER BY created_at, id", *params)
+        return [rows.project_from_row(row) for row in found]
+
+    async def _put_alerts(self, brain_id: str, alerts: tuple[Alert, ...]) -> None:
+        await self._put_rows(brain_id, PUT_ALERTS, alerts, rows.alert_row)
+
+    async def _put_rows(
+        self,
+        brain_id: str,
+        sql: str,
+        items: Sequence[_T],
+        to_row: Callable[[int, _T], rows.Row],
+    ) -> None:
+        """Write ``items`` with one bulk statement (of several with one id, the last wins)."""
+        async with self._connection() as conn, conn.transaction():
+            brain = await self._brain_number(conn, brain_id)
+            by_id = {row[1]: row for row in (to_row(brain, item) for item in items)}
+            await conn.execute(sql, *bulk_args(list(by_id.values())))
+
+    async def _find_alerts(self, brain_id: str, query: AlertFilter) -> list[Alert]:
+        sql = f"SELECT {rows.ALERT_COLUMNS} FROM alerts WHERE brain = {_B}"
+        params: list[object] = [brain_id]
+        for column, values in (
+            ("id", query.ids),
+            ("status", query.statuses),
+            ("alert_type", query.types),
+        ):
+            if values is not None:
+                params.append([str(v) for v in values])
+                sql += f" AND {column} = ANY(${len(params)}::text[])"
+        sql += f" ORDER BY created_at DESC, id DESC LIMIT ${len(params) + 1}"
+        found = await self._fetch(sql, *params, query.limit)
+        return [rows.alert_from_row(row) for row in found]
+
+    async def _add_recall_event(self, brain_id: str, event: RecallEvent) -> None:
+        await self._put_rows(brain_id, PUT_RECALL_EVENTS, (event,), rows.recall_row)
+
+    async def _get_recall_events(
+        self, brain_id: str, since: datetime | None, limit: int | None
+    ) -> list[RecallEvent]:
+        if limit == 0:
+            return []
+        sql = f"SELECT {rows.RECALL_COLUMNS} FROM recall_events WHERE brain = {_B}"
+        params: list[object] = [brain_id]
+        if since is not None:
+            params.append(rows.to_micros(since))
+            sql += " AND created_at >= $2"
+        sql += f" ORDER BY created_at DESC, ord DESC LIMIT ${len(params) + 1}"
+        newest_first = await self._fetch(sql, *params, limit)
+        return [rows.recall_from_row(row) for row in reversed(newest_first)]
+
+    async def _get_meta(self, brain_id: str, key: str) -> JSONValue | None:
+        sql = f"SELECT value FROM meta WHERE brain = {_B} AND key = $2"
+        found = await self._fetch(sql, brain_id, key)
+        return rows.load_json(found[0][0]) if found else None
+
+    async def _set_meta(self, brain_id: str, key: str, value: JSONValue) -> None:
+        text = rows.dump_json(value, f"meta value {key!r}")
+        async with self._connection() as conn, conn.transaction():
+            brain = await self._brain_number(conn, brain_id)
+            await conn.execute(PUT_META, brain, [key], [text])
+
+    async def _graph_rows(self, brain_id: str) -> GraphRows:
+        neurons_sql = f"SELECT id, type FROM neurons WHERE brain = {_B} ORDER BY ord"
+        synapses_sql = (
+            f"SELECT id, source_id, target_id, weight, direction = $2 FROM synapses "
+            f"WHERE brain = {_B}"
+        )
+        # One snapshot: no synapse is read without the neurons it links.
+        async with self._connection() as conn, conn.transaction(isolation="repeatable_read"):
+            neurons = await conn.fetch(neurons_sql, brain_id)
+            synapses = await conn.fetch(synapses_sql, brain_id, Direction.BIDIRECTIONAL.value)
+        return GraphRows(
+            [(i, NeuronType(t)) for i, t in neurons],
+            [(i, a, b, w, both) for i, a, b, w, both in synapses],
+        )
+
+    async def _get_vectors(
+        self, brain_id: str, model: str, ids: frozenset[str] | None
+    ) -> dict[str, npt.NDArray[np.float32]]:
+        sql = f"SELECT fiber_id, vector::real[] FROM vectors WHERE brain = {_B} AND model = $2"
+        params: list[object] = [brain_id, model]
+        if ids is not None:
+            sql += " AND fiber_id = ANY($3::text[])"
+            params.append(list(ids))
+        found = await self._fetch(sql, *params)
+        return {row[0]: np.array(row[1], dtype=np.float32) for row in found}
+
+    # -- change log, statistics ------------------------------------------------------------
+
+    async def _get_change_seq(self, brain_id: str) -> int:
+        found = await self._fetch("SELECT seq FROM brains WHERE id = $1", brain_id)
+        return int(found[0][0]) if found else 0
+
+    async def _get_changes(self, brain_id: str, since: int) -> list[ChangeRecord] | None:
+        found = await self._fetch(_CHANGES, brain_id, since)
+        if not found or since >= found[0][0]:
+            return []
+        if found[0][1] != since + 1:
+            return None
+        kinds = {kind.value: kind for kind in ChangeKind}
+        return [ChangeRecord(row[1], kinds[row[2]], row[3]) for row in found]
+
+    async def _get_stats(self, brain_id: str, now: datetime) -> BrainStats:
+        found = await self._fetch(_STATS, brain_id, rows.to_micros(now))
+        row = found[0]
+        if row[8] is None:
+            return BrainStats()
+        return BrainStats(
+            neuron_count=row[0],
+            synapse_count=row[1],
+            fiber_count=row[2],
+            typed_memory_count=row[3],
+            project_count=row[4],
+            orphan_neuron_count=row[5],
+            expired_memory_count=row[6],
+            oldest_unused_fiber_at=rows.from_micros(row[7]) if row[7] is not None else None,
+            change_seq=row[8],
+        )
+
+
+def redact_dsn(dsn: str, password: str | None = None) -> str:
+    """``dsn`` (or any text) with the password of a URL or ``password=`` pair hidden.
+
+    ``password``, when given, is also replaced wherever it appears.
+    """
+    text = _PASSWORD_IN_URL.sub(r"\g<head>***@", dsn)
+    text = _PASSWORD_PARAM.sub(r"\g<head>***", text)
+    if password:
+        text = text.replace(password, "***")
+    return text
+
+
+def _password(dsn: str) -> str | None:
+    """The password written in ``dsn``, if any (to scrub it from error messages)."""
+    match = _PASSWORD_IN_URL.search(dsn)
+    if match is not None:
+        return match.group(0)[len(match.group("head")) : -1] or None
+    match = _PASSWORD_PARAM.search(dsn)
+    return match.group(2).strip("'") if match is not None else None
+
+
+def _typed_memory_query(query: TypedMemoryFilter) -> tuple[str, list[object]]:
+    """The SELECT of typed memories matching ``query`` and its parameters after ``$1``."""
+    sql = _TYPED
+    params: list[object] = []
+    expiry = rows.to_micros(query.not_expired_at) if query.not_expired_at else None
+    for clause, value in (
+        (" AND memory_type = ${}", query.memory_type),
+        (
+            " AND priority >= ${}",
+            int(query.min_priority) if query.min_priority is not None else None,
+        ),
+        (" AND project_id = ${}", query.project_id),
+        (" AND fiber_id = ANY(${}::text[])", list(query.fiber_ids) if query.fiber_ids else None),
+        (" AND (expires_at IS NULL OR expires_at > ${})", expiry),
+        (" AND tags::jsonb @> ${}::jsonb", rows.id_list(query.tags) if query.tags else None),
+    ):
+        if value is not None:
+            params.append(value)
+            sql += clause.format(len(params) + 1)
+    if query.fiber_ids is not None and not query.fiber_ids:
+        sql += " AND false"
+    params.append(query.limit)
+    sql += f" ORDER BY priority DESC, created_at DESC, id LIMIT ${len(params) + 1}"
+    return sql, params
