@@ -71,7 +71,7 @@ CREATE TABLE neurons (
     PRIMARY KEY (brain, id)
 );
 CREATE INDEX neurons_by_order ON neurons (brain, ord);
-CREATE INDEX neurons_by_content ON neurons (brain, content_key);
+CREATE INDEX neurons_by_content ON neurons (brain, md5(content_key));
 CREATE INDEX neurons_by_type ON neurons (brain, type, ord);
 
 CREATE TABLE synapses (

@@ -18,8 +18,10 @@ from neural_memory.core.events import ChangeKind
 from neural_memory.core.neuron import Neuron
 from neural_memory.core.synapse import Synapse
 from neural_memory.errors import AlreadyExistsError, BrainNotFoundError, NotFoundError
+from neural_memory.storage._integrity import refuse_neurons_in_use
 from neural_memory.storage._sqlite_rows import (
     ALERT_COLUMNS,
+    BRAIN_COLUMNS,
     FIBER_COLUMNS,
     NEURON_COLUMNS,
     PROJECT_COLUMNS,
@@ -44,6 +46,7 @@ __all__ = [
     "PUT_RECALL_EVENTS",
     "bulk_args",
     "bulk_sql",
+    "create_brain",
     "write_batch",
 ]
 
@@ -143,9 +146,52 @@ async def write_batch(
         )
         if brain is None:
             raise BrainNotFoundError(f"brain {brain_id!r} does not exist in this storage")
-        old_fibers = await _check(conn, brain, batch)
-        cascaded = await _apply(conn, brain, batch, old_fibers)
-        return await _log_changes(conn, brain, batch, cascaded, change_log_limit)
+        return await _write_locked(conn, brain, batch, change_log_limit)
+
+
+async def create_brain(
+    conn: Connection, brain_row: Row, batch: WriteBatch, change_log_limit: int
+) -> int:
+    """Insert the brain of ``brain_row`` and apply ``batch`` to it in one transaction.
+
+    AlreadyExistsError when the id is taken (a racing creator included); on any failure
+    nothing is kept.
+    """
+    async with conn.transaction():
+        brain = await conn.fetchval(
+            f"INSERT INTO brains ({BRAIN_COLUMNS}) VALUES ($1, $2, $3, $4, $5) "
+            "ON CONFLICT (id) DO NOTHING RETURNING num",
+            *brain_row,
+        )
+        if brain is None:
+            raise AlreadyExistsError(f"brain {brain_row[0]!r} already exists")
+        if batch.is_empty:
+            return 0
+        return await _write_locked(conn, brain, batch, change_log_limit)
+
+
+async def _write_locked(
+    conn: Connection, brain: int, batch: WriteBatch, change_log_limit: int
+) -> int:
+    old_fibers = await _check(conn, brain, batch)
+    if batch.delete_neuron_ids:
+        refuse_neurons_in_use(batch, await _fibers_naming(conn, brain, batch.delete_neuron_ids))
+    cascaded = await _apply(conn, brain, batch, old_fibers)
+    return await _log_changes(conn, brain, batch, cascaded, change_log_limit)
+
+
+async def _fibers_naming(
+    conn: Connection, brain: int, neuron_ids: Iterable[str]
+) -> dict[str, set[str]]:
+    """The stored fibers naming each of ``neuron_ids``, by neuron id."""
+    sql = (
+        "SELECT neuron_id, fiber_id FROM fiber_neurons "
+        "WHERE brain = $1 AND neuron_id = ANY($2::text[])"
+    )
+    users: dict[str, set[str]] = {}
+    for neuron_id, fiber_id in await conn.fetch(sql, brain, list(set(neuron_ids))):
+        users.setdefault(neuron_id, set()).add(fiber_id)
+    return users
 
 
 # -- checks --------------------------------------------------------------------------------

@@ -57,6 +57,7 @@ from neural_memory.storage._postgres_write import (
     PUT_META,
     PUT_RECALL_EVENTS,
     bulk_args,
+    create_brain,
     write_batch,
 )
 from neural_memory.storage.base import Storage
@@ -282,6 +283,12 @@ class PostgresStorage(Storage):
         async with self._connection() as conn:
             await conn.execute(_SAVE_BRAIN, *rows.brain_row(brain))
 
+    async def _create_brain(self, brain: Brain, contents: WriteBatch) -> int:
+        async with self._connection() as conn:
+            return await create_brain(
+                conn, rows.brain_row(brain), contents, _memory.CHANGE_LOG_LIMIT
+            )
+
     async def _get_brain(self, brain_id: str) -> Brain | None:
         sql = f"SELECT {rows.BRAIN_COLUMNS} FROM brains WHERE id = $1"
         found = await self._fetch(sql, brain_id)
@@ -318,7 +325,9 @@ class PostgresStorage(Storage):
     async def _find_neurons(self, brain_id: str, query: NeuronFilter) -> list[Neuron]:
         sql, params = _NEURONS, [brain_id]
         if query.content is not None:
-            sql, params = sql + " AND content_key = $2", [*params, query.content.casefold()]
+            # The index holds md5(content_key): a neuron's text may exceed a btree entry.
+            match = " AND md5(content_key) = md5($2) AND content_key = $2"
+            sql, params = sql + match, [*params, query.content.casefold()]
         if query.type is not None:
             sql += f" AND type = ${len(params) + 1}"
             params.append(query.type)
