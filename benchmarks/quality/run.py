@@ -39,7 +39,13 @@ from benchmarks.quality.datasets import (
 )
 from benchmarks.quality.evaluate import SystemRun, evaluate, question_budget, question_ids
 from benchmarks.quality.pypi_neural_memory import DEFAULT_VENV, PACKAGE, PypiSettings
-from benchmarks.quality.systems import DEFAULT_SYSTEMS, PYPI_SYSTEM, SYSTEMS, SystemOptions
+from benchmarks.quality.systems import (
+    DEFAULT_SYSTEMS,
+    EMBEDDERS,
+    PYPI_SYSTEM,
+    SYSTEMS,
+    SystemOptions,
+)
 
 DATASETS = ("locomo", "longmemeval")
 
@@ -84,6 +90,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=int,
         default=100,
         help="max_fibers for the 1,000-token context query (ids are cut to the top k)",
+    )
+    parser.add_argument(
+        "--nm-embedder",
+        choices=EMBEDDERS,
+        default="default",
+        help="MiniLM runtime of the engine systems with embeddings (default: the install's)",
     )
     parser.add_argument(
         "--lme-turn-pool",
@@ -200,6 +212,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             nm_context_fibers=args.nm_context_fibers,
             sqlite_dir=Path(tmp),
             lme_turn_pool=args.lme_turn_pool,
+            nm_embedder=args.nm_embedder,
             pypi=PypiSettings(
                 venv=args.pypi_venv,
                 spec=args.pypi_spec,
@@ -214,6 +227,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "nm_speaker_prefix": options.nm_speaker_prefix,
             "nm_context_fibers": options.nm_context_fibers,
             "lme_turn_pool": options.lme_turn_pool,
+            "nm_embedder": options.nm_embedder,
             "context_tokens": 1000,
             "pypi": {
                 "venv": str(options.pypi.venv),

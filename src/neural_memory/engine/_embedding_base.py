@@ -2,18 +2,47 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
-from typing import TypeAlias
+from typing import Protocol, TypeAlias, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
 from neural_memory.errors import ConfigError, EmbeddingError, ValidationError
 
-__all__ = ["Vectors", "checked_vectors", "l2_normalize", "require_positive", "require_texts"]
+__all__ = [
+    "Embedder",
+    "VectorCache",
+    "Vectors",
+    "checked_vectors",
+    "l2_normalize",
+    "require_positive",
+    "require_texts",
+]
 
 Vectors: TypeAlias = npt.NDArray[np.float32]
 """A ``(n, dimension)`` float32 matrix of L2-normalised rows."""
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors of a fixed dimension."""
+
+    @property
+    def dimension(self) -> int:
+        """Length of every vector."""
+        ...
+
+    @property
+    def name(self) -> str:
+        """A stable name of the model (vectors of different names are not comparable)."""
+        ...
+
+    async def embed(self, texts: Sequence[str]) -> Vectors:
+        """Embed ``texts``: a ``(len(texts), dimension)`` float32 matrix, rows L2-normalised."""
+        ...
 
 
 def require_texts(texts: Sequence[str]) -> list[str]:
@@ -60,3 +89,45 @@ def checked_vectors(raw: object, count: int, dimension: int, source: str) -> Vec
     if not np.all(np.isfinite(array)):
         raise EmbeddingError(f"{source} returned NaN or infinite values")
     return l2_normalize(array)
+
+
+class VectorCache:
+    """A thread-safe LRU cache of read-only vectors by text (``size`` 0 keeps nothing)."""
+
+    __slots__ = ("_entries", "_lock", "_size")
+
+    def __init__(self, size: int) -> None:
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise ConfigError(f"cache_size must be a non-negative integer, got {size!r}")
+        self._size = size
+        self._entries: OrderedDict[str, Vectors] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, text: str) -> Vectors | None:
+        """The cached vector of ``text`` (now the most recent), or None."""
+        with self._lock:
+            vector = self._entries.get(text)
+            if vector is not None:
+                self._entries.move_to_end(text)
+            return vector
+
+    def put(self, text: str, vector: Vectors) -> Vectors:
+        """Keep a read-only copy of ``vector`` for ``text`` and return that copy."""
+        frozen = vector.copy()
+        frozen.flags.writeable = False
+        if self._size == 0:
+            return frozen
+        with self._lock:
+            self._entries[text] = frozen
+            self._entries.move_to_end(text)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return frozen
+
+    def clear(self) -> None:
+        """Forget every vector."""
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)

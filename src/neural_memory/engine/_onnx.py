@@ -28,7 +28,16 @@ import numpy.typing as npt
 from neural_memory.engine._embedding_base import l2_normalize
 from neural_memory.errors import EmbeddingError
 
-__all__ = ["AGREEMENT", "POOLING_MODES", "RUN_SIZE", "OnnxTextEncoder", "onnx_available", "pool"]
+__all__ = [
+    "AGREEMENT",
+    "POOLING_MODES",
+    "RUN_SIZE",
+    "OnnxTextEncoder",
+    "onnx_available",
+    "ort_errors",
+    "ort_session",
+    "pool",
+]
 
 AGREEMENT = 0.999
 """Lowest cosine accepted between the ONNX runner's vectors and the model's own."""
@@ -93,8 +102,8 @@ class OnnxTextEncoder:
         transformer, mode = _plain_stack(model)
         self._model = model
         self._mode = mode
-        self._session = _session(_export(transformer.auto_model), threads)
-        self._errors = _ort_errors()
+        self._session = ort_session(_export(transformer.auto_model), threads)
+        self._errors = ort_errors()
         self._dimension = self._check_agreement()
 
     def encode(self, texts: list[str]) -> npt.NDArray[np.float32]:
@@ -198,7 +207,8 @@ def _export(auto_model: Any) -> bytes:
     return buffer.getvalue()
 
 
-def _session(graph: bytes, threads: int | None) -> Any:
+def ort_session(graph: bytes, threads: int | None) -> Any:
+    """An ONNX Runtime CPU session of ``graph`` (all graph optimisations, one inter-op thread)."""
     ort = importlib.import_module("onnxruntime")
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -211,11 +221,11 @@ def _session(graph: bytes, threads: int | None) -> Any:
         options.intra_op_num_threads = threads
     try:
         return ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
-    except _ort_errors() as exc:
+    except ort_errors() as exc:
         raise EmbeddingError(f"ONNX Runtime cannot load the exported model: {exc}") from exc
 
 
-def _ort_errors() -> tuple[type[Exception], ...]:
+def ort_errors() -> tuple[type[Exception], ...]:
     """ONNX Runtime's exception classes (they derive from Exception directly)."""
     state = importlib.import_module("onnxruntime.capi.onnxruntime_pybind11_state")
     found = (getattr(state, name, None) for name in _ORT_ERRORS)

