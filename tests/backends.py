@@ -29,7 +29,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 from neural_memory.storage import InMemoryStorage, RedisStorage, SQLiteStorage, Storage
-from tests.http_server import SESSION_HTTP
+from tests.http_server import ADMIN_KEY, SESSION_HTTP
 from tests.redis_server import SESSION_REDIS, delete_namespace, new_namespace
 
 BackendFactory = Callable[[Path], AbstractAsyncContextManager[Storage]]
@@ -97,7 +97,7 @@ async def shared_storage(tmp_path: Path) -> AsyncIterator[Storage]:
 
     server = SESSION_HTTP.get()
     url = server.mount(InMemoryStorage())
-    storage = SharedStorage(url)
+    storage = SharedStorage(url, api_key=ADMIN_KEY)
     await storage.initialize()
     try:
         yield storage
