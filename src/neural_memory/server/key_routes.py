@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -47,10 +47,12 @@ BrainIdText = Annotated[
 class KeyCreateRequest(BaseModel):
     """A scoped key: the brains it covers and what it may do with them."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid")
 
     brains: list[BrainIdText] = Field(min_length=1, max_length=10_000)
-    access: Access = Field(description="read: recall and look; write: also store; admin: all.")
+    access: Literal["read", "write", "admin"] = Field(
+        description="read: recall and look; write: also store; admin: also delete the brain."
+    )
 
 
 class KeyModel(BaseModel):
@@ -103,7 +105,7 @@ def _model(key: ApiKey) -> KeyModel:
 @router.post("/keys", status_code=201, response_model=KeyCreatedResponse)
 async def create_key(body: KeyCreateRequest, request: Request, _: AdminKey) -> KeyCreatedResponse:
     """Create a key scoped to some brains (the secret is in this answer only)."""
-    key, secret = _store(request).create(body.brains, body.access)
+    key, secret = _store(request).create(body.brains, Access(body.access))
     return KeyCreatedResponse(**_model(key).model_dump(), key=secret)
 
 

@@ -37,6 +37,7 @@ from neural_memory.core.project import Project
 from neural_memory.core.synapse import Synapse
 from neural_memory.core.typed_memory import TypedMemory
 from neural_memory.errors import (
+    NeuralMemoryError,
     SnapshotFormatError,
     StorageClosedError,
     StorageError,
@@ -136,7 +137,7 @@ class SharedStorage(Storage):
                     f"{self._base_url} speaks storage protocol {protocol!r}, "
                     f"this client needs {PROTOCOL_VERSION}"
                 )
-        except StorageError:
+        except NeuralMemoryError:  # unreachable, refused key, other protocol
             await self._close()  # initialize() may be retried
             raise
 
