@@ -221,43 +221,51 @@ def test_oversize_and_hostile_bodies_are_refused_before_parsing(
 
 def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
     env = {"NEURAL_MEMORY_API_KEY": ADMIN}
-    with running_server(tmp_path / "rate.db", ["--rate-limit", "0.01"], env) as limited:
-        with _client(limited, ADMIN) as http:
-            assert http.get("/brains").status_code == 200
-            refused = http.get("/brains")
-            _error(refused, 429, "RateLimited")
-            assert int(refused.headers["retry-after"]) >= 1
-            assert http.get("/health").status_code == 200  # never limited
+    with (
+        running_server(tmp_path / "rate.db", ["--rate-limit", "0.01"], env) as limited,
+        _client(limited, ADMIN) as http,
+    ):
+        assert http.get("/brains").status_code == 200
+        refused = http.get("/brains")
+        _error(refused, 429, "RateLimited")
+        assert int(refused.headers["retry-after"]) >= 1
+        assert http.get("/health").status_code == 200  # never limited
 
 
 def test_two_processes_share_one_database_and_one_key_store(tmp_path: Path) -> None:
     db = tmp_path / "shared.db"
     env = {"NEURAL_MEMORY_API_KEY": ADMIN}
-    with running_server(db, env=env) as first, running_server(db, env=env) as second:
-        with _client(first, ADMIN) as one, _client(second, ADMIN) as two:
-            brain = one.post("/brains", json={"name": "team"}).json()["id"]
-            text = {"text": "Erin rotates the TLS certificates every March"}
-            assert one.post(f"/brains/{brain}/memories", json=text).status_code == 201
-            recalled = two.post(f"/brains/{brain}/recall", json={"query": "Who rotates TLS?"})
-            assert "Erin" in recalled.json()["context"]
-            created = one.post("/keys", json={"brains": [brain], "access": "read"}).json()
-            with _client(second, created["key"]) as reader:
-                assert reader.get(f"/brains/{brain}").status_code == 200
-                assert two.delete(f"/keys/{created['id']}").status_code == 200
-                _error(reader.get(f"/brains/{brain}"), 401, "AccessDeniedError")
-            with _client(first, created["key"]) as reader:
-                _error(reader.get(f"/brains/{brain}"), 401, "AccessDeniedError")
+    with (
+        running_server(db, env=env) as first,
+        running_server(db, env=env) as second,
+        _client(first, ADMIN) as one,
+        _client(second, ADMIN) as two,
+    ):
+        brain = one.post("/brains", json={"name": "team"}).json()["id"]
+        text = {"text": "Erin rotates the TLS certificates every March"}
+        assert one.post(f"/brains/{brain}/memories", json=text).status_code == 201
+        recalled = two.post(f"/brains/{brain}/recall", json={"query": "Who rotates TLS?"})
+        assert "Erin" in recalled.json()["context"]
+        created = one.post("/keys", json={"brains": [brain], "access": "read"}).json()
+        with _client(second, created["key"]) as reader:
+            assert reader.get(f"/brains/{brain}").status_code == 200
+            assert two.delete(f"/keys/{created['id']}").status_code == 200
+            _error(reader.get(f"/brains/{brain}"), 401, "AccessDeniedError")
+        with _client(first, created["key"]) as reader:
+            _error(reader.get(f"/brains/{brain}"), 401, "AccessDeniedError")
 
 
 def test_workers_flag_serves_from_several_processes(tmp_path: Path) -> None:
     env = {"NEURAL_MEMORY_API_KEY": ADMIN}
-    with running_server(tmp_path / "w.db", ["--workers", "2"], env) as workers:
-        with _client(workers, ADMIN) as http:
-            brain = http.post("/brains", json={"name": "w"}).json()["id"]
-            for i in range(6):
-                text = {"text": f"Ticket {i} was closed by Frank number{i}"}
-                assert http.post(f"/brains/{brain}/memories", json=text).status_code == 201
-            for i in range(6):
-                with _client(workers, ADMIN) as fresh:  # a new connection each time
-                    query = {"query": f"Who closed ticket number{i}?"}
-                    assert f"number{i}" in fresh.post(f"/brains/{brain}/recall", json=query).text
+    with (
+        running_server(tmp_path / "w.db", ["--workers", "2"], env) as workers,
+        _client(workers, ADMIN) as http,
+    ):
+        brain = http.post("/brains", json={"name": "w"}).json()["id"]
+        for i in range(6):
+            text = {"text": f"Ticket {i} was closed by Frank number{i}"}
+            assert http.post(f"/brains/{brain}/memories", json=text).status_code == 201
+        for i in range(6):
+            with _client(workers, ADMIN) as fresh:  # a new connection each time
+                query = {"query": f"Who closed ticket number{i}?"}
+                assert f"number{i}" in fresh.post(f"/brains/{brain}/recall", json=query).text
