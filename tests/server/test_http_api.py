@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import inspect
+import json
 import socket
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -419,3 +420,37 @@ async def test_a_given_http_client_is_used_and_left_open(served: Served) -> None
         assert not client.is_closed
         listed = await client.get(f"{served.url}/brains", headers=admin_headers())
         assert listed.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("memories", {"text": "x", "timestamp": 1126}, "timestamp"),
+        ("memories", {"text": "x", "salience": True}, "salience"),
+        ("memories", {"text": "x", "salience": "0.5"}, "salience"),
+        ("recall", {"query": "x", "max_fibers": 5.0}, "max_fibers"),
+        ("recall", {"query": "x", "max_fibers": "5"}, "max_fibers"),
+        ("recall", {"query": "x", "reference_time": 0}, "reference_time"),
+        ("decay", {"dry_run": 1}, "dry_run"),
+        ("decay", {"min_age_days": float("inf")}, "min_age_days"),
+    ],
+)
+async def test_no_silent_coercion(
+    http: httpx.AsyncClient, path: str, body: Json, field: str
+) -> None:
+    brain_id = await create_brain(http)
+    content = json.dumps(body)  # allows Infinity, which JSON itself does not
+    response = await http.post(
+        f"/brains/{brain_id}/{path}", content=content, headers={"content-type": "application/json"}
+    )
+    assert_error(response, 422, "ValidationError", field)
+
+
+async def test_strict_types_in_config_and_storage_bodies(http: httpx.AsyncClient) -> None:
+    config = {"name": "b", "config": {"activation_threshold": True}}
+    assert_error(await http.post("/brains", json=config), 422, "ValidationError", "activation")
+    brain_id = await create_brain(http)
+    limit = {"brain_id": brain_id, "limit": 511.0}
+    assert_error(await http.post("/v1/storage/find_neurons", json=limit), 422, "ValidationError")
+    stats_at = {"brain_id": brain_id, "now": 1126}
+    assert_error(await http.post("/v1/storage/get_stats", json=stats_at), 422, "ValidationError")

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from neural_memory.core.alert import AlertStatus, AlertType
 from neural_memory.core.neuron import NeuronType
 from neural_memory.core.synapse import SynapseType
 from neural_memory.core.typed_memory import MemoryType
+from neural_memory.server._types import AwareTime
 from neural_memory.sharing.limits import MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_TEXT_LENGTH
 
 __all__ = [
@@ -131,7 +132,7 @@ class FindTypedMemoriesRequest(_Scoped):
     tags: list[Tag] = Field(default_factory=list)
     project_id: EntityId | None = None
     fiber_ids: list[EntityId] | None = None
-    not_expired_at: AwareDatetime | None = None
+    not_expired_at: AwareTime | None = None
     limit: Limit | None = None
 
 
@@ -159,7 +160,7 @@ class AddRecallEventRequest(_Scoped):
 class GetRecallEventsRequest(_Scoped):
     """``_get_recall_events``."""
 
-    since: AwareDatetime | None = None
+    since: AwareTime | None = None
     limit: Limit | None = None
 
 
@@ -184,7 +185,7 @@ class GetChangesRequest(_Scoped):
 class GetStatsRequest(_Scoped):
     """``_get_stats``."""
 
-    now: AwareDatetime
+    now: AwareTime
 
 
 # -- responses -----------------------------------------------------------------------------
