@@ -1,9 +1,10 @@
 """Strict field types of the HTTP contract: what the schema says is all that is accepted.
 
 JSON has no time type, so times travel as ISO 8601 text only: a number is refused rather
-than read as seconds since 1970. Integers are JSON integers (``511.0`` is refused, as the
-schema's ``integer`` says), booleans are ``true``/``false`` (never ``1``), and a number
-field refuses ``true``.
+than read as seconds since 1970. An integer is what JSON Schema calls one: any number
+without a fraction (``511`` and ``511.0``; ``511.5`` is refused), never a boolean or a
+string. Booleans are ``true``/``false`` (never ``1``), and a number field refuses ``true``
+and ``"0.5"``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ def _text_only(value: Any) -> Any:
     return value
 
 
+def _whole(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 Time = Annotated[datetime, BeforeValidator(_text_only)]
 """A time as ISO 8601 text (no zone = UTC)."""
 
@@ -33,8 +40,8 @@ AwareTime = Annotated[AwareDatetime, BeforeValidator(_text_only)]
 Number = Annotated[StrictFloat, AllowInfNan(False)]
 """A finite JSON number (integers included), never a boolean or a string."""
 
-WholeNumber = StrictInt
-"""A JSON integer, never ``1.0``, a boolean or a string."""
+WholeNumber = Annotated[StrictInt, BeforeValidator(_whole)]
+"""A number without a fraction (``5`` or ``5.0``), never a boolean or a string."""
 
 Flag = StrictBool
 """``true`` or ``false``, never ``1`` or ``"yes"``."""

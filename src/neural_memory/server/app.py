@@ -145,6 +145,8 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 
 
 async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    if exc.status_code == 400:  # FastAPI could not parse the body (bad JSON or UTF-8)
+        return _error(422, "ValidationError", f"request body: {exc.detail}")
     error_type = _HTTP_ERROR_TYPES.get(exc.status_code, "HTTPError")
     response = _error(exc.status_code, error_type, str(exc.detail))
     response.headers.update(exc.headers or {})  # 503: Retry-After

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from neural_memory.core.alert import AlertStatus, AlertType
 from neural_memory.core.neuron import NeuronType
 from neural_memory.core.synapse import SynapseType
 from neural_memory.core.typed_memory import MemoryType
-from neural_memory.server._types import AwareTime
+from neural_memory.server._types import AwareTime, WholeNumber
 from neural_memory.sharing.limits import MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_TEXT_LENGTH
 
 __all__ = [
@@ -53,8 +53,8 @@ BrainId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGT
 EntityId = Annotated[str, StringConstraints(max_length=MAX_ID_LENGTH)]
 Text = Annotated[str, StringConstraints(max_length=MAX_TEXT_LENGTH)]
 Tag = Annotated[str, StringConstraints(max_length=MAX_NAME_LENGTH)]
-Limit = Annotated[StrictInt, Field(ge=0)]
-MinPriority = Annotated[StrictInt, Field(ge=0, le=10)]
+Limit = Annotated[WholeNumber, Field(ge=0)]
+MinPriority = Annotated[WholeNumber, Field(ge=0, le=10)]
 Entity = dict[str, Any]
 
 
@@ -179,7 +179,7 @@ class SetMetaRequest(GetMetaRequest):
 class GetChangesRequest(_Scoped):
     """``_get_changes``."""
 
-    since: StrictInt
+    since: WholeNumber
 
 
 class GetStatsRequest(_Scoped):
