@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import AllowInfNan, AwareDatetime, BeforeValidator, StrictBool, StrictFloat, StrictInt
 
-__all__ = ["AwareTime", "Flag", "Number", "Time", "WholeNumber"]
+__all__ = ["AwareTime", "Flag", "Number", "Time", "Whole", "WholeNumber"]
 
 
 def _text_only(value: Any) -> Any:
@@ -40,7 +40,11 @@ AwareTime = Annotated[AwareDatetime, BeforeValidator(_text_only)]
 Number = Annotated[StrictFloat, AllowInfNan(False)]
 """A finite JSON number (integers included), never a boolean or a string."""
 
-WholeNumber = Annotated[StrictInt, BeforeValidator(_whole)]
+Whole = BeforeValidator(_whole)
+"""Reads ``5.0`` as ``5``; put it after the constraints: ``Annotated[StrictInt, Field(ge=0),
+Whole]`` (constraints on an alias of a validated type are not translated to JSON Schema)."""
+
+WholeNumber = Annotated[StrictInt, Whole]
 """A number without a fraction (``5`` or ``5.0``), never a boolean or a string."""
 
 Flag = StrictBool

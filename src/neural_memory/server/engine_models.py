@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
-from neural_memory.server._types import Flag, Number, Time, WholeNumber
+from neural_memory.server._types import Flag, Number, Time, Whole, WholeNumber
 from neural_memory.sharing.limits import MAX_NAME_LENGTH, MAX_TAGS, MAX_TEXT_LENGTH
 
 __all__ = [
@@ -124,7 +124,7 @@ class RecallRequest(_Request):
 
     query: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_LENGTH)]
     depth: Depth | None = Field(default=None, description="Default: chosen from the query.")
-    max_tokens: WholeNumber | None = Field(default=None, ge=1, le=1_000_000)
+    max_tokens: Annotated[StrictInt, Field(ge=1, le=1_000_000), Whole] | None = None
     reference_time: Time | None = Field(default=None, description="'Now' for the query.")
     max_fibers: WholeNumber = Field(default=10, ge=1, le=1000)
 

@@ -87,6 +87,19 @@ async def _scoped(state: ServerState, key: ApiKey, brain_id: str, access: Access
     return state.storage
 
 
+def _whole_config_counts(brain: dict[str, Any]) -> dict[str, Any]:
+    """``max_spread_hops: 4.0`` read as 4: an integer, as JSON Schema counts them."""
+    config = brain.get("config")
+    if not isinstance(config, dict):
+        return brain
+    counts = {
+        name: int(value)
+        for name in ("max_spread_hops", "max_context_tokens")
+        if isinstance(value := config.get(name), float) and value.is_integer()
+    }
+    return {**brain, "config": {**config, **counts}} if counts else brain
+
+
 # -- brains --------------------------------------------------------------------------------
 
 
@@ -100,7 +113,7 @@ async def health(state: State, key: Caller) -> Response:
 @router.post("/save_brain", response_model=OkResponse)
 async def save_brain(body: SaveBrainRequest, state: State, key: Caller) -> Response:
     """Insert or replace a brain (its data is kept)."""
-    brain = decode_record(Brain, body.brain, "brain")
+    brain = decode_record(Brain, _whole_config_counts(body.brain), "brain")
     check_brain(key, brain.id, Access.ADMIN)
     await (await state.opened()).save_brain(brain)
     state.saved(brain.id)
