@@ -456,3 +456,14 @@ async def test_strict_types_in_config_and_storage_bodies(http: httpx.AsyncClient
     assert (await http.post("/v1/storage/find_neurons", json=whole)).status_code == 200
     stats_at = {"brain_id": brain_id, "now": 1126}
     assert_error(await http.post("/v1/storage/get_stats", json=stats_at), 422, "ValidationError")
+
+
+async def test_api_documents_are_served_offline_without_a_key(served: Served) -> None:
+    async with httpx.AsyncClient(base_url=served.url) as anonymous:
+        for page, asset in (("/docs", "swagger-ui-bundle.js"), ("/redoc", "redoc.standalone.js")):
+            html = (await anonymous.get(page)).text
+            assert asset in html and "cdn" not in html
+            script = await anonymous.get(f"/docs/assets/{asset}")
+            assert script.status_code == 200 and len(script.content) > 100_000
+        schema = (await anonymous.get("/openapi.json")).json()
+        assert set(schema["components"]["securitySchemes"]) == {"APIKeyHeader", "HTTPBearer"}

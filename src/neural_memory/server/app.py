@@ -20,6 +20,7 @@ from neural_memory.server import engine_routes, key_routes, storage_routes
 from neural_memory.server._state import ServerState
 from neural_memory.server.access import HeavyGate
 from neural_memory.server.config import ServerConfig
+from neural_memory.server.docs import add_offline_docs
 from neural_memory.server.guard import Guard, HostCheck
 from neural_memory.server.keys import KeyStore
 from neural_memory.storage._wire import (
@@ -93,7 +94,10 @@ def create_app(
         version=__version__,
         description="Long-term memory for AI agents: engine API and storage RPC API.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    add_offline_docs(app)
     app.state.neural_memory = state
     app.state.key_store = keys
     app.state.heavy_gate = HeavyGate(config.heavy_concurrency, config.heavy_queue)
