@@ -263,9 +263,12 @@ async def scenario_set(
 ) -> list[Result]:
     """Every scenario against one fresh server with ``workers`` workers."""
     results = []
-    with tempfile.TemporaryDirectory() as tmp, server(Path(tmp) / "load.db", workers) as (
-        url,
-        pid,
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        server(Path(tmp) / "load.db", workers) as (
+            url,
+            pid,
+        ),
     ):
         brain = await seed(url, seed_memories)
         recall = Result("recall", workers)
