@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 from neural_memory.errors import ConfigError, ValidationError
+from neural_memory.server import create_app
+from neural_memory.server.access import HeavyGate, ServerBusy
 from neural_memory.server.config import ServerConfig
 from neural_memory.server.guard import (
     RateLimiter,
@@ -17,6 +20,7 @@ from neural_memory.server.guard import (
     take_token,
 )
 from neural_memory.server.keys import Access, KeyStore, hash_key, load_or_create_admin_key
+from neural_memory.storage import InMemoryStorage
 
 
 def test_a_token_bucket_allows_a_burst_then_the_rate() -> None:
@@ -100,3 +104,24 @@ def test_server_config_refuses_weak_or_odd_values() -> None:
     with pytest.raises(ConfigError):
         ServerConfig(admin_key="x" * 20, allowed_hosts=["a"])  # type: ignore[arg-type]
     assert "localhost" in ServerConfig(admin_key="x" * 20, allowed_hosts=("A.example",)).hosts
+
+
+async def test_the_heavy_gate_queues_a_few_and_refuses_the_rest() -> None:
+    gate = HeavyGate(concurrency=1, queue=1)
+    await gate.enter()  # runs
+    waiting = asyncio.create_task(gate.enter())  # queued
+    await asyncio.sleep(0)
+    with pytest.raises(ServerBusy) as refused:
+        await gate.enter()
+    assert refused.value.status_code == 503
+    assert refused.value.headers == {"Retry-After": "1"}
+    gate.leave()
+    await waiting  # got the slot
+    gate.leave()
+    await gate.enter()  # free again
+    gate.leave()
+
+
+def test_create_app_needs_a_server_config() -> None:
+    with pytest.raises(ValidationError):
+        create_app(InMemoryStorage(), config=None)  # type: ignore[arg-type]
