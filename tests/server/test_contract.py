@@ -19,6 +19,7 @@ ADMIN = "contract-admin-key-0123456789abcdef"
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 
 
+@pytest.mark.timeout(900)
 def test_schemathesis_finds_no_contract_gap(tmp_path: Path) -> None:
     pytest.importorskip("schemathesis")
     env = {"NEURAL_MEMORY_API_KEY": ADMIN}
