@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from neural_memory.server._types import Flag, Number, Time, Whole, WholeNumber
+from neural_memory.server.record_schemas import NOT_BLANK
 from neural_memory.sharing.limits import MAX_NAME_LENGTH, MAX_TAGS, MAX_TEXT_LENGTH
 
 __all__ = [
@@ -39,7 +40,13 @@ __all__ = [
     "StatsResponse",
 ]
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH)]
+Name = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NOT_BLANK)
+]
+Text = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_TEXT_LENGTH, pattern=NOT_BLANK)
+]
+"""Text with at least one non-space character (a memory, a query)."""
 Depth = Literal["instant", "context", "habit", "deep"]
 
 
@@ -98,7 +105,7 @@ class DeletedResponse(BaseModel):
 class MemoryRequest(_Request):
     """One memory to store."""
 
-    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_LENGTH)]
+    text: Text
     timestamp: Time | None = Field(
         default=None, description="When it happened (ISO 8601; no zone = UTC). Default: now."
     )
@@ -122,7 +129,7 @@ class MemoryResponse(BaseModel):
 class RecallRequest(_Request):
     """A question for the brain."""
 
-    query: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_LENGTH)]
+    query: Text
     depth: Depth | None = Field(default=None, description="Default: chosen from the query.")
     max_tokens: Annotated[StrictInt, Field(ge=1, le=1_000_000), Whole] | None = None
     reference_time: Time | None = Field(default=None, description="'Now' for the query.")
