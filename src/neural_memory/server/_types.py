@@ -12,9 +12,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AllowInfNan, AwareDatetime, BeforeValidator, StrictBool, StrictFloat, StrictInt
+from pydantic import (
+    AfterValidator,
+    AllowInfNan,
+    AwareDatetime,
+    BeforeValidator,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+)
 
-__all__ = ["AwareTime", "Flag", "Number", "Time", "Whole", "WholeNumber"]
+__all__ = ["AwareTime", "Flag", "NotBlank", "Number", "Time", "Whole", "WholeNumber"]
 
 
 def _text_only(value: Any) -> Any:
@@ -22,6 +30,12 @@ def _text_only(value: Any) -> Any:
         return value
     if not isinstance(value, str):
         raise ValueError("a time must be ISO 8601 text, e.g. 2026-01-31T09:30:00Z")
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty or blank")
     return value
 
 
@@ -49,3 +63,6 @@ WholeNumber = Annotated[StrictInt, Whole]
 
 Flag = StrictBool
 """``true`` or ``false``, never ``1`` or ``"yes"``."""
+
+NotBlank = AfterValidator(_not_blank)
+"""Refuses text that is only spaces (the schema says so with a ``pattern``)."""

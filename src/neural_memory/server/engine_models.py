@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
-from neural_memory.server._types import Flag, Number, Time, Whole, WholeNumber
+from neural_memory.server._types import Flag, NotBlank, Number, Time, Whole, WholeNumber
 from neural_memory.server.record_schemas import NOT_BLANK
 from neural_memory.sharing.limits import MAX_NAME_LENGTH, MAX_TAGS, MAX_TEXT_LENGTH
 
@@ -41,10 +41,16 @@ __all__ = [
 ]
 
 Name = Annotated[
-    str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NOT_BLANK)
+    str,
+    StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH),
+    NotBlank,
+    Field(json_schema_extra={"pattern": NOT_BLANK}),
 ]
 Text = Annotated[
-    str, StringConstraints(min_length=1, max_length=MAX_TEXT_LENGTH, pattern=NOT_BLANK)
+    str,
+    StringConstraints(min_length=1, max_length=MAX_TEXT_LENGTH),
+    NotBlank,
+    Field(json_schema_extra={"pattern": NOT_BLANK}),
 ]
 """Text with at least one non-space character (a memory, a query)."""
 Depth = Literal["instant", "context", "habit", "deep"]
