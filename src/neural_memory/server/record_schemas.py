@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 NOT_BLANK = (
-    "[^\t\n\u000b\f\r \u001c-\u001f\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    r"[^\t\n\u000b\f\r \u001c-\u001f\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 )
 """A pattern matching text with at least one character Python does not count as space
 (spelled out: ``\\s`` differs between Python and the ECMA regexes of JSON Schema)."""
