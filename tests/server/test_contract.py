@@ -3,6 +3,12 @@
 Every check is on (status codes documented, response schemas, schema-valid data accepted,
 schema-violating data refused, 405 with Allow, ...) against a real server process; the one
 exception is explained in ``schemathesis.toml`` beside this file.
+
+The schema is run in two parts, the storage RPC and everything else, which together cover
+every operation. In one run over all 42 operations, schemathesis 4.32.5 sent a bare ``0``
+as a *schema-valid* body of ``/brains/{id}/memories`` and ``/recall``, whose schema says
+object (a generator fault: it does not happen when those operations run without the storage
+RPC ones, with the same seed and the same schema).
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ CONFIG = Path(__file__).with_name("schemathesis.toml")
 
 
 @pytest.mark.timeout(900)
-def test_schemathesis_finds_no_contract_gap(tmp_path: Path) -> None:
+@pytest.mark.parametrize("operations", ["^/v1/storage/", "^/(brains|keys|health)"])
+def test_schemathesis_finds_no_contract_gap(tmp_path: Path, operations: str) -> None:
     pytest.importorskip("schemathesis")
     env = {"NEURAL_MEMORY_API_KEY": ADMIN}
     with running_server(tmp_path / "contract.db", ["--rate-limit", "0"], env) as server:
@@ -44,6 +51,8 @@ def test_schemathesis_finds_no_contract_gap(tmp_path: Path) -> None:
                 "--seed",
                 "20261202",
                 "--continue-on-failure",
+                "--include-path-regex",
+                operations,
             ],
             capture_output=True,
             text=True,
