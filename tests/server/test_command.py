@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import stat
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import pytest
 
 from neural_memory.server import main
 from neural_memory.server._run import DEFAULT_DB, parse_args
+from neural_memory.server.keys import KeyStore
 from neural_memory.storage import SQLiteStorage
 from tests.http_server import ADMIN_KEY
 from tests.server.server_process import running_server
@@ -102,3 +104,23 @@ print("codes:", neural_memory.server.main([]), neural_memory.mcp.main([]))
     assert "codes: 1 1" in done.stdout
     assert "pip install 'neural-memory-brain[server]'" in done.stderr
     assert "pip install 'neural-memory-brain[mcp]'" in done.stderr
+
+
+def test_keys_command_creates_lists_and_revokes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "brain.db")
+    assert (
+        main(["keys", "--db", db, "create", "--brain", "a", "--brain", "b", "--access", "read"])
+        == 0
+    )
+    created = json.loads(capsys.readouterr().out)
+    assert created["key"].startswith("nmk_") and created["access"] == "read"
+    store = KeyStore(tmp_path / "keys.db")
+    assert store.find(created["key"]) is not None
+    assert main(["keys", "--db", db, "list"]) == 0
+    assert capsys.readouterr().out.split() == [created["id"], "read", "a,b"]
+    assert main(["keys", "--db", db, "revoke", created["id"]]) == 0
+    assert store.find(created["key"]) is None
+    assert main(["keys", "--db", db, "revoke", created["id"]]) == 1
+    store.close()

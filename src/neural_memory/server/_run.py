@@ -28,7 +28,7 @@ import uvicorn
 from neural_memory.errors import ConfigError, NeuralMemoryError, ValidationError
 from neural_memory.server.app import create_app
 from neural_memory.server.config import LOOPBACK_HOSTS, ServerConfig
-from neural_memory.server.keys import load_or_create_admin_key
+from neural_memory.server.keys import Access, KeyStore, load_or_create_admin_key
 from neural_memory.storage.sqlite import SQLiteStorage
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ __all__ = [
     "ServeOptions",
     "parse_args",
     "run_command",
+    "run_keys",
     "serve",
     "serve_async",
     "worker_app",
@@ -224,7 +225,12 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> argparse.Namespac
 
 
 def run_command(argv: Sequence[str]) -> int:
-    """Parse ``argv`` (environment as defaults), serve until Ctrl-C; the exit code."""
+    """Parse ``argv`` (environment as defaults), serve until Ctrl-C; the exit code.
+
+    ``neural-memory-server keys ...`` manages scoped keys instead (see :func:`run_keys`).
+    """
+    if argv and argv[0] == "keys":
+        return run_keys(argv[1:], os.environ)
     args = parse_args(argv, os.environ)
     try:
         db = Path(os.path.expanduser(args.db))
@@ -250,6 +256,50 @@ def run_command(argv: Sequence[str]) -> int:
         return 1
     except KeyboardInterrupt:
         return 0  # uvicorn shut down gracefully, then re-raised Ctrl-C
+    return 0
+
+
+def run_keys(argv: Sequence[str], env: Mapping[str, str]) -> int:
+    """The ``keys`` command: the key store beside the database, no server needed.
+
+    ``keys create --brain ID [--brain ID ...] --access read|write|admin``, ``keys list``,
+    ``keys revoke KEY_ID``.
+    """
+    parser = argparse.ArgumentParser(
+        prog="neural-memory-server keys", description="Manage scoped API keys."
+    )
+    parser.add_argument("--db", default=env.get("NEURAL_MEMORY_DB", DEFAULT_DB))
+    commands = parser.add_subparsers(dest="command", required=True)
+    create = commands.add_parser("create", help="Create a key (its secret is printed once).")
+    create.add_argument("--brain", action="append", required=True, dest="brains")
+    create.add_argument("--access", choices=[a.value for a in Access], required=True)
+    commands.add_parser("list", help="List the keys (ids and scopes, no secrets).")
+    revoke = commands.add_parser("revoke", help="Revoke a key by id.")
+    revoke.add_argument("key_id")
+    args = parser.parse_args(list(argv))
+    store = KeyStore(Path(os.path.expanduser(args.db)).parent / KEY_STORE_FILE)
+    try:
+        return _keys_command(store, args)
+    except NeuralMemoryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+
+
+def _keys_command(store: KeyStore, args: argparse.Namespace) -> int:
+    if args.command == "create":
+        key, secret = store.create(args.brains, Access(args.access))
+        print(json.dumps({"id": key.id, "key": secret, "access": key.access.value}))
+        return 0
+    if args.command == "list":
+        for key in store.list():
+            brains = ",".join(sorted(key.brains or ()))
+            print(f"{key.id}\t{key.access.value}\t{brains}")
+        return 0
+    if not store.revoke(args.key_id):
+        print(f"error: no key {args.key_id!r}", file=sys.stderr)
+        return 1
     return 0
 
 
