@@ -63,7 +63,6 @@ Text = Annotated[str, StringConstraints(max_length=MAX_TEXT_LENGTH)]
 Tag = Annotated[str, StringConstraints(max_length=MAX_NAME_LENGTH)]
 Limit = Annotated[StrictInt, Field(ge=0), Whole]
 MinPriority = Annotated[StrictInt, Field(ge=0, le=10), Whole]
-Entity = dict[str, Any]
 
 
 # JSON objects documented with the codec's record schemas (the routes decode them strictly).
