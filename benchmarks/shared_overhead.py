@@ -27,10 +27,13 @@ from neural_memory.storage import InMemoryStorage, SharedStorage, Storage
 _SERVER = (
     "import sys, uvicorn;"
     "from neural_memory.server import create_app;"
+    "from neural_memory.server.config import ServerConfig;"
     "from neural_memory.storage import InMemoryStorage;"
-    "uvicorn.run(create_app(InMemoryStorage()), host='127.0.0.1', port=int(sys.argv[1]),"
-    " log_level='warning')"
+    "config = ServerConfig(admin_key=sys.argv[2], rate_limit=0);"
+    "uvicorn.run(create_app(InMemoryStorage(), config=config), host='127.0.0.1',"
+    " port=int(sys.argv[1]), log_level='warning')"
 )
+_KEY = "benchmark-admin-key-0123456789"
 _PEOPLE = ["Alice", "Bob", "Carol", "Dave", "Erin", "Frank"]
 _TOPICS = ["billing", "deployment", "the roadmap", "hiring", "the API design", "backups"]
 
@@ -52,7 +55,7 @@ async def _wait_ready(url: str) -> None:
     async with httpx.AsyncClient() as client:
         for _ in range(300):
             try:
-                if (await client.get(f"{url}/v1/storage/health")).status_code == 200:
+                if (await client.get(f"{url}/health")).status_code == 200:
                     return
             except httpx.TransportError:
                 await asyncio.sleep(0.1)
@@ -69,7 +72,7 @@ async def _encoder(storage: Storage) -> MemoryEncoder:
 async def measure(count: int, warmup: int) -> dict[str, float]:
     """Median/p90 encode latency (ms) of both storages, and requests per shared encode."""
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-c", _SERVER, str(port)])
+    server = subprocess.Popen([sys.executable, "-c", _SERVER, str(port), _KEY])
     url = f"http://127.0.0.1:{port}"
     requests = 0
 
@@ -81,7 +84,7 @@ async def measure(count: int, warmup: int) -> dict[str, float]:
         await _wait_ready(url)
         async with (
             httpx.AsyncClient(event_hooks={"request": [count_request]}) as client,
-            SharedStorage(url, client=client) as shared,
+            SharedStorage(url, client=client, api_key=_KEY) as shared,
             InMemoryStorage() as local,
         ):
             encoders = {"memory": await _encoder(local), "shared": await _encoder(shared)}

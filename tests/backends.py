@@ -30,7 +30,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 from neural_memory.storage import InMemoryStorage, RedisStorage, SQLiteStorage, Storage
-from tests.http_server import SESSION_HTTP
+from tests.http_server import ADMIN_KEY, SESSION_HTTP
 from tests.postgres_server import SESSION_POSTGRES
 from tests.redis_server import SESSION_REDIS, delete_namespace, new_namespace
 
@@ -99,7 +99,7 @@ async def shared_storage(tmp_path: Path) -> AsyncIterator[Storage]:
 
     server = SESSION_HTTP.get()
     url = server.mount(InMemoryStorage())
-    storage = SharedStorage(url)
+    storage = SharedStorage(url, api_key=ADMIN_KEY)
     await storage.initialize()
     try:
         yield storage

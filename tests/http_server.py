@@ -4,9 +4,11 @@ One server runs per test session (:data:`SESSION_HTTP`, started on first use, st
 ``pytest_sessionfinish`` in ``tests/conftest.py``). It hosts many independent apps:
 :meth:`HttpServer.mount` serves ``create_app(storage)`` under a fresh path prefix
 (``http://127.0.0.1:<port>/t/<key>``), so every test gets its own storage while the session
-pays for one server. The server runs in this process, so a monkeypatched module constant
-(``CHANGE_LOG_LIMIT``) applies on both sides of the wire. Without the ``server`` extra the
-tests using it are skipped (or fail when ``CI`` is set).
+pays for one server. Every app accepts :data:`ADMIN_KEY` as its admin key (pass
+``config=ServerConfig(...)`` to ``mount`` for other settings). The server runs in this
+process, so a monkeypatched module constant (``CHANGE_LOG_LIMIT``) applies on both sides of
+the wire. Without the ``server`` extra the tests using it are skipped (or fail when ``CI``
+is set).
 """
 
 from __future__ import annotations
@@ -22,7 +24,16 @@ import pytest
 
 from neural_memory.storage import Storage
 
-__all__ = ["SESSION_HTTP", "HttpServer", "SessionHttp"]
+__all__ = ["ADMIN_KEY", "SESSION_HTTP", "HttpServer", "SessionHttp", "admin_headers"]
+
+ADMIN_KEY = "test-admin-key-0123456789abcdef"
+"""The admin key of every app mounted by :meth:`HttpServer.mount` without its own config."""
+
+
+def admin_headers() -> dict[str, str]:
+    """Request headers carrying :data:`ADMIN_KEY`."""
+    return {"authorization": f"Bearer {ADMIN_KEY}"}
+
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -88,18 +99,21 @@ class HttpServer:
     def mount(self, storage: Storage, **options: Any) -> str:
         """Serve ``create_app(storage, **options)``; return its base URL.
 
-        FastAPI prepares an app's routes on its first request (~0.1 s), so an unmounted
-        app without options is reused: it gets a fresh ServerState over ``storage``, which
-        is everything ``create_app`` keeps per storage.
+        Without ``config`` the app's admin key is :data:`ADMIN_KEY`. FastAPI prepares an
+        app's routes on its first request (~0.1 s), so an unmounted app without options is
+        reused: it gets a fresh ServerState over ``storage`` (its scoped keys were revoked
+        when it was unmounted), which is everything ``create_app`` keeps per storage.
         """
         from neural_memory.server import create_app
         from neural_memory.server._state import ServerState
+        from neural_memory.server.config import ServerConfig
 
         key = uuid.uuid4().hex[:12]
         if self._idle and not options:
             app = self._idle.pop()
             app.state.neural_memory = ServerState(storage)
         else:
+            options.setdefault("config", ServerConfig(admin_key=ADMIN_KEY))
             app = create_app(storage, **options)
         self._dispatcher.apps[key] = app
         self._reusable[key] = not options
@@ -110,6 +124,9 @@ class HttpServer:
         key = base_url.rsplit("/", 1)[-1]
         app = self._dispatcher.apps.pop(key, None)
         if app is not None and self._reusable.pop(key, False):
+            store = app.state.key_store
+            for scoped in store.list():
+                store.revoke(scoped.id)
             self._idle.append(app)
 
 

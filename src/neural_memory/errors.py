@@ -15,12 +15,14 @@ so ``except NeuralMemoryError`` catches them all::
     │   ├── NotFoundError      (also LookupError)  an id that does not exist
     │   │   └── BrainNotFoundError                 an unknown brain id
     │   └── AlreadyExistsError                     an id that is already taken
-    └── EmbeddingError                             an embedder failed or is not installed
+    ├── EmbeddingError                             an embedder failed or is not installed
+    └── AccessDeniedError                          no, an unknown or an out-of-scope API key
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "AccessDeniedError",
     "AlreadyExistsError",
     "BrainNotFoundError",
     "BrainNotSetError",
@@ -87,3 +89,7 @@ class AlreadyExistsError(StorageError):
 
 class EmbeddingError(NeuralMemoryError):
     """An embedder is missing, misconfigured or failed."""
+
+
+class AccessDeniedError(NeuralMemoryError):
+    """The server refused the request's API key: missing, unknown, revoked or out of scope."""

@@ -17,7 +17,7 @@ import pytest
 
 from neural_memory.storage import InMemoryStorage
 from tests.dashboard.brain_data import SeededBrain, seed
-from tests.http_server import SESSION_HTTP, HttpServer
+from tests.http_server import ADMIN_KEY, SESSION_HTTP, HttpServer
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -30,7 +30,7 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-API_KEY = "dashboard-test-key"
+API_KEY = ADMIN_KEY
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from neural_memory.storage import InMemoryStorage, Storage
-from tests.http_server import SESSION_HTTP, HttpServer
+from tests.http_server import SESSION_HTTP, HttpServer, admin_headers
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,10 @@ def served(serve: Callable[..., Served]) -> Served:
 
 @pytest.fixture
 async def http(served: Served) -> AsyncIterator[Any]:
-    """An httpx client whose relative URLs go to ``served``."""
+    """An httpx client (with the admin key) whose relative URLs go to ``served``."""
     import httpx
 
-    async with httpx.AsyncClient(base_url=served.url, timeout=30) as client:
+    async with httpx.AsyncClient(
+        base_url=served.url, timeout=30, headers=admin_headers()
+    ) as client:
         yield client

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
+import json
+import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -15,7 +13,10 @@ import pytest
 
 from neural_memory.server import main
 from neural_memory.server._run import DEFAULT_DB, parse_args
+from neural_memory.server.keys import KeyStore
 from neural_memory.storage import SQLiteStorage
+from tests.http_server import ADMIN_KEY
+from tests.server.server_process import running_server
 
 
 def test_arguments_override_the_environment() -> None:
@@ -38,41 +39,24 @@ def test_bad_port_in_the_environment_exits_with_usage_error() -> None:
 
 
 def test_unusable_database_is_reported_and_exits_1(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("NEURAL_MEMORY_API_KEY", ADMIN_KEY)
     assert main(["--db", str(tmp_path), "--port", "0"]) == 1
     assert str(tmp_path) in capsys.readouterr().err
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-async def test_server_process_serves_a_sqlite_file(tmp_path: Path) -> None:
+async def test_server_process_serves_a_sqlite_file_with_a_generated_key(tmp_path: Path) -> None:
     db = tmp_path / "served.db"
-    port = _free_port()
-    env = {**os.environ, "NEURAL_MEMORY_DB": str(db), "NEURAL_MEMORY_PORT": str(port)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "neural_memory.server", "--log-level", "warning"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient(base_url=url, timeout=10) as http:
-            deadline = time.monotonic() + 30
-            while True:
-                assert process.poll() is None, process.stderr.read() if process.stderr else ""
-                try:
-                    if (await http.get("/v1/storage/health")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    assert time.monotonic() < deadline, "the server did not start"
-                    time.sleep(0.1)
+    with running_server(db) as server:
+        key_file = tmp_path / "api-key"
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+        key = key_file.read_text().strip()
+        async with httpx.AsyncClient(base_url=server.url, timeout=10) as anonymous:
+            assert (await anonymous.get("/health")).json() == {"ok": True}
+            assert (await anonymous.get("/brains")).status_code == 401
+        headers = {"x-api-key": key}
+        async with httpx.AsyncClient(base_url=server.url, timeout=10, headers=headers) as http:
             brain = (await http.post("/brains", json={"name": "ops"})).json()
             stored = await http.post(
                 f"/brains/{brain['id']}/memories", json={"text": "Backups run at 2am nightly"}
@@ -82,17 +66,19 @@ async def test_server_process_serves_a_sqlite_file(tmp_path: Path) -> None:
                 f"/brains/{brain['id']}/recall", json={"query": "When do backups run?"}
             )
             assert "2am" in recalled.json()["context"]
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=20)
-        if process.stderr:
-            process.stderr.close()
-    assert process.returncode == 0
     async with SQLiteStorage(db) as storage:
         brains = await storage.list_brains()
         assert [b.name for b in brains] == ["ops"]
         storage.set_brain(brains[0].id)
         assert (await storage.get_stats()).fiber_count == 1
+
+
+def test_a_non_loopback_address_needs_the_explicit_flag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEURAL_MEMORY_API_KEY", ADMIN_KEY)
+    assert main(["--db", str(tmp_path / "b.db"), "--host", "0.0.0.0", "--port", "0"]) == 1
+    assert "--allow-remote" in capsys.readouterr().err
 
 
 def test_missing_extras_give_install_hints() -> None:
@@ -118,3 +104,23 @@ print("codes:", neural_memory.server.main([]), neural_memory.mcp.main([]))
     assert "codes: 1 1" in done.stdout
     assert "pip install 'neural-memory-brain[server]'" in done.stderr
     assert "pip install 'neural-memory-brain[mcp]'" in done.stderr
+
+
+def test_keys_command_creates_lists_and_revokes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "brain.db")
+    assert (
+        main(["keys", "--db", db, "create", "--brain", "a", "--brain", "b", "--access", "read"])
+        == 0
+    )
+    created = json.loads(capsys.readouterr().out)
+    assert created["key"].startswith("nmk_") and created["access"] == "read"
+    store = KeyStore(tmp_path / "keys.db")
+    assert store.find(created["key"]) is not None
+    assert main(["keys", "--db", db, "list"]) == 0
+    assert capsys.readouterr().out.split() == [created["id"], "read", "a,b"]
+    assert main(["keys", "--db", db, "revoke", created["id"]]) == 0
+    assert store.find(created["key"]) is None
+    assert main(["keys", "--db", db, "revoke", created["id"]]) == 1
+    store.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import inspect
+import json
 import socket
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -18,9 +19,11 @@ from neural_memory import Brain
 from neural_memory.core import Alert, AlertSeverity, AlertType, Neuron, NeuronType
 from neural_memory.errors import StorageUnavailableError, ValidationError
 from neural_memory.server import create_app
+from neural_memory.server.config import ServerConfig
 from neural_memory.storage import InMemoryStorage, SharedStorage, SQLiteStorage, WriteBatch
 from neural_memory.storage._core import StorageCore
 from neural_memory.storage._wire import encode_write_batch
+from tests.http_server import ADMIN_KEY, admin_headers
 from tests.seed_exec import assert_verbatim
 from tests.server.conftest import Served
 
@@ -139,7 +142,7 @@ async def test_alerts_list_seen_acknowledge(served: Served, http: httpx.AsyncCli
     brain_id = await create_brain(http)
     older = Alert.create(AlertType.STALE_FIBERS, AlertSeverity.INFO, "stale memories")
     newer = Alert.create(AlertType.HIGH_NEURON_COUNT, AlertSeverity.WARNING, "many neurons")
-    async with SharedStorage(served.url, brain_id) as remote:
+    async with SharedStorage(served.url, brain_id, api_key=ADMIN_KEY) as remote:
         await remote.add_alerts([older, newer])
 
     listed = (await http.get(f"/brains/{brain_id}/alerts")).json()["alerts"]
@@ -217,7 +220,9 @@ async def test_unknown_brain_route_and_method(http: httpx.AsyncClient) -> None:
     assert_error(missing, 404, "BrainNotFoundError", "no-such-brain")
     assert_error(await http.get("/brains/no-such-brain/stats"), 404, "BrainNotFoundError")
     assert_error(await http.get("/nowhere"), 404, "RouteNotFound")
-    assert_error(await http.put("/brains"), 405, "MethodNotAllowed")
+    not_allowed = await http.put("/brains")
+    assert_error(not_allowed, 405, "MethodNotAllowed")
+    assert set(not_allowed.headers["allow"].replace(" ", "").split(",")) == {"GET", "POST"}
     control = await http.get("/brains/bad%01id/stats")
     assert_error(control, 422, "ValidationError", "brain_id")
 
@@ -256,16 +261,18 @@ async def test_closed_or_unreachable_storage_is_503(
     unusable = SQLiteStorage(tmp_path)  # a directory is no database
     for storage, needle in ((closed, "closed"), (unusable, str(tmp_path))):
         url = serve(storage).url
-        async with httpx.AsyncClient(base_url=url) as http:
+        async with httpx.AsyncClient(base_url=url, headers=admin_headers()) as http:
             assert_error(await http.get("/brains"), 503, "StorageUnavailableError", needle)
             assert_error(await http.get("/v1/storage/health"), 503, "StorageUnavailableError")
         with pytest.raises(StorageUnavailableError, match=needle):
-            await SharedStorage(url).initialize()
+            await SharedStorage(url, api_key=ADMIN_KEY).initialize()
 
 
 async def test_request_size_limit(serve: Callable[..., Served]) -> None:
-    served = serve(InMemoryStorage(), max_request_bytes=2_000)
-    async with httpx.AsyncClient(base_url=served.url) as http:
+    served = serve(
+        InMemoryStorage(), config=ServerConfig(admin_key=ADMIN_KEY, max_request_bytes=2_000)
+    )
+    async with httpx.AsyncClient(base_url=served.url, headers=admin_headers()) as http:
         brain_id = await create_brain(http)
         big = {"text": "word " * 1_000}
         declared = await http.post(f"/brains/{brain_id}/memories", json=big)
@@ -285,7 +292,7 @@ async def test_request_size_limit(serve: Callable[..., Served]) -> None:
         assert_error(streamed, 413, "RequestTooLarge")
         assert (await stats(http, brain_id))["change_seq"] == 0
         await remember(http, brain_id, text="small enough")
-    async with SharedStorage(served.url, brain_id) as remote:
+    async with SharedStorage(served.url, brain_id, api_key=ADMIN_KEY) as remote:
         with pytest.raises(ValidationError, match="larger than"):
             await remote.add_neurons(
                 Neuron.create(NeuronType.CONCEPT, f"concept {i}") for i in range(100)
@@ -296,7 +303,9 @@ async def test_request_size_limit(serve: Callable[..., Served]) -> None:
 
 
 def test_every_backend_primitive_has_a_route() -> None:
-    paths = create_app(InMemoryStorage()).openapi()["paths"]
+    paths = create_app(InMemoryStorage(), config=ServerConfig(admin_key=ADMIN_KEY)).openapi()[
+        "paths"
+    ]
     routes = {
         path.removeprefix("/v1/storage/")
         for path, methods in paths.items()
@@ -313,7 +322,7 @@ def test_every_backend_primitive_has_a_route() -> None:
 
 async def test_lifespan_opens_the_storage_and_leaves_it_open() -> None:
     storage = InMemoryStorage()
-    app = create_app(storage)
+    app = create_app(storage, config=ServerConfig(admin_key=ADMIN_KEY))
     async with app.router.lifespan_context(app):
         await storage.save_brain(Brain.create("kept"))
     assert not storage.closed
@@ -335,7 +344,10 @@ async def test_two_clients_share_one_brain(served: Served) -> None:
     from neural_memory.engine.retrieval import ReflexPipeline
 
     brain = Brain.create("team")
-    async with SharedStorage(served.url) as writer, SharedStorage(served.url) as reader:
+    async with (
+        SharedStorage(served.url, api_key=ADMIN_KEY) as writer,
+        SharedStorage(served.url, api_key=ADMIN_KEY) as reader,
+    ):
         await writer.save_brain(brain)
         writer.set_brain(brain.id)
         reader.set_brain(brain.id)
@@ -358,8 +370,11 @@ async with SharedStorage("http://localhost:8000", "brain-id") as storage:
 """
 
 
-async def test_seed_shared_storage_sample_runs(served: Served) -> None:
+async def test_seed_shared_storage_sample_runs(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert_verbatim(SEED_SAMPLE)
+    monkeypatch.setenv("NEURAL_MEMORY_API_KEY", ADMIN_KEY)  # the sample passes no key
     await served.storage.save_brain(Brain.create("seed", brain_id="brain-id"))
     neuron = Neuron(id="neuron-123", type=NeuronType.ENTITY, content="Alice")
     # Verbatim but for the URL, which is the test server's.
@@ -407,8 +422,56 @@ async def test_a_given_http_client_is_used_and_left_open(served: Served) -> None
         sent.append(request.url.path.rsplit("/", 1)[-1])
 
     async with httpx.AsyncClient(event_hooks={"request": [record]}) as client:
-        async with SharedStorage(served.url, client=client) as storage:
+        async with SharedStorage(served.url, client=client, api_key=ADMIN_KEY) as storage:
             assert await storage.list_brains() == []
         assert sent == ["health", "list_brains"]
         assert not client.is_closed
-        assert (await client.get(f"{served.url}/brains")).status_code == 200
+        listed = await client.get(f"{served.url}/brains", headers=admin_headers())
+        assert listed.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("memories", {"text": "x", "timestamp": 1126}, "timestamp"),
+        ("memories", {"text": "x", "salience": True}, "salience"),
+        ("memories", {"text": "x", "salience": "0.5"}, "salience"),
+        ("recall", {"query": "x", "max_fibers": 5.5}, "max_fibers"),
+        ("recall", {"query": "x", "max_fibers": "5"}, "max_fibers"),
+        ("recall", {"query": "x", "reference_time": 0}, "reference_time"),
+        ("decay", {"dry_run": 1}, "dry_run"),
+        ("decay", {"min_age_days": float("inf")}, "min_age_days"),
+    ],
+)
+async def test_no_silent_coercion(
+    http: httpx.AsyncClient, path: str, body: Json, field: str
+) -> None:
+    brain_id = await create_brain(http)
+    content = json.dumps(body)  # allows Infinity, which JSON itself does not
+    response = await http.post(
+        f"/brains/{brain_id}/{path}", content=content, headers={"content-type": "application/json"}
+    )
+    assert_error(response, 422, "ValidationError", field)
+
+
+async def test_strict_types_in_config_and_storage_bodies(http: httpx.AsyncClient) -> None:
+    config = {"name": "b", "config": {"activation_threshold": True}}
+    assert_error(await http.post("/brains", json=config), 422, "ValidationError", "activation")
+    brain_id = await create_brain(http)
+    limit = {"brain_id": brain_id, "limit": 511.5}
+    assert_error(await http.post("/v1/storage/find_neurons", json=limit), 422, "ValidationError")
+    whole = {"brain_id": brain_id, "limit": 511.0}  # an integer, as JSON Schema counts
+    assert (await http.post("/v1/storage/find_neurons", json=whole)).status_code == 200
+    stats_at = {"brain_id": brain_id, "now": 1126}
+    assert_error(await http.post("/v1/storage/get_stats", json=stats_at), 422, "ValidationError")
+
+
+async def test_api_documents_are_served_offline_without_a_key(served: Served) -> None:
+    async with httpx.AsyncClient(base_url=served.url) as anonymous:
+        for page, asset in (("/docs", "swagger-ui-bundle.js"), ("/redoc", "redoc.standalone.js")):
+            html = (await anonymous.get(page)).text
+            assert asset in html and "cdn" not in html
+            script = await anonymous.get(f"/docs/assets/{asset}")
+            assert script.status_code == 200 and len(script.content) > 100_000
+        schema = (await anonymous.get("/openapi.json")).json()
+        assert set(schema["components"]["securitySchemes"]) == {"APIKeyHeader", "HTTPBearer"}

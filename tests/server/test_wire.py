@@ -39,6 +39,7 @@ RENAMED = {
 STATUS = {
     "NotFoundError": 404,
     "BrainNotFoundError": 404,
+    "AccessDeniedError": 403,
     "AlreadyExistsError": 409,
     "ValidationError": 422,
     "SnapshotFormatError": 422,

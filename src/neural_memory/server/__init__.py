@@ -1,9 +1,12 @@
 """The HTTP server (needs the ``server`` extra: fastapi, uvicorn, httpx).
 
-:func:`create_app` builds the FastAPI app over an injected storage; :func:`serve` runs it
-over a SQLite file with uvicorn; :func:`main` is the ``neural-memory-server`` command.
-Environment variables are read in :func:`main` only: ``NEURAL_MEMORY_DB`` (the database
-file), ``NEURAL_MEMORY_HOST`` and ``NEURAL_MEMORY_PORT``.
+:func:`create_app` builds the FastAPI app over an injected storage and a
+:class:`~neural_memory.server.config.ServerConfig` (admin key, key store, hosts, limits);
+:func:`serve` runs it over a SQLite file with uvicorn (``--workers N`` processes);
+:func:`main` is the ``neural-memory-server`` command. Environment variables are read in
+:func:`main` only: ``NEURAL_MEMORY_DB`` (the database file), ``NEURAL_MEMORY_HOST``,
+``NEURAL_MEMORY_PORT``, ``NEURAL_MEMORY_API_KEY`` (the admin key; generated into the data
+directory when unset), ``NEURAL_MEMORY_ALLOWED_HOSTS`` and ``NEURAL_MEMORY_CORS_ORIGINS``.
 """
 
 from __future__ import annotations

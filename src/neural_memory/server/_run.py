@@ -1,75 +1,179 @@
-"""serve(): the HTTP server over a SQLite file; run_command(): the command line behind it."""
+"""serve(): the HTTP server over a SQLite file; run_command(): the command line behind it.
+
+This is the server's edge: the only place that reads the environment
+(``NEURAL_MEMORY_DB``, ``NEURAL_MEMORY_HOST``, ``NEURAL_MEMORY_PORT``,
+``NEURAL_MEMORY_API_KEY``, ``NEURAL_MEMORY_ALLOWED_HOSTS``, ``NEURAL_MEMORY_CORS_ORIGINS``).
+
+With ``--workers N`` uvicorn starts N processes, each building its app with
+:func:`worker_app` from the settings the parent put in ``NEURAL_MEMORY_SERVER_SETTINGS``;
+they share the SQLite database and the key store (both in WAL mode).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
+import json
+import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
-from neural_memory.errors import NeuralMemoryError, ValidationError
-from neural_memory.server.app import DEFAULT_MAX_REQUEST_BYTES, create_app
+from neural_memory.errors import ConfigError, NeuralMemoryError, ValidationError
+from neural_memory.server.app import create_app
+from neural_memory.server.config import LOOPBACK_HOSTS, ServerConfig
+from neural_memory.server.keys import Access, KeyStore, load_or_create_admin_key
 from neural_memory.storage.sqlite import SQLiteStorage
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from neural_memory.engine.embeddings import Embedder
 
-__all__ = ["DEFAULT_DB", "parse_args", "run_command", "serve", "serve_async"]
+__all__ = [
+    "DEFAULT_DB",
+    "KEY_STORE_FILE",
+    "ServeOptions",
+    "parse_args",
+    "run_command",
+    "run_keys",
+    "serve",
+    "serve_async",
+    "worker_app",
+]
 
 DEFAULT_DB = "~/.neural-memory/brain.db"
 """The database file when neither ``--db`` nor ``NEURAL_MEMORY_DB`` names one."""
 
+KEY_STORE_FILE = "keys.db"
+"""The scoped-key store, beside the database file."""
+
+_SETTINGS_ENV = "NEURAL_MEMORY_SERVER_SETTINGS"
+_KEY_ENV = "NEURAL_MEMORY_API_KEY"
 _LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServeOptions:
+    """How to run one server process or a group of workers."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    allow_remote: bool = False
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        port = self.port
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValidationError(f"port must be an integer between 0 and 65535, got {port!r}")
+        if self.log_level not in _LOG_LEVELS:
+            raise ValidationError(f"log_level must be one of {', '.join(_LOG_LEVELS)}")
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int):
+            raise ValidationError("workers must be an integer")
+        if self.workers < 1:
+            raise ValidationError("workers must be at least 1")
+        if not self.allow_remote and not is_loopback(self.host):
+            raise ConfigError(
+                f"{self.host} is not a loopback address: pass --allow-remote to listen on it "
+                "(and put a TLS-terminating reverse proxy in front: keys travel in headers)"
+            )
+
+
+def is_loopback(host: str) -> bool:
+    """``host`` names only this machine."""
+    if host.lower() in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def serve(
     db_path: str | os.PathLike[str],
-    host: str = "127.0.0.1",
-    port: int = 8000,
+    config: ServerConfig,
+    options: ServeOptions | None = None,
     *,
     embedder: Embedder | None = None,
-    log_level: str = "info",
-    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
 ) -> None:
     """Serve the brains of the SQLite file ``db_path`` over HTTP until interrupted (blocks)."""
-    asyncio.run(
-        serve_async(
-            db_path,
-            host,
-            port,
-            embedder=embedder,
-            log_level=log_level,
-            max_request_bytes=max_request_bytes,
-        )
+    options = options or ServeOptions()
+    _warn_if_remote(options)
+    if options.workers == 1:
+        asyncio.run(serve_async(db_path, config, options, embedder=embedder))
+        return
+    if embedder is not None:
+        raise ValidationError("an embedder object cannot be shared with worker processes")
+    settings = {"db": str(db_path), **_config_settings(config)}
+    os.environ[_SETTINGS_ENV] = json.dumps(settings)
+    os.environ[_KEY_ENV] = config.admin_key  # inherited by the workers only
+    uvicorn.run(
+        "neural_memory.server._run:worker_app",
+        factory=True,
+        host=options.host,
+        port=options.port,
+        workers=options.workers,
+        log_level=options.log_level,
     )
 
 
 async def serve_async(
     db_path: str | os.PathLike[str],
-    host: str = "127.0.0.1",
-    port: int = 8000,
+    config: ServerConfig,
+    options: ServeOptions | None = None,
     *,
     embedder: Embedder | None = None,
-    log_level: str = "info",
-    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
 ) -> None:
-    """:func:`serve` inside a running event loop; the database is closed on the way out."""
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-        raise ValidationError(f"port must be an integer between 0 and 65535, got {port!r}")
-    if log_level not in _LOG_LEVELS:
-        raise ValidationError(f"log_level must be one of {', '.join(_LOG_LEVELS)}")
+    """:func:`serve` (one process) inside a running event loop; the database is closed after."""
+    options = options or ServeOptions()
     async with SQLiteStorage(db_path) as storage:
-        app = create_app(storage, embedder=embedder, max_request_bytes=max_request_bytes)
-        config = uvicorn.Config(app, host=host, port=port, log_level=log_level)
-        await uvicorn.Server(config).serve()
+        app = create_app(storage, config=config, embedder=embedder)
+        uv_config = uvicorn.Config(
+            app, host=options.host, port=options.port, log_level=options.log_level
+        )
+        try:
+            await uvicorn.Server(uv_config).serve()
+        finally:
+            app.state.key_store.close()
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process (uvicorn factory), from the parent's settings."""
+    settings: dict[str, Any] = json.loads(os.environ[_SETTINGS_ENV])
+    db = settings.pop("db")
+    values: dict[str, Any] = {
+        k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()
+    }
+    config = ServerConfig(admin_key=os.environ[_KEY_ENV], **values)
+    return create_app(SQLiteStorage(db), config=config, owns_storage=True)
+
+
+def _config_settings(config: ServerConfig) -> dict[str, Any]:
+    settings = asdict(config)
+    del settings["admin_key"]
+    settings["key_store"] = str(config.key_store)
+    return settings
+
+
+def _warn_if_remote(options: ServeOptions) -> None:
+    if not is_loopback(options.host):
+        _log.warning(
+            "listening on %s: this server speaks plain HTTP, so API keys cross the network "
+            "in clear text; serve it behind a TLS-terminating reverse proxy",
+            options.host,
+        )
 
 
 def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> argparse.Namespace:
-    """The command line, with defaults from ``env`` (``NEURAL_MEMORY_DB/HOST/PORT``)."""
+    """The command line, with defaults from ``env`` (``NEURAL_MEMORY_DB/HOST/PORT``...)."""
     parser = argparse.ArgumentParser(
         prog="neural-memory-server",
         description="Serve NeuralMemory brains over HTTP (engine API and storage RPC API).",
@@ -90,33 +194,127 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> argparse.Namespac
         default=_port(env.get("NEURAL_MEMORY_PORT", "8000"), parser),
         help="TCP port (env NEURAL_MEMORY_PORT; default 8000).",
     )
-    parser.add_argument("--log-level", choices=_LOG_LEVELS, default="info")
     parser.add_argument(
-        "--max-request-mb",
-        type=float,
-        default=DEFAULT_MAX_REQUEST_BYTES / 1024 / 1024,
-        help="Largest request body accepted, in MiB (default %(default)s).",
+        "--allow-remote",
+        action="store_true",
+        help="Allow listening on a non-loopback address (use a TLS reverse proxy).",
     )
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=_names(env.get("NEURAL_MEMORY_ALLOWED_HOSTS", "")),
+        help="Host header accepted besides loopback names (repeat; env "
+        "NEURAL_MEMORY_ALLOWED_HOSTS, comma-separated).",
+    )
+    parser.add_argument(
+        "--cors-origin",
+        action="append",
+        default=_names(env.get("NEURAL_MEMORY_CORS_ORIGINS", "")),
+        help="Browser origin allowed by CORS (repeat; env NEURAL_MEMORY_CORS_ORIGINS). "
+        "Default: none, CORS off.",
+    )
+    parser.add_argument("--workers", type=int, default=1, help="Worker processes (default 1).")
+    parser.add_argument(
+        "--rate-limit",
+        type=float,
+        default=ServerConfig.__dataclass_fields__["rate_limit"].default,
+        help="Requests per second per key and worker, 0 for none (default %(default)s).",
+    )
+    parser.add_argument("--log-level", choices=_LOG_LEVELS, default="info")
     return parser.parse_args(list(argv))
 
 
 def run_command(argv: Sequence[str]) -> int:
-    """Parse ``argv`` (environment as defaults), serve until Ctrl-C; the exit code."""
+    """Parse ``argv`` (environment as defaults), serve until Ctrl-C; the exit code.
+
+    ``neural-memory-server keys ...`` manages scoped keys instead (see :func:`run_keys`).
+    """
+    if argv and argv[0] == "keys":
+        return run_keys(argv[1:], os.environ)
     args = parse_args(argv, os.environ)
     try:
-        serve(
-            os.path.expanduser(args.db),
-            args.host,
-            args.port,
+        db = Path(os.path.expanduser(args.db))
+        options = ServeOptions(
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            allow_remote=args.allow_remote,
             log_level=args.log_level,
-            max_request_bytes=max(1, int(args.max_request_mb * 1024 * 1024)),
         )
+        config = ServerConfig(
+            admin_key=_admin_key(db.parent, os.environ.get(_KEY_ENV)),
+            key_store=db.parent / KEY_STORE_FILE,
+            allowed_hosts=tuple(args.allowed_host),
+            cors_origins=tuple(args.cors_origin),
+            rate_limit=args.rate_limit,
+        )
+        if args.rate_limit > 0:
+            config = replace(config, rate_burst=max(1, int(args.rate_limit * 2)))
+        serve(db, config, options)
     except NeuralMemoryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 0  # uvicorn shut down gracefully, then re-raised Ctrl-C
     return 0
+
+
+def run_keys(argv: Sequence[str], env: Mapping[str, str]) -> int:
+    """The ``keys`` command: the key store beside the database, no server needed.
+
+    ``keys create --brain ID [--brain ID ...] --access read|write|admin``, ``keys list``,
+    ``keys revoke KEY_ID``.
+    """
+    parser = argparse.ArgumentParser(
+        prog="neural-memory-server keys", description="Manage scoped API keys."
+    )
+    parser.add_argument("--db", default=env.get("NEURAL_MEMORY_DB", DEFAULT_DB))
+    commands = parser.add_subparsers(dest="command", required=True)
+    create = commands.add_parser("create", help="Create a key (its secret is printed once).")
+    create.add_argument("--brain", action="append", required=True, dest="brains")
+    create.add_argument("--access", choices=[a.value for a in Access], required=True)
+    commands.add_parser("list", help="List the keys (ids and scopes, no secrets).")
+    revoke = commands.add_parser("revoke", help="Revoke a key by id.")
+    revoke.add_argument("key_id")
+    args = parser.parse_args(list(argv))
+    store = KeyStore(Path(os.path.expanduser(args.db)).parent / KEY_STORE_FILE)
+    try:
+        return _keys_command(store, args)
+    except NeuralMemoryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+
+
+def _keys_command(store: KeyStore, args: argparse.Namespace) -> int:
+    if args.command == "create":
+        key, secret = store.create(args.brains, Access(args.access))
+        print(json.dumps({"id": key.id, "key": secret, "access": key.access.value}))
+        return 0
+    if args.command == "list":
+        for key in store.list():
+            brains = ",".join(sorted(key.brains or ()))
+            print(f"{key.id}\t{key.access.value}\t{brains}")
+        return 0
+    if not store.revoke(args.key_id):
+        print(f"error: no key {args.key_id!r}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _admin_key(data_dir: Path, from_env: str | None) -> str:
+    """The admin key: ``NEURAL_MEMORY_API_KEY``, else the key file (created now if needed)."""
+    if from_env:
+        return from_env
+    key, path, created = load_or_create_admin_key(data_dir)
+    verb = "generated" if created else "using"
+    print(f"neural-memory-server: {verb} the admin API key in {path}", file=sys.stderr)
+    return key
+
+
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 def _port(text: str, parser: argparse.ArgumentParser) -> int:

@@ -9,14 +9,20 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.routing import Match
 
 from neural_memory import __version__
-from neural_memory.errors import NeuralMemoryError, ValidationError
-from neural_memory.server import dashboard, engine_routes, storage_routes
+from neural_memory.errors import AccessDeniedError, NeuralMemoryError, ValidationError
+from neural_memory.server import dashboard, engine_routes, key_routes, storage_routes
 from neural_memory.server._state import ServerState
+from neural_memory.server.access import HeavyGate
+from neural_memory.server.config import ServerConfig
+from neural_memory.server.docs import add_offline_docs
+from neural_memory.server.guard import Guard, HostCheck
+from neural_memory.server.keys import KeyStore
 from neural_memory.storage._wire import (
     REQUEST_TOO_LARGE,
     STORAGE_PREFIX,
@@ -28,41 +34,49 @@ from neural_memory.storage.base import Storage
 if TYPE_CHECKING:
     from neural_memory.engine.embeddings import Embedder
 
-__all__ = ["DEFAULT_MAX_REQUEST_BYTES", "create_app"]
-
-DEFAULT_MAX_REQUEST_BYTES = 64 * 1024 * 1024
-"""Largest request body accepted (bytes); larger ones get HTTP 413."""
+__all__ = ["create_app"]
 
 _MAX_ERRORS_SHOWN = 5
-_HTTP_ERROR_TYPES = {404: "RouteNotFound", 405: "MethodNotAllowed", 413: REQUEST_TOO_LARGE}
+_HTTP_ERROR_TYPES = {
+    404: "RouteNotFound",
+    405: "MethodNotAllowed",
+    413: REQUEST_TOO_LARGE,
+    503: "ServerBusy",
+}
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 _log = logging.getLogger(__name__)
 
 
 def create_app(
     storage: Storage,
     *,
+    config: ServerConfig,
     embedder: Embedder | None = None,
-    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    owns_storage: bool = False,
 ) -> FastAPI:
-    """The HTTP server over ``storage`` (which the caller owns and closes).
+    """The HTTP server over ``storage``, open only to the keys ``config`` knows.
 
     Routes: the engine API for agents under ``/brains`` (create brains, store and recall
-    memories, consolidate, decay, health alerts) and the storage RPC API under
-    ``/v1/storage`` (every backend primitive, used by SharedStorage). Errors answer
-    ``{"error": type, "message": text}`` with 404 (not found), 409 (already exists),
-    413 (too large), 422 (invalid input), 503 (storage unavailable) or 500.
+    memories, consolidate, decay, health alerts), the storage RPC API under
+    ``/v1/storage`` (every backend primitive, used by SharedStorage), key management under
+    ``/keys`` and an anonymous ``/health``. Every other route needs an API key
+    (``Authorization: Bearer KEY`` or ``X-API-Key: KEY``). Errors answer
+    ``{"error": type, "message": text}`` with 401 (no valid key), 403 (key not allowed),
+    404 (not found, or outside the key's brains), 409 (already exists), 413 (too large),
+    421 (unknown Host), 422 (invalid input), 429 (rate limited), 503 (storage
+    unavailable, or heavy queue full) or 500.
 
     Args:
-        storage: Any backend; opened on startup (or on first use), never closed here.
+        storage: Any backend; opened on startup (or on first use).
+        config: The admin key, key store, accepted hosts and origins, limits.
         embedder: Optional; memories stored and queries recalled through the engine API
             use it for semantic similarity.
-        max_request_bytes: Largest request body accepted.
+        owns_storage: Close ``storage`` (and the key store) when the app shuts down.
     """
-    if isinstance(max_request_bytes, bool) or not isinstance(max_request_bytes, int):
-        raise ValidationError("max_request_bytes must be an integer")
-    if max_request_bytes < 1:
-        raise ValidationError("max_request_bytes must be positive")
+    if not isinstance(config, ServerConfig):
+        raise ValidationError(f"config must be a ServerConfig, got {type(config).__name__}")
     state = ServerState(storage, embedder)
+    keys = KeyStore(config.key_store)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -71,19 +85,37 @@ def create_app(
             yield
         finally:
             await state.close_views()
+            if owns_storage:
+                await storage.close()
+                keys.close()
 
     app = FastAPI(
         title="NeuralMemory",
         version=__version__,
         description="Long-term memory for AI agents: engine API and storage RPC API.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    add_offline_docs(app)
     app.state.neural_memory = state
-    app.add_middleware(BodyLimit, max_bytes=max_request_bytes)
+    app.state.key_store = keys
+    app.state.heavy_gate = HeavyGate(config.heavy_concurrency, config.heavy_queue)
+    app.add_middleware(Guard, config=config, keys=keys)
+    if config.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(config.cors_origins),
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type"],
+        )
+    app.add_middleware(HostCheck, hosts=config.hosts)
     app.add_exception_handler(NeuralMemoryError, _neural_memory_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _internal_error)
+    app.include_router(key_routes.health_router)
+    app.include_router(key_routes.router)
     app.include_router(engine_routes.router)
     app.include_router(storage_routes.router, prefix=STORAGE_PREFIX)
     app.include_router(dashboard.router)
@@ -101,6 +133,8 @@ async def _neural_memory_error(request: Request, exc: NeuralMemoryError) -> JSON
     status, error_type = error_status(exc)
     if status >= 500:
         _log.warning("%s %s failed: %s: %s", request.method, request.url.path, error_type, exc)
+    if isinstance(exc, AccessDeniedError) and request.scope.get("state", {}).get("api_key") is None:
+        status = 401  # no key reached the route (the Guard normally answers this itself)
     return _error(status, error_type, str(exc) or error_type)
 
 
@@ -116,54 +150,31 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 
 
 async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    if exc.status_code == 400:  # FastAPI could not parse the body (bad JSON or UTF-8)
+        return _error(422, "ValidationError", f"request body: {exc.detail}")
     error_type = _HTTP_ERROR_TYPES.get(exc.status_code, "HTTPError")
-    return _error(exc.status_code, error_type, str(exc.detail))
+    response = _error(exc.status_code, error_type, str(exc.detail))
+    response.headers.update(exc.headers or {})  # 503: Retry-After
+    if exc.status_code == 405:
+        response.headers["Allow"] = ", ".join(_allowed_methods(request))
+    return response
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at the request's path.
+
+    Starlette's own ``Allow`` names only the methods of the first route whose path matched.
+    """
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.routes
+        )
+    ]
 
 
 async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
     # Starlette re-raises the exception after this answer, so the server logs its traceback.
     return _error(500, "InternalError", "internal server error")
-
-
-# -- request size --------------------------------------------------------------------------
-
-
-class RequestTooLarge(HTTPException):
-    """The request body is larger than the server accepts (HTTP 413)."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"request body larger than {limit} bytes")
-
-
-class BodyLimit:
-    """ASGI middleware refusing request bodies above ``max_bytes`` with HTTP 413.
-
-    A declared Content-Length above the limit is refused before the body is read; a body
-    streamed without one is counted as it arrives, and reading stops at the limit.
-    """
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers", ())).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            response = _error(413, REQUEST_TOO_LARGE, RequestTooLarge(self.max_bytes).detail)
-            await response(scope, receive, send)
-            return
-        received = 0
-
-        async def limited() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise RequestTooLarge(self.max_bytes)
-            return message
-
-        await self.app(scope, limited, send)

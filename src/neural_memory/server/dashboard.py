@@ -31,6 +31,7 @@ from neural_memory.engine.history import supersession_chain
 from neural_memory.engine.retrieval import ReflexPipeline
 from neural_memory.errors import NotFoundError, ValidationError
 from neural_memory.server._state import ServerState
+from neural_memory.server.access import require_read, require_write
 from neural_memory.server.dashboard_data import (
     FADED_BELOW,
     FiberDigests,
@@ -189,7 +190,12 @@ def _asset_response(path: Path) -> Response:
 
 # -- read endpoints ------------------------------------------------------------------------
 
-read_router = APIRouter(prefix="/dashboard/api", tags=["dashboard"], responses=ERROR_RESPONSES)
+read_router = APIRouter(
+    prefix="/dashboard/api",
+    tags=["dashboard"],
+    responses=ERROR_RESPONSES,
+    dependencies=[require_read],
+)
 """Read-only JSON for the pages."""
 
 
@@ -342,7 +348,12 @@ async def graph(
 
 # -- write endpoints -----------------------------------------------------------------------
 
-write_router = APIRouter(prefix="/dashboard/api", tags=["dashboard"], responses=ERROR_RESPONSES)
+write_router = APIRouter(
+    prefix="/dashboard/api",
+    tags=["dashboard"],
+    responses=ERROR_RESPONSES,
+    dependencies=[require_write],
+)
 """Edit, tag and forget memories, resolve alerts (for keys that may write)."""
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
+from neural_memory.server._types import Flag, NotBlank, Number, Time, Whole, WholeNumber
+from neural_memory.server.record_schemas import NOT_BLANK
 from neural_memory.sharing.limits import MAX_NAME_LENGTH, MAX_TAGS, MAX_TEXT_LENGTH
 
 __all__ = [
@@ -40,7 +42,19 @@ __all__ = [
     "WhyModel",
 ]
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH)]
+Name = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH),
+    NotBlank,
+    Field(json_schema_extra={"pattern": NOT_BLANK}),
+]
+Text = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_TEXT_LENGTH),
+    NotBlank,
+    Field(json_schema_extra={"pattern": NOT_BLANK}),
+]
+"""Text with at least one non-space character (a memory, a query)."""
 Depth = Literal["instant", "context", "habit", "deep"]
 
 
@@ -60,11 +74,11 @@ class BrainConfigModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    decay_rate: float = Field(default=0.1, ge=0, le=1)
-    reinforcement_delta: float = Field(default=0.05, ge=0, le=1)
-    activation_threshold: float = Field(default=0.2, ge=0, le=1)
-    max_spread_hops: int = Field(default=4, ge=1)
-    max_context_tokens: int = Field(default=1500, ge=1)
+    decay_rate: Number = Field(default=0.1, ge=0, le=1)
+    reinforcement_delta: Number = Field(default=0.05, ge=0, le=1)
+    activation_threshold: Number = Field(default=0.2, ge=0, le=1)
+    max_spread_hops: WholeNumber = Field(default=4, ge=1)
+    max_context_tokens: WholeNumber = Field(default=1500, ge=1)
 
 
 class BrainCreateRequest(_Request):
@@ -99,14 +113,14 @@ class DeletedResponse(BaseModel):
 class MemoryRequest(_Request):
     """One memory to store."""
 
-    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_LENGTH)]
-    timestamp: datetime | None = Field(
+    text: Text
+    timestamp: Time | None = Field(
         default=None, description="When it happened (ISO 8601; no zone = UTC). Default: now."
     )
     speaker: Name | None = Field(default=None, description="Who said it (kept in the metadata).")
     metadata: dict[str, Any] | None = None
     tags: list[Name] = Field(default_factory=list, max_length=MAX_TAGS)
-    salience: float = Field(default=0.5, ge=0, le=1)
+    salience: Number = Field(default=0.5, ge=0, le=1)
 
 
 class MemoryResponse(BaseModel):
@@ -123,11 +137,11 @@ class MemoryResponse(BaseModel):
 class RecallRequest(_Request):
     """A question for the brain."""
 
-    query: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_LENGTH)]
+    query: Text
     depth: Depth | None = Field(default=None, description="Default: chosen from the query.")
-    max_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
-    reference_time: datetime | None = Field(default=None, description="'Now' for the query.")
-    max_fibers: int = Field(default=10, ge=1, le=1000)
+    max_tokens: Annotated[StrictInt, Field(ge=1, le=1_000_000), Whole] | None = None
+    reference_time: Time | None = Field(default=None, description="'Now' for the query.")
+    max_fibers: WholeNumber = Field(default=10, ge=1, le=1000)
     explain: bool = Field(default=False, description="Fill each fiber's ``why``.")
 
 
@@ -193,8 +207,8 @@ class StatsResponse(BaseModel):
 class ConsolidateRequest(_Request):
     """Options of one consolidation ("sleep")."""
 
-    now: datetime | None = None
-    apply_decay: bool = True
+    now: Time | None = None
+    apply_decay: Flag = True
 
 
 class ConsolidateResponse(BaseModel):
@@ -215,10 +229,10 @@ class ConsolidateResponse(BaseModel):
 class DecayRequest(_Request):
     """Options of one forgetting pass (the brain's own decay rate)."""
 
-    dry_run: bool = False
-    now: datetime | None = None
-    prune_threshold: float = Field(default=0.01, ge=0, le=1)
-    min_age_days: float = Field(default=1.0, ge=0)
+    dry_run: Flag = False
+    now: Time | None = None
+    prune_threshold: Number = Field(default=0.01, ge=0, le=1)
+    min_age_days: Number = Field(default=1.0, ge=0)
 
 
 class DecayResponse(BaseModel):

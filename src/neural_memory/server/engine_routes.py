@@ -16,6 +16,14 @@ from neural_memory.engine.lifecycle import DecayManager
 from neural_memory.engine.retrieval import DepthLevel, Explanation, ReflexPipeline
 from neural_memory.errors import BrainNotFoundError, NotFoundError
 from neural_memory.server._state import ServerState
+from neural_memory.server.access import (
+    Caller,
+    heavy,
+    require_admin,
+    require_brain_admin,
+    require_read,
+    require_write,
+)
 from neural_memory.server.engine_models import (
     AcknowledgeResponse,
     AlertIdsRequest,
@@ -53,11 +61,15 @@ ID_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse, "description": text}
     for code, text in (
-        (404, "Unknown brain or entity (BrainNotFoundError, NotFoundError)"),
+        (401, "No API key, or an unknown or revoked one (AccessDeniedError)"),
+        (403, "The key may not do this to this brain (AccessDeniedError)"),
+        (404, "Unknown brain (or outside the key's brains) or entity (NotFoundError)"),
         (409, "Id already taken (AlreadyExistsError)"),
         (413, "Request body too large (RequestTooLarge)"),
+        (421, "Host header not accepted (MisdirectedRequest)"),
         (422, "Invalid input (ValidationError)"),
-        (503, "Storage unavailable or closed (StorageUnavailableError)"),
+        (429, "Too many requests for this key; see Retry-After (RateLimited)"),
+        (503, "Storage unavailable, or too many heavy requests queued (Retry-After)"),
     )
 }
 """The error answers every route may give, for the OpenAPI document."""
@@ -82,12 +94,13 @@ async def current_brain(brain_id: BrainId, state: State) -> Brain:
 CurrentBrain = Annotated[Brain, Depends(current_brain)]
 
 router = APIRouter(tags=["engine"], responses=ERROR_RESPONSES)
+_HEAVY = Depends(heavy, scope="function")  # slot released as soon as the route returns
 
 
 # -- brains --------------------------------------------------------------------------------
 
 
-@router.post("/brains", status_code=201, response_model=BrainModel)
+@router.post("/brains", status_code=201, response_model=BrainModel, dependencies=[require_admin])
 async def create_brain(body: BrainCreateRequest, state: State) -> BrainModel:
     """Create a brain (a fresh id is assigned)."""
     config = BrainConfig(**body.config.model_dump()) if body.config else BrainConfig()
@@ -98,19 +111,21 @@ async def create_brain(body: BrainCreateRequest, state: State) -> BrainModel:
 
 
 @router.get("/brains", response_model=BrainListResponse)
-async def list_brains(state: State) -> BrainListResponse:
-    """Every brain, oldest first."""
+async def list_brains(state: State, key: Caller) -> BrainListResponse:
+    """Every brain the key covers, oldest first."""
     brains = await (await state.opened()).list_brains()
-    return BrainListResponse(brains=[brain_model(b) for b in brains])
+    return BrainListResponse(brains=[brain_model(b) for b in brains if key.sees(b.id)])
 
 
-@router.get("/brains/{brain_id}", response_model=BrainModel)
+@router.get("/brains/{brain_id}", response_model=BrainModel, dependencies=[require_read])
 async def get_brain(brain: CurrentBrain) -> BrainModel:
     """One brain."""
     return brain_model(brain)
 
 
-@router.delete("/brains/{brain_id}", response_model=DeletedResponse)
+@router.delete(
+    "/brains/{brain_id}", response_model=DeletedResponse, dependencies=[require_brain_admin]
+)
 async def delete_brain(brain_id: BrainId, state: State) -> DeletedResponse:
     """Delete a brain and all its memories."""
     deleted = await (await state.opened()).delete_brain(brain_id)
@@ -123,7 +138,12 @@ async def delete_brain(brain_id: BrainId, state: State) -> DeletedResponse:
 # -- memories ------------------------------------------------------------------------------
 
 
-@router.post("/brains/{brain_id}/memories", status_code=201, response_model=MemoryResponse)
+@router.post(
+    "/brains/{brain_id}/memories",
+    status_code=201,
+    response_model=MemoryResponse,
+    dependencies=[require_write, _HEAVY],
+)
 async def remember(body: MemoryRequest, brain: CurrentBrain, state: State) -> MemoryResponse:
     """Encode one memory (text -> neurons, synapses and a fiber) in one transaction."""
     metadata = dict(body.metadata or {})
@@ -147,7 +167,9 @@ async def remember(body: MemoryRequest, brain: CurrentBrain, state: State) -> Me
     )
 
 
-@router.post("/brains/{brain_id}/recall", response_model=RecallResponse)
+@router.post(
+    "/brains/{brain_id}/recall", response_model=RecallResponse, dependencies=[require_read]
+)
 async def recall(body: RecallRequest, brain: CurrentBrain, state: State) -> RecallResponse:
     """Recall by spreading activation; the context fits ``max_tokens``."""
     pipeline = ReflexPipeline(state.view(brain.id), brain.config, embedder=state.embedder)
@@ -184,7 +206,7 @@ async def recall(body: RecallRequest, brain: CurrentBrain, state: State) -> Reca
     )
 
 
-@router.get("/brains/{brain_id}/stats", response_model=StatsResponse)
+@router.get("/brains/{brain_id}/stats", response_model=StatsResponse, dependencies=[require_read])
 async def stats(brain: CurrentBrain, state: State) -> StatsResponse:
     """Counts describing the brain."""
     s = await state.view(brain.id).get_stats()
@@ -206,7 +228,11 @@ async def stats(brain: CurrentBrain, state: State) -> StatsResponse:
 # -- lifecycle -----------------------------------------------------------------------------
 
 
-@router.post("/brains/{brain_id}/consolidate", response_model=ConsolidateResponse)
+@router.post(
+    "/brains/{brain_id}/consolidate",
+    response_model=ConsolidateResponse,
+    dependencies=[require_write, _HEAVY],
+)
 async def sleep(
     brain: CurrentBrain,
     state: State,
@@ -235,7 +261,11 @@ async def sleep(
     )
 
 
-@router.post("/brains/{brain_id}/decay", response_model=DecayResponse)
+@router.post(
+    "/brains/{brain_id}/decay",
+    response_model=DecayResponse,
+    dependencies=[require_write, _HEAVY],
+)
 async def decay(
     brain: CurrentBrain,
     state: State,
@@ -268,7 +298,11 @@ async def decay(
 # -- health and alerts ---------------------------------------------------------------------
 
 
-@router.post("/brains/{brain_id}/health", response_model=HealthResponse)
+@router.post(
+    "/brains/{brain_id}/health",
+    response_model=HealthResponse,
+    dependencies=[require_write, _HEAVY],
+)
 async def health_pulse(brain: CurrentBrain, state: State) -> HealthResponse:
     """Check the brain: raise alerts for new findings, resolve cleared ones."""
     async with state.lock(brain.id):
@@ -282,7 +316,9 @@ async def health_pulse(brain: CurrentBrain, state: State) -> HealthResponse:
     )
 
 
-@router.get("/brains/{brain_id}/alerts", response_model=AlertListResponse)
+@router.get(
+    "/brains/{brain_id}/alerts", response_model=AlertListResponse, dependencies=[require_read]
+)
 async def alerts(
     brain: CurrentBrain,
     state: State,
@@ -300,13 +336,19 @@ async def alerts(
     return AlertListResponse(alerts=[alert_model(a) for a in found])
 
 
-@router.post("/brains/{brain_id}/alerts/seen", response_model=SeenResponse)
+@router.post(
+    "/brains/{brain_id}/alerts/seen", response_model=SeenResponse, dependencies=[require_write]
+)
 async def alerts_seen(body: AlertIdsRequest, brain: CurrentBrain, state: State) -> SeenResponse:
     """Mark active alerts as seen (unknown ids are ignored)."""
     return SeenResponse(changed=await state.view(brain.id).mark_alerts_seen(body.ids))
 
 
-@router.post("/brains/{brain_id}/alerts/{alert_id}/acknowledge", response_model=AcknowledgeResponse)
+@router.post(
+    "/brains/{brain_id}/alerts/{alert_id}/acknowledge",
+    response_model=AcknowledgeResponse,
+    dependencies=[require_write],
+)
 async def acknowledge(
     alert_id: Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH, pattern=ID_PATTERN)],
     brain: CurrentBrain,

@@ -9,12 +9,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from neural_memory.core.alert import AlertStatus, AlertType
 from neural_memory.core.neuron import NeuronType
 from neural_memory.core.synapse import SynapseType
 from neural_memory.core.typed_memory import MemoryType
+from neural_memory.server import record_schemas as rs
+from neural_memory.server._types import AwareTime, Whole, WholeNumber
 from neural_memory.sharing.limits import MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_TEXT_LENGTH
 
 __all__ = [
@@ -53,9 +62,28 @@ BrainId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGT
 EntityId = Annotated[str, StringConstraints(max_length=MAX_ID_LENGTH)]
 Text = Annotated[str, StringConstraints(max_length=MAX_TEXT_LENGTH)]
 Tag = Annotated[str, StringConstraints(max_length=MAX_NAME_LENGTH)]
-Limit = Annotated[StrictInt, Field(ge=0)]
-MinPriority = Annotated[StrictInt, Field(ge=0, le=10)]
-Entity = dict[str, Any]
+Limit = Annotated[StrictInt, Field(ge=0), Whole]
+MinPriority = Annotated[StrictInt, Field(ge=0, le=10), Whole]
+
+
+# JSON objects documented with the codec's record schemas (the routes decode them strictly).
+BrainRecord = Annotated[dict[str, Any], WithJsonSchema(rs.BRAIN)]
+AlertRecord = Annotated[dict[str, Any], WithJsonSchema(rs.ALERT)]
+RecallEventRecord = Annotated[dict[str, Any], WithJsonSchema(rs.RECALL_EVENT)]
+WriteBatchBody = Annotated[dict[str, Any], WithJsonSchema(rs.WRITE_BATCH)]
+StatsRecord = Annotated[dict[str, Any], WithJsonSchema(rs.STATS)]
+_ANY_RECORD = {
+    "anyOf": [
+        rs.NEURON,
+        rs.SYNAPSE,
+        rs.FIBER,
+        rs.TYPED_MEMORY,
+        rs.PROJECT,
+        rs.ALERT,
+        rs.RECALL_EVENT,
+    ]
+}
+AnyRecord = Annotated[dict[str, Any], WithJsonSchema(_ANY_RECORD)]
 
 
 class _Rpc(BaseModel):
@@ -72,14 +100,14 @@ class _Scoped(_Rpc):
 class SaveBrainRequest(_Rpc):
     """``_save_brain``: the brain as the codec's JSON object."""
 
-    brain: Entity
+    brain: BrainRecord
 
 
 class CreateBrainRequest(_Rpc):
     """``_create_brain``: a brain and its first WriteBatch, written in one transaction."""
 
-    brain: Entity
-    batch: Entity
+    brain: BrainRecord
+    batch: WriteBatchBody
 
 
 class BrainIdRequest(_Rpc):
@@ -91,7 +119,7 @@ class BrainIdRequest(_Rpc):
 class WriteRequest(_Scoped):
     """``_write``: a WriteBatch (empty sections may be left out)."""
 
-    batch: Entity
+    batch: WriteBatchBody
 
 
 class IdsRequest(_Scoped):
@@ -139,14 +167,14 @@ class FindTypedMemoriesRequest(_Scoped):
     tags: list[Tag] = Field(default_factory=list)
     project_id: EntityId | None = None
     fiber_ids: list[EntityId] | None = None
-    not_expired_at: AwareDatetime | None = None
+    not_expired_at: AwareTime | None = None
     limit: Limit | None = None
 
 
 class PutAlertsRequest(_Scoped):
     """``_put_alerts``."""
 
-    alerts: list[Entity]
+    alerts: list[AlertRecord]
 
 
 class FindAlertsRequest(_Scoped):
@@ -161,13 +189,13 @@ class FindAlertsRequest(_Scoped):
 class AddRecallEventRequest(_Scoped):
     """``_add_recall_event``."""
 
-    event: Entity
+    event: RecallEventRecord
 
 
 class GetRecallEventsRequest(_Scoped):
     """``_get_recall_events``."""
 
-    since: AwareDatetime | None = None
+    since: AwareTime | None = None
     limit: Limit | None = None
 
 
@@ -199,13 +227,13 @@ class VectorsResponse(BaseModel):
 class GetChangesRequest(_Scoped):
     """``_get_changes``."""
 
-    since: StrictInt
+    since: WholeNumber
 
 
 class GetStatsRequest(_Scoped):
     """``_get_stats``."""
 
-    now: AwareDatetime
+    now: AwareTime
 
 
 # -- responses -----------------------------------------------------------------------------
@@ -228,13 +256,13 @@ class OkResponse(BaseModel):
 class BrainResponse(BaseModel):
     """``_get_brain``: the brain, or null."""
 
-    brain: Entity | None
+    brain: BrainRecord | None
 
 
 class BrainsResponse(BaseModel):
     """``_list_brains``: every brain, oldest first."""
 
-    brains: list[Entity]
+    brains: list[BrainRecord]
 
 
 class DeletedResponse(BaseModel):
@@ -252,13 +280,13 @@ class SeqResponse(BaseModel):
 class EntityMapResponse(BaseModel):
     """Get-by-ids primitives: the entities found, by id."""
 
-    items: dict[str, Entity]
+    items: dict[str, AnyRecord]
 
 
 class EntityListResponse(BaseModel):
     """Find primitives: matching entities in the backend's order."""
 
-    items: list[Entity]
+    items: list[AnyRecord]
 
 
 class MetaResponse(BaseModel):
@@ -276,4 +304,4 @@ class ChangesResponse(BaseModel):
 class StatsResponse(BaseModel):
     """``_get_stats``."""
 
-    stats: Entity
+    stats: StatsRecord

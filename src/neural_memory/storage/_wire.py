@@ -34,6 +34,7 @@ from neural_memory.core.project import Project
 from neural_memory.core.synapse import Synapse
 from neural_memory.core.typed_memory import TypedMemory
 from neural_memory.errors import (
+    AccessDeniedError,
     AlreadyExistsError,
     BrainNotSetError,
     ConfigError,
@@ -111,6 +112,7 @@ _BATCH_ID_LISTS = (
 # Most specific first: the first class an exception is an instance of decides its status.
 _STATUS: tuple[tuple[type[NeuralMemoryError], int], ...] = (
     (NotFoundError, 404),
+    (AccessDeniedError, 403),
     (AlreadyExistsError, 409),
     (LimitExceededError, 413),
     (ValidationError, 422),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 import ssl
 from collections.abc import Callable
 from datetime import datetime
@@ -39,6 +40,7 @@ from neural_memory.core.project import Project
 from neural_memory.core.synapse import Synapse
 from neural_memory.core.typed_memory import TypedMemory
 from neural_memory.errors import (
+    NeuralMemoryError,
     SnapshotFormatError,
     StorageClosedError,
     StorageError,
@@ -90,6 +92,8 @@ class SharedStorage(Storage):
         client: An ``httpx.AsyncClient`` to send requests with (connection pooling, auth
             headers, TLS settings); it is not closed by :meth:`close`.
         timeout: Seconds to wait for the server on each request (own client only).
+        api_key: The server's API key for this brain (sent as ``Authorization: Bearer``);
+            when not given, ``NEURAL_MEMORY_API_KEY`` from the environment, if set.
     """
 
     def __init__(
@@ -99,6 +103,7 @@ class SharedStorage(Storage):
         *,
         client: httpx.AsyncClient | None = None,
         timeout: float = 30.0,
+        api_key: str | None = None,
     ) -> None:
         super().__init__()
         self._httpx = _httpx_module()
@@ -108,6 +113,7 @@ class SharedStorage(Storage):
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
             raise ValidationError(f"timeout must be a positive number, got {timeout!r}")
         self._base_url = url
+        self._headers = _request_headers(resolve_api_key(api_key))
         self._timeout = float(timeout)
         self._client: httpx.AsyncClient | None = client
         self._owns_client = client is None
@@ -135,7 +141,7 @@ class SharedStorage(Storage):
                     f"{self._base_url} speaks storage protocol {protocol!r}, "
                     f"this client needs {PROTOCOL_VERSION}"
                 )
-        except StorageError:
+        except NeuralMemoryError:  # unreachable, refused key, other protocol
             await self._close()  # initialize() may be retried
             raise
 
@@ -153,7 +159,9 @@ class SharedStorage(Storage):
         content = dump_json(body) if body is not None else None
         url = f"{self._base_url}{STORAGE_PREFIX}/{name}"
         try:
-            response = await self._client.request(method, url, content=content, headers=_HEADERS)
+            response = await self._client.request(
+                method, url, content=content, headers=self._headers
+            )
         except self._httpx.TransportError as exc:
             raise StorageUnavailableError(
                 f"cannot reach the NeuralMemory server at {self._base_url}: "
@@ -309,6 +317,23 @@ class SharedStorage(Storage):
         body = {"brain_id": brain_id, "now": encode_time(now)}
         stats = await self._post("get_stats", body, "stats")
         return _decoded("get_stats", lambda: decode_record(BrainStats, stats, "stats"))
+
+
+def resolve_api_key(api_key: str | None) -> str | None:
+    """The key to send: ``api_key``, else ``NEURAL_MEMORY_API_KEY`` (the client's edge)."""
+    if api_key is None:
+        api_key = os.environ.get("NEURAL_MEMORY_API_KEY") or None
+    if api_key is not None and (
+        not isinstance(api_key, str) or not api_key.strip() or not api_key.isprintable()
+    ):
+        raise ValidationError("api_key must be a non-empty string without control characters")
+    return api_key.strip() if api_key is not None else None
+
+
+def _request_headers(api_key: str | None) -> dict[str, str]:
+    if api_key is None:
+        return dict(_HEADERS)
+    return {**_HEADERS, "authorization": f"Bearer {api_key}"}
 
 
 def _httpx_module() -> ModuleType:

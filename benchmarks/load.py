@@ -1,0 +1,332 @@
+"""The HTTP server under load, keys on: ``python -m benchmarks.load``.
+
+Starts ``neural-memory-server`` over a fresh SQLite file on loopback (1 and 2 workers), seeds
+one brain, then runs bounded scenarios with 16 concurrent clients, each sending requests
+back to back with the admin key:
+
+- ``recall``: recall only;
+- ``mixed``: one store for every four recalls (1:4);
+- ``health``: one maximum-size memory (``MAX_TEXT_LENGTH`` characters) is stored while a
+  client polls ``GET /health``; reports the health latency during the store.
+
+For each: requests/s, p50/p95/p99 latency, errors (any non-2xx or transport error), peak
+server memory (VmHWM of every server process, summed) and, for ``mixed``, lost memories
+(stores answered 201 minus fibers found afterwards). Every loop is bounded by a request
+count and a time limit; traffic goes to 127.0.0.1 only. The load generator runs on the same
+2 cores as the server, so figures are a lower bound of what the server alone would do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import httpx
+
+from neural_memory.sharing.limits import MAX_TEXT_LENGTH
+
+ADMIN_KEY = "load-benchmark-admin-key-0123456789"
+CLIENTS = 16
+TARGETS = {
+    "recall_rps": 400.0,
+    "recall_p95_ms": 40.0,
+    "mixed_rps": 250.0,
+    "health_p99_ms": 50.0,
+}
+_PEOPLE = ["Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi"]
+_TOPICS = ["billing", "deployment", "the roadmap", "hiring", "the API", "backups", "on-call"]
+
+
+def sentence(i: int) -> str:
+    """A conversational memory, different every time."""
+    who, other = _PEOPLE[i % 8], _PEOPLE[(i + 3) % 8]
+    return f"{who} met {other} on day {i} to discuss {_TOPICS[i % 7]} and agreed on step {i}"
+
+
+def question(i: int) -> str:
+    """A question about one of the seeded memories."""
+    return f"What did {_PEOPLE[i % 8]} discuss about {_TOPICS[i % 7]}?"
+
+
+@dataclass
+class Result:
+    """One scenario's figures."""
+
+    scenario: str
+    workers: int
+    requests: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list, repr=False)
+    peak_rss_mib: float = 0.0
+    lost_memories: int | None = None
+
+    def summary(self) -> dict[str, object]:
+        """The figures, latencies as percentiles."""
+        row = {k: v for k, v in asdict(self).items() if k != "latencies_ms"}
+        row["rps"] = round(self.requests / self.seconds, 1) if self.seconds else 0.0
+        for name, q in (("p50_ms", 50), ("p95_ms", 95), ("p99_ms", 99)):
+            row[name] = round(_percentile(self.latencies_ms, q), 1)
+        row["seconds"] = round(self.seconds, 2)
+        return row
+
+
+def _percentile(values: list[float], q: int) -> float:
+    if not values:
+        return 0.0
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def server(db: Path, workers: int) -> Iterator[tuple[str, int]]:
+    """A server process (``workers`` workers) over ``db``; yields its URL and pid."""
+    port = _free_port()
+    env = {**os.environ, "NEURAL_MEMORY_API_KEY": ADMIN_KEY}
+    command = [
+        sys.executable,
+        "-m",
+        "neural_memory.server",
+        "--db",
+        str(db),
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--rate-limit",
+        "0",
+        "--log-level",
+        "warning",
+    ]
+    process = subprocess.Popen(command, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.2)
+        yield url, process.pid
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def peak_rss_mib(pid: int) -> float:
+    """VmHWM of ``pid`` and its children (the workers), summed, in MiB."""
+    pids = [pid, *_children(pid)]
+    total_kib = 0
+    for each in pids:
+        try:
+            status = Path(f"/proc/{each}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                total_kib += int(line.split()[1])
+    return total_kib / 1024
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == pid:
+            found.append(int(entry.name))
+            found.extend(_children(int(entry.name)))
+    return found
+
+
+def _client(url: str) -> httpx.AsyncClient:
+    headers = {"authorization": f"Bearer {ADMIN_KEY}"}
+    return httpx.AsyncClient(base_url=url, headers=headers, timeout=60)
+
+
+async def seed(url: str, memories: int) -> str:
+    """A brain holding ``memories`` memories; its id."""
+    async with _client(url) as http:
+        brain = (await http.post("/brains", json={"name": "load"})).json()["id"]
+        for i in range(memories):
+            stored = await http.post(f"/brains/{brain}/memories", json={"text": sentence(i)})
+            stored.raise_for_status()
+    return brain
+
+
+async def run_mix(
+    url: str, brain: str, result: Result, *, store_every: int, per_client: int, limit_s: float
+) -> int:
+    """``CLIENTS`` clients, ``per_client`` requests each (or until ``limit_s``); stores made."""
+    stored = 0
+    deadline = time.monotonic() + limit_s
+
+    async def one_client(number: int) -> None:
+        nonlocal stored
+        async with _client(url) as http:
+            for i in range(per_client):
+                if time.monotonic() > deadline:
+                    return
+                is_store = store_every > 0 and i % store_every == 0
+                started = time.perf_counter()
+                try:
+                    if is_store:
+                        text = sentence(100_000 + number * per_client + i)
+                        response = await http.post(f"/brains/{brain}/memories", json={"text": text})
+                    else:
+                        query = {"query": question(number * 31 + i)}
+                        response = await http.post(f"/brains/{brain}/recall", json=query)
+                    ok = response.is_success
+                except httpx.HTTPError:
+                    ok = False
+                result.latencies_ms.append((time.perf_counter() - started) * 1000)
+                result.requests += 1
+                if not ok:
+                    result.errors += 1
+                elif is_store:
+                    stored += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one_client(n) for n in range(CLIENTS)))
+    result.seconds = time.perf_counter() - started
+    return stored
+
+
+async def fiber_count(url: str, brain: str) -> int:
+    """Fibers (memories) in the brain."""
+    async with _client(url) as http:
+        count: int = (await http.get(f"/brains/{brain}/stats")).json()["fiber_count"]
+        return count
+
+
+async def health_during_big_store(url: str, brain: str, result: Result) -> None:
+    """Poll ``/health`` while one maximum-size memory is stored."""
+    words = " ".join(sentence(i) for i in range(20_000))
+    text = words[:MAX_TEXT_LENGTH]
+    async with _client(url) as http, _client(url) as poller:
+        store = asyncio.create_task(
+            http.post(f"/brains/{brain}/memories", json={"text": text}, timeout=600)
+        )
+        started = time.perf_counter()
+        while not store.done() and time.perf_counter() - started < 600:
+            begin = time.perf_counter()
+            try:
+                ok = (await poller.get("/health")).is_success
+            except httpx.HTTPError:
+                ok = False
+            result.latencies_ms.append((time.perf_counter() - begin) * 1000)
+            result.requests += 1
+            result.errors += 0 if ok else 1
+            await asyncio.sleep(0.02)
+        response = await store
+        result.seconds = time.perf_counter() - started
+        if not response.is_success:
+            result.errors += 1
+
+
+async def scenario_set(
+    workers: int, *, seed_memories: int, per_client: int, limit_s: float
+) -> list[Result]:
+    """Every scenario against one fresh server with ``workers`` workers."""
+    results = []
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        server(Path(tmp) / "load.db", workers) as (
+            url,
+            pid,
+        ),
+    ):
+        brain = await seed(url, seed_memories)
+        recall = Result("recall", workers)
+        await run_mix(url, brain, recall, store_every=0, per_client=per_client, limit_s=limit_s)
+        recall.peak_rss_mib = peak_rss_mib(pid)
+        results.append(recall)
+        before = await fiber_count(url, brain)
+        mixed = Result("mixed 1:4", workers)
+        stored = await run_mix(
+            url, brain, mixed, store_every=5, per_client=per_client, limit_s=limit_s
+        )
+        mixed.lost_memories = stored - (await fiber_count(url, brain) - before)
+        mixed.peak_rss_mib = peak_rss_mib(pid)
+        results.append(mixed)
+        health = Result("health during max store", workers)
+        await health_during_big_store(url, brain, health)
+        health.peak_rss_mib = peak_rss_mib(pid)
+        results.append(health)
+    return results
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.load", description="The HTTP server under load, keys on."
+    )
+    parser.add_argument("--workers", default="1,2", help="Worker counts to run (default 1,2).")
+    parser.add_argument("--seed-memories", type=int, default=300)
+    parser.add_argument("--requests", type=int, default=100, help="Requests per client.")
+    parser.add_argument("--limit-s", type=float, default=30.0, help="Time limit per scenario.")
+    parser.add_argument("--report", type=Path, help="Write the figures as JSON here.")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; print a table (and the targets)."""
+    args = parse_args(argv)
+    rows = []
+    for workers in (int(w) for w in args.workers.split(",")):
+        results = asyncio.run(
+            scenario_set(
+                workers,
+                seed_memories=args.seed_memories,
+                per_client=args.requests,
+                limit_s=args.limit_s,
+            )
+        )
+        rows.extend(r.summary() for r in results)
+    columns = ["scenario", "workers", "requests", "errors", "rps", "p50_ms", "p95_ms", "p99_ms"]
+    columns += ["peak_rss_mib", "lost_memories"]
+    print(" | ".join(columns))
+    for row in rows:
+        print(" | ".join(str(row[c]) for c in columns))
+    print("targets:", ", ".join(f"{k} {v}" for k, v in TARGETS.items()))
+    if args.report:
+        args.report.write_text(json.dumps({"rows": rows, "targets": TARGETS}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

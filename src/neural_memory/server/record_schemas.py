@@ -1,0 +1,166 @@
+"""JSON Schemas of the records the storage RPC carries, derived from the codec's field table.
+
+The codec (:data:`neural_memory.codec.schema.SCHEMAS`) is the one description of every
+record's JSON form; this module turns it into JSON Schema for the OpenAPI document, so the
+storage bodies are typed there field by field (and cannot drift from what is decoded).
+Constraints the record constructors enforce beyond the JSON shape (ranges, non-blank ids)
+are added where the codec alone cannot say them. What JSON Schema cannot say at all is left
+to the decoder (422): a fiber's anchor and pathway must be among its ``neuron_ids``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from neural_memory.codec.schema import MAX_FIBER_MEMBERS, MAX_TAGS, SCHEMAS, FieldSpec, Shape
+from neural_memory.core.alert import Alert
+from neural_memory.core.brain import Brain
+from neural_memory.core.events import BrainStats, RecallEvent
+from neural_memory.core.fiber import Fiber
+from neural_memory.core.neuron import Neuron
+from neural_memory.core.project import Project
+from neural_memory.core.synapse import Synapse
+from neural_memory.core.typed_memory import TypedMemory
+
+__all__ = [
+    "ALERT",
+    "BRAIN",
+    "FIBER",
+    "NEURON",
+    "NOT_BLANK",
+    "PROJECT",
+    "RECALL_EVENT",
+    "STATS",
+    "SYNAPSE",
+    "TYPED_MEMORY",
+    "WRITE_BATCH",
+    "record_schema",
+]
+
+NOT_BLANK = (
+    r"[^\t\n\u000b\f\r \u001c-\u001f\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
+"""A pattern matching text with at least one character Python does not count as space
+(spelled out: ``\\s`` differs between Python and the ECMA regexes of JSON Schema)."""
+
+_TIME = {"type": "string", "format": "date-time"}
+_NAME = {"type": "string", "pattern": NOT_BLANK}
+_ID = {"type": "string", "pattern": NOT_BLANK}
+_UNIT = {"type": "number", "minimum": 0, "maximum": 1}
+_COUNT = {"type": "integer", "minimum": 0}
+_POSITIVE = {"type": "integer", "minimum": 1}
+_EXTRA: dict[str, dict[str, Any]] = {
+    "id": _ID,
+    "source_id": _ID,
+    "target_id": _ID,
+    "fiber_id": _ID,
+    "name": _NAME,
+    "query": _NAME,
+    "message": _NAME,
+    "decay_rate": _UNIT,
+    "reinforcement_delta": _UNIT,
+    "activation_threshold": _UNIT,
+    "max_spread_hops": _POSITIVE,
+    "max_context_tokens": _POSITIVE,
+    "activation": _UNIT,
+    "weight": _UNIT,
+    "conductivity": _UNIT,
+    "salience": _UNIT,
+    "confidence": _UNIT,
+    "access_count": _COUNT,
+    "reinforced_count": _COUNT,
+    "priority": {"type": "integer", "minimum": 0, "maximum": 10},
+}
+"""Per-field refinements, by field name, of what the shape alone says."""
+
+
+def record_schema(kind: type) -> dict[str, Any]:
+    """The JSON Schema of one record type's JSON object (every field required)."""
+    properties = {spec.name: _field_schema(spec) for spec in SCHEMAS[kind]}
+    return {
+        "type": "object",
+        "title": kind.__name__,
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
+
+
+def _field_schema(spec: FieldSpec) -> dict[str, Any]:
+    shape = spec.shape
+    if shape is Shape.ENUM and spec.enum is not None:
+        return {"enum": [member.value for member in spec.enum]}
+    if shape is Shape.RECORD and spec.record is not None:
+        return record_schema(spec.record)
+    base = _SHAPES[shape]
+    if spec.name in _EXTRA and shape in _REFINABLE:
+        return dict(_EXTRA[spec.name])
+    if spec.name == "project_id" and shape is Shape.OPTIONAL_TEXT:
+        return {"anyOf": [_ID, {"type": "null"}]}
+    return dict(base)
+
+
+_REFINABLE = (Shape.TEXT, Shape.NUMBER, Shape.CONFIG_NUMBER, Shape.INTEGER)
+_SHAPES: dict[Shape, dict[str, Any]] = {
+    Shape.TEXT: {"type": "string"},
+    Shape.OPTIONAL_TEXT: {"type": ["string", "null"]},
+    Shape.NUMBER: {"type": "number"},
+    Shape.CONFIG_NUMBER: {"type": "number"},
+    Shape.INTEGER: {"type": "integer"},
+    Shape.TIME: _TIME,
+    Shape.OPTIONAL_TIME: {"anyOf": [_TIME, {"type": "null"}]},
+    Shape.MEMBERS: {"type": "array", "items": {"type": "string"}, "maxItems": MAX_FIBER_MEMBERS},
+    Shape.TAGS: {"type": "array", "items": {"type": "string"}, "maxItems": MAX_TAGS},
+    Shape.METADATA: {"type": "object"},
+}
+
+BRAIN = record_schema(Brain)
+NEURON = record_schema(Neuron)
+SYNAPSE = record_schema(Synapse)
+FIBER = record_schema(Fiber)
+TYPED_MEMORY = record_schema(TypedMemory)
+PROJECT = record_schema(Project)
+ALERT = record_schema(Alert)
+RECALL_EVENT = record_schema(RecallEvent)
+STATS = record_schema(BrainStats)
+
+
+def _list_of(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": schema}
+
+
+_IDS = _list_of({"type": "string"})
+
+WRITE_BATCH: dict[str, Any] = {
+    "type": "object",
+    "title": "WriteBatch",
+    "description": "One atomic write; every section is optional (empty when left out).",
+    "properties": {
+        "insert_neurons": _list_of(NEURON),
+        "ensure_neurons": _list_of(NEURON),
+        "update_neurons": _list_of(NEURON),
+        "insert_synapses": _list_of(SYNAPSE),
+        "ensure_synapses": _list_of(SYNAPSE),
+        "update_synapses": _list_of(SYNAPSE),
+        "synapse_deltas": _list_of(
+            {
+                "type": "array",
+                "prefixItems": [{"type": "string"}, {"type": "number"}],
+                "minItems": 2,
+                "maxItems": 2,
+            }
+        ),
+        "deltas_at": _TIME,
+        "insert_fibers": _list_of(FIBER),
+        "update_fibers": _list_of(FIBER),
+        "put_typed_memories": _list_of(TYPED_MEMORY),
+        "put_projects": _list_of(PROJECT),
+        "delete_fiber_ids": _IDS,
+        "delete_synapse_ids": _IDS,
+        "delete_neuron_ids": _IDS,
+        "delete_typed_memory_ids": _IDS,
+        "delete_project_ids": _IDS,
+    },
+    "additionalProperties": False,
+}
+"""The JSON Schema of a WriteBatch (``_write``)."""
