@@ -152,6 +152,7 @@ def test_a_read_key_cannot_edit(browser: Any, dashboard: Dashboard) -> None:
     tab.goto(dashboard.page_url)
     tab.fill("#api-key", read_key)
     tab.click("#signin-button")
+    tab.wait_for_selector('#page[data-page="overview"][data-ready="true"]')  # signed in
     open_page(tab, "timeline")
     tab.click(f'.item[data-fiber="{dashboard.brain.carol}"]')
     tab.wait_for_selector('#detail[data-ready="true"]')

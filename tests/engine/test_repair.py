@@ -31,12 +31,18 @@ async def _plant_dangling(storage: Storage, neuron_id: str) -> None:
     if isinstance(storage, InMemoryStorage):
         del storage._brains[storage.brain_id].neurons[neuron_id]
         return
-    assert isinstance(storage, SQLiteStorage)
+    if isinstance(storage, SQLiteStorage):
 
-    def delete(conn: sqlite3.Connection) -> None:
-        conn.execute("DELETE FROM neurons WHERE id = ?", (neuron_id,))
+        def delete(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM neurons WHERE id = ?", (neuron_id,))
 
-    await storage._run(delete)
+        await storage._run(delete)
+        return
+    from neural_memory.storage.postgres import PostgresStorage
+
+    assert isinstance(storage, PostgresStorage)
+    async with storage._connection() as conn:
+        await conn.execute("DELETE FROM neurons WHERE id = $1", neuron_id)
 
 
 async def test_repair_mends_dangling_fibers_and_nan_metadata(storage: Storage) -> None:

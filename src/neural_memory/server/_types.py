@@ -22,7 +22,7 @@ from pydantic import (
     StrictInt,
 )
 
-__all__ = ["AwareTime", "Flag", "NotBlank", "Number", "Time", "Whole", "WholeNumber"]
+__all__ = ["AwareTime", "Flag", "NoNul", "NotBlank", "Number", "Time", "Whole", "WholeNumber"]
 
 
 def _text_only(value: Any) -> Any:
@@ -66,3 +66,13 @@ Flag = StrictBool
 
 NotBlank = AfterValidator(_not_blank)
 """Refuses text that is only spaces (the schema says so with a ``pattern``)."""
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not hold a NUL character")
+    return value
+
+
+NoNul = AfterValidator(_no_nul)
+"""Refuses text holding a NUL character (``core.limits`` refuses it in stored text)."""

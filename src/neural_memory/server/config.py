@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from neural_memory.core.limits import MAX_METADATA_DEPTH
 from neural_memory.errors import ConfigError
 from neural_memory.server.keys import MIN_KEY_LENGTH
 from neural_memory.sharing.limits import MAX_METADATA_CHARS, MAX_TEXT_LENGTH
@@ -22,8 +23,9 @@ DEFAULT_MAX_REQUEST_BYTES = 4 * (3 * MAX_TEXT_LENGTH + 8 * MAX_METADATA_CHARS) +
 one maximum-size memory, which carries its text about three times (fiber content, sentence
 neurons, keyword neurons) plus metadata, at up to 4 bytes per character."""
 
-DEFAULT_MAX_JSON_DEPTH = 32
-"""Deepest nesting of JSON objects and arrays accepted in a request body."""
+DEFAULT_MAX_JSON_DEPTH = MAX_METADATA_DEPTH + 8
+"""Deepest nesting of JSON objects and arrays accepted in a request body: metadata nested as
+deep as storage accepts, inside the envelope of a write batch (body, batch, section, record)."""
 
 DEFAULT_MAX_JSON_CONTAINERS = 500_000
 """Most JSON objects and arrays in one request body (counted before any is built)."""

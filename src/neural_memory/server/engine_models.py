@@ -11,8 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
-from neural_memory.server._types import Flag, NotBlank, Number, Time, Whole, WholeNumber
-from neural_memory.server.record_schemas import NOT_BLANK
+from neural_memory.server._types import Flag, NoNul, NotBlank, Number, Time, Whole, WholeNumber
+from neural_memory.server.record_schemas import NOT_BLANK_NO_NUL
 from neural_memory.sharing.limits import MAX_NAME_LENGTH, MAX_TAGS, MAX_TEXT_LENGTH
 
 __all__ = [
@@ -46,13 +46,15 @@ Name = Annotated[
     str,
     StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH),
     NotBlank,
-    Field(json_schema_extra={"pattern": NOT_BLANK}),
+    NoNul,
+    Field(json_schema_extra={"pattern": NOT_BLANK_NO_NUL}),
 ]
 Text = Annotated[
     str,
     StringConstraints(min_length=1, max_length=MAX_TEXT_LENGTH),
     NotBlank,
-    Field(json_schema_extra={"pattern": NOT_BLANK}),
+    NoNul,
+    Field(json_schema_extra={"pattern": NOT_BLANK_NO_NUL}),
 ]
 """Text with at least one non-space character (a memory, a query)."""
 Depth = Literal["instant", "context", "habit", "deep"]

@@ -28,6 +28,7 @@ __all__ = [
     "FIBER",
     "NEURON",
     "NOT_BLANK",
+    "NOT_BLANK_NO_NUL",
     "PROJECT",
     "RECALL_EVENT",
     "STATS",
@@ -42,6 +43,9 @@ NOT_BLANK = (
 )
 """A pattern matching text with at least one character Python does not count as space
 (spelled out: ``\\s`` differs between Python and the ECMA regexes of JSON Schema)."""
+
+NOT_BLANK_NO_NUL = "^[^\\u0000]*" + NOT_BLANK[:-1] + "\\u0000][^\\u0000]*$"
+"""Like :data:`NOT_BLANK`, and no NUL character anywhere (``core.limits`` refuses NUL)."""
 
 _TIME = {"type": "string", "format": "date-time"}
 _NAME = {"type": "string", "pattern": NOT_BLANK}
