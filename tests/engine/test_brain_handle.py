@@ -15,7 +15,12 @@ from neural_memory import Brain, BrainConfig
 from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
 from neural_memory.engine.handle import BrainHandle, thread_key
 from neural_memory.engine.retrieval import ReflexPipeline
-from neural_memory.errors import EmbeddingError, StorageUnavailableError, ValidationError
+from neural_memory.errors import (
+    AccessDeniedError,
+    EmbeddingError,
+    StorageUnavailableError,
+    ValidationError,
+)
 from neural_memory.storage import SQLiteStorage, Storage, WriteBatch
 
 T0 = datetime(2024, 5, 2, 18, 0, tzinfo=UTC)
@@ -181,5 +186,25 @@ async def test_storage_rejects_a_handle_of_another_brain(tmp_path: Path) -> None
         with pytest.raises(ValidationError, match="not"):
             BrainHandle.of(handle, "b-other")
         assert isinstance(handle.storage, Storage)
+    finally:
+        await storage.close()
+
+
+async def test_recall_embeds_old_memories_even_when_it_may_not_store_their_vectors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage, brain = await _brain(tmp_path)
+    try:
+        await MemoryEncoder(storage, brain.config).encode("the release notes are ready")
+        scoped = BrainHandle.of(storage).storage
+
+        async def read_only(batch: WriteBatch) -> int:
+            raise AccessDeniedError("this key may only read")
+
+        monkeypatch.setattr(scoped, "write", read_only)
+        pipeline = ReflexPipeline(storage, brain.config, embedder=_Embedder(), reinforce=False)
+        result = await pipeline.query("release notes")
+        assert result.fibers and result.fibers[0].semantic > 0
+        assert await storage.get_vectors("toy-4") == {}
     finally:
         await storage.close()

@@ -29,7 +29,7 @@ from neural_memory.engine.retrieval.lexical import LexicalIndex
 from neural_memory.engine.retrieval.vectors import VectorStore
 from neural_memory.engine.text import terms
 from neural_memory.engine.tokens import count_tokens
-from neural_memory.errors import NotFoundError
+from neural_memory.errors import NeuralMemoryError
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import FiberVector, WriteBatch
 
@@ -236,8 +236,10 @@ class BrainIndex:
         try:
             batch = WriteBatch(put_vectors=vectors)
             self.apply_own_write(batch, await self.storage.write(batch))
-        except NotFoundError:
-            return  # one was deleted meanwhile: the next sync reads that deletion back
+        except NeuralMemoryError:
+            # Storing them is a saving, not a duty: a memory deleted meanwhile, a read-only key
+            # or a storage gone away leaves them in this index only (embedded again next time).
+            return
 
     # -- mutation ----------------------------------------------------------------------------
 
