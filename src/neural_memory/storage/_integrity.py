@@ -9,10 +9,32 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from neural_memory.errors import ValidationError
+from neural_memory.errors import AlreadyExistsError, NotFoundError, ValidationError
 from neural_memory.storage.batch import WriteBatch
 
-__all__ = ["in_use_error", "neuron_in_use", "refuse_neurons_in_use"]
+__all__ = [
+    "in_use_error",
+    "neuron_in_use",
+    "refuse_missing",
+    "refuse_neurons_in_use",
+    "refuse_taken",
+]
+
+
+def refuse_taken(ids: Iterable[str], existing: Iterable[str], what: str) -> None:
+    """AlreadyExistsError for the first of ``ids`` found in ``existing``."""
+    taken = set(existing)
+    for entity_id in ids:
+        if entity_id in taken:
+            raise AlreadyExistsError(f"{what} {entity_id!r} already exists")
+
+
+def refuse_missing(ids: Iterable[str], existing: Iterable[str], what: str) -> None:
+    """NotFoundError for the first of ``ids`` missing from ``existing``."""
+    present = set(existing)
+    for entity_id in ids:
+        if entity_id not in present:
+            raise NotFoundError(f"{what} {entity_id!r} does not exist")
 
 
 def neuron_in_use(

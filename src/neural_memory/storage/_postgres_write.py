@@ -18,7 +18,7 @@ from neural_memory.core.events import ChangeKind
 from neural_memory.core.neuron import Neuron
 from neural_memory.core.synapse import Synapse
 from neural_memory.errors import AlreadyExistsError, BrainNotFoundError, NotFoundError
-from neural_memory.storage._integrity import refuse_neurons_in_use
+from neural_memory.storage._integrity import refuse_missing, refuse_neurons_in_use, refuse_taken
 from neural_memory.storage._sqlite_rows import (
     ALERT_COLUMNS,
     BRAIN_COLUMNS,
@@ -225,8 +225,8 @@ async def _check(conn: Connection, brain: int, batch: WriteBatch) -> dict[str, f
     referenced.update(n for f in fibers for n in f.neuron_ids)
     probe = {n.id for n in (*batch.insert_neurons, *batch.update_neurons)}
     existing = await _existing(conn, "neurons", brain, probe | (referenced - new_neurons))
-    _refuse_taken((n.id for n in batch.insert_neurons), existing, "neuron")
-    _refuse_missing((n.id for n in batch.update_neurons), existing, "neuron")
+    refuse_taken((n.id for n in batch.insert_neurons), existing, "neuron")
+    refuse_missing((n.id for n in batch.update_neurons), existing, "neuron")
     known = existing | new_neurons
     for synapse in synapses:
         for endpoint in (synapse.source_id, synapse.target_id):
@@ -234,12 +234,12 @@ async def _check(conn: Connection, brain: int, batch: WriteBatch) -> dict[str, f
                 raise NotFoundError(f"synapse {synapse.id!r} names missing neuron {endpoint!r}")
     probe = {s.id for s in (*batch.insert_synapses, *batch.update_synapses)}
     existing = await _existing(conn, "synapses", brain, probe)
-    _refuse_taken((s.id for s in batch.insert_synapses), existing, "synapse")
-    _refuse_missing((s.id for s in batch.update_synapses), existing, "synapse")
+    refuse_taken((s.id for s in batch.insert_synapses), existing, "synapse")
+    refuse_missing((s.id for s in batch.update_synapses), existing, "synapse")
     vector_fibers = {v.fiber_id for v in batch.put_vectors}
     old_fibers = await _fiber_neurons(conn, brain, {f.id for f in fibers} | vector_fibers)
-    _refuse_taken((f.id for f in batch.insert_fibers), old_fibers.keys(), "fiber")
-    _refuse_missing((f.id for f in batch.update_fibers), old_fibers.keys(), "fiber")
+    refuse_taken((f.id for f in batch.insert_fibers), old_fibers.keys(), "fiber")
+    refuse_missing((f.id for f in batch.update_fibers), old_fibers.keys(), "fiber")
     for fiber in fibers:
         missing = fiber.neuron_ids - known
         if missing:
@@ -247,23 +247,10 @@ async def _check(conn: Connection, brain: int, batch: WriteBatch) -> dict[str, f
     present = (old_fibers.keys() | {f.id for f in batch.insert_fibers}) - set(
         batch.delete_fiber_ids
     )
-    for fiber_id in sorted(vector_fibers - present):
-        raise NotFoundError(f"vector names missing fiber {fiber_id!r}")
+    missing_fibers = sorted(vector_fibers - present)
+    if missing_fibers:
+        raise NotFoundError(f"vector names missing fiber {missing_fibers[0]!r}")
     return old_fibers
-
-
-def _refuse_taken(ids: Iterable[str], existing: Iterable[str], what: str) -> None:
-    taken = set(existing)
-    for entity_id in ids:
-        if entity_id in taken:
-            raise AlreadyExistsError(f"{what} {entity_id!r} already exists")
-
-
-def _refuse_missing(ids: Iterable[str], existing: Iterable[str], what: str) -> None:
-    present = set(existing)
-    for entity_id in ids:
-        if entity_id not in present:
-            raise NotFoundError(f"{what} {entity_id!r} does not exist")
 
 
 # -- apply ---------------------------------------------------------------------------------

@@ -208,14 +208,4 @@ def stats(conn: sqlite3.Connection, brain_id: str, now: int) -> BrainStats:
         if brain is None:
             return BrainStats()
         row = conn.execute(_STATS, (brain, now)).fetchone()
-    return BrainStats(
-        neuron_count=row[0],
-        synapse_count=row[1],
-        fiber_count=row[2],
-        typed_memory_count=row[3],
-        project_count=row[4],
-        orphan_neuron_count=row[5],
-        expired_memory_count=row[6],
-        oldest_unused_fiber_at=rows.from_micros(row[7]) if row[7] is not None else None,
-        change_seq=row[8],
-    )
+    return rows.stats_from_row(row)

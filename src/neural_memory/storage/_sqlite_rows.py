@@ -16,7 +16,7 @@ from typing import Any
 
 from neural_memory.core.alert import Alert
 from neural_memory.core.brain import Brain, BrainConfig
-from neural_memory.core.events import RecallEvent
+from neural_memory.core.events import BrainStats, RecallEvent
 from neural_memory.core.fiber import Fiber
 from neural_memory.core.neuron import Neuron
 from neural_memory.core.project import Project
@@ -50,6 +50,7 @@ __all__ = [
     "project_row",
     "recall_from_row",
     "recall_row",
+    "stats_from_row",
     "synapse_from_row",
     "synapse_row",
     "to_micros",
@@ -100,6 +101,21 @@ def load_json(text: str) -> Any:
 
 def _mapping(value: Mapping[str, Any], what: str) -> str:
     return dump_json(dict(value), what) if value else "{}"
+
+
+def stats_from_row(row: Row) -> BrainStats:
+    """BrainStats from the counts row of the stats query (SQLite's and PostgreSQL's)."""
+    return BrainStats(
+        neuron_count=row[0],
+        synapse_count=row[1],
+        fiber_count=row[2],
+        typed_memory_count=row[3],
+        project_count=row[4],
+        orphan_neuron_count=row[5],
+        expired_memory_count=row[6],
+        oldest_unused_fiber_at=from_micros(row[7]) if row[7] is not None else None,
+        change_seq=row[8],
+    )
 
 
 def id_list(ids: Iterable[str]) -> str:

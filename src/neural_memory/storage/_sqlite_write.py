@@ -16,7 +16,7 @@ from typing import TypeVar
 from neural_memory.core.events import ChangeKind
 from neural_memory.core.fiber import Fiber
 from neural_memory.errors import AlreadyExistsError, BrainNotFoundError, NotFoundError
-from neural_memory.storage._integrity import refuse_neurons_in_use
+from neural_memory.storage._integrity import refuse_missing, refuse_neurons_in_use, refuse_taken
 from neural_memory.storage._sqlite_rows import (
     BRAIN_COLUMNS,
     FIBER_COLUMNS,
@@ -186,8 +186,8 @@ def _check(
     referenced.update(n for f in fibers for n in f.neuron_ids)
     probe = {n.id for n in (*batch.insert_neurons, *batch.update_neurons)}
     existing = existing_ids(conn, "neurons", brain, probe | (referenced - new_neurons))
-    _refuse_taken((n.id for n in batch.insert_neurons), existing, "neuron")
-    _refuse_missing((n.id for n in batch.update_neurons), existing, "neuron")
+    refuse_taken((n.id for n in batch.insert_neurons), existing, "neuron")
+    refuse_missing((n.id for n in batch.update_neurons), existing, "neuron")
     known = existing | new_neurons
     for synapse in synapses:
         for endpoint in (synapse.source_id, synapse.target_id):
@@ -195,14 +195,14 @@ def _check(
                 raise NotFoundError(f"synapse {synapse.id!r} names missing neuron {endpoint!r}")
     probe = {s.id for s in (*batch.insert_synapses, *batch.update_synapses)}
     existing = existing_ids(conn, "synapses", brain, probe)
-    _refuse_taken((s.id for s in batch.insert_synapses), existing, "synapse")
-    _refuse_missing((s.id for s in batch.update_synapses), existing, "synapse")
+    refuse_taken((s.id for s in batch.insert_synapses), existing, "synapse")
+    refuse_missing((s.id for s in batch.update_synapses), existing, "synapse")
     old_fibers: dict[str, frozenset[str]] | None = None
     fiber_ids = {f.id for f in fibers}
     if batch.update_fibers or len(fiber_ids) < len(fibers):
         old_fibers = _fiber_neurons(conn, brain, fiber_ids)
-        _refuse_taken((f.id for f in batch.insert_fibers), old_fibers.keys(), "fiber")
-        _refuse_missing((f.id for f in batch.update_fibers), old_fibers.keys(), "fiber")
+        refuse_taken((f.id for f in batch.insert_fibers), old_fibers.keys(), "fiber")
+        refuse_missing((f.id for f in batch.update_fibers), old_fibers.keys(), "fiber")
     else:
         _insert_fibers(conn, brain, batch.insert_fibers)
     for fiber in fibers:
@@ -210,20 +210,6 @@ def _check(
         if missing:
             raise NotFoundError(f"fiber {fiber.id!r} names missing neurons {sorted(missing)}")
     return old_fibers
-
-
-def _refuse_taken(ids: Iterable[str], existing: Iterable[str], what: str) -> None:
-    taken = set(existing)
-    for entity_id in ids:
-        if entity_id in taken:
-            raise AlreadyExistsError(f"{what} {entity_id!r} already exists")
-
-
-def _refuse_missing(ids: Iterable[str], existing: Iterable[str], what: str) -> None:
-    present = set(existing)
-    for entity_id in ids:
-        if entity_id not in present:
-            raise NotFoundError(f"{what} {entity_id!r} does not exist")
 
 
 def _fiber_neurons(

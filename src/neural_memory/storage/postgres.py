@@ -509,17 +509,7 @@ class PostgresStorage(Storage):
         row = found[0]
         if row[8] is None:
             return BrainStats()
-        return BrainStats(
-            neuron_count=row[0],
-            synapse_count=row[1],
-            fiber_count=row[2],
-            typed_memory_count=row[3],
-            project_count=row[4],
-            orphan_neuron_count=row[5],
-            expired_memory_count=row[6],
-            oldest_unused_fiber_at=rows.from_micros(row[7]) if row[7] is not None else None,
-            change_seq=row[8],
-        )
+        return rows.stats_from_row(row)
 
 
 def redact_dsn(dsn: str, password: str | None = None) -> str:
