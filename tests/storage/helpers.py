@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from neural_memory.core import Fiber, Neuron, NeuronType, Synapse, SynapseType
+from neural_memory.storage import Storage, WriteBatch
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -34,3 +35,11 @@ def synapse(
 
 def fiber(*neurons: Neuron, minute: float = 0, **kw: Any) -> Fiber:
     return Fiber.create([n.id for n in neurons], created_at=at(minute), **kw)
+
+
+async def store_fibers(storage: Storage, *fiber_ids: str) -> list[Fiber]:
+    """Store one fiber per id (on one shared neuron): what typed memories may point to."""
+    anchor = neuron("anchor")
+    fibers = [fiber(anchor, fiber_id=fiber_id) for fiber_id in fiber_ids]
+    await storage.write(WriteBatch(ensure_neurons=(anchor,), insert_fibers=tuple(fibers)))
+    return fibers

@@ -14,7 +14,7 @@ from neural_memory.core import (
 )
 from neural_memory.storage import Storage, WriteBatch
 from neural_memory.storage.memory import CHANGE_LOG_LIMIT
-from tests.storage.helpers import T0, at, fiber, neuron, synapse
+from tests.storage.helpers import T0, at, fiber, neuron, store_fibers, synapse
 
 
 async def test_fresh_brain_has_an_empty_log(storage: Storage) -> None:
@@ -63,12 +63,12 @@ async def test_deletes_and_deltas_are_logged(storage: Storage) -> None:
 async def test_typed_memories_projects_alerts_and_meta_are_not_graph_changes(
     storage: Storage,
 ) -> None:
-    await storage.add_neuron(neuron("a"))
-    await storage.add_typed_memory(TypedMemory.create("f-1", MemoryType.FACT))
+    (stored,) = await store_fibers(storage, "f-1")  # a neuron and a fiber: seq 2
+    await storage.add_typed_memory(TypedMemory.create(stored.id, MemoryType.FACT))
     await storage.add_project(Project.create("p"))
     await storage.set_meta("k", 1)
-    assert await storage.get_change_seq() == 1
-    assert await storage.write(WriteBatch(put_projects=(Project.create("q"),))) == 1
+    assert await storage.get_change_seq() == 2
+    assert await storage.write(WriteBatch(put_projects=(Project.create("q"),))) == 2
 
 
 async def test_trimmed_log_reports_none(storage: Storage) -> None:

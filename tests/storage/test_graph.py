@@ -185,6 +185,7 @@ async def test_fiber_round_trip_keeps_every_field(storage: Storage) -> None:
     await storage.add_neurons([a, b, c])
     s = synapse(a, b)
     await storage.add_synapse(s)
+    await storage.add_fiber(fiber(c, fiber_id="f-2"))
     f = Fiber(
         id="f-1",
         neuron_ids=frozenset({a.id, b.id, c.id}),

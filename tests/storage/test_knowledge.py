@@ -7,7 +7,13 @@ import pytest
 from neural_memory.core import MemoryType, Priority, Project, TypedMemory
 from neural_memory.errors import NotFoundError, ValidationError
 from neural_memory.storage import Storage
-from tests.storage.helpers import at
+from tests.storage.helpers import at, store_fibers
+
+
+@pytest.fixture(autouse=True)
+async def _fibers(storage: Storage) -> None:
+    """The fibers the typed memories of these tests belong to."""
+    await store_fibers(storage, "f-1", "f-2", "f-3", "f-4", "f-a", "f-b")
 
 
 def memory(

@@ -1,24 +1,60 @@
-"""Referential integrity of a write: no fiber may be left naming a deleted neuron (pure).
+"""Referential integrity of a write: no record may be left naming one that is gone (pure).
 
-Every backend runs this check inside the transaction of the batch, after reading which
-stored fibers name the neurons the batch deletes, so a refused batch writes nothing and two
-concurrent writers cannot slip a deletion past a fiber that is being stored.
+Every backend runs these checks inside the transaction of the batch, after reading what the
+checks need of the stored state, so a refused batch writes nothing and two concurrent writers
+cannot slip a deletion past a record that is being stored. The references and what deleting
+their target does (documented on :class:`~neural_memory.storage.batch.WriteBatch`):
+
+- a fiber's neurons, a synapse's ends: deleting a neuron a fiber names is refused; deleting a
+  neuron deletes its synapses;
+- a fiber's synapses (``synapse_ids``): each must exist and join two of the fiber's neurons;
+  deleting a synapse a fiber names is refused;
+- a fiber's ``superseded_by``: must name another fiber; deleting a fiber that supersedes a
+  stored one is refused;
+- a typed memory's fiber, a vector's fiber: must exist; deleting a fiber deletes them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
+from neural_memory.core._validation import empty_mapping
+from neural_memory.core.fiber import Fiber
 from neural_memory.errors import AlreadyExistsError, NotFoundError, ValidationError
 from neural_memory.storage.batch import WriteBatch
 
 __all__ = [
+    "StoredReferences",
+    "fiber_references",
     "in_use_error",
     "neuron_in_use",
+    "refuse_dangling",
     "refuse_missing",
     "refuse_neurons_in_use",
     "refuse_taken",
+    "synapse_references",
+    "synapse_users",
+    "written_fibers",
 ]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredReferences:
+    """What a backend read of the stored state (before the batch) for :func:`refuse_dangling`.
+
+    Attributes:
+        fibers: The stored fibers among :func:`fiber_references` of the batch.
+        synapse_ends: ``(source, target)`` of the stored synapses among
+            :func:`synapse_references` and among the synapses the batch deletes.
+        successors: Deleted fiber id -> the stored fibers whose ``superseded_by`` names it.
+        synapse_users: Deleted synapse id -> the stored fibers naming it in ``synapse_ids``.
+    """
+
+    fibers: frozenset[str] = frozenset()
+    synapse_ends: Mapping[str, tuple[str, str]] = field(default_factory=empty_mapping)
+    successors: Mapping[str, Iterable[str]] = field(default_factory=empty_mapping)
+    synapse_users: Mapping[str, Iterable[str]] = field(default_factory=empty_mapping)
 
 
 def refuse_taken(ids: Iterable[str], existing: Iterable[str], what: str) -> None:
@@ -35,6 +71,122 @@ def refuse_missing(ids: Iterable[str], existing: Iterable[str], what: str) -> No
     for entity_id in ids:
         if entity_id not in present:
             raise NotFoundError(f"{what} {entity_id!r} does not exist")
+
+
+def written_fibers(batch: WriteBatch) -> tuple[Fiber, ...]:
+    """The fibers ``batch`` stores and does not delete again."""
+    deleted = set(batch.delete_fiber_ids)
+    return tuple(f for f in (*batch.insert_fibers, *batch.update_fibers) if f.id not in deleted)
+
+
+def fiber_references(batch: WriteBatch) -> set[str]:
+    """The fiber ids the records of ``batch`` name (typed memories, vectors, supersession)."""
+    named = {memory.fiber_id for memory in batch.put_typed_memories}
+    named.update(vector.fiber_id for vector in batch.put_vectors)
+    named.update(f.superseded_by for f in written_fibers(batch) if f.superseded_by is not None)
+    return named
+
+
+def synapse_references(batch: WriteBatch) -> set[str]:
+    """The synapse ids the fibers of ``batch`` name, and those it updates or deletes."""
+    named = {synapse_id for fiber in written_fibers(batch) for synapse_id in fiber.synapse_ids}
+    named.update(synapse.id for synapse in batch.update_synapses)
+    named.update(batch.delete_synapse_ids)
+    return named
+
+
+def synapse_users(
+    ends: Mapping[str, tuple[str, str]],
+    deleted: Iterable[str],
+    fiber_synapses: Mapping[str, Iterable[str]],
+) -> dict[str, set[str]]:
+    """Deleted synapse id -> the fibers among ``fiber_synapses`` naming it.
+
+    ``ends`` holds the stored ends of the deleted synapses; ``fiber_synapses`` maps the
+    stored fibers naming both ends of one of them (the only fibers that may name it) to
+    their ``synapse_ids``.
+    """
+    wanted = {synapse_id for synapse_id in deleted if synapse_id in ends}
+    users: dict[str, set[str]] = {}
+    for fiber_id, synapse_ids in fiber_synapses.items():
+        for synapse_id in wanted.intersection(synapse_ids):
+            users.setdefault(synapse_id, set()).add(fiber_id)
+    return users
+
+
+def refuse_dangling(batch: WriteBatch, stored: StoredReferences) -> None:
+    """NotFoundError or ValidationError when ``batch`` would leave a reference dangling.
+
+    Checks every reference but a fiber's neurons (see :func:`refuse_neurons_in_use`).
+    """
+    _refuse_missing_fibers(batch, stored.fibers)
+    _refuse_bad_fiber_synapses(batch, stored.synapse_ends)
+    rewritten = {f.id for f in (*batch.insert_fibers, *batch.update_fibers)}
+    rewritten.update(batch.delete_fiber_ids)
+    for fiber_id in batch.delete_fiber_ids:
+        for user in sorted(set(stored.successors.get(fiber_id, ())) - rewritten):
+            raise ValidationError(
+                f"fiber {fiber_id!r} still supersedes fiber {user!r}; rewrite that fiber's "
+                "superseded_by in the same batch first"
+            )
+    for synapse_id in batch.delete_synapse_ids:
+        for user in sorted(set(stored.synapse_users.get(synapse_id, ())) - rewritten):
+            raise ValidationError(
+                f"synapse {synapse_id!r} is still named by fiber {user!r}; "
+                "delete or rewrite the fiber in the same batch first"
+            )
+
+
+def _refuse_missing_fibers(batch: WriteBatch, stored: Iterable[str]) -> None:
+    deleted = set(batch.delete_fiber_ids)
+    present = (set(stored) | {f.id for f in written_fibers(batch)}) - deleted
+    dropped = set(batch.delete_typed_memory_ids)
+    for memory in batch.put_typed_memories:
+        if memory.fiber_id not in present and memory.id not in dropped:
+            raise NotFoundError(
+                f"typed memory {memory.id!r} names missing fiber {memory.fiber_id!r}"
+            )
+    for vector in batch.put_vectors:
+        if vector.fiber_id not in present:
+            raise NotFoundError(f"vector names missing fiber {vector.fiber_id!r}")
+    for fiber in written_fibers(batch):
+        if fiber.superseded_by is None:
+            continue
+        if fiber.superseded_by == fiber.id:
+            raise ValidationError(f"fiber {fiber.id!r} cannot supersede itself")
+        if fiber.superseded_by not in present:
+            raise NotFoundError(
+                f"fiber {fiber.id!r} is superseded by missing fiber {fiber.superseded_by!r}"
+            )
+
+
+def _refuse_bad_fiber_synapses(
+    batch: WriteBatch, stored_ends: Mapping[str, tuple[str, str]]
+) -> None:
+    for synapse in batch.update_synapses:
+        stored = stored_ends.get(synapse.id)
+        if stored is not None and stored != (synapse.source_id, synapse.target_id):
+            raise ValidationError(
+                f"synapse {synapse.id!r} cannot change its ends; delete it and insert another"
+            )
+    ends = dict(stored_ends)
+    for synapse in batch.ensure_synapses:
+        ends.setdefault(synapse.id, (synapse.source_id, synapse.target_id))
+    for synapse in (*batch.insert_synapses, *batch.update_synapses):
+        ends[synapse.id] = (synapse.source_id, synapse.target_id)
+    gone = set(batch.delete_neuron_ids)
+    for synapse_id in batch.delete_synapse_ids:
+        ends.pop(synapse_id, None)
+    for fiber in written_fibers(batch):
+        for synapse_id in sorted(fiber.synapse_ids):
+            found = ends.get(synapse_id)
+            if found is None or not gone.isdisjoint(found):
+                raise NotFoundError(f"fiber {fiber.id!r} names missing synapse {synapse_id!r}")
+            if not set(found) <= fiber.neuron_ids:
+                raise ValidationError(
+                    f"fiber {fiber.id!r} names synapse {synapse_id!r}, which does not join "
+                    "two of the fiber's neurons"
+                )
 
 
 def neuron_in_use(

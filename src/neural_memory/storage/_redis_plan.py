@@ -16,16 +16,19 @@ from neural_memory.errors import (
     AlreadyExistsError,
     BrainNotFoundError,
     ConfigError,
+    NeuralMemoryError,
     NotFoundError,
     StorageError,
+    ValidationError,
 )
-from neural_memory.storage._integrity import in_use_error
+from neural_memory.storage._integrity import StoredReferences, in_use_error, refuse_dangling
 from neural_memory.storage._redis_codec import decode, encode, encode_value, micros
 from neural_memory.storage._vectors import vector_to_text
 from neural_memory.storage.batch import WriteBatch
 
 __all__ = [
     "BrainKeys",
+    "CheckedReferences",
     "check_namespace",
     "FIRST_RECORD_ARG",
     "WritePlan",
@@ -100,6 +103,10 @@ class BrainKeys:
         """Set of the ids of the typed memories of ``fiber_id``."""
         return f"{self.prefix}tf:{fiber_id}"
 
+    def superseded_by(self, fiber_id: str) -> str:
+        """Set of the ids of the fibers ``fiber_id`` supersedes (their ``superseded_by``)."""
+        return f"{self.prefix}sb:{fiber_id}"
+
     def memories_of_project(self, project_id: str) -> str:
         """Set of the ids of the typed memories of ``project_id``."""
         return f"{self.prefix}tp:{project_id}"
@@ -129,6 +136,28 @@ def delta_results(
         [i, raw if raw is not None else False] for i, raw in stored.items()
     ]
     return guard, [[i, encode(s)] for i, s in moved.items()]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedReferences:
+    """The outcome of :func:`refuse_dangling` for one write, handed to the write script.
+
+    The script refuses the write with ``refusal`` once its own checks pass (so errors come
+    in the order of the other backends), and asks for a retry when the brain's change seq
+    is no longer ``seq``, the one read before the stored state the check used.
+    """
+
+    seq: str | None
+    refusal: NeuralMemoryError | None
+
+    @classmethod
+    def of(cls, batch: WriteBatch, stored: StoredReferences, seq: str | None) -> CheckedReferences:
+        """Check ``batch`` against ``stored`` (read after the change seq ``seq``)."""
+        try:
+            refuse_dangling(batch, stored)
+        except (NotFoundError, ValidationError) as refusal:
+            return cls(seq, refusal)
+        return cls(seq, None)
 
 
 FIRST_RECORD_ARG = 5
@@ -164,7 +193,13 @@ class WritePlan:
             return FIRST_RECORD_ARG + len(records) - 1
 
         def fiber(f: Fiber) -> list[Any]:
-            return [f.id, ref(f), sorted(f.neuron_ids), str(micros(f.last_used))]
+            return [
+                f.id,
+                ref(f),
+                sorted(f.neuron_ids),
+                str(micros(f.last_used)),
+                f.superseded_by or False,
+            ]
 
         neurons, synapses, fibers = batch.changed_ids()
         header: dict[str, list[Any]] = {
@@ -208,15 +243,22 @@ class WritePlan:
         guard: Sequence[list[object]] = (),
         deltas: Sequence[list[str]] = (),
         new_brain: Sequence[str] = (),
+        checked: CheckedReferences | None = None,
     ) -> list[object]:
         """Return ARGV of the write script, with the deltas' guard and results if any.
 
         ``new_brain`` (brain JSON, brain order key, order counter key) makes the script
-        create the brain in the same transaction, or fail when it exists.
+        create the brain in the same transaction, or fail when it exists. ``checked`` is
+        the outcome of the reference checks and the change seq they read.
         """
         header: dict[str, object] = dict(self.header)
         if new_brain:
             header["nb"] = list(new_brain)
+        if checked is not None:
+            if checked.seq is not None:
+                header["seq"] = checked.seq
+            if checked.refusal is not None:
+                header["refuse"] = [type(checked.refusal).__name__, str(checked.refusal)]
         if guard:
             header["cas"] = list(guard)
         if deltas:
@@ -240,8 +282,8 @@ def raise_for_write_result(brain_id: str, result: Sequence[object]) -> int | Non
         raise NotFoundError(f"{rest[0]} {rest[1]!r} does not exist")
     if status == "endpoint":
         raise NotFoundError(f"synapse {rest[0]!r} names missing neuron {rest[1]!r}")
-    if status == "vector":
-        raise NotFoundError(f"vector names missing fiber {rest[0]!r}")
+    if status == "refused":
+        raise (NotFoundError if rest[0] == NotFoundError.__name__ else ValidationError)(rest[1])
     if status == "fiber_neurons":
         raise NotFoundError(f"fiber {rest[0]!r} names missing neurons {sorted(rest[1:])}")
     if status == "in_use":

@@ -32,6 +32,9 @@ for _, x in ipairs(list('cas')) do
   if redis.call('HGET', S, x[1]) ~= x[2] then return {'retry'} end
 end
 
+-- the state the caller's reference checks read (see storage/_integrity.py) is still current
+if b['seq'] and (redis.call('GET', SEQ) or '0') ~= b['seq'] then return {'retry'} end
+
 -- 2. validation: nothing is written before every check passed
 local ni, ne, nu = list('ni'), list('ne'), list('nu')
 local si, se, su = list('si'), list('se'), list('su')
@@ -70,13 +73,6 @@ for _, x in ipairs(fu) do
 end
 local deleted_fibers = {}
 for _, id in ipairs(list('df')) do deleted_fibers[id] = true end
-local inserted_fibers = {}
-for _, x in ipairs(fi) do inserted_fibers[x[1]] = true end
-for _, x in ipairs(list('pv')) do
-  if deleted_fibers[x[1]] or not (inserted_fibers[x[1]] or has(F, x[1])) then
-    return {'vector', x[1]}
-  end
-end
 for _, group in ipairs({fi, fu}) do
   for _, x in ipairs(group) do
     local missing = {}
@@ -107,6 +103,8 @@ for _, group in ipairs({fi, fu}) do
     end
   end
 end
+-- the caller's reference checks, run on the state read under the 'seq' guard
+if b['refuse'] then return {'refused', b['refuse'][1], b['refuse'][2]} end
 
 -- 3. apply, in WriteBatch order (the new brain first)
 if nb then
@@ -137,7 +135,9 @@ for _, group in ipairs({si, su}) do
 end
 
 local function unindex_fiber(id, old)
-  for _, n in ipairs(cjson.decode(old).neuron_ids) do redis.call('SREM', P..'fn:'..n, id) end
+  local o = cjson.decode(old)
+  for _, n in ipairs(o.neuron_ids) do redis.call('SREM', P..'fn:'..n, id) end
+  if type(o.superseded_by) == 'string' then redis.call('SREM', P..'sb:'..o.superseded_by, id) end
 end
 for _, group in ipairs({fi, fu}) do
   for _, x in ipairs(group) do
@@ -145,6 +145,7 @@ for _, group in ipairs({fi, fu}) do
     if old then unindex_fiber(x[1], old) end
     redis.call('HSET', F, x[1], ARGV[x[2]])
     for _, n in ipairs(x[3]) do redis.call('SADD', P..'fn:'..n, x[1]) end
+    if x[5] then redis.call('SADD', P..'sb:'..x[5], x[1]) end
     redis.call('ZADD', FLU, x[4], x[1])
   end
 end
@@ -177,6 +178,13 @@ for _, id in ipairs(list('df')) do
     unindex_fiber(id, old)
     for _, model in ipairs(redis.call('SMEMBERS', P..'vm')) do
       redis.call('HDEL', P..'v:'..model, id)
+    end
+  end
+  for _, tid in ipairs(redis.call('SMEMBERS', P..'tf:'..id)) do  -- typed memories go along
+    local memory = redis.call('HGET', T, tid)
+    if memory then
+      redis.call('HDEL', T, tid)
+      unindex_memory(tid, memory)
     end
   end
 end

@@ -16,7 +16,16 @@ from typing import TypeVar
 from neural_memory.core.events import ChangeKind
 from neural_memory.core.fiber import Fiber
 from neural_memory.errors import AlreadyExistsError, BrainNotFoundError, NotFoundError
-from neural_memory.storage._integrity import refuse_missing, refuse_neurons_in_use, refuse_taken
+from neural_memory.storage._integrity import (
+    StoredReferences,
+    fiber_references,
+    refuse_dangling,
+    refuse_missing,
+    refuse_neurons_in_use,
+    refuse_taken,
+    synapse_references,
+    synapse_users,
+)
 from neural_memory.storage._sqlite_rows import (
     BRAIN_COLUMNS,
     FIBER_COLUMNS,
@@ -155,6 +164,7 @@ def _write_in_transaction(
     brain = brain_number(conn, brain_id)
     old_fibers = _check(conn, brain, batch)
     refuse_neurons_in_use(batch, _fibers_naming(conn, brain, batch.delete_neuron_ids))
+    refuse_dangling(batch, _stored_references(conn, brain, batch))
     cascaded = _apply(conn, brain, batch, old_fibers)
     return _log_changes(conn, brain, batch, cascaded, change_log_limit)
 
@@ -237,6 +247,52 @@ def _fibers_naming(
     return users
 
 
+def _stored_references(conn: sqlite3.Connection, brain: int, batch: WriteBatch) -> StoredReferences:
+    """What :func:`refuse_dangling` needs to know of the brain before ``batch``."""
+    sql = f"SELECT id, source_id, target_id FROM synapses WHERE brain = ? AND id {_IN_IDS}"
+    rows = conn.execute(sql, (brain, id_list(synapse_references(batch))))
+    ends = {row[0]: (row[1], row[2]) for row in rows}
+    successors: dict[str, set[str]] = {}
+    if batch.delete_fiber_ids:
+        sql = f"SELECT superseded_by, id FROM fibers WHERE brain = ? AND superseded_by {_IN_IDS}"
+        for target, fiber_id in conn.execute(sql, (brain, id_list(set(batch.delete_fiber_ids)))):
+            successors.setdefault(target, set()).add(fiber_id)
+    return StoredReferences(
+        fibers=frozenset(existing_ids(conn, "fibers", brain, fiber_references(batch))),
+        synapse_ends=ends,
+        successors=successors,
+        synapse_users=synapse_users(
+            ends, batch.delete_synapse_ids, _fibers_joining(conn, brain, ends, batch)
+        ),
+    )
+
+
+def _fibers_joining(
+    conn: sqlite3.Connection,
+    brain: int,
+    ends: dict[str, tuple[str, str]],
+    batch: WriteBatch,
+) -> dict[str, frozenset[str]]:
+    """The synapse ids of the stored fibers naming both ends of a synapse ``batch`` deletes."""
+    pairs = {ends[i] for i in batch.delete_synapse_ids if i in ends}
+    candidates: set[str] = set()
+    for source, target in pairs:
+        rows = conn.execute(_JOINING, (brain, source, target))
+        candidates.update(row[0] for row in rows)
+    if not candidates:
+        return {}
+    sql = f"SELECT id, synapse_ids FROM fibers WHERE brain = ? AND id {_IN_IDS}"
+    rows = conn.execute(sql, (brain, id_list(candidates)))
+    return {row[0]: frozenset(load_json(row[1])) for row in rows}
+
+
+_JOINING = (
+    "SELECT a.fiber_id FROM fiber_neurons AS a JOIN fiber_neurons AS b "
+    "ON b.brain = a.brain AND b.neuron_id = ?3 AND b.fiber_id = a.fiber_id "
+    "WHERE a.brain = ?1 AND a.neuron_id = ?2"
+)
+
+
 # -- apply ---------------------------------------------------------------------------------
 
 
@@ -280,8 +336,9 @@ def _apply(
         gone = _fiber_neurons(conn, brain, batch.delete_fiber_ids)
         _set_membership(conn, brain, gone, {})
         _delete(conn, "fibers", brain, gone)
-        sql = f"DELETE FROM vectors WHERE brain = ? AND fiber_id {_IN_IDS}"
-        conn.execute(sql, (brain, id_list(gone)))
+        for table in ("vectors", "typed_memories"):  # both go with their fiber
+            sql = f"DELETE FROM {table} WHERE brain = ? AND fiber_id {_IN_IDS}"
+            conn.execute(sql, (brain, id_list(batch.delete_fiber_ids)))
     _delete(conn, "synapses", brain, batch.delete_synapse_ids)
     cascaded: set[str] = set()
     if batch.delete_neuron_ids:
@@ -298,14 +355,9 @@ def _apply(
 
 
 def _put_vectors(conn: sqlite3.Connection, brain: int, batch: WriteBatch) -> None:
-    """Store the batch's vectors; NotFoundError when one names a fiber that is not there."""
+    """Store the batch's vectors (their fibers were checked by :func:`refuse_dangling`)."""
     if not batch.put_vectors:
         return
-    wanted = {v.fiber_id for v in batch.put_vectors}
-    present = existing_ids(conn, "fibers", brain, wanted) - set(batch.delete_fiber_ids)
-    missing = sorted(wanted - present)
-    if missing:
-        raise NotFoundError(f"vector names missing fiber {missing[0]!r}")
     rows = [(brain, v.model, v.fiber_id, vector_to_bytes(v.vector)) for v in batch.put_vectors]
     conn.executemany(_PUT_VECTOR, rows)
 

@@ -24,7 +24,14 @@ from neural_memory.core.synapse import Synapse
 from neural_memory.core.typed_memory import TypedMemory
 from neural_memory.errors import AlreadyExistsError, NotFoundError, ValidationError
 from neural_memory.storage._core import JSONValue
-from neural_memory.storage._integrity import refuse_neurons_in_use
+from neural_memory.storage._integrity import (
+    StoredReferences,
+    fiber_references,
+    refuse_dangling,
+    refuse_neurons_in_use,
+    synapse_references,
+    synapse_users,
+)
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
 from neural_memory.storage.filters import (
@@ -318,14 +325,41 @@ def _check(data: _BrainData, batch: WriteBatch) -> None:
         missing = fiber.neuron_ids - known
         if missing:
             raise NotFoundError(f"fiber {fiber.id!r} names missing neurons {sorted(missing)}")
-    fibers = data.fibers.keys() | {f.id for f in batch.insert_fibers}
-    for vector in batch.put_vectors:
-        if vector.fiber_id not in fibers or vector.fiber_id in batch.delete_fiber_ids:
-            raise NotFoundError(f"vector names missing fiber {vector.fiber_id!r}")
     for key, value in batch.put_meta:
         _check_json(key, value)
     users = {n: data.fibers_by_neuron.get(n, set()) for n in batch.delete_neuron_ids}
     refuse_neurons_in_use(batch, users)
+    refuse_dangling(batch, _stored_references(data, batch))
+
+
+def _stored_references(data: _BrainData, batch: WriteBatch) -> StoredReferences:
+    """What :func:`refuse_dangling` needs to know of the brain before ``batch``."""
+    ends = {
+        s.id: (s.source_id, s.target_id)
+        for synapse_id in synapse_references(batch)
+        if (s := data.synapses.get(synapse_id)) is not None
+    }
+    deleted = set(batch.delete_fiber_ids)
+    successors: dict[str, set[str]] = {}
+    if deleted:
+        for fiber in data.fibers.values():
+            if fiber.superseded_by in deleted:
+                successors.setdefault(fiber.superseded_by, set()).add(fiber.id)
+    candidates = {
+        fiber_id
+        for synapse_id in batch.delete_synapse_ids
+        if synapse_id in ends
+        for fiber_id in data.fibers_by_neuron.get(ends[synapse_id][0], set())
+        & data.fibers_by_neuron.get(ends[synapse_id][1], set())
+    }
+    return StoredReferences(
+        fibers=frozenset(i for i in fiber_references(batch) if i in data.fibers),
+        synapse_ends=ends,
+        successors=successors,
+        synapse_users=synapse_users(
+            ends, batch.delete_synapse_ids, {i: data.fibers[i].synapse_ids for i in candidates}
+        ),
+    )
 
 
 def _require_present(store: Mapping[str, object], ids: Iterable[str], what: str) -> None:
@@ -370,6 +404,10 @@ def _apply(data: _BrainData, batch: WriteBatch) -> set[str]:
             data.fibers_by_neuron[neuron_id].discard(fiber_id)
         for by_fiber in data.vectors.values():
             by_fiber.pop(fiber_id, None)
+    if batch.delete_fiber_ids:  # a typed memory goes with its fiber
+        gone = set(batch.delete_fiber_ids)
+        for memory in [m for m in data.typed_memories.values() if m.fiber_id in gone]:
+            del data.typed_memories[memory.id]
     for synapse_id in batch.delete_synapse_ids:
         _drop_synapse(data, synapse_id)
     cascaded: set[str] = set()

@@ -20,6 +20,8 @@ the braces delimit the id, so no brain's prefix is a prefix of another's)::
     P fn:{neuron id}     set     ids of the fibers binding the neuron
     P flu                zset    fiber id by last_used (microseconds; oldest unused fiber)
     P t                  hash    typed memory id -> TypedMemory JSON
+    P sb:{fiber id}      set     fibers whose superseded_by names the fiber (fibers written
+                                 before this set was kept are not in it until rewritten)
     P tf:{fiber id}      set     typed memories of a fiber
     P tp:{project id}    set     typed memories of a project
     P tx                 zset    typed memory id by expires_at (expired count)
@@ -81,9 +83,16 @@ from neural_memory.errors import BrainNotFoundError, StorageError, StorageUnavai
 from neural_memory.storage import _redis_scripts as scripts
 from neural_memory.storage import memory as _memory
 from neural_memory.storage._core import JSONValue
+from neural_memory.storage._integrity import (
+    StoredReferences,
+    fiber_references,
+    synapse_references,
+    synapse_users,
+)
 from neural_memory.storage._redis_codec import decode, encode, encode_value, from_micros, micros
 from neural_memory.storage._redis_plan import (
     BrainKeys,
+    CheckedReferences,
     WritePlan,
     check_namespace,
     delta_results,
@@ -223,7 +232,10 @@ class RedisStorage(Storage):
         keys = self._keys(brain.id)
         new_brain = (encode(brain), f"{ns}:brain_order", f"{ns}:brain_ctr")
         plan = WritePlan.of(contents)
-        args = plan.args(brain.id, keys.prefix, _memory.CHANGE_LOG_LIMIT, new_brain=new_brain)
+        checked = CheckedReferences.of(contents, StoredReferences(), None)
+        args = plan.args(
+            brain.id, keys.prefix, _memory.CHANGE_LOG_LIMIT, new_brain=new_brain, checked=checked
+        )
         with self._errors():
             result = await self._run("WRITE", [self._brains_key], args)
         seq = raise_for_write_result(brain.id, result)
@@ -272,13 +284,14 @@ class RedisStorage(Storage):
         with self._errors():
             for attempt in range(_MAX_WRITE_ATTEMPTS):
                 limit = _memory.CHANGE_LOG_LIMIT
+                checked = await self._check_references(keys, batch)
+                guard: list[list[object]] = []
+                moved: list[list[str]] = []
                 if delta_ids:
                     raws = await self._redis.hmget(keys.key("s"), delta_ids)
                     stored = {i: _opt_text(raw) for i, raw in zip(delta_ids, raws, strict=True)}
                     guard, moved = delta_results(batch, stored)
-                    args = plan.args(brain_id, keys.prefix, limit, guard, moved)
-                else:
-                    args = plan.args(brain_id, keys.prefix, limit)
+                args = plan.args(brain_id, keys.prefix, limit, guard, moved, checked=checked)
                 result = await self._run("WRITE", [self._brains_key], args)
                 seq = raise_for_write_result(brain_id, result)
                 if seq is not None:
@@ -288,6 +301,59 @@ class RedisStorage(Storage):
             f"gave up writing to brain {brain_id!r}: its synapses kept changing under "
             f"{_MAX_WRITE_ATTEMPTS} attempts"
         )
+
+    async def _check_references(self, keys: BrainKeys, batch: WriteBatch) -> CheckedReferences:
+        """Run :func:`refuse_dangling` on the stored state, read after the brain's change seq."""
+        fiber_ids = sorted(fiber_references(batch))
+        synapse_ids = sorted(synapse_references(batch))
+        deleted = sorted(set(batch.delete_fiber_ids))
+        if not (fiber_ids or synapse_ids or deleted):
+            return CheckedReferences(None, None)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.get(keys.key("seq"))
+            for fiber_id in fiber_ids:
+                pipe.hexists(keys.key("f"), fiber_id)
+            for fiber_id in deleted:
+                pipe.smembers(keys.superseded_by(fiber_id))
+            if synapse_ids:
+                pipe.hmget(keys.key("s"), synapse_ids)
+            replies = await pipe.execute()
+        seq = _opt_text(replies[0]) or "0"
+        present = replies[1 : 1 + len(fiber_ids)]
+        users = replies[1 + len(fiber_ids) : 1 + len(fiber_ids) + len(deleted)]
+        raws = replies[-1] if synapse_ids else []
+        ends = {
+            i: (synapse.source_id, synapse.target_id)
+            for i, raw in zip(synapse_ids, raws, strict=True)
+            if raw is not None and (synapse := decode(Synapse, raw))
+        }
+        stored = StoredReferences(
+            fibers=frozenset(i for i, yes in zip(fiber_ids, present, strict=True) if yes),
+            synapse_ends=ends,
+            successors={
+                i: {_opt_text(m) or "" for m in found}
+                for i, found in zip(deleted, users, strict=True)
+            },
+            synapse_users=synapse_users(
+                ends, batch.delete_synapse_ids, await self._fibers_joining(keys, ends, batch)
+            ),
+        )
+        return CheckedReferences.of(batch, stored, seq)
+
+    async def _fibers_joining(
+        self, keys: BrainKeys, ends: dict[str, tuple[str, str]], batch: WriteBatch
+    ) -> dict[str, frozenset[str]]:
+        """The synapse ids of the stored fibers naming both ends of a synapse being deleted."""
+        pairs = sorted({ends[i] for i in batch.delete_synapse_ids if i in ends})
+        if not pairs:
+            return {}
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for source, target in pairs:
+                pipe.sinter(keys.fibers_of(source), keys.fibers_of(target))
+            found = await pipe.execute()
+        candidates = frozenset(_opt_text(m) or "" for group in found for m in group)
+        fibers = await self._hmget(Fiber, keys.key("f"), candidates) if candidates else {}
+        return {fiber_id: fiber.synapse_ids for fiber_id, fiber in fibers.items()}
 
     # -- graph reads ---------------------------------------------------------------------------
 
