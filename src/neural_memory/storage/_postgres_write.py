@@ -18,7 +18,16 @@ from neural_memory.core.events import ChangeKind
 from neural_memory.core.neuron import Neuron
 from neural_memory.core.synapse import Synapse
 from neural_memory.errors import AlreadyExistsError, BrainNotFoundError, NotFoundError
-from neural_memory.storage._integrity import refuse_missing, refuse_neurons_in_use, refuse_taken
+from neural_memory.storage._integrity import (
+    StoredReferences,
+    fiber_references,
+    refuse_dangling,
+    refuse_missing,
+    refuse_neurons_in_use,
+    refuse_taken,
+    synapse_references,
+    synapse_users,
+)
 from neural_memory.storage._sqlite_rows import (
     ALERT_COLUMNS,
     BRAIN_COLUMNS,
@@ -176,6 +185,7 @@ async def _write_locked(
     old_fibers = await _check(conn, brain, batch)
     if batch.delete_neuron_ids:
         refuse_neurons_in_use(batch, await _fibers_naming(conn, brain, batch.delete_neuron_ids))
+    refuse_dangling(batch, await _stored_references(conn, brain, batch))
     cascaded = await _apply(conn, brain, batch, old_fibers)
     return await _log_changes(conn, brain, batch, cascaded, change_log_limit)
 
@@ -192,6 +202,49 @@ async def _fibers_naming(
     for neuron_id, fiber_id in await conn.fetch(sql, brain, list(set(neuron_ids))):
         users.setdefault(neuron_id, set()).add(fiber_id)
     return users
+
+
+async def _stored_references(conn: Connection, brain: int, batch: WriteBatch) -> StoredReferences:
+    """What :func:`refuse_dangling` needs to know of the brain before ``batch``."""
+    sql = "SELECT id, source_id, target_id FROM synapses WHERE brain = $1 AND id = ANY($2::text[])"
+    rows = await conn.fetch(sql, brain, list(synapse_references(batch)))
+    ends = {row[0]: (row[1], row[2]) for row in rows}
+    successors: dict[str, set[str]] = {}
+    if batch.delete_fiber_ids:
+        sql = (
+            "SELECT superseded_by, id FROM fibers "
+            "WHERE brain = $1 AND superseded_by = ANY($2::text[])"
+        )
+        for target, fiber_id in await conn.fetch(sql, brain, list(set(batch.delete_fiber_ids))):
+            successors.setdefault(target, set()).add(fiber_id)
+    return StoredReferences(
+        fibers=frozenset(await _existing(conn, "fibers", brain, fiber_references(batch))),
+        synapse_ends=ends,
+        successors=successors,
+        synapse_users=synapse_users(
+            ends, batch.delete_synapse_ids, await _fibers_joining(conn, brain, ends, batch)
+        ),
+    )
+
+
+_JOINING = (
+    "SELECT f.id, f.synapse_ids FROM fibers AS f WHERE f.brain = $1 AND f.id IN ("
+    "SELECT a.fiber_id FROM unnest($2::text[], $3::text[]) AS e(source, target) "
+    "JOIN fiber_neurons AS a ON a.brain = $1 AND a.neuron_id = e.source "
+    "JOIN fiber_neurons AS b ON b.brain = $1 AND b.neuron_id = e.target "
+    "AND b.fiber_id = a.fiber_id)"
+)
+
+
+async def _fibers_joining(
+    conn: Connection, brain: int, ends: dict[str, tuple[str, str]], batch: WriteBatch
+) -> dict[str, frozenset[str]]:
+    """The synapse ids of the stored fibers naming both ends of a synapse ``batch`` deletes."""
+    pairs = sorted({ends[i] for i in batch.delete_synapse_ids if i in ends})
+    if not pairs:
+        return {}
+    rows = await conn.fetch(_JOINING, brain, *bulk_args(pairs))
+    return {row[0]: frozenset(load_json(row[1])) for row in rows}
 
 
 # -- checks --------------------------------------------------------------------------------
@@ -236,20 +289,13 @@ async def _check(conn: Connection, brain: int, batch: WriteBatch) -> dict[str, f
     existing = await _existing(conn, "synapses", brain, probe)
     refuse_taken((s.id for s in batch.insert_synapses), existing, "synapse")
     refuse_missing((s.id for s in batch.update_synapses), existing, "synapse")
-    vector_fibers = {v.fiber_id for v in batch.put_vectors}
-    old_fibers = await _fiber_neurons(conn, brain, {f.id for f in fibers} | vector_fibers)
+    old_fibers = await _fiber_neurons(conn, brain, {f.id for f in fibers})
     refuse_taken((f.id for f in batch.insert_fibers), old_fibers.keys(), "fiber")
     refuse_missing((f.id for f in batch.update_fibers), old_fibers.keys(), "fiber")
     for fiber in fibers:
         missing = fiber.neuron_ids - known
         if missing:
             raise NotFoundError(f"fiber {fiber.id!r} names missing neurons {sorted(missing)}")
-    present = (old_fibers.keys() | {f.id for f in batch.insert_fibers}) - set(
-        batch.delete_fiber_ids
-    )
-    missing_fibers = sorted(vector_fibers - present)
-    if missing_fibers:
-        raise NotFoundError(f"vector names missing fiber {missing_fibers[0]!r}")
     return old_fibers
 
 
@@ -289,8 +335,8 @@ async def _apply(
     await _put(conn, _PUT_TYPED_MEMORIES, brain, batch.put_typed_memories, typed_memory_row)
     await _put(conn, _PUT_PROJECTS, brain, batch.put_projects, project_row)
     if batch.delete_fiber_ids:
-        for table, column in (("fiber_neurons", "fiber_id"), ("vectors", "fiber_id")):
-            await _delete(conn, table, brain, batch.delete_fiber_ids, column)
+        for table in ("fiber_neurons", "vectors", "typed_memories"):  # all go with the fiber
+            await _delete(conn, table, brain, batch.delete_fiber_ids, "fiber_id")
         await _delete(conn, "fibers", brain, batch.delete_fiber_ids)
     await _delete(conn, "synapses", brain, batch.delete_synapse_ids)
     cascaded: set[str] = set()
