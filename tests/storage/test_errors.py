@@ -36,6 +36,7 @@ BRAIN_SCOPED: dict[str, Call] = {
     "get_recall_events": lambda s: s.get_recall_events(),
     "get_meta": lambda s: s.get_meta("k"),
     "set_meta": lambda s: s.set_meta("k", 1),
+    "meta_keys": lambda s: s.meta_keys(),
     "get_change_seq": lambda s: s.get_change_seq(),
     "get_changes": lambda s: s.get_changes(0),
     "get_stats": lambda s: s.get_stats(),

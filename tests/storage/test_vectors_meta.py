@@ -96,3 +96,11 @@ async def test_meta_only_batch_is_written(storage: Storage) -> None:
 
 def _fields(batch: WriteBatch) -> dict[str, object]:
     return {name: getattr(batch, name) for name in batch.__dataclass_fields__}
+
+
+async def test_meta_keys_lists_every_key_sorted(storage: Storage) -> None:
+    assert await storage.meta_keys() == []
+    await storage.set_meta("zeta", 1)
+    await storage.write(WriteBatch(put_meta=(("alpha", [1, 2]), ("mid", None))))
+    await storage.set_meta("zeta", 2)
+    assert await storage.meta_keys() == ["alpha", "mid", "zeta"]

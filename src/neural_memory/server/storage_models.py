@@ -46,6 +46,7 @@ __all__ = [
     "GetRecallEventsRequest",
     "GetStatsRequest",
     "IdsRequest",
+    "MetaKeysResponse",
     "MetaResponse",
     "OkResponse",
     "OptionalIdsRequest",
@@ -293,6 +294,12 @@ class MetaResponse(BaseModel):
     """``_get_meta``: the stored JSON value, or null."""
 
     value: Any
+
+
+class MetaKeysResponse(BaseModel):
+    """``_meta_keys``: the keys of the brain's meta values, sorted."""
+
+    keys: list[str]
 
 
 class ChangesResponse(BaseModel):

@@ -45,6 +45,7 @@ from neural_memory.server.storage_models import (
     GetStatsRequest,
     GetVectorsRequest,
     IdsRequest,
+    MetaKeysResponse,
     MetaResponse,
     OkResponse,
     OptionalIdsRequest,
@@ -324,6 +325,13 @@ async def set_meta(body: SetMetaRequest, state: State, key: Caller) -> Response:
     storage = await _scoped(state, key, body.brain_id, Access.WRITE)
     await storage._set_meta(body.brain_id, body.key, body.value)
     return _answer({"ok": True})
+
+
+@router.post("/meta_keys", response_model=MetaKeysResponse)
+async def meta_keys(body: BrainIdRequest, state: State, key: Caller) -> Response:
+    """The keys of the brain's meta values, sorted."""
+    storage = await _scoped(state, key, body.brain_id, Access.READ)
+    return _answer({"keys": await storage._meta_keys(body.brain_id)})
 
 
 @router.post("/get_vectors", response_model=VectorsResponse)

@@ -287,6 +287,10 @@ class StorageCore(abc.ABC):
     async def _set_meta(self, brain_id: str, key: str, value: JSONValue) -> None: ...
 
     @abc.abstractmethod
+    async def _meta_keys(self, brain_id: str) -> list[str]:
+        """The keys of the brain's meta values, sorted."""
+
+    @abc.abstractmethod
     async def _get_vectors(
         self, brain_id: str, model: str, ids: frozenset[str] | None
     ) -> dict[str, npt.NDArray[np.float32]]:

@@ -438,6 +438,10 @@ class Storage(StorageCore):
         check_meta(require_text(key, "key"), value)
         await self._set_meta(await self._current_brain(), key, value)
 
+    async def meta_keys(self) -> list[str]:
+        """The keys of the current brain's meta values, sorted."""
+        return await self._meta_keys(await self._current_brain())
+
     # -- vectors -------------------------------------------------------------------------------
 
     async def get_vectors(

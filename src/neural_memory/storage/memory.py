@@ -234,6 +234,9 @@ class InMemoryStorage(Storage):
     async def _set_meta(self, brain_id: str, key: str, value: JSONValue) -> None:
         self._brains[brain_id].meta[key] = copy.deepcopy(value)
 
+    async def _meta_keys(self, brain_id: str) -> list[str]:
+        return sorted(self._brains[brain_id].meta)
+
     async def _get_vectors(
         self, brain_id: str, model: str, ids: frozenset[str] | None
     ) -> dict[str, npt.NDArray[np.float32]]:

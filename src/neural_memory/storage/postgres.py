@@ -457,6 +457,10 @@ class PostgresStorage(Storage):
         found = await self._fetch(sql, brain_id, key)
         return rows.load_json(found[0][0]) if found else None
 
+    async def _meta_keys(self, brain_id: str) -> list[str]:
+        found = await self._fetch(f"SELECT key FROM meta WHERE brain = {_B}", brain_id)
+        return sorted(str(row[0]) for row in found)
+
     async def _set_meta(self, brain_id: str, key: str, value: JSONValue) -> None:
         text = rows.dump_json(value, f"meta value {key!r}")
         async with self._connection() as conn, conn.transaction():

@@ -508,6 +508,11 @@ class RedisStorage(Storage):
             raw = await self._redis.hget(self._keys(brain_id).key("m"), key)
         return json.loads(raw) if raw is not None else None
 
+    async def _meta_keys(self, brain_id: str) -> list[str]:
+        with self._errors():
+            keys = await self._redis.hkeys(self._keys(brain_id).key("m"))
+        return sorted(_opt_text(key) or "" for key in keys)
+
     async def _set_meta(self, brain_id: str, key: str, value: JSONValue) -> None:
         await self._guarded_hset(
             brain_id, self._keys(brain_id).key("m"), [key, encode_value(value)]

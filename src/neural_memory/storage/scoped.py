@@ -166,6 +166,9 @@ class ScopedStorage(Storage):
     async def _set_meta(self, brain_id: str, key: str, value: JSONValue) -> None:
         await self._base._set_meta(brain_id, key, value)
 
+    async def _meta_keys(self, brain_id: str) -> list[str]:
+        return await self._base._meta_keys(brain_id)
+
     async def _get_vectors(
         self, brain_id: str, model: str, ids: frozenset[str] | None
     ) -> dict[str, npt.NDArray[np.float32]]:

@@ -289,6 +289,12 @@ class SharedStorage(Storage):
     async def _set_meta(self, brain_id: str, key: str, value: JSONValue) -> None:
         await self._post("set_meta", {"brain_id": brain_id, "key": key, "value": value}, "ok")
 
+    async def _meta_keys(self, brain_id: str) -> list[str]:
+        keys = await self._post("meta_keys", {"brain_id": brain_id}, "keys")
+        if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
+            raise StorageError(f"the server answered meta_keys with {keys!r}")
+        return sorted(keys)
+
     async def _get_vectors(
         self, brain_id: str, model: str, ids: frozenset[str] | None
     ) -> dict[str, npt.NDArray[np.float32]]:

@@ -331,6 +331,12 @@ class SQLiteStorage(Storage):
         found = await self._select(brain_id, sql, [key], lambda row: row[0])
         return rows.load_json(found[0]) if found else None
 
+    async def _meta_keys(self, brain_id: str) -> list[str]:
+        keys = await self._select(
+            brain_id, "SELECT key FROM meta WHERE brain = ?", [], lambda row: str(row[0])
+        )
+        return sorted(keys)
+
     async def _set_meta(self, brain_id: str, key: str, value: JSONValue) -> None:
         pair = (key, rows.dump_json(value, f"meta value {key!r}"))
         await self._run(ops.write_rows, brain_id, PUT_META, (pair,), _meta_row)

@@ -17,6 +17,7 @@ from neural_memory.engine.consolidation.strategies import (
     plan_orphans,
     plan_promotion,
     plan_replay,
+    plan_successors,
     plan_supersession,
 )
 from neural_memory.engine.handle import BrainHandle
@@ -132,6 +133,7 @@ class ConsolidationEngine:
             changes,
         )
         linked, pruned = plan_orphans(neurons, synapses, fibers, changes)
+        plan_successors(fibers, changes)
         replayed_until = max((e.created_at for e in events), default=since)
         bookkeeping: tuple[tuple[str, object], ...] = (
             (_PROMOTED_KEY, sorted(promoted)),

@@ -24,6 +24,7 @@ __all__ = [
     "plan_orphans",
     "plan_promotion",
     "plan_replay",
+    "plan_successors",
     "plan_supersession",
 ]
 
@@ -43,6 +44,8 @@ class Changes:
     delete_neurons: set[str] = field(default_factory=set)
     put_typed_memories: list[TypedMemory] = field(default_factory=list)
     delete_typed_memories: set[str] = field(default_factory=set)
+    merged_into: dict[str, str] = field(default_factory=dict)
+    """Deleted duplicate id -> the memory it was merged into."""
 
     def fiber(self, fiber: Fiber) -> Fiber:
         """The latest planned version of ``fiber``."""
@@ -86,6 +89,7 @@ def plan_duplicates(
         )
         for duplicate in rest:
             changes.delete_fibers.add(duplicate.id)
+            changes.merged_into[duplicate.id] = keep.id
             memory = typed.get(duplicate.id)
             if memory is not None and keep.id not in typed:
                 changes.put_typed_memories.append(_repoint(memory, keep.id))
@@ -114,6 +118,36 @@ def plan_supersession(fibers: Sequence[Fiber], changes: Changes) -> int:
             changes.update_fibers[old.id] = changes.fiber(old).superseded(new.id)
             changes.update_fibers[new.id] = changes.fiber(new).with_metadata(supersedes=old.id)
             count += 1
+    return count
+
+
+def plan_successors(fibers: Sequence[Fiber], changes: Changes) -> int:
+    """Versions superseded by a memory being deleted point past it; the count rewritten.
+
+    Storage refuses to delete a fiber another one's ``superseded_by`` names. A merged
+    duplicate hands its place to the memory it merged into; any other deleted version to
+    its own successor (the next kept version), or to none, which makes the older version
+    current again.
+    """
+    by_id = {fiber.id: changes.fiber(fiber) for fiber in fibers}
+    count = 0
+    for fiber in fibers:
+        current = changes.fiber(fiber)
+        if fiber.id in changes.delete_fibers or current.superseded_by not in changes.delete_fibers:
+            continue
+        successor: str | None = current.superseded_by
+        seen: set[str] = set()
+        while successor in changes.delete_fibers and successor not in seen:
+            seen.add(successor)
+            if successor in changes.merged_into:
+                successor = changes.merged_into[successor]
+            else:
+                deleted = by_id.get(successor)
+                successor = deleted.superseded_by if deleted else None
+        if successor in changes.delete_fibers or successor == fiber.id:
+            successor = None
+        changes.update_fibers[fiber.id] = replace(current, superseded_by=successor)
+        count += 1
     return count
 
 

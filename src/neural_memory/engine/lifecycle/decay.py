@@ -91,13 +91,14 @@ class DecayManager:
         )
         new_fibers = plan.fibers(fibers)
         if not dry_run:
+            unlinked = _without_synapses(fibers, new_fibers, set(pruned_synapses))
             old = {s.id: s.weight for s in synapses}
             pruned = set(pruned_neurons)
             await handle.write(
                 WriteBatch(
                     update_neurons=tuple(n for n in new_neurons if n.id not in pruned),
                     synapse_deltas=tuple((s.id, s.weight - old[s.id]) for s in new_synapses),
-                    update_fibers=tuple(new_fibers),
+                    update_fibers=unlinked,
                     delete_synapse_ids=tuple(pruned_synapses),
                     delete_neuron_ids=tuple(pruned_neurons),
                     put_meta=((LAST_RUN_KEY, moment.isoformat()),),
@@ -112,6 +113,21 @@ class DecayManager:
             dry_run=dry_run,
             duration_ms=(time.perf_counter() - started) * 1000,
         )
+
+
+def _without_synapses(
+    fibers: Iterable[Fiber], decayed: Iterable[Fiber], pruned: set[str]
+) -> tuple[Fiber, ...]:
+    """The decayed fibers, and every fiber naming a pruned synapse rewritten without it.
+
+    Storage refuses to delete a synapse a memory still names, so they go in one batch.
+    """
+    written = {fiber.id: fiber for fiber in decayed}
+    for fiber in fibers:
+        if not pruned.isdisjoint(fiber.synapse_ids):
+            current = written.get(fiber.id, fiber)
+            written[fiber.id] = replace(current, synapse_ids=current.synapse_ids - pruned)
+    return tuple(written.values())
 
 
 @dataclass(frozen=True, slots=True)
