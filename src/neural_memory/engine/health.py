@@ -162,8 +162,8 @@ async def run_health_pulse(
     A finding whose type already has an active, seen or acknowledged alert raises nothing.
     Open (active or seen) alerts of types no longer found are resolved; acknowledged ones
     stay as they are. With ``scan_integrity`` the pulse also reads the whole brain for
-    damage left by earlier versions (:func:`scan_brain`: fibers naming deleted neurons,
-    NaN or other non-JSON metadata) and raises ``damaged_records``; :func:`repair_brain`
+    damage left by earlier versions (:func:`scan_brain`: dangling references, NaN or other
+    non-JSON metadata and meta values) and raises ``damaged_records``; :func:`repair_brain`
     mends it. ``brain_repaired`` alerts are never resolved by the pulse.
     """
     if not isinstance(thresholds, HealthThresholds):
@@ -282,7 +282,7 @@ def _stale_finding(
 def _damage_findings(damage: BrainDamage) -> list[AlertFinding]:
     if damage.is_clean:
         return []
-    count = len(damage.dangling) + len(damage.invalid)
+    count = damage.count
     return [
         AlertFinding(
             alert_type=AlertType.DAMAGED_RECORDS,
