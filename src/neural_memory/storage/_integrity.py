@@ -29,8 +29,11 @@ __all__ = [
     "fiber_references",
     "in_use_error",
     "neuron_in_use",
+    "refuse_conflicts",
     "refuse_dangling",
     "refuse_missing",
+    "refuse_missing_ends",
+    "refuse_missing_members",
     "refuse_neurons_in_use",
     "refuse_taken",
     "synapse_references",
@@ -71,6 +74,33 @@ def refuse_missing(ids: Iterable[str], existing: Iterable[str], what: str) -> No
     for entity_id in ids:
         if entity_id not in present:
             raise NotFoundError(f"{what} {entity_id!r} does not exist")
+
+
+def refuse_conflicts(
+    inserted: Iterable[str], updated: Iterable[str], existing: Iterable[str], what: str
+) -> None:
+    """AlreadyExistsError for an ``inserted`` id, NotFoundError for an ``updated`` one."""
+    stored = set(existing)
+    refuse_taken(inserted, stored, what)
+    refuse_missing(updated, stored, what)
+
+
+def refuse_missing_ends(batch: WriteBatch, known: Iterable[str]) -> None:
+    """NotFoundError for a synapse ``batch`` writes naming a neuron outside ``known``."""
+    neurons = set(known)
+    for synapse in (*batch.insert_synapses, *batch.ensure_synapses, *batch.update_synapses):
+        for endpoint in (synapse.source_id, synapse.target_id):
+            if endpoint not in neurons:
+                raise NotFoundError(f"synapse {synapse.id!r} names missing neuron {endpoint!r}")
+
+
+def refuse_missing_members(batch: WriteBatch, known: Iterable[str]) -> None:
+    """NotFoundError for a fiber ``batch`` writes naming a neuron outside ``known``."""
+    neurons = set(known)
+    for fiber in (*batch.insert_fibers, *batch.update_fibers):
+        missing = fiber.neuron_ids - neurons
+        if missing:
+            raise NotFoundError(f"fiber {fiber.id!r} names missing neurons {sorted(missing)}")
 
 
 def written_fibers(batch: WriteBatch) -> tuple[Fiber, ...]:

@@ -14,17 +14,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from neural_memory.core.events import ChangeKind
 from neural_memory.core.neuron import Neuron
 from neural_memory.core.synapse import Synapse
-from neural_memory.errors import AlreadyExistsError, BrainNotFoundError, NotFoundError
+from neural_memory.errors import AlreadyExistsError, BrainNotFoundError
 from neural_memory.storage._integrity import (
     StoredReferences,
     fiber_references,
+    refuse_conflicts,
     refuse_dangling,
-    refuse_missing,
+    refuse_missing_ends,
+    refuse_missing_members,
     refuse_neurons_in_use,
-    refuse_taken,
     synapse_references,
     synapse_users,
 )
@@ -46,6 +46,13 @@ from neural_memory.storage._sqlite_rows import (
     synapse_row,
     to_micros,
     typed_memory_row,
+)
+from neural_memory.storage._write_common import (
+    change_entries,
+    deleted_synapse_ends,
+    grouped,
+    ids_of,
+    neuron_lookups,
 )
 from neural_memory.storage.batch import WriteBatch
 
@@ -198,10 +205,7 @@ async def _fibers_naming(
         "SELECT neuron_id, fiber_id FROM fiber_neurons "
         "WHERE brain = $1 AND neuron_id = ANY($2::text[])"
     )
-    users: dict[str, set[str]] = {}
-    for neuron_id, fiber_id in await conn.fetch(sql, brain, list(set(neuron_ids))):
-        users.setdefault(neuron_id, set()).add(fiber_id)
-    return users
+    return grouped(await conn.fetch(sql, brain, list(set(neuron_ids))))
 
 
 async def _stored_references(conn: Connection, brain: int, batch: WriteBatch) -> StoredReferences:
@@ -215,8 +219,7 @@ async def _stored_references(conn: Connection, brain: int, batch: WriteBatch) ->
             "SELECT superseded_by, id FROM fibers "
             "WHERE brain = $1 AND superseded_by = ANY($2::text[])"
         )
-        for target, fiber_id in await conn.fetch(sql, brain, list(set(batch.delete_fiber_ids))):
-            successors.setdefault(target, set()).add(fiber_id)
+        successors = grouped(await conn.fetch(sql, brain, list(set(batch.delete_fiber_ids))))
     return StoredReferences(
         fibers=frozenset(await _existing(conn, "fibers", brain, fiber_references(batch))),
         synapse_ends=ends,
@@ -240,7 +243,7 @@ async def _fibers_joining(
     conn: Connection, brain: int, ends: dict[str, tuple[str, str]], batch: WriteBatch
 ) -> dict[str, frozenset[str]]:
     """The synapse ids of the stored fibers naming both ends of a synapse ``batch`` deletes."""
-    pairs = sorted({ends[i] for i in batch.delete_synapse_ids if i in ends})
+    pairs = deleted_synapse_ends(ends, batch)
     if not pairs:
         return {}
     rows = await conn.fetch(_JOINING, brain, *bulk_args(pairs))
@@ -271,31 +274,18 @@ async def _fiber_neurons(
 
 async def _check(conn: Connection, brain: int, batch: WriteBatch) -> dict[str, frozenset[str]]:
     """Raise before anything is applied; return the neuron ids of the stored fibers in play."""
-    new_neurons = {n.id for n in batch.insert_neurons} | {n.id for n in batch.ensure_neurons}
-    synapses = (*batch.insert_synapses, *batch.ensure_synapses, *batch.update_synapses)
-    fibers = (*batch.insert_fibers, *batch.update_fibers)
-    referenced = {e for s in synapses for e in (s.source_id, s.target_id)}
-    referenced.update(n for f in fibers for n in f.neuron_ids)
-    probe = {n.id for n in (*batch.insert_neurons, *batch.update_neurons)}
-    existing = await _existing(conn, "neurons", brain, probe | (referenced - new_neurons))
-    refuse_taken((n.id for n in batch.insert_neurons), existing, "neuron")
-    refuse_missing((n.id for n in batch.update_neurons), existing, "neuron")
-    known = existing | new_neurons
-    for synapse in synapses:
-        for endpoint in (synapse.source_id, synapse.target_id):
-            if endpoint not in known:
-                raise NotFoundError(f"synapse {synapse.id!r} names missing neuron {endpoint!r}")
-    probe = {s.id for s in (*batch.insert_synapses, *batch.update_synapses)}
-    existing = await _existing(conn, "synapses", brain, probe)
-    refuse_taken((s.id for s in batch.insert_synapses), existing, "synapse")
-    refuse_missing((s.id for s in batch.update_synapses), existing, "synapse")
-    old_fibers = await _fiber_neurons(conn, brain, {f.id for f in fibers})
-    refuse_taken((f.id for f in batch.insert_fibers), old_fibers.keys(), "fiber")
-    refuse_missing((f.id for f in batch.update_fibers), old_fibers.keys(), "fiber")
-    for fiber in fibers:
-        missing = fiber.neuron_ids - known
-        if missing:
-            raise NotFoundError(f"fiber {fiber.id!r} names missing neurons {sorted(missing)}")
+    created, lookups = neuron_lookups(batch)
+    existing = await _existing(conn, "neurons", brain, lookups)
+    refuse_conflicts(ids_of(batch.insert_neurons), ids_of(batch.update_neurons), existing, "neuron")
+    known = existing | created
+    refuse_missing_ends(batch, known)
+    inserted, updated = ids_of(batch.insert_synapses), ids_of(batch.update_synapses)
+    existing = await _existing(conn, "synapses", brain, {*inserted, *updated})
+    refuse_conflicts(inserted, updated, existing, "synapse")
+    inserted, updated = ids_of(batch.insert_fibers), ids_of(batch.update_fibers)
+    old_fibers = await _fiber_neurons(conn, brain, {*inserted, *updated})
+    refuse_conflicts(inserted, updated, old_fibers, "fiber")
+    refuse_missing_members(batch, known)
     return old_fibers
 
 
@@ -411,17 +401,7 @@ async def _log_changes(
     change_log_limit: int,
 ) -> int:
     """Append one entry per touched id under fresh seqs; trim the log; return the last seq."""
-    neurons, synapses, fibers = batch.changed_ids()
-    synapses |= cascaded
-    entries = [
-        (kind.value, entity_id)
-        for kind, ids in (
-            (ChangeKind.NEURON, neurons),
-            (ChangeKind.SYNAPSE, synapses),
-            (ChangeKind.FIBER, fibers),
-        )
-        for entity_id in sorted(ids)
-    ]
+    entries = [(kind.value, entity_id) for kind, entity_id in change_entries(batch, cascaded)]
     if not entries:
         return int(await conn.fetchval("SELECT seq FROM brains WHERE num = $1", brain))
     sql = "UPDATE brains SET seq = seq + $1 WHERE num = $2 RETURNING seq"

@@ -13,16 +13,16 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
 
-from neural_memory.core.events import ChangeKind
 from neural_memory.core.fiber import Fiber
-from neural_memory.errors import AlreadyExistsError, BrainNotFoundError, NotFoundError
+from neural_memory.errors import AlreadyExistsError, BrainNotFoundError
 from neural_memory.storage._integrity import (
     StoredReferences,
     fiber_references,
+    refuse_conflicts,
     refuse_dangling,
-    refuse_missing,
+    refuse_missing_ends,
+    refuse_missing_members,
     refuse_neurons_in_use,
-    refuse_taken,
     synapse_references,
     synapse_users,
 )
@@ -45,6 +45,13 @@ from neural_memory.storage._sqlite_rows import (
     typed_memory_row,
 )
 from neural_memory.storage._vectors import vector_to_bytes
+from neural_memory.storage._write_common import (
+    change_entries,
+    deleted_synapse_ends,
+    grouped,
+    ids_of,
+    neuron_lookups,
+)
 from neural_memory.storage.batch import WriteBatch
 
 __all__ = [
@@ -189,36 +196,24 @@ def _check(
     fibers with distinct ids, so their INSERT is the check for a taken id (saving a query
     per memory). The transaction is rolled back when a later check fails.
     """
-    new_neurons = {n.id for n in batch.insert_neurons} | {n.id for n in batch.ensure_neurons}
-    synapses = (*batch.insert_synapses, *batch.ensure_synapses, *batch.update_synapses)
-    fibers = (*batch.insert_fibers, *batch.update_fibers)
-    referenced = {e for s in synapses for e in (s.source_id, s.target_id)}
-    referenced.update(n for f in fibers for n in f.neuron_ids)
-    probe = {n.id for n in (*batch.insert_neurons, *batch.update_neurons)}
-    existing = existing_ids(conn, "neurons", brain, probe | (referenced - new_neurons))
-    refuse_taken((n.id for n in batch.insert_neurons), existing, "neuron")
-    refuse_missing((n.id for n in batch.update_neurons), existing, "neuron")
-    known = existing | new_neurons
-    for synapse in synapses:
-        for endpoint in (synapse.source_id, synapse.target_id):
-            if endpoint not in known:
-                raise NotFoundError(f"synapse {synapse.id!r} names missing neuron {endpoint!r}")
-    probe = {s.id for s in (*batch.insert_synapses, *batch.update_synapses)}
-    existing = existing_ids(conn, "synapses", brain, probe)
-    refuse_taken((s.id for s in batch.insert_synapses), existing, "synapse")
-    refuse_missing((s.id for s in batch.update_synapses), existing, "synapse")
+    created, lookups = neuron_lookups(batch)
+    existing = existing_ids(conn, "neurons", brain, lookups)
+    refuse_conflicts(ids_of(batch.insert_neurons), ids_of(batch.update_neurons), existing, "neuron")
+    known = existing | created
+    refuse_missing_ends(batch, known)
+    inserted, updated = ids_of(batch.insert_synapses), ids_of(batch.update_synapses)
+    existing = existing_ids(conn, "synapses", brain, {*inserted, *updated})
+    refuse_conflicts(inserted, updated, existing, "synapse")
     old_fibers: dict[str, frozenset[str]] | None = None
+    fibers = (*batch.insert_fibers, *batch.update_fibers)
     fiber_ids = {f.id for f in fibers}
     if batch.update_fibers or len(fiber_ids) < len(fibers):
         old_fibers = _fiber_neurons(conn, brain, fiber_ids)
-        refuse_taken((f.id for f in batch.insert_fibers), old_fibers.keys(), "fiber")
-        refuse_missing((f.id for f in batch.update_fibers), old_fibers.keys(), "fiber")
+        inserted, updated = ids_of(batch.insert_fibers), ids_of(batch.update_fibers)
+        refuse_conflicts(inserted, updated, old_fibers, "fiber")
     else:
         _insert_fibers(conn, brain, batch.insert_fibers)
-    for fiber in fibers:
-        missing = fiber.neuron_ids - known
-        if missing:
-            raise NotFoundError(f"fiber {fiber.id!r} names missing neurons {sorted(missing)}")
+    refuse_missing_members(batch, known)
     return old_fibers
 
 
@@ -241,10 +236,7 @@ def _fibers_naming(
     if not wanted:
         return {}
     sql = f"SELECT neuron_id, fiber_id FROM fiber_neurons WHERE brain = ? AND neuron_id {_IN_IDS}"
-    users: dict[str, set[str]] = {}
-    for neuron_id, fiber_id in conn.execute(sql, (brain, id_list(wanted))):
-        users.setdefault(neuron_id, set()).add(fiber_id)
-    return users
+    return grouped(conn.execute(sql, (brain, id_list(wanted))))
 
 
 def _stored_references(conn: sqlite3.Connection, brain: int, batch: WriteBatch) -> StoredReferences:
@@ -255,8 +247,7 @@ def _stored_references(conn: sqlite3.Connection, brain: int, batch: WriteBatch) 
     successors: dict[str, set[str]] = {}
     if batch.delete_fiber_ids:
         sql = f"SELECT superseded_by, id FROM fibers WHERE brain = ? AND superseded_by {_IN_IDS}"
-        for target, fiber_id in conn.execute(sql, (brain, id_list(set(batch.delete_fiber_ids)))):
-            successors.setdefault(target, set()).add(fiber_id)
+        successors = grouped(conn.execute(sql, (brain, id_list(set(batch.delete_fiber_ids)))))
     return StoredReferences(
         fibers=frozenset(existing_ids(conn, "fibers", brain, fiber_references(batch))),
         synapse_ends=ends,
@@ -274,9 +265,8 @@ def _fibers_joining(
     batch: WriteBatch,
 ) -> dict[str, frozenset[str]]:
     """The synapse ids of the stored fibers naming both ends of a synapse ``batch`` deletes."""
-    pairs = {ends[i] for i in batch.delete_synapse_ids if i in ends}
     candidates: set[str] = set()
-    for source, target in pairs:
+    for source, target in deleted_synapse_ends(ends, batch):
         rows = conn.execute(_JOINING, (brain, source, target))
         candidates.update(row[0] for row in rows)
     if not candidates:
@@ -417,17 +407,7 @@ def _log_changes(
     change_log_limit: int,
 ) -> int:
     """Append one entry per touched id under fresh seqs; trim the log; return the last seq."""
-    neurons, synapses, fibers = batch.changed_ids()
-    synapses |= cascaded
-    entries = [
-        (kind.value, entity_id)
-        for kind, ids in (
-            (ChangeKind.NEURON, neurons),
-            (ChangeKind.SYNAPSE, synapses),
-            (ChangeKind.FIBER, fibers),
-        )
-        for entity_id in sorted(ids)
-    ]
+    entries = [(kind.value, entity_id) for kind, entity_id in change_entries(batch, cascaded)]
     if entries:
         conn.execute("UPDATE brains SET seq = seq + ? WHERE num = ?", (len(entries), brain))
     seq: int = conn.execute("SELECT seq FROM brains WHERE num = ?", (brain,)).fetchone()[0]

@@ -6,7 +6,6 @@ import copy
 import itertools
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar
@@ -16,22 +15,26 @@ import numpy.typing as npt
 
 from neural_memory.core.alert import Alert
 from neural_memory.core.brain import Brain
-from neural_memory.core.events import BrainStats, ChangeKind, ChangeRecord, RecallEvent
+from neural_memory.core.events import BrainStats, ChangeRecord, RecallEvent
 from neural_memory.core.fiber import Fiber
 from neural_memory.core.neuron import Neuron
 from neural_memory.core.project import Project
 from neural_memory.core.synapse import Synapse
 from neural_memory.core.typed_memory import TypedMemory
-from neural_memory.errors import AlreadyExistsError, NotFoundError, ValidationError
+from neural_memory.errors import AlreadyExistsError, ValidationError
 from neural_memory.storage._core import JSONValue
 from neural_memory.storage._integrity import (
     StoredReferences,
     fiber_references,
+    refuse_conflicts,
     refuse_dangling,
+    refuse_missing_ends,
+    refuse_missing_members,
     refuse_neurons_in_use,
     synapse_references,
     synapse_users,
 )
+from neural_memory.storage._write_common import change_entries, ids_of, neuron_lookups
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
 from neural_memory.storage.filters import (
@@ -288,17 +291,9 @@ def _typed_memory_matches(memory: TypedMemory, query: TypedMemoryFilter) -> bool
 
 def _apply_logged(data: _BrainData, batch: WriteBatch) -> int:
     """Apply a checked batch and log its changes; the brain's new change seq."""
-    cascaded = _apply(data, batch)
-    neurons, synapses, fibers = batch.changed_ids()
-    synapses |= cascaded
-    for kind, ids in (
-        (ChangeKind.NEURON, neurons),
-        (ChangeKind.SYNAPSE, synapses),
-        (ChangeKind.FIBER, fibers),
-    ):
-        for entity_id in sorted(ids):
-            data.seq += 1
-            data.changes.append(ChangeRecord(data.seq, kind, entity_id))
+    for kind, entity_id in change_entries(batch, _apply(data, batch)):
+        data.seq += 1
+        data.changes.append(ChangeRecord(data.seq, kind, entity_id))
     if len(data.changes) > CHANGE_LOG_LIMIT:
         del data.changes[: len(data.changes) - CHANGE_LOG_LIMIT]
     return data.seq
@@ -306,28 +301,16 @@ def _apply_logged(data: _BrainData, batch: WriteBatch) -> int:
 
 def _check(data: _BrainData, batch: WriteBatch) -> None:
     """Raise before anything is applied, so a failing batch leaves no trace."""
-    new_neurons = {n.id for n in batch.insert_neurons} | {n.id for n in batch.ensure_neurons}
-    for neuron in batch.insert_neurons:
-        if neuron.id in data.neurons:
-            raise AlreadyExistsError(f"neuron {neuron.id!r} already exists")
-    _require_present(data.neurons, (n.id for n in batch.update_neurons), "neuron")
-    known = data.neurons.keys() | new_neurons
-    for synapse in (*batch.insert_synapses, *batch.ensure_synapses, *batch.update_synapses):
-        for endpoint in (synapse.source_id, synapse.target_id):
-            if endpoint not in known:
-                raise NotFoundError(f"synapse {synapse.id!r} names missing neuron {endpoint!r}")
-    for synapse in batch.insert_synapses:
-        if synapse.id in data.synapses:
-            raise AlreadyExistsError(f"synapse {synapse.id!r} already exists")
-    _require_present(data.synapses, (s.id for s in batch.update_synapses), "synapse")
-    for fiber in batch.insert_fibers:
-        if fiber.id in data.fibers:
-            raise AlreadyExistsError(f"fiber {fiber.id!r} already exists")
-    _require_present(data.fibers, (f.id for f in batch.update_fibers), "fiber")
-    for fiber in (*batch.insert_fibers, *batch.update_fibers):
-        missing = fiber.neuron_ids - known
-        if missing:
-            raise NotFoundError(f"fiber {fiber.id!r} names missing neurons {sorted(missing)}")
+    created, lookups = neuron_lookups(batch)
+    inserted, updated = ids_of(batch.insert_neurons), ids_of(batch.update_neurons)
+    refuse_conflicts(inserted, updated, lookups & data.neurons.keys(), "neuron")
+    known = data.neurons.keys() | created
+    refuse_missing_ends(batch, known)
+    inserted, updated = ids_of(batch.insert_synapses), ids_of(batch.update_synapses)
+    refuse_conflicts(inserted, updated, data.synapses.keys() & {*inserted, *updated}, "synapse")
+    inserted, updated = ids_of(batch.insert_fibers), ids_of(batch.update_fibers)
+    refuse_conflicts(inserted, updated, data.fibers.keys() & {*inserted, *updated}, "fiber")
+    refuse_missing_members(batch, known)
     for key, value in batch.put_meta:
         _check_json(key, value)
     users = {n: data.fibers_by_neuron.get(n, set()) for n in batch.delete_neuron_ids}
@@ -363,12 +346,6 @@ def _stored_references(data: _BrainData, batch: WriteBatch) -> StoredReferences:
             ends, batch.delete_synapse_ids, {i: data.fibers[i].synapse_ids for i in candidates}
         ),
     )
-
-
-def _require_present(store: Mapping[str, object], ids: Iterable[str], what: str) -> None:
-    for entity_id in ids:
-        if entity_id not in store:
-            raise NotFoundError(f"{what} {entity_id!r} does not exist")
 
 
 def _apply(data: _BrainData, batch: WriteBatch) -> set[str]:

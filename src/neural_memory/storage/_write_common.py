@@ -1,0 +1,70 @@
+"""Pure pieces the backends' write paths share: what to look up, what to log (no I/O).
+
+The checks themselves live in :mod:`neural_memory.storage._integrity`; this module holds
+the bookkeeping around them that SQLite, PostgreSQL and InMemoryStorage would otherwise
+each spell out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from neural_memory.core.events import ChangeKind
+from neural_memory.core.fiber import Fiber
+from neural_memory.core.neuron import Neuron
+from neural_memory.core.synapse import Synapse
+from neural_memory.storage.batch import WriteBatch
+
+__all__ = ["change_entries", "deleted_synapse_ends", "grouped", "ids_of", "neuron_lookups"]
+
+
+def neuron_lookups(batch: WriteBatch) -> tuple[set[str], set[str]]:
+    """The neuron ids ``batch`` creates, and the stored ones its checks must look up.
+
+    The lookups are the neurons it inserts or updates (taken / missing) and every neuron a
+    synapse end or a fiber names that the batch does not create itself.
+    """
+    created = {n.id for n in batch.insert_neurons} | {n.id for n in batch.ensure_neurons}
+    synapses = (*batch.insert_synapses, *batch.ensure_synapses, *batch.update_synapses)
+    named = {end for s in synapses for end in (s.source_id, s.target_id)}
+    named.update(n for f in (*batch.insert_fibers, *batch.update_fibers) for n in f.neuron_ids)
+    probed = {n.id for n in (*batch.insert_neurons, *batch.update_neurons)}
+    return created, probed | (named - created)
+
+
+def ids_of(records: Iterable[Neuron | Synapse | Fiber]) -> list[str]:
+    """The ids of ``records``, in order."""
+    return [record.id for record in records]
+
+
+def change_entries(batch: WriteBatch, cascaded: Iterable[str]) -> list[tuple[ChangeKind, str]]:
+    """One change-log entry per id ``batch`` touched: neurons, synapses, fibers, each sorted.
+
+    ``cascaded`` are the synapses deleted with their neurons, logged with the batch's own.
+    """
+    neurons, synapses, fibers = batch.changed_ids()
+    synapses.update(cascaded)
+    return [
+        (kind, entity_id)
+        for kind, ids in (
+            (ChangeKind.NEURON, neurons),
+            (ChangeKind.SYNAPSE, synapses),
+            (ChangeKind.FIBER, fibers),
+        )
+        for entity_id in sorted(ids)
+    ]
+
+
+def grouped(pairs: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
+    """``(key, value)`` rows as key -> the set of its values."""
+    groups: dict[str, set[str]] = {}
+    for key, value in pairs:
+        groups.setdefault(key, set()).add(value)
+    return groups
+
+
+def deleted_synapse_ends(
+    ends: Mapping[str, tuple[str, str]], batch: WriteBatch
+) -> list[tuple[str, str]]:
+    """The distinct ``(source, target)`` pairs of the stored synapses ``batch`` deletes."""
+    return sorted({ends[i] for i in batch.delete_synapse_ids if i in ends})
