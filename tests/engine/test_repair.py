@@ -11,11 +11,12 @@ import sqlite3
 from dataclasses import replace
 
 from neural_memory import Brain
-from neural_memory.core import AlertType, Fiber, Neuron, NeuronType
+from neural_memory.core import AlertType, Fiber, MemoryType, Neuron, NeuronType, TypedMemory
+from neural_memory.core.limits import MAX_META_VALUE_CHARS
 from neural_memory.engine.encoder import MemoryEncoder
 from neural_memory.engine.health import repair_brain, run_health_pulse, scan_brain
 from neural_memory.engine.retrieval.pipeline import ReflexPipeline
-from neural_memory.sharing import BrainExporter
+from neural_memory.sharing import BrainExporter, BrainImporter
 from neural_memory.storage import InMemoryStorage, SQLiteStorage, Storage, WriteBatch
 
 
@@ -91,3 +92,79 @@ async def test_a_clean_brain_is_left_alone(storage: Storage) -> None:
     report = await repair_brain(storage)
     assert report.damage.is_clean and report.alert is None
     assert await storage.get_alerts() == []
+
+
+async def _plant_deletion(storage: Storage, table: str, entity_id: str) -> None:
+    """Delete one fiber or synapse behind the backend's reference checks."""
+    if isinstance(storage, InMemoryStorage):
+        data = storage._brains[storage.brain_id]
+        if table == "fibers":
+            removed = data.fibers.pop(entity_id)
+            for neuron_id in removed.neuron_ids:
+                data.fibers_by_neuron[neuron_id].discard(entity_id)
+        else:
+            del data.synapses[entity_id]
+        return
+    if isinstance(storage, SQLiteStorage):
+
+        def delete(conn: sqlite3.Connection) -> None:
+            conn.execute(f"DELETE FROM {table} WHERE id = ?", (entity_id,))
+            conn.execute("DELETE FROM fiber_neurons WHERE fiber_id = ?", (entity_id,))
+
+        await storage._run(delete)
+        return
+    from neural_memory.storage.postgres import PostgresStorage
+
+    assert isinstance(storage, PostgresStorage)
+    async with storage._connection() as conn:
+        await conn.execute(f"DELETE FROM {table} WHERE id = $1", entity_id)
+        await conn.execute("DELETE FROM fiber_neurons WHERE fiber_id = $1", entity_id)
+
+
+async def test_repair_mends_every_dangling_reference_and_bad_meta_values(
+    storage: Storage,
+) -> None:
+    encoder = MemoryEncoder(storage, Brain.create("x").config)
+    old = await encoder.encode("The wifi password is apple")
+    new = await encoder.encode("The wifi password is banana")
+    kite = await encoder.encode("Bob flies a red kite on Sunday")
+    stored_old = await storage.get_fiber(old.fiber.id)
+    assert stored_old is not None and stored_old.superseded_by == new.fiber.id
+    note = TypedMemory.create(new.fiber.id, MemoryType.FACT)
+    await storage.add_typed_memory(note)
+    await storage.set_meta("fine", {"n": 1})
+    pruned = sorted(kite.fiber.synapse_ids)[0]
+    await _plant_deletion(storage, "fibers", new.fiber.id)
+    await _plant_deletion(storage, "synapses", pruned)
+    await storage._set_meta(storage.brain_id, "nan", {"score": math.nan, "kept": 2})
+    await storage._set_meta(storage.brain_id, "huge", "x" * (MAX_META_VALUE_CHARS + 1))
+
+    damage = await scan_brain(storage)
+    assert damage.dangling_successors == ((old.fiber.id, new.fiber.id),)
+    assert damage.orphan_memories == ((note.id, new.fiber.id),)
+    assert damage.stray_synapses == ((kite.fiber.id, (pruned,)),)
+    assert [key for key, _ in damage.invalid_meta] == ["huge", "nan"]
+    pulse = await run_health_pulse(storage, scan_integrity=True)
+    assert pulse.raised[0].metric_value == damage.count == 5
+
+    report = await repair_brain(storage)
+    assert report.rewritten_fibers == tuple(sorted({old.fiber.id, kite.fiber.id}))
+    assert report.deleted_memories == (note.id,)
+    assert report.mended_meta == ("huge", "nan")
+    assert report.alert is not None
+    for said in (
+        "1 fiber(s) superseded by deleted fibers",
+        f"deleted 1 typed memory(ies) of deleted fibers ({note.id})",
+        "mended 2 meta value(s) (huge, nan)",
+    ):
+        assert said in report.alert.message
+    assert (await scan_brain(storage)).is_clean
+    mended_old = await storage.get_fiber(old.fiber.id)
+    assert mended_old is not None and mended_old.superseded_by is None
+    mended_kite = await storage.get_fiber(kite.fiber.id)
+    assert mended_kite is not None and pruned not in mended_kite.synapse_ids
+    assert await storage.get_meta("nan") == {"score": None, "kept": 2}
+    assert await storage.get_meta("huge") is None
+    assert await storage.get_meta("fine") == {"n": 1}
+    snapshot = await BrainExporter().export(storage, storage.brain_id)
+    await BrainImporter().import_brain(InMemoryStorage(), snapshot, "copy")

@@ -75,9 +75,25 @@ class WriteBatch:
     The backend applies them in this order: neurons, synapse deltas, synapses, fibers,
     vectors, typed memories, projects, the deletions, then the meta values. ``insert_*``
     fails with AlreadyExistsError when an id is taken, ``ensure_*`` skips ids that exist,
-    ``update_*`` fails with NotFoundError when an id is missing; a synapse or fiber naming a
-    missing neuron fails with NotFoundError.
-    Deleting a neuron deletes its synapses. On any failure nothing of the batch is kept.
+    ``update_*`` fails with NotFoundError when an id is missing. On any failure nothing of
+    the batch is kept.
+
+    Every reference must hold once the batch is applied (``storage/_integrity.py``):
+
+    - a synapse's ends and a fiber's neurons exist (NotFoundError); deleting a neuron a
+      fiber still names is refused (ValidationError); deleting a neuron deletes its
+      synapses; a synapse's ends never change (ValidationError: delete it, insert another);
+    - a fiber's ``synapse_ids`` exist and each joins two of the fiber's neurons
+      (NotFoundError / ValidationError); deleting a synapse a fiber still names is refused;
+    - a fiber's ``superseded_by`` names another fiber that exists (NotFoundError /
+      ValidationError); deleting a fiber that still supersedes a stored one is refused:
+      rewrite the older version's ``superseded_by`` in the same batch, or delete the chain;
+    - a typed memory's fiber and a vector's fiber exist (NotFoundError); deleting a fiber
+      deletes its typed memories and vectors (they describe that fiber only).
+
+    "Still" means after the batch: a record the same batch rewrites or deletes counts as it
+    will be. ``TypedMemory.project_id`` and metadata (``supersedes``, ``follows``) are
+    labels, not checked references.
 
     Attributes:
         synapse_deltas: ``(synapse_id, delta)`` pairs; each weight moves by ``delta`` within
