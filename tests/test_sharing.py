@@ -86,7 +86,7 @@ async def fill_brain(storage: Storage, brain: Brain) -> None:
     await storage.add_synapses([s1, s2])
     old = Fiber.create(
         [alice.id, api.id],
-        [s1.id, "s-deleted-long-ago"],
+        [s1.id],
         pathway=[alice.id, api.id],
         content="Alice proposed REST for the API",
         salience=0.9,
@@ -130,7 +130,7 @@ async def fill_brain(storage: Storage, brain: Brain) -> None:
         )
     )
     await storage.add_typed_memory(
-        TypedMemory.create("f-gone", MemoryType.TODO, expires_in_days=1, created_at=at(0))
+        TypedMemory.create("f-old", MemoryType.TODO, expires_in_days=1, created_at=at(0))
     )
 
 
@@ -242,6 +242,10 @@ async def test_seed_samples_typed_memories_projects_export_and_import(
     await storage.save_brain(brain)
     storage.set_brain(brain.id)
     namespace: dict[str, Any] = {"storage": storage, "brain": brain}
+    # The samples' "fiber-123" stands for a stored memory: a typed memory labels one.
+    anchor = Neuron.create(NeuronType.CONCEPT, "auth")
+    placeholder = Fiber.create([anchor.id], fiber_id="fiber-123", content="use OAuth")
+    await storage.write(WriteBatch(insert_neurons=(anchor,), insert_fibers=(placeholder,)))
 
     await run_seed_sample(TYPED_MEMORIES_SAMPLE, namespace)
     assert namespace["decisions"] == [namespace["memory"]]

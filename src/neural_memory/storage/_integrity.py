@@ -16,11 +16,13 @@ their target does (documented on :class:`~neural_memory.storage.batch.WriteBatch
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from neural_memory.core._validation import empty_mapping
 from neural_memory.core.fiber import Fiber
+from neural_memory.core.neuron import Neuron
+from neural_memory.core.synapse import Synapse
 from neural_memory.errors import AlreadyExistsError, NotFoundError, ValidationError
 from neural_memory.storage.batch import WriteBatch
 
@@ -29,17 +31,19 @@ __all__ = [
     "fiber_references",
     "in_use_error",
     "neuron_in_use",
+    "refuse_bad_neurons",
     "refuse_conflicts",
     "refuse_dangling",
-    "refuse_missing",
     "refuse_missing_ends",
     "refuse_missing_members",
     "refuse_neurons_in_use",
-    "refuse_taken",
     "synapse_references",
     "synapse_users",
     "written_fibers",
 ]
+
+
+_Record = Neuron | Synapse | Fiber
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,29 +64,34 @@ class StoredReferences:
     synapse_users: Mapping[str, Iterable[str]] = field(default_factory=empty_mapping)
 
 
-def refuse_taken(ids: Iterable[str], existing: Iterable[str], what: str) -> None:
-    """AlreadyExistsError for the first of ``ids`` found in ``existing``."""
-    taken = set(existing)
-    for entity_id in ids:
-        if entity_id in taken:
-            raise AlreadyExistsError(f"{what} {entity_id!r} already exists")
-
-
-def refuse_missing(ids: Iterable[str], existing: Iterable[str], what: str) -> None:
-    """NotFoundError for the first of ``ids`` missing from ``existing``."""
-    present = set(existing)
-    for entity_id in ids:
-        if entity_id not in present:
-            raise NotFoundError(f"{what} {entity_id!r} does not exist")
-
-
 def refuse_conflicts(
-    inserted: Iterable[str], updated: Iterable[str], existing: Iterable[str], what: str
+    inserted: Iterable[_Record], updated: Iterable[_Record], stored: Container[str], what: str
 ) -> None:
-    """AlreadyExistsError for an ``inserted`` id, NotFoundError for an ``updated`` one."""
-    stored = set(existing)
-    refuse_taken(inserted, stored, what)
-    refuse_missing(updated, stored, what)
+    """AlreadyExistsError for an ``inserted`` record in ``stored``, NotFoundError otherwise.
+
+    NotFoundError is for an ``updated`` record missing from ``stored``.
+    """
+    for record in inserted:
+        if record.id in stored:
+            raise AlreadyExistsError(f"{what} {record.id!r} already exists")
+    for record in updated:
+        if record.id not in stored:
+            raise NotFoundError(f"{what} {record.id!r} does not exist")
+
+
+def refuse_bad_neurons(
+    batch: WriteBatch, lookups: tuple[set[str], set[str]], stored: Container[str]
+) -> set[str]:
+    """Refuse taken or missing neurons and missing synapse ends; the neurons known after.
+
+    ``lookups`` is :func:`~neural_memory.storage._write_common.neuron_lookups` of the batch
+    (created, looked up), ``stored`` holds the looked-up neurons that are stored.
+    """
+    refuse_conflicts(batch.insert_neurons, batch.update_neurons, stored, "neuron")
+    created, looked_up = lookups
+    known = {neuron_id for neuron_id in looked_up if neuron_id in stored} | created
+    refuse_missing_ends(batch, known)
+    return known
 
 
 def refuse_missing_ends(batch: WriteBatch, known: Iterable[str]) -> None:

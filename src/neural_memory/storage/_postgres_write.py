@@ -11,49 +11,15 @@ bulk: one ``INSERT ... SELECT FROM unnest(<one array per column>)`` per table.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from neural_memory.core.neuron import Neuron
 from neural_memory.core.synapse import Synapse
 from neural_memory.errors import AlreadyExistsError, BrainNotFoundError
-from neural_memory.storage._integrity import (
-    StoredReferences,
-    fiber_references,
-    refuse_conflicts,
-    refuse_dangling,
-    refuse_missing_ends,
-    refuse_missing_members,
-    refuse_neurons_in_use,
-    synapse_references,
-    synapse_users,
-)
-from neural_memory.storage._sqlite_rows import (
-    ALERT_COLUMNS,
-    BRAIN_COLUMNS,
-    FIBER_COLUMNS,
-    NEURON_COLUMNS,
-    PROJECT_COLUMNS,
-    RECALL_COLUMNS,
-    SYNAPSE_COLUMNS,
-    TYPED_MEMORY_COLUMNS,
-    Row,
-    dump_json,
-    fiber_row,
-    load_json,
-    neuron_row,
-    project_row,
-    synapse_row,
-    to_micros,
-    typed_memory_row,
-)
-from neural_memory.storage._write_common import (
-    change_entries,
-    deleted_synapse_ends,
-    grouped,
-    ids_of,
-    neuron_lookups,
-)
+from neural_memory.storage import _integrity as integrity
+from neural_memory.storage import _sqlite_rows as codec
+from neural_memory.storage import _write_common as common
 from neural_memory.storage.batch import WriteBatch
 
 __all__ = [
@@ -92,29 +58,24 @@ def bulk_sql(table: str, columns: str, types: str, on_conflict: str = "") -> str
         f"${i}::{kind}[]" for i, kind in enumerate(["int4", *types.split()], start=1)
     )
     sql = f"INSERT INTO {table} (brain, {', '.join(names)}) SELECT * FROM unnest({arrays})"
-    if on_conflict == "ignore":
-        return sql + " ON CONFLICT DO NOTHING"
-    if on_conflict == "update":
-        sets = ", ".join(f"{c} = excluded.{c}" for c in names[1:])
-        return sql + f" ON CONFLICT (brain, {names[0]}) DO UPDATE SET {sets}"
-    return sql
+    return sql + common.conflict_clause(names, on_conflict)
 
 
-def bulk_args(rows: Sequence[Row]) -> list[list[Any]]:
+def bulk_args(rows: Sequence[codec.Row]) -> list[list[Any]]:
     """The rows as one list per column (the parameters of a :func:`bulk_sql` statement)."""
     return [list(column) for column in zip(*rows, strict=True)]
 
 
-_ENSURE_NEURONS = bulk_sql("neurons", NEURON_COLUMNS, _NEURON_TYPES, "ignore")
-_PUT_NEURONS = bulk_sql("neurons", NEURON_COLUMNS, _NEURON_TYPES, "update")
-_ENSURE_SYNAPSES = bulk_sql("synapses", SYNAPSE_COLUMNS, _SYNAPSE_TYPES, "ignore")
-_PUT_SYNAPSES = bulk_sql("synapses", SYNAPSE_COLUMNS, _SYNAPSE_TYPES, "update")
-_PUT_FIBERS = bulk_sql("fibers", FIBER_COLUMNS, _FIBER_TYPES, "update")
-_PUT_TYPED_MEMORIES = bulk_sql("typed_memories", TYPED_MEMORY_COLUMNS, _TYPED_TYPES, "update")
-_PUT_PROJECTS = bulk_sql("projects", PROJECT_COLUMNS, _PROJECT_TYPES, "update")
-PUT_ALERTS = bulk_sql("alerts", ALERT_COLUMNS, _ALERT_TYPES, "update")
+_ENSURE_NEURONS = bulk_sql("neurons", codec.NEURON_COLUMNS, _NEURON_TYPES, "ignore")
+_PUT_NEURONS = bulk_sql("neurons", codec.NEURON_COLUMNS, _NEURON_TYPES, "update")
+_ENSURE_SYNAPSES = bulk_sql("synapses", codec.SYNAPSE_COLUMNS, _SYNAPSE_TYPES, "ignore")
+_PUT_SYNAPSES = bulk_sql("synapses", codec.SYNAPSE_COLUMNS, _SYNAPSE_TYPES, "update")
+_PUT_FIBERS = bulk_sql("fibers", codec.FIBER_COLUMNS, _FIBER_TYPES, "update")
+_PUT_TYPED_MEMORIES = bulk_sql("typed_memories", codec.TYPED_MEMORY_COLUMNS, _TYPED_TYPES, "update")
+_PUT_PROJECTS = bulk_sql("projects", codec.PROJECT_COLUMNS, _PROJECT_TYPES, "update")
+PUT_ALERTS = bulk_sql("alerts", codec.ALERT_COLUMNS, _ALERT_TYPES, "update")
 """Upsert of alert rows (:func:`bulk_args` of ``alert_row``)."""
-PUT_RECALL_EVENTS = bulk_sql("recall_events", RECALL_COLUMNS, _RECALL_TYPES)
+PUT_RECALL_EVENTS = bulk_sql("recall_events", codec.RECALL_COLUMNS, _RECALL_TYPES)
 """Insert of recall-event rows (:func:`bulk_args` of ``recall_row``)."""
 PUT_META = (
     "INSERT INTO meta (brain, key, value) SELECT $1, k, v FROM unnest($2::text[], $3::text[]) "
@@ -166,7 +127,7 @@ async def write_batch(
 
 
 async def create_brain(
-    conn: Connection, brain_row: Row, batch: WriteBatch, change_log_limit: int
+    conn: Connection, brain_row: codec.Row, batch: WriteBatch, change_log_limit: int
 ) -> int:
     """Insert the brain of ``brain_row`` and apply ``batch`` to it in one transaction.
 
@@ -175,7 +136,7 @@ async def create_brain(
     """
     async with conn.transaction():
         brain = await conn.fetchval(
-            f"INSERT INTO brains ({BRAIN_COLUMNS}) VALUES ($1, $2, $3, $4, $5) "
+            f"INSERT INTO brains ({codec.BRAIN_COLUMNS}) VALUES ($1, $2, $3, $4, $5) "
             "ON CONFLICT (id) DO NOTHING RETURNING num",
             *brain_row,
         )
@@ -191,10 +152,12 @@ async def _write_locked(
 ) -> int:
     old_fibers = await _check(conn, brain, batch)
     if batch.delete_neuron_ids:
-        refuse_neurons_in_use(batch, await _fibers_naming(conn, brain, batch.delete_neuron_ids))
-    refuse_dangling(batch, await _stored_references(conn, brain, batch))
+        integrity.refuse_neurons_in_use(
+            batch, await _fibers_naming(conn, brain, batch.delete_neuron_ids)
+        )
+    integrity.refuse_dangling(batch, await _stored_references(conn, brain, batch))
     cascaded = await _apply(conn, brain, batch, old_fibers)
-    return await _log_changes(conn, brain, batch, cascaded, change_log_limit)
+    return await _log_changes(conn, brain, common.change_entries(batch, cascaded), change_log_limit)
 
 
 async def _fibers_naming(
@@ -205,13 +168,15 @@ async def _fibers_naming(
         "SELECT neuron_id, fiber_id FROM fiber_neurons "
         "WHERE brain = $1 AND neuron_id = ANY($2::text[])"
     )
-    return grouped(await conn.fetch(sql, brain, list(set(neuron_ids))))
+    return common.grouped(await conn.fetch(sql, brain, list(set(neuron_ids))))
 
 
-async def _stored_references(conn: Connection, brain: int, batch: WriteBatch) -> StoredReferences:
-    """What :func:`refuse_dangling` needs to know of the brain before ``batch``."""
+async def _stored_references(
+    conn: Connection, brain: int, batch: WriteBatch
+) -> integrity.StoredReferences:
+    """What :func:`integrity.refuse_dangling` needs to know of the brain before ``batch``."""
     sql = "SELECT id, source_id, target_id FROM synapses WHERE brain = $1 AND id = ANY($2::text[])"
-    rows = await conn.fetch(sql, brain, list(synapse_references(batch)))
+    rows = await conn.fetch(sql, brain, list(integrity.synapse_references(batch)))
     ends = {row[0]: (row[1], row[2]) for row in rows}
     successors: dict[str, set[str]] = {}
     if batch.delete_fiber_ids:
@@ -219,12 +184,12 @@ async def _stored_references(conn: Connection, brain: int, batch: WriteBatch) ->
             "SELECT superseded_by, id FROM fibers "
             "WHERE brain = $1 AND superseded_by = ANY($2::text[])"
         )
-        successors = grouped(await conn.fetch(sql, brain, list(set(batch.delete_fiber_ids))))
-    return StoredReferences(
-        fibers=frozenset(await _existing(conn, "fibers", brain, fiber_references(batch))),
+        successors = common.grouped(await conn.fetch(sql, brain, list(set(batch.delete_fiber_ids))))
+    return integrity.StoredReferences(
+        fibers=frozenset(await _existing(conn, "fibers", brain, integrity.fiber_references(batch))),
         synapse_ends=ends,
         successors=successors,
-        synapse_users=synapse_users(
+        synapse_users=integrity.synapse_users(
             ends, batch.delete_synapse_ids, await _fibers_joining(conn, brain, ends, batch)
         ),
     )
@@ -243,11 +208,11 @@ async def _fibers_joining(
     conn: Connection, brain: int, ends: dict[str, tuple[str, str]], batch: WriteBatch
 ) -> dict[str, frozenset[str]]:
     """The synapse ids of the stored fibers naming both ends of a synapse ``batch`` deletes."""
-    pairs = deleted_synapse_ends(ends, batch)
+    pairs = common.deleted_synapse_ends(ends, batch)
     if not pairs:
         return {}
     rows = await conn.fetch(_JOINING, brain, *bulk_args(pairs))
-    return {row[0]: frozenset(load_json(row[1])) for row in rows}
+    return {row[0]: frozenset(codec.load_json(row[1])) for row in rows}
 
 
 # -- checks --------------------------------------------------------------------------------
@@ -269,61 +234,68 @@ async def _fiber_neurons(
     if not wanted:
         return {}
     sql = "SELECT id, neuron_ids FROM fibers WHERE brain = $1 AND id = ANY($2::text[])"
-    return {row[0]: frozenset(load_json(row[1])) for row in await conn.fetch(sql, brain, wanted)}
+    return {
+        row[0]: frozenset(codec.load_json(row[1])) for row in await conn.fetch(sql, brain, wanted)
+    }
 
 
 async def _check(conn: Connection, brain: int, batch: WriteBatch) -> dict[str, frozenset[str]]:
     """Raise before anything is applied; return the neuron ids of the stored fibers in play."""
-    created, lookups = neuron_lookups(batch)
-    existing = await _existing(conn, "neurons", brain, lookups)
-    refuse_conflicts(ids_of(batch.insert_neurons), ids_of(batch.update_neurons), existing, "neuron")
-    known = existing | created
-    refuse_missing_ends(batch, known)
-    inserted, updated = ids_of(batch.insert_synapses), ids_of(batch.update_synapses)
-    existing = await _existing(conn, "synapses", brain, {*inserted, *updated})
-    refuse_conflicts(inserted, updated, existing, "synapse")
-    inserted, updated = ids_of(batch.insert_fibers), ids_of(batch.update_fibers)
-    old_fibers = await _fiber_neurons(conn, brain, {*inserted, *updated})
-    refuse_conflicts(inserted, updated, old_fibers, "fiber")
-    refuse_missing_members(batch, known)
+    lookups = common.neuron_lookups(batch)
+    known = integrity.refuse_bad_neurons(
+        batch, lookups, await _existing(conn, "neurons", brain, lookups[1])
+    )
+    synapses = (batch.insert_synapses, batch.update_synapses)
+    stored = await _existing(conn, "synapses", brain, common.ids_of(*synapses))
+    integrity.refuse_conflicts(*synapses, stored, "synapse")
+    fibers = (batch.insert_fibers, batch.update_fibers)
+    old_fibers = await _fiber_neurons(conn, brain, common.ids_of(*fibers))
+    integrity.refuse_conflicts(*fibers, old_fibers, "fiber")
+    integrity.refuse_missing_members(batch, known)
     return old_fibers
 
 
 # -- apply ---------------------------------------------------------------------------------
 
 
-async def _put(
-    conn: Connection,
-    sql: str,
-    brain: int,
-    items: Sequence[_T],
-    to_row: Callable[[int, _T], Row],
-) -> None:
-    """Write ``items`` with one bulk statement; of several rows with one id the last wins."""
-    if items:
-        rows = {row[1]: row for row in (to_row(brain, item) for item in items)}
-        await conn.execute(sql, *bulk_args(list(rows.values())))
+async def _put(conn: Connection, sql: str, rows: list[codec.Row]) -> None:
+    """Write ``rows`` with one bulk statement; of several rows with one id the last wins."""
+    if rows:
+        by_id = {row[1]: row for row in rows}
+        await conn.execute(sql, *bulk_args(list(by_id.values())))
 
 
 async def _apply(
     conn: Connection, brain: int, batch: WriteBatch, old_fibers: dict[str, frozenset[str]]
 ) -> set[str]:
     """Apply a checked batch; return the ids of synapses deleted with their neurons."""
-    await _put(conn, _ENSURE_NEURONS, brain, _first_wins(batch.ensure_neurons), neuron_row)
+    await _put(
+        conn,
+        _ENSURE_NEURONS,
+        common.rows_of(brain, _first_wins(batch.ensure_neurons), codec.neuron_row),
+    )
     neurons = (*batch.insert_neurons, *batch.update_neurons)
-    await _put(conn, _PUT_NEURONS, brain, neurons, neuron_row)
+    await _put(conn, _PUT_NEURONS, common.rows_of(brain, neurons, codec.neuron_row))
     if batch.synapse_deltas:  # before the synapse writes: deltas move stored synapses only
         await _move_synapses(conn, brain, batch)
-    await _put(conn, _ENSURE_SYNAPSES, brain, _first_wins(batch.ensure_synapses), synapse_row)
+    await _put(
+        conn,
+        _ENSURE_SYNAPSES,
+        common.rows_of(brain, _first_wins(batch.ensure_synapses), codec.synapse_row),
+    )
     synapses = (*batch.insert_synapses, *batch.update_synapses)
-    await _put(conn, _PUT_SYNAPSES, brain, synapses, synapse_row)
+    await _put(conn, _PUT_SYNAPSES, common.rows_of(brain, synapses, codec.synapse_row))
     fibers = (*batch.insert_fibers, *batch.update_fibers)
     if fibers:
-        await _put(conn, _PUT_FIBERS, brain, fibers, fiber_row)
+        await _put(conn, _PUT_FIBERS, common.rows_of(brain, fibers, codec.fiber_row))
         await _set_membership(conn, brain, old_fibers, {f.id: f.neuron_ids for f in fibers})
     await _put_vectors(conn, brain, batch)
-    await _put(conn, _PUT_TYPED_MEMORIES, brain, batch.put_typed_memories, typed_memory_row)
-    await _put(conn, _PUT_PROJECTS, brain, batch.put_projects, project_row)
+    await _put(
+        conn,
+        _PUT_TYPED_MEMORIES,
+        common.rows_of(brain, batch.put_typed_memories, codec.typed_memory_row),
+    )
+    await _put(conn, _PUT_PROJECTS, common.rows_of(brain, batch.put_projects, codec.project_row))
     if batch.delete_fiber_ids:
         for table in ("fiber_neurons", "vectors", "typed_memories"):  # all go with the fiber
             await _delete(conn, table, brain, batch.delete_fiber_ids, "fiber_id")
@@ -338,14 +310,14 @@ async def _apply(
     await _delete(conn, "typed_memories", brain, batch.delete_typed_memory_ids)
     await _delete(conn, "projects", brain, batch.delete_project_ids)
     if batch.put_meta:
-        meta = {k: dump_json(v, f"meta value {k!r}") for k, v in batch.put_meta}
+        meta = {k: codec.dump_json(v, f"meta value {k!r}") for k, v in batch.put_meta}
         await conn.execute(PUT_META, brain, list(meta), list(meta.values()))
     return cascaded
 
 
 async def _move_synapses(conn: Connection, brain: int, batch: WriteBatch) -> None:
     """Apply the synapse deltas: one statement, or one per delta when an id repeats."""
-    at = to_micros(batch.deltas_at)
+    at = codec.to_micros(batch.deltas_at)
     ids = [synapse_id for synapse_id, _ in batch.synapse_deltas]
     if len(set(ids)) == len(ids):
         deltas = [float(delta) for _, delta in batch.synapse_deltas]
@@ -394,14 +366,10 @@ async def _delete(
 
 
 async def _log_changes(
-    conn: Connection,
-    brain: int,
-    batch: WriteBatch,
-    cascaded: set[str],
-    change_log_limit: int,
+    conn: Connection, brain: int, changes: common.ChangeEntries, limit: int
 ) -> int:
-    """Append one entry per touched id under fresh seqs; trim the log; return the last seq."""
-    entries = [(kind.value, entity_id) for kind, entity_id in change_entries(batch, cascaded)]
+    """Log ``changes`` under fresh seqs; trim the log to ``limit``; return the last seq."""
+    entries = [(kind.value, entity_id) for kind, entity_id in changes]
     if not entries:
         return int(await conn.fetchval("SELECT seq FROM brains WHERE num = $1", brain))
     sql = "UPDATE brains SET seq = seq + $1 WHERE num = $2 RETURNING seq"
@@ -409,7 +377,7 @@ async def _log_changes(
     first = seq - len(entries) + 1
     seqs = list(range(first, seq + 1))
     await conn.execute(_LOG, brain, seqs, *bulk_args(entries))
-    if seq > change_log_limit:
+    if seq > limit:
         sql = "DELETE FROM changes WHERE brain = $1 AND seq <= $2"
-        await conn.execute(sql, brain, seq - change_log_limit)
+        await conn.execute(sql, brain, seq - limit)
     return seq

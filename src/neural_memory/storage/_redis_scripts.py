@@ -72,6 +72,13 @@ for _, x in ipairs(fu) do
   if not has(F, x[1]) then return {'missing', 'fiber', x[1]} end
 end
 local deleted_fibers = {}
+local function drop_memory(id)
+  local old = redis.call('HGET', T, id)
+  if old then
+    redis.call('HDEL', T, id)
+    unindex_memory(id, old)
+  end
+end
 for _, id in ipairs(list('df')) do deleted_fibers[id] = true end
 for _, group in ipairs({fi, fu}) do
   for _, x in ipairs(group) do
@@ -180,13 +187,8 @@ for _, id in ipairs(list('df')) do
       redis.call('HDEL', P..'v:'..model, id)
     end
   end
-  for _, tid in ipairs(redis.call('SMEMBERS', P..'tf:'..id)) do  -- typed memories go along
-    local memory = redis.call('HGET', T, tid)
-    if memory then
-      redis.call('HDEL', T, tid)
-      unindex_memory(tid, memory)
-    end
-  end
+  -- its typed memories go along
+  for _, tid in ipairs(redis.call('SMEMBERS', P..'tf:'..id)) do drop_memory(tid) end
 end
 local function drop_synapse(id)
   local old = redis.call('HGET', S, id)
@@ -211,13 +213,7 @@ for _, id in ipairs(list('dn')) do
     redis.call('SREM', LINKED, id)
   end
 end
-for _, id in ipairs(list('dt')) do
-  local old = redis.call('HGET', T, id)
-  if old then
-    redis.call('HDEL', T, id)
-    unindex_memory(id, old)
-  end
-end
+for _, id in ipairs(list('dt')) do drop_memory(id) end
 for _, id in ipairs(list('dp')) do redis.call('HDEL', PR, id) end
 for _, x in ipairs(list('pm')) do redis.call('HSET', P..'m', x[1], ARGV[x[2]]) end
 

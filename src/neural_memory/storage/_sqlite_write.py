@@ -9,49 +9,16 @@ WriteBatch order, then logged with one change-log entry per touched id.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
 
 from neural_memory.core.fiber import Fiber
 from neural_memory.errors import AlreadyExistsError, BrainNotFoundError
-from neural_memory.storage._integrity import (
-    StoredReferences,
-    fiber_references,
-    refuse_conflicts,
-    refuse_dangling,
-    refuse_missing_ends,
-    refuse_missing_members,
-    refuse_neurons_in_use,
-    synapse_references,
-    synapse_users,
-)
-from neural_memory.storage._sqlite_rows import (
-    BRAIN_COLUMNS,
-    FIBER_COLUMNS,
-    NEURON_COLUMNS,
-    PROJECT_COLUMNS,
-    SYNAPSE_COLUMNS,
-    TYPED_MEMORY_COLUMNS,
-    Row,
-    dump_json,
-    fiber_row,
-    id_list,
-    load_json,
-    neuron_row,
-    project_row,
-    synapse_row,
-    to_micros,
-    typed_memory_row,
-)
+from neural_memory.storage import _integrity as integrity
+from neural_memory.storage import _sqlite_rows as codec
+from neural_memory.storage import _write_common as common
 from neural_memory.storage._vectors import vector_to_bytes
-from neural_memory.storage._write_common import (
-    change_entries,
-    deleted_synapse_ends,
-    grouped,
-    ids_of,
-    neuron_lookups,
-)
 from neural_memory.storage.batch import WriteBatch
 
 __all__ = [
@@ -87,12 +54,7 @@ def insert_sql(table: str, columns: str, on_conflict: str = "") -> str:
     names = [c.strip() for c in columns.split(",")]
     marks = ", ".join("?" * (len(names) + 1))
     sql = f"INSERT INTO {table} (brain, {', '.join(names)}) VALUES ({marks})"
-    if on_conflict == "ignore":
-        return sql + " ON CONFLICT DO NOTHING"
-    if on_conflict == "update":
-        sets = ", ".join(f"{c} = excluded.{c}" for c in names[1:])
-        return sql + f" ON CONFLICT (brain, {names[0]}) DO UPDATE SET {sets}"
-    return sql
+    return sql + common.conflict_clause(names, on_conflict)
 
 
 def brain_number(conn: sqlite3.Connection, brain_id: str) -> int:
@@ -104,14 +66,14 @@ def brain_number(conn: sqlite3.Connection, brain_id: str) -> int:
     return number
 
 
-_ENSURE_NEURON = insert_sql("neurons", NEURON_COLUMNS, "ignore")
-_PUT_NEURON = insert_sql("neurons", NEURON_COLUMNS, "update")
-_ENSURE_SYNAPSE = insert_sql("synapses", SYNAPSE_COLUMNS, "ignore")
-_PUT_SYNAPSE = insert_sql("synapses", SYNAPSE_COLUMNS, "update")
-_INSERT_FIBER = insert_sql("fibers", FIBER_COLUMNS)
-_PUT_FIBER = insert_sql("fibers", FIBER_COLUMNS, "update")
-_PUT_TYPED_MEMORY = insert_sql("typed_memories", TYPED_MEMORY_COLUMNS, "update")
-_PUT_PROJECT = insert_sql("projects", PROJECT_COLUMNS, "update")
+_ENSURE_NEURON = insert_sql("neurons", codec.NEURON_COLUMNS, "ignore")
+_PUT_NEURON = insert_sql("neurons", codec.NEURON_COLUMNS, "update")
+_ENSURE_SYNAPSE = insert_sql("synapses", codec.SYNAPSE_COLUMNS, "ignore")
+_PUT_SYNAPSE = insert_sql("synapses", codec.SYNAPSE_COLUMNS, "update")
+_INSERT_FIBER = insert_sql("fibers", codec.FIBER_COLUMNS)
+_PUT_FIBER = insert_sql("fibers", codec.FIBER_COLUMNS, "update")
+_PUT_TYPED_MEMORY = insert_sql("typed_memories", codec.TYPED_MEMORY_COLUMNS, "update")
+_PUT_PROJECT = insert_sql("projects", codec.PROJECT_COLUMNS, "update")
 _PUT_VECTOR = (
     "INSERT INTO vectors (brain, model, fiber_id, vector) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (brain, model, fiber_id) DO UPDATE SET vector = excluded.vector"
@@ -159,7 +121,7 @@ def create_brain(
         if conn.execute("SELECT 1 FROM brains WHERE id = ?", (brain_id,)).fetchone():
             raise AlreadyExistsError(f"brain {brain_id!r} already exists")
         columns = ", ".join("?" * len(brain_row))
-        conn.execute(f"INSERT INTO brains ({BRAIN_COLUMNS}) VALUES ({columns})", brain_row)
+        conn.execute(f"INSERT INTO brains ({codec.BRAIN_COLUMNS}) VALUES ({columns})", brain_row)
         if batch.is_empty:
             return 0
         return _write_in_transaction(conn, brain_id, batch, change_log_limit)
@@ -170,10 +132,10 @@ def _write_in_transaction(
 ) -> int:
     brain = brain_number(conn, brain_id)
     old_fibers = _check(conn, brain, batch)
-    refuse_neurons_in_use(batch, _fibers_naming(conn, brain, batch.delete_neuron_ids))
-    refuse_dangling(batch, _stored_references(conn, brain, batch))
+    integrity.refuse_neurons_in_use(batch, _fibers_naming(conn, brain, batch.delete_neuron_ids))
+    integrity.refuse_dangling(batch, _stored_references(conn, brain, batch))
     cascaded = _apply(conn, brain, batch, old_fibers)
-    return _log_changes(conn, brain, batch, cascaded, change_log_limit)
+    return _log_changes(conn, brain, common.change_entries(batch, cascaded), change_log_limit)
 
 
 # -- checks --------------------------------------------------------------------------------
@@ -184,7 +146,7 @@ def existing_ids(conn: sqlite3.Connection, table: str, brain: int, ids: set[str]
     if not ids:
         return set()
     sql = f"SELECT id FROM {table} WHERE brain = ? AND id {_IN_IDS}"
-    return {row[0] for row in conn.execute(sql, (brain, id_list(ids)))}
+    return {row[0] for row in conn.execute(sql, (brain, codec.id_list(ids)))}
 
 
 def _check(
@@ -196,24 +158,21 @@ def _check(
     fibers with distinct ids, so their INSERT is the check for a taken id (saving a query
     per memory). The transaction is rolled back when a later check fails.
     """
-    created, lookups = neuron_lookups(batch)
-    existing = existing_ids(conn, "neurons", brain, lookups)
-    refuse_conflicts(ids_of(batch.insert_neurons), ids_of(batch.update_neurons), existing, "neuron")
-    known = existing | created
-    refuse_missing_ends(batch, known)
-    inserted, updated = ids_of(batch.insert_synapses), ids_of(batch.update_synapses)
-    existing = existing_ids(conn, "synapses", brain, {*inserted, *updated})
-    refuse_conflicts(inserted, updated, existing, "synapse")
+    lookups = common.neuron_lookups(batch)
+    stored = existing_ids(conn, "neurons", brain, lookups[1])
+    known = integrity.refuse_bad_neurons(batch, lookups, stored)
+    synapses = (batch.insert_synapses, batch.update_synapses)
+    stored = existing_ids(conn, "synapses", brain, common.ids_of(*synapses))
+    integrity.refuse_conflicts(*synapses, stored, "synapse")
     old_fibers: dict[str, frozenset[str]] | None = None
     fibers = (*batch.insert_fibers, *batch.update_fibers)
     fiber_ids = {f.id for f in fibers}
     if batch.update_fibers or len(fiber_ids) < len(fibers):
         old_fibers = _fiber_neurons(conn, brain, fiber_ids)
-        inserted, updated = ids_of(batch.insert_fibers), ids_of(batch.update_fibers)
-        refuse_conflicts(inserted, updated, old_fibers, "fiber")
+        integrity.refuse_conflicts(batch.insert_fibers, batch.update_fibers, old_fibers, "fiber")
     else:
         _insert_fibers(conn, brain, batch.insert_fibers)
-    refuse_missing_members(batch, known)
+    integrity.refuse_missing_members(batch, known)
     return old_fibers
 
 
@@ -224,8 +183,8 @@ def _fiber_neurons(
     if not wanted:
         return {}
     sql = f"SELECT id, neuron_ids FROM fibers WHERE brain = ? AND id {_IN_IDS}"
-    rows = conn.execute(sql, (brain, id_list(wanted)))
-    return {row[0]: frozenset(load_json(row[1])) for row in rows}
+    rows = conn.execute(sql, (brain, codec.id_list(wanted)))
+    return {row[0]: frozenset(codec.load_json(row[1])) for row in rows}
 
 
 def _fibers_naming(
@@ -236,23 +195,27 @@ def _fibers_naming(
     if not wanted:
         return {}
     sql = f"SELECT neuron_id, fiber_id FROM fiber_neurons WHERE brain = ? AND neuron_id {_IN_IDS}"
-    return grouped(conn.execute(sql, (brain, id_list(wanted))))
+    return common.grouped(conn.execute(sql, (brain, codec.id_list(wanted))))
 
 
-def _stored_references(conn: sqlite3.Connection, brain: int, batch: WriteBatch) -> StoredReferences:
-    """What :func:`refuse_dangling` needs to know of the brain before ``batch``."""
+def _stored_references(
+    conn: sqlite3.Connection, brain: int, batch: WriteBatch
+) -> integrity.StoredReferences:
+    """What :func:`integrity.refuse_dangling` needs to know of the brain before ``batch``."""
     sql = f"SELECT id, source_id, target_id FROM synapses WHERE brain = ? AND id {_IN_IDS}"
-    rows = conn.execute(sql, (brain, id_list(synapse_references(batch))))
+    rows = conn.execute(sql, (brain, codec.id_list(integrity.synapse_references(batch))))
     ends = {row[0]: (row[1], row[2]) for row in rows}
     successors: dict[str, set[str]] = {}
     if batch.delete_fiber_ids:
         sql = f"SELECT superseded_by, id FROM fibers WHERE brain = ? AND superseded_by {_IN_IDS}"
-        successors = grouped(conn.execute(sql, (brain, id_list(set(batch.delete_fiber_ids)))))
-    return StoredReferences(
-        fibers=frozenset(existing_ids(conn, "fibers", brain, fiber_references(batch))),
+        successors = common.grouped(
+            conn.execute(sql, (brain, codec.id_list(set(batch.delete_fiber_ids))))
+        )
+    return integrity.StoredReferences(
+        fibers=frozenset(existing_ids(conn, "fibers", brain, integrity.fiber_references(batch))),
         synapse_ends=ends,
         successors=successors,
-        synapse_users=synapse_users(
+        synapse_users=integrity.synapse_users(
             ends, batch.delete_synapse_ids, _fibers_joining(conn, brain, ends, batch)
         ),
     )
@@ -266,14 +229,14 @@ def _fibers_joining(
 ) -> dict[str, frozenset[str]]:
     """The synapse ids of the stored fibers naming both ends of a synapse ``batch`` deletes."""
     candidates: set[str] = set()
-    for source, target in deleted_synapse_ends(ends, batch):
+    for source, target in common.deleted_synapse_ends(ends, batch):
         rows = conn.execute(_JOINING, (brain, source, target))
         candidates.update(row[0] for row in rows)
     if not candidates:
         return {}
     sql = f"SELECT id, synapse_ids FROM fibers WHERE brain = ? AND id {_IN_IDS}"
-    rows = conn.execute(sql, (brain, id_list(candidates)))
-    return {row[0]: frozenset(load_json(row[1])) for row in rows}
+    rows = conn.execute(sql, (brain, codec.id_list(candidates)))
+    return {row[0]: frozenset(codec.load_json(row[1])) for row in rows}
 
 
 _JOINING = (
@@ -286,15 +249,9 @@ _JOINING = (
 # -- apply ---------------------------------------------------------------------------------
 
 
-def _put(
-    conn: sqlite3.Connection,
-    sql: str,
-    brain: int,
-    items: Sequence[_T],
-    to_row: Callable[[int, _T], Row],
-) -> None:
-    if items:
-        conn.executemany(sql, [to_row(brain, item) for item in items])
+def _put(conn: sqlite3.Connection, sql: str, rows: list[codec.Row]) -> None:
+    if rows:
+        conn.executemany(sql, rows)
 
 
 def _apply(
@@ -304,48 +261,56 @@ def _apply(
     old_fibers: dict[str, frozenset[str]] | None,
 ) -> set[str]:
     """Apply a checked batch; return the ids of synapses deleted with their neurons."""
-    _put(conn, _ENSURE_NEURON, brain, batch.ensure_neurons, neuron_row)
-    _put(conn, _PUT_NEURON, brain, (*batch.insert_neurons, *batch.update_neurons), neuron_row)
+    _put(conn, _ENSURE_NEURON, common.rows_of(brain, batch.ensure_neurons, codec.neuron_row))
+    _put(
+        conn,
+        _PUT_NEURON,
+        common.rows_of(brain, (*batch.insert_neurons, *batch.update_neurons), codec.neuron_row),
+    )
     if batch.synapse_deltas:  # before the synapse writes: deltas move stored synapses only
-        at = to_micros(batch.deltas_at)
+        at = codec.to_micros(batch.deltas_at)
         params = [(float(delta), at, brain, sid) for sid, delta in batch.synapse_deltas]
         conn.executemany(_SYNAPSE_DELTA, params)
-    _put(conn, _ENSURE_SYNAPSE, brain, batch.ensure_synapses, synapse_row)
+    _put(conn, _ENSURE_SYNAPSE, common.rows_of(brain, batch.ensure_synapses, codec.synapse_row))
     puts = (*batch.insert_synapses, *batch.update_synapses)
-    _put(conn, _PUT_SYNAPSE, brain, puts, synapse_row)
+    _put(conn, _PUT_SYNAPSE, common.rows_of(brain, puts, codec.synapse_row))
     fibers = (*batch.insert_fibers, *batch.update_fibers)
     if fibers:
         if old_fibers is not None:  # else inserted by _check
-            _put(conn, _PUT_FIBER, brain, fibers, fiber_row)
+            _put(conn, _PUT_FIBER, common.rows_of(brain, fibers, codec.fiber_row))
         final = {f.id: f.neuron_ids for f in fibers}
         _set_membership(conn, brain, old_fibers or {}, final)
     _put_vectors(conn, brain, batch)
-    _put(conn, _PUT_TYPED_MEMORY, brain, batch.put_typed_memories, typed_memory_row)
-    _put(conn, _PUT_PROJECT, brain, batch.put_projects, project_row)
+    _put(
+        conn,
+        _PUT_TYPED_MEMORY,
+        common.rows_of(brain, batch.put_typed_memories, codec.typed_memory_row),
+    )
+    _put(conn, _PUT_PROJECT, common.rows_of(brain, batch.put_projects, codec.project_row))
     if batch.delete_fiber_ids:
         gone = _fiber_neurons(conn, brain, batch.delete_fiber_ids)
         _set_membership(conn, brain, gone, {})
         _delete(conn, "fibers", brain, gone)
         for table in ("vectors", "typed_memories"):  # both go with their fiber
             sql = f"DELETE FROM {table} WHERE brain = ? AND fiber_id {_IN_IDS}"
-            conn.execute(sql, (brain, id_list(batch.delete_fiber_ids)))
+            conn.execute(sql, (brain, codec.id_list(batch.delete_fiber_ids)))
     _delete(conn, "synapses", brain, batch.delete_synapse_ids)
     cascaded: set[str] = set()
     if batch.delete_neuron_ids:
-        ids = id_list(set(batch.delete_neuron_ids))
+        ids = codec.id_list(set(batch.delete_neuron_ids))
         cascaded = {row[0] for row in conn.execute(TOUCHING_IDS, (brain, ids))}
         _delete(conn, "synapses", brain, cascaded)
         _delete(conn, "neurons", brain, batch.delete_neuron_ids)
     _delete(conn, "typed_memories", brain, batch.delete_typed_memory_ids)
     _delete(conn, "projects", brain, batch.delete_project_ids)
     if batch.put_meta:
-        meta = [(brain, k, dump_json(v, f"meta value {k!r}")) for k, v in batch.put_meta]
+        meta = [(brain, k, codec.dump_json(v, f"meta value {k!r}")) for k, v in batch.put_meta]
         conn.executemany(PUT_META, meta)
     return cascaded
 
 
 def _put_vectors(conn: sqlite3.Connection, brain: int, batch: WriteBatch) -> None:
-    """Store the batch's vectors (their fibers were checked by :func:`refuse_dangling`)."""
+    """Store the batch's vectors (:func:`integrity.refuse_dangling` checked their fibers)."""
     if not batch.put_vectors:
         return
     rows = [(brain, v.model, v.fiber_id, vector_to_bytes(v.vector)) for v in batch.put_vectors]
@@ -355,7 +320,7 @@ def _put_vectors(conn: sqlite3.Connection, brain: int, batch: WriteBatch) -> Non
 def _insert_fibers(conn: sqlite3.Connection, brain: int, fibers: Sequence[Fiber]) -> None:
     for fiber in fibers:
         try:
-            conn.execute(_INSERT_FIBER, fiber_row(brain, fiber))
+            conn.execute(_INSERT_FIBER, codec.fiber_row(brain, fiber))
         except sqlite3.IntegrityError as exc:
             raise AlreadyExistsError(f"fiber {fiber.id!r} already exists") from exc
 
@@ -367,21 +332,13 @@ def _set_membership(
     after: dict[str, frozenset[str]],
 ) -> None:
     """Move the fiber_neurons rows of the fibers in ``before``/``after`` to ``after``."""
-    stale = [
-        (brain, neuron_id, fiber_id)
-        for fiber_id, neurons in before.items()
-        for neuron_id in neurons - after.get(fiber_id, frozenset())
-    ]
+    stale = _membership_rows(brain, before, after)
     if stale:
         conn.executemany(
             "DELETE FROM fiber_neurons WHERE brain = ? AND neuron_id = ? AND fiber_id = ?",
             stale,
         )
-    fresh = [
-        (brain, neuron_id, fiber_id)
-        for fiber_id, neurons in after.items()
-        for neuron_id in neurons - before.get(fiber_id, frozenset())
-    ]
+    fresh = _membership_rows(brain, after, before)
     if fresh:
         conn.executemany(
             "INSERT OR IGNORE INTO fiber_neurons (brain, neuron_id, fiber_id) VALUES (?, ?, ?)",
@@ -389,25 +346,32 @@ def _set_membership(
         )
 
 
+def _membership_rows(
+    brain: int, fibers: dict[str, frozenset[str]], minus: dict[str, frozenset[str]]
+) -> list[tuple[int, str, str]]:
+    """``(brain, neuron, fiber)`` of each fiber's neurons that ``minus`` does not list."""
+    return [
+        (brain, neuron_id, fiber_id)
+        for fiber_id, neurons in fibers.items()
+        for neuron_id in neurons - minus.get(fiber_id, frozenset())
+    ]
+
+
 def _delete(conn: sqlite3.Connection, table: str, brain: int, ids: Iterable[str]) -> None:
     wanted = set(ids)
     if wanted:
         sql = f"DELETE FROM {table} WHERE brain = ? AND id {_IN_IDS}"
-        conn.execute(sql, (brain, id_list(wanted)))
+        conn.execute(sql, (brain, codec.id_list(wanted)))
 
 
 # -- change log ----------------------------------------------------------------------------
 
 
 def _log_changes(
-    conn: sqlite3.Connection,
-    brain: int,
-    batch: WriteBatch,
-    cascaded: set[str],
-    change_log_limit: int,
+    conn: sqlite3.Connection, brain: int, changes: common.ChangeEntries, limit: int
 ) -> int:
-    """Append one entry per touched id under fresh seqs; trim the log; return the last seq."""
-    entries = [(kind.value, entity_id) for kind, entity_id in change_entries(batch, cascaded)]
+    """Log ``changes`` under fresh seqs; trim the log to ``limit``; return the last seq."""
+    entries = [(kind.value, entity_id) for kind, entity_id in changes]
     if entries:
         conn.execute("UPDATE brains SET seq = seq + ? WHERE num = ?", (len(entries), brain))
     seq: int = conn.execute("SELECT seq FROM brains WHERE num = ?", (brain,)).fetchone()[0]
@@ -417,9 +381,9 @@ def _log_changes(
             "INSERT INTO changes (brain, seq, kind, entity_id) VALUES (?, ?, ?, ?)",
             [(brain, first + i, kind, eid) for i, (kind, eid) in enumerate(entries)],
         )
-        if seq > change_log_limit:
+        if seq > limit:
             conn.execute(
                 "DELETE FROM changes WHERE brain = ? AND seq <= ?",
-                (brain, seq - change_log_limit),
+                (brain, seq - limit),
             )
     return seq

@@ -7,15 +7,31 @@ each spell out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import TypeVar
 
 from neural_memory.core.events import ChangeKind
 from neural_memory.core.fiber import Fiber
 from neural_memory.core.neuron import Neuron
 from neural_memory.core.synapse import Synapse
+from neural_memory.storage._sqlite_rows import Row
 from neural_memory.storage.batch import WriteBatch
 
-__all__ = ["change_entries", "deleted_synapse_ends", "grouped", "ids_of", "neuron_lookups"]
+__all__ = [
+    "ChangeEntries",
+    "change_entries",
+    "conflict_clause",
+    "deleted_synapse_ends",
+    "grouped",
+    "ids_of",
+    "neuron_lookups",
+    "rows_of",
+]
+
+_T = TypeVar("_T")
+
+ChangeEntries = list[tuple[ChangeKind, str]]
+"""``(kind, entity id)`` of change-log entries, in the order they are logged."""
 
 
 def neuron_lookups(batch: WriteBatch) -> tuple[set[str], set[str]]:
@@ -32,12 +48,31 @@ def neuron_lookups(batch: WriteBatch) -> tuple[set[str], set[str]]:
     return created, probed | (named - created)
 
 
-def ids_of(records: Iterable[Neuron | Synapse | Fiber]) -> list[str]:
-    """The ids of ``records``, in order."""
-    return [record.id for record in records]
+def conflict_clause(names: list[str], on_conflict: str) -> str:
+    """The ``ON CONFLICT`` clause of an insert of ``brain`` + ``names`` ("" for none).
+
+    ``on_conflict`` is "" (fail), "ignore" or "update" (an upsert on ``(brain, <first
+    column>)`` that keeps the row, and so its rowid or insertion order).
+    """
+    if on_conflict == "ignore":
+        return " ON CONFLICT DO NOTHING"
+    if on_conflict == "update":
+        sets = ", ".join(f"{c} = excluded.{c}" for c in names[1:])
+        return f" ON CONFLICT (brain, {names[0]}) DO UPDATE SET {sets}"
+    return ""
 
 
-def change_entries(batch: WriteBatch, cascaded: Iterable[str]) -> list[tuple[ChangeKind, str]]:
+def rows_of(brain: int, items: Iterable[_T], to_row: Callable[[int, _T], Row]) -> list[Row]:
+    """The table rows of ``items`` in brain number ``brain`` (SQLite's and PostgreSQL's)."""
+    return [to_row(brain, item) for item in items]
+
+
+def ids_of(*groups: Iterable[Neuron | Synapse | Fiber]) -> set[str]:
+    """The ids of the records in ``groups``."""
+    return {record.id for group in groups for record in group}
+
+
+def change_entries(batch: WriteBatch, cascaded: Iterable[str]) -> ChangeEntries:
     """One change-log entry per id ``batch`` touched: neurons, synapses, fibers, each sorted.
 
     ``cascaded`` are the synapses deleted with their neurons, logged with the batch's own.

@@ -22,19 +22,9 @@ from neural_memory.core.project import Project
 from neural_memory.core.synapse import Synapse
 from neural_memory.core.typed_memory import TypedMemory
 from neural_memory.errors import AlreadyExistsError, ValidationError
+from neural_memory.storage import _integrity as integrity
 from neural_memory.storage._core import JSONValue
-from neural_memory.storage._integrity import (
-    StoredReferences,
-    fiber_references,
-    refuse_conflicts,
-    refuse_dangling,
-    refuse_missing_ends,
-    refuse_missing_members,
-    refuse_neurons_in_use,
-    synapse_references,
-    synapse_users,
-)
-from neural_memory.storage._write_common import change_entries, ids_of, neuron_lookups
+from neural_memory.storage._write_common import change_entries, neuron_lookups
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
 from neural_memory.storage.filters import (
@@ -301,28 +291,24 @@ def _apply_logged(data: _BrainData, batch: WriteBatch) -> int:
 
 def _check(data: _BrainData, batch: WriteBatch) -> None:
     """Raise before anything is applied, so a failing batch leaves no trace."""
-    created, lookups = neuron_lookups(batch)
-    inserted, updated = ids_of(batch.insert_neurons), ids_of(batch.update_neurons)
-    refuse_conflicts(inserted, updated, lookups & data.neurons.keys(), "neuron")
-    known = data.neurons.keys() | created
-    refuse_missing_ends(batch, known)
-    inserted, updated = ids_of(batch.insert_synapses), ids_of(batch.update_synapses)
-    refuse_conflicts(inserted, updated, data.synapses.keys() & {*inserted, *updated}, "synapse")
-    inserted, updated = ids_of(batch.insert_fibers), ids_of(batch.update_fibers)
-    refuse_conflicts(inserted, updated, data.fibers.keys() & {*inserted, *updated}, "fiber")
-    refuse_missing_members(batch, known)
+    known = integrity.refuse_bad_neurons(batch, neuron_lookups(batch), data.neurons)
+    integrity.refuse_conflicts(
+        batch.insert_synapses, batch.update_synapses, data.synapses, "synapse"
+    )
+    integrity.refuse_conflicts(batch.insert_fibers, batch.update_fibers, data.fibers, "fiber")
+    integrity.refuse_missing_members(batch, known)
     for key, value in batch.put_meta:
         _check_json(key, value)
     users = {n: data.fibers_by_neuron.get(n, set()) for n in batch.delete_neuron_ids}
-    refuse_neurons_in_use(batch, users)
-    refuse_dangling(batch, _stored_references(data, batch))
+    integrity.refuse_neurons_in_use(batch, users)
+    integrity.refuse_dangling(batch, _stored_references(data, batch))
 
 
-def _stored_references(data: _BrainData, batch: WriteBatch) -> StoredReferences:
-    """What :func:`refuse_dangling` needs to know of the brain before ``batch``."""
+def _stored_references(data: _BrainData, batch: WriteBatch) -> integrity.StoredReferences:
+    """What :func:`integrity.refuse_dangling` needs to know of the brain before ``batch``."""
     ends = {
         s.id: (s.source_id, s.target_id)
-        for synapse_id in synapse_references(batch)
+        for synapse_id in integrity.synapse_references(batch)
         if (s := data.synapses.get(synapse_id)) is not None
     }
     deleted = set(batch.delete_fiber_ids)
@@ -338,11 +324,11 @@ def _stored_references(data: _BrainData, batch: WriteBatch) -> StoredReferences:
         for fiber_id in data.fibers_by_neuron.get(ends[synapse_id][0], set())
         & data.fibers_by_neuron.get(ends[synapse_id][1], set())
     }
-    return StoredReferences(
-        fibers=frozenset(i for i in fiber_references(batch) if i in data.fibers),
+    return integrity.StoredReferences(
+        fibers=frozenset(i for i in integrity.fiber_references(batch) if i in data.fibers),
         synapse_ends=ends,
         successors=successors,
-        synapse_users=synapse_users(
+        synapse_users=integrity.synapse_users(
             ends, batch.delete_synapse_ids, {i: data.fibers[i].synapse_ids for i in candidates}
         ),
     )
