@@ -6,13 +6,14 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from neural_memory import BrainConfig
-from neural_memory.core import MemoryType, TypedMemory
+from neural_memory.core import Fiber, MemoryType, TypedMemory
 from neural_memory.engine.consolidation import (
     ConsolidationEngine,
     ConsolidationPolicy,
     ConsolidationScheduler,
     consolidate,
 )
+from neural_memory.engine.consolidation.strategies import Changes, plan_successors
 from neural_memory.engine.encoder import MemoryEncoder
 from neural_memory.engine.history import current_version, supersession_chain
 from neural_memory.engine.retrieval import ReflexPipeline
@@ -115,3 +116,24 @@ async def test_consolidation_runs_on_an_interval(storage: Storage) -> None:
         await asyncio.sleep(0.01)
     await scheduler.aclose()
     assert scheduler.runs >= 2
+
+
+def test_versions_superseded_by_deleted_memories_point_past_them() -> None:
+    def version(fiber_id: str, successor: str | None = None) -> Fiber:
+        fiber = Fiber.create({"n"}, content=fiber_id, fiber_id=fiber_id)
+        return fiber.superseded(successor) if successor else fiber
+
+    fibers = [
+        version("a", "dup"),  # superseded by a duplicate merged into "kept"
+        version("dup"),
+        version("kept"),
+        version("b", "expired"),  # superseded by an expired version, itself superseded
+        version("expired", "newest"),
+        version("newest"),
+        version("c", "gone"),  # superseded by the last version, which is deleted
+        version("gone"),
+    ]
+    changes = Changes(delete_fibers={"dup", "expired", "gone"}, merged_into={"dup": "kept"})
+    assert plan_successors(fibers, changes) == 3
+    successors = {i: f.superseded_by for i, f in changes.update_fibers.items()}
+    assert successors == {"a": "kept", "b": "newest", "c": None}

@@ -103,3 +103,15 @@ async def test_recalled_memory_fades_slower_than_a_forgotten_one(storage: Storag
     faded = await storage.get_fiber(unused.fiber.id)
     assert kept is not None and faded is not None
     assert kept.conductivity > 2 * faded.conductivity
+
+
+async def test_a_pruned_synapse_leaves_the_fibers_naming_it(storage: Storage) -> None:
+    await add_graph(storage)
+    fiber = Fiber.create(neuron_ids={"n1", "n2"}, synapse_ids={"s1"}, created_at=T0)
+    await storage.add_fiber(fiber)
+    report = await DecayManager().apply_decay(storage, now=T0 + timedelta(days=60))
+    assert report.synapses_pruned == 1
+    assert await storage.get_synapse("s1") is None
+    stored = await storage.get_fiber(fiber.id)
+    assert stored is not None and stored.synapse_ids == frozenset()
+    assert stored.neuron_ids == fiber.neuron_ids  # its neurons stay: the fiber binds them
