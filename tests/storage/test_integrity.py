@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import replace
 
 import pytest
@@ -222,3 +224,24 @@ async def test_a_brain_with_every_reference_exports_and_imports(storage: Storage
     copy.set_brain("copy")
     assert await copy.get_fiber(old.id) == old
     assert len(await copy.find_typed_memories(include_expired=True)) == 1
+
+
+async def test_racing_writers_never_leave_a_successor_dangling(storage: Storage) -> None:
+    alice, tea, _link, _fiber = await _memory(storage)
+
+    async def attempt(batch: WriteBatch) -> None:
+        with contextlib.suppress(NotFoundError, ValidationError):
+            await storage.write(batch)
+
+    for round_ in range(8):
+        old = Fiber.create([alice.id], anchor_neuron_id=alice.id, content=f"old {round_}")
+        new = Fiber.create([tea.id], anchor_neuron_id=tea.id, content=f"new {round_}")
+        await storage.write(WriteBatch(insert_fibers=(old, new)))
+        await asyncio.gather(
+            attempt(WriteBatch(delete_fiber_ids=(new.id,))),
+            attempt(WriteBatch(update_fibers=(old.superseded(new.id),))),
+        )
+        stored = await storage.get_fiber(old.id)
+        assert stored is not None
+        if stored.superseded_by is not None:
+            assert await storage.get_fiber(stored.superseded_by) is not None
