@@ -2,7 +2,9 @@
 
 Every backend runs these checks inside the transaction of the batch, after reading what the
 checks need of the stored state, so a refused batch writes nothing and two concurrent writers
-cannot slip a deletion past a record that is being stored. The references and what deleting
+cannot slip a deletion past a record that is being stored. (Redis reads that state before its
+write script runs; the script applies the verdict only if the brain's change seq has not
+moved since, and asks for a retry otherwise.) The references and what deleting
 their target does (documented on :class:`~neural_memory.storage.batch.WriteBatch`):
 
 - a fiber's neurons, a synapse's ends: deleting a neuron a fiber names is refused; deleting a

@@ -48,7 +48,12 @@ reinforcing the same synapse therefore both count. A brain deleted by another pr
 later writes fail with BrainNotFoundError. Like any Lua script, a write is not rolled back if
 Redis itself fails half-way (out of memory, killed); validation failures never write.
 
-Round trips: a write is one EVALSHA (two with ``synapse_deltas``); the script gets a small JSON
+Reference checks (``storage/_integrity.py``) need the stored state the batch points to: one
+MULTI/EXEC read (the brain's change seq first) before the script, whose verdict the script
+applies only while the seq is unchanged, else the write is retried like a moved synapse.
+
+Round trips: a write is one EVALSHA, plus one read when it names fibers or synapses and one
+more with ``synapse_deltas``; the script gets a small JSON
 header plus each record's JSON as its own argument, so records are not escaped twice. Batch
 reads are one command or one read-only script (index lookup + HMGET), statistics one
 MULTI/EXEC pipeline. Timeouts and pool sizes go in the URL query
@@ -101,6 +106,7 @@ from neural_memory.storage._redis_plan import (
     redact_url,
 )
 from neural_memory.storage._vectors import vector_from_text
+from neural_memory.storage._write_common import deleted_synapse_ends
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
 from neural_memory.storage.filters import (
@@ -321,12 +327,8 @@ class RedisStorage(Storage):
         seq = _opt_text(replies[0]) or "0"
         present = replies[1 : 1 + len(fiber_ids)]
         users = replies[1 + len(fiber_ids) : 1 + len(fiber_ids) + len(deleted)]
-        raws = replies[-1] if synapse_ids else []
-        ends = {
-            i: (synapse.source_id, synapse.target_id)
-            for i, raw in zip(synapse_ids, raws, strict=True)
-            if raw is not None and (synapse := decode(Synapse, raw))
-        }
+        found = [decode(Synapse, raw) for raw in (replies[-1] if synapse_ids else []) if raw]
+        ends = {synapse.id: (synapse.source_id, synapse.target_id) for synapse in found}
         stored = StoredReferences(
             fibers=frozenset(i for i, yes in zip(fiber_ids, present, strict=True) if yes),
             synapse_ends=ends,
@@ -344,7 +346,7 @@ class RedisStorage(Storage):
         self, keys: BrainKeys, ends: dict[str, tuple[str, str]], batch: WriteBatch
     ) -> dict[str, frozenset[str]]:
         """The synapse ids of the stored fibers naming both ends of a synapse being deleted."""
-        pairs = sorted({ends[i] for i in batch.delete_synapse_ids if i in ends})
+        pairs = deleted_synapse_ends(ends, batch)
         if not pairs:
             return {}
         async with self._redis.pipeline(transaction=False) as pipe:
