@@ -175,9 +175,13 @@ async def _stored_references(
     conn: Connection, brain: int, batch: WriteBatch
 ) -> integrity.StoredReferences:
     """What :func:`integrity.refuse_dangling` needs to know of the brain before ``batch``."""
-    sql = "SELECT id, source_id, target_id FROM synapses WHERE brain = $1 AND id = ANY($2::text[])"
-    rows = await conn.fetch(sql, brain, list(integrity.synapse_references(batch)))
-    ends = {row[0]: (row[1], row[2]) for row in rows}
+    ends: dict[str, tuple[str, str]] = {}
+    if named := integrity.synapse_references(batch):
+        sql = (
+            "SELECT id, source_id, target_id FROM synapses "
+            "WHERE brain = $1 AND id = ANY($2::text[])"
+        )
+        ends = {row[0]: (row[1], row[2]) for row in await conn.fetch(sql, brain, list(named))}
     successors: dict[str, set[str]] = {}
     if batch.delete_fiber_ids:
         sql = (

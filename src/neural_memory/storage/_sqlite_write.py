@@ -202,9 +202,11 @@ def _stored_references(
     conn: sqlite3.Connection, brain: int, batch: WriteBatch
 ) -> integrity.StoredReferences:
     """What :func:`integrity.refuse_dangling` needs to know of the brain before ``batch``."""
-    sql = f"SELECT id, source_id, target_id FROM synapses WHERE brain = ? AND id {_IN_IDS}"
-    rows = conn.execute(sql, (brain, codec.id_list(integrity.synapse_references(batch))))
-    ends = {row[0]: (row[1], row[2]) for row in rows}
+    ends: dict[str, tuple[str, str]] = {}
+    if named := integrity.synapse_references(batch):
+        sql = f"SELECT id, source_id, target_id FROM synapses WHERE brain = ? AND id {_IN_IDS}"
+        rows = conn.execute(sql, (brain, codec.id_list(named)))
+        ends = {row[0]: (row[1], row[2]) for row in rows}
     successors: dict[str, set[str]] = {}
     if batch.delete_fiber_ids:
         sql = f"SELECT superseded_by, id FROM fibers WHERE brain = ? AND superseded_by {_IN_IDS}"
