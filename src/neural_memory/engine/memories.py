@@ -21,6 +21,7 @@ from neural_memory.engine.encoder import EncodingResult, MemoryEncoder
 from neural_memory.engine.history import supersession_chain
 from neural_memory.errors import NotFoundError, ValidationError
 from neural_memory.storage.base import Storage
+from neural_memory.storage.batch import WriteBatch
 
 __all__ = [
     "EditResult",
@@ -30,6 +31,7 @@ __all__ = [
     "RememberResult",
     "edit_memory",
     "forget_memory",
+    "forget_version",
     "list_memories",
     "memory_types",
     "project_named",
@@ -273,6 +275,24 @@ async def forget_memory(storage: Storage, fiber_id: str) -> list[str]:
         await storage.delete_typed_memory(memory.id)
     deleted = [v.id for v in versions if await storage.delete_fiber(v.id)]
     return deleted
+
+
+async def forget_version(storage: Storage, fiber_id: str) -> bool:
+    """Delete one version of a memory with its typed memory; False when it is not stored.
+
+    The version it replaced is then superseded by the one that replaced it, or is current
+    again (storage refuses to leave a ``superseded_by`` naming a deleted memory).
+    """
+    fiber = await storage.get_fiber(fiber_id)
+    if fiber is None:
+        return False
+    older = tuple(
+        dataclasses.replace(version, superseded_by=fiber.superseded_by)
+        for version in await supersession_chain(storage, fiber.id)
+        if version.superseded_by == fiber.id
+    )
+    await storage.write(WriteBatch(update_fibers=older, delete_fiber_ids=(fiber.id,)))
+    return True
 
 
 async def list_memories(storage: Storage, query: MemoryFilter) -> list[MemoryView]:

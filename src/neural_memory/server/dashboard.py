@@ -28,6 +28,7 @@ from neural_memory.core.fiber import Fiber
 from neural_memory.core.neuron import Neuron, NeuronType
 from neural_memory.engine.encoder import MemoryEncoder
 from neural_memory.engine.history import supersession_chain
+from neural_memory.engine.memories import forget_version
 from neural_memory.engine.retrieval import ReflexPipeline
 from neural_memory.errors import NotFoundError, ValidationError
 from neural_memory.server._state import ServerState
@@ -397,13 +398,13 @@ async def tag_memory(
 
 @write_router.delete("/brains/{brain_id}/memories/{fiber_id}", response_model=DeletedResponse)
 async def forget_memory(fiber_id: str, brain: CurrentBrain, state: State) -> DeletedResponse:
-    """Forget a memory for good: its fiber and typed memory are deleted (neurons stay)."""
+    """Forget a memory for good: its fiber and typed memory are deleted (neurons stay).
+
+    The version it corrected, if any, becomes current again.
+    """
     view = state.view(brain.id)
     await _fiber(view, fiber_id)
-    typed = (await view.get_typed_memories_for_fibers([fiber_id])).get(fiber_id)
-    if typed is not None:
-        await view.delete_typed_memory(typed.id)
-    return DeletedResponse(deleted=await view.delete_fiber(fiber_id))
+    return DeletedResponse(deleted=await forget_version(view, fiber_id))
 
 
 @write_router.post("/brains/{brain_id}/alerts/{alert_id}/resolve", response_model=ResolveResponse)
