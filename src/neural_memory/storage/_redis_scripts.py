@@ -72,13 +72,6 @@ for _, x in ipairs(fu) do
   if not has(F, x[1]) then return {'missing', 'fiber', x[1]} end
 end
 local deleted_fibers = {}
-local function drop_memory(id)
-  local old = redis.call('HGET', T, id)
-  if old then
-    redis.call('HDEL', T, id)
-    unindex_memory(id, old)
-  end
-end
 for _, id in ipairs(list('df')) do deleted_fibers[id] = true end
 for _, group in ipairs({fi, fu}) do
   for _, x in ipairs(group) do
@@ -162,6 +155,13 @@ local function unindex_memory(id, old)
   redis.call('SREM', P..'tf:'..o.fiber_id, id)
   if type(o.project_id) == 'string' then redis.call('SREM', P..'tp:'..o.project_id, id) end
   redis.call('ZREM', TX, id)
+end
+local function drop_memory(id)
+  local old = redis.call('HGET', T, id)
+  if old then
+    redis.call('HDEL', T, id)
+    unindex_memory(id, old)
+  end
 end
 for _, x in ipairs(list('pv')) do
   redis.call('SADD', P..'vm', x[2])
