@@ -9,15 +9,8 @@ from dataclasses import replace
 import pytest
 
 from neural_memory import ValidationError
-from neural_memory.core import (
-    Fiber,
-    MemoryType,
-    Neuron,
-    NeuronType,
-    Synapse,
-    SynapseType,
-    TypedMemory,
-)
+from neural_memory.core import Fiber, Neuron, NeuronType, Synapse, SynapseType
+from neural_memory.core.typed_memory import MemoryType, TypedMemory
 from neural_memory.errors import NotFoundError
 from neural_memory.sharing import BrainExporter, BrainImporter
 from neural_memory.storage import InMemoryStorage, Storage, WriteBatch

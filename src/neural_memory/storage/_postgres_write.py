@@ -273,20 +273,14 @@ async def _apply(
     conn: Connection, brain: int, batch: WriteBatch, old_fibers: dict[str, frozenset[str]]
 ) -> set[str]:
     """Apply a checked batch; return the ids of synapses deleted with their neurons."""
-    await _put(
-        conn,
-        _ENSURE_NEURONS,
-        common.rows_of(brain, _first_wins(batch.ensure_neurons), codec.neuron_row),
-    )
+    ensured = _first_wins(batch.ensure_neurons)
+    await _put(conn, _ENSURE_NEURONS, common.rows_of(brain, ensured, codec.neuron_row))
     neurons = (*batch.insert_neurons, *batch.update_neurons)
     await _put(conn, _PUT_NEURONS, common.rows_of(brain, neurons, codec.neuron_row))
     if batch.synapse_deltas:  # before the synapse writes: deltas move stored synapses only
         await _move_synapses(conn, brain, batch)
-    await _put(
-        conn,
-        _ENSURE_SYNAPSES,
-        common.rows_of(brain, _first_wins(batch.ensure_synapses), codec.synapse_row),
-    )
+    links = _first_wins(batch.ensure_synapses)
+    await _put(conn, _ENSURE_SYNAPSES, common.rows_of(brain, links, codec.synapse_row))
     synapses = (*batch.insert_synapses, *batch.update_synapses)
     await _put(conn, _PUT_SYNAPSES, common.rows_of(brain, synapses, codec.synapse_row))
     fibers = (*batch.insert_fibers, *batch.update_fibers)
@@ -294,11 +288,8 @@ async def _apply(
         await _put(conn, _PUT_FIBERS, common.rows_of(brain, fibers, codec.fiber_row))
         await _set_membership(conn, brain, old_fibers, {f.id: f.neuron_ids for f in fibers})
     await _put_vectors(conn, brain, batch)
-    await _put(
-        conn,
-        _PUT_TYPED_MEMORIES,
-        common.rows_of(brain, batch.put_typed_memories, codec.typed_memory_row),
-    )
+    memories = common.rows_of(brain, batch.put_typed_memories, codec.typed_memory_row)
+    await _put(conn, _PUT_TYPED_MEMORIES, memories)
     await _put(conn, _PUT_PROJECTS, common.rows_of(brain, batch.put_projects, codec.project_row))
     if batch.delete_fiber_ids:
         for table in ("fiber_neurons", "vectors", "typed_memories"):  # all go with the fiber
