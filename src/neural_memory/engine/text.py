@@ -6,12 +6,21 @@ their Snowball stem so that "fixed", "fixes" and "fixing" meet in one neuron.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from functools import lru_cache
 
 import snowballstemmer
 
-__all__ = ["STOP_WORDS", "is_stop_word", "stem", "terms", "tokenize"]
+__all__ = [
+    "STOP_WORDS",
+    "TERMS_VERSION",
+    "document_terms",
+    "is_stop_word",
+    "stem",
+    "terms",
+    "tokenize",
+]
 
 STOP_WORDS: frozenset[str] = frozenset(
     """a about above across after afterwards again against all almost alone along already also
@@ -61,3 +70,20 @@ def stem(token: str) -> str:
 def terms(text: str) -> list[str]:
     """Stemmed content terms of ``text`` in order (stop words and single letters dropped)."""
     return [stem(t) for t in tokenize(text) if (len(t) > 1 or t.isdigit()) and t not in STOP_WORDS]
+
+
+def document_terms(content: str, speaker: str | None) -> list[str]:
+    """The lexical (BM25) terms of a memory: its text's terms, then its speaker's."""
+    return terms(content) + (terms(speaker) if speaker else [])
+
+
+TERMS_VERSION: str = hashlib.blake2b(
+    "\n".join((_TOKEN.pattern, "snowball-english", *sorted(STOP_WORDS))).encode(),
+    digest_size=4,
+).hexdigest()
+"""Fingerprint of how :func:`terms` works (8 hex digits).
+
+Storage that keeps memories' terms (SQLite, PostgreSQL) stores it with them; terms stored
+under another fingerprint are ignored and computed again, so changing the stop words or
+the tokeniser never mixes old and new terms in one index.
+"""

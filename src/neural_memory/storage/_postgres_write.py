@@ -22,7 +22,7 @@ from neural_memory.storage._integrity import refuse_missing, refuse_neurons_in_u
 from neural_memory.storage._sqlite_rows import (
     ALERT_COLUMNS,
     BRAIN_COLUMNS,
-    FIBER_COLUMNS,
+    FIBER_WRITE_COLUMNS,
     NEURON_COLUMNS,
     PROJECT_COLUMNS,
     RECALL_COLUMNS,
@@ -58,7 +58,7 @@ Connection = Any
 # The PostgreSQL type of each column of the matching ``*_COLUMNS`` (after ``brain``).
 _NEURON_TYPES = "text text text text text int8 float8 int8 int8"
 _SYNAPSE_TYPES = "text text text text float8 text text int8 int8 int8"
-_FIBER_TYPES = "text text text text text text float8 float8 int8 int8 text text int8 int8 text"
+_FIBER_TYPES = "text text text text text text float8 float8 int8 int8 text text int8 int8 text text"
 _TYPED_TYPES = "text text text int4 text int8 text text int8 text"
 _PROJECT_TYPES = "text text text text int8 int8"
 _ALERT_TYPES = "text text text text text float8 float8 int8 int8 int8 int8"
@@ -93,7 +93,7 @@ _ENSURE_NEURONS = bulk_sql("neurons", NEURON_COLUMNS, _NEURON_TYPES, "ignore")
 _PUT_NEURONS = bulk_sql("neurons", NEURON_COLUMNS, _NEURON_TYPES, "update")
 _ENSURE_SYNAPSES = bulk_sql("synapses", SYNAPSE_COLUMNS, _SYNAPSE_TYPES, "ignore")
 _PUT_SYNAPSES = bulk_sql("synapses", SYNAPSE_COLUMNS, _SYNAPSE_TYPES, "update")
-_PUT_FIBERS = bulk_sql("fibers", FIBER_COLUMNS, _FIBER_TYPES, "update")
+_PUT_FIBERS = bulk_sql("fibers", FIBER_WRITE_COLUMNS, _FIBER_TYPES, "update")
 _PUT_TYPED_MEMORIES = bulk_sql("typed_memories", TYPED_MEMORY_COLUMNS, _TYPED_TYPES, "update")
 _PUT_PROJECTS = bulk_sql("projects", PROJECT_COLUMNS, _PROJECT_TYPES, "update")
 PUT_ALERTS = bulk_sql("alerts", ALERT_COLUMNS, _ALERT_TYPES, "update")

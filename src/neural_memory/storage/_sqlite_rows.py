@@ -22,12 +22,15 @@ from neural_memory.core.neuron import Neuron
 from neural_memory.core.project import Project
 from neural_memory.core.synapse import Synapse
 from neural_memory.core.typed_memory import TypedMemory
+from neural_memory.engine.text import TERMS_VERSION, document_terms
 from neural_memory.errors import ValidationError
+from neural_memory.storage._core import FiberRows
 
 __all__ = [
     "ALERT_COLUMNS",
     "BRAIN_COLUMNS",
     "FIBER_COLUMNS",
+    "FIBER_WRITE_COLUMNS",
     "NEURON_COLUMNS",
     "PROJECT_COLUMNS",
     "RECALL_COLUMNS",
@@ -41,6 +44,7 @@ __all__ = [
     "dump_json",
     "fiber_from_row",
     "fiber_row",
+    "fiber_rows_from",
     "from_micros",
     "id_list",
     "load_json",
@@ -51,6 +55,7 @@ __all__ = [
     "recall_from_row",
     "recall_row",
     "stats_from_row",
+    "stored_terms",
     "synapse_from_row",
     "synapse_row",
     "to_micros",
@@ -230,8 +235,25 @@ FIBER_COLUMNS = (
 )
 
 
+FIBER_WRITE_COLUMNS = FIBER_COLUMNS + ", terms"
+"""What a fiber write stores: its columns, then its lexical terms (see :func:`stored_terms`)."""
+
+TERMS_PREFIX = TERMS_VERSION + " "
+"""How stored terms start: the fingerprint of the tokeniser that computed them, a space."""
+
+
+def stored_terms(content: str, speaker: object) -> str:
+    """A memory's lexical terms as stored with it: ``TERMS_PREFIX`` + space-separated terms.
+
+    ``speaker`` is its metadata's speaker (counted only when it is text). Recall indexes
+    read them back instead of tokenising every memory when a brain is opened.
+    """
+    words = document_terms(content, speaker if isinstance(speaker, str) else None)
+    return TERMS_PREFIX + " ".join(words)
+
+
 def fiber_row(brain: int, f: Fiber) -> Row:
-    """Return the brain number followed by the ``FIBER_COLUMNS`` of ``f``."""
+    """Return the brain number followed by the ``FIBER_WRITE_COLUMNS`` of ``f``."""
     return (
         brain,
         f.id,
@@ -249,7 +271,41 @@ def fiber_row(brain: int, f: Fiber) -> Row:
         _opt_micros(f.occurred_at),
         to_micros(f.created_at),
         f.superseded_by,
+        stored_terms(f.content, f.metadata.get("speaker")),
     )
+
+
+_EPOCH_DAY = datetime(1970, 1, 1).toordinal()
+_DAY = 86_400_000_000
+
+
+def fiber_rows_from(found: list[Row]) -> FiberRows:
+    """:class:`FiberRows` from rows read with the backend's fiber-rows query.
+
+    Each row is: id, pathway (JSON), neuron ids (JSON; None when the pathway names them
+    all), event time (epoch microseconds), conductivity, suppressed, asks, speaker,
+    follows, the stored terms (without ``TERMS_PREFIX``; None when missing or stale) and
+    the content (None when the terms are there).
+    """
+    pathways = json.loads("[" + ",".join(row[1] for row in found) + "]")
+    return FiberRows(
+        ids=[row[0] for row in found],
+        neuron_ids=[_neuron_order(path, row[2]) for path, row in zip(pathways, found, strict=True)],
+        days=[row[3] // _DAY + _EPOCH_DAY for row in found],
+        conductivity=[row[4] for row in found],
+        suppressed=[bool(row[5]) for row in found],
+        asks=[bool(row[6]) for row in found],
+        speakers=[row[7] for row in found],
+        follows=[row[8] for row in found],
+        terms=[row[9] for row in found],
+        contents=[row[10] for row in found],
+    )
+
+
+def _neuron_order(pathway: list[str], neuron_ids: str | None) -> tuple[str, ...]:
+    if neuron_ids is None:
+        return tuple(pathway)
+    return (*pathway, *sorted(set(load_json(neuron_ids)).difference(pathway)))
 
 
 def fiber_from_row(row: Row) -> Fiber:

@@ -19,7 +19,7 @@ from neural_memory.errors import AlreadyExistsError, BrainNotFoundError, NotFoun
 from neural_memory.storage._integrity import refuse_missing, refuse_neurons_in_use, refuse_taken
 from neural_memory.storage._sqlite_rows import (
     BRAIN_COLUMNS,
-    FIBER_COLUMNS,
+    FIBER_WRITE_COLUMNS,
     NEURON_COLUMNS,
     PROJECT_COLUMNS,
     SYNAPSE_COLUMNS,
@@ -92,8 +92,8 @@ _ENSURE_NEURON = insert_sql("neurons", NEURON_COLUMNS, "ignore")
 _PUT_NEURON = insert_sql("neurons", NEURON_COLUMNS, "update")
 _ENSURE_SYNAPSE = insert_sql("synapses", SYNAPSE_COLUMNS, "ignore")
 _PUT_SYNAPSE = insert_sql("synapses", SYNAPSE_COLUMNS, "update")
-_INSERT_FIBER = insert_sql("fibers", FIBER_COLUMNS)
-_PUT_FIBER = insert_sql("fibers", FIBER_COLUMNS, "update")
+_INSERT_FIBER = insert_sql("fibers", FIBER_WRITE_COLUMNS)
+_PUT_FIBER = insert_sql("fibers", FIBER_WRITE_COLUMNS, "update")
 _PUT_TYPED_MEMORY = insert_sql("typed_memories", TYPED_MEMORY_COLUMNS, "update")
 _PUT_PROJECT = insert_sql("projects", PROJECT_COLUMNS, "update")
 _PUT_VECTOR = (

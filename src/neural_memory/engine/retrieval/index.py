@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 from array import array
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields
+from itertools import chain, islice
 from typing import TYPE_CHECKING, overload
 
 import numpy as np
@@ -25,11 +26,12 @@ from neural_memory.core.neuron import NeuronType, stable_neuron_id
 from neural_memory.core.synapse import Synapse
 from neural_memory.engine.extraction import word_key
 from neural_memory.engine.retrieval.context import format_memory
-from neural_memory.engine.retrieval.lexical import LexicalIndex
+from neural_memory.engine.retrieval.lexical import LexicalIndex, group_bounds
 from neural_memory.engine.retrieval.vectors import VectorStore
-from neural_memory.engine.text import terms
+from neural_memory.engine.text import document_terms
 from neural_memory.engine.tokens import count_tokens
-from neural_memory.errors import NeuralMemoryError
+from neural_memory.errors import NeuralMemoryError, NotFoundError
+from neural_memory.storage._core import FiberRows, GraphRows, fiber_rows_of
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import FiberVector, WriteBatch
 
@@ -53,12 +55,27 @@ class Link:
 
 @dataclass(slots=True)
 class FiberRecord:
-    """What the index keeps of one fiber (its context line is formatted once, on demand)."""
+    """What the index keeps of one fiber.
 
-    fiber: Fiber
+    An index opened from storage knows each memory by its columns only; the full
+    :class:`Fiber` is read when recall needs it (:meth:`BrainIndex.load_fibers`) and kept.
+    Its context line is formatted once, on demand.
+    """
+
+    id: str
     neuron_rows: tuple[int, ...]
     alive: bool = True
+    loaded: Fiber | None = None
     line: tuple[str, int] | None = None
+
+    @property
+    def fiber(self) -> Fiber:
+        """The full memory; NotFoundError unless it was loaded (see ``load_fibers``)."""
+        if self.loaded is None:
+            raise NotFoundError(
+                f"memory {self.id!r} is not loaded: await index.load_fibers(rows) first"
+            )
+        return self.loaded
 
     def context_line(self) -> tuple[str, int]:
         """The fiber as a context line, and that line's token count."""
@@ -106,6 +123,7 @@ class BrainIndex:
         self.neurons = _Neurons()
         self.vectors = VectorStore()
         self._columns = _FiberColumns()
+        self._documents: list[list[str]] = []  # fiber row -> its lexical terms
         self._followers: dict[str, list[int]] = {}  # fiber id -> rows that follow it, waiting
         self.time_rows: set[int] = set()
         self._synapses: dict[str, Link] = {}
@@ -137,17 +155,29 @@ class BrainIndex:
         self.vectors = VectorStore()
         self._unembedded = set()
         self._columns = _FiberColumns()
+        self._documents = []
         self._followers = {}
         self.time_rows = set()
-        graph = await self.storage.get_graph_rows()
-        for neuron_id, kind in graph.neurons:
-            self._put_neuron(neuron_id, kind)
-        for link in graph.synapses:
-            self._put_link(*link)
-        for fiber in await self.storage.find_fibers():
-            self._put_fiber(fiber)
+        self._load_graph(await self.storage.get_graph_rows())
+        self._add_fibers(await self.storage.get_fiber_rows(), [])
         if self.embedder is not None:
             self._put_vectors(await self.storage.get_vectors(self.embedder.name))
+
+    async def load_fibers(self, rows: Iterable[int] | None = None) -> None:
+        """Read the full memories of ``rows`` (None: every live row) that are not loaded yet.
+
+        Afterwards ``fibers[row].fiber`` works for each of them, except for a memory deleted
+        from storage meanwhile (the next ``sync`` drops it).
+        """
+        wanted = range(len(self.fibers)) if rows is None else rows
+        missing = [r for r in wanted if self.fibers[r].alive and self.fibers[r].loaded is None]
+        if not missing:
+            return
+        found = await self.storage.get_fibers(self.fibers[r].id for r in missing)
+        for row in missing:
+            record = self.fibers[row]
+            if record.loaded is None:  # a sync meanwhile may have put a newer one
+                record.loaded = found.get(record.id)
 
     def apply_own_write(self, batch: WriteBatch, seq: int) -> None:
         """Apply a batch this process just wrote, if nobody else wrote since the last sync.
@@ -171,8 +201,7 @@ class BrainIndex:
                 self._put_synapse(synapse)
         for synapse in (*batch.insert_synapses, *batch.update_synapses):
             self._put_synapse(synapse)
-        for fiber in (*batch.insert_fibers, *batch.update_fibers):
-            self._put_fiber(fiber)
+        self._put_fibers([*batch.insert_fibers, *batch.update_fibers])
         if self.embedder is not None:
             name = self.embedder.name
             self._put_vectors({v.fiber_id: v.vector for v in batch.put_vectors if v.model == name})
@@ -199,10 +228,9 @@ class BrainIndex:
             if synapse_id in synapses:
                 self._put_synapse(synapses[synapse_id])
         for fiber_id in ids[ChangeKind.FIBER]:
-            if fiber_id in fibers:
-                self._put_fiber(fibers[fiber_id])
-            else:
+            if fiber_id not in fibers:
                 self._drop_fiber(fiber_id)
+        self._put_fibers([fibers[i] for i in ids[ChangeKind.FIBER] if i in fibers])
         if self.embedder is not None and fibers:
             self._put_vectors(await self.storage.get_vectors(self.embedder.name, fibers))
 
@@ -223,6 +251,8 @@ class BrainIndex:
         rows = [r for r in sorted(self._unembedded) if self.fibers[r].alive]
         rows = [r for r in rows if not self.vectors.has(r)]
         self._unembedded.clear()
+        await self.load_fibers(rows)
+        rows = [r for r in rows if self.fibers[r].loaded is not None]
         if not rows:
             return
         embedded = await self.embedder.embed([self.fibers[r].fiber.content for r in rows])
@@ -283,41 +313,100 @@ class BrainIndex:
             if link.both:
                 self.neurons.adjacency[link.target].pop(link.source, None)
 
-    def _put_fiber(self, fiber: Fiber) -> None:
-        row = self.fiber_rows.get(fiber.id)
-        if row is not None:
-            record = self.fibers[row]
-            same = record.fiber.content == fiber.content
-            if same and record.fiber.neuron_ids == fiber.neuron_ids:
-                if record.fiber.metadata != fiber.metadata:
-                    record.line = None
-                record.fiber = fiber
-                self._columns.set(row, fiber)
-                return
-            self._drop_fiber(fiber.id)
-        row = len(self.fibers)
-        order = list(fiber.pathway) + sorted(fiber.neuron_ids - set(fiber.pathway))
-        neuron_rows = tuple(self.neurons.row(neuron_id) for neuron_id in order)
-        self.fibers.append(FiberRecord(fiber, neuron_rows))
-        self.fiber_rows[fiber.id] = row
-        for neuron_row in neuron_rows:
-            self.neurons.fibers[neuron_row].append(row)
-        self.lexical.add(row, _document_terms(fiber))
-        follows = fiber.metadata.get("follows")
-        previous = self.fiber_rows.get(follows) if isinstance(follows, str) else None
-        if isinstance(follows, str) and previous is None:
-            self._followers.setdefault(follows, []).append(row)  # linked when it arrives
-        speaker = fiber.metadata.get("speaker")
-        self._columns.append(
-            fiber,
-            previous,
-            self.neurons.row(stable_neuron_id(word_key(speaker)))
-            if isinstance(speaker, str)
-            else -1,
+    def _load_graph(self, graph: GraphRows) -> None:
+        """Add every neuron and synapse of a brain being opened (one tight loop each)."""
+        for neuron_id, kind in graph.neurons:
+            self._put_neuron(neuron_id, kind)
+        row, adjacency, links = self.neurons.row, self.neurons.adjacency, self._synapses
+        for synapse_id, source_id, target_id, stored, both in graph.synapses:
+            source, target = row(source_id), row(target_id)
+            weight = min(1.0, max(0.0, stored))
+            links[synapse_id] = Link(source_id, target_id, source, target, both, weight)
+            adjacency[source][target] = weight
+            if both:
+                adjacency[target][source] = weight
+
+    def _put_fibers(self, fibers: list[Fiber]) -> None:
+        """Add or replace these memories.
+
+        A replaced memory keeps its row when only its attributes changed (not its neurons
+        or its terms); otherwise its old row is dropped and it gets a new one.
+        """
+        rows = fiber_rows_of(fibers)
+        documents = _documents(rows)
+        fresh: list[int] = []
+        for i, fiber in enumerate(fibers):
+            row = self.fiber_rows.get(fiber.id)
+            if row is not None:
+                record = self.fibers[row]
+                if record.neuron_rows == self._neuron_rows([rows.neuron_ids[i]])[0] and (
+                    self._documents[row] == documents[i]
+                ):
+                    record.loaded, record.line = fiber, None
+                    self._columns.set(row, rows, i)
+                    continue
+                self._drop_fiber(fiber.id)
+            fresh.append(i)
+        if fresh:
+            self._add_fibers(_select(rows, fresh), [fibers[i] for i in fresh])
+
+    def _add_fibers(self, rows: FiberRows, fibers: list[Fiber]) -> None:
+        """Append memories as new rows, in bulk (``fibers``: their full objects, or [])."""
+        start, count = len(self.fibers), len(rows.ids)
+        documents = _documents(rows)
+        neuron_rows = self._neuron_rows(rows.neuron_ids)
+        loaded: Iterable[Fiber | None] = fibers or [None] * count
+        self.fibers.extend(
+            FiberRecord(fiber_id, members, loaded=fiber)
+            for fiber_id, members, fiber in zip(rows.ids, neuron_rows, loaded, strict=True)
         )
-        for follower in self._followers.pop(fiber.id, ()):
-            self._columns.link(row, follower)
-        self._unembedded.add(row)
+        self.fiber_rows.update(zip(rows.ids, range(start, start + count), strict=True))
+        self._documents.extend(documents)
+        self.lexical.extend(documents)
+        self._index_members(start, neuron_rows)
+        speaker_rows = {
+            s: self.neurons.row(stable_neuron_id(word_key(s)))
+            for s in set(rows.speakers)
+            if s is not None
+        }
+        speakers = [-1 if s is None else speaker_rows[s] for s in rows.speakers]
+        self._columns.extend(rows, speakers)
+        self._link_threads(start, rows)
+        self._unembedded.update(range(start, start + count))
+
+    def _neuron_rows(self, neuron_ids: list[tuple[str, ...]]) -> list[tuple[int, ...]]:
+        """Each fiber's neuron rows (neurons the index has not seen get new rows)."""
+        flat = list(chain.from_iterable(neuron_ids))
+        known = self.neurons.rows
+        rows = list(map(known.__getitem__, flat)) if known.keys() >= set(flat) else None
+        members = iter(rows if rows is not None else [self.neurons.row(n) for n in flat])
+        return [tuple(islice(members, len(ids))) for ids in neuron_ids]
+
+    def _index_members(self, start: int, neuron_rows: list[tuple[int, ...]]) -> None:
+        """Record which fibers (from row ``start`` on) each neuron belongs to."""
+        lengths = np.fromiter(map(len, neuron_rows), dtype=np.int64, count=len(neuron_rows))
+        neurons = np.fromiter(chain.from_iterable(neuron_rows), dtype=np.int64)
+        owners = np.repeat(np.arange(start, start + len(neuron_rows)), lengths)
+        order = np.argsort(neurons, kind="stable")
+        neurons, owners = neurons[order], owners[order]
+        firsts, ends = group_bounds(neurons)
+        members = self.neurons.fibers
+        for first, end in zip(firsts, ends, strict=True):
+            members[int(neurons[first])].extend(owners[first:end].tolist())
+
+    def _link_threads(self, start: int, rows: FiberRows) -> None:
+        """Link each new row to the memory it follows, and memories waiting for it to it."""
+        for row, follows in enumerate(rows.follows, start):
+            if follows is None:
+                continue
+            previous = self.fiber_rows.get(follows)
+            if previous is None:
+                self._followers.setdefault(follows, []).append(row)  # linked when it arrives
+            else:
+                self._columns.link(previous, row)
+        for row, fiber_id in enumerate(rows.ids, start):
+            for follower in self._followers.pop(fiber_id, ()):
+                self._columns.link(row, follower)
 
     def _drop_fiber(self, fiber_id: str) -> None:
         row = self.fiber_rows.pop(fiber_id, None)
@@ -377,7 +466,7 @@ class BrainIndex:
 
     def fiber_terms(self, row: int) -> set[str]:
         """The lexical terms of a fiber row."""
-        return set(_document_terms(self.fibers[row].fiber))
+        return set(self._documents[row])
 
     def neuron_row(self, neuron_id: str) -> int | None:
         """The row of a neuron the index knows, else None."""
@@ -414,17 +503,16 @@ class _FiberColumns:
         self.next: array[int] = array("i")
         self.speaker: array[int] = array("i")
 
-    def append(self, fiber: Fiber, follows: int | None, speaker: int) -> None:
-        occurred = fiber.occurred_at or fiber.created_at
-        self.occurred.append(occurred.toordinal())
-        self.conductivity.append(fiber.conductivity)
-        self.suppressed.append(_suppressed(fiber))
-        self.asks.append(1 if "?" in fiber.content else 0)
-        self.speaker.append(speaker)
-        self.previous.append(-1)
-        self.next.append(-1)
-        if follows is not None:
-            self.link(follows, len(self.previous) - 1)
+    def extend(self, rows: FiberRows, speakers: list[int]) -> None:
+        """Append the columns of new rows (not linked to any thread yet)."""
+        self.occurred.extend(rows.days)
+        self.conductivity.extend(rows.conductivity)
+        self.suppressed.extend(rows.suppressed)
+        self.asks.extend(rows.asks)
+        self.speaker.extend(speakers)
+        unlinked = array("i", [-1]) * len(rows.ids)
+        self.previous.extend(unlinked)
+        self.next.extend(unlinked)
 
     def link(self, previous: int, row: int) -> None:
         """Record that ``row`` follows ``previous`` (which may have arrived after it)."""
@@ -432,18 +520,22 @@ class _FiberColumns:
         if self.next[previous] < 0:
             self.next[previous] = row
 
-    def set(self, row: int, fiber: Fiber) -> None:
-        self.conductivity[row] = fiber.conductivity
-        self.suppressed[row] = _suppressed(fiber)
+    def set(self, row: int, rows: FiberRows, i: int) -> None:
+        """Overwrite the attributes of ``row`` that change in place, from ``rows[i]``."""
+        self.conductivity[row] = rows.conductivity[i]
+        self.suppressed[row] = rows.suppressed[i]
+        self.asks[row] = rows.asks[i]
 
 
-def _suppressed(fiber: Fiber) -> int:
-    """1 for memories recall should rank down: superseded facts and derived summaries."""
-    return 1 if fiber.superseded_by or "concept_of" in fiber.metadata else 0
+def _documents(rows: FiberRows) -> list[list[str]]:
+    """Each memory's lexical terms: as stored with it, else computed from its text."""
+    return [
+        stored.split() if stored is not None else document_terms(content or "", speaker)
+        for stored, content, speaker in zip(rows.terms, rows.contents, rows.speakers, strict=True)
+    ]
 
 
-def _document_terms(fiber: Fiber) -> list[str]:
-    """Lexical terms of a fiber: its text, plus who said it."""
-    speaker = fiber.metadata.get("speaker")
-    extra = terms(speaker) if isinstance(speaker, str) else []
-    return terms(fiber.content) + extra
+def _select(rows: FiberRows, keep: list[int]) -> FiberRows:
+    """The rows ``keep`` of ``rows``."""
+    columns = {f.name: getattr(rows, f.name) for f in fields(FiberRows)}
+    return FiberRows(**{name: [column[i] for i in keep] for name, column in columns.items()})
