@@ -178,9 +178,11 @@ def graph_rows(conn: sqlite3.Connection, brain_id: str) -> GraphRows:
 
 
 _TEXT = "CASE WHEN json_type(metadata, '$.{0}') = 'text' THEN json_extract(metadata, '$.{0}') END"
+# The pathway names a subset of the neurons, written the same way: when both texts have the
+# same length they name the same neurons, and the neuron ids need not be read.
 _FIBER_ROWS = f"""
 SELECT id, pathway,
-    CASE WHEN json_array_length(neuron_ids) > json_array_length(pathway) THEN neuron_ids END,
+    CASE WHEN length(neuron_ids) <> length(pathway) THEN neuron_ids END,
     coalesce(occurred_at, created_at), conductivity,
     coalesce(superseded_by, '') <> '' OR json_type(metadata, '$.concept_of') IS NOT NULL,
     instr(content, '?') > 0, {_TEXT.format("speaker")}, {_TEXT.format("follows")},

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
+
 from neural_memory.core.alert import Alert
 from neural_memory.core.brain import Brain, BrainConfig
 from neural_memory.core.events import BrainStats, RecallEvent
@@ -287,24 +289,31 @@ def fiber_rows_from(found: list[Row]) -> FiberRows:
     follows, the stored terms (without ``TERMS_PREFIX``; None when missing or stale) and
     the content (None when the terms are there).
     """
-    pathways = json.loads("[" + ",".join(row[1] for row in found) + "]")
+    if not found:
+        return FiberRows([], [], [], [], [], [], [], [], [], [])
+    ids, paths, extra, times, conductivity, suppressed, asks, speakers, follows, terms, texts = (
+        list(column) for column in zip(*found, strict=True)
+    )
+    pathways: list[list[str]] = json.loads("[" + ",".join(paths) + "]")
+    days = np.floor_divide(np.array(times, dtype=np.int64), _DAY) + _EPOCH_DAY
     return FiberRows(
-        ids=[row[0] for row in found],
-        neuron_ids=[_neuron_order(path, row[2]) for path, row in zip(pathways, found, strict=True)],
-        days=[row[3] // _DAY + _EPOCH_DAY for row in found],
-        conductivity=[row[4] for row in found],
-        suppressed=[bool(row[5]) for row in found],
-        asks=[bool(row[6]) for row in found],
-        speakers=[row[7] for row in found],
-        follows=[row[8] for row in found],
-        terms=[row[9] for row in found],
-        contents=[row[10] for row in found],
+        ids=ids,
+        neuron_ids=[
+            tuple(path) if more is None else _neuron_order(path, more)
+            for path, more in zip(pathways, extra, strict=True)
+        ],
+        days=days.tolist(),
+        conductivity=conductivity,
+        suppressed=np.array(suppressed, dtype=np.bool_).tolist(),
+        asks=np.array(asks, dtype=np.bool_).tolist(),
+        speakers=speakers,
+        follows=follows,
+        terms=terms,
+        contents=texts,
     )
 
 
-def _neuron_order(pathway: list[str], neuron_ids: str | None) -> tuple[str, ...]:
-    if neuron_ids is None:
-        return tuple(pathway)
+def _neuron_order(pathway: list[str], neuron_ids: str) -> tuple[str, ...]:
     return (*pathway, *sorted(set(load_json(neuron_ids)).difference(pathway)))
 
 

@@ -83,8 +83,7 @@ _TEXT = (
 )
 _FIBER_ROWS = f"""
 SELECT id, pathway,
-    CASE WHEN json_array_length(neuron_ids::json) > json_array_length(pathway::json)
-        THEN neuron_ids END,
+    CASE WHEN length(neuron_ids) <> length(pathway) THEN neuron_ids END,
     coalesce(occurred_at, created_at), conductivity,
     coalesce(superseded_by, '') <> '' OR metadata::jsonb ? 'concept_of',
     strpos(content, '?') > 0, {_TEXT.format("speaker")}, {_TEXT.format("follows")},

@@ -14,8 +14,8 @@ from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
-from itertools import chain, islice
-from typing import TYPE_CHECKING, overload
+from itertools import chain, islice, repeat
+from typing import TYPE_CHECKING, cast, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -123,10 +123,11 @@ class BrainIndex:
         self.neurons = _Neurons()
         self.vectors = VectorStore()
         self._columns = _FiberColumns()
-        self._documents: list[list[str]] = []  # fiber row -> its lexical terms
+        self._documents: list[str] = []  # fiber row -> its lexical terms, space-separated
         self._followers: dict[str, list[int]] = {}  # fiber id -> rows that follow it, waiting
         self.time_rows: set[int] = set()
-        self._synapses: dict[str, Link] = {}
+        self._synapses: dict[str, int] = {}  # synapse id -> its slot in _links
+        self._links = _Links()
         self._unembedded: set[int] = set()  # rows added without a vector (no full scans)
         self._lock = asyncio.Lock()
 
@@ -151,7 +152,7 @@ class BrainIndex:
         self.seq = await self.storage.get_change_seq()
         self.lexical = LexicalIndex()
         self.fibers, self.fiber_rows = [], {}
-        self.neurons, self._synapses = _Neurons(), {}
+        self.neurons, self._synapses, self._links = _Neurons(), {}, _Links()
         self.vectors = VectorStore()
         self._unembedded = set()
         self._columns = _FiberColumns()
@@ -193,14 +194,11 @@ class BrainIndex:
         for neuron in (*batch.ensure_neurons, *batch.insert_neurons, *batch.update_neurons):
             self._put_neuron(neuron.id, neuron.type)
         for synapse_id, delta in batch.synapse_deltas:  # stored links only, as in storage
-            link = self._synapses.get(synapse_id)
-            if link is not None:
-                self._set_weight(link, link.weight + delta)
-        for synapse in batch.ensure_synapses:
-            if synapse.id not in self._synapses:
-                self._put_synapse(synapse)
-        for synapse in (*batch.insert_synapses, *batch.update_synapses):
-            self._put_synapse(synapse)
+            slot = self._synapses.get(synapse_id)
+            if slot is not None:
+                self._set_weight(slot, self._links.weight[slot] + delta)
+        new = [s for s in batch.ensure_synapses if s.id not in self._synapses]
+        self._put_synapses([*new, *batch.insert_synapses, *batch.update_synapses])
         self._put_fibers([*batch.insert_fibers, *batch.update_fibers])
         if self.embedder is not None:
             name = self.embedder.name
@@ -224,9 +222,9 @@ class BrainIndex:
             else:
                 self._drop_neuron(neuron_id)
         for synapse_id in ids[ChangeKind.SYNAPSE]:
-            self._drop_synapse(synapse_id)
-            if synapse_id in synapses:
-                self._put_synapse(synapses[synapse_id])
+            if synapse_id not in synapses:
+                self._drop_synapse(synapse_id)
+        self._put_synapses([synapses[i] for i in ids[ChangeKind.SYNAPSE] if i in synapses])
         for fiber_id in ids[ChangeKind.FIBER]:
             if fiber_id not in fibers:
                 self._drop_fiber(fiber_id)
@@ -287,43 +285,52 @@ class BrainIndex:
                 self.neurons.adjacency[other].pop(row, None)
             self.neurons.adjacency[row].clear()
 
-    def _put_synapse(self, synapse: Synapse) -> None:
-        s = synapse
-        self._put_link(s.id, s.source_id, s.target_id, s.weight, s.is_bidirectional)
+    def _put_synapses(self, synapses: list[Synapse]) -> None:
+        """Add or replace these synapses (the last of one id wins)."""
+        for synapse in synapses:
+            self._drop_synapse(synapse.id)
+        self._add_links(
+            [(s.id, s.source_id, s.target_id, s.weight, s.is_bidirectional) for s in synapses]
+        )
 
-    def _put_link(
-        self, synapse_id: str, source: str, target: str, weight: float, both: bool
-    ) -> None:
-        rows = self.neurons
-        link = Link(source, target, rows.row(source), rows.row(target), both, weight)
-        self._drop_synapse(synapse_id)
-        self._synapses[synapse_id] = link
-        self._set_weight(link, weight)
-
-    def _set_weight(self, link: Link, weight: float) -> None:
-        link.weight = min(1.0, max(0.0, weight))
-        self.neurons.adjacency[link.source][link.target] = link.weight
-        if link.both:
-            self.neurons.adjacency[link.target][link.source] = link.weight
+    def _set_weight(self, slot: int, weight: float) -> None:
+        links = self._links
+        links.weight[slot] = weight = min(1.0, max(0.0, weight))
+        source, target = links.source[slot], links.target[slot]
+        self.neurons.adjacency[source][target] = weight
+        if links.both[slot]:
+            self.neurons.adjacency[target][source] = weight
 
     def _drop_synapse(self, synapse_id: str) -> None:
-        link = self._synapses.pop(synapse_id, None)
-        if link is not None:
-            self.neurons.adjacency[link.source].pop(link.target, None)
-            if link.both:
-                self.neurons.adjacency[link.target].pop(link.source, None)
+        slot = self._synapses.pop(synapse_id, None)
+        if slot is not None:
+            links = self._links
+            source, target = links.source[slot], links.target[slot]
+            self.neurons.adjacency[source].pop(target, None)
+            if links.both[slot]:
+                self.neurons.adjacency[target].pop(source, None)
 
     def _load_graph(self, graph: GraphRows) -> None:
-        """Add every neuron and synapse of a brain being opened (one tight loop each)."""
+        """Add every neuron and synapse of a brain being opened."""
         for neuron_id, kind in graph.neurons:
             self._put_neuron(neuron_id, kind)
-        row, adjacency, links = self.neurons.row, self.neurons.adjacency, self._synapses
-        for synapse_id, source_id, target_id, stored, both in graph.synapses:
-            source, target = row(source_id), row(target_id)
-            weight = min(1.0, max(0.0, stored))
-            links[synapse_id] = Link(source_id, target_id, source, target, both, weight)
+        self._add_links(graph.synapses)
+
+    def _add_links(self, synapses: Sequence[tuple[str, str, str, float, bool]]) -> None:
+        """Add synapses the index does not hold yet, in bulk (GraphRows' tuples)."""
+        if not synapses:
+            return
+        ids, source_ids, target_ids, stored, both = zip(*synapses, strict=True)
+        ends = self._neuron_rows([source_ids + target_ids])[0]
+        sources, targets = ends[: len(ids)], ends[len(ids) :]
+        weights = np.clip(np.array(stored, dtype=np.float64), 0.0, 1.0).tolist()
+        first = len(self._links.weight)
+        self._synapses.update(zip(ids, range(first, first + len(ids)), strict=True))
+        self._links.extend(sources, targets, both, weights)
+        adjacency = self.neurons.adjacency
+        for source, target, weight, two_way in zip(sources, targets, weights, both, strict=True):
             adjacency[source][target] = weight
-            if both:
+            if two_way:
                 adjacency[target][source] = weight
 
     def _put_fibers(self, fibers: list[Fiber]) -> None:
@@ -355,11 +362,10 @@ class BrainIndex:
         start, count = len(self.fibers), len(rows.ids)
         documents = _documents(rows)
         neuron_rows = self._neuron_rows(rows.neuron_ids)
-        loaded: Iterable[Fiber | None] = fibers or [None] * count
-        self.fibers.extend(
-            FiberRecord(fiber_id, members, loaded=fiber)
-            for fiber_id, members, fiber in zip(rows.ids, neuron_rows, loaded, strict=True)
-        )
+        if fibers:
+            self.fibers.extend(map(FiberRecord, rows.ids, neuron_rows, repeat(True), fibers))
+        else:
+            self.fibers.extend(map(FiberRecord, rows.ids, neuron_rows))
         self.fiber_rows.update(zip(rows.ids, range(start, start + count), strict=True))
         self._documents.extend(documents)
         self.lexical.extend(documents)
@@ -396,17 +402,17 @@ class BrainIndex:
 
     def _link_threads(self, start: int, rows: FiberRows) -> None:
         """Link each new row to the memory it follows, and memories waiting for it to it."""
-        for row, follows in enumerate(rows.follows, start):
-            if follows is None:
-                continue
+        threaded = [(row, f) for row, f in enumerate(rows.follows, start) if f is not None]
+        for row, follows in threaded:
             previous = self.fiber_rows.get(follows)
             if previous is None:
                 self._followers.setdefault(follows, []).append(row)  # linked when it arrives
             else:
                 self._columns.link(previous, row)
-        for row, fiber_id in enumerate(rows.ids, start):
-            for follower in self._followers.pop(fiber_id, ()):
-                self._columns.link(row, follower)
+        if self._followers:
+            for row, fiber_id in enumerate(rows.ids, start):
+                for follower in self._followers.pop(fiber_id, ()):
+                    self._columns.link(row, follower)
 
     def _drop_fiber(self, fiber_id: str) -> None:
         row = self.fiber_rows.pop(fiber_id, None)
@@ -434,8 +440,14 @@ class BrainIndex:
         return self.neurons.items[row]
 
     def link(self, synapse_id: str) -> Link | None:
-        """The endpoints and weight of a synapse the index knows, else None."""
-        return self._synapses.get(synapse_id)
+        """The endpoints and weight of a synapse the index knows, else None (a copy)."""
+        slot = self._synapses.get(synapse_id)
+        if slot is None:
+            return None
+        links, ids = self._links, self.neurons.ids
+        source, target = links.source[slot], links.target[slot]
+        both = bool(links.both[slot])
+        return Link(ids[source], ids[target], source, target, both, links.weight[slot])
 
     def occurred_days(self) -> npt.NDArray[np.int32]:
         """Proleptic ordinal day each fiber row's event happened on."""
@@ -466,7 +478,7 @@ class BrainIndex:
 
     def fiber_terms(self, row: int) -> set[str]:
         """The lexical terms of a fiber row."""
-        return set(self._documents[row])
+        return set(self._documents[row].split())
 
     def neuron_row(self, neuron_id: str) -> int | None:
         """The row of a neuron the index knows, else None."""
@@ -489,6 +501,29 @@ class _FiberNeurons(Sequence[tuple[int, ...]]):
         if isinstance(row, slice):
             return [record.neuron_rows for record in self._fibers[row]]
         return self._fibers[row].neuron_rows
+
+
+class _Links:
+    """The synapses' endpoints (neuron rows), direction and weight, by slot."""
+
+    def __init__(self) -> None:
+        self.source: array[int] = array("i")
+        self.target: array[int] = array("i")
+        self.both = bytearray()
+        self.weight: array[float] = array("d")
+
+    def extend(
+        self,
+        sources: Sequence[int],
+        targets: Sequence[int],
+        both: Sequence[bool],
+        weights: Sequence[float],
+    ) -> None:
+        """Append new slots."""
+        self.source.extend(sources)
+        self.target.extend(targets)
+        self.both.extend(both)
+        self.weight.extend(weights)
 
 
 class _FiberColumns:
@@ -527,10 +562,12 @@ class _FiberColumns:
         self.asks[row] = rows.asks[i]
 
 
-def _documents(rows: FiberRows) -> list[list[str]]:
-    """Each memory's lexical terms: as stored with it, else computed from its text."""
+def _documents(rows: FiberRows) -> list[str]:
+    """Each memory's lexical terms, space-separated: as stored with it, else computed."""
+    if None not in rows.terms:
+        return cast("list[str]", rows.terms)
     return [
-        stored.split() if stored is not None else document_terms(content or "", speaker)
+        stored if stored is not None else " ".join(document_terms(content or "", speaker))
         for stored, content, speaker in zip(rows.terms, rows.contents, rows.speakers, strict=True)
     ]
 

@@ -6,7 +6,6 @@ import math
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from itertools import chain
 
 import numpy as np
 import numpy.typing as npt
@@ -62,8 +61,8 @@ class LexicalIndex:
         self._live_count += 1
         self._live_length += length
 
-    def extend(self, documents: Sequence[Sequence[str]]) -> None:
-        """Index ``documents`` as the next rows, in order: what ``add`` does, in bulk.
+    def extend(self, documents: Sequence[str]) -> None:
+        """Index ``documents`` (space-separated terms) as the next rows: ``add``, in bulk.
 
         Postings are grouped with numpy instead of one Python step per term occurrence,
         which is what makes opening a large brain fast.
@@ -71,8 +70,9 @@ class LexicalIndex:
         start, count = len(self._lengths), len(documents)
         if not count:
             return
-        lengths = np.fromiter(map(len, documents), dtype=np.int64, count=count)
-        flat = list(chain.from_iterable(documents))
+        sizes = [document.count(" ") + 1 if document else 0 for document in documents]
+        lengths = np.array(sizes, dtype=np.int64)
+        flat = " ".join(documents).split()
         vocabulary = list(dict.fromkeys(flat))
         number = {term: i for i, term in enumerate(vocabulary)}
         term_ids = np.fromiter(map(number.__getitem__, flat), dtype=np.int64, count=len(flat))
