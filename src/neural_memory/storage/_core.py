@@ -75,7 +75,7 @@ class FiberRows:
         speakers: Its metadata's ``speaker`` when that is text, else None.
         follows: Its metadata's ``follows`` when that is text, else None.
         terms: Its lexical terms, space-separated, as stored with it
-            (``engine.text.document_terms``); None where none were stored.
+            (``core.text.document_terms``); None where none were stored.
         contents: Its text where ``terms`` is None (to compute them), else None.
     """
 
