@@ -23,8 +23,8 @@ from neural_memory.core.fiber import Fiber
 from neural_memory.core.neuron import Neuron
 from neural_memory.core.project import Project
 from neural_memory.core.synapse import Synapse
-from neural_memory.core.typed_memory import TypedMemory
 from neural_memory.core.text import TERMS_VERSION, document_terms
+from neural_memory.core.typed_memory import TypedMemory
 from neural_memory.errors import ValidationError
 from neural_memory.storage._core import FiberRows
 
