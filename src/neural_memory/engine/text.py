@@ -7,22 +7,5 @@ the engine has always imported them from.
 
 from __future__ import annotations
 
-from neural_memory.core.text import (
-    STOP_WORDS,
-    TERMS_VERSION,
-    document_terms,
-    is_stop_word,
-    stem,
-    terms,
-    tokenize,
-)
-
-__all__ = [
-    "STOP_WORDS",
-    "TERMS_VERSION",
-    "document_terms",
-    "is_stop_word",
-    "stem",
-    "terms",
-    "tokenize",
-]
+from neural_memory.core.text import *  # noqa: F403 (the same names, re-exported)
+from neural_memory.core.text import __all__
