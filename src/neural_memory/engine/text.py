@@ -7,5 +7,7 @@ the engine has always imported them from.
 
 from __future__ import annotations
 
+from neural_memory.core import text as _text
 from neural_memory.core.text import *  # noqa: F403 (the same names, re-exported)
-from neural_memory.core.text import __all__
+
+__all__ = _text.__all__
