@@ -51,7 +51,8 @@ class GraphRows:
 
     Attributes:
         neurons: ``(id, type)`` of every neuron.
-        synapses: ``(id, source_id, target_id, weight, bidirectional)`` of every synapse.
+        synapses: ``(id, source_id, target_id, weight, bidirectional)`` of every synapse
+            (``bidirectional`` may come as 0 or 1 rather than a bool).
     """
 
     neurons: list[tuple[str, NeuronType]]

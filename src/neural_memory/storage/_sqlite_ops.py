@@ -171,10 +171,8 @@ def graph_rows(conn: sqlite3.Connection, brain_id: str) -> GraphRows:
         "SELECT id, source_id, target_id, weight, direction = ? FROM synapses WHERE brain = ?",
         (Direction.BIDIRECTIONAL.value, brain),
     )
-    return GraphRows(
-        [(i, NeuronType(t)) for i, t in neurons],
-        [(i, a, b, w, bool(both)) for i, a, b, w, both in synapses],
-    )
+    # The synapse rows are used as SQLite returns them (``bidirectional`` as 0 or 1).
+    return GraphRows([(i, NeuronType(t)) for i, t in neurons], synapses.fetchall())
 
 
 _TEXT = "CASE WHEN json_type(metadata, '$.{0}') = 'text' THEN json_extract(metadata, '$.{0}') END"

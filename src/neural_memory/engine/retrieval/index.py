@@ -159,8 +159,14 @@ class BrainIndex:
         self._documents = []
         self._followers = {}
         self.time_rows = set()
-        self._load_graph(await self.storage.get_graph_rows())
-        self._add_fibers(await self.storage.get_fiber_rows(), [])
+        # Memories are read while the graph is built (storage reads on its own thread).
+        fiber_rows = asyncio.ensure_future(self.storage.get_fiber_rows())
+        try:
+            self._load_graph(await self.storage.get_graph_rows())
+        except BaseException:
+            fiber_rows.cancel()
+            raise
+        self._add_fibers(await fiber_rows, [])
         if self.embedder is not None:
             self._put_vectors(await self.storage.get_vectors(self.embedder.name))
 
