@@ -343,8 +343,10 @@ class BrainIndex:
         """Add or replace these memories.
 
         A replaced memory keeps its row when only its attributes changed (not its neurons
-        or its terms); otherwise its old row is dropped and it gets a new one.
+        or its terms); otherwise its old row is dropped and it gets a new one. When one id
+        comes twice, the last one counts.
         """
+        fibers = list({fiber.id: fiber for fiber in fibers}.values())
         rows = fiber_rows_of(fibers)
         documents = _documents(rows)
         fresh: list[int] = []
@@ -407,7 +409,7 @@ class BrainIndex:
             members[int(neurons[first])].extend(owners[first:end].tolist())
 
     def _link_threads(self, start: int, rows: FiberRows) -> None:
-        """Link each new row to the memory it follows, and memories waiting for it to it."""
+        """Link each new row to the memory it follows, and the rows waiting for a new row."""
         threaded = [(row, f) for row, f in enumerate(rows.follows, start) if f is not None]
         for row, follows in threaded:
             previous = self.fiber_rows.get(follows)
