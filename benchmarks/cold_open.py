@@ -2,12 +2,19 @@
 
     python -m benchmarks.cold_open --sizes 10000,100000
 
+    python -m benchmarks.cold_open --sizes 10000,100000 --before-src ../main-at-base/src
+
 For each size a brain of synthetic memories (``benchmarks.speed_data``) is built once in
 ``--workdir`` (reused by later runs). Then, ``--repeat`` times, a fresh Python process
 opens it and times ``open + first recall`` (the index is built from storage) and a second
 recall (the warm index). Baseline, in the same run and a fresh process too: SQLite itself
 reading every memory's text (``SELECT content FROM fibers``), the least any index build must
 do. Medians are printed; a JSON line per size goes to stdout with ``--json``.
+
+With ``--before-src`` (the ``src`` directory of an older checkout, e.g. a git worktree of
+the base commit), the brain is built by that code, the same cold open is timed with it too
+(in alternation with this code, so both see the same machine load), and this code opens a
+copy of the file, migrated once beforehand (the migration's time is reported apart).
 """
 
 from __future__ import annotations
@@ -15,6 +22,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -39,6 +48,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=Path(".bench"))
     parser.add_argument("--json", action="store_true", help="also print one JSON line per size")
+    parser.add_argument(
+        "--before-src", type=Path, help="src/ of an older checkout to time beside this one"
+    )
     parser.add_argument("--child", nargs=2, metavar=("DB", "WHAT"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -92,35 +104,71 @@ def _scan(path: Path) -> dict[str, float]:
     return {"scan_s": time.perf_counter() - started, "rows": float(count)}
 
 
+async def _migrate(path: Path) -> dict[str, float]:
+    started = time.perf_counter()
+    async with SQLiteStorage(path):
+        pass
+    return {"migrate_s": time.perf_counter() - started}
+
+
 def _child(db: str, what: str) -> None:
     path = Path(db)
-    result = _scan(path) if what == "scan" else asyncio.run(_open_and_recall(path, what))
+    if what == "scan":
+        result = _scan(path)
+    elif what == "migrate":
+        result = asyncio.run(_migrate(path))
+    elif what.startswith("build:"):
+        started = time.perf_counter()
+        asyncio.run(_build(path, int(what.removeprefix("build:"))))
+        result = {"build_s": time.perf_counter() - started}
+    else:
+        result = asyncio.run(_open_and_recall(path, what))
     print(json.dumps(result))
 
 
-def _in_new_process(db: Path, what: str) -> dict[str, float]:
+def _in_new_process(db: Path, what: str, src: Path | None = None) -> dict[str, float]:
+    env = dict(os.environ)
+    if src is not None:  # that code's neural_memory, this checkout's benchmarks
+        env["PYTHONPATH"] = os.pathsep.join((str(src.resolve()), str(Path.cwd())))
     out = subprocess.run(
         [sys.executable, "-m", "benchmarks.cold_open", "--child", str(db), what],
         check=True,
         capture_output=True,
         text=True,
+        env=env,
     )
     result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
 
-def measure(size: int, workdir: Path, repeat: int) -> dict[str, Any]:
+def measure(size: int, workdir: Path, repeat: int, before: Path | None) -> dict[str, Any]:
     path = workdir / f"cold-open-{size}.db"
-    brain_id = asyncio.run(_build(path, size))
-    runs = [_in_new_process(path, brain_id) for _ in range(repeat)]
+    if not path.with_suffix(".brain").exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _in_new_process(path, f"build:{size}", before)
+    brain_id = path.with_suffix(".brain").read_text()
+    row: dict[str, Any] = {"size": size, "db_mib": path.stat().st_size / 2**20}
+    opened = path
+    if before is not None:
+        opened = path.with_suffix(".after.db")
+        shutil.copyfile(path, opened)
+        row["migrate_s"] = _in_new_process(opened, "migrate")["migrate_s"]
+    runs, old_runs = [], []
+    for _ in range(repeat):
+        runs.append(_in_new_process(opened, brain_id))
+        if before is not None:
+            old_runs.append(_in_new_process(path, brain_id, before))
     scans = [_in_new_process(path, "scan") for _ in range(repeat)]
-    return {
-        "size": size,
-        "open_first_recall_s": statistics.median(r["first_s"] for r in runs),
-        "second_recall_ms": statistics.median(r["second_s"] for r in runs) * 1000,
-        "baseline_scan_s": statistics.median(s["scan_s"] for s in scans),
-        "db_mib": path.stat().st_size / 2**20,
-    }
+    row["open_first_recall_s"] = statistics.median(r["first_s"] for r in runs)
+    row["second_recall_ms"] = statistics.median(r["second_s"] for r in runs) * 1000
+    row["baseline_scan_s"] = statistics.median(s["scan_s"] for s in scans)
+    if old_runs:
+        row["before_open_first_recall_s"] = statistics.median(r["first_s"] for r in old_runs)
+    return row
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} s"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -129,15 +177,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         _child(*args.child)
         return 0
     print(
-        "| memories | open + first recall (median) | second recall "
-        "| SQLite scan of every text (baseline) | db |"
+        "| memories | open + first recall (median) | before (median) | second recall "
+        "| SQLite scan of every text (baseline) | migration | db |"
     )
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for size in (int(s) for s in args.sizes.split(",")):
-        row = measure(size, args.workdir, args.repeat)
+        row = measure(size, args.workdir, args.repeat, args.before_src)
+        before, migrate = row.get("before_open_first_recall_s"), row.get("migrate_s")
         print(
-            f"| {size:,} | {row['open_first_recall_s']:.2f} s | {row['second_recall_ms']:.1f} ms"
-            f" | {row['baseline_scan_s']:.3f} s | {row['db_mib']:.0f} MiB |",
+            f"| {size:,} | {row['open_first_recall_s']:.2f} s | {_seconds(before)}"
+            f" | {row['second_recall_ms']:.1f} ms | {row['baseline_scan_s']:.3f} s"
+            f" | {_seconds(migrate)} | {row['db_mib']:.0f} MiB |",
             flush=True,
         )
         if args.json:

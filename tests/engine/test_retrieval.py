@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 
 from neural_memory import BrainConfig, ValidationError
-from neural_memory.core import Fiber, MemoryType, TypedMemory
+from neural_memory.core import MemoryType, TypedMemory
 from neural_memory.engine.embeddings import HashingEmbedder
 from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
 from neural_memory.engine.handle import BrainHandle
@@ -18,6 +19,7 @@ from neural_memory.engine.retrieval.ranking import thread_boost
 from neural_memory.engine.retrieval.scoring import relative_similarity
 from neural_memory.engine.tokens import count_tokens
 from neural_memory.storage import Storage
+from neural_memory.storage._core import FiberRows
 
 START = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 TEAM_FACTS = [
@@ -171,15 +173,37 @@ async def test_an_empty_brain_answers_nothing_with_zero_confidence(storage: Stor
     assert result.context == "" and result.fibers == () and result.confidence == 0.0
 
 
-def _index_state(index: BrainIndex) -> tuple[dict[str, object], dict[tuple[str, str], float]]:
-    fibers = {r.fiber.id: r.fiber for r in index.fibers if r.alive}
+async def _index_state(index: BrainIndex) -> tuple[object, ...]:
+    await index.load_fibers()
+    live = [row for row, record in enumerate(index.fibers) if record.alive]
+    fiber_ids = [record.id for record in index.fibers]
+    fibers = {index.fibers[row].id: index.fibers[row].fiber for row in live}
     ids = index.neurons.ids
     links = {
         (ids[a], ids[b]): weight
         for a, neighbours in enumerate(index.neurons.adjacency)
         for b, weight in neighbours.items()
     }
-    return fibers, links
+    previous, following = index.thread_links()
+    speakers = index.speakers()
+    columns = {
+        fiber_ids[row]: (
+            int(index.occurred_days()[row]),
+            float(index.conductivity()[row]),
+            bool(index.suppressed()[row]),
+            bool(index.asks()[row]),
+            ids[speakers[row]] if speakers[row] >= 0 else None,
+            fiber_ids[previous[row]] if previous[row] >= 0 else None,
+            fiber_ids[following[row]] if following[row] >= 0 else None,
+            sorted(index.fiber_terms(row)),
+            sorted(ids[n] for n in index.fibers[row].neuron_rows),
+        )
+        for row in live
+    }
+    members = {
+        ids[n]: sorted(fiber_ids[r] for r in rows) for n, rows in enumerate(index.neurons.fibers)
+    }
+    return fibers, links, columns, {k: v for k, v in members.items() if v}
 
 
 async def test_the_index_kept_in_step_in_process_equals_a_fresh_build(storage: Storage) -> None:
@@ -195,7 +219,7 @@ async def test_the_index_kept_in_step_in_process_equals_a_fresh_build(storage: S
     await live.sync()
     fresh = BrainIndex(storage, storage.brain_id, None)
     await fresh.sync()
-    assert _index_state(live) == _index_state(fresh)
+    assert await _index_state(live) == await _index_state(fresh)
     assert live.seq == fresh.seq == await storage.get_change_seq()
 
 
@@ -333,12 +357,13 @@ async def test_thread_links_hold_whatever_order_fibers_arrive_in(
         "Yes, a greyhound", timestamp=START + timedelta(minutes=1), metadata={"speaker": "Ben"}
     )
     assert answer.fiber.metadata.get("follows") == asked.fiber.id
-    newest_first = list(reversed(await storage.find_fibers()))
+    rows = await storage.get_fiber_rows()
+    newest_first = FiberRows(**{f.name: getattr(rows, f.name)[::-1] for f in fields(rows)})
 
-    async def find_fibers() -> list[Fiber]:
+    async def get_fiber_rows() -> FiberRows:
         return newest_first
 
-    monkeypatch.setattr(storage, "find_fibers", find_fibers)
+    monkeypatch.setattr(storage, "get_fiber_rows", get_fiber_rows)
     index = BrainIndex(storage, storage.brain_id, None)
     await index.sync()
     previous, following = index.thread_links()

@@ -26,6 +26,7 @@ from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
 
 if TYPE_CHECKING:
+    from neural_memory.core.fiber import Fiber
     from neural_memory.engine.embeddings import Embedder
     from neural_memory.engine.retrieval.index import BrainIndex
 
@@ -125,6 +126,20 @@ class BrainHandle:
         index = self.index(embedder)
         await index.sync()
         return index
+
+    async def memories(self) -> list[Fiber]:
+        """Every memory of the brain, oldest first, as the recall index holds them.
+
+        Consolidation and decay read the brain's memories here: the index reads each one
+        from storage once and keeps them in step with every write since, so a pass does not
+        re-read the whole brain. An index the handle keeps already is used (none is built
+        for another embedder just for this).
+        """
+        index = next(iter(self._indexes.values()), None) or self.index()
+        await index.sync()
+        await index.load_fibers()
+        fibers = [r.loaded for r in index.fibers if r.alive and r.loaded is not None]
+        return sorted(fibers, key=lambda fiber: (fiber.created_at, fiber.id))
 
     def indexes(self) -> list[BrainIndex]:
         """Every index this handle keeps (one per embedding model used so far)."""

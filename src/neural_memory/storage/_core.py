@@ -42,7 +42,7 @@ from neural_memory.storage.filters import (
 if TYPE_CHECKING:
     from neural_memory.storage.base import Storage
 
-__all__ = ["GraphRows", "StorageCore"]
+__all__ = ["FiberRows", "GraphRows", "StorageCore", "fiber_rows_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +51,71 @@ class GraphRows:
 
     Attributes:
         neurons: ``(id, type)`` of every neuron.
-        synapses: ``(id, source_id, target_id, weight, bidirectional)`` of every synapse.
+        synapses: ``(id, source_id, target_id, weight, bidirectional)`` of every synapse
+            (``bidirectional`` may come as 0 or 1 rather than a bool).
     """
 
     neurons: list[tuple[str, NeuronType]]
     synapses: list[tuple[str, str, str, float, bool]]
+
+
+@dataclass(frozen=True, slots=True)
+class FiberRows:
+    """A brain's memories as recall indexes load them: one list per column, no full objects.
+
+    Row ``i`` of every list describes the same memory; memories come oldest first.
+
+    Attributes:
+        ids: Each memory's id.
+        neuron_ids: Its neurons: its pathway in order, then the others sorted.
+        days: Proleptic Gregorian ordinal of the UTC day its event happened
+            (``occurred_at``, else ``created_at``).
+        conductivity: Its conductivity.
+        suppressed: True when it is superseded or a derived summary (``concept_of``).
+        asks: True when its text contains a question mark.
+        speakers: Its metadata's ``speaker`` when that is text, else None.
+        follows: Its metadata's ``follows`` when that is text, else None.
+        terms: Its lexical terms, space-separated, as stored with it
+            (``core.text.document_terms``); None where none were stored.
+        contents: Its text where ``terms`` is None (to compute them), else None.
+    """
+
+    ids: list[str]
+    neuron_ids: list[tuple[str, ...]]
+    days: list[int]
+    conductivity: list[float]
+    suppressed: list[bool]
+    asks: list[bool]
+    speakers: list[str | None]
+    follows: list[str | None]
+    terms: list[str | None]
+    contents: list[str | None]
+
+
+def fiber_rows_of(fibers: list[Fiber]) -> FiberRows:
+    """The :class:`FiberRows` of ``fibers`` (no stored terms: their contents instead)."""
+    return FiberRows(
+        ids=[f.id for f in fibers],
+        neuron_ids=[_neuron_order(f) for f in fibers],
+        days=[(f.occurred_at or f.created_at).toordinal() for f in fibers],
+        conductivity=[f.conductivity for f in fibers],
+        suppressed=[bool(f.superseded_by) or "concept_of" in f.metadata for f in fibers],
+        asks=["?" in f.content for f in fibers],
+        speakers=[_text_field(f, "speaker") for f in fibers],
+        follows=[_text_field(f, "follows") for f in fibers],
+        terms=[None] * len(fibers),
+        contents=[f.content for f in fibers],
+    )
+
+
+def _neuron_order(fiber: Fiber) -> tuple[str, ...]:
+    rest = fiber.neuron_ids.difference(fiber.pathway)
+    return (*fiber.pathway, *sorted(rest)) if rest else fiber.pathway
+
+
+def _text_field(fiber: Fiber, key: str) -> str | None:
+    value = fiber.metadata.get(key)
+    return value if isinstance(value, str) else None
 
 
 JSONValue = Any
@@ -311,6 +371,14 @@ class StorageCore(abc.ABC):
 
     @abc.abstractmethod
     async def _get_stats(self, brain_id: str, now: datetime) -> BrainStats: ...
+
+    async def _fiber_rows(self, brain_id: str) -> FiberRows:
+        """The brain's memories as :class:`FiberRows`, oldest first.
+
+        This default builds them from full objects; SQLite and PostgreSQL read the columns
+        (and the terms stored with each memory) directly.
+        """
+        return fiber_rows_of(await self._find_fibers(brain_id, FiberFilter()))
 
     async def _graph_rows(self, brain_id: str) -> GraphRows:
         """The brain's neurons and synapses as :class:`GraphRows`.

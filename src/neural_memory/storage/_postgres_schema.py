@@ -39,7 +39,7 @@ BRAIN_TABLES = (
 )
 """Every table holding rows of a brain (``brain`` column), emptied when it is deleted."""
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The schema version this release reads and writes (older versions are migrated on start)."""
 
 _ID = 'text COLLATE "C" NOT NULL'
@@ -202,7 +202,12 @@ CREATE TABLE changes (
 );
 """
 
-_MIGRATIONS: dict[int, str] = {}
+_MIGRATIONS: dict[int, str] = {
+    # Each memory's lexical terms, stored with it (``_sqlite_rows.stored_terms``): opening
+    # a brain reads them instead of tokenising. Older rows keep NULL; an index computes
+    # theirs from the text, and any rewrite of the row stores them.
+    2: "ALTER TABLE fibers ADD COLUMN terms text",
+}
 """Version -> the statements that bring a schema of the version before it to it."""
 
 

@@ -40,7 +40,7 @@ Connection = Any
 # The PostgreSQL type of each column of the matching ``*_COLUMNS`` (after ``brain``).
 _NEURON_TYPES = "text text text text text int8 float8 int8 int8"
 _SYNAPSE_TYPES = "text text text text float8 text text int8 int8 int8"
-_FIBER_TYPES = "text text text text text text float8 float8 int8 int8 text text int8 int8 text"
+_FIBER_TYPES = "text text text text text text float8 float8 int8 int8 text text int8 int8 text text"
 _TYPED_TYPES = "text text text int4 text int8 text text int8 text"
 _PROJECT_TYPES = "text text text text int8 int8"
 _ALERT_TYPES = "text text text text text float8 float8 int8 int8 int8 int8"
@@ -70,7 +70,7 @@ _ENSURE_NEURONS = bulk_sql("neurons", codec.NEURON_COLUMNS, _NEURON_TYPES, "igno
 _PUT_NEURONS = bulk_sql("neurons", codec.NEURON_COLUMNS, _NEURON_TYPES, "update")
 _ENSURE_SYNAPSES = bulk_sql("synapses", codec.SYNAPSE_COLUMNS, _SYNAPSE_TYPES, "ignore")
 _PUT_SYNAPSES = bulk_sql("synapses", codec.SYNAPSE_COLUMNS, _SYNAPSE_TYPES, "update")
-_PUT_FIBERS = bulk_sql("fibers", codec.FIBER_COLUMNS, _FIBER_TYPES, "update")
+_PUT_FIBERS = bulk_sql("fibers", codec.FIBER_WRITE_COLUMNS, _FIBER_TYPES, "update")
 _PUT_TYPED_MEMORIES = bulk_sql("typed_memories", codec.TYPED_MEMORY_COLUMNS, _TYPED_TYPES, "update")
 _PUT_PROJECTS = bulk_sql("projects", codec.PROJECT_COLUMNS, _PROJECT_TYPES, "update")
 PUT_ALERTS = bulk_sql("alerts", codec.ALERT_COLUMNS, _ALERT_TYPES, "update")

@@ -17,7 +17,7 @@ from neural_memory.core.events import BrainStats, ChangeKind, ChangeRecord
 from neural_memory.core.neuron import NeuronType
 from neural_memory.core.synapse import Direction
 from neural_memory.storage import _sqlite_rows as rows
-from neural_memory.storage._core import GraphRows
+from neural_memory.storage._core import FiberRows, GraphRows
 from neural_memory.storage._sqlite_write import brain_number, write_transaction
 from neural_memory.storage.sqlite_schema import prepare_schema
 
@@ -27,6 +27,7 @@ __all__ = [
     "configure",
     "delete_brain",
     "fetch_brains",
+    "fiber_rows",
     "graph_rows",
     "save_brain",
     "select",
@@ -170,10 +171,31 @@ def graph_rows(conn: sqlite3.Connection, brain_id: str) -> GraphRows:
         "SELECT id, source_id, target_id, weight, direction = ? FROM synapses WHERE brain = ?",
         (Direction.BIDIRECTIONAL.value, brain),
     )
-    return GraphRows(
-        [(i, NeuronType(t)) for i, t in neurons],
-        [(i, a, b, w, bool(both)) for i, a, b, w, both in synapses],
-    )
+    # The synapse rows are used as SQLite returns them (``bidirectional`` as 0 or 1).
+    return GraphRows([(i, NeuronType(t)) for i, t in neurons], synapses.fetchall())
+
+
+_TEXT = "CASE WHEN json_type(metadata, '$.{0}') = 'text' THEN json_extract(metadata, '$.{0}') END"
+# The pathway names a subset of the neurons, written the same way: when both texts have the
+# same length they name the same neurons, and the neuron ids need not be read.
+_FIBER_ROWS = f"""
+SELECT id, pathway,
+    CASE WHEN length(neuron_ids) <> length(pathway) THEN neuron_ids END,
+    coalesce(occurred_at, created_at), conductivity,
+    coalesce(superseded_by, '') <> '' OR json_type(metadata, '$.concept_of') IS NOT NULL,
+    instr(content, '?') > 0, {_TEXT.format("speaker")}, {_TEXT.format("follows")},
+    CASE WHEN substr(terms, 1, ?2) = ?3 THEN substr(terms, ?2 + 1) END,
+    CASE WHEN substr(terms, 1, ?2) = ?3 THEN NULL ELSE content END
+FROM fibers WHERE brain = ?1 ORDER BY created_at, id
+"""
+
+
+def fiber_rows(conn: sqlite3.Connection, brain_id: str) -> FiberRows:
+    """Every memory's columns as recall indexes load them, with its stored terms, in one read."""
+    brain = _number(conn, brain_id)
+    prefix = rows.TERMS_PREFIX
+    found = [] if brain is None else conn.execute(_FIBER_ROWS, (brain, len(prefix), prefix))
+    return rows.fiber_rows_from(list(found))
 
 
 # -- change log, statistics ----------------------------------------------------------------

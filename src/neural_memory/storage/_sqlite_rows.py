@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
+
 from neural_memory.core.alert import Alert
 from neural_memory.core.brain import Brain, BrainConfig
 from neural_memory.core.events import BrainStats, RecallEvent
@@ -21,13 +23,16 @@ from neural_memory.core.fiber import Fiber
 from neural_memory.core.neuron import Neuron
 from neural_memory.core.project import Project
 from neural_memory.core.synapse import Synapse
+from neural_memory.core.text import TERMS_VERSION, document_terms
 from neural_memory.core.typed_memory import TypedMemory
 from neural_memory.errors import ValidationError
+from neural_memory.storage._core import FiberRows
 
 __all__ = [
     "ALERT_COLUMNS",
     "BRAIN_COLUMNS",
     "FIBER_COLUMNS",
+    "FIBER_WRITE_COLUMNS",
     "NEURON_COLUMNS",
     "PROJECT_COLUMNS",
     "RECALL_COLUMNS",
@@ -41,6 +46,7 @@ __all__ = [
     "dump_json",
     "fiber_from_row",
     "fiber_row",
+    "fiber_rows_from",
     "from_micros",
     "id_list",
     "load_json",
@@ -51,6 +57,7 @@ __all__ = [
     "recall_from_row",
     "recall_row",
     "stats_from_row",
+    "stored_terms",
     "synapse_from_row",
     "synapse_row",
     "to_micros",
@@ -230,8 +237,25 @@ FIBER_COLUMNS = (
 )
 
 
+FIBER_WRITE_COLUMNS = FIBER_COLUMNS + ", terms"
+"""What a fiber write stores: its columns, then its lexical terms (see :func:`stored_terms`)."""
+
+TERMS_PREFIX = TERMS_VERSION + " "
+"""How stored terms start: the fingerprint of the tokeniser that computed them, a space."""
+
+
+def stored_terms(content: str, speaker: object) -> str:
+    """A memory's lexical terms as stored with it: ``TERMS_PREFIX`` + space-separated terms.
+
+    ``speaker`` is its metadata's speaker (counted only when it is text). Recall indexes
+    read them back instead of tokenising every memory when a brain is opened.
+    """
+    words = document_terms(content, speaker if isinstance(speaker, str) else None)
+    return TERMS_PREFIX + " ".join(words)
+
+
 def fiber_row(brain: int, f: Fiber) -> Row:
-    """Return the brain number followed by the ``FIBER_COLUMNS`` of ``f``."""
+    """Return the brain number followed by the ``FIBER_WRITE_COLUMNS`` of ``f``."""
     return (
         brain,
         f.id,
@@ -249,7 +273,48 @@ def fiber_row(brain: int, f: Fiber) -> Row:
         _opt_micros(f.occurred_at),
         to_micros(f.created_at),
         f.superseded_by,
+        stored_terms(f.content, f.metadata.get("speaker")),
     )
+
+
+_EPOCH_DAY = datetime(1970, 1, 1).toordinal()
+_DAY = 86_400_000_000
+
+
+def fiber_rows_from(found: list[Row]) -> FiberRows:
+    """:class:`FiberRows` from rows read with the backend's fiber-rows query.
+
+    Each row is: id, pathway (JSON), neuron ids (JSON; None when the pathway names them
+    all), event time (epoch microseconds), conductivity, suppressed, asks, speaker,
+    follows, the stored terms (without ``TERMS_PREFIX``; None when missing or stale) and
+    the content (None when the terms are there).
+    """
+    if not found:
+        return FiberRows([], [], [], [], [], [], [], [], [], [])
+    ids, paths, extra, times, conductivity, suppressed, asks, speakers, follows, terms, texts = (
+        list(column) for column in zip(*found, strict=True)
+    )
+    pathways: list[list[str]] = json.loads("[" + ",".join(paths) + "]")
+    days = np.floor_divide(np.array(times, dtype=np.int64), _DAY) + _EPOCH_DAY
+    return FiberRows(
+        ids=ids,
+        neuron_ids=[
+            tuple(path) if more is None else _neuron_order(path, more)
+            for path, more in zip(pathways, extra, strict=True)
+        ],
+        days=days.tolist(),
+        conductivity=conductivity,
+        suppressed=np.array(suppressed, dtype=np.bool_).tolist(),
+        asks=np.array(asks, dtype=np.bool_).tolist(),
+        speakers=speakers,
+        follows=follows,
+        terms=terms,
+        contents=texts,
+    )
+
+
+def _neuron_order(pathway: list[str], neuron_ids: str) -> tuple[str, ...]:
+    return (*pathway, *sorted(set(load_json(neuron_ids)).difference(pathway)))
 
 
 def fiber_from_row(row: Row) -> Fiber:

@@ -21,7 +21,7 @@ from neural_memory.core.project import Project
 from neural_memory.core.synapse import Synapse, SynapseType
 from neural_memory.core.typed_memory import MemoryType, Priority, TypedMemory
 from neural_memory.errors import AlreadyExistsError, NotFoundError, ValidationError
-from neural_memory.storage._core import GraphRows, JSONValue, StorageCore
+from neural_memory.storage._core import FiberRows, GraphRows, JSONValue, StorageCore
 from neural_memory.storage._limits import check_batch, check_meta
 from neural_memory.storage.batch import WriteBatch
 from neural_memory.storage.filters import (
@@ -471,6 +471,10 @@ class Storage(StorageCore):
     async def get_graph_rows(self) -> GraphRows:
         """The current brain's neurons and synapses as plain tuples (for recall indexes)."""
         return await self._graph_rows(await self._current_brain())
+
+    async def get_fiber_rows(self) -> FiberRows:
+        """The current brain's memories as plain columns, oldest first (for recall indexes)."""
+        return await self._fiber_rows(await self._current_brain())
 
     async def get_stats(self, *, now: datetime | None = None) -> BrainStats:
         """Counts for the current brain (expiry judged at ``now``, default now)."""

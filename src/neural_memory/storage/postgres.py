@@ -50,7 +50,7 @@ except ImportError as _missing:  # pragma: no cover - the extra is installed in 
     ) from _missing
 
 from neural_memory.storage import _sqlite_rows as rows
-from neural_memory.storage._core import GraphRows, JSONValue
+from neural_memory.storage._core import FiberRows, GraphRows, JSONValue
 from neural_memory.storage._postgres_schema import BRAIN_TABLES, migrate, quote_identifier
 from neural_memory.storage._postgres_write import (
     PUT_ALERTS,
@@ -78,6 +78,19 @@ Connection = Any
 
 # Brain-scoped queries take the brain's text id as $1 and resolve its number inline.
 _B = "(SELECT num FROM brains WHERE id = $1)"
+_TEXT = (
+    "CASE WHEN jsonb_typeof(metadata::jsonb -> '{0}') = 'string' THEN metadata::jsonb ->> '{0}' END"
+)
+_FIBER_ROWS = f"""
+SELECT id, pathway,
+    CASE WHEN length(neuron_ids) <> length(pathway) THEN neuron_ids END,
+    coalesce(occurred_at, created_at), conductivity,
+    coalesce(superseded_by, '') <> '' OR metadata::jsonb ? 'concept_of',
+    strpos(content, '?') > 0, {_TEXT.format("speaker")}, {_TEXT.format("follows")},
+    CASE WHEN left(terms, $2) = $3 THEN substr(terms, $2 + 1) END,
+    CASE WHEN left(terms, $2) = $3 THEN NULL ELSE content END
+FROM fibers WHERE brain = {_B} ORDER BY created_at, id
+"""
 _NEURONS = f"SELECT {rows.NEURON_COLUMNS} FROM neurons WHERE brain = {_B}"
 _SYNAPSES = f"SELECT {rows.SYNAPSE_COLUMNS} FROM synapses WHERE brain = {_B}"
 _FIBERS = f"SELECT {rows.FIBER_COLUMNS} FROM fibers WHERE brain = {_B}"
@@ -481,6 +494,11 @@ class PostgresStorage(Storage):
             [(i, NeuronType(t)) for i, t in neurons],
             [(i, a, b, w, both) for i, a, b, w, both in synapses],
         )
+
+    async def _fiber_rows(self, brain_id: str) -> FiberRows:
+        prefix = rows.TERMS_PREFIX
+        found = await self._fetch(_FIBER_ROWS, brain_id, len(prefix), prefix)
+        return rows.fiber_rows_from([tuple(row) for row in found])
 
     async def _get_vectors(
         self, brain_id: str, model: str, ids: frozenset[str] | None

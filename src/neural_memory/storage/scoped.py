@@ -26,7 +26,7 @@ from neural_memory.core.project import Project
 from neural_memory.core.synapse import Synapse
 from neural_memory.core.typed_memory import TypedMemory
 from neural_memory.errors import StorageClosedError, ValidationError
-from neural_memory.storage._core import GraphRows, JSONValue
+from neural_memory.storage._core import FiberRows, GraphRows, JSONValue
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
 from neural_memory.storage.filters import (
@@ -176,6 +176,9 @@ class ScopedStorage(Storage):
 
     async def _graph_rows(self, brain_id: str) -> GraphRows:
         return await self._base._graph_rows(brain_id)
+
+    async def _fiber_rows(self, brain_id: str) -> FiberRows:
+        return await self._base._fiber_rows(brain_id)
 
     async def _get_change_seq(self, brain_id: str) -> int:
         return await self._base._get_change_seq(brain_id)

@@ -41,7 +41,7 @@ from neural_memory.errors import (
 )
 from neural_memory.storage import _sqlite_ops as ops
 from neural_memory.storage import _sqlite_rows as rows
-from neural_memory.storage._core import GraphRows, JSONValue
+from neural_memory.storage._core import FiberRows, GraphRows, JSONValue
 from neural_memory.storage._sqlite_write import (
     PUT_META,
     TOUCHING_IDS,
@@ -343,6 +343,9 @@ class SQLiteStorage(Storage):
 
     async def _graph_rows(self, brain_id: str) -> GraphRows:
         return await self._run(ops.graph_rows, brain_id)
+
+    async def _fiber_rows(self, brain_id: str) -> FiberRows:
+        return await self._run(ops.fiber_rows, brain_id)
 
     async def _get_vectors(
         self, brain_id: str, model: str, ids: frozenset[str] | None

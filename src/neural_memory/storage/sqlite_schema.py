@@ -9,12 +9,14 @@ the storage's connection thread.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
 from neural_memory.errors import StorageError
+from neural_memory.storage._sqlite_rows import stored_terms
 
 __all__ = ["SCHEMA_VERSION", "prepare_schema"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The schema version this release reads and writes (older versions are migrated on open)."""
 
 # Every brain-scoped table is keyed by (brain, id), where ``brain`` is the brain's row number
@@ -181,8 +183,25 @@ CREATE TABLE vectors (
 CREATE INDEX vectors_by_fiber ON vectors (brain, fiber_id);
 """
 
-_MIGRATIONS = {2: _MIGRATION_V2}
-"""Version -> the statements that bring a database of the version before it to it."""
+# Version 3: each memory's lexical terms, stored with it so that opening a brain needs no
+# tokenising (see ``_sqlite_rows.stored_terms``); the migration computes them for every row.
+_MIGRATION_V3 = """
+ALTER TABLE fibers ADD COLUMN terms TEXT;
+UPDATE fibers SET terms = nm_stored_terms(content, CASE WHEN json_type(metadata, '$.speaker')
+    = 'text' THEN json_extract(metadata, '$.speaker') END)
+"""
+
+
+def _add_terms(conn: sqlite3.Connection) -> None:
+    conn.create_function("nm_stored_terms", 2, stored_terms, deterministic=True)
+    _execute_script(conn, _MIGRATION_V3)
+
+
+_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    2: lambda conn: _execute_script(conn, _MIGRATION_V2),
+    3: _add_terms,
+}
+"""Version -> what brings a database of the version before it to it."""
 
 
 def prepare_schema(conn: sqlite3.Connection, where: str) -> None:
@@ -214,7 +233,7 @@ def prepare_schema(conn: sqlite3.Connection, where: str) -> None:
         if version < 1:
             raise StorageError(f"{where} has an unknown schema version {version}")
         for step in range(version + 1, SCHEMA_VERSION + 1):
-            _execute_script(conn, _MIGRATIONS[step])
+            _MIGRATIONS[step](conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     finally:

@@ -104,6 +104,7 @@ class LongTermMemory:
                     self._embeddings.prime(fiber.content, vector)
         try:
             await self._index.sync()
+            await self._index.load_fibers()  # the regions read whole memories
         finally:
             if self._embeddings is not None:
                 self._embeddings.release_primed()
@@ -172,6 +173,7 @@ class LongTermMemory:
     async def sync(self) -> None:
         """Catch the index up with storage (other processes' writes included)."""
         await self.index.sync()
+        await self.index.load_fibers()  # the regions read whole memories
 
     async def candidates(
         self,

@@ -103,7 +103,7 @@ class ConsolidationEngine:
         started = time.perf_counter()
         handle, policy = BrainHandle.of(self._storage), self._policy
         storage = handle.storage
-        fibers = await storage.find_fibers()
+        fibers = await handle.memories()
         neurons = await storage.find_neurons()
         synapses = await storage.get_synapses()
         memories = await storage.find_typed_memories(include_expired=True)

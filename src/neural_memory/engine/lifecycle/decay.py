@@ -82,7 +82,7 @@ class DecayManager:
         last_run = datetime.fromisoformat(stored) if isinstance(stored, str) else None
         neurons = await storage.find_neurons()
         synapses = await storage.get_synapses()
-        fibers = await storage.find_fibers()
+        fibers = await handle.memories()
         plan = _Plan(self, moment, last_run)
         new_synapses, pruned_synapses = plan.synapses(synapses)
         new_neurons = plan.neurons(neurons)

@@ -248,7 +248,7 @@ def _step(index: BrainIndex, step: RowStep) -> PathStep:
         neuron_id=index.neurons.ids[step.neuron],
         label=_label(index, step.neuron),
         via=step.via,
-        through_memory=index.fibers[step.fiber].fiber.id if step.fiber is not None else None,
+        through_memory=index.fibers[step.fiber].id if step.fiber is not None else None,
     )
 
 

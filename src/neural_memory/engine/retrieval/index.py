@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 from array import array
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, overload
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields
+from itertools import chain, islice, repeat
+from typing import TYPE_CHECKING, cast, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -25,11 +26,12 @@ from neural_memory.core.neuron import NeuronType, stable_neuron_id
 from neural_memory.core.synapse import Synapse
 from neural_memory.engine.extraction import word_key
 from neural_memory.engine.retrieval.context import format_memory
-from neural_memory.engine.retrieval.lexical import LexicalIndex
+from neural_memory.engine.retrieval.lexical import LexicalIndex, group_bounds
 from neural_memory.engine.retrieval.vectors import VectorStore
-from neural_memory.engine.text import terms
+from neural_memory.engine.text import document_terms
 from neural_memory.engine.tokens import count_tokens
-from neural_memory.errors import NeuralMemoryError
+from neural_memory.errors import NeuralMemoryError, NotFoundError
+from neural_memory.storage._core import FiberRows, GraphRows, fiber_rows_of
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import FiberVector, WriteBatch
 
@@ -53,12 +55,27 @@ class Link:
 
 @dataclass(slots=True)
 class FiberRecord:
-    """What the index keeps of one fiber (its context line is formatted once, on demand)."""
+    """What the index keeps of one fiber.
 
-    fiber: Fiber
+    An index opened from storage knows each memory by its columns only; the full
+    :class:`Fiber` is read when recall needs it (:meth:`BrainIndex.load_fibers`) and kept.
+    Its context line is formatted once, on demand.
+    """
+
+    id: str
     neuron_rows: tuple[int, ...]
     alive: bool = True
+    loaded: Fiber | None = None
     line: tuple[str, int] | None = None
+
+    @property
+    def fiber(self) -> Fiber:
+        """The full memory; NotFoundError unless it was loaded (see ``load_fibers``)."""
+        if self.loaded is None:
+            raise NotFoundError(
+                f"memory {self.id!r} is not loaded: await index.load_fibers(rows) first"
+            )
+        return self.loaded
 
     def context_line(self) -> tuple[str, int]:
         """The fiber as a context line, and that line's token count."""
@@ -106,9 +123,11 @@ class BrainIndex:
         self.neurons = _Neurons()
         self.vectors = VectorStore()
         self._columns = _FiberColumns()
+        self._documents: list[str] = []  # fiber row -> its lexical terms, space-separated
         self._followers: dict[str, list[int]] = {}  # fiber id -> rows that follow it, waiting
         self.time_rows: set[int] = set()
-        self._synapses: dict[str, Link] = {}
+        self._synapses: dict[str, int] = {}  # synapse id -> its slot in _links
+        self._links = _Links()
         self._unembedded: set[int] = set()  # rows added without a vector (no full scans)
         self._lock = asyncio.Lock()
 
@@ -133,21 +152,39 @@ class BrainIndex:
         self.seq = await self.storage.get_change_seq()
         self.lexical = LexicalIndex()
         self.fibers, self.fiber_rows = [], {}
-        self.neurons, self._synapses = _Neurons(), {}
+        self.neurons, self._synapses, self._links = _Neurons(), {}, _Links()
         self.vectors = VectorStore()
         self._unembedded = set()
         self._columns = _FiberColumns()
+        self._documents = []
         self._followers = {}
         self.time_rows = set()
-        graph = await self.storage.get_graph_rows()
-        for neuron_id, kind in graph.neurons:
-            self._put_neuron(neuron_id, kind)
-        for link in graph.synapses:
-            self._put_link(*link)
-        for fiber in await self.storage.find_fibers():
-            self._put_fiber(fiber)
+        # Memories are read while the graph is built (storage reads on its own thread).
+        fiber_rows = asyncio.ensure_future(self.storage.get_fiber_rows())
+        try:
+            self._load_graph(await self.storage.get_graph_rows())
+        except BaseException:
+            fiber_rows.cancel()
+            raise
+        self._add_fibers(await fiber_rows, [])
         if self.embedder is not None:
             self._put_vectors(await self.storage.get_vectors(self.embedder.name))
+
+    async def load_fibers(self, rows: Iterable[int] | None = None) -> None:
+        """Read the full memories of ``rows`` (None: every live row) that are not loaded yet.
+
+        Afterwards ``fibers[row].fiber`` works for each of them, except for a memory deleted
+        from storage meanwhile (the next ``sync`` drops it).
+        """
+        wanted = range(len(self.fibers)) if rows is None else rows
+        missing = [r for r in wanted if self.fibers[r].alive and self.fibers[r].loaded is None]
+        if not missing:
+            return
+        found = await self.storage.get_fibers(self.fibers[r].id for r in missing)
+        for row in missing:
+            record = self.fibers[row]
+            if record.loaded is None:  # a sync meanwhile may have put a newer one
+                record.loaded = found.get(record.id)
 
     def apply_own_write(self, batch: WriteBatch, seq: int) -> None:
         """Apply a batch this process just wrote, if nobody else wrote since the last sync.
@@ -163,16 +200,12 @@ class BrainIndex:
         for neuron in (*batch.ensure_neurons, *batch.insert_neurons, *batch.update_neurons):
             self._put_neuron(neuron.id, neuron.type)
         for synapse_id, delta in batch.synapse_deltas:  # stored links only, as in storage
-            link = self._synapses.get(synapse_id)
-            if link is not None:
-                self._set_weight(link, link.weight + delta)
-        for synapse in batch.ensure_synapses:
-            if synapse.id not in self._synapses:
-                self._put_synapse(synapse)
-        for synapse in (*batch.insert_synapses, *batch.update_synapses):
-            self._put_synapse(synapse)
-        for fiber in (*batch.insert_fibers, *batch.update_fibers):
-            self._put_fiber(fiber)
+            slot = self._synapses.get(synapse_id)
+            if slot is not None:
+                self._set_weight(slot, self._links.weight[slot] + delta)
+        new = [s for s in batch.ensure_synapses if s.id not in self._synapses]
+        self._put_synapses([*new, *batch.insert_synapses, *batch.update_synapses])
+        self._put_fibers([*batch.insert_fibers, *batch.update_fibers])
         if self.embedder is not None:
             name = self.embedder.name
             self._put_vectors({v.fiber_id: v.vector for v in batch.put_vectors if v.model == name})
@@ -195,14 +228,13 @@ class BrainIndex:
             else:
                 self._drop_neuron(neuron_id)
         for synapse_id in ids[ChangeKind.SYNAPSE]:
-            self._drop_synapse(synapse_id)
-            if synapse_id in synapses:
-                self._put_synapse(synapses[synapse_id])
+            if synapse_id not in synapses:
+                self._drop_synapse(synapse_id)
+        self._put_synapses([synapses[i] for i in ids[ChangeKind.SYNAPSE] if i in synapses])
         for fiber_id in ids[ChangeKind.FIBER]:
-            if fiber_id in fibers:
-                self._put_fiber(fibers[fiber_id])
-            else:
+            if fiber_id not in fibers:
                 self._drop_fiber(fiber_id)
+        self._put_fibers([fibers[i] for i in ids[ChangeKind.FIBER] if i in fibers])
         if self.embedder is not None and fibers:
             self._put_vectors(await self.storage.get_vectors(self.embedder.name, fibers))
 
@@ -223,6 +255,8 @@ class BrainIndex:
         rows = [r for r in sorted(self._unembedded) if self.fibers[r].alive]
         rows = [r for r in rows if not self.vectors.has(r)]
         self._unembedded.clear()
+        await self.load_fibers(rows)
+        rows = [r for r in rows if self.fibers[r].loaded is not None]
         if not rows:
             return
         embedded = await self.embedder.embed([self.fibers[r].fiber.content for r in rows])
@@ -257,67 +291,136 @@ class BrainIndex:
                 self.neurons.adjacency[other].pop(row, None)
             self.neurons.adjacency[row].clear()
 
-    def _put_synapse(self, synapse: Synapse) -> None:
-        s = synapse
-        self._put_link(s.id, s.source_id, s.target_id, s.weight, s.is_bidirectional)
+    def _put_synapses(self, synapses: list[Synapse]) -> None:
+        """Add or replace these synapses (the last of one id wins)."""
+        for synapse in synapses:
+            self._drop_synapse(synapse.id)
+        self._add_links(
+            [(s.id, s.source_id, s.target_id, s.weight, s.is_bidirectional) for s in synapses]
+        )
 
-    def _put_link(
-        self, synapse_id: str, source: str, target: str, weight: float, both: bool
-    ) -> None:
-        rows = self.neurons
-        link = Link(source, target, rows.row(source), rows.row(target), both, weight)
-        self._drop_synapse(synapse_id)
-        self._synapses[synapse_id] = link
-        self._set_weight(link, weight)
-
-    def _set_weight(self, link: Link, weight: float) -> None:
-        link.weight = min(1.0, max(0.0, weight))
-        self.neurons.adjacency[link.source][link.target] = link.weight
-        if link.both:
-            self.neurons.adjacency[link.target][link.source] = link.weight
+    def _set_weight(self, slot: int, weight: float) -> None:
+        links = self._links
+        links.weight[slot] = weight = min(1.0, max(0.0, weight))
+        source, target = links.source[slot], links.target[slot]
+        self.neurons.adjacency[source][target] = weight
+        if links.both[slot]:
+            self.neurons.adjacency[target][source] = weight
 
     def _drop_synapse(self, synapse_id: str) -> None:
-        link = self._synapses.pop(synapse_id, None)
-        if link is not None:
-            self.neurons.adjacency[link.source].pop(link.target, None)
-            if link.both:
-                self.neurons.adjacency[link.target].pop(link.source, None)
+        slot = self._synapses.pop(synapse_id, None)
+        if slot is not None:
+            links = self._links
+            source, target = links.source[slot], links.target[slot]
+            self.neurons.adjacency[source].pop(target, None)
+            if links.both[slot]:
+                self.neurons.adjacency[target].pop(source, None)
 
-    def _put_fiber(self, fiber: Fiber) -> None:
-        row = self.fiber_rows.get(fiber.id)
-        if row is not None:
-            record = self.fibers[row]
-            same = record.fiber.content == fiber.content
-            if same and record.fiber.neuron_ids == fiber.neuron_ids:
-                if record.fiber.metadata != fiber.metadata:
-                    record.line = None
-                record.fiber = fiber
-                self._columns.set(row, fiber)
-                return
-            self._drop_fiber(fiber.id)
-        row = len(self.fibers)
-        order = list(fiber.pathway) + sorted(fiber.neuron_ids - set(fiber.pathway))
-        neuron_rows = tuple(self.neurons.row(neuron_id) for neuron_id in order)
-        self.fibers.append(FiberRecord(fiber, neuron_rows))
-        self.fiber_rows[fiber.id] = row
-        for neuron_row in neuron_rows:
-            self.neurons.fibers[neuron_row].append(row)
-        self.lexical.add(row, _document_terms(fiber))
-        follows = fiber.metadata.get("follows")
-        previous = self.fiber_rows.get(follows) if isinstance(follows, str) else None
-        if isinstance(follows, str) and previous is None:
-            self._followers.setdefault(follows, []).append(row)  # linked when it arrives
-        speaker = fiber.metadata.get("speaker")
-        self._columns.append(
-            fiber,
-            previous,
-            self.neurons.row(stable_neuron_id(word_key(speaker)))
-            if isinstance(speaker, str)
-            else -1,
-        )
-        for follower in self._followers.pop(fiber.id, ()):
-            self._columns.link(row, follower)
-        self._unembedded.add(row)
+    def _load_graph(self, graph: GraphRows) -> None:
+        """Add every neuron and synapse of a brain being opened."""
+        for neuron_id, kind in graph.neurons:
+            self._put_neuron(neuron_id, kind)
+        self._add_links(graph.synapses)
+
+    def _add_links(self, synapses: Sequence[tuple[str, str, str, float, bool]]) -> None:
+        """Add synapses the index does not hold yet, in bulk (GraphRows' tuples)."""
+        if not synapses:
+            return
+        ids, source_ids, target_ids, stored, both = zip(*synapses, strict=True)
+        ends = self._neuron_rows([source_ids + target_ids])[0]
+        sources, targets = ends[: len(ids)], ends[len(ids) :]
+        weights = np.clip(np.array(stored, dtype=np.float64), 0.0, 1.0).tolist()
+        first = len(self._links.weight)
+        self._synapses.update(zip(ids, range(first, first + len(ids)), strict=True))
+        self._links.extend(sources, targets, both, weights)
+        adjacency = self.neurons.adjacency
+        for source, target, weight, two_way in zip(sources, targets, weights, both, strict=True):
+            adjacency[source][target] = weight
+            if two_way:
+                adjacency[target][source] = weight
+
+    def _put_fibers(self, fibers: list[Fiber]) -> None:
+        """Add or replace these memories.
+
+        A replaced memory keeps its row when only its attributes changed (not its neurons
+        or its terms); otherwise its old row is dropped and it gets a new one. When one id
+        comes twice, the last one counts.
+        """
+        fibers = list({fiber.id: fiber for fiber in fibers}.values())
+        rows = fiber_rows_of(fibers)
+        documents = _documents(rows)
+        fresh: list[int] = []
+        for i, fiber in enumerate(fibers):
+            row = self.fiber_rows.get(fiber.id)
+            if row is not None:
+                record = self.fibers[row]
+                if record.neuron_rows == self._neuron_rows([rows.neuron_ids[i]])[0] and (
+                    self._documents[row] == documents[i]
+                ):
+                    record.loaded, record.line = fiber, None
+                    self._columns.set(row, rows, i)
+                    continue
+                self._drop_fiber(fiber.id)
+            fresh.append(i)
+        if fresh:
+            self._add_fibers(_select(rows, fresh), [fibers[i] for i in fresh])
+
+    def _add_fibers(self, rows: FiberRows, fibers: list[Fiber]) -> None:
+        """Append memories as new rows, in bulk (``fibers``: their full objects, or [])."""
+        start, count = len(self.fibers), len(rows.ids)
+        documents = _documents(rows)
+        neuron_rows = self._neuron_rows(rows.neuron_ids)
+        if fibers:
+            self.fibers.extend(map(FiberRecord, rows.ids, neuron_rows, repeat(True), fibers))
+        else:
+            self.fibers.extend(map(FiberRecord, rows.ids, neuron_rows))
+        self.fiber_rows.update(zip(rows.ids, range(start, start + count), strict=True))
+        self._documents.extend(documents)
+        self.lexical.extend(documents)
+        self._index_members(start, neuron_rows)
+        speaker_rows = {
+            s: self.neurons.row(stable_neuron_id(word_key(s)))
+            for s in set(rows.speakers)
+            if s is not None
+        }
+        speakers = [-1 if s is None else speaker_rows[s] for s in rows.speakers]
+        self._columns.extend(rows, speakers)
+        self._link_threads(start, rows)
+        self._unembedded.update(range(start, start + count))
+
+    def _neuron_rows(self, neuron_ids: list[tuple[str, ...]]) -> list[tuple[int, ...]]:
+        """Each fiber's neuron rows (neurons the index has not seen get new rows)."""
+        flat = list(chain.from_iterable(neuron_ids))
+        known = self.neurons.rows
+        rows = list(map(known.__getitem__, flat)) if known.keys() >= set(flat) else None
+        members = iter(rows if rows is not None else [self.neurons.row(n) for n in flat])
+        return [tuple(islice(members, len(ids))) for ids in neuron_ids]
+
+    def _index_members(self, start: int, neuron_rows: list[tuple[int, ...]]) -> None:
+        """Record which fibers (from row ``start`` on) each neuron belongs to."""
+        lengths = np.fromiter(map(len, neuron_rows), dtype=np.int64, count=len(neuron_rows))
+        neurons = np.fromiter(chain.from_iterable(neuron_rows), dtype=np.int64)
+        owners = np.repeat(np.arange(start, start + len(neuron_rows)), lengths)
+        order = np.argsort(neurons, kind="stable")
+        neurons, owners = neurons[order], owners[order]
+        firsts, ends = group_bounds(neurons)
+        members = self.neurons.fibers
+        for first, end in zip(firsts, ends, strict=True):
+            members[int(neurons[first])].extend(owners[first:end].tolist())
+
+    def _link_threads(self, start: int, rows: FiberRows) -> None:
+        """Link each new row to the memory it follows, and the rows waiting for a new row."""
+        threaded = [(row, f) for row, f in enumerate(rows.follows, start) if f is not None]
+        for row, follows in threaded:
+            previous = self.fiber_rows.get(follows)
+            if previous is None:
+                self._followers.setdefault(follows, []).append(row)  # linked when it arrives
+            else:
+                self._columns.link(previous, row)
+        if self._followers:
+            for row, fiber_id in enumerate(rows.ids, start):
+                for follower in self._followers.pop(fiber_id, ()):
+                    self._columns.link(row, follower)
 
     def _drop_fiber(self, fiber_id: str) -> None:
         row = self.fiber_rows.pop(fiber_id, None)
@@ -345,8 +448,14 @@ class BrainIndex:
         return self.neurons.items[row]
 
     def link(self, synapse_id: str) -> Link | None:
-        """The endpoints and weight of a synapse the index knows, else None."""
-        return self._synapses.get(synapse_id)
+        """The endpoints and weight of a synapse the index knows, else None (a copy)."""
+        slot = self._synapses.get(synapse_id)
+        if slot is None:
+            return None
+        links, ids = self._links, self.neurons.ids
+        source, target = links.source[slot], links.target[slot]
+        both = bool(links.both[slot])
+        return Link(ids[source], ids[target], source, target, both, links.weight[slot])
 
     def occurred_days(self) -> npt.NDArray[np.int32]:
         """Proleptic ordinal day each fiber row's event happened on."""
@@ -377,7 +486,7 @@ class BrainIndex:
 
     def fiber_terms(self, row: int) -> set[str]:
         """The lexical terms of a fiber row."""
-        return set(_document_terms(self.fibers[row].fiber))
+        return set(self._documents[row].split())
 
     def neuron_row(self, neuron_id: str) -> int | None:
         """The row of a neuron the index knows, else None."""
@@ -402,6 +511,29 @@ class _FiberNeurons(Sequence[tuple[int, ...]]):
         return self._fibers[row].neuron_rows
 
 
+class _Links:
+    """The synapses' endpoints (neuron rows), direction and weight, by slot."""
+
+    def __init__(self) -> None:
+        self.source: array[int] = array("i")
+        self.target: array[int] = array("i")
+        self.both = bytearray()
+        self.weight: array[float] = array("d")
+
+    def extend(
+        self,
+        sources: Sequence[int],
+        targets: Sequence[int],
+        both: Sequence[bool],
+        weights: Sequence[float],
+    ) -> None:
+        """Append new slots."""
+        self.source.extend(sources)
+        self.target.extend(targets)
+        self.both.extend(both)
+        self.weight.extend(weights)
+
+
 class _FiberColumns:
     """Per-row fiber attributes as packed arrays, read by scoring as numpy views."""
 
@@ -414,17 +546,16 @@ class _FiberColumns:
         self.next: array[int] = array("i")
         self.speaker: array[int] = array("i")
 
-    def append(self, fiber: Fiber, follows: int | None, speaker: int) -> None:
-        occurred = fiber.occurred_at or fiber.created_at
-        self.occurred.append(occurred.toordinal())
-        self.conductivity.append(fiber.conductivity)
-        self.suppressed.append(_suppressed(fiber))
-        self.asks.append(1 if "?" in fiber.content else 0)
-        self.speaker.append(speaker)
-        self.previous.append(-1)
-        self.next.append(-1)
-        if follows is not None:
-            self.link(follows, len(self.previous) - 1)
+    def extend(self, rows: FiberRows, speakers: list[int]) -> None:
+        """Append the columns of new rows (not linked to any thread yet)."""
+        self.occurred.extend(rows.days)
+        self.conductivity.extend(rows.conductivity)
+        self.suppressed.extend(rows.suppressed)
+        self.asks.extend(rows.asks)
+        self.speaker.extend(speakers)
+        unlinked = array("i", [-1]) * len(rows.ids)
+        self.previous.extend(unlinked)
+        self.next.extend(unlinked)
 
     def link(self, previous: int, row: int) -> None:
         """Record that ``row`` follows ``previous`` (which may have arrived after it)."""
@@ -432,18 +563,24 @@ class _FiberColumns:
         if self.next[previous] < 0:
             self.next[previous] = row
 
-    def set(self, row: int, fiber: Fiber) -> None:
-        self.conductivity[row] = fiber.conductivity
-        self.suppressed[row] = _suppressed(fiber)
+    def set(self, row: int, rows: FiberRows, i: int) -> None:
+        """Overwrite the attributes of ``row`` that change in place, from ``rows[i]``."""
+        self.conductivity[row] = rows.conductivity[i]
+        self.suppressed[row] = rows.suppressed[i]
+        self.asks[row] = rows.asks[i]
 
 
-def _suppressed(fiber: Fiber) -> int:
-    """1 for memories recall should rank down: superseded facts and derived summaries."""
-    return 1 if fiber.superseded_by or "concept_of" in fiber.metadata else 0
+def _documents(rows: FiberRows) -> list[str]:
+    """Each memory's lexical terms, space-separated: as stored with it, else computed."""
+    if None not in rows.terms:
+        return cast("list[str]", rows.terms)
+    return [
+        stored if stored is not None else " ".join(document_terms(content or "", speaker))
+        for stored, content, speaker in zip(rows.terms, rows.contents, rows.speakers, strict=True)
+    ]
 
 
-def _document_terms(fiber: Fiber) -> list[str]:
-    """Lexical terms of a fiber: its text, plus who said it."""
-    speaker = fiber.metadata.get("speaker")
-    extra = terms(speaker) if isinstance(speaker, str) else []
-    return terms(fiber.content) + extra
+def _select(rows: FiberRows, keep: list[int]) -> FiberRows:
+    """The rows ``keep`` of ``rows``."""
+    columns = {f.name: getattr(rows, f.name) for f in fields(FiberRows)}
+    return FiberRows(**{name: [column[i] for i in keep] for name, column in columns.items()})

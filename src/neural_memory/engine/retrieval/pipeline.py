@@ -265,6 +265,8 @@ class ReflexPipeline:
             min_relative_score=self._min_relative_score,
         )
         chosen = await _drop_expired(handle, index, ranking.candidates, max_fibers, now)
+        await index.load_fibers(c.row for c in chosen)
+        chosen = [c for c in chosen if index.fibers[c.row].loaded is not None]
         return handle, index, ranking, chosen
 
     async def _signals(
@@ -336,12 +338,10 @@ async def _drop_expired(
 ) -> list[Candidate]:
     window = candidates[: limit * 3]
     typed = await handle.storage.get_typed_memories_for_fibers(
-        index.fibers[c.row].fiber.id for c in window
+        index.fibers[c.row].id for c in window
     )
     fresh = [
-        c
-        for c in window
-        if not (m := typed.get(index.fibers[c.row].fiber.id)) or not m.is_expired(now)
+        c for c in window if not (m := typed.get(index.fibers[c.row].id)) or not m.is_expired(now)
     ]
     return fresh[:limit]
 

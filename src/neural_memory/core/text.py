@@ -1,0 +1,89 @@
+"""Text normalisation shared by encoding and retrieval (pure functions, no I/O).
+
+Terms are lower-cased alphanumeric tokens with English stop words removed, reduced to
+their Snowball stem so that "fixed", "fixes" and "fixing" meet in one neuron.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import lru_cache
+
+import snowballstemmer
+
+__all__ = [
+    "STOP_WORDS",
+    "TERMS_VERSION",
+    "document_terms",
+    "is_stop_word",
+    "stem",
+    "terms",
+    "tokenize",
+]
+
+STOP_WORDS: frozenset[str] = frozenset(
+    """a about above across after afterwards again against all almost alone along already also
+    although always am among amongst an and another any anyhow anyone anything anyway anywhere
+    are around as at back be became because become becomes becoming been before beforehand
+    being below beside besides between beyond both but by can cannot could did do does doing
+    done down during each eg either else elsewhere enough etc even ever every everyone
+    everything everywhere except few for former formerly from further get gets getting got had
+    has have having he hence her here hereafter hereby herein hereupon hers herself him himself
+    his how however i ie if in indeed into is it its itself just keep last latter latterly
+    least less ll made many may me meanwhile might mine more moreover most mostly much must my
+    myself namely neither never nevertheless next no nobody none noone nor not nothing now
+    nowhere of off often on once one only onto or other others otherwise our ours ourselves out
+    over own per perhaps please put rather re really s same see seem seemed seeming seems
+    several she should since so some somehow someone something sometime sometimes somewhere
+    still such t than that the their theirs them themselves then thence there thereafter thereby
+    therefore therein thereupon these they this those though through throughout thru thus to
+    together too toward towards under until up upon us very via was we well were what whatever
+    when whence whenever where whereafter whereas whereby wherein whereupon wherever whether
+    which while whither who whoever whole whom whose why will with within without would yet you
+    your yours yourself yourselves ve d m don didn doesn isn wasn aren weren won wouldn couldn
+    shouldn hasn haven hadn let lets oh yeah yes ok okay hey hi hello thanks thank wow""".split()
+)
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+_STEMMER = snowballstemmer.stemmer("english")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased alphanumeric tokens of ``text`` (apostrophes split words)."""
+    return _TOKEN.findall(text.casefold())
+
+
+def is_stop_word(token: str) -> bool:
+    """True for a lower-cased token that carries no topic."""
+    return token in STOP_WORDS
+
+
+@lru_cache(maxsize=65_536)
+def stem(token: str) -> str:
+    """The Snowball (Porter 2) stem of a lower-cased token; digits are kept as they are."""
+    if token.isdigit():
+        return token
+    return str(_STEMMER.stemWord(token))
+
+
+def terms(text: str) -> list[str]:
+    """Stemmed content terms of ``text`` in order (stop words and single letters dropped)."""
+    return [stem(t) for t in tokenize(text) if (len(t) > 1 or t.isdigit()) and t not in STOP_WORDS]
+
+
+def document_terms(content: str, speaker: str | None) -> list[str]:
+    """The lexical (BM25) terms of a memory: its text's terms, then its speaker's."""
+    return terms(content) + (terms(speaker) if speaker else [])
+
+
+TERMS_VERSION: str = hashlib.blake2b(
+    "\n".join((_TOKEN.pattern, "snowball-english", *sorted(STOP_WORDS))).encode(),
+    digest_size=4,
+).hexdigest()
+"""Fingerprint of how :func:`terms` works (8 hex digits).
+
+Storage that keeps memories' terms (SQLite, PostgreSQL) stores it with them; terms stored
+under another fingerprint are ignored and computed again, so changing the stop words or
+the tokeniser never mixes old and new terms in one index.
+"""
