@@ -149,7 +149,9 @@ async def remember(body: MemoryRequest, brain: CurrentBrain, state: State) -> Me
     metadata = dict(body.metadata or {})
     if body.speaker is not None:
         metadata["speaker"] = body.speaker
-    encoder = MemoryEncoder(state.view(brain.id), brain.config, embedder=state.embedder)
+    encoder = MemoryEncoder(
+        state.view(brain.id), brain.config, embedder=state.embedder, planner=state.planner
+    )
     result = await encoder.encode(
         body.text,
         timestamp=as_utc(body.timestamp) if body.timestamp else None,
