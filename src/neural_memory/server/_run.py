@@ -40,6 +40,7 @@ __all__ = [
     "DEFAULT_DB",
     "KEY_STORE_FILE",
     "ServeOptions",
+    "admin_key",
     "parse_args",
     "run_command",
     "run_keys",
@@ -242,7 +243,7 @@ def run_command(argv: Sequence[str]) -> int:
             log_level=args.log_level,
         )
         config = ServerConfig(
-            admin_key=_admin_key(db.parent, os.environ.get(_KEY_ENV)),
+            admin_key=admin_key(db.parent, os.environ.get(_KEY_ENV)),
             key_store=db.parent / KEY_STORE_FILE,
             allowed_hosts=tuple(args.allowed_host),
             cors_origins=tuple(args.cors_origin),
@@ -303,13 +304,16 @@ def _keys_command(store: KeyStore, args: argparse.Namespace) -> int:
     return 0
 
 
-def _admin_key(data_dir: Path, from_env: str | None) -> str:
-    """The admin key: ``NEURAL_MEMORY_API_KEY``, else the key file (created now if needed)."""
+def admin_key(data_dir: Path, from_env: str | None, program: str = "neural-memory-server") -> str:
+    """The admin key: ``from_env`` (``NEURAL_MEMORY_API_KEY``), else the key file.
+
+    The key file lives in ``data_dir`` (created now if needed; its path goes to stderr).
+    """
     if from_env:
         return from_env
     key, path, created = load_or_create_admin_key(data_dir)
     verb = "generated" if created else "using"
-    print(f"neural-memory-server: {verb} the admin API key in {path}", file=sys.stderr)
+    print(f"{program}: {verb} the admin API key in {path}", file=sys.stderr)
     return key
 
 

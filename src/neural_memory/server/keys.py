@@ -19,7 +19,7 @@ import json
 import os
 import secrets
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -32,10 +32,13 @@ __all__ = [
     "ADMIN_KEY_ID",
     "Access",
     "ApiKey",
+    "MAX_KEY_CHARS",
     "KeyStore",
+    "Keyring",
     "hash_key",
     "load_or_create_admin_key",
     "new_key",
+    "presented_key",
 ]
 
 ADMIN_KEY_ID = "admin"
@@ -46,6 +49,9 @@ ADMIN_KEY_FILE = "api-key"
 
 MIN_KEY_LENGTH = 16
 """Shortest admin key accepted from the environment."""
+
+MAX_KEY_CHARS = 256
+"""Longest secret looked at: anything longer is no key."""
 
 _KEY_PREFIX = "nmk_"
 _SCHEMA = """
@@ -246,3 +252,37 @@ def _key_from_row(row: tuple[str, str, str, str, str]) -> ApiKey:
         brains=frozenset(json.loads(brains)),
         created_at=datetime.fromisoformat(created_at),
     )
+
+
+class Keyring:
+    """Who presents a secret: the server's admin key, a stored scoped key, or nobody.
+
+    What the HTTP server's Guard and the MCP server's HTTP transport both ask.
+    """
+
+    def __init__(self, admin_key: str, store: KeyStore) -> None:
+        self._admin_digest = hash_key(admin_key)
+        self._admin = ApiKey(id=ADMIN_KEY_ID, access=Access.ADMIN, brains=None)
+        self.store = store
+
+    def identify(self, secret: str) -> ApiKey | None:
+        """The key ``secret`` belongs to (the admin key compared in constant time), or None."""
+        if hmac.compare_digest(hash_key(secret), self._admin_digest):
+            return self._admin
+        return self.store.find(secret)
+
+
+def presented_key(headers: Mapping[str, str]) -> str | None:
+    """The secret a request presents: ``Authorization: Bearer KEY`` or ``X-API-Key: KEY``.
+
+    ``headers`` with lower-case names (as Starlette's ``Headers`` gives them).
+    """
+    authorization = headers.get("authorization")
+    if authorization is not None:
+        scheme, _, value = authorization.partition(" ")
+        secret = value.strip() if scheme.lower() == "bearer" else ""
+    else:
+        secret = headers.get("x-api-key", "").strip()
+    if not secret or len(secret) > MAX_KEY_CHARS:
+        return None
+    return secret
