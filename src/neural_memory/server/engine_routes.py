@@ -51,7 +51,6 @@ from neural_memory.server.engine_models import (
     WhyModel,
 )
 from neural_memory.sharing.limits import MAX_ID_LENGTH
-from neural_memory.storage.filters import AlertFilter
 
 __all__ = ["ERROR_RESPONSES", "ID_PATTERN", "router", "server_state"]
 
@@ -357,10 +356,10 @@ async def acknowledge(
     state: State,
 ) -> AcknowledgeResponse:
     """Acknowledge an alert, so it is not auto-resolved (404 for an unknown alert)."""
-    query = AlertFilter(ids=frozenset({alert_id}), limit=1)
-    if not await state.storage._find_alerts(brain.id, query):
+    view = state.view(brain.id)
+    if not await view.get_alerts(ids=[alert_id], limit=1):
         raise NotFoundError(f"alert {alert_id!r} does not exist")
-    acknowledged = await state.view(brain.id).mark_alert_acknowledged(alert_id)
+    acknowledged = await view.mark_alert_acknowledged(alert_id)
     return AcknowledgeResponse(acknowledged=acknowledged)
 
 
