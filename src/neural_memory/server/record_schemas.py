@@ -22,6 +22,7 @@ from neural_memory.core.neuron import Neuron
 from neural_memory.core.project import Project
 from neural_memory.core.synapse import Synapse
 from neural_memory.core.typed_memory import TypedMemory
+from neural_memory.server._types import TIME_PATTERN
 
 __all__ = [
     "ALERT",
@@ -53,11 +54,6 @@ NOT_BLANK_NO_NUL = f"^{_STORABLE}*" + NOT_BLANK[:-1] + f"\\u0000\\ud800-\\udfff]
 refuses both)."""
 
 _ANY_TEXT = f"^{_STORABLE}*$"
-_FIRST_YEAR = (
-    "(100[1-9]|10[1-9][0-9]|1[1-9][0-9]{2}|[2-7][0-9]{3}|8[0-8][0-9]{2}|89[0-8][0-9]|899[0-8])"
-)
-"""Years 1001 to 8998: a time in them lies within ``core.limits``' 1000 to 8999 in UTC
-whatever its offset."""
 _MAX_INT64 = 2**63 - 1
 
 
@@ -73,7 +69,7 @@ def _text(max_length: int, *, blank: bool = True, min_length: int = 0) -> dict[s
     return schema
 
 
-_TIME = {"type": "string", "format": "date-time", "pattern": f"^{_FIRST_YEAR}-"}
+_TIME = {"type": "string", "format": "date-time", "pattern": TIME_PATTERN}
 _ID = _text(MAX_ID_LENGTH, blank=False)
 """An id a record constructor requires: not blank."""
 _ANY_ID = _text(MAX_ID_LENGTH, min_length=1)
