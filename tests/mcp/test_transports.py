@@ -25,8 +25,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from mcp import Client, StdioServerParameters
 from neural_memory.core.brain import Brain
-from neural_memory.server._run import KEY_STORE_FILE
-from neural_memory.server.keys import ADMIN_KEY_FILE, Access, KeyStore
+from neural_memory.server.keys import ADMIN_KEY_FILE, KEY_STORE_FILE, Access, KeyStore
 from neural_memory.storage.sqlite import SQLiteStorage
 
 API_KEY = "test-admin-key-0123456789"

@@ -17,8 +17,7 @@ from neural_memory.errors import (
 )
 from neural_memory.mcp.auth import ApiKeyGate, Authenticator, KeyStoreAuthenticator
 from neural_memory.mcp.server import Tier, create_server
-from neural_memory.server._run import KEY_STORE_FILE, admin_key
-from neural_memory.server.keys import Keyring, KeyStore
+from neural_memory.server.keys import KEY_STORE_FILE, Keyring, KeyStore, admin_key
 from neural_memory.storage.base import Storage
 from neural_memory.storage.sqlite import SQLiteStorage
 

@@ -28,7 +28,7 @@ import uvicorn
 from neural_memory.errors import ConfigError, NeuralMemoryError, ValidationError
 from neural_memory.server.app import create_app
 from neural_memory.server.config import LOOPBACK_HOSTS, ServerConfig
-from neural_memory.server.keys import Access, KeyStore, load_or_create_admin_key
+from neural_memory.server.keys import KEY_STORE_FILE, Access, KeyStore, admin_key
 from neural_memory.storage.sqlite import SQLiteStorage
 
 if TYPE_CHECKING:
@@ -40,7 +40,6 @@ __all__ = [
     "DEFAULT_DB",
     "KEY_STORE_FILE",
     "ServeOptions",
-    "admin_key",
     "parse_args",
     "run_command",
     "run_keys",
@@ -52,8 +51,6 @@ __all__ = [
 DEFAULT_DB = "~/.neural-memory/brain.db"
 """The database file when neither ``--db`` nor ``NEURAL_MEMORY_DB`` names one."""
 
-KEY_STORE_FILE = "keys.db"
-"""The scoped-key store, beside the database file."""
 
 _SETTINGS_ENV = "NEURAL_MEMORY_SERVER_SETTINGS"
 _KEY_ENV = "NEURAL_MEMORY_API_KEY"
@@ -302,19 +299,6 @@ def _keys_command(store: KeyStore, args: argparse.Namespace) -> int:
         print(f"error: no key {args.key_id!r}", file=sys.stderr)
         return 1
     return 0
-
-
-def admin_key(data_dir: Path, from_env: str | None, program: str = "neural-memory-server") -> str:
-    """The admin key: ``from_env`` (``NEURAL_MEMORY_API_KEY``), else the key file.
-
-    The key file lives in ``data_dir`` (created now if needed; its path goes to stderr).
-    """
-    if from_env:
-        return from_env
-    key, path, created = load_or_create_admin_key(data_dir)
-    verb = "generated" if created else "using"
-    print(f"{program}: {verb} the admin API key in {path}", file=sys.stderr)
-    return key
 
 
 def _names(text: str) -> list[str]:

@@ -19,6 +19,7 @@ import json
 import os
 import secrets
 import sqlite3
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,15 +32,20 @@ __all__ = [
     "ADMIN_KEY_FILE",
     "ADMIN_KEY_ID",
     "Access",
+    "KEY_STORE_FILE",
     "ApiKey",
     "MAX_KEY_CHARS",
     "KeyStore",
     "Keyring",
+    "admin_key",
     "hash_key",
     "load_or_create_admin_key",
     "new_key",
     "presented_key",
 ]
+
+KEY_STORE_FILE = "keys.db"
+"""The scoped-key store, beside the database file."""
 
 ADMIN_KEY_ID = "admin"
 """The id of the server's admin key (never stored in the key store)."""
@@ -286,3 +292,16 @@ def presented_key(headers: Mapping[str, str]) -> str | None:
     if not secret or len(secret) > MAX_KEY_CHARS:
         return None
     return secret
+
+
+def admin_key(data_dir: Path, from_env: str | None, program: str = "neural-memory-server") -> str:
+    """The admin key: ``from_env`` (``NEURAL_MEMORY_API_KEY``), else the key file.
+
+    The key file lives in ``data_dir`` (created now if needed; its path goes to stderr).
+    """
+    if from_env:
+        return from_env
+    key, path, created = load_or_create_admin_key(data_dir)
+    verb = "generated" if created else "using"
+    print(f"{program}: {verb} the admin API key in {path}", file=sys.stderr)
+    return key
