@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,9 @@ import httpx2
 from mcp.client.streamable_http import streamable_http_client
 
 from mcp import Client, StdioServerParameters
+from neural_memory.core.brain import Brain
+from neural_memory.server.keys import ADMIN_KEY_FILE, KEY_STORE_FILE, Access, KeyStore
+from neural_memory.storage.sqlite import SQLiteStorage
 
 API_KEY = "test-admin-key-0123456789"
 
@@ -102,13 +106,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def http_url(tmp_path: Path) -> Iterator[str]:
-    """The real ``neural-memory-mcp --transport http`` on a free port; its /mcp URL."""
+@contextmanager
+def mcp_http(db: Path, env: dict[str, str]) -> Iterator[str]:
+    """The real ``neural-memory-mcp --transport http`` over ``db`` on a free port; its URL."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "neural_memory.mcp", "--transport", "http", "--port", str(port)],
-        env=environment(tmp_path / "h.db"),
+        env={**env, "NEURAL_MEMORY_DB": str(db)},
         stderr=subprocess.PIPE,
     )
     try:
@@ -127,6 +131,13 @@ def http_url(tmp_path: Path) -> Iterator[str]:
         process.wait(timeout=30)
         if process.stderr:
             process.stderr.close()
+
+
+@pytest.fixture
+def http_url(tmp_path: Path) -> Iterator[str]:
+    """The MCP HTTP server with the admin key from the environment; its /mcp URL."""
+    with mcp_http(tmp_path / "h.db", environment(tmp_path / "h.db")) as url:
+        yield url
 
 
 async def test_streamable_http_with_a_bearer_key(http_url: str) -> None:
@@ -159,18 +170,44 @@ async def test_x_api_key_header_is_accepted(http_url: str) -> None:
         assert (await call(client, "stats"))["brain"] == "agent"
 
 
-def test_http_without_a_key_is_refused_at_start(tmp_path: Path) -> None:
-    env = environment(tmp_path / "x.db")
-    del env["NEURAL_MEMORY_API_KEY"]
-    done = subprocess.run(
-        [sys.executable, "-m", "neural_memory.mcp", "--transport", "http", "--port", "1"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 1 and "NEURAL_MEMORY_API_KEY" in done.stderr
+async def _stats_with(url: str, key: str) -> int:
+    """401 when the key is refused; 200 once the official client used it to call a tool."""
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx2.AsyncClient(headers=headers, timeout=60) as http:
+        response = await http.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+        if response.status_code == 401:  # a key that passes gets the MCP app's own answer
+            return 401
+        async with Client(streamable_http_client(url, http_client=http)) as client:
+            assert (await call(client, "stats"))["brain"] == "agent"
+        return 200
+
+
+async def test_the_server_key_store_decides_and_scoped_keys_stay_in_their_brain(
+    tmp_path: Path,
+) -> None:
+    """Without NEURAL_MEMORY_API_KEY the server's key file is used; scoped keys from the key
+    store pass only for their own brain, with write access."""
+    db = tmp_path / "scoped.db"
+    async with SQLiteStorage(db) as storage:
+        agent, other = Brain.create("agent"), Brain.create("other")
+        for brain in (agent, other):
+            await storage.save_brain(brain)
+    keys = KeyStore(tmp_path / KEY_STORE_FILE)
+    try:
+        _, writer = keys.create([agent.id], Access.WRITE)
+        _, reader = keys.create([agent.id], Access.READ)
+        _, elsewhere = keys.create([other.id], Access.ADMIN)
+        revoked_key, revoked = keys.create([agent.id], Access.WRITE)
+        keys.revoke(revoked_key.id)
+    finally:
+        keys.close()
+    env = {k: v for k, v in environment(db).items() if k != "NEURAL_MEMORY_API_KEY"}
+    with mcp_http(db, env) as url:
+        admin = (tmp_path / ADMIN_KEY_FILE).read_text().strip()  # written at start
+        assert await _stats_with(url, admin) == 200
+        assert await _stats_with(url, writer) == 200
+        for refused in (reader, elsewhere, revoked, "nmk_not-a-key-at-all-0123456789"):
+            assert await _stats_with(url, refused) == 401
 
 
 def test_an_explicit_db_in_a_missing_folder_is_refused(

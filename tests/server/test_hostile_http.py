@@ -10,7 +10,12 @@ import pytest
 
 from neural_memory import Brain
 from neural_memory.core import Neuron, NeuronType
-from neural_memory.core.limits import MAX_META_VALUE_CHARS
+from neural_memory.core.limits import (
+    MAX_META_VALUE_CHARS,
+    MAX_NAME_LENGTH,
+    MAX_TAGS,
+    MAX_TEXT_LENGTH,
+)
 from neural_memory.sharing import BrainExporter
 from neural_memory.storage import WriteBatch
 from neural_memory.storage._wire import encode_write_batch
@@ -94,3 +99,25 @@ async def test_a_brain_with_a_nan_config_is_refused(http: httpx.AsyncClient) -> 
     )
     _refused(response, 422)
     assert Brain.create("ok").config.decay_rate > 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"text": "x" * (MAX_TEXT_LENGTH + 1)},
+        {"text": "x", "tags": ["t"] * (MAX_TAGS + 1)},
+        {"text": "x", "tags": ["t" * (MAX_NAME_LENGTH + 1)]},
+    ],
+    ids=["text", "tag count", "tag length"],
+)
+async def test_oversized_engine_requests_are_413(
+    http: httpx.AsyncClient, served: Served, body: dict[str, Any]
+) -> None:
+    brain_id = await _brain(http)
+    response = await http.post(f"/brains/{brain_id}/memories", json=body)
+    assert response.status_code == 413, response.text
+    assert response.json()["error"] == "LimitExceededError"
+    too_long_query = {"query": "q" * (MAX_TEXT_LENGTH + 1)}
+    recall = await http.post(f"/brains/{brain_id}/recall", json=too_long_query)
+    assert (recall.status_code, recall.json()["error"]) == (413, "LimitExceededError")
+    await _assert_usable(http, served, brain_id)

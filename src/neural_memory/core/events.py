@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from neural_memory.core._validation import require_text, set_field
+from neural_memory.core._validation import require_text, require_unit, set_field
 from neural_memory.core.clock import as_utc, utcnow
 
 __all__ = ["BrainStats", "ChangeKind", "ChangeRecord", "RecallEvent"]
@@ -35,6 +35,7 @@ class RecallEvent:
     def __post_init__(self) -> None:
         require_text(self.id, "recall event id")
         require_text(self.query, "query")
+        set_field(self, "confidence", require_unit(self.confidence, "confidence"))
         set_field(self, "fiber_ids", tuple(self.fiber_ids))
         set_field(self, "created_at", as_utc(self.created_at))
 

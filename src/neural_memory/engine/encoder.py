@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import Executor
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +41,10 @@ __all__ = ["EncodingResult", "MemoryEncoder", "MemoryInput", "stable_fiber_id"]
 
 INITIAL_SYNAPSE_WEIGHT = 0.5
 """Weight of a synapse the first time two neurons are linked."""
+
+_PLAN_INLINE_CHARS = 20_000
+"""Texts up to this many characters in all are planned on the event loop; longer ones off it
+(a worker thread, or the encoder's planner), so one large memory never stalls a server."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,6 +108,10 @@ class MemoryEncoder:
             one thread (``metadata["follows"]``); recall lets a memory's neighbours share its
             relevance, since an answer usually follows its question. The thread's last
             memory is kept in storage, so every process and interface continues it alike.
+        planner: Optional executor (a process pool, say) that extracts long texts. Texts of
+            more than a few thousand words are planned off the event loop: by default in a
+            worker thread, which still holds the GIL during each regex scan of the text; a
+            process pool keeps the loop free of that too.
 
     Everything a call stores — neurons, synapses, memories, their vectors and the threads'
     new ends — is planned first (the embedding model included) and written in one
@@ -116,6 +126,7 @@ class MemoryEncoder:
         embedder: Embedder | None = None,
         consolidation: ConsolidationScheduler | None = None,
         thread_window: timedelta = timedelta(hours=6),
+        planner: Executor | None = None,
     ) -> None:
         if not isinstance(storage, Storage | BrainHandle):
             raise ConfigError(f"storage must be a Storage or a BrainHandle, got {storage!r}")
@@ -128,6 +139,7 @@ class MemoryEncoder:
         self._embedder = embedder
         self._consolidation = consolidation
         self._thread_window = thread_window
+        self._planner = planner
 
     def _handle(self) -> BrainHandle:
         return BrainHandle.of(self._storage)
@@ -170,7 +182,7 @@ class MemoryEncoder:
         if not inputs:
             return []
         handle = self._handle()
-        plans = [_plan(_validated(item)) for item in inputs]
+        plans = await _plans(inputs, self._planner)
         conversations = [item.conversation for item in inputs]
         tails = {c: await handle.thread_tail(c) for c in dict.fromkeys(conversations)}
         plans, ends = link_threads(
@@ -293,16 +305,44 @@ def _validated(item: MemoryInput) -> MemoryInput:
     return item
 
 
-def _plan(item: MemoryInput) -> Plan:
-    """The neurons, synapses and fiber of one memory (pure)."""
-    moment = as_utc(item.timestamp) if item.timestamp else utcnow()
+async def _plans(inputs: Sequence[MemoryInput], planner: Executor | None) -> list[Plan]:
+    """Every input's plan; extraction is CPU-bound, so long texts are planned off the loop."""
+    items = [_validated(item) for item in inputs]
+    if sum(len(item.text) for item in items) <= _PLAN_INLINE_CHARS:
+        return [_plan(item) for item in items]
+    if planner is None:
+        return await asyncio.to_thread(lambda: [_plan(item) for item in items])
+    items = [replace(item, timestamp=_moment(item)) for item in items]
+    jobs = [(item.text, _moment(item), _speaker(item)) for item in items]
+    found = await asyncio.get_running_loop().run_in_executor(planner, _extract_all, jobs)
+    return await asyncio.to_thread(lambda: [_plan(i, e) for i, e in zip(items, found, strict=True)])
+
+
+def _extract_all(jobs: Sequence[tuple[str, datetime, str | None]]) -> list[Extraction]:
+    """Extraction of several texts (what a planner process runs)."""
+    return [extract(text, moment, speaker=speaker) for text, moment, speaker in jobs]
+
+
+def _moment(item: MemoryInput) -> datetime:
+    return as_utc(item.timestamp) if item.timestamp else utcnow()
+
+
+def _speaker(item: MemoryInput) -> str | None:
+    speaker = (item.metadata or {}).get("speaker")
+    return speaker if isinstance(speaker, str) else None
+
+
+def _plan(item: MemoryInput, extraction: Extraction | None = None) -> Plan:
+    """The neurons, synapses and fiber of one memory (pure), from its extraction if known."""
+    moment = _moment(item)
     metadata = dict(item.metadata or {})
     if item.conversation is not None:
         metadata["conversation"] = item.conversation
     if item.follows is not None:
         metadata["follows"] = item.follows
-    speaker = metadata.get("speaker")
-    extraction = extract(item.text, moment, speaker=speaker if isinstance(speaker, str) else None)
+    speaker = _speaker(item)
+    if extraction is None:
+        extraction = extract(item.text, moment, speaker=speaker)
     ids = {key: stable_neuron_id(key) for key in extraction.keys}
     neurons = tuple(
         Neuron.create(
@@ -335,7 +375,7 @@ def _plan(item: MemoryInput) -> Plan:
         )
         metadata["fact_value"] = fact.value
     fiber = Fiber.create(
-        fiber_id=stable_fiber_id(item.text, speaker if isinstance(speaker, str) else None),
+        fiber_id=stable_fiber_id(item.text, speaker),
         neuron_ids=(*pathway, *((fact_id,) if fact_id else ())),
         synapse_ids=(s.id for s in synapses),
         anchor_neuron_id=pathway[0],

@@ -31,7 +31,6 @@ __all__ = [
     "RememberResult",
     "edit_memory",
     "forget_memory",
-    "forget_version",
     "list_memories",
     "memory_types",
     "project_named",
@@ -267,32 +266,15 @@ async def _retyped(
 
 
 async def forget_memory(storage: Storage, fiber_id: str) -> list[str]:
-    """Delete the memory ``fiber_id`` with every version of it; return the deleted ids."""
-    fiber = await _fiber(storage, fiber_id)
-    versions = await supersession_chain(storage, fiber.id)
-    typed = await storage.get_typed_memories_for_fibers(v.id for v in versions)
-    for memory in typed.values():
-        await storage.delete_typed_memory(memory.id)
-    deleted = [v.id for v in versions if await storage.delete_fiber(v.id)]
-    return deleted
+    """Delete the memory ``fiber_id`` with every version of it; return the deleted ids.
 
-
-async def forget_version(storage: Storage, fiber_id: str) -> bool:
-    """Delete one version of a memory with its typed memory; False when it is not stored.
-
-    The version it replaced is then superseded by the one that replaced it, or is current
-    again (storage refuses to leave a ``superseded_by`` naming a deleted memory).
+    One batch: the versions go together with their typed memories and vectors (storage
+    deletes those along with their fiber), so no version is left naming a deleted one.
     """
-    fiber = await storage.get_fiber(fiber_id)
-    if fiber is None:
-        return False
-    older = tuple(
-        dataclasses.replace(version, superseded_by=fiber.superseded_by)
-        for version in await supersession_chain(storage, fiber.id)
-        if version.superseded_by == fiber.id
-    )
-    await storage.write(WriteBatch(update_fibers=older, delete_fiber_ids=(fiber.id,)))
-    return True
+    fiber = await _fiber(storage, fiber_id)
+    versions = tuple(version.id for version in await supersession_chain(storage, fiber.id))
+    await storage.write(WriteBatch(delete_fiber_ids=versions))
+    return list(versions)
 
 
 async def list_memories(storage: Storage, query: MemoryFilter) -> list[MemoryView]:

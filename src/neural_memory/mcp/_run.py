@@ -7,16 +7,17 @@ import asyncio
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from neural_memory.core.brain import Brain
 from neural_memory.errors import (
-    ConfigError,
     NeuralMemoryError,
     StorageUnavailableError,
     ValidationError,
 )
-from neural_memory.mcp.auth import AdminKeyAuthenticator, ApiKeyGate, Authenticator
+from neural_memory.mcp.auth import ApiKeyGate, Authenticator, KeyStoreAuthenticator
 from neural_memory.mcp.server import Tier, create_server
+from neural_memory.server.keys import KEY_STORE_FILE, Keyring, KeyStore, admin_key
 from neural_memory.storage.base import Storage
 from neural_memory.storage.sqlite import SQLiteStorage
 
@@ -39,6 +40,8 @@ DEFAULT_BRAIN = "default"
 
 DEFAULT_PORT = 8765
 """The HTTP port when ``--port`` is not given."""
+
+_KEY_ENV = "NEURAL_MEMORY_API_KEY"
 
 MCP_PATH = "/mcp"
 """Where the streamable HTTP endpoint listens."""
@@ -130,15 +133,18 @@ def run_command(argv: Sequence[str]) -> int:
         if args.transport == "stdio":
             asyncio.run(serve_stdio(path, args.brain, args.tier))
             return 0
-        key = os.environ.get("NEURAL_MEMORY_API_KEY", "")
-        if not key:
-            raise ConfigError("the HTTP transport needs an API key: set NEURAL_MEMORY_API_KEY")
-        authenticator = AdminKeyAuthenticator(key)
-        asyncio.run(
-            serve_http(
-                path, args.brain, authenticator, host=args.host, port=args.port, tier=args.tier
+        folder = os.path.dirname(os.path.abspath(path))
+        key = admin_key(Path(folder), os.environ.get(_KEY_ENV), "neural-memory-mcp")
+        keys = KeyStore(Path(folder) / KEY_STORE_FILE)
+        try:
+            authenticator = KeyStoreAuthenticator(Keyring(key, keys))
+            asyncio.run(
+                serve_http(
+                    path, args.brain, authenticator, host=args.host, port=args.port, tier=args.tier
+                )
             )
-        )
+        finally:
+            keys.close()
     except NeuralMemoryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -1,9 +1,10 @@
 """API keys for the MCP server's HTTP transport.
 
 Every HTTP request must carry a key, as ``Authorization: Bearer <key>`` or ``X-API-Key:
-<key>``; an :class:`Authenticator` decides whether that key may use the served brain. The one
-implementation here accepts a single admin key given at start-up
-(:class:`AdminKeyAuthenticator`); a key store plugs in by implementing the same protocol.
+<key>``; an :class:`Authenticator` decides whether that key may use the served brain.
+:class:`KeyStoreAuthenticator` asks the HTTP server's keys (its admin key and the scoped keys
+of its key store, :mod:`neural_memory.server.keys`), so a key made for brain A cannot use
+brain B through MCP either; :class:`AdminKeyAuthenticator` accepts one admin key only.
 """
 
 from __future__ import annotations
@@ -11,12 +12,21 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
-from enum import StrEnum
 from typing import Any, Protocol
 
-from neural_memory.errors import ConfigError
+from starlette.datastructures import Headers
 
-__all__ = ["Access", "AdminKeyAuthenticator", "ApiKeyGate", "Authenticator", "request_key"]
+from neural_memory.errors import ConfigError
+from neural_memory.server.keys import Access, Keyring, presented_key
+
+__all__ = [
+    "Access",
+    "AdminKeyAuthenticator",
+    "ApiKeyGate",
+    "Authenticator",
+    "KeyStoreAuthenticator",
+    "request_key",
+]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -26,14 +36,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MIN_KEY_LENGTH = 16
 """Shortest admin key accepted: a short key is guessable."""
-
-
-class Access(StrEnum):
-    """What a key may do with a brain."""
-
-    READ = "read"
-    WRITE = "write"
-    ADMIN = "admin"
 
 
 class Authenticator(Protocol):
@@ -61,14 +63,24 @@ class AdminKeyAuthenticator:
         return hmac.compare_digest(key.encode(), self._key)
 
 
+class KeyStoreAuthenticator:
+    """The HTTP server's keys: its admin key and the scoped keys of its key store.
+
+    A scoped key passes only for the brains it covers, at its access level or below.
+    """
+
+    def __init__(self, keyring: Keyring) -> None:
+        self._keyring = keyring
+
+    async def allows(self, key: str, brain_id: str, access: Access) -> bool:
+        """True when ``key`` is known and covers ``brain_id`` with ``access``."""
+        found = self._keyring.identify(key)
+        return found is not None and found.allows(brain_id, access)
+
+
 def request_key(headers: list[tuple[bytes, bytes]]) -> str | None:
     """The API key of a request: its Bearer token, else its ``X-API-Key`` header."""
-    found = {name.lower(): value.decode("latin-1").strip() for name, value in headers}
-    authorization = found.get(b"authorization", "")
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return found.get(b"x-api-key") or None
+    return presented_key(Headers(raw=headers))
 
 
 class ApiKeyGate:

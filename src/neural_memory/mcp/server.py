@@ -329,15 +329,7 @@ def _register_full(server: MCPServer, tools: _Tools) -> None:
         """
         async with tools.sleeping:
             report = await _tool(lambda: consolidate(tools.storage, tools.brain.config))
-        return ConsolidateResult(
-            duplicates_merged=report.duplicates_merged,
-            facts_superseded=report.facts_superseded,
-            paths_strengthened=report.paths_strengthened,
-            memories_matured=report.memories_matured,
-            concepts_promoted=report.concepts_promoted,
-            orphans_pruned=report.orphans_pruned,
-            expired=report.expired,
-        )
+        return ConsolidateResult.model_validate(report, from_attributes=True)
 
 
 async def _tool(call: Callable[[], Awaitable[_T]]) -> _T:

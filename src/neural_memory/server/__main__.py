@@ -2,4 +2,5 @@
 
 from neural_memory.server import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # not when a spawned helper process re-imports the main module
+    raise SystemExit(main())

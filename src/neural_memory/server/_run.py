@@ -28,7 +28,7 @@ import uvicorn
 from neural_memory.errors import ConfigError, NeuralMemoryError, ValidationError
 from neural_memory.server.app import create_app
 from neural_memory.server.config import LOOPBACK_HOSTS, ServerConfig
-from neural_memory.server.keys import Access, KeyStore, load_or_create_admin_key
+from neural_memory.server.keys import KEY_STORE_FILE, Access, KeyStore, admin_key
 from neural_memory.storage.sqlite import SQLiteStorage
 
 if TYPE_CHECKING:
@@ -51,8 +51,6 @@ __all__ = [
 DEFAULT_DB = "~/.neural-memory/brain.db"
 """The database file when neither ``--db`` nor ``NEURAL_MEMORY_DB`` names one."""
 
-KEY_STORE_FILE = "keys.db"
-"""The scoped-key store, beside the database file."""
 
 _SETTINGS_ENV = "NEURAL_MEMORY_SERVER_SETTINGS"
 _KEY_ENV = "NEURAL_MEMORY_API_KEY"
@@ -242,7 +240,7 @@ def run_command(argv: Sequence[str]) -> int:
             log_level=args.log_level,
         )
         config = ServerConfig(
-            admin_key=_admin_key(db.parent, os.environ.get(_KEY_ENV)),
+            admin_key=admin_key(db.parent, os.environ.get(_KEY_ENV)),
             key_store=db.parent / KEY_STORE_FILE,
             allowed_hosts=tuple(args.allowed_host),
             cors_origins=tuple(args.cors_origin),
@@ -301,16 +299,6 @@ def _keys_command(store: KeyStore, args: argparse.Namespace) -> int:
         print(f"error: no key {args.key_id!r}", file=sys.stderr)
         return 1
     return 0
-
-
-def _admin_key(data_dir: Path, from_env: str | None) -> str:
-    """The admin key: ``NEURAL_MEMORY_API_KEY``, else the key file (created now if needed)."""
-    if from_env:
-        return from_env
-    key, path, created = load_or_create_admin_key(data_dir)
-    verb = "generated" if created else "using"
-    print(f"neural-memory-server: {verb} the admin API key in {path}", file=sys.stderr)
-    return key
 
 
 def _names(text: str) -> list[str]:

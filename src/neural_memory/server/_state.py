@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 from collections import OrderedDict
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -35,6 +37,7 @@ class ServerState:
     _warm: OrderedDict[str, None] = field(default_factory=OrderedDict)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     _opened: bool = False
+    _planner: ProcessPoolExecutor | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.storage, Storage):
@@ -78,6 +81,17 @@ class ServerState:
             self.storage.release_brain(cold)
         return self.storage.for_brain(brain_id)
 
+    @property
+    def planner(self) -> Executor:
+        """A process extracting long memory texts, so they never hold the event loop's GIL.
+
+        Started on first use (a spawned interpreter: forking a threaded server is unsafe).
+        """
+        if self._planner is None:
+            context = multiprocessing.get_context("spawn")
+            self._planner = ProcessPoolExecutor(max_workers=1, mp_context=context)
+        return self._planner
+
     def lock(self, brain_id: str) -> asyncio.Lock:
         """Serialises whole-brain passes (consolidation, decay, health) of one brain."""
         return self._locks.setdefault(brain_id, asyncio.Lock())
@@ -94,7 +108,10 @@ class ServerState:
         self._locks.pop(brain_id, None)
 
     async def close_views(self) -> None:
-        """Release every warm brain's in-process state (the storage stays open)."""
+        """Release every warm brain's in-process state and the planner (the storage stays open)."""
         warm, self._warm = list(self._warm), OrderedDict()
         for brain_id in warm:
             self.storage.release_brain(brain_id)
+        planner, self._planner = self._planner, None
+        if planner is not None:
+            await asyncio.to_thread(planner.shutdown, wait=True, cancel_futures=True)

@@ -17,12 +17,30 @@ from pydantic import (
     AllowInfNan,
     AwareDatetime,
     BeforeValidator,
+    Field,
     StrictBool,
     StrictFloat,
     StrictInt,
 )
 
-__all__ = ["AwareTime", "Flag", "NoNul", "NotBlank", "Number", "Time", "Whole", "WholeNumber"]
+__all__ = [
+    "TIME_PATTERN",
+    "AwareTime",
+    "Flag",
+    "NoNul",
+    "NotBlank",
+    "Number",
+    "Time",
+    "Whole",
+    "WholeNumber",
+]
+
+TIME_PATTERN = (
+    "^(100[1-9]|10[1-9][0-9]|1[1-9][0-9]{2}|[2-7][0-9]{3}|8[0-8][0-9]{2}|89[0-8][0-9]|899[0-8])-"
+)
+"""Times of the years 1001 to 8998 as written: whatever their offset, they lie within
+``core.limits``' years 1000 to 8999 in UTC."""
+_FIRST_YEAR, _LAST_YEAR = 1001, 8998
 
 
 def _text_only(value: Any) -> Any:
@@ -45,11 +63,23 @@ def _whole(value: Any) -> Any:
     return value
 
 
-Time = Annotated[datetime, BeforeValidator(_text_only)]
-"""A time as ISO 8601 text (no zone = UTC)."""
+def _storable_year(value: datetime) -> datetime:
+    if not _FIRST_YEAR <= value.year <= _LAST_YEAR:
+        raise ValueError(f"a time must lie within the years {_FIRST_YEAR} to {_LAST_YEAR}")
+    return value
 
-AwareTime = Annotated[AwareDatetime, BeforeValidator(_text_only)]
-"""A time as ISO 8601 text with its zone."""
+
+_TIME_SCHEMA = Field(json_schema_extra={"pattern": TIME_PATTERN})
+
+Time = Annotated[
+    datetime, BeforeValidator(_text_only), AfterValidator(_storable_year), _TIME_SCHEMA
+]
+"""A time as ISO 8601 text (no zone = UTC), of the years 1001 to 8998."""
+
+AwareTime = Annotated[
+    AwareDatetime, BeforeValidator(_text_only), AfterValidator(_storable_year), _TIME_SCHEMA
+]
+"""A time as ISO 8601 text with its zone, of the years 1001 to 8998."""
 
 Number = Annotated[StrictFloat, AllowInfNan(False)]
 """A finite JSON number (integers included), never a boolean or a string."""

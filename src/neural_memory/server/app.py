@@ -43,6 +43,8 @@ _HTTP_ERROR_TYPES = {
     413: REQUEST_TOO_LARGE,
     503: "ServerBusy",
 }
+_SIZE_ERRORS = frozenset({"string_too_long", "too_long"})
+"""Pydantic error types of a value longer than its documented limit (answered 413)."""
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 _log = logging.getLogger(__name__)
 
@@ -139,13 +141,17 @@ async def _neural_memory_error(request: Request, exc: NeuralMemoryError) -> JSON
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 for invalid input; 413 (LimitExceededError) when only size limits were passed."""
+    errors = exc.errors()
     problems = [
         f"{'.'.join(str(part) for part in error.get('loc', ()))}: {error.get('msg', 'invalid')}"
-        for error in exc.errors()
+        for error in errors
     ]
     message = "; ".join(problems[:_MAX_ERRORS_SHOWN])
     if len(problems) > _MAX_ERRORS_SHOWN:
         message += f"; and {len(problems) - _MAX_ERRORS_SHOWN} more"
+    if errors and all(error.get("type") in _SIZE_ERRORS for error in errors):
+        return _error(413, "LimitExceededError", message)
     return _error(422, "ValidationError", message or "invalid request")
 
 

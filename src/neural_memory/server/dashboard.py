@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-import uuid
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,9 +25,9 @@ from neural_memory.core.clock import utcnow
 from neural_memory.core.events import ChangeKind
 from neural_memory.core.fiber import Fiber
 from neural_memory.core.neuron import Neuron, NeuronType
+from neural_memory.engine import memories
 from neural_memory.engine.encoder import MemoryEncoder
 from neural_memory.engine.history import supersession_chain
-from neural_memory.engine.memories import forget_version
 from neural_memory.engine.retrieval import ReflexPipeline
 from neural_memory.errors import NotFoundError, ValidationError
 from neural_memory.server._state import ServerState
@@ -364,25 +363,9 @@ async def edit_memory(
 ) -> EditResponse:
     """Correct a memory: the new text supersedes it, the old version stays in the chain."""
     view = state.view(brain.id)
-    old = await _fiber(view, fiber_id)
-    metadata = {k: v for k, v in old.metadata.items() if k not in ("supersedes", "mentions")}
-    encoder = MemoryEncoder(view, brain.config, embedder=state.embedder)
-    result = await encoder.encode(
-        body.text,
-        timestamp=old.occurred_at,
-        metadata={**metadata, "supersedes": old.id, "edited_at": utcnow().isoformat()},
-        tags=old.tags,
-        salience=old.salience,
-    )
-    new_id = result.fiber.id
-    if new_id != old.id:
-        await view.update_fiber((await _fiber(view, old.id)).superseded(new_id))
-        typed = (await view.get_typed_memories_for_fibers([old.id])).get(old.id)
-        if typed is not None:
-            await view.add_typed_memory(
-                replace(typed, id=f"tm-{uuid.uuid4().hex}", fiber_id=new_id)
-            )
-    return EditResponse(fiber_id=new_id, supersedes=old.id)
+    encoder = MemoryEncoder(view, brain.config, embedder=state.embedder, planner=state.planner)
+    edited = await memories.edit_memory(view, encoder, fiber_id, text=body.text)
+    return EditResponse(fiber_id=edited.current.id, supersedes=edited.previous.id)
 
 
 @write_router.put("/brains/{brain_id}/memories/{fiber_id}/tags", response_model=TimelineItem)
@@ -398,13 +381,9 @@ async def tag_memory(
 
 @write_router.delete("/brains/{brain_id}/memories/{fiber_id}", response_model=DeletedResponse)
 async def forget_memory(fiber_id: str, brain: CurrentBrain, state: State) -> DeletedResponse:
-    """Forget a memory for good: its fiber and typed memory are deleted (neurons stay).
-
-    The version it corrected, if any, becomes current again.
-    """
-    view = state.view(brain.id)
-    await _fiber(view, fiber_id)
-    return DeletedResponse(deleted=await forget_version(view, fiber_id))
+    """Forget a memory for good, every version of it (fibers and typed records; neurons stay)."""
+    deleted = await memories.forget_memory(state.view(brain.id), fiber_id)
+    return DeletedResponse(deleted=bool(deleted))
 
 
 @write_router.post("/brains/{brain_id}/alerts/{alert_id}/resolve", response_model=ResolveResponse)

@@ -144,7 +144,7 @@ class RecallRequest(_Request):
     max_tokens: Annotated[StrictInt, Field(ge=1, le=1_000_000), Whole] | None = None
     reference_time: Time | None = Field(default=None, description="'Now' for the query.")
     max_fibers: WholeNumber = Field(default=10, ge=1, le=1000)
-    explain: bool = Field(default=False, description="Fill each fiber's ``why``.")
+    explain: Flag = Field(default=False, description="Fill each fiber's ``why``.")
 
 
 class PathStepModel(BaseModel):

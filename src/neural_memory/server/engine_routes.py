@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from pydantic import BaseModel
 
 from neural_memory.core.alert import Alert, AlertStatus
 from neural_memory.core.brain import Brain, BrainConfig
@@ -29,7 +30,6 @@ from neural_memory.server.engine_models import (
     AlertIdsRequest,
     AlertListResponse,
     AlertModel,
-    BrainConfigModel,
     BrainCreateRequest,
     BrainListResponse,
     BrainModel,
@@ -51,9 +51,10 @@ from neural_memory.server.engine_models import (
     WhyModel,
 )
 from neural_memory.sharing.limits import MAX_ID_LENGTH
-from neural_memory.storage.filters import AlertFilter
 
-__all__ = ["ERROR_RESPONSES", "ID_PATTERN", "router", "server_state"]
+__all__ = ["ERROR_RESPONSES", "ID_PATTERN", "router", "server_state", "shaped"]
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 ID_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
 """An id: not blank, no control characters (and, in a path, no ``/``)."""
@@ -65,7 +66,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (403, "The key may not do this to this brain (AccessDeniedError)"),
         (404, "Unknown brain (or outside the key's brains) or entity (NotFoundError)"),
         (409, "Id already taken (AlreadyExistsError)"),
-        (413, "Request body too large (RequestTooLarge)"),
+        (413, "Request body, or a value in it, too large (RequestTooLarge, LimitExceededError)"),
         (421, "Host header not accepted (MisdirectedRequest)"),
         (422, "Invalid input (ValidationError)"),
         (429, "Too many requests for this key; see Retry-After (RateLimited)"),
@@ -149,7 +150,9 @@ async def remember(body: MemoryRequest, brain: CurrentBrain, state: State) -> Me
     metadata = dict(body.metadata or {})
     if body.speaker is not None:
         metadata["speaker"] = body.speaker
-    encoder = MemoryEncoder(state.view(brain.id), brain.config, embedder=state.embedder)
+    encoder = MemoryEncoder(
+        state.view(brain.id), brain.config, embedder=state.embedder, planner=state.planner
+    )
     result = await encoder.encode(
         body.text,
         timestamp=as_utc(body.timestamp) if body.timestamp else None,
@@ -209,20 +212,7 @@ async def recall(body: RecallRequest, brain: CurrentBrain, state: State) -> Reca
 @router.get("/brains/{brain_id}/stats", response_model=StatsResponse, dependencies=[require_read])
 async def stats(brain: CurrentBrain, state: State) -> StatsResponse:
     """Counts describing the brain."""
-    s = await state.view(brain.id).get_stats()
-    return StatsResponse(
-        neuron_count=s.neuron_count,
-        synapse_count=s.synapse_count,
-        fiber_count=s.fiber_count,
-        typed_memory_count=s.typed_memory_count,
-        project_count=s.project_count,
-        orphan_neuron_count=s.orphan_neuron_count,
-        expired_memory_count=s.expired_memory_count,
-        oldest_unused_fiber_at=s.oldest_unused_fiber_at,
-        change_seq=s.change_seq,
-        orphan_ratio=s.orphan_ratio,
-        synapses_per_neuron=s.synapses_per_neuron,
-    )
+    return shaped(StatsResponse, await state.view(brain.id).get_stats())
 
 
 # -- lifecycle -----------------------------------------------------------------------------
@@ -247,18 +237,7 @@ async def sleep(
             policy=ConsolidationPolicy(apply_decay=options.apply_decay),
             now=as_utc(options.now) if options.now else None,
         )
-    return ConsolidateResponse(
-        expired=report.expired,
-        duplicates_merged=report.duplicates_merged,
-        facts_superseded=report.facts_superseded,
-        paths_strengthened=report.paths_strengthened,
-        memories_matured=report.memories_matured,
-        concepts_promoted=report.concepts_promoted,
-        orphans_linked=report.orphans_linked,
-        orphans_pruned=report.orphans_pruned,
-        decay_applied=report.decay_applied,
-        duration_ms=report.duration_ms,
-    )
+    return shaped(ConsolidateResponse, report)
 
 
 @router.post(
@@ -284,15 +263,7 @@ async def decay(
             dry_run=options.dry_run,
             now=as_utc(options.now) if options.now else None,
         )
-    return DecayResponse(
-        neurons_decayed=report.neurons_decayed,
-        synapses_decayed=report.synapses_decayed,
-        fibers_decayed=report.fibers_decayed,
-        neurons_pruned=report.neurons_pruned,
-        synapses_pruned=report.synapses_pruned,
-        dry_run=report.dry_run,
-        duration_ms=report.duration_ms,
-    )
+    return shaped(DecayResponse, report)
 
 
 # -- health and alerts ---------------------------------------------------------------------
@@ -355,49 +326,29 @@ async def acknowledge(
     state: State,
 ) -> AcknowledgeResponse:
     """Acknowledge an alert, so it is not auto-resolved (404 for an unknown alert)."""
-    query = AlertFilter(ids=frozenset({alert_id}), limit=1)
-    if not await state.storage._find_alerts(brain.id, query):
+    view = state.view(brain.id)
+    if not await view.get_alerts(ids=[alert_id], limit=1):
         raise NotFoundError(f"alert {alert_id!r} does not exist")
-    acknowledged = await state.view(brain.id).mark_alert_acknowledged(alert_id)
+    acknowledged = await view.mark_alert_acknowledged(alert_id)
     return AcknowledgeResponse(acknowledged=acknowledged)
 
 
 # -- conversions ---------------------------------------------------------------------------
 
 
+def shaped(model: type[_Model], source: object) -> _Model:
+    """``model`` filled from the same-named attributes of ``source`` (a record or a report)."""
+    return model.model_validate(source, from_attributes=True)
+
+
 def brain_model(brain: Brain) -> BrainModel:
     """The HTTP shape of a brain."""
-    config = brain.config
-    return BrainModel(
-        id=brain.id,
-        name=brain.name,
-        config=BrainConfigModel(
-            decay_rate=config.decay_rate,
-            reinforcement_delta=config.reinforcement_delta,
-            activation_threshold=config.activation_threshold,
-            max_spread_hops=config.max_spread_hops,
-            max_context_tokens=config.max_context_tokens,
-        ),
-        created_at=brain.created_at,
-        updated_at=brain.updated_at,
-    )
+    return shaped(BrainModel, brain)
 
 
 def alert_model(alert: Alert) -> AlertModel:
     """The HTTP shape of an alert."""
-    return AlertModel(
-        id=alert.id,
-        alert_type=alert.alert_type.value,
-        severity=alert.severity.value,
-        message=alert.message,
-        status=alert.status.value,
-        metric_value=alert.metric_value,
-        threshold=alert.threshold,
-        created_at=alert.created_at,
-        seen_at=alert.seen_at,
-        acknowledged_at=alert.acknowledged_at,
-        resolved_at=alert.resolved_at,
-    )
+    return shaped(AlertModel, alert)
 
 
 def why_model(why: Explanation) -> WhyModel:

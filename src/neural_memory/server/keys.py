@@ -19,7 +19,8 @@ import json
 import os
 import secrets
 import sqlite3
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -31,12 +32,20 @@ __all__ = [
     "ADMIN_KEY_FILE",
     "ADMIN_KEY_ID",
     "Access",
+    "KEY_STORE_FILE",
     "ApiKey",
+    "MAX_KEY_CHARS",
     "KeyStore",
+    "Keyring",
+    "admin_key",
     "hash_key",
     "load_or_create_admin_key",
     "new_key",
+    "presented_key",
 ]
+
+KEY_STORE_FILE = "keys.db"
+"""The scoped-key store, beside the database file."""
 
 ADMIN_KEY_ID = "admin"
 """The id of the server's admin key (never stored in the key store)."""
@@ -46,6 +55,9 @@ ADMIN_KEY_FILE = "api-key"
 
 MIN_KEY_LENGTH = 16
 """Shortest admin key accepted from the environment."""
+
+MAX_KEY_CHARS = 256
+"""Longest secret looked at: anything longer is no key."""
 
 _KEY_PREFIX = "nmk_"
 _SCHEMA = """
@@ -246,3 +258,50 @@ def _key_from_row(row: tuple[str, str, str, str, str]) -> ApiKey:
         brains=frozenset(json.loads(brains)),
         created_at=datetime.fromisoformat(created_at),
     )
+
+
+class Keyring:
+    """Who presents a secret: the server's admin key, a stored scoped key, or nobody.
+
+    What the HTTP server's Guard and the MCP server's HTTP transport both ask.
+    """
+
+    def __init__(self, admin_key: str, store: KeyStore) -> None:
+        self._admin_digest = hash_key(admin_key)
+        self._admin = ApiKey(id=ADMIN_KEY_ID, access=Access.ADMIN, brains=None)
+        self.store = store
+
+    def identify(self, secret: str) -> ApiKey | None:
+        """The key ``secret`` belongs to (the admin key compared in constant time), or None."""
+        if hmac.compare_digest(hash_key(secret), self._admin_digest):
+            return self._admin
+        return self.store.find(secret)
+
+
+def presented_key(headers: Mapping[str, str]) -> str | None:
+    """The secret a request presents: ``Authorization: Bearer KEY`` or ``X-API-Key: KEY``.
+
+    ``headers`` with lower-case names (as Starlette's ``Headers`` gives them).
+    """
+    authorization = headers.get("authorization")
+    if authorization is not None:
+        scheme, _, value = authorization.partition(" ")
+        secret = value.strip() if scheme.lower() == "bearer" else ""
+    else:
+        secret = headers.get("x-api-key", "").strip()
+    if not secret or len(secret) > MAX_KEY_CHARS:
+        return None
+    return secret
+
+
+def admin_key(data_dir: Path, from_env: str | None, program: str = "neural-memory-server") -> str:
+    """The admin key: ``from_env`` (``NEURAL_MEMORY_API_KEY``), else the key file.
+
+    The key file lives in ``data_dir`` (created now if needed; its path goes to stderr).
+    """
+    if from_env:
+        return from_env
+    key, path, created = load_or_create_admin_key(data_dir)
+    verb = "generated" if created else "using"
+    print(f"{program}: {verb} the admin API key in {path}", file=sys.stderr)
+    return key

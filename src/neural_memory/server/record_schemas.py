@@ -17,10 +17,12 @@ from neural_memory.core.alert import Alert
 from neural_memory.core.brain import Brain
 from neural_memory.core.events import BrainStats, RecallEvent
 from neural_memory.core.fiber import Fiber
+from neural_memory.core.limits import MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_TEXT_LENGTH
 from neural_memory.core.neuron import Neuron
 from neural_memory.core.project import Project
 from neural_memory.core.synapse import Synapse
 from neural_memory.core.typed_memory import TypedMemory
+from neural_memory.server._types import TIME_PATTERN
 
 __all__ = [
     "ALERT",
@@ -44,14 +46,37 @@ NOT_BLANK = (
 """A pattern matching text with at least one character Python does not count as space
 (spelled out: ``\\s`` differs between Python and the ECMA regexes of JSON Schema)."""
 
-NOT_BLANK_NO_NUL = "^[^\\u0000]*" + NOT_BLANK[:-1] + "\\u0000][^\\u0000]*$"
-"""Like :data:`NOT_BLANK`, and no NUL character anywhere (``core.limits`` refuses NUL)."""
+_STORABLE = "[^\\u0000\\ud800-\\udfff]"
+"""A character storage accepts: no NUL, no lone surrogate (``core.limits``)."""
 
-_TIME = {"type": "string", "format": "date-time"}
-_NAME = {"type": "string", "pattern": NOT_BLANK}
-_ID = {"type": "string", "pattern": NOT_BLANK}
+NOT_BLANK_NO_NUL = f"^{_STORABLE}*" + NOT_BLANK[:-1] + f"\\u0000\\ud800-\\udfff]{_STORABLE}*$"
+"""Like :data:`NOT_BLANK`, and no NUL character nor lone surrogate anywhere (``core.limits``
+refuses both)."""
+
+_ANY_TEXT = f"^{_STORABLE}*$"
+_MAX_INT64 = 2**63 - 1
+
+
+def _text(max_length: int, *, blank: bool = True, min_length: int = 0) -> dict[str, Any]:
+    """Storable text of at most ``max_length`` characters (``blank``: may be all spaces)."""
+    schema: dict[str, Any] = {
+        "type": "string",
+        "maxLength": max_length,
+        "pattern": _ANY_TEXT if blank else NOT_BLANK_NO_NUL,
+    }
+    if min_length or not blank:
+        schema["minLength"] = max(min_length, 1)
+    return schema
+
+
+_TIME = {"type": "string", "format": "date-time", "pattern": TIME_PATTERN}
+_ID = _text(MAX_ID_LENGTH, blank=False)
+"""An id a record constructor requires: not blank."""
+_ANY_ID = _text(MAX_ID_LENGTH, min_length=1)
+"""An id storage checks only for length: not empty."""
+_NAME = _text(MAX_NAME_LENGTH, blank=False)
 _UNIT = {"type": "number", "minimum": 0, "maximum": 1}
-_COUNT = {"type": "integer", "minimum": 0}
+_COUNT = {"type": "integer", "minimum": 0, "maximum": _MAX_INT64}
 _POSITIVE = {"type": "integer", "minimum": 1}
 _EXTRA: dict[str, dict[str, Any]] = {
     "id": _ID,
@@ -59,8 +84,11 @@ _EXTRA: dict[str, dict[str, Any]] = {
     "target_id": _ID,
     "fiber_id": _ID,
     "name": _NAME,
-    "query": _NAME,
-    "message": _NAME,
+    "source": _text(MAX_NAME_LENGTH),
+    "query": _text(MAX_TEXT_LENGTH, blank=False),
+    "message": _text(MAX_TEXT_LENGTH, blank=False),
+    "content": _text(MAX_TEXT_LENGTH),
+    "description": _text(MAX_TEXT_LENGTH),
     "decay_rate": _UNIT,
     "reinforcement_delta": _UNIT,
     "activation_threshold": _UNIT,
@@ -77,10 +105,18 @@ _EXTRA: dict[str, dict[str, Any]] = {
 }
 """Per-field refinements, by field name, of what the shape alone says."""
 
+_PER_RECORD: dict[tuple[type, str], dict[str, Any]] = {
+    (Neuron, "content"): _text(MAX_TEXT_LENGTH, blank=False),
+}
+"""Refinements of one record type's field, where records differ on a shared field name."""
+
 
 def record_schema(kind: type) -> dict[str, Any]:
     """The JSON Schema of one record type's JSON object (every field required)."""
-    properties = {spec.name: _field_schema(spec) for spec in SCHEMAS[kind]}
+    properties = {
+        spec.name: _PER_RECORD.get((kind, spec.name)) or _field_schema(spec)
+        for spec in SCHEMAS[kind]
+    }
     return {
         "type": "object",
         "title": kind.__name__,
@@ -101,21 +137,53 @@ def _field_schema(spec: FieldSpec) -> dict[str, Any]:
         return dict(_EXTRA[spec.name])
     if spec.name == "project_id" and shape is Shape.OPTIONAL_TEXT:
         return {"anyOf": [_ID, {"type": "null"}]}
+    if shape is Shape.OPTIONAL_TEXT:
+        return {"anyOf": [_ANY_ID, {"type": "null"}]}
     return dict(base)
 
 
 _REFINABLE = (Shape.TEXT, Shape.NUMBER, Shape.CONFIG_NUMBER, Shape.INTEGER)
+_KEY = _text(MAX_TEXT_LENGTH)
+_SCALAR = [_KEY, {"type": ["number", "boolean", "null"]}]
+_JSON_INNER: dict[str, Any] = {
+    "anyOf": [
+        *_SCALAR,
+        {"type": "array"},
+        {"type": "object", "propertyNames": _KEY},
+    ]
+}
+_JSON_VALUE: dict[str, Any] = {
+    "anyOf": [
+        *_SCALAR,
+        {"type": "array", "items": _JSON_INNER},
+        {
+            "type": "object",
+            "propertyNames": _KEY,
+            "additionalProperties": _JSON_INNER,
+        },
+    ]
+}
+"""Plain JSON data as storage keeps it (storable strings, two levels spelled out; deeper
+levels, the depth and the total size are checked by the server)."""
 _SHAPES: dict[Shape, dict[str, Any]] = {
-    Shape.TEXT: {"type": "string"},
-    Shape.OPTIONAL_TEXT: {"type": ["string", "null"]},
+    Shape.TEXT: _ANY_ID,  # any other text field is an id
+    Shape.OPTIONAL_TEXT: {"anyOf": [_ANY_ID, {"type": "null"}]},
     Shape.NUMBER: {"type": "number"},
     Shape.CONFIG_NUMBER: {"type": "number"},
-    Shape.INTEGER: {"type": "integer"},
+    Shape.INTEGER: {"type": "integer", "minimum": -_MAX_INT64 - 1, "maximum": _MAX_INT64},
     Shape.TIME: _TIME,
     Shape.OPTIONAL_TIME: {"anyOf": [_TIME, {"type": "null"}]},
-    Shape.MEMBERS: {"type": "array", "items": {"type": "string"}, "maxItems": MAX_FIBER_MEMBERS},
-    Shape.TAGS: {"type": "array", "items": {"type": "string"}, "maxItems": MAX_TAGS},
-    Shape.METADATA: {"type": "object"},
+    Shape.MEMBERS: {
+        "type": "array",
+        "items": _text(MAX_ID_LENGTH),
+        "maxItems": MAX_FIBER_MEMBERS,
+    },
+    Shape.TAGS: {"type": "array", "items": _text(MAX_NAME_LENGTH), "maxItems": MAX_TAGS},
+    Shape.METADATA: {
+        "type": "object",
+        "propertyNames": _KEY,
+        "additionalProperties": _JSON_VALUE,
+    },
 }
 
 BRAIN = record_schema(Brain)
@@ -133,7 +201,7 @@ def _list_of(schema: dict[str, Any]) -> dict[str, Any]:
     return {"type": "array", "items": schema}
 
 
-_IDS = _list_of({"type": "string"})
+_IDS = _list_of(_ANY_ID)
 
 WRITE_BATCH: dict[str, Any] = {
     "type": "object",

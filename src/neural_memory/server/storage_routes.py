@@ -17,9 +17,8 @@ from fastapi.responses import Response
 from neural_memory.codec import decode_record, decode_records, encode_change, encode_record
 from neural_memory.core.alert import Alert
 from neural_memory.core.brain import Brain
-from neural_memory.core.clock import as_utc
 from neural_memory.core.events import RecallEvent
-from neural_memory.core.limits import check_record
+from neural_memory.engine.handle import BrainHandle
 from neural_memory.server._state import ServerState
 from neural_memory.server.access import Caller, admin_only, check_brain
 from neural_memory.server.engine_routes import ERROR_RESPONSES, State
@@ -58,17 +57,9 @@ from neural_memory.server.storage_models import (
     VectorsResponse,
     WriteRequest,
 )
-from neural_memory.storage._limits import check_meta
 from neural_memory.storage._vectors import vector_to_text
 from neural_memory.storage._wire import PROTOCOL_VERSION, decode_write_batch, dump_json
 from neural_memory.storage.base import Storage
-from neural_memory.storage.filters import (
-    AlertFilter,
-    FiberFilter,
-    NeuronFilter,
-    SynapseFilter,
-    TypedMemoryFilter,
-)
 
 __all__ = ["router"]
 
@@ -88,10 +79,10 @@ def _by_id(entities: dict[str, Any]) -> Response:
 
 
 async def _scoped(state: ServerState, key: ApiKey, brain_id: str, access: Access) -> Storage:
-    """The storage, once the key may ``access`` the (existing) brain."""
+    """The brain's view of the storage, once the key may ``access`` the (existing) brain."""
     check_brain(key, brain_id, access)
     await state.require_brain(brain_id)
-    return state.storage
+    return state.view(brain_id)
 
 
 def _whole_config_counts(brain: dict[str, Any]) -> dict[str, Any]:
@@ -172,64 +163,58 @@ async def delete_brain(body: BrainIdRequest, state: State, key: Caller) -> Respo
 async def write(body: WriteRequest, state: State, key: Caller) -> Response:
     """Apply a WriteBatch atomically; the brain's new change seq."""
     batch = decode_write_batch(body.batch)
-    storage = await _scoped(state, key, body.brain_id, Access.WRITE)
-    if batch.is_empty:
-        return _answer({"seq": await storage._get_change_seq(body.brain_id)})
-    return _answer({"seq": await storage._write(body.brain_id, batch)})
+    view = await _scoped(state, key, body.brain_id, Access.WRITE)
+    return _answer({"seq": await BrainHandle.of(view).write(batch)})
 
 
 @router.post("/get_neurons", response_model=EntityMapResponse)
 async def get_neurons(body: IdsRequest, state: State, key: Caller) -> Response:
     """Neurons by id."""
     storage = await _scoped(state, key, body.brain_id, Access.READ)
-    return _by_id(await storage._get_neurons(body.brain_id, frozenset(body.ids)))
+    return _by_id(await storage.get_neurons(body.ids))
 
 
 @router.post("/find_neurons", response_model=EntityListResponse)
 async def find_neurons(body: FindNeuronsRequest, state: State, key: Caller) -> Response:
     """Neurons of a type and/or with a content, oldest first."""
     storage = await _scoped(state, key, body.brain_id, Access.READ)
-    query = NeuronFilter(type=body.type, content=body.content, limit=body.limit)
-    return _items(await storage._find_neurons(body.brain_id, query))
+    return _items(await storage.find_neurons(body.type, body.content, limit=body.limit))
 
 
 @router.post("/get_synapses", response_model=EntityMapResponse)
 async def get_synapses(body: IdsRequest, state: State, key: Caller) -> Response:
     """Synapses by id."""
     storage = await _scoped(state, key, body.brain_id, Access.READ)
-    return _by_id(await storage._get_synapses(body.brain_id, frozenset(body.ids)))
+    return _by_id(await storage.get_synapses_by_id(body.ids))
 
 
 @router.post("/find_synapses", response_model=EntityListResponse)
 async def find_synapses(body: FindSynapsesRequest, state: State, key: Caller) -> Response:
     """Synapses by endpoint and type, oldest first."""
     storage = await _scoped(state, key, body.brain_id, Access.READ)
-    query = SynapseFilter(
-        source_id=body.source_id, target_id=body.target_id, type=body.type, limit=body.limit
-    )
-    return _items(await storage._find_synapses(body.brain_id, query))
+    found = await storage.get_synapses(body.source_id, body.target_id, body.type, limit=body.limit)
+    return _items(found)
 
 
 @router.post("/synapses_touching", response_model=EntityListResponse)
 async def synapses_touching(body: IdsRequest, state: State, key: Caller) -> Response:
     """Synapses with either endpoint among the ids."""
     storage = await _scoped(state, key, body.brain_id, Access.READ)
-    return _items(await storage._synapses_touching(body.brain_id, frozenset(body.ids)))
+    return _items(await storage.get_synapses_for_neurons(body.ids))
 
 
 @router.post("/get_fibers", response_model=EntityMapResponse)
 async def get_fibers(body: IdsRequest, state: State, key: Caller) -> Response:
     """Fibers by id."""
     storage = await _scoped(state, key, body.brain_id, Access.READ)
-    return _by_id(await storage._get_fibers(body.brain_id, frozenset(body.ids)))
+    return _by_id(await storage.get_fibers(body.ids))
 
 
 @router.post("/find_fibers", response_model=EntityListResponse)
 async def find_fibers(body: FindFibersRequest, state: State, key: Caller) -> Response:
     """Fibers binding a neuron and carrying all tags, oldest first."""
     storage = await _scoped(state, key, body.brain_id, Access.READ)
-    query = FiberFilter(neuron_id=body.neuron_id, tags=frozenset(body.tags), limit=body.limit)
-    return _items(await storage._find_fibers(body.brain_id, query))
+    return _items(await storage.find_fibers(body.neuron_id, body.tags, limit=body.limit))
 
 
 # -- knowledge -----------------------------------------------------------------------------
@@ -239,7 +224,7 @@ async def find_fibers(body: FindFibersRequest, state: State, key: Caller) -> Res
 async def get_typed_memories(body: IdsRequest, state: State, key: Caller) -> Response:
     """Typed memories by id."""
     storage = await _scoped(state, key, body.brain_id, Access.READ)
-    return _by_id(await storage._get_typed_memories(body.brain_id, frozenset(body.ids)))
+    return _by_id(await storage.get_typed_memories(body.ids))
 
 
 @router.post("/find_typed_memories", response_model=EntityListResponse)
@@ -248,35 +233,34 @@ async def find_typed_memories(
 ) -> Response:
     """Typed memories matching every criterion, highest priority first."""
     storage = await _scoped(state, key, body.brain_id, Access.READ)
-    query = TypedMemoryFilter(
-        memory_type=body.memory_type,
-        min_priority=body.min_priority,
-        tags=frozenset(body.tags),
+    found = await storage.find_typed_memories(
+        body.memory_type,
+        body.min_priority,
+        tags=body.tags,
         project_id=body.project_id,
-        fiber_ids=frozenset(body.fiber_ids) if body.fiber_ids is not None else None,
-        not_expired_at=as_utc(body.not_expired_at) if body.not_expired_at else None,
+        fiber_ids=body.fiber_ids,
+        include_expired=body.not_expired_at is None,
+        now=body.not_expired_at,
         limit=body.limit,
     )
-    return _items(await storage._find_typed_memories(body.brain_id, query))
+    return _items(found)
 
 
 @router.post("/get_projects", response_model=EntityListResponse)
 async def get_projects(body: OptionalIdsRequest, state: State, key: Caller) -> Response:
     """Projects by id (null: all), oldest first."""
     storage = await _scoped(state, key, body.brain_id, Access.READ)
-    ids = frozenset(body.ids) if body.ids is not None else None
-    return _items(await storage._get_projects(body.brain_id, ids))
+    if body.ids is None:
+        return _items(await storage.list_projects())
+    return _items(await storage.get_projects(body.ids))
 
 
 @router.post("/put_alerts", response_model=OkResponse)
 async def put_alerts(body: PutAlertsRequest, state: State, key: Caller) -> Response:
     """Insert or replace alerts."""
-    alerts = tuple(decode_records(Alert, body.alerts, "alerts"))
-    for alert in alerts:
-        check_record(alert)
+    alerts = decode_records(Alert, body.alerts, "alerts")
     storage = await _scoped(state, key, body.brain_id, Access.WRITE)
-    if alerts:
-        await storage._put_alerts(body.brain_id, alerts)
+    await storage.add_alerts(alerts)
     return _answer({"ok": True})
 
 
@@ -284,22 +268,18 @@ async def put_alerts(body: PutAlertsRequest, state: State, key: Caller) -> Respo
 async def find_alerts(body: FindAlertsRequest, state: State, key: Caller) -> Response:
     """Alerts by id, status and type, newest first."""
     storage = await _scoped(state, key, body.brain_id, Access.READ)
-    query = AlertFilter(
-        ids=frozenset(body.ids) if body.ids is not None else None,
-        statuses=frozenset(body.statuses) if body.statuses is not None else None,
-        types=frozenset(body.types) if body.types is not None else None,
-        limit=body.limit,
+    found = await storage.get_alerts(
+        ids=body.ids, statuses=body.statuses, types=body.types, limit=body.limit
     )
-    return _items(await storage._find_alerts(body.brain_id, query))
+    return _items(found)
 
 
 @router.post("/add_recall_event", response_model=OkResponse)
 async def add_recall_event(body: AddRecallEventRequest, state: State, key: Caller) -> Response:
     """Record one query and what it recalled."""
     event = decode_record(RecallEvent, body.event, "event")
-    check_record(event)
     storage = await _scoped(state, key, body.brain_id, Access.READ)  # the log of a read
-    await storage._add_recall_event(body.brain_id, event)
+    await storage.add_recall_event(event)
     return _answer({"ok": True})
 
 
@@ -307,23 +287,21 @@ async def add_recall_event(body: AddRecallEventRequest, state: State, key: Calle
 async def get_recall_events(body: GetRecallEventsRequest, state: State, key: Caller) -> Response:
     """Recall events at or after ``since``, oldest first (the newest ``limit``)."""
     storage = await _scoped(state, key, body.brain_id, Access.READ)
-    since = as_utc(body.since) if body.since else None
-    return _items(await storage._get_recall_events(body.brain_id, since, body.limit))
+    return _items(await storage.get_recall_events(since=body.since, limit=body.limit))
 
 
 @router.post("/get_meta", response_model=MetaResponse)
 async def get_meta(body: GetMetaRequest, state: State, key: Caller) -> Response:
     """A JSON value stored under a key, or null."""
     storage = await _scoped(state, key, body.brain_id, Access.READ)
-    return _answer({"value": await storage._get_meta(body.brain_id, body.key)})
+    return _answer({"value": await storage.get_meta(body.key)})
 
 
 @router.post("/set_meta", response_model=OkResponse)
 async def set_meta(body: SetMetaRequest, state: State, key: Caller) -> Response:
     """Store a JSON value under a key."""
-    check_meta(body.key, body.value)
     storage = await _scoped(state, key, body.brain_id, Access.WRITE)
-    await storage._set_meta(body.brain_id, body.key, body.value)
+    await storage.set_meta(body.key, body.value)
     return _answer({"ok": True})
 
 
@@ -338,8 +316,7 @@ async def meta_keys(body: BrainIdRequest, state: State, key: Caller) -> Response
 async def get_vectors(body: GetVectorsRequest, state: State, key: Caller) -> Response:
     """The stored vectors of one model (of some fibers, or all)."""
     storage = await _scoped(state, key, body.brain_id, Access.READ)
-    ids = frozenset(body.fiber_ids) if body.fiber_ids is not None else None
-    found = await storage._get_vectors(body.brain_id, body.model, ids)
+    found = await storage.get_vectors(body.model, body.fiber_ids)
     return _answer({"vectors": {fid: vector_to_text(v) for fid, v in found.items()}})
 
 
@@ -350,14 +327,14 @@ async def get_vectors(body: GetVectorsRequest, state: State, key: Caller) -> Res
 async def get_change_seq(body: BrainIdRequest, state: State, key: Caller) -> Response:
     """The brain's latest change sequence number."""
     storage = await _scoped(state, key, body.brain_id, Access.READ)
-    return _answer({"seq": await storage._get_change_seq(body.brain_id)})
+    return _answer({"seq": await storage.get_change_seq()})
 
 
 @router.post("/get_changes", response_model=ChangesResponse)
 async def get_changes(body: GetChangesRequest, state: State, key: Caller) -> Response:
     """Change-log entries after ``since``; null when the log was trimmed past it."""
     storage = await _scoped(state, key, body.brain_id, Access.READ)
-    changes = await storage._get_changes(body.brain_id, body.since)
+    changes = await storage.get_changes(body.since)
     payload = [encode_change(c) for c in changes] if changes is not None else None
     return _answer({"changes": payload})
 
@@ -366,5 +343,5 @@ async def get_changes(body: GetChangesRequest, state: State, key: Caller) -> Res
 async def get_stats(body: GetStatsRequest, state: State, key: Caller) -> Response:
     """Counts of the brain (expiry judged at ``now``)."""
     storage = await _scoped(state, key, body.brain_id, Access.READ)
-    stats = await storage._get_stats(body.brain_id, as_utc(body.now))
+    stats = await storage.get_stats(now=body.now)
     return _answer({"stats": encode_record(stats)})

@@ -271,6 +271,11 @@ class Storage(StorageCore):
         found = await self._get_typed_memories(await self._current_brain(), ids)
         return found.get(memory_id)
 
+    async def get_typed_memories(self, memory_ids: Iterable[str]) -> dict[str, TypedMemory]:
+        """The typed memories that exist among ``memory_ids``, by id (one round-trip)."""
+        ids = freeze_strings(memory_ids, "memory_ids")
+        return await self._get_typed_memories(await self._current_brain(), ids) if ids else {}
+
     async def find_typed_memories(
         self,
         memory_type: MemoryType | None = None,
@@ -281,11 +286,13 @@ class Storage(StorageCore):
         include_expired: bool = False,
         now: datetime | None = None,
         limit: int | None = None,
+        fiber_ids: Iterable[str] | None = None,
     ) -> list[TypedMemory]:
         """Typed memories matching every criterion, highest priority first, then newest.
 
         ``min_priority`` is any priority from 0 to 10 (levels between the named ones are
-        valid thresholds: 6 keeps HIGH and CRITICAL memories).
+        valid thresholds: 6 keeps HIGH and CRITICAL memories); ``fiber_ids`` (None: any)
+        keeps the memories of those fibers.
         """
         query = TypedMemoryFilter(
             memory_type=require_enum(memory_type, MemoryType, "memory_type")
@@ -294,6 +301,7 @@ class Storage(StorageCore):
             min_priority=_min_priority(min_priority),
             tags=freeze_strings(tags, "tags"),
             project_id=project_id,
+            fiber_ids=freeze_strings(fiber_ids, "fiber_ids") if fiber_ids is not None else None,
             not_expired_at=None if include_expired else as_utc(now or utcnow()),
             limit=_limit(limit),
         )
@@ -335,6 +343,11 @@ class Storage(StorageCore):
         found = await self._get_projects(await self._current_brain(), ids)
         return found[0] if found else None
 
+    async def get_projects(self, project_ids: Iterable[str]) -> list[Project]:
+        """The projects that exist among ``project_ids``, oldest first (one round-trip)."""
+        ids = freeze_strings(project_ids, "project_ids")
+        return await self._get_projects(await self._current_brain(), ids) if ids else []
+
     async def list_projects(self) -> list[Project]:
         """Every project of the brain, oldest first."""
         return await self._get_projects(await self._current_brain(), None)
@@ -370,9 +383,11 @@ class Storage(StorageCore):
         statuses: Iterable[AlertStatus] | None = None,
         types: Iterable[AlertType | str] | None = None,
         limit: int | None = None,
+        ids: Iterable[str] | None = None,
     ) -> list[Alert]:
-        """Alerts with any of ``statuses`` and ``types`` (None: all), newest first."""
+        """Alerts with any of ``statuses``, ``types`` and ``ids`` (None: all), newest first."""
         query = AlertFilter(
+            ids=freeze_strings(ids, "ids") if ids is not None else None,
             statuses=frozenset(require_enum(s, AlertStatus, "status") for s in statuses)
             if statuses is not None
             else None,
