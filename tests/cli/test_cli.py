@@ -29,7 +29,8 @@ def _command() -> list[str]:
 
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEURAL_MEMORY_")}
-    env.update(COLUMNS="200", NO_COLOR="1", NEURAL_MEMORY_CONFIG=os.devnull, **extra)
+    env.update(COLUMNS="200", NO_COLOR="1", NEURAL_MEMORY_CONFIG=os.devnull)
+    env.update(NEURAL_MEMORY_EMBEDDINGS="off", **extra)  # off: the suite's default
     return env
 
 

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.text import Text
 
 from neural_memory.cli import brain_cmds, memory_cmds, render, server_cmds, transfer_cmds
-from neural_memory.cli.base import app, reported
+from neural_memory.cli.base import app, model_ready, reported, settings
 from neural_memory.cli.sample import SAMPLE_QUESTIONS, sample_conversation
 from neural_memory.cli.session import BrainSession, open_brain
 from neural_memory.engine.encoder import MemoryInput
@@ -54,6 +54,7 @@ def demo(
     ] = False,
 ) -> None:
     """Remember a sample conversation, then answer questions about it."""
+    settings()  # only for the embeddings switch (environment, config file)
     console = Console()
     interactive = not questions and sys.stdin.isatty()
     asked = list(questions) if questions else ([] if interactive else list(SAMPLE_QUESTIONS))
@@ -75,6 +76,7 @@ def _demo(
     Reading stdin outside the loop lets Ctrl-C at the prompt interrupt it at once (inside
     ``asyncio.run`` the first Ctrl-C only cancels the task), and the storage is still closed.
     """
+    runner.run(model_ready())
     brain = open_brain(path, DEMO_BRAIN, create=True, fresh=fresh)
     session = runner.run(brain.__aenter__())
     try:

@@ -9,6 +9,11 @@ import sys
 from collections.abc import Mapping, Sequence
 
 from neural_memory.core.brain import Brain
+from neural_memory.engine._default_embedder import (
+    EMBEDDINGS_ENV,
+    embedder_setting,
+    set_default_embedder,
+)
 from neural_memory.errors import (
     ConfigError,
     NeuralMemoryError,
@@ -69,6 +74,14 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> argparse.Namespac
         default=env.get("NEURAL_MEMORY_MCP_TIER", "full"),
         help="Tool set: default (6 core tools) or full (11; env NEURAL_MEMORY_MCP_TIER).",
     )
+    parser.add_argument(
+        "--no-embeddings",
+        dest="embeddings",
+        action="store_false",
+        default=env.get(EMBEDDINGS_ENV),
+        help="Do not use the embedding model even when installed (env "
+        f"{EMBEDDINGS_ENV}=off). Default: used when the embeddings extra is installed.",
+    )
     return parser.parse_args(list(argv))
 
 
@@ -122,6 +135,8 @@ def run_command(argv: Sequence[str]) -> int:
     args = parse_args(argv, os.environ)
     path = os.path.expanduser(args.db)
     try:
+        if embedder_setting(args.embeddings) is None:
+            set_default_embedder(None)  # this process is the server: its default is off
         folder = os.path.dirname(os.path.abspath(path))
         if args.db != DEFAULT_DB and not os.path.isdir(folder):
             raise StorageUnavailableError(

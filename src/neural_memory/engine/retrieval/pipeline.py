@@ -18,6 +18,11 @@ from neural_memory.core.clock import utcnow
 from neural_memory.core.events import RecallEvent
 from neural_memory.core.fiber import Fiber
 from neural_memory.core.limits import check_text, check_time
+from neural_memory.engine._default_embedder import (
+    DEFAULT_EMBEDDER,
+    EmbedderChoice,
+    resolve_embedder,
+)
 from neural_memory.engine.extraction import extract, word_key
 from neural_memory.engine.handle import BrainHandle
 from neural_memory.engine.lifecycle.reinforcement import reinforcement_batch
@@ -37,7 +42,7 @@ from neural_memory.errors import ConfigError, ValidationError
 from neural_memory.storage.base import Storage
 
 if TYPE_CHECKING:
-    from neural_memory.engine.embeddings import Embedder
+    pass
 
 __all__ = ["DepthLevel", "ReflexPipeline", "RetrievalResult", "ScoredFiber"]
 
@@ -133,7 +138,9 @@ class ReflexPipeline:
         config: The brain's configuration.
         use_reflex: Hybrid mode (default): activation also follows each fiber's pathway from
             its anchor. ``False`` is classic mode: distance-based activation only.
-        embedder: Optional; adds semantic similarity to lexical and graph signals.
+        embedder: The embedding model, adding semantic similarity to lexical and graph
+            signals. Default (:data:`DEFAULT_EMBEDDER`): the process's default model when the
+            ``embeddings`` extra is installed; None: lexical and graph signals only.
         reinforce: Strengthen what recall used (Hebbian learning); on by default.
         record_events: Record each query as a RecallEvent (mined for query patterns).
         weights: How lexical, graph, semantic, time and entity signals are fused.
@@ -146,7 +153,7 @@ class ReflexPipeline:
         config: BrainConfig,
         use_reflex: bool = True,
         *,
-        embedder: Embedder | None = None,
+        embedder: EmbedderChoice = DEFAULT_EMBEDDER,
         reinforce: bool = True,
         record_events: bool = True,
         weights: FusionWeights | None = None,
@@ -159,7 +166,7 @@ class ReflexPipeline:
         self._storage = storage
         self._config = config
         self._use_reflex = use_reflex
-        self._embedder = embedder
+        self._embedder = resolve_embedder(embedder)
         self._reinforce = reinforce
         self._record_events = record_events
         self._weights = weights or FusionWeights()
