@@ -8,7 +8,6 @@ from collections.abc import Iterator
 import pytest
 
 from neural_memory.engine.embeddings import EMBEDDINGS_ENV, set_default_embedder
-
 from tests.http_server import SESSION_HTTP
 from tests.postgres_server import SESSION_POSTGRES, PostgresServer
 from tests.redis_server import SESSION_REDIS, RedisServer, delete_namespace, new_namespace
