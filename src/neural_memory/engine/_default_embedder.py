@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import enum
 import importlib.util
 import threading
+from collections.abc import Mapping
 from typing import Literal, Protocol, TypeAlias, runtime_checkable
 
 from neural_memory.engine._embedding_base import Embedder
@@ -20,6 +22,7 @@ __all__ = [
     "EMBEDDINGS_ENV",
     "DefaultEmbedder",
     "EmbedderChoice",
+    "add_embeddings_argument",
     "default_embedder",
     "embedder_setting",
     "embeddings_switch",
@@ -122,6 +125,22 @@ def embedder_setting(embeddings: bool | str | None) -> EmbedderChoice:
     """
     on = embeddings if isinstance(embeddings, bool) else embeddings_switch(embeddings)
     return DEFAULT_EMBEDDER if on else None
+
+
+def add_embeddings_argument(parser: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
+    """Add ``--no-embeddings`` to a server's command line; ``env`` gives its default.
+
+    The parsed ``embeddings`` is False for the flag, else the text of :data:`EMBEDDINGS_ENV`
+    in ``env`` (or None): pass it to :func:`embedder_setting`.
+    """
+    parser.add_argument(
+        "--no-embeddings",
+        dest="embeddings",
+        action="store_false",
+        default=env.get(EMBEDDINGS_ENV),
+        help="Do not use the embedding model even when installed (env "
+        f"{EMBEDDINGS_ENV}=off). Default: used when the embeddings extra is installed.",
+    )
 
 
 def set_default_embedder(choice: EmbedderChoice) -> None:

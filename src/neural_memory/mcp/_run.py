@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 
 from neural_memory.core.brain import Brain
 from neural_memory.engine._default_embedder import (
-    EMBEDDINGS_ENV,
+    add_embeddings_argument,
     embedder_setting,
     set_default_embedder,
 )
@@ -74,14 +74,7 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> argparse.Namespac
         default=env.get("NEURAL_MEMORY_MCP_TIER", "full"),
         help="Tool set: default (6 core tools) or full (11; env NEURAL_MEMORY_MCP_TIER).",
     )
-    parser.add_argument(
-        "--no-embeddings",
-        dest="embeddings",
-        action="store_false",
-        default=env.get(EMBEDDINGS_ENV),
-        help="Do not use the embedding model even when installed (env "
-        f"{EMBEDDINGS_ENV}=off). Default: used when the embeddings extra is installed.",
-    )
+    add_embeddings_argument(parser, env)
     return parser.parse_args(list(argv))
 
 

@@ -28,8 +28,8 @@ import uvicorn
 
 from neural_memory.engine._default_embedder import (
     DEFAULT_EMBEDDER,
-    EMBEDDINGS_ENV,
     EmbedderChoice,
+    add_embeddings_argument,
     embedder_setting,
 )
 from neural_memory.errors import ConfigError, NeuralMemoryError, ValidationError
@@ -232,14 +232,7 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> argparse.Namespac
         help="Requests per second per key and worker, 0 for none (default %(default)s).",
     )
     parser.add_argument("--log-level", choices=_LOG_LEVELS, default="info")
-    parser.add_argument(
-        "--no-embeddings",
-        dest="embeddings",
-        action="store_false",
-        default=env.get(EMBEDDINGS_ENV),
-        help="Do not use the embedding model even when installed (env "
-        f"{EMBEDDINGS_ENV}=off). Default: used when the embeddings extra is installed.",
-    )
+    add_embeddings_argument(parser, env)
     return parser.parse_args(list(argv))
 
 
