@@ -97,6 +97,29 @@ def test_demo_without_questions_and_no_terminal_answers_the_samples(tmp_path: Pa
     assert "The checkout flow finally launched on July 15" in result.stdout
 
 
+def test_the_demo_module_answers_without_importing_typer_or_pydantic(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from neural_memory.cli import demo\n"
+        "code = demo.main(sys.argv[1:])\n"
+        "heavy = {'typer', 'pydantic', 'fastapi', 'mcp', 'onnxruntime'} & set(sys.modules)\n"
+        "heavy = sorted(heavy)\n"
+        "print('heavy:', heavy)\n"
+        "sys.exit(code)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, "--db", str(tmp_path / "demo.db"), _MULTI_HOP],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=_TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Carol leads the mobile team" in result.stdout
+    assert "heavy: []" in result.stdout
+
+
 def test_demo_prompts_for_questions_on_a_terminal(tmp_path: Path) -> None:
     leader, follower = pty.openpty()
     try:

@@ -32,12 +32,7 @@ from rich.progress import (
 from neural_memory.cli import render
 from neural_memory.cli.config import Settings, resolve
 from neural_memory.cli.session import BrainSession, open_brain, open_database
-from neural_memory.engine._default_embedder import (
-    default_embedder,
-    load_model,
-    model_pending,
-    set_default_embedder,
-)
+from neural_memory.engine._default_embedder import set_default_embedder
 from neural_memory.errors import NeuralMemoryError, ValidationError
 from neural_memory.storage.sqlite import SQLiteStorage
 
@@ -191,11 +186,8 @@ def in_database(
 
 
 async def model_ready() -> None:
-    """Load the default embedding model, if any and not loaded yet, with a spinner meanwhile."""
-    embedder = default_embedder()
-    if model_pending(embedder):
-        with err_console().status("Loading the embedding model…"):
-            await load_model(embedder)
+    """Load the default embedding model, if any and not loaded yet, with a spinner on stderr."""
+    await render.model_ready(err_console())
 
 
 def emit(document: Mapping[str, Any], *, as_json: bool, human: Callable[[Console], None]) -> None:

@@ -27,6 +27,7 @@ from neural_memory.engine.extraction import extract, word_key
 from neural_memory.engine.handle import BrainHandle
 from neural_memory.engine.lifecycle.reinforcement import reinforcement_batch
 from neural_memory.engine.reflex_activation import CoActivation
+from neural_memory.engine.retrieval.confidence import calibrated_confidence
 from neural_memory.engine.retrieval.context import build_context
 from neural_memory.engine.retrieval.explain import (
     Explanation,
@@ -36,7 +37,7 @@ from neural_memory.engine.retrieval.explain import (
 )
 from neural_memory.engine.retrieval.index import BrainIndex
 from neural_memory.engine.retrieval.ranking import Candidate, QuerySignals, Ranking, rank
-from neural_memory.engine.retrieval.scoring import FusionWeights, confidence
+from neural_memory.engine.retrieval.scoring import FusionWeights
 from neural_memory.engine.text import tokenize
 from neural_memory.errors import ConfigError, ValidationError
 from neural_memory.storage.base import Storage
@@ -102,7 +103,8 @@ class RetrievalResult:
     Attributes:
         query: The query text.
         context: The recalled memories as text, within the token budget.
-        confidence: 0-1, how well the recalled memories cover the query.
+        confidence: 0-1, the calibrated chance that ``context`` holds the evidence that
+            answers the query (:mod:`~neural_memory.engine.retrieval.confidence`).
         depth_used: The depth level the query ran at.
         neurons_activated: How many neurons fired above the activation threshold.
         fibers: Recalled memories, best first.
@@ -110,6 +112,7 @@ class RetrievalResult:
         anchors: Ids of the neurons the query lit up directly.
         tokens_used: Tokens in ``context``.
         latency_ms: Wall time of the query.
+        coverage: The idf-weighted share of the query's terms the top memories hold.
     """
 
     query: str
@@ -122,6 +125,7 @@ class RetrievalResult:
     anchors: tuple[str, ...]
     tokens_used: int
     latency_ms: float
+    coverage: float = 0.0
 
     @property
     def fibers_matched(self) -> list[str]:
@@ -214,7 +218,9 @@ class ReflexPipeline:
         result = RetrievalResult(
             query=text,
             context=context,
-            confidence=confidence(scored[0].score if scored else 0.0, ranking.coverage),
+            confidence=calibrated_confidence(
+                scored, ranking.coverage, semantic=self._embedder is not None
+            ),
             depth_used=level,
             neurons_activated=len(activated),
             fibers=scored,
@@ -222,6 +228,7 @@ class ReflexPipeline:
             anchors=tuple(index.neurons.ids[a] for a in ranking.anchors),
             tokens_used=tokens,
             latency_ms=(time.perf_counter() - started) * 1000,
+            coverage=ranking.coverage,
         )
         used = [index.fibers[chosen[i].row].fiber for i in used_rows]
         await self._after_recall(handle, index, used, activated, result, now)
