@@ -49,7 +49,7 @@ from neural_memory.storage import InMemoryStorage
 
 MODES = ("lexical", "semantic")
 BINS = 10
-L2 = 0.01
+L2 = 1e-4
 
 
 @dataclass(frozen=True, slots=True)

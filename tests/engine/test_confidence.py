@@ -49,10 +49,13 @@ def test_nothing_recalled_is_zero_and_everything_else_a_probability() -> None:
             assert 0.0 < value < 1.0
 
 
-def test_more_of_the_query_covered_means_more_confidence() -> None:
-    recalled = [Hit(1.0, 0.5), Hit(0.5), Hit(0.4)]
-    values = [calibrated_confidence(recalled, c, semantic=False) for c in (0.0, 0.5, 1.0)]
-    assert values == sorted(values) and values[0] < values[-1]
+def test_a_clear_winner_means_more_confidence_than_a_flat_ranking() -> None:
+    flat = [Hit(1.0, 0.5), Hit(0.95), Hit(0.9), Hit(0.9), Hit(0.85)]
+    clear = [Hit(1.0, 0.5), Hit(0.4), Hit(0.3), Hit(0.2), Hit(0.1)]
+    for semantic in (False, True):
+        assert calibrated_confidence(clear, 0.8, semantic=semantic) > calibrated_confidence(
+            flat, 0.8, semantic=semantic
+        )
 
 
 async def test_an_answered_question_is_more_confident_than_an_unanswered_one() -> None:

@@ -1,12 +1,13 @@
 """Recall confidence: the chance that the recalled context holds what answers the query.
 
-A logistic model of a few numbers every recall has at hand — how much of the query the top
-memories cover, how strong the best memory is, how far it stands above the next ones, and
-(with embeddings) how close in meaning it is. Its coefficients are fitted on a tuning slice
-of the LoCoMo development set and checked on a held-out slice (``python -m
-benchmarks.calibrate_confidence``, which prints the constants below and the reliability
-table): a confidence of 0.7 means that about 7 recalls in 10 held the evidence of their
-answer in the context. Pure functions, no I/O.
+A logistic model of a few numbers every recall has at hand: how much of the query the top
+memories cover, how strong the best memory is, how far it stands above the next ones (by far
+the most telling), and (with embeddings) how close in meaning it is. Its coefficients are
+fitted on a tuning slice of the LoCoMo development set and checked on a held-out slice
+(``python -m benchmarks.calibrate_confidence``, which prints the constants below and the
+reliability table): a confidence of 0.7 means that about 7 recalls in 10 held all the
+evidence of their answer in the context (with the default budget of 10 memories).
+Pure functions, no I/O.
 """
 
 from __future__ import annotations
@@ -30,10 +31,13 @@ FEATURES = ("bias", "coverage", "log_top_score", "margin", "top_cosine")
 RUNNER_UP = 4
 """The margin compares the best score with the score this many places below it."""
 
-LEXICAL_COEFFICIENTS = (-1.0, 2.0, 1.0, 1.0, 0.0)
-"""Coefficients of :data:`FEATURES` for recall without embeddings."""
-SEMANTIC_COEFFICIENTS = (-1.0, 2.0, 1.0, 1.0, 1.0)
-"""Coefficients of :data:`FEATURES` for recall with embeddings."""
+LEXICAL_COEFFICIENTS = (0.1705, -0.1089, -0.81, 6.0334, 0.0)
+"""Coefficients of :data:`FEATURES` for recall without embeddings (fitted on 755 questions;
+on 590 held-out ones: Brier 0.203, ECE 0.052, where the uncalibrated formula had 0.263 and
+0.195)."""
+SEMANTIC_COEFFICIENTS = (-1.8775, 0.7996, -0.1097, 6.1246, 1.5765)
+"""Coefficients of :data:`FEATURES` for recall with embeddings (held out: Brier 0.167, ECE
+0.053; uncalibrated 0.218 and 0.129)."""
 
 
 class Scored(Protocol):
