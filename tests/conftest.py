@@ -50,8 +50,10 @@ def redis_namespace(redis_server: RedisServer) -> Iterator[str]:
 
 # -- the default embedding model ----------------------------------------------------------------
 
-# Inherited by every command and server the suite starts: they stay lexical too.
+# Inherited by every command and server the suite starts: they stay lexical too. Off from
+# the start in this process as well, for session fixtures built before the autouse one runs.
 os.environ[EMBEDDINGS_ENV] = "off"
+set_default_embedder(None)
 
 
 @pytest.fixture(autouse=True)
