@@ -61,8 +61,8 @@ def _default_embeddings_off() -> Iterator[None]:
     """The suite runs without the default embedding model (fast); tests opt in explicitly.
 
     A test that checks the default-on behaviour calls ``set_default_embedder(DEFAULT_EMBEDDER)``
-    (or starts its process with ``NEURAL_MEMORY_EMBEDDINGS=on``); the automatic choice is
-    restored afterwards, then turned off again for the next test.
+    (or starts its process with ``NEURAL_MEMORY_EMBEDDINGS=on``); whatever it chose is turned
+    off again afterwards.
     """
     set_default_embedder(None)
     yield
