@@ -67,7 +67,7 @@ async def _build(path: Path, size: int) -> str:
         brain = Brain.create(f"cold-{size}")
         await storage.save_brain(brain)
         storage.set_brain(brain.id)
-        encoder = MemoryEncoder(storage, brain.config)
+        encoder = MemoryEncoder(storage, brain.config, embedder=None)  # lexical, as measured
         for start in range(0, size, _BATCH):
             chunk = memories[start : start + _BATCH]
             await encoder.encode_many(
@@ -87,7 +87,8 @@ async def _open_and_recall(path: Path, brain_id: str) -> dict[str, float]:
     started = time.perf_counter()
     async with SQLiteStorage(path) as storage:
         storage.set_brain(brain_id)
-        pipeline = ReflexPipeline(storage, (await storage.get_brain(brain_id)).config)  # type: ignore[union-attr]
+        config = (await storage.get_brain(brain_id)).config  # type: ignore[union-attr]
+        pipeline = ReflexPipeline(storage, config, embedder=None)
         await pipeline.query(query[0].text, reference_time=REFERENCE_TIME)
         first = time.perf_counter() - started
         started = time.perf_counter()

@@ -31,7 +31,7 @@ async def ingest(storage: Storage, memories: Sequence[SyntheticMemory], batch: i
         brain = Brain.create("ingest")
         await storage.save_brain(brain)
         storage.set_brain(brain.id)
-        encoder = MemoryEncoder(storage, brain.config)
+        encoder = MemoryEncoder(storage, brain.config, embedder=None)  # lexical, as measured
         seconds = []
         for start in range(0, len(memories), batch):
             items = [

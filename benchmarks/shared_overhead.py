@@ -30,7 +30,7 @@ _SERVER = (
     "from neural_memory.server.config import ServerConfig;"
     "from neural_memory.storage import InMemoryStorage;"
     "config = ServerConfig(admin_key=sys.argv[2], rate_limit=0);"
-    "uvicorn.run(create_app(InMemoryStorage(), config=config), host='127.0.0.1',"
+    "uvicorn.run(create_app(InMemoryStorage(), config=config, embedder=None), host='127.0.0.1',"
     " port=int(sys.argv[1]), log_level='warning')"
 )
 _KEY = "benchmark-admin-key-0123456789"
@@ -66,7 +66,7 @@ async def _encoder(storage: Storage) -> MemoryEncoder:
     brain = Brain.create("bench")
     await storage.save_brain(brain)
     storage.set_brain(brain.id)
-    return MemoryEncoder(storage, brain.config)
+    return MemoryEncoder(storage, brain.config, embedder=None)  # lexical, as measured
 
 
 async def measure(count: int, warmup: int) -> dict[str, float]:

@@ -125,7 +125,7 @@ async def _neural(options: RunOptions) -> dict[str, Any]:
         brain = Brain.create(f"speed-{options.size}")
         await storage.save_brain(brain)
         storage.set_brain(brain.id)
-        encoder = MemoryEncoder(storage, brain.config)
+        encoder = MemoryEncoder(storage, brain.config, embedder=None)  # lexical, as measured
         started = time.perf_counter()
         with _bar(len(bulk), f"{label}: encode_many") as bar:
             for chunk in _chunks(bulk, options.batch):
@@ -146,7 +146,7 @@ async def _neural(options: RunOptions) -> dict[str, Any]:
             "neurons": stats.neuron_count,
             "synapses": stats.synapse_count,
         }
-        pipeline = ReflexPipeline(storage, brain.config)
+        pipeline = ReflexPipeline(storage, brain.config, embedder=None)
         started = time.perf_counter()
         await pipeline.query(queries[0].text, reference_time=REFERENCE_TIME)
         out["first_recall_ms"] = (time.perf_counter() - started) * 1000

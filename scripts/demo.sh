@@ -26,4 +26,5 @@ if [[ ! -x .venv/bin/neural-memory || "$(cat "$stamp_file" 2>/dev/null)" != "$wa
   echo "$wanted" > "$stamp_file"
   echo "Installed. Later runs start at once." >&2
 fi
-exec .venv/bin/neural-memory demo "$@"
+# The demo's own entry point: the same as `neural-memory demo`, without loading every command.
+exec .venv/bin/python -m neural_memory.cli.demo "$@"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
+from neural_memory.engine.embeddings import EMBEDDINGS_ENV, set_default_embedder
 from tests.http_server import SESSION_HTTP
 from tests.postgres_server import SESSION_POSTGRES, PostgresServer
 from tests.redis_server import SESSION_REDIS, RedisServer, delete_namespace, new_namespace
@@ -44,3 +46,24 @@ def redis_namespace(redis_server: RedisServer) -> Iterator[str]:
     namespace = new_namespace()
     yield namespace
     delete_namespace(redis_server.url, namespace)
+
+
+# -- the default embedding model ----------------------------------------------------------------
+
+# Inherited by every command and server the suite starts: they stay lexical too. Off from
+# the start in this process as well, for session fixtures built before the autouse one runs.
+os.environ[EMBEDDINGS_ENV] = "off"
+set_default_embedder(None)
+
+
+@pytest.fixture(autouse=True)
+def _default_embeddings_off() -> Iterator[None]:
+    """The suite runs without the default embedding model (fast); tests opt in explicitly.
+
+    A test that checks the default-on behaviour calls ``set_default_embedder(DEFAULT_EMBEDDER)``
+    (or starts its process with ``NEURAL_MEMORY_EMBEDDINGS=on``); whatever it chose is turned
+    off again afterwards.
+    """
+    set_default_embedder(None)
+    yield
+    set_default_embedder(None)

@@ -12,10 +12,22 @@ SAMPLES = Path(__file__).parent / "seed_samples"
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "000_0ed239d7ccc09238.txt"
 
 
+_LEXICAL = (
+    "import runpy, sys\n"
+    "from neural_memory.engine.embeddings import set_default_embedder\n"
+    "set_default_embedder(None)\n"
+    "runpy.run_path(sys.argv[1], run_name='__main__')\n"
+)
+"""Runs a sample as is, with the default embedding model off, as in the rest of the suite."""
+
+
+_PYTHON = (sys.executable, "-X", "dev", "-W", "error::ResourceWarning")
+
+
 def run_sample(name: str, cwd: Path) -> str:
     """Run a sample as its own process; it must finish on its own (no thread left open)."""
     completed = subprocess.run(
-        [sys.executable, "-X", "dev", "-W", "error::ResourceWarning", str(SAMPLES / name)],
+        [*_PYTHON, "-c", _LEXICAL, str(SAMPLES / name)],
         cwd=cwd,
         capture_output=True,
         text=True,

@@ -10,7 +10,7 @@ from typing import Any, Self
 
 import numpy as np
 
-from neural_memory.engine.embeddings import Embedder, Vectors, load_default_embedder
+from neural_memory.engine.embeddings import Embedder, Vectors, default_embedder
 from neural_memory.errors import ConfigError, StorageClosedError, ValidationError
 from neural_memory.storage import RedisStorage, SQLiteStorage
 from neural_memory.storage.base import Storage
@@ -105,8 +105,10 @@ class Brain:
             brain_name: The engine brain holding the engrams (created when missing).
             namespace: The Redis key namespace.
             embedder: Any Embedder, or a callable ``texts -> vectors`` (sync or async);
-                default: the offline all-MiniLM-L6-v2 when the ``embeddings`` extra is
-                installed, else lexical recall only.
+                default: the process's default model
+                (:func:`~neural_memory.engine.embeddings.default_embedder`: the offline
+                all-MiniLM-L6-v2 when the ``embeddings`` extra is installed, loaded once per
+                process and shared), else lexical recall only.
             embeddings: False: no embeddings at all (lexical and graph recall).
             clock: Current time in POSIX seconds (``time.time``); inject one in tests.
             working_memory_capacity: Slots of working memory (7 +/- 2).
@@ -321,8 +323,7 @@ def _storage(redis_url: str | None, path: str | os.PathLike[str], namespace: str
 
 
 async def _embedding_service(embedder: object, hippocampus: Hippocampus) -> EmbeddingService | None:
-    owns = embedder is None
-    model = load_default_embedder() if embedder is None else await adapt_embedder(embedder)
+    model = default_embedder() if embedder is None else await adapt_embedder(embedder)
     if model is None:
         return None
 
@@ -330,4 +331,5 @@ async def _embedding_service(embedder: object, hippocampus: Hippocampus) -> Embe
         if not hippocampus.set_embedding(engram.engram_id, vector):
             engram.embedding = as_vector(vector)
 
-    return EmbeddingService(model, sink, owns=owns)
+    # Neither the caller's model nor the process's shared default is this brain's to close.
+    return EmbeddingService(model, sink, owns=False)

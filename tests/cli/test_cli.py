@@ -29,7 +29,8 @@ def _command() -> list[str]:
 
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEURAL_MEMORY_")}
-    env.update(COLUMNS="200", NO_COLOR="1", NEURAL_MEMORY_CONFIG=os.devnull, **extra)
+    env.update(COLUMNS="200", NO_COLOR="1", NEURAL_MEMORY_CONFIG=os.devnull)
+    env.update(NEURAL_MEMORY_EMBEDDINGS="off", **extra)  # off: the suite's default
     return env
 
 
@@ -94,6 +95,29 @@ def test_demo_without_questions_and_no_terminal_answers_the_samples(tmp_path: Pa
         assert question in result.stdout
     assert "token refresh ran on the main thread" in result.stdout
     assert "The checkout flow finally launched on July 15" in result.stdout
+
+
+def test_the_demo_module_answers_without_importing_typer_or_pydantic(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from neural_memory.cli import demo\n"
+        "code = demo.main(sys.argv[1:])\n"
+        "heavy = {'typer', 'pydantic', 'fastapi', 'mcp', 'onnxruntime'} & set(sys.modules)\n"
+        "heavy = sorted(heavy)\n"
+        "print('heavy:', heavy)\n"
+        "sys.exit(code)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, "--db", str(tmp_path / "demo.db"), _MULTI_HOP],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=_TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Carol leads the mobile team" in result.stdout
+    assert "heavy: []" in result.stdout
 
 
 def test_demo_prompts_for_questions_on_a_terminal(tmp_path: Path) -> None:

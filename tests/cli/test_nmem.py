@@ -39,7 +39,10 @@ class Nmem:
         self.db = str(tmp_path / "brain.db")
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("NEURAL_MEMORY_")}
         self.env.update(
-            COLUMNS="200", NO_COLOR="1", NEURAL_MEMORY_CONFIG=str(tmp_path / "config.toml")
+            COLUMNS="200",
+            NO_COLOR="1",
+            NEURAL_MEMORY_CONFIG=str(tmp_path / "config.toml"),
+            NEURAL_MEMORY_EMBEDDINGS="off",  # the suite's default (tests/conftest.py)
         )
 
     def __call__(

@@ -1,7 +1,10 @@
 """The ``nmem`` Typer application, its shared options and how commands run and print.
 
 Every command takes ``--db``, ``--brain`` and ``--json``: JSON goes to stdout, people's
-output is rich text, progress and errors go to stderr.
+output is rich text, progress and errors go to stderr. ``nmem --no-embeddings COMMAND``
+(or ``NEURAL_MEMORY_EMBEDDINGS=off``, or ``embeddings = "off"`` in the config file) keeps
+the embedding model unused; otherwise it is used whenever the ``embeddings`` extra is
+installed, loaded once per command with a spinner while it loads.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Callable, Coroutine, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
 
@@ -28,7 +31,10 @@ from rich.progress import (
 
 from neural_memory.cli import render
 from neural_memory.cli.config import Settings, resolve
+from neural_memory.cli.session import BrainSession, open_brain, open_database
+from neural_memory.engine._default_embedder import set_default_embedder
 from neural_memory.errors import NeuralMemoryError, ValidationError
+from neural_memory.storage.sqlite import SQLiteStorage
 
 __all__ = [
     "BrainOption",
@@ -38,6 +44,9 @@ __all__ = [
     "app",
     "emit",
     "err_console",
+    "in_brain",
+    "in_database",
+    "model_ready",
     "progress",
     "read_text",
     "reported",
@@ -82,13 +91,33 @@ FullOption = Annotated[
 ]
 
 
+@app.callback()
+def options(
+    no_embeddings: Annotated[
+        bool,
+        typer.Option(
+            "--no-embeddings",
+            help="Do not use the embedding model, even when installed (env "
+            "NEURAL_MEMORY_EMBEDDINGS=off, config `embeddings`).",
+        ),
+    ] = False,
+) -> None:
+    """Long-term memory that behaves like a brain: remember text, recall it by association."""
+    if no_embeddings:
+        set_default_embedder(None)
+
+
 def settings(db: str | None = None, brain: str | None = None) -> Settings:
     """The command's settings: its options, then the environment, then the config file.
 
-    A bad config file is reported as one error line (exit 1).
+    Settings that turn the embedding model off turn it off for the process. A bad config
+    file is reported as one error line (exit 1).
     """
     with reported():
-        return resolve(os.environ, db=db, brain=brain)
+        config = resolve(os.environ, db=db, brain=brain)
+    if not config.embeddings:
+        set_default_embedder(None)
+    return config
 
 
 def err_console() -> Console:
@@ -112,6 +141,53 @@ def run(work: Coroutine[Any, Any, _T]) -> _T:
     """Run one command's coroutine; its errors are reported as one line."""
     with reported():
         return asyncio.run(work)
+
+
+def in_brain(
+    config: Settings,
+    action: Callable[[BrainSession], Awaitable[_T]],
+    *,
+    create: bool = False,
+    model: bool = False,
+) -> _T:
+    """Run ``action`` on the brain ``config`` names, opened for it and closed after.
+
+    ``create``: create the brain (and its file) when missing. ``model``: the action embeds
+    text, so the embedding model is loaded first (:func:`model_ready`). Errors are reported
+    as one line (exit 1).
+    """
+
+    async def work() -> _T:
+        if model:
+            await model_ready()
+        async with open_brain(
+            config.db,
+            config.brain,
+            create=create,
+            may_create_folder=config.db_is_default or not create,
+        ) as session:
+            return await action(session)
+
+    return run(work())
+
+
+def in_database(
+    config: Settings, action: Callable[[SQLiteStorage], Awaitable[_T]], *, create: bool = False
+) -> _T:
+    """Run ``action`` on the database ``config`` names (created when missing and ``create``)."""
+
+    async def work() -> _T:
+        async with open_database(
+            config.db, create=create, may_create_folder=config.db_is_default or not create
+        ) as storage:
+            return await action(storage)
+
+    return run(work())
+
+
+async def model_ready() -> None:
+    """Load the default embedding model, if any and not loaded yet, with a spinner on stderr."""
+    await render.model_ready(err_console())
 
 
 def emit(document: Mapping[str, Any], *, as_json: bool, human: Callable[[Console], None]) -> None:

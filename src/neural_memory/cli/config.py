@@ -1,8 +1,9 @@
 """The command line's settings: options, then environment variables, then a config file.
 
-The config file is TOML with string values only (``db``, ``brain``, ``server_url``), at
-``$NEURAL_MEMORY_CONFIG`` or ``~/.neural-memory/config.toml``. Environment variables:
-``NEURAL_MEMORY_DB``, ``NEURAL_MEMORY_BRAIN``, ``NEURAL_MEMORY_URL`` and
+The config file is TOML with string values only (``db``, ``brain``, ``server_url``,
+``embeddings``), at ``$NEURAL_MEMORY_CONFIG`` or ``~/.neural-memory/config.toml``.
+Environment variables: ``NEURAL_MEMORY_DB``, ``NEURAL_MEMORY_BRAIN``, ``NEURAL_MEMORY_URL``,
+``NEURAL_MEMORY_EMBEDDINGS`` (``off`` keeps the embedding model unused) and
 ``NEURAL_MEMORY_API_KEY`` (never stored in the file). This module is the only place the
 command line reads them; :func:`resolve` takes the environment as an argument.
 """
@@ -16,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from neural_memory.engine._default_embedder import EMBEDDINGS_ENV, embeddings_switch
 from neural_memory.errors import ConfigError
 
 __all__ = [
@@ -33,9 +35,19 @@ __all__ = [
 DEFAULT_DB = "~/.neural-memory/brain.db"
 DEFAULT_BRAIN = "default"
 DEFAULT_SERVER_URL = "http://127.0.0.1:8000"
-KEYS = {"db": "NEURAL_MEMORY_DB", "brain": "NEURAL_MEMORY_BRAIN", "server_url": "NEURAL_MEMORY_URL"}
+KEYS = {
+    "db": "NEURAL_MEMORY_DB",
+    "brain": "NEURAL_MEMORY_BRAIN",
+    "server_url": "NEURAL_MEMORY_URL",
+    "embeddings": EMBEDDINGS_ENV,
+}
 """Keys of the config file, each with the environment variable that overrides it."""
-_DEFAULTS = {"db": DEFAULT_DB, "brain": DEFAULT_BRAIN, "server_url": DEFAULT_SERVER_URL}
+_DEFAULTS = {
+    "db": DEFAULT_DB,
+    "brain": DEFAULT_BRAIN,
+    "server_url": DEFAULT_SERVER_URL,
+    "embeddings": "on",
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,15 +58,17 @@ class Settings:
         db: The SQLite file (``~`` expanded).
         brain: The brain's name.
         server_url: The HTTP server (``keys`` talks to it).
+        embeddings: Use the embedding model when it is installed (``embeddings = "off"``,
+            ``NEURAL_MEMORY_EMBEDDINGS=off`` or ``--no-embeddings`` turn it off).
         api_key: The admin API key (environment only), or None.
-        sources: For ``db``, ``brain`` and ``server_url``: option, environment, config file or
-            default.
+        sources: For each key of :data:`KEYS`: option, environment, config file or default.
         config_file: The config file read (it may not exist).
     """
 
     db: str
     brain: str
     server_url: str
+    embeddings: bool
     api_key: str | None
     sources: Mapping[str, str]
     config_file: Path
@@ -107,11 +121,25 @@ def write_config(path: Path, values: Mapping[str, str]) -> None:
         raise ConfigError(f"cannot write the config file {str(path)!r}: {exc.strerror}") from exc
 
 
-def resolve(env: Mapping[str, str], *, db: str | None = None, brain: str | None = None) -> Settings:
-    """The settings of one command: options first, then ``env``, then the file, then defaults."""
+def resolve(
+    env: Mapping[str, str],
+    *,
+    db: str | None = None,
+    brain: str | None = None,
+    embeddings: bool | None = None,
+) -> Settings:
+    """The settings of one command: options first, then ``env``, then the file, then defaults.
+
+    ``embeddings=False`` is the ``--no-embeddings`` option (None: not given).
+    """
     path = config_path(env)
     stored = read_config(path)
-    options = {"db": db, "brain": brain, "server_url": None}
+    options = {
+        "db": db,
+        "brain": brain,
+        "server_url": None,
+        "embeddings": None if embeddings is None else ("on" if embeddings else "off"),
+    }
     values: dict[str, str] = {}
     sources: dict[str, str] = {}
     for key, variable in KEYS.items():
@@ -128,6 +156,7 @@ def resolve(env: Mapping[str, str], *, db: str | None = None, brain: str | None 
         db=os.path.expanduser(values["db"]),
         brain=values["brain"],
         server_url=values["server_url"].rstrip("/"),
+        embeddings=embeddings_switch(values["embeddings"]),
         api_key=env.get("NEURAL_MEMORY_API_KEY") or None,
         sources=sources,
         config_file=path,

@@ -17,16 +17,19 @@ from neural_memory.cli.base import (
     JsonOption,
     app,
     emit,
+    in_brain,
     read_text,
     reported,
-    run,
     settings,
 )
-from neural_memory.cli.session import open_brain, parse_when
+from neural_memory.cli.session import BrainSession, parse_when
 from neural_memory.core.typed_memory import MemoryType
 from neural_memory.engine.memories import (
+    EditResult,
     MemoryFilter,
     MemorySpec,
+    MemoryView,
+    RememberResult,
     edit_memory,
     forget_memory,
     list_memories,
@@ -90,45 +93,42 @@ def remember(
         )
         config = settings(db, brain)
 
-    async def work() -> None:
-        async with open_brain(
-            config.db, config.brain, create=True, may_create_folder=config.db_is_default
-        ) as session:
-            done = await remember_memory(session.storage, session.encoder, spec)
-        encoding = done.encoding
-        document = {
-            "id": encoding.fiber.id,
-            "brain": config.brain,
-            "new_brain": session.created,
-            "merged": encoding.merged,
-            "type": done.typed.memory_type.value if done.typed else None,
-            "neurons_created": len(encoding.neurons_created),
-            "neurons_shared": len(encoding.neurons_linked),
-        }
+    async def store(session: BrainSession) -> tuple[bool, RememberResult]:
+        return session.created, await remember_memory(session.storage, session.encoder, spec)
 
-        def human(console: Console) -> None:
-            if encoding.merged:
-                console.print(
-                    Text(
-                        f"Already remembered: merged with memory {encoding.fiber.id} "
-                        f"(mentioned {encoding.fiber.metadata.get('mentions', 2)} times)."
-                    )
-                )
-                return
-            note = " (a new brain)" if session.created else ""
-            console.print(Text(f"Remembered in brain {config.brain!r}{note}."))
+    created, done = in_brain(config, store, create=True, model=True)
+    encoding = done.encoding
+    document = {
+        "id": encoding.fiber.id,
+        "brain": config.brain,
+        "new_brain": created,
+        "merged": encoding.merged,
+        "type": done.typed.memory_type.value if done.typed else None,
+        "neurons_created": len(encoding.neurons_created),
+        "neurons_shared": len(encoding.neurons_linked),
+    }
+
+    def human(console: Console) -> None:
+        if encoding.merged:
             console.print(
                 Text(
-                    f"{document['neurons_created']} new neurons, {document['neurons_shared']} "
-                    "shared with earlier memories",
-                    style="dim",
+                    f"Already remembered: merged with memory {encoding.fiber.id} "
+                    f"(mentioned {encoding.fiber.metadata.get('mentions', 2)} times)."
                 )
             )
-            console.print(Text(f"memory id {encoding.fiber.id}", style="dim"))
+            return
+        note = " (a new brain)" if created else ""
+        console.print(Text(f"Remembered in brain {config.brain!r}{note}."))
+        console.print(
+            Text(
+                f"{document['neurons_created']} new neurons, {document['neurons_shared']} "
+                "shared with earlier memories",
+                style="dim",
+            )
+        )
+        console.print(Text(f"memory id {encoding.fiber.id}", style="dim"))
 
-        emit(document, as_json=as_json, human=human)
-
-    run(work())
+    emit(document, as_json=as_json, human=human)
 
 
 _DEPTHS = {d.name.lower(): d for d in DepthLevel}
@@ -159,27 +159,24 @@ def recall(
         if depth and level is None:
             raise ValidationError(f"--depth must be one of {', '.join(_DEPTHS)}, got {depth!r}")
         config = settings(db, brain)
+    result = in_brain(
+        config,
+        lambda session: session.recall(
+            text, max_tokens=max_tokens, max_fibers=limit, depth=level, explain=why
+        ),
+        model=True,
+    )
 
-    async def work() -> None:
-        async with open_brain(config.db, config.brain, create=False) as session:
-            result = await session.recall(
-                text, max_tokens=max_tokens, max_fibers=limit, depth=level, explain=why
-            )
+    def human(console: Console) -> None:
+        if not result.fibers:
+            console.print(Text(f"Nothing found for {result.query!r} in brain {config.brain!r}."))
+            return
+        console.print(render.answer_table(result, full=full))
+        if why:
+            console.print(render.why_table(result))
+        console.print(render.summary_line(result))
 
-        def human(console: Console) -> None:
-            if not result.fibers:
-                console.print(
-                    Text(f"Nothing found for {result.query!r} in brain {config.brain!r}.")
-                )
-                return
-            console.print(render.answer_table(result, full=full))
-            if why:
-                console.print(render.why_table(result))
-            console.print(render.summary_line(result))
-
-        emit(render.result_document(result), as_json=as_json, human=human)
-
-    run(work())
+    emit(render.result_document(result), as_json=as_json, human=human)
 
 
 MemoryIdArgument = Annotated[str, typer.Argument(help="The memory's id.")]
@@ -194,19 +191,14 @@ def forget(
 ) -> None:
     """Delete a memory for good, with all its older versions."""
     config = settings(db, brain)
-
-    async def work() -> None:
-        async with open_brain(config.db, config.brain, create=False) as session:
-            deleted = await forget_memory(session.storage, memory_id)
-        older = len(deleted) - 1
-        note = f" and {older} older version{'s' if older != 1 else ''}" if older else ""
-
-        def human(console: Console) -> None:
-            console.print(Text(f"Forgot memory {memory_id}{note}."))
-
-        emit({"deleted": deleted}, as_json=as_json, human=human)
-
-    run(work())
+    deleted = in_brain(config, lambda session: forget_memory(session.storage, memory_id))
+    older = len(deleted) - 1
+    note = f" and {older} older version{'s' if older != 1 else ''}" if older else ""
+    emit(
+        {"deleted": deleted},
+        as_json=as_json,
+        human=lambda console: console.print(Text(f"Forgot memory {memory_id}{note}.")),
+    )
 
 
 @app.command()
@@ -227,29 +219,26 @@ def edit(
         new_type = _memory_type(memory_type)
         config = settings(db, brain)
 
-    async def work() -> None:
-        async with open_brain(config.db, config.brain, create=False) as session:
-            done = await edit_memory(
-                session.storage, session.encoder, memory_id, text=new_text, memory_type=new_type
-            )
-            view = await show_memory(session.storage, done.current.id)
-
-        def human(console: Console) -> None:
-            if done.current.id != done.previous.id:
-                console.print(
-                    Text(f"Corrected: {done.current.id} replaces {done.previous.id} (kept).")
-                )
-            else:
-                console.print(Text(f"Updated memory {done.current.id}."))
-            console.print(render.memory_table(view, full=full))
-
-        emit(
-            {"previous_id": done.previous.id, "memory": render.memory_document(view)},
-            as_json=as_json,
-            human=human,
+    async def correct(session: BrainSession) -> tuple[EditResult, MemoryView]:
+        done = await edit_memory(
+            session.storage, session.encoder, memory_id, text=new_text, memory_type=new_type
         )
+        return done, await show_memory(session.storage, done.current.id)
 
-    run(work())
+    done, view = in_brain(config, correct, model=new_text is not None)
+
+    def human(console: Console) -> None:
+        if done.current.id != done.previous.id:
+            console.print(Text(f"Corrected: {done.current.id} replaces {done.previous.id} (kept)."))
+        else:
+            console.print(Text(f"Updated memory {done.current.id}."))
+        console.print(render.memory_table(view, full=full))
+
+    emit(
+        {"previous_id": done.previous.id, "memory": render.memory_document(view)},
+        as_json=as_json,
+        human=human,
+    )
 
 
 @app.command()
@@ -262,17 +251,12 @@ def show(
 ) -> None:
     """Show one memory: text, time, speaker, type, tags, project and versions."""
     config = settings(db, brain)
-
-    async def work() -> None:
-        async with open_brain(config.db, config.brain, create=False) as session:
-            view = await show_memory(session.storage, memory_id)
-        emit(
-            render.memory_document(view),
-            as_json=as_json,
-            human=lambda console: console.print(render.memory_table(view, full=full)),
-        )
-
-    run(work())
+    view = in_brain(config, lambda session: show_memory(session.storage, memory_id))
+    emit(
+        render.memory_document(view),
+        as_json=as_json,
+        human=lambda console: console.print(render.memory_table(view, full=full)),
+    )
 
 
 @app.command("list")
@@ -303,24 +287,15 @@ def list_(
             limit=limit,
         )
         config = settings(db, brain)
+    views = in_brain(config, lambda session: list_memories(session.storage, query))
 
-    async def work() -> None:
-        async with open_brain(config.db, config.brain, create=False) as session:
-            views = await list_memories(session.storage, query)
+    def human(console: Console) -> None:
+        if not views:
+            console.print(Text(f"No memories match in brain {config.brain!r}."))
+            return
+        console.print(render.memory_list_table(views, full=full))
 
-        def human(console: Console) -> None:
-            if not views:
-                console.print(Text(f"No memories match in brain {config.brain!r}."))
-                return
-            console.print(render.memory_list_table(views, full=full))
-
-        emit(
-            {"memories": [render.memory_document(v) for v in views]},
-            as_json=as_json,
-            human=human,
-        )
-
-    run(work())
+    emit({"memories": [render.memory_document(v) for v in views]}, as_json=as_json, human=human)
 
 
 def _moment(text: str | None, option: str) -> datetime | None:

@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -14,9 +14,12 @@ from rich.text import Text
 
 from neural_memory.core.events import BrainStats
 from neural_memory.core.fiber import Fiber
-from neural_memory.engine.lifecycle import DecayReport
-from neural_memory.engine.memories import MemoryView
+from neural_memory.engine._default_embedder import default_embedder, load_model, model_pending
 from neural_memory.engine.retrieval import Explanation, RetrievalResult, ScoredFiber
+
+if TYPE_CHECKING:  # types only: the demo does not import these modules
+    from neural_memory.engine.lifecycle import DecayReport
+    from neural_memory.engine.memories import MemoryView
 
 __all__ = [
     "SHORT_LENGTH",
@@ -216,6 +219,14 @@ def decay_table(report: DecayReport) -> Table:
         table.add_row(what, f"{value:,}")
     table.caption = f"{report.duration_ms:.1f} ms"
     return table
+
+
+async def model_ready(console: Console) -> None:
+    """Load the default embedding model, if any and not loaded yet, with a spinner meanwhile."""
+    embedder = default_embedder()
+    if model_pending(embedder):
+        with console.status("Loading the embedding model…"):
+            await load_model(embedder)
 
 
 def error_line(console: Console, message: str) -> None:

@@ -15,6 +15,7 @@ from rich.text import Text
 
 from neural_memory.cli.base import BrainOption, DbOption, JsonOption, app, emit, reported, settings
 from neural_memory.cli.config import KEYS, Settings, read_config, write_config
+from neural_memory.engine._default_embedder import embeddings_switch
 from neural_memory.errors import ConfigError, NeuralMemoryError, StorageUnavailableError
 
 __all__ = ["config_app", "keys_app"]
@@ -154,6 +155,7 @@ def config_show(ctx: typer.Context, as_json: JsonOption = False) -> None:
         "db": config.db,
         "brain": config.brain,
         "server_url": config.server_url,
+        "embeddings": "on" if config.embeddings else "off",
         "api_key": "set" if config.api_key else "not set",
         "sources": dict(config.sources),
     }
@@ -181,6 +183,8 @@ def config_set(
             raise ConfigError(f"unknown setting {key!r}; one of: {', '.join(KEYS)}")
         if not value.strip():
             raise ConfigError("the value must not be empty")
+        if key == "embeddings":
+            embeddings_switch(value)  # refuses anything but on / off
         write_config(config.config_file, {**read_config(config.config_file), key: value})
     emit(
         {key: value, "config_file": str(config.config_file)},

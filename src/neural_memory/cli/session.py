@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from neural_memory.core.brain import Brain
 from neural_memory.core.events import BrainStats
 from neural_memory.engine.encoder import EncodingResult, MemoryEncoder, MemoryInput
-from neural_memory.engine.lifecycle import DecayManager, DecayReport
 from neural_memory.engine.retrieval import DepthLevel, ReflexPipeline, RetrievalResult
 from neural_memory.errors import (
     BrainNotFoundError,
@@ -19,6 +19,9 @@ from neural_memory.errors import (
     ValidationError,
 )
 from neural_memory.storage.sqlite import SQLiteStorage
+
+if TYPE_CHECKING:
+    from neural_memory.engine.lifecycle import DecayReport
 
 __all__ = [
     "BrainSession",
@@ -91,6 +94,8 @@ class BrainSession:
 
     async def decay(self, *, dry_run: bool) -> DecayReport:
         """Apply (or, with ``dry_run``, only compute) one forgetting pass at the brain's rate."""
+        from neural_memory.engine.lifecycle import DecayManager  # noqa: PLC0415 - rarely needed
+
         manager = DecayManager(decay_rate=self.brain.config.decay_rate)
         return await manager.apply_decay(self.storage, dry_run=dry_run)
 

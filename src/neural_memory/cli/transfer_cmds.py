@@ -28,6 +28,7 @@ from neural_memory.cli.base import (
     app,
     emit,
     err_console,
+    model_ready,
     progress,
     reported,
     run,
@@ -42,6 +43,7 @@ from neural_memory.engine.memories import project_named
 from neural_memory.errors import AlreadyExistsError, ValidationError
 from neural_memory.sharing import BrainExporter, BrainImporter
 from neural_memory.storage.batch import WriteBatch
+from neural_memory.storage.sqlite import SQLiteStorage
 
 __all__ = ["export", "import_"]
 
@@ -181,10 +183,7 @@ async def _import_snapshot(
     async with open_database(
         config.db, create=True, may_create_folder=config.db_is_default
     ) as storage:
-        if await brain_named(storage, new_name) is not None:
-            raise AlreadyExistsError(
-                f"a brain called {new_name!r} already exists: choose another name with --brain"
-            )
+        await _refuse_taken(storage, new_name)
         with console.status(f"Writing {len(snapshot.fibers):,} memories…"):
             result = await importer.import_brain(storage, snapshot, _new_id())
     return {"brain": new_name, "brain_id": result.brain_id, "memories": result.fibers,
@@ -193,6 +192,14 @@ async def _import_snapshot(
 
 def _new_id() -> str:
     return str(uuid.uuid4())
+
+
+async def _refuse_taken(storage: SQLiteStorage, name: str) -> None:
+    """AlreadyExistsError when a brain of ``storage`` is called ``name``."""
+    if await brain_named(storage, name) is not None:
+        raise AlreadyExistsError(
+            f"a brain called {name!r} already exists: choose another name with --brain"
+        )
 
 
 async def _import_legacy(
@@ -204,10 +211,8 @@ async def _import_legacy(
     async with open_database(
         config.db, create=True, may_create_folder=config.db_is_default
     ) as storage:
-        if await brain_named(storage, new_name) is not None:
-            raise AlreadyExistsError(
-                f"a brain called {new_name!r} already exists: choose another name with --brain"
-            )
+        await _refuse_taken(storage, new_name)
+    await model_ready()
     async with open_brain(config.db, new_name, create=True) as session:
         with progress(console) as bar:
             merged = await _encode_legacy(session, legacy.memories, bar)

@@ -23,7 +23,10 @@ Defaults: :func:`load_default_embedder` builds the best installed MiniLM embedde
 sentence-transformers, else None); :func:`default_embedder` is the process's shared one.
 :func:`set_default_embedder` with None turns the default off for the whole process, and a
 caller that takes an :data:`EmbedderChoice` reads :data:`DEFAULT_EMBEDDER` as "the default"
-and None as "no embeddings" (:func:`resolve_embedder`).
+and None as "no embeddings" (:func:`resolve_embedder`). ``MemoryEncoder``, ``ReflexPipeline``,
+neuram's ``Brain.create``, the command line and both servers use the default unless told
+otherwise; the command line and the servers read ``--no-embeddings`` or
+:data:`EMBEDDINGS_ENV` (``NEURAL_MEMORY_EMBEDDINGS=off``, parsed by :func:`embeddings_switch`).
 """
 
 from __future__ import annotations
@@ -42,10 +45,15 @@ import numpy.typing as npt
 
 from neural_memory.engine._default_embedder import (
     DEFAULT_EMBEDDER,
+    EMBEDDINGS_ENV,
     DefaultEmbedder,
     EmbedderChoice,
     default_embedder,
+    embedder_setting,
+    embeddings_switch,
     load_default_embedder,
+    load_model,
+    model_pending,
     resolve_embedder,
     set_default_embedder,
 )
@@ -70,6 +78,7 @@ from neural_memory.errors import ConfigError, ValidationError
 __all__ = [
     "DEFAULT_EMBEDDER",
     "DEFAULT_MODEL_NAME",
+    "EMBEDDINGS_ENV",
     "INSTALL_HINT",
     "MAX_TOKENS",
     "CallableEmbedder",
@@ -83,9 +92,13 @@ __all__ = [
     "bundled_model_path",
     "cosine_top_k",
     "default_embedder",
+    "embedder_setting",
+    "embeddings_switch",
     "hash_embed",
     "l2_normalize",
     "load_default_embedder",
+    "load_model",
+    "model_pending",
     "onnx_minilm_path",
     "resolve_embedder",
     "set_default_embedder",

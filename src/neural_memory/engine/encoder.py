@@ -19,6 +19,11 @@ from neural_memory.core.fiber import Fiber
 from neural_memory.core.limits import check_text, check_time
 from neural_memory.core.neuron import Neuron, NeuronType, stable_neuron_id
 from neural_memory.core.synapse import Direction, Synapse, SynapseType
+from neural_memory.engine._default_embedder import (
+    DEFAULT_EMBEDDER,
+    EmbedderChoice,
+    resolve_embedder,
+)
 from neural_memory.engine._store_merge import (
     Plan,
     apply_supersession,
@@ -100,8 +105,10 @@ class MemoryEncoder:
         storage: Where the memories go: a Storage (its current brain at each call) or a
             brain's :class:`~neural_memory.engine.handle.BrainHandle`.
         config: The brain's configuration (``reinforcement_delta`` strengthens reused links).
-        embedder: Optional; when given, each memory's text is embedded for semantic recall,
-            and its vector is stored with it.
+        embedder: The embedding model: each memory's text is embedded for semantic recall,
+            and its vector is stored with it. Default (:data:`DEFAULT_EMBEDDER`): the
+            process's default model when the ``embeddings`` extra is installed
+            (:func:`~neural_memory.engine.embeddings.default_embedder`); None: no embeddings.
         consolidation: Optional scheduler told about every stored memory, so consolidation
             runs automatically after enough encodes.
         thread_window: Successive memories of one conversation at most this far apart form
@@ -123,7 +130,7 @@ class MemoryEncoder:
         storage: Storage | BrainHandle,
         config: BrainConfig,
         *,
-        embedder: Embedder | None = None,
+        embedder: EmbedderChoice = DEFAULT_EMBEDDER,
         consolidation: ConsolidationScheduler | None = None,
         thread_window: timedelta = timedelta(hours=6),
         planner: Executor | None = None,
@@ -136,7 +143,7 @@ class MemoryEncoder:
             raise ValidationError("thread_window must be a non-negative timedelta")
         self._storage = storage
         self._config = config
-        self._embedder = embedder
+        self._embedder = resolve_embedder(embedder)
         self._consolidation = consolidation
         self._thread_window = thread_window
         self._planner = planner

@@ -10,6 +10,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from neural_memory.core.brain import Brain
+from neural_memory.engine._default_embedder import (
+    add_embeddings_argument,
+    embedder_setting,
+    set_default_embedder,
+)
 from neural_memory.errors import (
     NeuralMemoryError,
     StorageUnavailableError,
@@ -72,6 +77,7 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> argparse.Namespac
         default=env.get("NEURAL_MEMORY_MCP_TIER", "full"),
         help="Tool set: default (6 core tools) or full (11; env NEURAL_MEMORY_MCP_TIER).",
     )
+    add_embeddings_argument(parser, env)
     return parser.parse_args(list(argv))
 
 
@@ -125,6 +131,8 @@ def run_command(argv: Sequence[str]) -> int:
     args = parse_args(argv, os.environ)
     path = os.path.expanduser(args.db)
     try:
+        if embedder_setting(args.embeddings) is None:
+            set_default_embedder(None)  # this process is the server: its default is off
         folder = os.path.dirname(os.path.abspath(path))
         if args.db != DEFAULT_DB and not os.path.isdir(folder):
             raise StorageUnavailableError(

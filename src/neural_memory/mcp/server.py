@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -21,6 +21,7 @@ from pydantic import Field
 from neural_memory import __version__
 from neural_memory.core.brain import Brain
 from neural_memory.core.typed_memory import MemoryType
+from neural_memory.engine._default_embedder import DEFAULT_EMBEDDER, EmbedderChoice
 from neural_memory.engine.consolidation import consolidate
 from neural_memory.engine.encoder import MemoryEncoder
 from neural_memory.engine.health import run_health_pulse
@@ -53,9 +54,6 @@ from neural_memory.mcp.models import (
     typed_name,
 )
 from neural_memory.storage.base import Storage
-
-if TYPE_CHECKING:
-    from neural_memory.engine.embeddings import Embedder
 
 __all__ = ["DEFAULT_TOOLS", "FULL_TOOLS", "Tier", "create_server", "parse_when"]
 
@@ -97,14 +95,16 @@ def create_server(
     storage: Storage,
     brain: Brain,
     *,
-    embedder: Embedder | None = None,
+    embedder: EmbedderChoice = DEFAULT_EMBEDDER,
     name: str = "neural-memory",
     tier: Tier = "full",
 ) -> MCPServer:
     """An MCP server over ``brain`` in ``storage`` (selected with ``set_brain``).
 
     The caller owns ``storage`` (opened, with ``brain`` saved) and closes it after the
-    server stops. ``tier`` chooses the tool set (:data:`DEFAULT_TOOLS` or :data:`FULL_TOOLS`).
+    server stops. ``embedder``: the process's default embedding model when the ``embeddings``
+    extra is installed, unless given (None: lexical recall). ``tier`` chooses the tool set
+    (:data:`DEFAULT_TOOLS` or :data:`FULL_TOOLS`).
     """
     if not isinstance(brain, Brain):
         raise ValidationError(f"expected a Brain, got {type(brain).__name__}")
@@ -124,7 +124,7 @@ def create_server(
 class _Tools:
     """The engine objects the tools share (one encoder, one pipeline, one sleep lock)."""
 
-    def __init__(self, storage: Storage, brain: Brain, embedder: Embedder | None) -> None:
+    def __init__(self, storage: Storage, brain: Brain, embedder: EmbedderChoice) -> None:
         self.storage = storage
         self.brain = brain
         self.encoder = MemoryEncoder(storage, brain.config, embedder=embedder)

@@ -2,7 +2,8 @@
 
 This is the server's edge: the only place that reads the environment
 (``NEURAL_MEMORY_DB``, ``NEURAL_MEMORY_HOST``, ``NEURAL_MEMORY_PORT``,
-``NEURAL_MEMORY_API_KEY``, ``NEURAL_MEMORY_ALLOWED_HOSTS``, ``NEURAL_MEMORY_CORS_ORIGINS``).
+``NEURAL_MEMORY_API_KEY``, ``NEURAL_MEMORY_ALLOWED_HOSTS``, ``NEURAL_MEMORY_CORS_ORIGINS``,
+``NEURAL_MEMORY_EMBEDDINGS``: ``off`` is ``--no-embeddings``).
 
 With ``--workers N`` uvicorn starts N processes, each building its app with
 :func:`worker_app` from the settings the parent put in ``NEURAL_MEMORY_SERVER_SETTINGS``;
@@ -25,6 +26,12 @@ from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
+from neural_memory.engine._default_embedder import (
+    DEFAULT_EMBEDDER,
+    EmbedderChoice,
+    add_embeddings_argument,
+    embedder_setting,
+)
 from neural_memory.errors import ConfigError, NeuralMemoryError, ValidationError
 from neural_memory.server.app import create_app
 from neural_memory.server.config import LOOPBACK_HOSTS, ServerConfig
@@ -33,8 +40,6 @@ from neural_memory.storage.sqlite import SQLiteStorage
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
-
-    from neural_memory.engine.embeddings import Embedder
 
 __all__ = [
     "DEFAULT_DB",
@@ -100,17 +105,22 @@ def serve(
     config: ServerConfig,
     options: ServeOptions | None = None,
     *,
-    embedder: Embedder | None = None,
+    embedder: EmbedderChoice = DEFAULT_EMBEDDER,
 ) -> None:
-    """Serve the brains of the SQLite file ``db_path`` over HTTP until interrupted (blocks)."""
+    """Serve the brains of the SQLite file ``db_path`` over HTTP until interrupted (blocks).
+
+    ``embedder``: see :func:`~neural_memory.server.app.create_app` (workers take the default
+    model or None: an embedder object cannot be shared with worker processes).
+    """
     options = options or ServeOptions()
     _warn_if_remote(options)
     if options.workers == 1:
         asyncio.run(serve_async(db_path, config, options, embedder=embedder))
         return
-    if embedder is not None:
+    if embedder is not None and embedder is not DEFAULT_EMBEDDER:
         raise ValidationError("an embedder object cannot be shared with worker processes")
-    settings = {"db": str(db_path), **_config_settings(config)}
+    settings: dict[str, Any] = {"db": str(db_path), "embeddings": embedder is not None}
+    settings.update(_config_settings(config))
     os.environ[_SETTINGS_ENV] = json.dumps(settings)
     os.environ[_KEY_ENV] = config.admin_key  # inherited by the workers only
     uvicorn.run(
@@ -128,7 +138,7 @@ async def serve_async(
     config: ServerConfig,
     options: ServeOptions | None = None,
     *,
-    embedder: Embedder | None = None,
+    embedder: EmbedderChoice = DEFAULT_EMBEDDER,
 ) -> None:
     """:func:`serve` (one process) inside a running event loop; the database is closed after."""
     options = options or ServeOptions()
@@ -147,11 +157,12 @@ def worker_app() -> FastAPI:
     """The app of one worker process (uvicorn factory), from the parent's settings."""
     settings: dict[str, Any] = json.loads(os.environ[_SETTINGS_ENV])
     db = settings.pop("db")
+    embedder = DEFAULT_EMBEDDER if settings.pop("embeddings", True) else None
     values: dict[str, Any] = {
         k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()
     }
     config = ServerConfig(admin_key=os.environ[_KEY_ENV], **values)
-    return create_app(SQLiteStorage(db), config=config, owns_storage=True)
+    return create_app(SQLiteStorage(db), config=config, embedder=embedder, owns_storage=True)
 
 
 def _config_settings(config: ServerConfig) -> dict[str, Any]:
@@ -219,6 +230,7 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> argparse.Namespac
         help="Requests per second per key and worker, 0 for none (default %(default)s).",
     )
     parser.add_argument("--log-level", choices=_LOG_LEVELS, default="info")
+    add_embeddings_argument(parser, env)
     return parser.parse_args(list(argv))
 
 
@@ -248,7 +260,7 @@ def run_command(argv: Sequence[str]) -> int:
         )
         if args.rate_limit > 0:
             config = replace(config, rate_burst=max(1, int(args.rate_limit * 2)))
-        serve(db, config, options)
+        serve(db, config, options, embedder=embedder_setting(args.embeddings))
     except NeuralMemoryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

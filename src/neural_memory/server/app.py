@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,6 +14,11 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 from neural_memory import __version__
+from neural_memory.engine._default_embedder import (
+    DEFAULT_EMBEDDER,
+    EmbedderChoice,
+    resolve_embedder,
+)
 from neural_memory.errors import AccessDeniedError, NeuralMemoryError, ValidationError
 from neural_memory.server import dashboard, engine_routes, key_routes, storage_routes
 from neural_memory.server._state import ServerState
@@ -30,9 +34,6 @@ from neural_memory.storage._wire import (
     error_status,
 )
 from neural_memory.storage.base import Storage
-
-if TYPE_CHECKING:
-    from neural_memory.engine.embeddings import Embedder
 
 __all__ = ["create_app"]
 
@@ -53,7 +54,7 @@ def create_app(
     storage: Storage,
     *,
     config: ServerConfig,
-    embedder: Embedder | None = None,
+    embedder: EmbedderChoice = DEFAULT_EMBEDDER,
     owns_storage: bool = False,
 ) -> FastAPI:
     """The HTTP server over ``storage``, open only to the keys ``config`` knows.
@@ -71,13 +72,15 @@ def create_app(
     Args:
         storage: Any backend; opened on startup (or on first use).
         config: The admin key, key store, accepted hosts and origins, limits.
-        embedder: Optional; memories stored and queries recalled through the engine API
-            use it for semantic similarity.
+        embedder: The embedding model memories stored and queries recalled through the
+            engine API use for semantic similarity. Default: the process's default model
+            when the ``embeddings`` extra is installed (it loads on the first use, off the
+            event loop); None: lexical and graph recall only.
         owns_storage: Close ``storage`` (and the key store) when the app shuts down.
     """
     if not isinstance(config, ServerConfig):
         raise ValidationError(f"config must be a ServerConfig, got {type(config).__name__}")
-    state = ServerState(storage, embedder)
+    state = ServerState(storage, resolve_embedder(embedder))
     keys = KeyStore(config.key_store)
 
     @asynccontextmanager

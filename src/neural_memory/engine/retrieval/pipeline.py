@@ -18,10 +18,16 @@ from neural_memory.core.clock import utcnow
 from neural_memory.core.events import RecallEvent
 from neural_memory.core.fiber import Fiber
 from neural_memory.core.limits import check_text, check_time
+from neural_memory.engine._default_embedder import (
+    DEFAULT_EMBEDDER,
+    EmbedderChoice,
+    resolve_embedder,
+)
 from neural_memory.engine.extraction import extract, word_key
 from neural_memory.engine.handle import BrainHandle
 from neural_memory.engine.lifecycle.reinforcement import reinforcement_batch
 from neural_memory.engine.reflex_activation import CoActivation
+from neural_memory.engine.retrieval.confidence import calibrated_confidence
 from neural_memory.engine.retrieval.context import build_context
 from neural_memory.engine.retrieval.explain import (
     Explanation,
@@ -31,13 +37,13 @@ from neural_memory.engine.retrieval.explain import (
 )
 from neural_memory.engine.retrieval.index import BrainIndex
 from neural_memory.engine.retrieval.ranking import Candidate, QuerySignals, Ranking, rank
-from neural_memory.engine.retrieval.scoring import FusionWeights, confidence
+from neural_memory.engine.retrieval.scoring import FusionWeights
 from neural_memory.engine.text import tokenize
 from neural_memory.errors import ConfigError, ValidationError
 from neural_memory.storage.base import Storage
 
 if TYPE_CHECKING:
-    from neural_memory.engine.embeddings import Embedder
+    pass
 
 __all__ = ["DepthLevel", "ReflexPipeline", "RetrievalResult", "ScoredFiber"]
 
@@ -97,7 +103,8 @@ class RetrievalResult:
     Attributes:
         query: The query text.
         context: The recalled memories as text, within the token budget.
-        confidence: 0-1, how well the recalled memories cover the query.
+        confidence: 0-1, the calibrated chance that ``context`` holds the evidence that
+            answers the query (:mod:`~neural_memory.engine.retrieval.confidence`).
         depth_used: The depth level the query ran at.
         neurons_activated: How many neurons fired above the activation threshold.
         fibers: Recalled memories, best first.
@@ -105,6 +112,7 @@ class RetrievalResult:
         anchors: Ids of the neurons the query lit up directly.
         tokens_used: Tokens in ``context``.
         latency_ms: Wall time of the query.
+        coverage: The idf-weighted share of the query's terms the top memories hold.
     """
 
     query: str
@@ -117,6 +125,7 @@ class RetrievalResult:
     anchors: tuple[str, ...]
     tokens_used: int
     latency_ms: float
+    coverage: float = 0.0
 
     @property
     def fibers_matched(self) -> list[str]:
@@ -133,7 +142,9 @@ class ReflexPipeline:
         config: The brain's configuration.
         use_reflex: Hybrid mode (default): activation also follows each fiber's pathway from
             its anchor. ``False`` is classic mode: distance-based activation only.
-        embedder: Optional; adds semantic similarity to lexical and graph signals.
+        embedder: The embedding model, adding semantic similarity to lexical and graph
+            signals. Default (:data:`DEFAULT_EMBEDDER`): the process's default model when the
+            ``embeddings`` extra is installed; None: lexical and graph signals only.
         reinforce: Strengthen what recall used (Hebbian learning); on by default.
         record_events: Record each query as a RecallEvent (mined for query patterns).
         weights: How lexical, graph, semantic, time and entity signals are fused.
@@ -146,7 +157,7 @@ class ReflexPipeline:
         config: BrainConfig,
         use_reflex: bool = True,
         *,
-        embedder: Embedder | None = None,
+        embedder: EmbedderChoice = DEFAULT_EMBEDDER,
         reinforce: bool = True,
         record_events: bool = True,
         weights: FusionWeights | None = None,
@@ -159,7 +170,7 @@ class ReflexPipeline:
         self._storage = storage
         self._config = config
         self._use_reflex = use_reflex
-        self._embedder = embedder
+        self._embedder = resolve_embedder(embedder)
         self._reinforce = reinforce
         self._record_events = record_events
         self._weights = weights or FusionWeights()
@@ -207,7 +218,9 @@ class ReflexPipeline:
         result = RetrievalResult(
             query=text,
             context=context,
-            confidence=confidence(scored[0].score if scored else 0.0, ranking.coverage),
+            confidence=calibrated_confidence(
+                scored, ranking.coverage, semantic=self._embedder is not None
+            ),
             depth_used=level,
             neurons_activated=len(activated),
             fibers=scored,
@@ -215,6 +228,7 @@ class ReflexPipeline:
             anchors=tuple(index.neurons.ids[a] for a in ranking.anchors),
             tokens_used=tokens,
             latency_ms=(time.perf_counter() - started) * 1000,
+            coverage=ranking.coverage,
         )
         used = [index.fibers[chosen[i].row].fiber for i in used_rows]
         await self._after_recall(handle, index, used, activated, result, now)

@@ -10,7 +10,6 @@ import numpy.typing as npt
 
 __all__ = [
     "FusionWeights",
-    "confidence",
     "fuse",
     "normalise",
     "relative_similarity",
@@ -107,11 +106,3 @@ def fuse(
     score[superseded] *= weights.superseded_penalty
     fused: FloatArray = score.astype(np.float32, copy=False)
     return fused
-
-
-def confidence(top_score: float, coverage: float) -> float:
-    """0-1 confidence from the best fused score and the share of query terms it covers."""
-    if top_score <= 0:
-        return 0.0
-    strength = top_score / (top_score + 0.5)
-    return round(min(1.0, 0.5 * coverage + 0.5 * strength), 4)
