@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -16,7 +17,7 @@ from neural_memory.core.clock import as_utc, utcnow
 from neural_memory.core.fiber import Fiber
 from neural_memory.core.limits import check_text, check_time
 from neural_memory.core.neuron import Neuron, NeuronType, stable_neuron_id
-from neural_memory.core.synapse import Direction, Synapse, SynapseType
+from neural_memory.core.synapse import Direction, Synapse, SynapseType, stable_synapse_id
 from neural_memory.engine._store_merge import (
     Plan,
     apply_supersession,
@@ -24,7 +25,7 @@ from neural_memory.engine._store_merge import (
     split_duplicates,
     stable_fiber_id,
 )
-from neural_memory.engine.extraction import Extraction, extract
+from neural_memory.engine.extraction import ExtractedLink, extract
 from neural_memory.engine.facts import fact_key
 from neural_memory.engine.handle import BrainHandle, ThreadTail, thread_key
 from neural_memory.errors import ConfigError, ValidationError
@@ -170,7 +171,7 @@ class MemoryEncoder:
         if not inputs:
             return []
         handle = self._handle()
-        plans = [_plan(_validated(item)) for item in inputs]
+        plans = _plan_all(inputs)
         conversations = [item.conversation for item in inputs]
         tails = {c: await handle.thread_tail(c) for c in dict.fromkeys(conversations)}
         plans, ends = link_threads(
@@ -183,7 +184,7 @@ class MemoryEncoder:
         created = await _results(handle.storage, fresh)
         batch = WriteBatch(
             ensure_neurons=tuple(n for r in created for n in r.neurons_created),
-            ensure_synapses=_new_synapses(fresh, self._config.reinforcement_delta),
+            ensure_synapses=_new_synapses(fresh, created, self._config.reinforcement_delta),
             synapse_deltas=_reinforcements(fresh, self._config.reinforcement_delta),
             insert_fibers=tuple(plan.fiber for plan in fresh),
             update_fibers=(*merged.values(), *superseded),
@@ -249,19 +250,22 @@ def _pair(tail: ThreadTail | None) -> tuple[str, datetime] | None:
     return (tail.fiber_id, tail.occurred_at) if tail is not None else None
 
 
-def _new_synapses(plans: Sequence[Plan], delta: float) -> tuple[Synapse, ...]:
-    """Every synapse the plans use, as it is created when missing.
+def _new_synapses(
+    plans: Sequence[Plan], created: Sequence[EncodingResult], delta: float
+) -> tuple[Synapse, ...]:
+    """The synapses the plans create (the ones storage did not hold when they were planned).
 
     A link used by several of the plans starts reinforced once (the first use creates it).
+    Links storage holds already are only reinforced (see :func:`_reinforcements`).
     """
     uses: dict[str, int] = {}
-    first: dict[str, Synapse] = {}
     for plan in plans:
         for synapse in plan.synapses:
             uses[synapse.id] = uses.get(synapse.id, 0) + 1
-            first.setdefault(synapse.id, synapse)
     return tuple(
-        s.reinforce(delta, at=s.created_at) if uses[sid] > 1 else s for sid, s in first.items()
+        s.reinforce(delta, at=s.created_at) if uses[s.id] > 1 else s
+        for result in created
+        for s in result.synapses_created
     )
 
 
@@ -293,74 +297,115 @@ def _validated(item: MemoryInput) -> MemoryInput:
     return item
 
 
-def _plan(item: MemoryInput) -> Plan:
-    """The neurons, synapses and fiber of one memory (pure)."""
-    moment = as_utc(item.timestamp) if item.timestamp else utcnow()
-    metadata = dict(item.metadata or {})
-    if item.conversation is not None:
-        metadata["conversation"] = item.conversation
-    if item.follows is not None:
-        metadata["follows"] = item.follows
-    speaker = metadata.get("speaker")
-    extraction = extract(item.text, moment, speaker=speaker if isinstance(speaker, str) else None)
-    ids = {key: stable_neuron_id(key) for key in extraction.keys}
-    neurons = tuple(
-        Neuron.create(
-            n.type, n.content, neuron_id=ids[n.key], created_at=moment, metadata={"key": n.key}
+def _plan_all(items: Sequence[MemoryInput]) -> list[Plan]:
+    """The neurons, synapses and fiber of each memory (pure; validates every item).
+
+    Memories planned together share their neuron and synapse objects: a word mentioned by a
+    thousand memories of a bulk import is one ``Neuron`` (made at its first mention, which is
+    when storage would create it), not a thousand copies to validate and throw away.
+    """
+    shared = _SharedParts()
+    return [shared.plan(_validated(item)) for item in items]
+
+
+@dataclass(slots=True)
+class _SharedParts:
+    """Neurons and synapses already made for the memories planned so far, by id."""
+
+    neurons: dict[str, Neuron] = field(default_factory=dict)
+    synapses: dict[str, Synapse] = field(default_factory=dict)
+
+    def plan(self, item: MemoryInput) -> Plan:
+        """The neurons, synapses and fiber of one memory."""
+        moment = as_utc(item.timestamp) if item.timestamp else utcnow()
+        metadata = dict(item.metadata or {})
+        if item.conversation is not None:
+            metadata["conversation"] = item.conversation
+        if item.follows is not None:
+            metadata["follows"] = item.follows
+        speaker = metadata.get("speaker")
+        speaker = speaker if isinstance(speaker, str) else None
+        extraction = extract(item.text, moment, speaker=speaker)
+        ids = {key: _neuron_id(key) for key in extraction.keys}
+        neurons = [
+            self.neuron(ids[n.key], n.type, n.content, n.key, moment) for n in extraction.neurons
+        ]
+        synapses = [self.synapse(ids, link, moment) for link in extraction.links]
+        pathway = tuple(ids[key] for key in extraction.keys)
+        fact = fact_key(item.text)
+        fact_id = None
+        if fact is not None:
+            fact_key_text = f"fact:{fact.subject}"
+            fact_id = _neuron_id(fact_key_text)
+            neurons.append(
+                self.neuron(fact_id, NeuronType.CONCEPT, fact.subject, fact_key_text, moment)
+            )
+            synapses.append(self.fact_synapse(fact_id, pathway[0], moment))
+            metadata["fact_value"] = fact.value
+        fiber = Fiber.create(
+            fiber_id=stable_fiber_id(item.text, speaker),
+            neuron_ids=(*pathway, *((fact_id,) if fact_id else ())),
+            synapse_ids=(s.id for s in synapses),
+            anchor_neuron_id=pathway[0],
+            pathway=pathway,
+            content=item.text,
+            salience=item.salience,
+            tags=item.tags,
+            metadata=metadata,
+            occurred_at=moment,
         )
-        for n in extraction.neurons
-    )
-    synapses = [*_synapses(extraction, ids, moment)]
-    pathway = tuple(ids[key] for key in extraction.keys)
-    fact = fact_key(item.text)
-    fact_id = None
-    if fact is not None:
-        fact_neuron = Neuron.create(
-            NeuronType.CONCEPT,
-            fact.subject,
-            created_at=moment,
-            metadata={"key": f"fact:{fact.subject}"},
-            neuron_id=stable_neuron_id(f"fact:{fact.subject}"),
-        )
-        fact_id = fact_neuron.id
-        neurons = (*neurons, fact_neuron)
-        synapses.append(
-            Synapse.create(
+        return Plan(fiber, tuple(neurons), tuple(synapses), fact_id)
+
+    def neuron(
+        self, neuron_id: str, kind: NeuronType, content: str, key: str, moment: datetime
+    ) -> Neuron:
+        """The neuron ``neuron_id`` (made now, at ``moment``, at its first mention)."""
+        neuron = self.neurons.get(neuron_id)
+        if neuron is None:
+            neuron = self.neurons[neuron_id] = Neuron.create(
+                kind, content, neuron_id=neuron_id, created_at=moment, metadata={"key": key}
+            )
+        return neuron
+
+    def synapse(self, ids: Mapping[str, str], link: ExtractedLink, moment: datetime) -> Synapse:
+        """The synapse of an extracted link (made now, at ``moment``, at its first use)."""
+        source, target = ids[link.source_key], ids[link.target_key]
+        synapse_id = stable_synapse_id(source, target, link.type)
+        synapse = self.synapses.get(synapse_id)
+        if synapse is None:
+            synapse = self.synapses[synapse_id] = Synapse.create(
+                source,
+                target,
+                link.type,
+                weight=INITIAL_SYNAPSE_WEIGHT,
+                direction=Direction.BIDIRECTIONAL
+                if link.bidirectional
+                else Direction.UNIDIRECTIONAL,
+                created_at=moment,
+                synapse_id=synapse_id,
+            )
+        return synapse
+
+    def fact_synapse(self, fact_id: str, subject_id: str, moment: datetime) -> Synapse:
+        """The link from a fact neuron to the first neuron of the statement."""
+        synapse_id = stable_synapse_id(fact_id, subject_id, SynapseType.RELATED_TO)
+        synapse = self.synapses.get(synapse_id)
+        if synapse is None:
+            synapse = self.synapses[synapse_id] = Synapse.create(
                 fact_id,
-                pathway[0],
+                subject_id,
                 SynapseType.RELATED_TO,
                 direction=Direction.BIDIRECTIONAL,
                 created_at=moment,
+                synapse_id=synapse_id,
             )
-        )
-        metadata["fact_value"] = fact.value
-    fiber = Fiber.create(
-        fiber_id=stable_fiber_id(item.text, speaker if isinstance(speaker, str) else None),
-        neuron_ids=(*pathway, *((fact_id,) if fact_id else ())),
-        synapse_ids=(s.id for s in synapses),
-        anchor_neuron_id=pathway[0],
-        pathway=pathway,
-        content=item.text,
-        salience=item.salience,
-        tags=item.tags,
-        metadata=metadata,
-        occurred_at=moment,
-    )
-    return Plan(fiber, neurons, tuple(synapses), fact_id)
+        return synapse
 
 
-def _synapses(extraction: Extraction, ids: Mapping[str, str], moment: datetime) -> list[Synapse]:
-    return [
-        Synapse.create(
-            ids[link.source_key],
-            ids[link.target_key],
-            link.type,
-            weight=INITIAL_SYNAPSE_WEIGHT,
-            direction=Direction.BIDIRECTIONAL if link.bidirectional else Direction.UNIDIRECTIONAL,
-            created_at=moment,
-        )
-        for link in extraction.links
-    ]
+@lru_cache(maxsize=262_144)
+def _neuron_id(key: str) -> str:
+    """``stable_neuron_id`` of a key, remembered: a brain's vocabulary repeats."""
+    return stable_neuron_id(key)
 
 
 def _merged_result(fiber: Fiber) -> EncodingResult:
