@@ -193,11 +193,11 @@ def _plainly_valid(name: str, value: Any) -> bool:
             low, high = 0, MAX_NAME_LENGTH
         else:
             low, high = 1, MAX_ID_LENGTH
-        return low <= len(value) <= high and value.isascii() and "\x00" not in value
+        return bool(low <= len(value) <= high and value.isascii() and "\x00" not in value)
     if kind is float:
         return math.isfinite(value)
     if kind is datetime:
-        return MIN_YEAR <= value.year <= MAX_YEAR
+        return bool(MIN_YEAR <= value.year <= MAX_YEAR)
     return isinstance(value, Enum) or (isinstance(value, Mapping) and not value)
 
 

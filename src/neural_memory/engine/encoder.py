@@ -368,34 +368,27 @@ class _SharedParts:
         return neuron
 
     def synapse(self, ids: Mapping[str, str], link: ExtractedLink, moment: datetime) -> Synapse:
-        """The synapse of an extracted link (made now, at ``moment``, at its first use)."""
+        """The synapse of an extracted link."""
         source, target = ids[link.source_key], ids[link.target_key]
-        synapse_id = stable_synapse_id(source, target, link.type)
+        return self.link(source, target, link.type, link.bidirectional, moment)
+
+    def fact_synapse(self, fact_id: str, subject_id: str, moment: datetime) -> Synapse:
+        """The link from a fact neuron to the first neuron of the statement."""
+        return self.link(fact_id, subject_id, SynapseType.RELATED_TO, True, moment)
+
+    def link(
+        self, source: str, target: str, kind: SynapseType, both: bool, moment: datetime
+    ) -> Synapse:
+        """The synapse ``source -kind-> target`` (made now, at ``moment``, at its first use)."""
+        synapse_id = stable_synapse_id(source, target, kind)
         synapse = self.synapses.get(synapse_id)
         if synapse is None:
             synapse = self.synapses[synapse_id] = Synapse.create(
                 source,
                 target,
-                link.type,
+                kind,
                 weight=INITIAL_SYNAPSE_WEIGHT,
-                direction=Direction.BIDIRECTIONAL
-                if link.bidirectional
-                else Direction.UNIDIRECTIONAL,
-                created_at=moment,
-                synapse_id=synapse_id,
-            )
-        return synapse
-
-    def fact_synapse(self, fact_id: str, subject_id: str, moment: datetime) -> Synapse:
-        """The link from a fact neuron to the first neuron of the statement."""
-        synapse_id = stable_synapse_id(fact_id, subject_id, SynapseType.RELATED_TO)
-        synapse = self.synapses.get(synapse_id)
-        if synapse is None:
-            synapse = self.synapses[synapse_id] = Synapse.create(
-                fact_id,
-                subject_id,
-                SynapseType.RELATED_TO,
-                direction=Direction.BIDIRECTIONAL,
+                direction=Direction.BIDIRECTIONAL if both else Direction.UNIDIRECTIONAL,
                 created_at=moment,
                 synapse_id=synapse_id,
             )
