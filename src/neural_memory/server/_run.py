@@ -1,4 +1,4 @@
-"""serve(): the HTTP server over a SQLite file; run_command(): the command line behind it.
+"""serve(): the HTTP server over a SQLite file or PostgreSQL; run_command(): its command line.
 
 This is the server's edge: the only place that reads the environment
 (``NEURAL_MEMORY_DB``, ``NEURAL_MEMORY_HOST``, ``NEURAL_MEMORY_PORT``,
@@ -29,6 +29,7 @@ from neural_memory.errors import ConfigError, NeuralMemoryError, ValidationError
 from neural_memory.server.app import create_app
 from neural_memory.server.config import LOOPBACK_HOSTS, ServerConfig
 from neural_memory.server.keys import Access, KeyStore, load_or_create_admin_key
+from neural_memory.storage.base import Storage
 from neural_memory.storage.sqlite import SQLiteStorage
 
 if TYPE_CHECKING:
@@ -40,6 +41,8 @@ __all__ = [
     "DEFAULT_DB",
     "KEY_STORE_FILE",
     "ServeOptions",
+    "is_postgres_url",
+    "open_storage",
     "parse_args",
     "run_command",
     "run_keys",
@@ -55,6 +58,7 @@ KEY_STORE_FILE = "keys.db"
 """The scoped-key store, beside the database file."""
 
 _SETTINGS_ENV = "NEURAL_MEMORY_SERVER_SETTINGS"
+_POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 _KEY_ENV = "NEURAL_MEMORY_API_KEY"
 _LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 _log = logging.getLogger(__name__)
@@ -104,7 +108,7 @@ def serve(
     *,
     embedder: Embedder | None = None,
 ) -> None:
-    """Serve the brains of the SQLite file ``db_path`` over HTTP until interrupted (blocks)."""
+    """Serve the brains of ``db_path`` (SQLite file or PostgreSQL URL) until interrupted."""
     options = options or ServeOptions()
     _warn_if_remote(options)
     if options.workers == 1:
@@ -134,7 +138,7 @@ async def serve_async(
 ) -> None:
     """:func:`serve` (one process) inside a running event loop; the database is closed after."""
     options = options or ServeOptions()
-    async with SQLiteStorage(db_path) as storage:
+    async with open_storage(db_path) as storage:
         app = create_app(storage, config=config, embedder=embedder)
         uv_config = uvicorn.Config(
             app, host=options.host, port=options.port, log_level=options.log_level
@@ -153,7 +157,26 @@ def worker_app() -> FastAPI:
         k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()
     }
     config = ServerConfig(admin_key=os.environ[_KEY_ENV], **values)
-    return create_app(SQLiteStorage(db), config=config, owns_storage=True)
+    return create_app(open_storage(db), config=config, owns_storage=True)
+
+
+def open_storage(db: str | os.PathLike[str]) -> Storage:
+    """The storage ``db`` names: a PostgreSQL URL (``postgresql://...``) or a SQLite file.
+
+    Any number of server processes, on any number of machines, can serve one PostgreSQL
+    database: each recall catches its index up from the brain's change sequence first, so a
+    memory stored through one server is recalled through every other (docs/scale.md).
+    """
+    if is_postgres_url(db):
+        from neural_memory.storage.postgres import PostgresStorage  # noqa: PLC0415 (extra)
+
+        return PostgresStorage(os.fspath(db))
+    return SQLiteStorage(db)
+
+
+def is_postgres_url(db: str | os.PathLike[str]) -> bool:
+    """``db`` is a PostgreSQL connection URL rather than a file name."""
+    return os.fspath(db).startswith(_POSTGRES_SCHEMES)
 
 
 def _config_settings(config: ServerConfig) -> dict[str, Any]:
@@ -181,7 +204,9 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> argparse.Namespac
     parser.add_argument(
         "--db",
         default=env.get("NEURAL_MEMORY_DB", DEFAULT_DB),
-        help=f"SQLite database file (env NEURAL_MEMORY_DB; default {DEFAULT_DB}).",
+        help="SQLite database file or PostgreSQL URL (postgresql://user@host/db; env "
+        f"NEURAL_MEMORY_DB; default {DEFAULT_DB}). Keys live beside the file, or in "
+        "~/.neural-memory for a URL.",
     )
     parser.add_argument(
         "--host",
@@ -233,7 +258,8 @@ def run_command(argv: Sequence[str]) -> int:
         return run_keys(argv[1:], os.environ)
     args = parse_args(argv, os.environ)
     try:
-        db = Path(os.path.expanduser(args.db))
+        db = args.db if is_postgres_url(args.db) else Path(os.path.expanduser(args.db))
+        data_dir = _data_dir(args.db)
         options = ServeOptions(
             host=args.host,
             port=args.port,
@@ -242,8 +268,8 @@ def run_command(argv: Sequence[str]) -> int:
             log_level=args.log_level,
         )
         config = ServerConfig(
-            admin_key=_admin_key(db.parent, os.environ.get(_KEY_ENV)),
-            key_store=db.parent / KEY_STORE_FILE,
+            admin_key=_admin_key(data_dir, os.environ.get(_KEY_ENV)),
+            key_store=data_dir / KEY_STORE_FILE,
             allowed_hosts=tuple(args.allowed_host),
             cors_origins=tuple(args.cors_origin),
             rate_limit=args.rate_limit,
@@ -277,7 +303,7 @@ def run_keys(argv: Sequence[str], env: Mapping[str, str]) -> int:
     revoke = commands.add_parser("revoke", help="Revoke a key by id.")
     revoke.add_argument("key_id")
     args = parser.parse_args(list(argv))
-    store = KeyStore(Path(os.path.expanduser(args.db)).parent / KEY_STORE_FILE)
+    store = KeyStore(_data_dir(args.db) / KEY_STORE_FILE)
     try:
         return _keys_command(store, args)
     except NeuralMemoryError as exc:
@@ -311,6 +337,12 @@ def _admin_key(data_dir: Path, from_env: str | None) -> str:
     verb = "generated" if created else "using"
     print(f"neural-memory-server: {verb} the admin API key in {path}", file=sys.stderr)
     return key
+
+
+def _data_dir(db: str) -> Path:
+    """Where the key store and the admin key file live: beside the database file."""
+    home = DEFAULT_DB if is_postgres_url(db) else db
+    return Path(os.path.expanduser(home)).parent
 
 
 def _names(text: str) -> list[str]:
