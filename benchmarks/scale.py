@@ -34,7 +34,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from benchmarks.speed_data import REFERENCE_TIME, SyntheticMemory, make_memories, make_queries
@@ -231,7 +231,7 @@ def growth(args: argparse.Namespace, dsn: str | None) -> None:
                     asyncio.run(drop_schema(dsn, store.schema))
             print(table_line(row), flush=True)
             if args.json:
-                print(json.dumps(row.__dict__), flush=True)
+                print(json.dumps(asdict(row)), flush=True)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
