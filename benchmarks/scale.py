@@ -132,7 +132,7 @@ async def disk_bytes(store: Store) -> int:
     connection = await asyncpg.connect(store.location)
     try:
         size: int = await connection.fetchval(
-            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class AS c "
+            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::int8 FROM pg_class AS c "
             "JOIN pg_namespace AS n ON n.oid = c.relnamespace "
             "WHERE n.nspname = $1 AND c.relkind = 'r'",
             store.schema,
