@@ -202,15 +202,20 @@ def table_line(row: Row) -> str:
     )
 
 
-async def drop_schema(dsn: str, schema: str) -> None:
-    """Remove a benchmark schema and everything in it."""
+async def run_sql(dsn: str, statement: str) -> None:
+    """Run one statement on its own connection (creating or dropping benchmark data)."""
     import asyncpg
 
     connection = await asyncpg.connect(dsn)
     try:
-        await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        await connection.execute(statement)
     finally:
         await connection.close()
+
+
+def drop_schema(dsn: str, schema: str) -> None:
+    """Remove a benchmark schema and everything in it."""
+    asyncio.run(run_sql(dsn, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
 
 
 def growth(args: argparse.Namespace, dsn: str | None) -> None:
@@ -228,7 +233,7 @@ def growth(args: argparse.Namespace, dsn: str | None) -> None:
                 try:
                     row = asyncio.run(measure(store, size, args.batch, args.queries))
                 finally:
-                    asyncio.run(drop_schema(dsn, store.schema))
+                    drop_schema(dsn, store.schema)
             print(table_line(row), flush=True)
             if args.json:
                 print(json.dumps(asdict(row)), flush=True)

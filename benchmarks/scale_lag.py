@@ -16,12 +16,11 @@ import time
 import uuid
 from pathlib import Path
 
-import asyncpg
 import httpx
 from tests.http_server import ADMIN_KEY, admin_headers
 from tests.server.server_process import running_server
 
-from benchmarks.scale import fill, percentile
+from benchmarks.scale import fill, percentile, run_sql
 from neural_memory.storage import PostgresStorage
 
 __all__ = ["two_servers"]
@@ -32,7 +31,7 @@ _PREFILL = 1_000
 def two_servers(dsn: str, samples: int) -> str:
     """Run the two-server measurement on a new database of ``dsn``'s server; a report line."""
     database = f"lag_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin(dsn, f'CREATE DATABASE "{database}"'))
+    asyncio.run(run_sql(dsn, f'CREATE DATABASE "{database}"'))
     url = dsn.rsplit("/", 1)[0] + f"/{database}"
     try:
         brain_id = asyncio.run(_prefill(url))
@@ -47,7 +46,7 @@ def two_servers(dsn: str, samples: int) -> str:
                     _measure(first.url, second.url, brain_id, samples)
                 )
     finally:
-        asyncio.run(_admin(dsn, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        asyncio.run(run_sql(dsn, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
     return (
         f"two servers on one PostgreSQL ({_PREFILL:,} memories, {samples} samples): "
         f"lag {_spread(lags)}; found by the first recall after the write in {first_try} of "
@@ -58,14 +57,6 @@ def two_servers(dsn: str, samples: int) -> str:
 def _spread(seconds: list[float]) -> str:
     median, p95 = statistics.median(seconds) * 1e3, percentile(seconds, 0.95) * 1e3
     return f"p50 {median:.1f} ms, p95 {p95:.1f} ms, max {max(seconds) * 1e3:.1f} ms"
-
-
-async def _admin(dsn: str, statement: str) -> None:
-    connection = await asyncpg.connect(dsn)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
 
 
 async def _prefill(url: str) -> str:
