@@ -1,7 +1,7 @@
 """Two ``neural-memory-server`` processes on one PostgreSQL: the catch-up lag.
 
-Part of ``python -m benchmarks.scale`` (see there). A fresh database gets a brain of
-``--prefill`` memories; two server processes serve it. Each sample stores a memory through
+Part of ``python -m benchmarks.scale`` (see there). A fresh database gets a brain of 1,000
+memories; two server processes serve it. Each sample stores a memory through
 the first server and then recalls it through the second until it comes back; the lag is the
 time from the write's response to that recall's response. Baseline in the same run: a recall
 through the second server of a memory it has long known.
