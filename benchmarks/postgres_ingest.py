@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
+from benchmarks.scale import run_sql
 from benchmarks.speed_data import SyntheticMemory, make_memories
 from neural_memory import Brain
 from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
@@ -53,16 +54,6 @@ def row(name: str, count: int, seconds: list[float]) -> str:
     return f"{name:<10} {rate:>12,.0f} {median:>12.1f} {max(seconds) * 1e3:>12.1f}"
 
 
-async def _postgres_schema_drop(dsn: str, schema: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(dsn)
-    try:
-        await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    finally:
-        await connection.close()
-
-
 async def run(memories: int, batch: int, dsn: str, seed: int) -> None:
     """Ingest ``memories`` into SQLite, then PostgreSQL at ``dsn``, and print the table."""
     data = make_memories(memories, seed=seed)
@@ -77,7 +68,7 @@ async def run(memories: int, batch: int, dsn: str, seed: int) -> None:
         seconds = await ingest(PostgresStorage(dsn, schema=schema), data, batch)
         print(row("postgres", memories, seconds))
     finally:
-        await _postgres_schema_drop(dsn, schema)
+        await run_sql(dsn, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def main(argv: Sequence[str] | None = None) -> None:

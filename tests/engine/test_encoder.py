@@ -81,3 +81,34 @@ async def test_unknown_brain_and_closed_storage_are_clear_errors() -> None:
     await storage.close()
     with pytest.raises(StorageClosedError):
         await encoder.encode("hello there")
+
+
+async def test_a_bulk_call_creates_shared_parts_once_and_reinforces_stored_links(
+    storage: Storage,
+) -> None:
+    config = Brain.create("x").config
+    encoder = MemoryEncoder(storage, config)
+    day = [datetime(2024, 3, d, 9, 0, tzinfo=UTC) for d in (1, 2, 3)]
+    first = await encoder.encode("Alice reviews pull requests", timestamp=day[0])
+    stored_links = {s.id for s in first.synapses_created}
+    a, b = await encoder.encode_many(
+        [
+            MemoryInput(text="Alice reviews pull requests about tomatoes", timestamp=day[1]),
+            MemoryInput(text="Alice reviews pull requests about tomatoes again", timestamp=day[2]),
+        ]
+    )
+    tomato = [n for n in a.neurons_created if n.content.startswith("tomato")]
+    assert tomato and tomato[0].created_at == day[1]  # made at its first mention
+    assert tomato[0].id in b.neurons_linked and tomato[0].id not in {
+        n.id for n in b.neurons_created
+    }
+    reused = stored_links & set(a.synapses_reinforced)
+    assert reused and reused <= set(b.synapses_reinforced)
+    assert not reused & {s.id for s in (*a.synapses_created, *b.synapses_created)}
+    for synapse in (await storage.get_synapses_by_id(reused)).values():
+        assert synapse.created_at == day[0]
+        assert synapse.weight == pytest.approx(0.5 + config.reinforcement_delta)  # once a batch
+    new_links = {s.id for s in a.synapses_created} & set(b.synapses_reinforced)
+    assert new_links
+    for synapse in (await storage.get_synapses_by_id(new_links)).values():
+        assert synapse.weight == pytest.approx(0.5 + config.reinforcement_delta)  # used twice

@@ -47,8 +47,8 @@ from neural_memory.storage.sqlite import SQLiteStorage
 
 __all__ = ["export", "import_"]
 
-IMPORT_CHUNK = 250
-"""Memories encoded per transaction by ``import --from neural-memory``."""
+IMPORT_CHUNK = 1_000
+"""Memories encoded per transaction by ``import --from neural-memory`` (one bulk plan each)."""
 _READ_CHUNK = 1 << 20
 
 

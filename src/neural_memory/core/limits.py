@@ -174,9 +174,31 @@ def check_record(record: object, what: str | None = None) -> None:
     prefix = what or kind.__name__
     for name in names:
         value = getattr(record, name)
-        if value is None or type(value) in _UNCHECKED:
+        if value is None or type(value) in _UNCHECKED or _plainly_valid(name, value):
             continue
         _check_field(name, value, f"{prefix}.{name}")
+
+
+def _plainly_valid(name: str, value: Any) -> bool:
+    """A quick yes for the common field that is obviously within the limits.
+
+    Only a short cut: False means "check it fully" (which also builds the error message), so
+    bulk writes of hundreds of thousands of records do not format a name per field.
+    """
+    kind = type(value)
+    if kind is str:
+        if name in _TEXT_FIELDS:
+            low, high = 0, MAX_TEXT_LENGTH
+        elif name in _NAME_FIELDS:
+            low, high = 0, MAX_NAME_LENGTH
+        else:
+            low, high = 1, MAX_ID_LENGTH
+        return bool(low <= len(value) <= high and value.isascii() and "\x00" not in value)
+    if kind is float:
+        return math.isfinite(value)
+    if kind is datetime:
+        return bool(MIN_YEAR <= value.year <= MAX_YEAR)
+    return isinstance(value, Enum) or (isinstance(value, Mapping) and not value)
 
 
 def _check_field(name: str, value: Any, what: str) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from neural_memory.core.clock import as_utc, utcnow
 from neural_memory.core.fiber import Fiber
 from neural_memory.core.limits import check_text, check_time
 from neural_memory.core.neuron import Neuron, NeuronType, stable_neuron_id
-from neural_memory.core.synapse import Direction, Synapse, SynapseType
+from neural_memory.core.synapse import Direction, Synapse, SynapseType, stable_synapse_id
 from neural_memory.engine._default_embedder import (
     DEFAULT_EMBEDDER,
     EmbedderChoice,
@@ -31,7 +32,7 @@ from neural_memory.engine._store_merge import (
     split_duplicates,
     stable_fiber_id,
 )
-from neural_memory.engine.extraction import Extraction, extract
+from neural_memory.engine.extraction import ExtractedLink, Extraction, extract
 from neural_memory.engine.facts import fact_key
 from neural_memory.engine.handle import BrainHandle, ThreadTail, thread_key
 from neural_memory.errors import ConfigError, ValidationError
@@ -202,7 +203,7 @@ class MemoryEncoder:
         created = await _results(handle.storage, fresh)
         batch = WriteBatch(
             ensure_neurons=tuple(n for r in created for n in r.neurons_created),
-            ensure_synapses=_new_synapses(fresh, self._config.reinforcement_delta),
+            ensure_synapses=_new_synapses(fresh, created, self._config.reinforcement_delta),
             synapse_deltas=_reinforcements(fresh, self._config.reinforcement_delta),
             insert_fibers=tuple(plan.fiber for plan in fresh),
             update_fibers=(*merged.values(), *superseded),
@@ -268,19 +269,22 @@ def _pair(tail: ThreadTail | None) -> tuple[str, datetime] | None:
     return (tail.fiber_id, tail.occurred_at) if tail is not None else None
 
 
-def _new_synapses(plans: Sequence[Plan], delta: float) -> tuple[Synapse, ...]:
-    """Every synapse the plans use, as it is created when missing.
+def _new_synapses(
+    plans: Sequence[Plan], created: Sequence[EncodingResult], delta: float
+) -> tuple[Synapse, ...]:
+    """The synapses the plans create (the ones storage did not hold when they were planned).
 
     A link used by several of the plans starts reinforced once (the first use creates it).
+    Links storage holds already are only reinforced (see :func:`_reinforcements`).
     """
     uses: dict[str, int] = {}
-    first: dict[str, Synapse] = {}
     for plan in plans:
         for synapse in plan.synapses:
             uses[synapse.id] = uses.get(synapse.id, 0) + 1
-            first.setdefault(synapse.id, synapse)
     return tuple(
-        s.reinforce(delta, at=s.created_at) if uses[sid] > 1 else s for sid, s in first.items()
+        s.reinforce(delta, at=s.created_at) if uses[s.id] > 1 else s
+        for result in created
+        for s in result.synapses_created
     )
 
 
@@ -316,13 +320,13 @@ async def _plans(inputs: Sequence[MemoryInput], planner: Executor | None) -> lis
     """Every input's plan; extraction is CPU-bound, so long texts are planned off the loop."""
     items = [_validated(item) for item in inputs]
     if sum(len(item.text) for item in items) <= _PLAN_INLINE_CHARS:
-        return [_plan(item) for item in items]
+        return _plan_all(items)
     if planner is None:
-        return await asyncio.to_thread(lambda: [_plan(item) for item in items])
+        return await asyncio.to_thread(_plan_all, items)
     items = [replace(item, timestamp=_moment(item)) for item in items]
     jobs = [(item.text, _moment(item), _speaker(item)) for item in items]
     found = await asyncio.get_running_loop().run_in_executor(planner, _extract_all, jobs)
-    return await asyncio.to_thread(lambda: [_plan(i, e) for i, e in zip(items, found, strict=True)])
+    return await asyncio.to_thread(_plan_all, items, found)
 
 
 def _extract_all(jobs: Sequence[tuple[str, datetime, str | None]]) -> list[Extraction]:
@@ -339,75 +343,112 @@ def _speaker(item: MemoryInput) -> str | None:
     return speaker if isinstance(speaker, str) else None
 
 
-def _plan(item: MemoryInput, extraction: Extraction | None = None) -> Plan:
-    """The neurons, synapses and fiber of one memory (pure), from its extraction if known."""
-    moment = _moment(item)
-    metadata = dict(item.metadata or {})
-    if item.conversation is not None:
-        metadata["conversation"] = item.conversation
-    if item.follows is not None:
-        metadata["follows"] = item.follows
-    speaker = _speaker(item)
-    if extraction is None:
-        extraction = extract(item.text, moment, speaker=speaker)
-    ids = {key: stable_neuron_id(key) for key in extraction.keys}
-    neurons = tuple(
-        Neuron.create(
-            n.type, n.content, neuron_id=ids[n.key], created_at=moment, metadata={"key": n.key}
-        )
-        for n in extraction.neurons
-    )
-    synapses = [*_synapses(extraction, ids, moment)]
-    pathway = tuple(ids[key] for key in extraction.keys)
-    fact = fact_key(item.text)
-    fact_id = None
-    if fact is not None:
-        fact_neuron = Neuron.create(
-            NeuronType.CONCEPT,
-            fact.subject,
-            created_at=moment,
-            metadata={"key": f"fact:{fact.subject}"},
-            neuron_id=stable_neuron_id(f"fact:{fact.subject}"),
-        )
-        fact_id = fact_neuron.id
-        neurons = (*neurons, fact_neuron)
-        synapses.append(
-            Synapse.create(
-                fact_id,
-                pathway[0],
-                SynapseType.RELATED_TO,
-                direction=Direction.BIDIRECTIONAL,
-                created_at=moment,
+def _plan_all(
+    items: Sequence[MemoryInput], extractions: Sequence[Extraction] | None = None
+) -> list[Plan]:
+    """The neurons, synapses and fiber of each (validated) memory, from its extraction if known.
+
+    Memories planned together share their neuron and synapse objects: a word mentioned by a
+    thousand memories of a bulk import is one ``Neuron`` (made at its first mention, which is
+    when storage would create it), not a thousand copies to validate and throw away.
+    """
+    shared = _SharedParts()
+    if extractions is None:
+        return [shared.plan(item) for item in items]
+    return [shared.plan(item, found) for item, found in zip(items, extractions, strict=True)]
+
+
+@dataclass(slots=True)
+class _SharedParts:
+    """Neurons and synapses already made for the memories planned so far, by id."""
+
+    neurons: dict[str, Neuron] = field(default_factory=dict)
+    synapses: dict[str, Synapse] = field(default_factory=dict)
+
+    def plan(self, item: MemoryInput, extraction: Extraction | None = None) -> Plan:
+        """The neurons, synapses and fiber of one memory."""
+        moment = _moment(item)
+        metadata = dict(item.metadata or {})
+        if item.conversation is not None:
+            metadata["conversation"] = item.conversation
+        if item.follows is not None:
+            metadata["follows"] = item.follows
+        speaker = _speaker(item)
+        if extraction is None:
+            extraction = extract(item.text, moment, speaker=speaker)
+        ids = {key: _neuron_id(key) for key in extraction.keys}
+        neurons = [
+            self.neuron(ids[n.key], n.type, n.content, n.key, moment) for n in extraction.neurons
+        ]
+        synapses = [self.synapse(ids, link, moment) for link in extraction.links]
+        pathway = tuple(ids[key] for key in extraction.keys)
+        fact = fact_key(item.text)
+        fact_id = None
+        if fact is not None:
+            fact_key_text = f"fact:{fact.subject}"
+            fact_id = _neuron_id(fact_key_text)
+            neurons.append(
+                self.neuron(fact_id, NeuronType.CONCEPT, fact.subject, fact_key_text, moment)
             )
+            synapses.append(self.fact_synapse(fact_id, pathway[0], moment))
+            metadata["fact_value"] = fact.value
+        fiber = Fiber.create(
+            fiber_id=stable_fiber_id(item.text, speaker),
+            neuron_ids=(*pathway, *((fact_id,) if fact_id else ())),
+            synapse_ids=(s.id for s in synapses),
+            anchor_neuron_id=pathway[0],
+            pathway=pathway,
+            content=item.text,
+            salience=item.salience,
+            tags=item.tags,
+            metadata=metadata,
+            occurred_at=moment,
         )
-        metadata["fact_value"] = fact.value
-    fiber = Fiber.create(
-        fiber_id=stable_fiber_id(item.text, speaker),
-        neuron_ids=(*pathway, *((fact_id,) if fact_id else ())),
-        synapse_ids=(s.id for s in synapses),
-        anchor_neuron_id=pathway[0],
-        pathway=pathway,
-        content=item.text,
-        salience=item.salience,
-        tags=item.tags,
-        metadata=metadata,
-        occurred_at=moment,
-    )
-    return Plan(fiber, neurons, tuple(synapses), fact_id)
+        return Plan(fiber, tuple(neurons), tuple(synapses), fact_id)
+
+    def neuron(
+        self, neuron_id: str, kind: NeuronType, content: str, key: str, moment: datetime
+    ) -> Neuron:
+        """The neuron ``neuron_id`` (made now, at ``moment``, at its first mention)."""
+        neuron = self.neurons.get(neuron_id)
+        if neuron is None:
+            neuron = self.neurons[neuron_id] = Neuron.create(
+                kind, content, neuron_id=neuron_id, created_at=moment, metadata={"key": key}
+            )
+        return neuron
+
+    def synapse(self, ids: Mapping[str, str], link: ExtractedLink, moment: datetime) -> Synapse:
+        """The synapse of an extracted link."""
+        source, target = ids[link.source_key], ids[link.target_key]
+        return self.link(source, target, link.type, link.bidirectional, moment)
+
+    def fact_synapse(self, fact_id: str, subject_id: str, moment: datetime) -> Synapse:
+        """The link from a fact neuron to the first neuron of the statement."""
+        return self.link(fact_id, subject_id, SynapseType.RELATED_TO, True, moment)
+
+    def link(
+        self, source: str, target: str, kind: SynapseType, both: bool, moment: datetime
+    ) -> Synapse:
+        """The synapse ``source -kind-> target`` (made now, at ``moment``, at its first use)."""
+        synapse_id = stable_synapse_id(source, target, kind)
+        synapse = self.synapses.get(synapse_id)
+        if synapse is None:
+            synapse = self.synapses[synapse_id] = Synapse.create(
+                source,
+                target,
+                kind,
+                weight=INITIAL_SYNAPSE_WEIGHT,
+                direction=Direction.BIDIRECTIONAL if both else Direction.UNIDIRECTIONAL,
+                created_at=moment,
+                synapse_id=synapse_id,
+            )
+        return synapse
 
 
-def _synapses(extraction: Extraction, ids: Mapping[str, str], moment: datetime) -> list[Synapse]:
-    return [
-        Synapse.create(
-            ids[link.source_key],
-            ids[link.target_key],
-            link.type,
-            weight=INITIAL_SYNAPSE_WEIGHT,
-            direction=Direction.BIDIRECTIONAL if link.bidirectional else Direction.UNIDIRECTIONAL,
-            created_at=moment,
-        )
-        for link in extraction.links
-    ]
+@lru_cache(maxsize=262_144)
+def _neuron_id(key: str) -> str:
+    """``stable_neuron_id`` of a key, remembered: a brain's vocabulary repeats."""
+    return stable_neuron_id(key)
 
 
 def _merged_result(fiber: Fiber) -> EncodingResult:

@@ -1,4 +1,4 @@
-"""serve(): the HTTP server over a SQLite file; run_command(): the command line behind it.
+"""serve(): the HTTP server over a SQLite file or PostgreSQL; run_command(): its command line.
 
 This is the server's edge: the only place that reads the environment
 (``NEURAL_MEMORY_DB``, ``NEURAL_MEMORY_HOST``, ``NEURAL_MEMORY_PORT``,
@@ -36,6 +36,7 @@ from neural_memory.errors import ConfigError, NeuralMemoryError, ValidationError
 from neural_memory.server.app import create_app
 from neural_memory.server.config import LOOPBACK_HOSTS, ServerConfig
 from neural_memory.server.keys import KEY_STORE_FILE, Access, KeyStore, admin_key
+from neural_memory.storage.base import Storage
 from neural_memory.storage.sqlite import SQLiteStorage
 
 if TYPE_CHECKING:
@@ -45,6 +46,8 @@ __all__ = [
     "DEFAULT_DB",
     "KEY_STORE_FILE",
     "ServeOptions",
+    "is_postgres_url",
+    "open_storage",
     "parse_args",
     "run_command",
     "run_keys",
@@ -58,6 +61,7 @@ DEFAULT_DB = "~/.neural-memory/brain.db"
 
 
 _SETTINGS_ENV = "NEURAL_MEMORY_SERVER_SETTINGS"
+_POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 _KEY_ENV = "NEURAL_MEMORY_API_KEY"
 _LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 _log = logging.getLogger(__name__)
@@ -107,7 +111,7 @@ def serve(
     *,
     embedder: EmbedderChoice = DEFAULT_EMBEDDER,
 ) -> None:
-    """Serve the brains of the SQLite file ``db_path`` over HTTP until interrupted (blocks).
+    """Serve the brains of ``db_path`` (SQLite file or PostgreSQL URL) until interrupted.
 
     ``embedder``: see :func:`~neural_memory.server.app.create_app` (workers take the default
     model or None: an embedder object cannot be shared with worker processes).
@@ -142,7 +146,7 @@ async def serve_async(
 ) -> None:
     """:func:`serve` (one process) inside a running event loop; the database is closed after."""
     options = options or ServeOptions()
-    async with SQLiteStorage(db_path) as storage:
+    async with open_storage(db_path) as storage:
         app = create_app(storage, config=config, embedder=embedder)
         uv_config = uvicorn.Config(
             app, host=options.host, port=options.port, log_level=options.log_level
@@ -162,7 +166,26 @@ def worker_app() -> FastAPI:
         k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()
     }
     config = ServerConfig(admin_key=os.environ[_KEY_ENV], **values)
-    return create_app(SQLiteStorage(db), config=config, embedder=embedder, owns_storage=True)
+    return create_app(open_storage(db), config=config, embedder=embedder, owns_storage=True)
+
+
+def open_storage(db: str | os.PathLike[str]) -> Storage:
+    """The storage ``db`` names: a PostgreSQL URL (``postgresql://...``) or a SQLite file.
+
+    Any number of server processes, on any number of machines, can serve one PostgreSQL
+    database: each recall catches its index up from the brain's change sequence first, so a
+    memory stored through one server is recalled through every other (docs/scale.md).
+    """
+    if is_postgres_url(db):
+        from neural_memory.storage.postgres import PostgresStorage  # noqa: PLC0415 (extra)
+
+        return PostgresStorage(os.fspath(db))
+    return SQLiteStorage(db)
+
+
+def is_postgres_url(db: str | os.PathLike[str]) -> bool:
+    """``db`` is a PostgreSQL connection URL rather than a file name."""
+    return os.fspath(db).startswith(_POSTGRES_SCHEMES)
 
 
 def _config_settings(config: ServerConfig) -> dict[str, Any]:
@@ -190,7 +213,9 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> argparse.Namespac
     parser.add_argument(
         "--db",
         default=env.get("NEURAL_MEMORY_DB", DEFAULT_DB),
-        help=f"SQLite database file (env NEURAL_MEMORY_DB; default {DEFAULT_DB}).",
+        help="SQLite database file or PostgreSQL URL (postgresql://user@host/db; env "
+        f"NEURAL_MEMORY_DB; default {DEFAULT_DB}). Keys live beside the file, or in "
+        "~/.neural-memory for a URL.",
     )
     parser.add_argument(
         "--host",
@@ -243,7 +268,8 @@ def run_command(argv: Sequence[str]) -> int:
         return run_keys(argv[1:], os.environ)
     args = parse_args(argv, os.environ)
     try:
-        db = Path(os.path.expanduser(args.db))
+        db = args.db if is_postgres_url(args.db) else Path(os.path.expanduser(args.db))
+        data_dir = _data_dir(args.db)
         options = ServeOptions(
             host=args.host,
             port=args.port,
@@ -252,8 +278,8 @@ def run_command(argv: Sequence[str]) -> int:
             log_level=args.log_level,
         )
         config = ServerConfig(
-            admin_key=admin_key(db.parent, os.environ.get(_KEY_ENV)),
-            key_store=db.parent / KEY_STORE_FILE,
+            admin_key=admin_key(data_dir, os.environ.get(_KEY_ENV)),
+            key_store=data_dir / KEY_STORE_FILE,
             allowed_hosts=tuple(args.allowed_host),
             cors_origins=tuple(args.cors_origin),
             rate_limit=args.rate_limit,
@@ -287,7 +313,7 @@ def run_keys(argv: Sequence[str], env: Mapping[str, str]) -> int:
     revoke = commands.add_parser("revoke", help="Revoke a key by id.")
     revoke.add_argument("key_id")
     args = parser.parse_args(list(argv))
-    store = KeyStore(Path(os.path.expanduser(args.db)).parent / KEY_STORE_FILE)
+    store = KeyStore(_data_dir(args.db) / KEY_STORE_FILE)
     try:
         return _keys_command(store, args)
     except NeuralMemoryError as exc:
@@ -311,6 +337,12 @@ def _keys_command(store: KeyStore, args: argparse.Namespace) -> int:
         print(f"error: no key {args.key_id!r}", file=sys.stderr)
         return 1
     return 0
+
+
+def _data_dir(db: str) -> Path:
+    """Where the key store and the admin key file live: beside the database file."""
+    home = DEFAULT_DB if is_postgres_url(db) else db
+    return Path(os.path.expanduser(home)).parent
 
 
 def _names(text: str) -> list[str]:

@@ -1,0 +1,297 @@
+"""The growth table: ``python -m benchmarks.scale --sizes 10000,100000``.
+
+For each backend (SQLite, PostgreSQL) and size, a fresh brain is filled with synthetic
+memories (``benchmarks.speed_data``) by ``encode_many`` in batches of ``--batch``, embeddings
+off, and the table gets one row:
+
+- encode: memories per second of the whole fill (wall clock);
+- recall p50 / p95: ``--queries`` generated questions in the process that filled the brain;
+- cold open: a new process opens the store and answers its first recall (the index is built
+  from storage), then the peak RSS of that process, less the peak RSS of a process that only
+  opened the store (the index's share), per memory;
+- disk per memory: the SQLite file (with its WAL), or the brain's schema in PostgreSQL.
+
+Then two ``neural-memory-server`` processes on one PostgreSQL database: a memory is stored
+through the first and recalled through the second, ``--lag-samples`` times. Lag is the time
+from the write's response to the first recall through the other server that returns it; the
+recall of an old memory through the second server (same run) is its baseline.
+
+Without ``--dsn`` a throwaway PostgreSQL cluster is started (``tests/postgres_server.py``;
+fsync off, as in the test suite) and removed afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from benchmarks.speed_data import REFERENCE_TIME, SyntheticMemory, make_memories, make_queries
+from neural_memory import Brain
+from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
+from neural_memory.engine.retrieval import ReflexPipeline
+from neural_memory.storage import PostgresStorage, SQLiteStorage, Storage
+
+_CHILD = "--child"
+
+
+@dataclass(frozen=True, slots=True)
+class Store:
+    """Where one brain lives: ``sqlite`` and a file, or ``postgres``, a DSN and a schema."""
+
+    backend: str
+    location: str
+    schema: str = "public"
+
+    def open(self) -> Storage:
+        """A new storage object on the store."""
+        if self.backend == "sqlite":
+            return SQLiteStorage(self.location)
+        return PostgresStorage(self.location, schema=self.schema)
+
+    def args(self) -> list[str]:
+        """The store as command-line words (for the cold-open child process)."""
+        return [self.backend, self.location, self.schema]
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of the growth table."""
+
+    backend: str
+    size: int
+    encode_rate: float
+    recall_p50_ms: float
+    recall_p95_ms: float
+    cold_open_s: float
+    index_bytes_per_memory: float
+    peak_rss_mib: float
+    disk_bytes_per_memory: float
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """The ``share`` quantile of ``values`` (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def inputs(memories: Sequence[SyntheticMemory]) -> list[MemoryInput]:
+    """The synthetic memories as encoder inputs (speaker in the metadata)."""
+    return [
+        MemoryInput(text=m.text, timestamp=m.at, metadata={"speaker": m.speaker}) for m in memories
+    ]
+
+
+async def fill(storage: Storage, size: int, batch: int) -> tuple[str, float]:
+    """A new brain of ``size`` memories in ``storage``; its id and memories per second."""
+    memories = make_memories(size, seed=7)
+    brain = Brain.create(f"scale-{size}")
+    await storage.save_brain(brain)
+    storage.set_brain(brain.id)
+    encoder = MemoryEncoder(storage, brain.config)
+    started = time.perf_counter()
+    for start in range(0, size, batch):
+        await encoder.encode_many(inputs(memories[start : start + batch]))
+        print(f"\r  {start + batch:>9,} / {size:,}", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    return brain.id, size / (time.perf_counter() - started)
+
+
+async def recall_times(storage: Storage, brain_id: str, count: int) -> list[float]:
+    """Seconds of each of ``count`` generated recalls (after one untimed warm-up)."""
+    brain = await storage.get_brain(brain_id)
+    assert brain is not None
+    pipeline = ReflexPipeline(storage.for_brain(brain_id), brain.config)
+    await pipeline.query("What happened last week?", reference_time=REFERENCE_TIME)
+    seconds = []
+    for query in make_queries(count, seed=11):
+        started = time.perf_counter()
+        await pipeline.query(query.text, reference_time=REFERENCE_TIME)
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+async def disk_bytes(store: Store) -> int:
+    """The bytes the store takes on disk."""
+    if store.backend == "sqlite":
+        path = Path(store.location)
+        return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+    import asyncpg
+
+    connection = await asyncpg.connect(store.location)
+    try:
+        size: int = await connection.fetchval(
+            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::int8 FROM pg_class AS c "
+            "JOIN pg_namespace AS n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = $1 AND c.relkind = 'r'",
+            store.schema,
+        )
+        return size
+    finally:
+        await connection.close()
+
+
+async def _cold_open(store: Store, brain_id: str) -> dict[str, float]:
+    """In a new process: open, and (unless ``brain_id`` is empty) answer the first recall."""
+    started = time.perf_counter()
+    async with store.open() as storage:
+        if brain_id:
+            await recall_times(storage, brain_id, 0)
+    return {
+        "seconds": time.perf_counter() - started,
+        "peak_rss_kib": float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss),
+    }
+
+
+def in_new_process(store: Store, brain_id: str) -> dict[str, float]:
+    """:func:`_cold_open` in a fresh Python process."""
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.scale", _CHILD, *store.args(), brain_id or "-"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+async def measure(store: Store, size: int, batch: int, queries: int) -> Row:
+    """Fill a brain of ``size`` memories in ``store`` and measure it (one table row)."""
+    async with store.open() as storage:
+        brain_id, rate = await fill(storage, size, batch)
+        seconds = await recall_times(storage, brain_id, queries)
+    cold = in_new_process(store, brain_id)
+    bare = in_new_process(store, "")
+    return Row(
+        backend=store.backend,
+        size=size,
+        encode_rate=rate,
+        recall_p50_ms=statistics.median(seconds) * 1e3,
+        recall_p95_ms=percentile(seconds, 0.95) * 1e3,
+        cold_open_s=cold["seconds"],
+        index_bytes_per_memory=(cold["peak_rss_kib"] - bare["peak_rss_kib"]) * 1024 / size,
+        peak_rss_mib=cold["peak_rss_kib"] / 1024,
+        disk_bytes_per_memory=await disk_bytes(store) / size,
+    )
+
+
+HEADER = (
+    "| backend | memories | encode /s | recall p50 | recall p95 | cold open + 1st recall "
+    "| index RSS / memory | peak RSS | disk / memory |\n|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def table_line(row: Row) -> str:
+    """One Markdown table line."""
+    return (
+        f"| {row.backend} | {row.size:,} | {row.encode_rate:,.0f} | {row.recall_p50_ms:.1f} ms "
+        f"| {row.recall_p95_ms:.1f} ms | {row.cold_open_s:.2f} s "
+        f"| {row.index_bytes_per_memory:,.0f} B | {row.peak_rss_mib:,.0f} MiB "
+        f"| {row.disk_bytes_per_memory:,.0f} B |"
+    )
+
+
+async def run_sql(dsn: str, statement: str) -> None:
+    """Run one statement on its own connection (creating or dropping benchmark data)."""
+    import asyncpg
+
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+def drop_schema(dsn: str, schema: str) -> None:
+    """Remove a benchmark schema and everything in it."""
+    asyncio.run(run_sql(dsn, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+
+
+def growth(args: argparse.Namespace, dsn: str | None) -> None:
+    """Print the growth table for every size and backend asked for."""
+    print(HEADER, flush=True)
+    for size in args.sizes:
+        for backend in args.backends:
+            if backend == "sqlite":
+                with tempfile.TemporaryDirectory() as workdir:
+                    store = Store("sqlite", str(Path(workdir) / "scale.db"))
+                    row = asyncio.run(measure(store, size, args.batch, args.queries))
+            else:
+                assert dsn is not None
+                store = Store("postgres", dsn, f"scale_{uuid.uuid4().hex[:8]}")
+                try:
+                    row = asyncio.run(measure(store, size, args.batch, args.queries))
+                finally:
+                    drop_schema(dsn, store.schema)
+            print(table_line(row), flush=True)
+            if args.json:
+                print(json.dumps(asdict(row)), flush=True)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.scale")
+    parser.add_argument("--sizes", type=_ints, default=[10_000, 100_000])
+    parser.add_argument("--backends", type=_words, default=["sqlite", "postgres"])
+    parser.add_argument("--batch", type=int, default=1_000)
+    parser.add_argument("--queries", type=int, default=50)
+    parser.add_argument("--lag-samples", type=int, default=30, help="0: no two-server run")
+    parser.add_argument("--dsn", help="a PostgreSQL DSN (default: start a throwaway cluster)")
+    parser.add_argument("--json", action="store_true", help="also print each row as JSON")
+    return parser.parse_args(argv)
+
+
+def _ints(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part]
+
+
+def _words(text: str) -> list[str]:
+    return [part for part in text.split(",") if part]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the growth table and the two-server run (starting PostgreSQL if needed)."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == [_CHILD]:
+        backend, location, schema, brain_id = words[1:5]
+        store = Store(backend, location, schema)
+        print(json.dumps(asyncio.run(_cold_open(store, "" if brain_id == "-" else brain_id))))
+        return
+    args = parse_args(words)
+    load = os.getloadavg()[0]
+    print(f"load average {load:.1f}; batches of {args.batch:,}; embeddings off", flush=True)
+    wants_postgres = "postgres" in args.backends or args.lag_samples > 0
+    if args.dsn or not wants_postgres:
+        run_all(args, args.dsn)
+        return
+    from tests.postgres_server import SESSION_POSTGRES
+
+    server = SESSION_POSTGRES.get()
+    try:
+        run_all(args, server.url("postgres", driver="postgresql"))
+    finally:
+        SESSION_POSTGRES.stop()
+
+
+def run_all(args: argparse.Namespace, dsn: str | None) -> None:
+    """The growth table, then the two-server run."""
+    growth(args, dsn)
+    if args.lag_samples > 0 and dsn is not None:
+        from benchmarks.scale_lag import two_servers
+
+        print(two_servers(dsn, args.lag_samples), flush=True)
+
+
+if __name__ == "__main__":
+    main()

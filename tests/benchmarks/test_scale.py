@@ -1,0 +1,39 @@
+"""The scale benchmark: a tiny growth row on SQLite and PostgreSQL, end to end."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from benchmarks.scale import Store, measure, percentile, run_sql, table_line
+
+from tests.postgres_server import PostgresServer
+
+
+def test_percentile_is_the_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 0.5) == 51.0
+    assert percentile(values, 0.95) == 96.0
+    assert percentile([3.0], 0.95) == 3.0
+
+
+async def test_a_sqlite_row_measures_every_column(tmp_path: Path) -> None:
+    row = await measure(Store("sqlite", str(tmp_path / "scale.db")), 120, 50, 3)
+    assert (row.backend, row.size) == ("sqlite", 120)
+    assert row.encode_rate > 0 and row.cold_open_s > 0 and row.peak_rss_mib > 0
+    assert 0 < row.recall_p50_ms <= row.recall_p95_ms
+    assert row.disk_bytes_per_memory > 100  # the file holds the memories
+    assert table_line(row).startswith("| sqlite | 120 |")
+
+
+async def test_a_postgres_row_counts_the_brain_schema_on_disk(
+    postgres_server: PostgresServer,
+) -> None:
+    dsn = postgres_server.url("postgres", driver="postgresql")
+    store = Store("postgres", dsn, f"scale_{uuid.uuid4().hex[:8]}")
+    try:
+        row = await measure(store, 120, 60, 2)
+    finally:
+        await run_sql(dsn, f'DROP SCHEMA "{store.schema}" CASCADE')
+    assert row.backend == "postgres" and row.disk_bytes_per_memory > 100
+    assert 0 < row.recall_p50_ms <= row.recall_p95_ms
