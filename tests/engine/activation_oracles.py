@@ -1,12 +1,12 @@
 """Frozen copies of the three spreading-activation implementations the engine had before
 there was one core (engine ``spread``, the seed's ``ReflexActivation`` trail, neuram's
-``spread_activation``), kept verbatim as oracles: the property tests check that the one core
-and its wrappers compute what these did.
+``spread_activation``) and of the seed's co-activation, kept verbatim as oracles (the helpers
+the move left unchanged are imported): the tests check that the one core and its wrappers
+compute what these did.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -14,7 +14,14 @@ from datetime import datetime
 from neural_memory.core.brain import BrainConfig
 from neural_memory.core.clock import as_utc
 from neural_memory.core.fiber import Fiber
-from neural_memory.engine.activation import SpreadParams, SpreadResult
+from neural_memory.engine.activation import (  # unchanged by the move to one core
+    SpreadParams,
+    SpreadResult,
+    _merge_max,
+    _neurons_to_fibers,
+    _strongest,
+    trail_weight,
+)
 from neural_memory.engine.reflex_activation import ActivationResult
 
 STEP_DECAY = 0.8
@@ -22,18 +29,6 @@ TIME_HALF_LIFE_DAYS = 30.0
 MIN_ACTIVATION = 0.05
 HOP_DECAY = 0.6
 MAX_HOPS = 2
-
-
-def specificity(fiber_degree: int) -> float:
-    """How much a neuron bound by ``fiber_degree`` fibers tells (1 for a unique neuron)."""
-    return 1.0 / math.log2(1.0 + max(1, fiber_degree))
-
-
-def trail_weight(position: int, length: int) -> float:
-    """Weight of the neuron at ``position`` on a pathway of ``length``: the anchor end first."""
-    if length <= 1:
-        return 1.0
-    return 1.0 - 0.5 * position / (length - 1)
 
 
 def spread(
@@ -110,32 +105,6 @@ def _neurons_to_neurons(
             if value > reached.get(other, 0.0):
                 reached[other] = value
     return reached
-
-
-def _neurons_to_fibers(
-    neurons: Mapping[int, float], neuron_fibers: Sequence[Sequence[int]], params: SpreadParams
-) -> dict[int, float]:
-    gained: dict[int, float] = {}
-    for neuron, activation in neurons.items():
-        fibers = neuron_fibers[neuron]
-        if not fibers or len(fibers) > params.max_fanout:
-            continue
-        value = activation * specificity(len(fibers))
-        for fiber in fibers:
-            gained[fiber] = gained.get(fiber, 0.0) + value
-    return gained
-
-
-def _merge_max(into: dict[int, float], other: Mapping[int, float]) -> None:
-    for key, value in other.items():
-        if value > into.get(key, 0.0):
-            into[key] = value
-
-
-def _strongest(values: dict[int, float], limit: int) -> dict[int, float]:
-    if len(values) <= limit:
-        return values
-    return dict(heapq.nlargest(limit, values.items(), key=lambda kv: kv[1]))
 
 
 def trail(

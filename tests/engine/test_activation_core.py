@@ -17,11 +17,14 @@ from hypothesis import strategies as st
 
 from neural_memory import Brain, BrainConfig, Fiber
 from neural_memory.engine.activation import SpreadParams, spread, spread_max
+from neural_memory.engine.encoder import MemoryEncoder
 from neural_memory.engine.reflex_activation import ReflexActivation, trail
+from neural_memory.engine.retrieval import DepthLevel, ReflexPipeline
 from neural_memory.storage import InMemoryStorage
 from neuram.activation import spread_activation
 from tests.engine import activation_oracles as old
 
+Associations = dict[str, list[tuple[str, float]]]
 unit = st.floats(min_value=0.0, max_value=1.0)
 weights = st.floats(min_value=0.01, max_value=1.0)
 
@@ -33,20 +36,16 @@ def memory_graphs(draw: st.DrawFn) -> dict[str, object]:
     n_fibers = draw(st.integers(1, 10))
     neuron = st.integers(0, n_neurons - 1)
     fiber_neurons = [
-        tuple(draw(st.lists(neuron, min_size=1, max_size=6, unique=True)))
-        for _ in range(n_fibers)
+        tuple(draw(st.lists(neuron, min_size=1, max_size=6, unique=True))) for _ in range(n_fibers)
     ]
     return {
         "seed_fibers": draw(st.dictionaries(st.integers(0, n_fibers - 1), unit, max_size=4)),
         "anchor_neurons": draw(st.dictionaries(neuron, unit, max_size=3)),
         "fiber_neurons": fiber_neurons,
         "neuron_fibers": [
-            [f for f, members in enumerate(fiber_neurons) if n in members]
-            for n in range(n_neurons)
+            [f for f, members in enumerate(fiber_neurons) if n in members] for n in range(n_neurons)
         ],
-        "adjacency": [
-            draw(st.dictionaries(neuron, weights, max_size=4)) for _ in range(n_neurons)
-        ],
+        "adjacency": [draw(st.dictionaries(neuron, weights, max_size=4)) for _ in range(n_neurons)],
         "quiet_neurons": draw(st.frozensets(neuron, max_size=3)),
         "params": SpreadParams(
             hops=draw(st.integers(1, 5)),
@@ -74,13 +73,11 @@ def test_engine_spread_is_unchanged(graph: dict[str, object]) -> None:
 
 
 @st.composite
-def association_graphs(draw: st.DrawFn) -> tuple[dict[str, float], dict[str, list[tuple[str, float]]]]:
+def association_graphs(draw: st.DrawFn) -> tuple[dict[str, float], Associations]:
     """Random engram ids with weighted associations, and seed activations."""
     ids = [f"e{i}" for i in range(draw(st.integers(1, 10)))]
     engram = st.sampled_from(ids)
-    edges = {
-        i: draw(st.lists(st.tuples(engram, weights), max_size=4)) for i in ids
-    }
+    edges = {i: draw(st.lists(st.tuples(engram, weights), max_size=4)) for i in ids}
     seeds = draw(st.dictionaries(engram, unit, max_size=4))
     return seeds, edges
 
@@ -88,7 +85,7 @@ def association_graphs(draw: st.DrawFn) -> tuple[dict[str, float], dict[str, lis
 @settings(max_examples=100, deadline=None)
 @given(association_graphs(), st.floats(0.1, 1.0), st.integers(0, 4))
 def test_neuram_spread_is_unchanged(
-    graph: tuple[dict[str, float], dict[str, list[tuple[str, float]]]], decay: float, hops: int
+    graph: tuple[dict[str, float], Associations], decay: float, hops: int
 ) -> None:
     seeds, edges = graph
     new = spread_activation(seeds, edges.__getitem__, decay=decay, hops=hops)  # type: ignore[arg-type]
@@ -176,3 +173,22 @@ async def test_a_trail_reaching_the_start_of_a_pathway_backwards_has_its_whole_p
     fiber = Fiber.create(neuron_ids={"a", "b", "c"}, pathway=["a", "b", "c"])
     results = await reflex.activate_trail(["c"], [fiber])
     assert results["a"].path == ("c", "b", "a") and results["a"].hop_distance == 2
+
+
+async def test_recall_binds_what_two_anchors_reach_through_different_memories() -> None:
+    storage = InMemoryStorage()
+    brain = Brain.create("b")
+    await storage.save_brain(brain)
+    storage.set_brain(brain.id)
+    encoder = MemoryEncoder(storage, brain.config)
+    await encoder.encode("Alice moved to Lisbon in spring", timestamp=REFERENCE)
+    await encoder.encode("Bob opened a bakery in Lisbon", timestamp=REFERENCE + timedelta(days=9))
+    result = await ReflexPipeline(storage, brain.config, reinforce=False).query(
+        "Alice Bob", DepthLevel.INSTANT, reference_time=REFERENCE + timedelta(days=30)
+    )
+    assert len(result.anchors) == 2
+    (binding,) = result.co_activations
+    assert binding.co_fire_count == 2 and binding.binding_strength == 1.0
+    assert set(binding.source_anchors) == set(result.anchors)
+    lisbon = {n.id for n in await storage.find_neurons(content="lisbon")}
+    assert lisbon and lisbon <= binding.neuron_ids
