@@ -15,6 +15,7 @@ from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
 from neural_memory.storage import SQLiteStorage
 from neuram._codec import engram_metadata, engram_tags, moment
 from neuram.engram import Engram
+from neuram.regions.hippocampus import Hippocampus
 from tests.neuram.conftest import FakeClock, OpenBrain
 
 QUERY = "what did I buy for the car"
@@ -97,3 +98,16 @@ async def test_vectors_an_older_release_kept_in_metadata_are_not_embedded_again(
     assert seen == ["dimension probe", "automobile car"]
     stored = await reopened.longterm.storage.get_vectors("callable:model")
     assert len(stored) == 2  # moved into storage: the next open reads them from there
+
+
+def test_the_hippocampus_still_completes_patterns_after_compacting_its_rows() -> None:
+    hippocampus = Hippocampus(clock=FakeClock())
+    engrams = [Engram(f"note {i} about topic{i}") for i in range(2100)]
+    for engram in engrams:
+        hippocampus.encode(engram)
+    for engram in engrams[:1100]:  # more dead rows than live ones: the rows are rebuilt
+        hippocampus.remove(engram.engram_id)
+    assert len(hippocampus) == 1000
+    (found, _), *_ = hippocampus.pattern_complete("topic2050", top_k=1)
+    assert found is engrams[2050]
+    assert hippocampus.pattern_complete("topic5", top_k=1) == []
