@@ -143,8 +143,9 @@ def spread_max(
 ) -> MaxSpread[K]:
     """Spread from ``seeds`` for at most ``hops`` hops; each node keeps its strongest signal.
 
-    A node's activation is the best over paths of ``seed * weight * decay`` per hop; a node
-    whose signal falls under ``min_activation`` is not reached and does not spread.
+    A signal is multiplied by the edge weight and ``decay`` at every hop; a node keeps the
+    strongest signal reaching it and spreads again only when a hop improved it, and a signal
+    under ``min_activation`` neither reaches nor spreads.
     """
     activation = dict(seeds)
     hop_of = dict.fromkeys(seeds, 0)
