@@ -2,10 +2,8 @@
 
 - New engrams are embedded in the background, in batches (``submit`` never waits for the
   model); ``flush`` waits until every submitted engram has its vector.
-- Texts embedded lately (queries) are remembered, so the engine's pipeline, which embeds the
-  query again, gets it for free.
-- Vectors read back from storage can be ``prime``-d, so a restarted brain does not embed its
-  whole long-term memory again when the engine's index is rebuilt.
+- A query is embedded once by the Brain, which hands the vector to the engine; stored vectors
+  come back from storage through the engine's index, so nothing is embedded twice.
 
 It offers the engine's :class:`~neural_memory.engine.embeddings.Embedder` protocol itself.
 """
@@ -15,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -27,7 +24,6 @@ from neuram.engram import Engram
 
 __all__ = ["EmbeddingService", "adapt_embedder"]
 
-_RECENT = 256
 _PROBE = ["dimension probe"]
 
 
@@ -82,8 +78,6 @@ class EmbeddingService:
         self._pending: list[Engram] = []
         self._task: asyncio.Task[None] | None = None
         self._error: BaseException | None = None
-        self._recent: OrderedDict[str, Vectors] = OrderedDict()
-        self._primed: dict[str, Vectors] = {}
 
     # -- the Embedder protocol -------------------------------------------------------------
 
@@ -98,31 +92,10 @@ class EmbeddingService:
         return self._inner.dimension
 
     async def embed(self, texts: Sequence[str]) -> Vectors:
-        """Embed ``texts``: remembered and primed texts are not embedded again."""
-        items = list(texts)
-        known: dict[str, Vectors] = {}
-        for text in items:
-            vector = self._primed.get(text)
-            if vector is None and text in self._recent:
-                self._recent.move_to_end(text)
-                vector = self._recent[text]
-            if vector is not None:
-                known[text] = vector
-        missing = [text for text in dict.fromkeys(items) if text not in known]
-        if missing:
-            vectors = await self._inner.embed(missing)
-            for text, vector in zip(missing, vectors, strict=True):
-                known[text] = vector
-                self._remember(text, vector)
-        if not items:
+        """Embed ``texts`` with the model."""
+        if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.stack([known[text] for text in items]).astype(np.float32, copy=False)
-
-    def _remember(self, text: str, vector: Vectors) -> None:
-        self._recent[text] = vector
-        self._recent.move_to_end(text)
-        while len(self._recent) > _RECENT:
-            self._recent.popitem(last=False)
+        return await self._inner.embed(list(texts))
 
     # -- warm start ------------------------------------------------------------------------
 
@@ -131,14 +104,6 @@ class EmbeddingService:
         load = getattr(self._inner, "load", None)
         if load is not None and inspect.iscoroutinefunction(load):
             await load()
-
-    def prime(self, text: str, vector: Vectors) -> None:
-        """Know the vector of ``text`` without embedding it (read back from storage)."""
-        self._primed[text] = vector
-
-    def release_primed(self) -> None:
-        """Forget the primed vectors (once the index holds them)."""
-        self._primed.clear()
 
     # -- background batches ----------------------------------------------------------------
 
@@ -182,8 +147,6 @@ class EmbeddingService:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._recent.clear()
-        self._primed.clear()
         close = getattr(self._inner, "aclose", None)
         if self._owns and close is not None:
             await close()

@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from neural_memory.core.neuron import stable_neuron_id
-from neural_memory.engine.extraction import extract
+from neural_memory.engine.activation import spread_max
+from neural_memory.engine.extraction import Extraction, extract
 from neuram.engram import Association, Engram
 from neuram.forgetting import current_strength
 
@@ -27,7 +28,9 @@ __all__ = [
     "MIN_ACTIVATION",
     "Candidate",
     "EngramSource",
+    "analyse_query",
     "cue_coverage",
+    "cue_of",
     "fragment_weights",
     "fragments_of",
     "idf",
@@ -85,10 +88,19 @@ def fragments_of(content: str, created_at: float) -> list[str]:
     return [stable_neuron_id(key) for key in extract(content, _moment(created_at)).keys]
 
 
+def analyse_query(query: str, now: float) -> Extraction:
+    """What a query holds, once per recall: the engine's extraction (its own day is no cue)."""
+    return extract(query, _moment(now), with_own_day=False)
+
+
+def cue_of(analysis: Extraction) -> list[str]:
+    """The fragment ids a query cues, from its :func:`analyse_query`."""
+    return [stable_neuron_id(key) for key in analysis.keys]
+
+
 def query_fragments(query: str, now: float) -> list[str]:
     """The fragment ids a query cues (its own day is not a cue)."""
-    analysis = extract(query, _moment(now), with_own_day=False)
-    return [stable_neuron_id(key) for key in analysis.keys]
+    return cue_of(analyse_query(query, now))
 
 
 def idf(document_frequency: int, documents: int) -> float:
@@ -133,22 +145,11 @@ def spread_activation(
 
     An engram keeps the strongest activation that reaches it (its own, or a neighbour's
     times the edge weight times ``decay`` per hop), so a neighbourhood lights up without
-    hubs piling up activation.
+    hubs piling up activation: the engine's :func:`~neural_memory.engine.activation.spread_max`
+    over the association graph.
     """
-    activation = dict(seeds)
-    frontier = dict(seeds)
-    for _ in range(hops):
-        reached: dict[str, float] = {}
-        for engram_id, value in frontier.items():
-            for other, weight in neighbours(engram_id):
-                passed = value * weight * decay
-                if passed >= MIN_ACTIVATION and passed > activation.get(other, 0.0):
-                    reached[other] = max(passed, reached.get(other, 0.0))
-        if not reached:
-            break
-        activation.update(reached)
-        frontier = reached
-    return activation
+    reached = spread_max(seeds, neighbours, decay=decay, hops=hops, min_activation=MIN_ACTIVATION)
+    return reached.activation
 
 
 def recall_score(activation: float, vividness: float) -> float:

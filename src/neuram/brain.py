@@ -15,7 +15,7 @@ from neural_memory.errors import ConfigError, StorageClosedError, ValidationErro
 from neural_memory.storage import RedisStorage, SQLiteStorage
 from neural_memory.storage.base import Storage
 from neuram._embedding import EmbeddingService, adapt_embedder
-from neuram.activation import query_fragments, rank
+from neuram.activation import analyse_query, cue_of, rank
 from neuram.engram import Engram, MemoryType, as_vector, engram_id_for
 from neuram.forgetting import potentiate
 from neuram.regions.amygdala import Amygdala
@@ -221,10 +221,13 @@ class Brain:
         async with self._lock:
             self._check_open()
             now = self._clock()
+            analysis = analyse_query(query, now)  # once: the engine gets it, not recomputes
             vector = await self._query_vector(query)
             limit = max(_CANDIDATES, 4 * top_k)
-            stored = await self.longterm.candidates(query, now=now, limit=limit, vector=vector)
-            cue = query_fragments(query, now)
+            stored = await self.longterm.candidates(
+                query, now=now, limit=limit, vector=vector, analysis=analysis
+            )
+            cue = cue_of(analysis)
             recent = self.hippocampus.candidates(cue, vector, limit)
             results = rank(
                 [*recent, *stored], [self.hippocampus, self.longterm], cue, now=now, top_k=top_k

@@ -1,23 +1,72 @@
-"""Spreading activation over the memory graph (pure functions, no I/O).
+"""Spreading activation: the one core every activation in the library runs on (pure, no I/O).
 
-The graph is bipartite - fibers bind neurons - plus neuron-to-neuron synapses. One hop goes
-fiber -> neuron -> fiber (or neuron -> neuron through a synapse): activation leaves the seed
-fibers and anchor neurons, is multiplied by ``hop_decay`` at every hop, and is divided among a
-neuron's fibers by its *specificity* so that hubs (a date, a speaker, a common word) carry
-little signal. Fan-out is bounded: a neuron bound by more than ``max_fanout`` fibers, or
-linked to more than ``max_fanout`` neurons, does not spread, and only the ``frontier_size``
-strongest neurons of a hop spread further. Work per
-query is therefore bounded by ``hops * frontier_size * max_fanout`` whatever the brain's size.
+One hop is :func:`propagate`: activation leaves each node of the frontier along its weighted
+edges, multiplied by the edge weight and a per-hop decay, and a node reached several ways
+keeps the strongest signal (max, not sum, so hubs do not pile up activation). Only nodes the
+hop *improved* (:func:`improved`) spread further. On that step rest
+
+- :func:`spread_max`: hops over one weighted graph (neuram's engram associations, and the
+  seed's trail along a fiber's pathway, :mod:`neural_memory.engine.reflex_activation`);
+- :func:`spread`: the recall pipeline's hops over the memory graph, which is bipartite -
+  fibers bind neurons - plus neuron-to-neuron synapses. One hop goes fiber -> neuron -> fiber
+  (or neuron -> neuron through a synapse), and activation reaching fibers from neurons is
+  divided by each neuron's *specificity* so that hubs (a date, a speaker, a common word) carry
+  little signal. Fan-out is bounded: a neuron bound by more than ``max_fanout`` fibers, or
+  linked to more than ``max_fanout`` neurons, does not spread, and only the ``frontier_size``
+  strongest neurons of a hop spread further. Work per query is therefore bounded by
+  ``hops * frontier_size * max_fanout`` whatever the brain's size.
+
+:func:`co_activations` finds what several anchor sets activated together (Hebbian binding).
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Container, Mapping, Sequence
+from collections.abc import Callable, Container, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import repeat
+from typing import Generic, TypeVar
 
-__all__ = ["SpreadParams", "SpreadResult", "spread", "specificity", "trail_weight"]
+__all__ = [
+    "CoActivation",
+    "Edges",
+    "MaxSpread",
+    "SpreadParams",
+    "SpreadResult",
+    "co_activations",
+    "improved",
+    "propagate",
+    "specificity",
+    "spread",
+    "spread_max",
+    "trail_weight",
+]
+
+K = TypeVar("K", bound=Hashable)
+
+Edges = Callable[[K], Iterable[tuple[K, float]]]
+"""A graph as a function: a node's ``(neighbour, weight)`` pairs."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CoActivation:
+    """Neurons that fired together from several anchor sets.
+
+    Attributes:
+        neuron_ids: The co-firing neurons.
+        temporal_window_ms: The window the firing counts as simultaneous in.
+        co_fire_count: How many anchor sets activated them.
+        binding_strength: ``co_fire_count`` / number of anchor sets (1.0 = all of them).
+        source_anchors: The anchors whose signals met here.
+    """
+
+    neuron_ids: frozenset[str]
+    temporal_window_ms: int = 500
+    co_fire_count: int = 1
+    binding_strength: float = 0.0
+    source_anchors: Sequence[str] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,6 +91,14 @@ class SpreadResult:
     neuron_hops: dict[int, int]
 
 
+@dataclass(frozen=True, slots=True)
+class MaxSpread(Generic[K]):
+    """What :func:`spread_max` reached: each node's activation and the hop it was first reached."""
+
+    activation: dict[K, float]
+    hops: dict[K, int]
+
+
 def specificity(fiber_degree: int) -> float:
     """How much a neuron bound by ``fiber_degree`` fibers tells (1 for a unique neuron)."""
     return 1.0 / math.log2(1.0 + max(1, fiber_degree))
@@ -52,6 +109,55 @@ def trail_weight(position: int, length: int) -> float:
     if length <= 1:
         return 1.0
     return 1.0 - 0.5 * position / (length - 1)
+
+
+def propagate(frontier: Mapping[K, float], edges: Edges[K], decay: float) -> dict[K, float]:
+    """One hop from ``frontier``: the strongest ``activation * weight * decay`` reaching a node."""
+    reached: dict[K, float] = {}
+    for node, activation in frontier.items():
+        for other, weight in edges(node):
+            value = activation * weight * decay
+            if value > reached.get(other, 0.0):
+                reached[other] = value
+    return reached
+
+
+def improved(
+    reached: Mapping[K, float], activation: Mapping[K, float], min_activation: float
+) -> dict[K, float]:
+    """The nodes ``reached`` at ``min_activation`` or more, and stronger than they already were."""
+    return {
+        node: value
+        for node, value in reached.items()
+        if value >= min_activation and value > activation.get(node, 0.0)
+    }
+
+
+def spread_max(
+    seeds: Mapping[K, float],
+    edges: Edges[K],
+    *,
+    decay: float,
+    hops: int,
+    min_activation: float,
+) -> MaxSpread[K]:
+    """Spread from ``seeds`` for at most ``hops`` hops; each node keeps its strongest signal.
+
+    A signal is multiplied by the edge weight and ``decay`` at every hop; a node keeps the
+    strongest signal reaching it and spreads again only when a hop improved it, and a signal
+    under ``min_activation`` neither reaches nor spreads.
+    """
+    activation = dict(seeds)
+    hop_of = dict.fromkeys(seeds, 0)
+    frontier: dict[K, float] = dict(seeds)
+    for hop in range(1, hops + 1):
+        frontier = improved(propagate(frontier, edges, decay), activation, min_activation)
+        if not frontier:
+            break
+        activation.update(frontier)
+        for node in frontier:
+            hop_of.setdefault(node, hop)
+    return MaxSpread(activation, hop_of)
 
 
 def spread(
@@ -69,20 +175,18 @@ def spread(
     ``quiet_neurons`` (e.g. time neurons) receive activation but pass none on to other
     fibers unless they are anchors: sharing a day says little about sharing a topic.
     """
+    members = _fiber_edges(fiber_neurons, params.trail)
+    synapses = _synapse_edges(adjacency, params.max_fanout)
     neuron_act: dict[int, float] = dict(anchor_neurons)
     neuron_hops = dict.fromkeys(anchor_neurons, 0)
     fiber_act: dict[int, float] = {}
     frontier_fibers = dict(seed_fibers)
     frontier_neurons = dict(anchor_neurons)
     for hop in range(1, params.hops + 1):
-        reached = _fibers_to_neurons(frontier_fibers, fiber_neurons, params)
-        _merge_max(reached, _neurons_to_neurons(frontier_neurons, adjacency, params))
-        improved = {
-            n: a
-            for n, a in reached.items()
-            if a >= params.min_activation and a > neuron_act.get(n, 0.0)
-        }
-        frontier_neurons = _strongest(improved, params.frontier_size)
+        reached = propagate(frontier_fibers, members, params.hop_decay)
+        _merge_max(reached, propagate(frontier_neurons, synapses, params.hop_decay))
+        better = improved(reached, neuron_act, params.min_activation)
+        frontier_neurons = _strongest(better, params.frontier_size)
         for neuron, activation in frontier_neurons.items():
             neuron_act[neuron] = activation
             neuron_hops.setdefault(neuron, hop)
@@ -101,33 +205,62 @@ def spread(
     return SpreadResult(fiber_act, neuron_act, neuron_hops)
 
 
-def _fibers_to_neurons(
-    fibers: Mapping[int, float], fiber_neurons: Sequence[Sequence[int]], params: SpreadParams
-) -> dict[int, float]:
-    reached: dict[int, float] = {}
-    for fiber, activation in fibers.items():
-        members = fiber_neurons[fiber]
-        for position, neuron in enumerate(members):
-            weight = trail_weight(position, len(members)) if params.trail else 1.0
-            value = activation * weight * params.hop_decay
-            if value > reached.get(neuron, 0.0):
-                reached[neuron] = value
-    return reached
+def co_activations(
+    sources: Mapping[str, Sequence[str]],
+    *,
+    sets: int,
+    min_sets: int = 2,
+    temporal_window_ms: int = 500,
+) -> list[CoActivation]:
+    """Bind the neurons reached from at least ``min_sets`` of ``sets`` anchor sets.
+
+    ``sources`` gives, for each neuron that fired, the anchor through which each anchor set
+    reached it (one entry per set). Neurons reached through the same anchors form one
+    :class:`CoActivation`; the strongest binding comes first.
+    """
+    groups: dict[tuple[str, ...], set[str]] = {}
+    for neuron_id, anchors in sources.items():
+        if len(anchors) >= min_sets:
+            groups.setdefault(tuple(dict.fromkeys(anchors)), set()).add(neuron_id)
+    total = max(1, sets)
+    found = [
+        CoActivation(
+            neuron_ids=frozenset(neurons),
+            temporal_window_ms=temporal_window_ms,
+            co_fire_count=len(anchors),
+            binding_strength=min(1.0, len(anchors) / total),
+            source_anchors=list(anchors),
+        )
+        for anchors, neurons in groups.items()
+    ]
+    return sorted(found, key=lambda c: (-c.binding_strength, sorted(c.neuron_ids)))
 
 
-def _neurons_to_neurons(
-    neurons: Mapping[int, float], adjacency: Sequence[Mapping[int, float]], params: SpreadParams
-) -> dict[int, float]:
-    reached: dict[int, float] = {}
-    for neuron, activation in neurons.items():
+def _fiber_edges(fiber_neurons: Sequence[Sequence[int]], trail: bool) -> Edges[int]:
+    """A fiber's edges to its neurons, weighted by their place on its pathway in trail mode."""
+
+    def edges(fiber: int) -> Iterable[tuple[int, float]]:
+        neurons = fiber_neurons[fiber]
+        weights = _trail_weights(len(neurons)) if trail else repeat(1.0)
+        return zip(neurons, weights, strict=False)
+
+    return edges
+
+
+@lru_cache(maxsize=256)
+def _trail_weights(length: int) -> tuple[float, ...]:
+    """:func:`trail_weight` of every position of a pathway of ``length``."""
+    return tuple(trail_weight(position, length) for position in range(length))
+
+
+def _synapse_edges(adjacency: Sequence[Mapping[int, float]], max_fanout: int) -> Edges[int]:
+    """A neuron's synapses, none for a hub (linked to everything, it says nothing particular)."""
+
+    def edges(neuron: int) -> Iterable[tuple[int, float]]:
         neighbours = adjacency[neuron]
-        if len(neighbours) > params.max_fanout:
-            continue  # a hub: linked to everything, it says nothing in particular
-        for other, weight in neighbours.items():
-            value = activation * weight * params.hop_decay
-            if value > reached.get(other, 0.0):
-                reached[other] = value
-    return reached
+        return () if len(neighbours) > max_fanout else neighbours.items()
+
+    return edges
 
 
 def _neurons_to_fibers(

@@ -16,6 +16,7 @@ from datetime import datetime
 from neural_memory.core.brain import BrainConfig
 from neural_memory.core.clock import as_utc
 from neural_memory.core.fiber import Fiber
+from neural_memory.engine.activation import CoActivation, Edges, co_activations, spread_max
 from neural_memory.storage.base import Storage
 
 __all__ = ["ActivationResult", "CoActivation", "ReflexActivation"]
@@ -36,25 +37,6 @@ class ActivationResult:
     hop_distance: int
     path: tuple[str, ...]
     source_anchor: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CoActivation:
-    """Neurons that fired together from several anchor sets.
-
-    Attributes:
-        neuron_ids: The co-firing neurons.
-        temporal_window_ms: The window the firing counts as simultaneous in.
-        co_fire_count: How many anchor sets activated them.
-        binding_strength: ``co_fire_count`` / number of anchor sets (1.0 = all of them).
-        source_anchors: The anchors whose signals met here.
-    """
-
-    neuron_ids: frozenset[str]
-    temporal_window_ms: int = 500
-    co_fire_count: int = 1
-    binding_strength: float = 0.0
-    source_anchors: Sequence[str] = ()
 
 
 class ReflexActivation:
@@ -104,22 +86,12 @@ class ReflexActivation:
             for neuron_id, result in results.items():
                 if result.activation_level >= self._config.activation_threshold:
                     hits.setdefault(neuron_id, []).append(result.source_anchor)
-        groups: dict[tuple[str, ...], set[str]] = {}
-        for neuron_id, anchors in hits.items():
-            if len(anchors) >= min_sets:
-                groups.setdefault(tuple(dict.fromkeys(anchors)), set()).add(neuron_id)
-        total = max(1, len(activation_sets))
-        found = [
-            CoActivation(
-                neuron_ids=frozenset(neurons),
-                temporal_window_ms=temporal_window_ms,
-                co_fire_count=len(anchors),
-                binding_strength=min(1.0, len(anchors) / total),
-                source_anchors=list(anchors),
-            )
-            for anchors, neurons in groups.items()
-        ]
-        return sorted(found, key=lambda c: (-c.binding_strength, sorted(c.neuron_ids)))
+        return co_activations(
+            hits,
+            sets=len(activation_sets),
+            min_sets=min_sets,
+            temporal_window_ms=temporal_window_ms,
+        )
 
 
 def trail(
@@ -128,44 +100,57 @@ def trail(
     reference_time: datetime | None,
     config: BrainConfig,
 ) -> dict[str, ActivationResult]:
-    """Pure trail activation (see the module docstring)."""
-    results: dict[str, ActivationResult] = {}
-    for anchor in anchors:
-        results.setdefault(
-            anchor,
-            ActivationResult(
-                neuron_id=anchor,
-                activation_level=1.0,
-                hop_distance=0,
-                path=(anchor,),
-                source_anchor=anchor,
-            ),
-        )
+    """Pure trail activation (see the module docstring): the core's spread along pathways."""
+    results = {anchor: _fired(anchor, 1.0, (anchor,)) for anchor in anchors}
     for fiber in fibers:
         strength = fiber.conductivity * _time_factor(fiber, reference_time)
+        pathway = fiber.pathway
         for anchor in anchors:
-            position = fiber.pathway_position(anchor)
-            if position is None:
+            start = fiber.pathway_position(anchor)
+            if start is None:
                 continue
-            for index, neuron_id in enumerate(fiber.pathway):
-                hops = abs(index - position)
-                if hops == 0 or hops > config.max_spread_hops:
-                    continue
-                level = strength * STEP_DECAY**hops
-                if level < config.activation_threshold:
-                    continue
-                step = 1 if index > position else -1
-                path = fiber.pathway[position : index + step : step]
+            reached = spread_max(
+                {start: strength},
+                _chain(len(pathway)),
+                decay=STEP_DECAY,
+                hops=config.max_spread_hops,
+                min_activation=config.activation_threshold,
+            )
+            for position, level in reached.activation.items():
+                neuron_id = pathway[position]
                 best = results.get(neuron_id)
-                if best is None or level > best.activation_level:
-                    results[neuron_id] = ActivationResult(
-                        neuron_id=neuron_id,
-                        activation_level=round(level, 6),
-                        hop_distance=hops,
-                        path=tuple(path),
-                        source_anchor=anchor,
-                    )
+                if position != start and (best is None or level > best.activation_level):
+                    path = _segment(pathway, start, position)
+                    results[neuron_id] = _fired(neuron_id, round(level, 6), path, anchor)
     return results
+
+
+def _fired(
+    neuron_id: str, level: float, path: tuple[str, ...], anchor: str | None = None
+) -> ActivationResult:
+    return ActivationResult(
+        neuron_id=neuron_id,
+        activation_level=level,
+        hop_distance=len(path) - 1,
+        path=path,
+        source_anchor=anchor or neuron_id,
+    )
+
+
+def _chain(length: int) -> Edges[int]:
+    """A pathway of ``length`` neurons as a graph of positions, each linked to its two sides."""
+
+    def edges(position: int) -> list[tuple[int, float]]:
+        return [(p, 1.0) for p in (position - 1, position + 1) if 0 <= p < length]
+
+    return edges
+
+
+def _segment(pathway: Sequence[str], start: int, end: int) -> tuple[str, ...]:
+    """The neurons from ``start`` to ``end`` on ``pathway`` (either direction), both included."""
+    if end >= start:
+        return tuple(pathway[start : end + 1])
+    return tuple(reversed(pathway[end : start + 1]))
 
 
 def _time_factor(fiber: Fiber, reference_time: datetime | None) -> float:

@@ -105,14 +105,8 @@ class Hippocampus:
                 weight = round(TEMPORAL_WEIGHT * math.exp(-gap / self._window), 6)
                 engram.associate(previous.engram_id, weight)
                 previous.associate(engram.engram_id, weight)
-        row = len(self._rows)
-        self._rows.append(engram.engram_id)
-        self._row_of[engram.engram_id] = row
         self._engrams[engram.engram_id] = engram
-        for fragment in set(engram.fragments):
-            self._postings[fragment].add(row)
-        if engram.vector is not None:
-            self._vectors.put(row, engram.vector)
+        self._add_row(engram)
         self._last = engram.engram_id
         return engram
 
@@ -207,17 +201,21 @@ class Hippocampus:
         dead = len(self._rows) - len(self._engrams)
         if dead < _COMPACT_AFTER or dead < len(self._engrams):
             return
-        engrams = list(self._engrams.values())
         self._rows, self._row_of = [], {}
         self._postings = defaultdict(set)
         self._vectors = VectorStore()
-        for row, engram in enumerate(engrams):
-            self._rows.append(engram.engram_id)
-            self._row_of[engram.engram_id] = row
-            for fragment in set(engram.fragments):
-                self._postings[fragment].add(row)
-            if engram.vector is not None:
-                self._vectors.put(row, engram.vector)
+        for engram in self._engrams.values():
+            self._add_row(engram)
+
+    def _add_row(self, engram: Engram) -> None:
+        """Give ``engram`` the next row: its fragments' postings and its vector."""
+        row = len(self._rows)
+        self._rows.append(engram.engram_id)
+        self._row_of[engram.engram_id] = row
+        for fragment in set(engram.fragments):
+            self._postings[fragment].add(row)
+        if engram.vector is not None:
+            self._vectors.put(row, engram.vector)
 
 
 def _top(values: npt.NDArray[np.float32], k: int) -> Iterable[int]:

@@ -18,12 +18,13 @@ import numpy.typing as npt
 from neural_memory.core.brain import Brain as EngineBrain
 from neural_memory.core.fiber import Fiber
 from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
+from neural_memory.engine.extraction import Extraction
 from neural_memory.engine.handle import BrainHandle
 from neural_memory.engine.retrieval import DepthLevel, ReflexPipeline
 from neural_memory.engine.retrieval.index import BrainIndex
 from neural_memory.errors import NotFoundError, StorageClosedError
 from neural_memory.storage.base import Storage
-from neural_memory.storage.batch import WriteBatch
+from neural_memory.storage.batch import FiberVector, WriteBatch
 from neuram._codec import (
     TAG,
     engram_from_fiber,
@@ -96,18 +97,29 @@ class LongTermMemory:
             record_events=False,
         )
         self._index = self._handle.index(self._embeddings)
-        if self._embeddings is not None:
-            name = self._embeddings.name
-            for fiber in await self.storage.find_fibers(tags=[TAG]):
-                vector = stored_vector(fiber, name)
-                if vector is not None:
-                    self._embeddings.prime(fiber.content, vector)
-        try:
-            await self._index.sync()
-            await self._index.load_fibers()  # the regions read whole memories
-        finally:
-            if self._embeddings is not None:
-                self._embeddings.release_primed()
+        await self._adopt_metadata_vectors()
+        await self._index.sync()
+        await self._index.load_fibers()  # the regions read whole memories
+
+    async def _adopt_metadata_vectors(self) -> None:
+        """Store the vectors an older release kept in fiber metadata as storage vectors.
+
+        The index then loads them from storage like any other, and nothing is embedded again.
+        """
+        if self._embeddings is None or self._handle is None:
+            return
+        name = self._embeddings.name
+        kept = {
+            fiber.id: vector
+            for fiber in await self.storage.find_fibers(tags=[TAG])
+            if (vector := stored_vector(fiber, name)) is not None
+        }
+        if not kept:
+            return
+        stored = await self.storage.get_vectors(name, kept)
+        missing = tuple(FiberVector(i, name, v) for i, v in kept.items() if i not in stored)
+        if missing:
+            await self._handle.write(WriteBatch(put_vectors=missing))
 
     async def close(self) -> None:
         """Close the storage if this object owns it."""
@@ -126,12 +138,11 @@ class LongTermMemory:
     @property
     def size(self) -> int:
         """Number of stored fibers."""
-        return self.index.lexical.live_count
+        return self.index.memory_count
 
     def fragment_count(self, fragment: str) -> int:
         """How many stored fibers bind the neuron ``fragment``."""
-        row = self.index.neuron_row(fragment)
-        return len(self.index.neurons.fibers[row]) if row is not None else 0
+        return self.index.neuron_degree(fragment)
 
     def lookup(self, engram_id: str) -> Engram | None:
         """The stored engram with this id (its embedding left out), or None."""
@@ -141,19 +152,9 @@ class LongTermMemory:
     def attach_embeddings(self, engrams: Sequence[Engram]) -> None:
         """Fill in the stored embedding of stored engrams that carry none."""
         for engram in engrams:
-            vector = self._vector(engram.engram_id) if engram.vector is None else None
+            vector = self.index.vector(engram.engram_id) if engram.vector is None else None
             if vector is not None:
                 engram.embedding = vector
-
-    def _vector(self, engram_id: str) -> npt.NDArray[np.float32] | None:
-        """The stored vector of an engram (storage's, else one an older release kept)."""
-        row = self.index.fiber_rows.get(engram_id)
-        if row is None:
-            return None
-        vector = self.index.vectors.get(row)
-        if vector is None and self.index.fibers[row].alive:
-            vector = stored_vector(self.index.fibers[row].fiber)
-        return vector
 
     def _engram(self, fiber: Fiber) -> Engram | None:
         engram = engram_from_fiber(fiber, with_embedding=False)
@@ -162,11 +163,7 @@ class LongTermMemory:
         return engram
 
     def _fiber(self, engram_id: str) -> Fiber | None:
-        row = self.index.fiber_rows.get(engram_id)
-        if row is None:
-            return None
-        record = self.index.fibers[row]
-        return record.fiber if record.alive else None
+        return self.index.fiber(engram_id)
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -182,15 +179,22 @@ class LongTermMemory:
         now: float,
         limit: int,
         vector: npt.NDArray[np.float32] | None = None,
+        analysis: Extraction | None = None,
     ) -> list[Candidate]:
         """The stored engrams the engine's pipeline finds for ``query`` (no strengthening).
 
-        ``vector`` is the query's embedding when the caller has it (not computed again).
+        ``vector`` (the query's embedding) and ``analysis`` (its extraction at ``now``) are
+        what the caller computed already: the engine does not compute them again.
         """
         if self._pipeline is None:
             raise StorageClosedError("the long-term stores are not open: await open() first")
         ranked = await self._pipeline.search(
-            query, CANDIDATE_DEPTH, reference_time=moment(now), max_fibers=limit, vector=vector
+            query,
+            CANDIDATE_DEPTH,
+            reference_time=moment(now),
+            max_fibers=limit,
+            vector=vector,
+            analysis=analysis,
         )
         found = []
         for scored in ranked:
@@ -209,9 +213,8 @@ class LongTermMemory:
         wanted = region_tag(region) if region else TAG
         return [
             engram
-            for record in self.index.fibers
-            if record.alive and wanted in record.fiber.tags
-            if (engram := self._engram(record.fiber)) is not None
+            for fiber in self.index.live_fibers()
+            if wanted in fiber.tags and (engram := self._engram(fiber)) is not None
         ]
 
     async def get(self, engram_id: str) -> Engram | None:
@@ -278,13 +281,13 @@ class LongTermMemory:
         """Delete the stored engrams whose retention at ``now`` is below ``threshold``."""
         await self.sync()
         doomed = []
-        for record in self.index.fibers:
-            state = retention_state(record.fiber) if record.alive else None
+        for fiber in self.index.live_fibers():
+            state = retention_state(fiber)
             if state is None:
                 continue
             stability, last_access = state
             if retention(hours_between(last_access, now), stability) < threshold:
-                doomed.append(record.fiber.id)
+                doomed.append(fiber.id)
         for start in range(0, len(doomed), _CHUNK):
             chunk = tuple(doomed[start : start + _CHUNK])
             await self._write(WriteBatch(delete_fiber_ids=chunk))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from array import array
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from itertools import chain, islice, repeat
 from typing import TYPE_CHECKING, cast, overload
@@ -492,6 +492,33 @@ class BrainIndex:
         """The row of a neuron the index knows, else None."""
         row = self.neurons.rows.get(neuron_id)
         return row if row is not None and self.neurons.items[row] is not None else None
+
+    # -- public reads by id (for callers outside retrieval, e.g. neuram) ----------------------
+
+    @property
+    def memory_count(self) -> int:
+        """Number of live memories (fibers) the index holds."""
+        return self.lexical.live_count
+
+    def neuron_degree(self, neuron_id: str) -> int:
+        """How many memories bind the neuron ``neuron_id`` (0 when unknown)."""
+        row = self.neuron_row(neuron_id)
+        return len(self.neurons.fibers[row]) if row is not None else 0
+
+    def fiber(self, fiber_id: str) -> Fiber | None:
+        """The live memory ``fiber_id`` as of the last sync, or None."""
+        row = self.fiber_rows.get(fiber_id)
+        record = self.fibers[row] if row is not None else None
+        return record.fiber if record is not None and record.alive else None
+
+    def live_fibers(self) -> Iterator[Fiber]:
+        """Every live memory as of the last sync, in the order they were indexed."""
+        return (record.fiber for record in self.fibers if record.alive)
+
+    def vector(self, fiber_id: str) -> npt.NDArray[np.float32] | None:
+        """The embedding the index holds for memory ``fiber_id``, or None."""
+        row = self.fiber_rows.get(fiber_id)
+        return self.vectors.get(row) if row is not None else None
 
 
 class _FiberNeurons(Sequence[tuple[int, ...]]):

@@ -23,10 +23,10 @@ from neural_memory.engine._default_embedder import (
     EmbedderChoice,
     resolve_embedder,
 )
-from neural_memory.engine.extraction import extract, word_key
+from neural_memory.engine.activation import CoActivation, co_activations
+from neural_memory.engine.extraction import Extraction, extract, word_key
 from neural_memory.engine.handle import BrainHandle
 from neural_memory.engine.lifecycle.reinforcement import reinforcement_batch
-from neural_memory.engine.reflex_activation import CoActivation
 from neural_memory.engine.retrieval.confidence import calibrated_confidence
 from neural_memory.engine.retrieval.context import build_context
 from neural_memory.engine.retrieval.explain import (
@@ -198,7 +198,9 @@ class ReflexPipeline:
         level = _depth(depth, text)
         budget = _budget(max_tokens, self._config)
         now = _now(reference_time)
-        handle, index, ranking, chosen = await self._rank(text, level, now, max_fibers, asker)
+        _check_max_fibers(max_fibers)
+        signals = await self._signals(text, now, asker)
+        handle, index, ranking, chosen = await self._rank(signals, level, now, max_fibers)
         lines = [index.fibers[c.row].context_line() for c in chosen]
         context, tokens, used_rows = build_context(lines, budget)
         whys = None
@@ -243,36 +245,33 @@ class ReflexPipeline:
         max_fibers: int = 10,
         asker: str | None = None,
         vector: npt.NDArray[np.float32] | None = None,
+        analysis: Extraction | None = None,
     ) -> tuple[ScoredFiber, ...]:
         """The memories :meth:`query` would recall, best first, and nothing else.
 
         No context is built, nothing is strengthened and no recall event is recorded: for
-        callers that rank memories their own way (neuram does). ``vector`` is the query's
-        embedding under the pipeline's embedder when the caller has it already.
+        callers that rank memories their own way (neuram does). Callers that analysed the
+        query already pass what they have instead of having it computed again: ``vector``,
+        its embedding under the pipeline's embedder, and ``analysis``, what
+        ``extract(query, reference_time, with_own_day=False)`` found in it.
         """
         text = check_text(require_text(query, "query"), "query")
         now = _now(reference_time)
         level = _depth(depth, text)
-        _, index, _, chosen = await self._rank(text, level, now, max_fibers, asker, vector)
+        _check_max_fibers(max_fibers)
+        signals = await self._signals(text, now, asker, vector, analysis)
+        _, index, _, chosen = await self._rank(signals, level, now, max_fibers)
         return tuple(_scored(index.fibers[c.row].fiber, c) for c in chosen)
 
     async def _rank(
-        self,
-        text: str,
-        level: DepthLevel,
-        now: datetime,
-        max_fibers: int,
-        asker: str | None,
-        vector: npt.NDArray[np.float32] | None = None,
+        self, signals: QuerySignals, level: DepthLevel, now: datetime, max_fibers: int
     ) -> tuple[BrainHandle, BrainIndex, Ranking, list[Candidate]]:
         """The handle, its index, the ranking, and its best ``max_fibers`` unexpired candidates."""
-        if isinstance(max_fibers, bool) or not isinstance(max_fibers, int) or max_fibers < 1:
-            raise ValidationError("max_fibers must be a positive integer")
         handle = BrainHandle.of(self._storage)
         index = await handle.synced_index(self._embedder)
         ranking = rank(
             index,
-            await self._signals(text, now, asker, vector),
+            signals,
             hops=level.max_hops(self._config),
             trail=self._use_reflex,
             weights=self._weights,
@@ -289,8 +288,10 @@ class ReflexPipeline:
         now: datetime,
         asker: str | None,
         vector: npt.NDArray[np.float32] | None = None,
+        analysis: Extraction | None = None,
     ) -> QuerySignals:
-        analysis = extract(text, now, with_own_day=False)
+        if analysis is None:
+            analysis = extract(text, now, with_own_day=False)
         if self._embedder is None:
             vector = None
         elif vector is None:
@@ -386,6 +387,11 @@ def _depth(depth: object, text: str) -> DepthLevel:
     raise ValidationError(f"depth must be a DepthLevel, got {depth!r}")
 
 
+def _check_max_fibers(max_fibers: object) -> None:
+    if isinstance(max_fibers, bool) or not isinstance(max_fibers, int) or max_fibers < 1:
+        raise ValidationError("max_fibers must be a positive integer")
+
+
 def _budget(max_tokens: int | None, config: BrainConfig) -> int:
     if max_tokens is None:
         return config.max_context_tokens
@@ -397,23 +403,20 @@ def _budget(max_tokens: int | None, config: BrainConfig) -> int:
 def _co_activations(
     index: BrainIndex, rows: Sequence[int], anchors: Sequence[int]
 ) -> list[CoActivation]:
-    anchor_set = set(anchors)
-    if len(anchor_set) < 2:
-        return []
-    groups: dict[frozenset[int], int] = {}
+    """The neurons the recalled memories ``rows`` bind to two or more of the query's anchors.
+
+    Each anchor is an activation set reaching the neurons of the memories that bind it; the
+    core's :func:`~neural_memory.engine.activation.co_activations` groups what they share.
+    """
+    reached: dict[int, dict[str, None]] = {}
     for row in rows:
-        hit = frozenset(anchor_set.intersection(index.fibers[row].neuron_rows))
-        if len(hit) >= 2:
-            groups[hit] = groups.get(hit, 0) + 1
-    return [
-        CoActivation(
-            neuron_ids=frozenset(index.neurons.ids[n] for n in group),
-            co_fire_count=len(group),
-            binding_strength=len(group) / len(anchor_set),
-            source_anchors=[index.neurons.ids[n] for n in sorted(group)],
-        )
-        for group in sorted(groups, key=lambda g: (-len(g), -groups[g]))
-    ]
+        members = index.fibers[row].neuron_rows
+        inside = set(members)
+        hit = [index.neurons.ids[a] for a in dict.fromkeys(anchors) if a in inside]
+        for neuron in members if hit else ():
+            reached.setdefault(neuron, {}).update(dict.fromkeys(hit))
+    sources = {index.neurons.ids[n]: list(by) for n, by in reached.items()}
+    return co_activations(sources, sets=len(set(anchors)))
 
 
 def _now(reference_time: datetime | None) -> datetime:
