@@ -89,7 +89,14 @@ class SystemRun:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def plain_text(doc: Doc) -> str:
+    """The turn as a user writes it, date and speaker in the text: "[2023-05-08 13:56] Ann: hi"."""
+    return f"[{doc.timestamp:%Y-%m-%d %H:%M}] {doc.speaker}: {doc.text}"
+
+
 def _nm_doc(doc: Doc, options: SystemOptions) -> Doc:
+    if options.nm_encoding == "plain":
+        return dataclasses.replace(doc, text=plain_text(doc))
     if not options.nm_speaker_prefix:
         return doc
     return dataclasses.replace(doc, text=f"{doc.speaker}: {doc.text}")
@@ -299,9 +306,8 @@ async def _lme_brain(
             await _index(retriever, docs, run, options)
         except RetrieverError as exc:
             return _Outcome([], "", 0.0, f"index {exc.kind}")
-        return await _ask(
-            retriever, question.question, k, question.question_date, LME_ASKER, options
-        )
+        asker = LME_ASKER if options.lme_asker else None
+        return await _ask(retriever, question.question, k, question.question_date, asker, options)
     finally:
         await retriever.close()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +27,7 @@ from neural_memory.engine._store_merge import (
 from neural_memory.engine.extraction import Extraction, extract
 from neural_memory.engine.facts import fact_key
 from neural_memory.engine.handle import BrainHandle, ThreadTail, thread_key
+from neural_memory.engine.header import Header, read_header
 from neural_memory.errors import ConfigError, ValidationError
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import FiberVector, WriteBatch
@@ -166,11 +167,12 @@ class MemoryEncoder:
         for a known fact ("The wifi password is ...") supersedes the older statement, which
         stays reachable through ``superseded_by`` / ``metadata["supersedes"]``.
         """
-        inputs = [MemoryInput(text=i) if isinstance(i, str) else i for i in items]
-        if not inputs:
+        given = [MemoryInput(text=i) if isinstance(i, str) else i for i in items]
+        if not given:
             return []
         handle = self._handle()
-        plans = [_plan(_validated(item)) for item in inputs]
+        inputs = [_with_header(_validated(item)) for item in given]
+        plans = [_plan(item) for item in inputs]
         conversations = [item.conversation for item in inputs]
         tails = {c: await handle.thread_tail(c) for c in dict.fromkeys(conversations)}
         plans, ends = link_threads(
@@ -291,6 +293,43 @@ def _validated(item: MemoryInput) -> MemoryInput:
     if item.follows is not None:
         require_text(item.follows, "follows")
     return item
+
+
+def _with_header(item: MemoryInput) -> MemoryInput:
+    """``item`` with the date and speaker its text starts with moved into its fields.
+
+    "[2023-05-08 13:56] Caroline: I went ..." is stored like "I went ..." with that timestamp
+    and ``metadata["speaker"] = "Caroline"`` (the header as written is kept in
+    ``metadata["header"]``). A header that contradicts the caller's own timestamp (another
+    day) or speaker is part of the text and stays in it.
+    """
+    header = read_header(item.text)
+    if header is None:
+        return item
+    metadata = dict(item.metadata or {})
+    speaker = metadata.get("speaker")
+    timestamp = item.timestamp
+    if _contradicts(header, speaker, timestamp):
+        return item
+    if header.speaker is not None and speaker is None:
+        metadata["speaker"] = header.speaker
+    metadata.setdefault("header", header.text)
+    return replace(item, text=header.body, timestamp=timestamp or header.moment, metadata=metadata)
+
+
+def _contradicts(header: Header, speaker: object, timestamp: datetime | None) -> bool:
+    """Whether the header names another speaker or another day than the caller's fields."""
+    other_speaker = (
+        header.speaker is not None
+        and speaker is not None
+        and (not isinstance(speaker, str) or speaker.casefold() != header.speaker.casefold())
+    )
+    other_day = (
+        header.moment is not None
+        and timestamp is not None
+        and as_utc(timestamp).date() != header.moment.date()
+    )
+    return other_speaker or other_day
 
 
 def _plan(item: MemoryInput) -> Plan:
