@@ -37,6 +37,7 @@ from benchmarks.quality.retrievers import (
     RetrieverError,
     SystemUnavailableError,
     evidence_in_context,
+    plain_text,
 )
 from benchmarks.quality.systems import (
     PYPI_SYSTEM,
@@ -87,11 +88,6 @@ class SystemRun:
     skipped: str | None = None
     same_as: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def plain_text(doc: Doc) -> str:
-    """The turn as a user writes it, date and speaker in the text: "[2023-05-08 13:56] Ann: hi"."""
-    return f"[{doc.timestamp:%Y-%m-%d %H:%M}] {doc.speaker}: {doc.text}"
 
 
 def _nm_doc(doc: Doc, options: SystemOptions) -> Doc:
