@@ -282,7 +282,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 tqdm.write(report.format_latency(name, runs), file=sys.stdout)
                 if checks:
                     text = report.format_reference_check(name, checks)
-                    if args.limit is not None:
+                    if args.limit is not None or args.slice != "all":
                         text += "\n(limited run: not comparable with the README figures)"
                     tqdm.write(text, file=sys.stdout)
                 tqdm.write(f"({name} took {elapsed:.1f} s)\n", file=sys.stdout)
