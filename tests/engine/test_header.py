@@ -52,6 +52,7 @@ def test_no_written_moment(text: str) -> None:
             datetime(2023, 5, 8, 13, 56),
             "yes",
         ),
+        ("[7 May 2023, 1:56 pm] Caroline: so", "Caroline", datetime(2023, 5, 7, 13, 56), "so"),
         ("[8 May 2023] went hiking", None, datetime(2023, 5, 8), "went hiking"),
         ("2023-05-08: shipped v2", None, datetime(2023, 5, 8), "shipped v2"),
         ("Caroline: hi there", "Caroline", None, "hi there"),
