@@ -165,7 +165,9 @@ class MemoryEncoder:
         A memory whose text (and speaker) is already stored is merged into the stored fiber
         (its mention count grows) instead of stored twice. A statement that sets a new value
         for a known fact ("The wifi password is ...") supersedes the older statement, which
-        stays reachable through ``superseded_by`` / ``metadata["supersedes"]``.
+        stays reachable through ``superseded_by`` / ``metadata["supersedes"]``. A text that
+        starts with a written date and/or a speaker ("[2023-05-08 13:56] Caroline: ...") is
+        stored as if they had been passed as ``timestamp`` and ``metadata["speaker"]``.
         """
         given = [MemoryInput(text=i) if isinstance(i, str) else i for i in items]
         if not given:
