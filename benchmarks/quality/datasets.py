@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 LOCOMO_FILE = Path("locomo") / "locomo_dev.json"
 LONGMEMEVAL_FILE = Path("longmemeval") / "longmemeval_s_dev100.json.gz"
@@ -322,3 +322,23 @@ def load_longmemeval(data_dir: Path | None = None, *, strict: bool = True) -> li
             continue
         questions.append(question)
     return questions
+
+
+SLICES = ("all", "tune", "heldout")
+"""Dev splits for tuning: ``tune`` (even positions) to tune on, ``heldout`` (odd) to check."""
+
+T = TypeVar("T")
+
+
+def dev_slice(items: Sequence[T], which: str) -> list[T]:
+    """The ``tune`` or ``heldout`` part of a dev set (fixed: by position in the file), or all.
+
+    LoCoMo is sliced by conversation (tune: conv-26, 41, 43, 47; held out: conv-30, 42, 44),
+    LongMemEval by question.
+    """
+    if which == "all":
+        return list(items)
+    if which not in SLICES:
+        raise ValueError(f"unknown slice {which!r}; choose from {', '.join(SLICES)}")
+    parity = 0 if which == "tune" else 1
+    return [item for position, item in enumerate(items) if position % 2 == parity]

@@ -37,6 +37,7 @@ from benchmarks.quality.retrievers import (
     RetrieverError,
     SystemUnavailableError,
     evidence_in_context,
+    plain_text,
 )
 from benchmarks.quality.systems import (
     PYPI_SYSTEM,
@@ -90,6 +91,8 @@ class SystemRun:
 
 
 def _nm_doc(doc: Doc, options: SystemOptions) -> Doc:
+    if options.nm_encoding == "plain":
+        return dataclasses.replace(doc, text=plain_text(doc))
     if not options.nm_speaker_prefix:
         return doc
     return dataclasses.replace(doc, text=f"{doc.speaker}: {doc.text}")
@@ -299,9 +302,8 @@ async def _lme_brain(
             await _index(retriever, docs, run, options)
         except RetrieverError as exc:
             return _Outcome([], "", 0.0, f"index {exc.kind}")
-        return await _ask(
-            retriever, question.question, k, question.question_date, LME_ASKER, options
-        )
+        asker = LME_ASKER if options.lme_asker else None
+        return await _ask(retriever, question.question, k, question.question_date, asker, options)
     finally:
         await retriever.close()
 

@@ -54,7 +54,8 @@ class NeuralMemoryRetriever:
     With ``sleep``, memories arrive session by session, oldest first, and after each session
     the brain sleeps as of that session's date: ``consolidate(storage, config, now=date)``,
     which also applies decay (``sleep_policy``: the consolidation policy, default the
-    engine's). ``sleep_stats`` sums what sleeping did.
+    engine's). ``sleep_stats`` sums what sleeping did. With ``plain_text`` the docs carry
+    their date and speaker inside the text and are stored with neither timestamp nor speaker.
     """
 
     name: str = "neural_memory"
@@ -68,6 +69,7 @@ class NeuralMemoryRetriever:
     weights: FusionWeights | None = None
     sleep: bool = False
     sleep_policy: ConsolidationPolicy | None = None
+    plain_text: bool = False
     sleep_stats: dict[str, float] = field(default_factory=dict)
     _storage: Storage | None = None
     _brain: Brain | None = None
@@ -113,18 +115,19 @@ class NeuralMemoryRetriever:
         assert self._encoder is not None
         for start in range(0, len(items), _BATCH):
             batch = items[start : start + _BATCH]
-            results = await self._encoder.encode_many(
-                [
-                    MemoryInput(
-                        text=doc.text,
-                        timestamp=doc.timestamp,
-                        metadata={"speaker": doc.speaker, "doc_id": doc.id},
-                    )
-                    for doc in batch
-                ]
-            )
+            results = await self._encoder.encode_many([self._memory(doc) for doc in batch])
             for doc, result in zip(batch, results, strict=True):
                 self._fiber_docs.setdefault(result.fiber.id, []).append(doc.id)
+
+    def _memory(self, doc: Doc) -> MemoryInput:
+        """The doc as a memory: with timestamp and speaker, or (``plain_text``) the text alone."""
+        if self.plain_text:
+            return MemoryInput(text=doc.text, metadata={"doc_id": doc.id})
+        return MemoryInput(
+            text=doc.text,
+            timestamp=doc.timestamp,
+            metadata={"speaker": doc.speaker, "doc_id": doc.id},
+        )
 
     async def _sleep(self, now: datetime) -> None:
         assert self._storage is not None and self._brain is not None

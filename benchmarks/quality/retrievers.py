@@ -37,6 +37,11 @@ class Doc:
     """The session the turn belongs to (systems that sleep between sessions group by it)."""
 
 
+def plain_text(doc: Doc) -> str:
+    """The turn as a user writes it, date and speaker in the text: "[2023-05-08 13:56] Ann: hi"."""
+    return f"[{doc.timestamp:%Y-%m-%d %H:%M}] {doc.speaker}: {doc.text}"
+
+
 @dataclass(frozen=True, slots=True)
 class SearchOutput:
     """Ranked ids plus, when the system builds one, the context string it would inject."""

@@ -33,7 +33,9 @@ from benchmarks.quality import report, summary
 from benchmarks.quality.datasets import (
     LOCOMO_FILE,
     LONGMEMEVAL_FILE,
+    SLICES,
     default_data_dir,
+    dev_slice,
     load_locomo,
     load_longmemeval,
 )
@@ -69,6 +71,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=None,
         help="only the first N LoCoMo conversations and N LongMemEval questions",
     )
+    parser.add_argument(
+        "--slice",
+        choices=SLICES,
+        default="all",
+        help="tune on 'tune' (LoCoMo conv-26/41/43/47, even LongMemEval questions); check on "
+        "'heldout' (the rest) before adopting a change (default all)",
+    )
     parser.add_argument("--report", type=Path, default=None, help="write a JSON report here")
     parser.add_argument(
         "--data-dir",
@@ -84,6 +93,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--nm-speaker-prefix",
         action="store_true",
         help='encode "Speaker: text" instead of the bare text (speaker is always metadata)',
+    )
+    parser.add_argument(
+        "--nm-encoding",
+        choices=("metadata", "plain"),
+        default="metadata",
+        help="metadata: each turn stored with its date and speaker as timestamp and metadata; "
+        'plain: as a user writes it, "[2023-05-08 13:56] Ann: text", nothing else',
+    )
+    parser.add_argument(
+        "--lme-no-asker",
+        action="store_true",
+        help='ask LongMemEval with a plain query() (default: asker="user")',
     )
     parser.add_argument(
         "--nm-context-fibers",
@@ -187,10 +208,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     datasets = DATASETS if args.dataset == "all" else (args.dataset,)
     loaded: dict[str, Any] = {}
     if "locomo" in datasets:
-        conversations = load_locomo(data_dir)
+        conversations = dev_slice(load_locomo(data_dir), args.slice)
         loaded["locomo"] = conversations[: args.limit] if args.limit else conversations
     if "longmemeval" in datasets:
-        questions = load_longmemeval(data_dir, strict=True)
+        questions = dev_slice(load_longmemeval(data_dir, strict=True), args.slice)
         loaded["longmemeval"] = questions[: args.limit] if args.limit else questions
     result: dict[str, Any] = {
         "command": shlex.join(["python", "-m", "benchmarks.quality.run", *args.argv]),
@@ -200,6 +221,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "machine": platform.machine(),
         "data_dir": str(data_dir),
         "limit": args.limit,
+        "slice": args.slice,
         "systems": args.system_list,
         "datasets": {},
     }
@@ -209,6 +231,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             nm_storage=args.nm_storage,
             nm_depth=args.nm_depth,
             nm_speaker_prefix=args.nm_speaker_prefix,
+            nm_encoding=args.nm_encoding,
+            lme_asker=not args.lme_no_asker,
             nm_context_fibers=args.nm_context_fibers,
             sqlite_dir=Path(tmp),
             lme_turn_pool=args.lme_turn_pool,
@@ -225,6 +249,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "nm_storage": options.nm_storage,
             "nm_depth": options.nm_depth,
             "nm_speaker_prefix": options.nm_speaker_prefix,
+            "nm_encoding": options.nm_encoding,
+            "lme_asker": options.lme_asker,
             "nm_context_fibers": options.nm_context_fibers,
             "lme_turn_pool": options.lme_turn_pool,
             "nm_embedder": options.nm_embedder,
@@ -256,7 +282,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 tqdm.write(report.format_latency(name, runs), file=sys.stdout)
                 if checks:
                     text = report.format_reference_check(name, checks)
-                    if args.limit is not None:
+                    if args.limit is not None or args.slice != "all":
                         text += "\n(limited run: not comparable with the README figures)"
                     tqdm.write(text, file=sys.stdout)
                 tqdm.write(f"({name} took {elapsed:.1f} s)\n", file=sys.stdout)

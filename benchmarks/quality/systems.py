@@ -116,6 +116,10 @@ class SystemOptions:
     nm_storage: str = "memory"
     nm_depth: str = "CONTEXT"
     nm_speaker_prefix: bool = False
+    nm_encoding: str = "metadata"
+    """``metadata``: date and speaker passed as timestamp and metadata; ``plain``: in the text."""
+    lme_asker: bool = True
+    """LongMemEval questions asked by the user (``asker="user"``), or a plain ``query()``."""
     nm_context_fibers: int = 100
     sqlite_dir: Path | None = None
     lme_turn_pool: int = 50
@@ -188,6 +192,7 @@ class EngineFactory:
             embedder=self.embedder,
             weights=self.spec.weights,
             sleep=self.spec.sleep,
+            plain_text=self.options.nm_encoding == "plain",
         )
         self._open.append(retriever)
         return retriever

@@ -12,6 +12,7 @@ from benchmarks.quality.datasets import (
     LmeQuestion,
     LocomoConversation,
     default_data_dir,
+    dev_slice,
     load_locomo,
     load_longmemeval,
     parse_lme_date,
@@ -115,3 +116,14 @@ def test_longmemeval_relevance(lme: list[LmeQuestion]) -> None:
     assert first.relevant_turn_ids == {"answer_530960c1:4"}
     # This haystack repeats a session: the repeat gets its own id.
     assert "sharegpt_SYbLHTK_0#2" in {s.session_id for s in first.sessions}
+
+
+@needs_locomo
+def test_dev_slices_split_by_conversation(locomo: list[LocomoConversation]) -> None:
+    tune = [c.sample_id for c in dev_slice(locomo, "tune")]
+    heldout = [c.sample_id for c in dev_slice(locomo, "heldout")]
+    assert tune == ["conv-26", "conv-41", "conv-43", "conv-47"]
+    assert heldout == ["conv-30", "conv-42", "conv-44"]
+    assert dev_slice(locomo, "all") == locomo
+    with pytest.raises(ValueError, match="unknown slice"):
+        dev_slice(locomo, "train")

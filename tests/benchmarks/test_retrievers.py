@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +25,7 @@ from benchmarks.quality.retrievers import (
     budget_context,
     estimate_tokens,
     evidence_in_context,
+    plain_text,
 )
 
 T0 = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)
@@ -149,3 +151,20 @@ async def test_neural_memory_adapter_real_engine() -> None:
         await retriever.close()
     assert set(out.ids) <= {d.id for d in DOCS}
     assert isinstance(out.context, str)
+
+
+async def test_plain_text_docs_recall_like_docs_with_fields() -> None:
+    """The same turns, as a user writes them (date and speaker in the text), rank alike."""
+    when = datetime(2023, 6, 1, tzinfo=UTC)
+    rankings = []
+    for plain in (False, True):
+        docs = [replace(d, text=plain_text(d)) for d in DOCS] if plain else list(DOCS)
+        retriever = NeuralMemoryRetriever(brain_name="plain", plain_text=plain)
+        try:
+            await retriever.index(docs)
+            rankings.append(
+                await retriever.search("What is Caroline's puppy called?", k=3, reference_time=when)
+            )
+        finally:
+            await retriever.close()
+    assert rankings[0] == rankings[1]

@@ -35,6 +35,7 @@ from neural_memory.engine._store_merge import (
 from neural_memory.engine.extraction import ExtractedLink, Extraction, extract
 from neural_memory.engine.facts import fact_key
 from neural_memory.engine.handle import BrainHandle, ThreadTail, thread_key
+from neural_memory.engine.header import Header, read_header
 from neural_memory.errors import ConfigError, ValidationError
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import FiberVector, WriteBatch
@@ -184,12 +185,15 @@ class MemoryEncoder:
         A memory whose text (and speaker) is already stored is merged into the stored fiber
         (its mention count grows) instead of stored twice. A statement that sets a new value
         for a known fact ("The wifi password is ...") supersedes the older statement, which
-        stays reachable through ``superseded_by`` / ``metadata["supersedes"]``.
+        stays reachable through ``superseded_by`` / ``metadata["supersedes"]``. A text that
+        starts with a written date and/or a speaker ("[2023-05-08 13:56] Caroline: ...") is
+        stored as if they had been passed as ``timestamp`` and ``metadata["speaker"]``.
         """
-        inputs = [MemoryInput(text=i) if isinstance(i, str) else i for i in items]
-        if not inputs:
+        given = [MemoryInput(text=i) if isinstance(i, str) else i for i in items]
+        if not given:
             return []
         handle = self._handle()
+        inputs = [_with_header(_validated(item)) for item in given]
         plans = await _plans(inputs, self._planner)
         conversations = [item.conversation for item in inputs]
         tails = {c: await handle.thread_tail(c) for c in dict.fromkeys(conversations)}
@@ -317,8 +321,8 @@ def _validated(item: MemoryInput) -> MemoryInput:
 
 
 async def _plans(inputs: Sequence[MemoryInput], planner: Executor | None) -> list[Plan]:
-    """Every input's plan; extraction is CPU-bound, so long texts are planned off the loop."""
-    items = [_validated(item) for item in inputs]
+    """Every (validated) input's plan; long texts (CPU-bound extraction) off the loop."""
+    items = list(inputs)
     if sum(len(item.text) for item in items) <= _PLAN_INLINE_CHARS:
         return _plan_all(items)
     if planner is None:
@@ -341,6 +345,43 @@ def _moment(item: MemoryInput) -> datetime:
 def _speaker(item: MemoryInput) -> str | None:
     speaker = (item.metadata or {}).get("speaker")
     return speaker if isinstance(speaker, str) else None
+
+
+def _with_header(item: MemoryInput) -> MemoryInput:
+    """``item`` with the date and speaker its text starts with moved into its fields.
+
+    "[2023-05-08 13:56] Caroline: I went ..." is stored like "I went ..." with that timestamp
+    and ``metadata["speaker"] = "Caroline"`` (the header as written is kept in
+    ``metadata["header"]``). A header that contradicts the caller's own timestamp (another
+    day) or speaker is part of the text and stays in it.
+    """
+    header = read_header(item.text)
+    if header is None:
+        return item
+    metadata = dict(item.metadata or {})
+    speaker = metadata.get("speaker")
+    timestamp = item.timestamp
+    if _contradicts(header, speaker, timestamp):
+        return item
+    if header.speaker is not None and speaker is None:
+        metadata["speaker"] = header.speaker
+    metadata.setdefault("header", header.text)
+    return replace(item, text=header.body, timestamp=timestamp or header.moment, metadata=metadata)
+
+
+def _contradicts(header: Header, speaker: object, timestamp: datetime | None) -> bool:
+    """Whether the header names another speaker or another day than the caller's fields."""
+    other_speaker = (
+        header.speaker is not None
+        and speaker is not None
+        and (not isinstance(speaker, str) or speaker.casefold() != header.speaker.casefold())
+    )
+    other_day = (
+        header.moment is not None
+        and timestamp is not None
+        and as_utc(timestamp).date() != header.moment.date()
+    )
+    return other_speaker or other_day
 
 
 def _plan_all(

@@ -10,10 +10,10 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
-__all__ = ["Granularity", "TimeSpan", "day_span", "find_time_spans"]
+__all__ = ["Granularity", "TimeSpan", "day_span", "find_time_spans", "leading_moment"]
 
 _MONTHS = {name[:3].casefold(): index for index, name in enumerate(calendar.month_abbr) if name}
 _WEEKDAYS = {name.casefold(): index for index, name in enumerate(calendar.day_name)}
@@ -218,3 +218,63 @@ def _day(day: date, text: str) -> TimeSpan:
 def _month(year: int, month: int, text: str) -> TimeSpan:
     last = calendar.monthrange(year, month)[1]
     return TimeSpan(date(year, month, 1), date(year, month, last), Granularity.MONTH, text)
+
+
+_WEEKDAY_NAME = r"(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?"
+_CLOCK = (
+    r"(?P<{0}hour>[0-2]?\d):(?P<{0}minute>[0-5]\d)(?::[0-5]\d(?:\.\d+)?)?"
+    r"(?:\s*(?P<{0}half>[ap])\.?m\.?)?"
+)
+_WRITTEN_DATES = (
+    r"(?P<year>(?:19|20)\d\d)[-/.](?P<month>[01]?\d)[-/.](?P<day>[0-3]?\d)",
+    rf"{_DAY}(?: of)? {_MONTH}\.?,? {_YEAR}",
+    rf"{_MONTH}\.? {_DAY},? {_YEAR}",
+)
+_LEADING: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(
+        rf"\s*(?:{_WEEKDAY_NAME},?\s+)?(?:{_CLOCK.format('b_')}\s*(?:on\s+|,\s*)?)?"
+        rf"{written}(?:,?\s*\(?{_WEEKDAY_NAME}\)?)?"
+        rf"(?:(?:\s*,|\s+at|T|\s)\s*{_CLOCK.format('a_')})?(?:\s*(?:Z|UTC|[+-]\d\d:?\d\d))?",
+        re.IGNORECASE,
+    )
+    for written in _WRITTEN_DATES
+)
+
+
+def leading_moment(text: str) -> tuple[datetime, int] | None:
+    """The date (and time of day) written at the very start of ``text``, and where it ends.
+
+    Written dates as people and programs write them - "2023-05-08", "2023/05/20 (Sat) 02:21",
+    "8 May 2023", "May 8, 2023 at 3:15 pm", "1:56 pm on 8 May, 2023", "2023-05-08T13:56:00Z" -
+    give a UTC moment (midnight when no time is written; a written offset is not applied).
+    Relative expressions ("yesterday") and partial dates ("in May") are no written moment.
+    """
+    for pattern in _LEADING:
+        match = pattern.match(text)
+        if match is not None:
+            moment = _written(match)
+            if moment is not None:
+                return moment, match.end()
+    return None
+
+
+def _written(match: re.Match[str]) -> datetime | None:
+    parts = {key: value.casefold() for key, value in match.groupdict().items() if value}
+    try:
+        day = _make_date(parts, 0)
+        hour, minute = _clock(parts, "a_") or _clock(parts, "b_") or (0, 0)
+        return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _clock(parts: dict[str, str], prefix: str) -> tuple[int, int] | None:
+    if f"{prefix}hour" not in parts:
+        return None
+    hour, minute = int(parts[f"{prefix}hour"]), int(parts[f"{prefix}minute"])
+    half = parts.get(f"{prefix}half")
+    if half is not None:
+        if not 1 <= hour <= 12:
+            raise ValueError("a 12-hour clock runs from 1 to 12")
+        hour = hour % 12 + (12 if half == "p" else 0)
+    return hour, minute

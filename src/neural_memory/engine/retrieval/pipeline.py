@@ -190,8 +190,11 @@ class ReflexPipeline:
         """Recall what the brain knows about ``query``, as of ``reference_time`` (default now).
 
         ``asker`` names who is asking (a speaker of the memories): a query in the first
-        person ("what did I ...") then favours that speaker's memories. With ``explain``,
-        each recalled memory carries ``why``: its activation path from the query's anchors.
+        person ("what did I ...") then favours that speaker's memories. Without ``asker``, a
+        first-person query is the brain owner's: the ``user`` role when it speaks in the
+        brain, else a speaker who said most of its memories (see ``ranking.owner_row``).
+        With ``explain``, each recalled memory carries ``why``: its activation path from the
+        query's anchors.
         """
         started = time.perf_counter()
         text = check_text(require_text(query, "query"), "query")
@@ -296,13 +299,14 @@ class ReflexPipeline:
             vector = None
         elif vector is None:
             vector = (await self._embedder.embed([text]))[0]
-        first_person = asker is not None and bool(_FIRST_PERSON & set(tokenize(text)))
+        first_person = bool(_FIRST_PERSON & set(tokenize(text)))
         return QuerySignals(
             terms=analysis.terms,
             keys=analysis.keys,
             time_spans=analysis.time_spans,
             vector=vector,
             asker_key=word_key(asker) if first_person and asker else None,
+            first_person=first_person,
         )
 
     async def _after_recall(

@@ -10,6 +10,7 @@ import numpy.typing as npt
 
 from neural_memory.core.neuron import NeuronType, stable_neuron_id
 from neural_memory.engine.activation import SpreadParams, SpreadResult, spread
+from neural_memory.engine.extraction import word_key
 from neural_memory.engine.retrieval.index import BrainIndex
 from neural_memory.engine.retrieval.scoring import (
     FusionWeights,
@@ -40,6 +41,8 @@ class QuerySignals:
     vector: FloatArray | None = None
     asker_key: str | None = None
     """Neuron key of who is asking, when the query speaks in the first person."""
+    first_person: bool = False
+    """The query speaks in the first person; without ``asker_key`` the brain's owner asks."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +92,7 @@ def rank(
         params=SpreadParams(hops=hops, trail=trail),
         quiet_neurons=index.time_rows,
     )
-    asker = _row_of(index, signals.asker_key)
+    asker = _asker_row(index, signals)
     asker_fibers = _fibers_of(index, asker) if asker is not None else None
     entities = _entities(index, anchors, asker)
     fused = fuse(
@@ -242,6 +245,39 @@ def _semantic(
     sims = index.vectors.similarities(vector, size)
     cosine: FloatArray = np.clip(sims, 0.0, 1.0).astype(np.float32, copy=False)
     return cosine, relative_similarity(sims, index.vectors.present(size))
+
+
+OWNER_ROLE = "user"
+"""The chat role of whoever a brain's memories are about, when it speaks in them."""
+OWNER_LEAD = 2.0
+"""A brain without that role is owned by a speaker who said this many times more than anyone."""
+
+
+def _asker_row(index: BrainIndex, signals: QuerySignals) -> int | None:
+    """The neuron row of who asks: the named asker, else for a first-person query the owner."""
+    if signals.asker_key is not None:
+        return _row_of(index, signals.asker_key)
+    if not signals.first_person:
+        return None
+    return owner_row(index.speakers(), _row_of(index, word_key(OWNER_ROLE)))
+
+
+def owner_row(speakers: npt.NDArray[np.int32], role_row: int | None) -> int | None:
+    """Whose brain this is, from who said its memories (``speakers``: neuron row per fiber).
+
+    The chat role ``user`` (``role_row``) when it speaks in the brain; else the speaker of
+    the most memories when they said at least :data:`OWNER_LEAD` times as many as the next
+    speaker (one person's notes and chats); else nobody (a conversation among equals).
+    """
+    said = speakers[speakers >= 0]
+    if said.size == 0:
+        return None
+    if role_row is not None and bool(np.any(said == role_row)):
+        return role_row
+    counts = np.bincount(said)
+    top = int(np.argmax(counts))
+    runner_up = float(np.max(np.delete(counts, top))) if counts.size > 1 else 0.0
+    return top if counts[top] >= OWNER_LEAD * runner_up else None
 
 
 def _row_of(index: BrainIndex, key: str | None) -> int | None:
