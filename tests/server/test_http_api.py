@@ -17,7 +17,7 @@ import pytest
 
 from neural_memory import Brain
 from neural_memory.core import Alert, AlertSeverity, AlertType, Neuron, NeuronType
-from neural_memory.errors import StorageUnavailableError, ValidationError
+from neural_memory.errors import NeuralMemoryError, StorageUnavailableError, ValidationError
 from neural_memory.server import create_app
 from neural_memory.server.config import ServerConfig
 from neural_memory.storage import InMemoryStorage, SharedStorage, SQLiteStorage, WriteBatch
@@ -475,3 +475,31 @@ async def test_api_documents_are_served_offline_without_a_key(served: Served) ->
             assert script.status_code == 200 and len(script.content) > 100_000
         schema = (await anonymous.get("/openapi.json")).json()
         assert set(schema["components"]["securitySchemes"]) == {"APIKeyHeader", "HTTPBearer"}
+
+
+async def test_shared_storage_waits_out_the_rate_limit(serve: Callable[..., Served]) -> None:
+    # One request a second after a burst of two: the client's later calls are refused with
+    # 429 + Retry-After, wait, and are sent again, so every call succeeds and all land.
+    config = ServerConfig(admin_key=ADMIN_KEY, rate_limit=1.0, rate_burst=2)
+    served = serve(InMemoryStorage(), config=config)
+    brain = Brain.create("limited")
+    async with SharedStorage(served.url, api_key=ADMIN_KEY) as remote:
+        await remote.save_brain(brain)
+        remote.set_brain(brain.id)
+        neurons = [Neuron.create(NeuronType.CONCEPT, f"topic {i}") for i in range(3)]
+        for neuron in neurons:
+            await remote.add_neuron(neuron)
+        found = await remote.get_neurons([n.id for n in neurons])
+    assert set(found) == {n.id for n in neurons}
+
+
+async def test_shared_storage_gives_up_when_the_wait_exceeds_its_timeout(
+    serve: Callable[..., Served],
+) -> None:
+    # The protocol check of initialize() spends the one token; the next call would have to
+    # wait 100 s (Retry-After), more than the client's timeout: it fails at once.
+    config = ServerConfig(admin_key=ADMIN_KEY, rate_limit=0.01, rate_burst=1)
+    served = serve(InMemoryStorage(), config=config)
+    async with SharedStorage(served.url, api_key=ADMIN_KEY, timeout=5.0) as remote:
+        with pytest.raises(NeuralMemoryError, match="too many requests"):
+            await remote.list_brains()

@@ -11,6 +11,7 @@ through the change log, so recall does not make one request per neuron.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import importlib
 import os
@@ -91,7 +92,9 @@ class SharedStorage(Storage):
         brain_id: Selects this brain (same as calling ``set_brain``).
         client: An ``httpx.AsyncClient`` to send requests with (connection pooling, auth
             headers, TLS settings); it is not closed by :meth:`close`.
-        timeout: Seconds to wait for the server on each request (own client only).
+        timeout: Seconds to wait for the server on each request (own client only); also
+            the most a request waits in all when the server rate-limits it (HTTP 429: it is
+            sent again after the ``Retry-After`` the server names).
         api_key: The server's API key for this brain (sent as ``Authorization: Bearer``);
             when not given, ``NEURAL_MEMORY_API_KEY`` from the environment, if set.
     """
@@ -158,17 +161,13 @@ class SharedStorage(Storage):
             raise StorageClosedError("SharedStorage is closed")
         content = dump_json(body) if body is not None else None
         url = f"{self._base_url}{STORAGE_PREFIX}/{name}"
-        try:
-            response = await self._client.request(
-                method, url, content=content, headers=self._headers
-            )
-        except self._httpx.TransportError as exc:
-            raise StorageUnavailableError(
-                f"cannot reach the NeuralMemory server at {self._base_url}: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
-        except self._httpx.HTTPError as exc:
-            raise StorageError(f"request to {url} failed: {exc}") from exc
+        response = await self._send(method, url, content)
+        waited = 0.0
+        while (delay := _retry_delay(response)) is not None and waited + delay <= self._timeout:
+            # The server refused the request unprocessed (rate limit): send it again later.
+            waited += delay
+            await asyncio.sleep(delay)
+            response = await self._send(method, url, content)
         try:
             payload = response.json()
         except ValueError:
@@ -178,6 +177,19 @@ class SharedStorage(Storage):
         if not isinstance(payload, dict):
             raise StorageError(f"{url} answered HTTP {response.status_code} without a JSON object")
         return payload
+
+    async def _send(self, method: str, url: str, content: bytes | None) -> httpx.Response:
+        """One HTTP request; transport failures as storage errors."""
+        assert self._client is not None  # checked by _call
+        try:
+            return await self._client.request(method, url, content=content, headers=self._headers)
+        except self._httpx.TransportError as exc:
+            raise StorageUnavailableError(
+                f"cannot reach the NeuralMemory server at {self._base_url}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        except self._httpx.HTTPError as exc:
+            raise StorageError(f"request to {url} failed: {exc}") from exc
 
     async def _post(self, name: str, body: dict[str, Any], key: str) -> Any:
         """``payload[key]`` of a POST to the primitive ``name``."""
@@ -391,3 +403,14 @@ def _bool(value: Any) -> bool:
     if not isinstance(value, bool):
         raise StorageError(f"the server sent {value!r} where true/false was expected")
     return value
+
+
+def _retry_delay(response: httpx.Response) -> float | None:
+    """Seconds to wait before sending a rate-limited request again (None: not rate-limited)."""
+    if response.status_code != 429:
+        return None
+    try:
+        delay = float(response.headers.get("retry-after", ""))
+    except ValueError:
+        return None
+    return delay if 0 <= delay < float("inf") else None
