@@ -25,9 +25,10 @@ import argparse
 import asyncio
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -249,42 +250,44 @@ async def load_embedder(modes: Sequence[str]) -> OnnxMiniLMEmbedder | None:
     return embedder
 
 
+Brains = Sequence[tuple[str, int, Callable[[Embedder | None], Awaitable[list[Sample]]]]]
+"""Per brain: its name, its number of questions, and what stores and asks it."""
+
+
+async def collect_modes(brains: Brains, modes: Sequence[str]) -> dict[str, Any]:
+    """Per mode, the feature rows of every brain's questions (printing progress per brain)."""
+    embedder = await load_embedder(modes)
+    collected: dict[str, Any] = {}
+    for mode in modes:
+        samples: list[Sample] = []
+        for name, questions, ask in brains:
+            started = time.perf_counter()
+            samples += await ask(embedder if mode == "semantic" else None)
+            print(f"{mode} {name}: {questions} questions "
+                  f"in {time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
+        collected[mode] = sample_rows(samples)
+    if embedder is not None:
+        await embedder.aclose()
+    return collected
+
+
 async def collect(
     conversations: Sequence[LocomoConversation], tune: int, modes: Sequence[str]
 ) -> dict[str, Any]:
     """LoCoMo, per mode: every question's features and outcome (and its slice)."""
-    embedder = await load_embedder(modes)
-    collected: dict[str, Any] = {"tune": [c.sample_id for c in conversations[:tune]]}
-    for mode in modes:
-        samples: list[Sample] = []
-        for conversation in conversations:
-            started = time.perf_counter()
-            samples += await conversation_samples(
-                conversation, embedder if mode == "semantic" else None
-            )
-            print(f"{mode} {conversation.sample_id}: {len(conversation.questions)} questions "
-                  f"in {time.perf_counter() - started:.0f} s", flush=True)  # fmt: skip
-        collected[mode] = sample_rows(samples)
-    if embedder is not None:
-        await embedder.aclose()
+    brains = [
+        (c.sample_id, len(c.questions), partial(conversation_samples, c)) for c in conversations
+    ]
+    collected = await collect_modes(brains, modes)
+    collected["tune"] = [c.sample_id for c in conversations[:tune]]
     return collected
 
 
 async def collect_lme(questions: Sequence[LmeQuestion], modes: Sequence[str]) -> dict[str, Any]:
     """LongMemEval, per mode: each question's features and outcome (its own brain)."""
-    embedder = await load_embedder(modes)
-    collected: dict[str, Any] = {}
-    for mode in modes:
-        started = time.perf_counter()
-        samples: list[Sample] = []
-        for question in questions:
-            samples += await lme_samples(question, embedder if mode == "semantic" else None)
-        print(f"{mode} longmemeval: {len(questions)} questions "
-              f"in {time.perf_counter() - started:.0f} s", flush=True)  # fmt: skip
-        collected[mode] = sample_rows(samples)
-    if embedder is not None:
-        await embedder.aclose()
-    return collected
+    return await collect_modes(
+        [(q.question_id, 1, partial(lme_samples, q)) for q in questions], modes
+    )
 
 
 def arrays(
