@@ -150,12 +150,13 @@ async def conversation_samples(
 
 
 async def lme_samples(question: LmeQuestion, embedder: Embedder | None) -> list[Sample]:
-    """LongMemEval: its own haystack, one memory per turn (session date, role as speaker).
+    """LongMemEval: its own haystack, one memory per non-blank turn (session date, role as speaker).
 
     Asked as of ``question_date`` by the user; the evidence is its user turns with
     ``has_answer``.
     """
-    turns = list(question.iter_turns())
+    # Blank turns hold no evidence, and the engine refuses empty memories.
+    turns = [t for t in question.iter_turns() if t.content.strip()]
     memories = [
         MemoryInput(text=t.content, timestamp=t.timestamp, metadata={"speaker": t.role})
         for t in turns
