@@ -25,16 +25,24 @@ import argparse
 import asyncio
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from benchmarks.quality.datasets import LocomoConversation, load_locomo
-from benchmarks.quality.retrievers import normalise_text
+from benchmarks.quality.datasets import (
+    LmeQuestion,
+    LocomoConversation,
+    load_locomo,
+    load_longmemeval,
+)
+from benchmarks.quality.evaluate import LME_ASKER
+from benchmarks.quality.retrievers import evidence_in_context
 from neural_memory import Brain
 from neural_memory.engine.embeddings import Embedder, OnnxMiniLMEmbedder
 from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
@@ -50,6 +58,8 @@ from neural_memory.storage import InMemoryStorage
 MODES = ("lexical", "semantic")
 BINS = 10
 L2 = 1e-4
+CURRENT = {"lexical": LEXICAL_COEFFICIENTS, "semantic": SEMANTIC_COEFFICIENTS}
+"""The coefficients the engine carries now, per mode."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,44 +81,94 @@ def old_confidence(top_score: float, coverage: float) -> float:
     return min(1.0, 0.5 * coverage + 0.5 * top_score / (top_score + 0.5))
 
 
-async def conversation_samples(
-    conversation: LocomoConversation, embedder: Embedder | None
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """One question to ask a brain: when, by whom, and the texts of its evidence."""
+
+    question: str
+    reference_time: datetime
+    evidence_texts: tuple[str, ...]
+    category: int = 0
+    asker: str | None = None
+
+
+async def brain_samples(
+    name: str, memories: Sequence[MemoryInput], asks: Sequence[Ask], embedder: Embedder | None
 ) -> list[Sample]:
-    """Store one conversation in a fresh brain and ask each of its questions."""
-    texts = {turn.dia_id: turn.text for turn in conversation.turns}
+    """Store ``memories`` in a fresh brain, ask each question, label it by its evidence.
+
+    The label is whether *all* the evidence texts are in the returned context.
+    """
     async with InMemoryStorage() as storage:
-        brain = Brain.create(conversation.sample_id)
+        brain = Brain.create(name)
         await storage.save_brain(brain)
         storage.set_brain(brain.id)
         encoder = MemoryEncoder(storage, brain.config, embedder=embedder)
-        await encoder.encode_many(
-            [
-                MemoryInput(text=t.text, timestamp=t.timestamp, metadata={"speaker": t.speaker})
-                for t in conversation.turns
-            ]
-        )
+        await encoder.encode_many(memories)
         pipeline = ReflexPipeline(storage, brain.config, embedder=embedder)
         samples = []
-        for question in conversation.questions:
+        for ask in asks:
             result = await pipeline.query(
-                question.question, reference_time=conversation.last_timestamp
+                ask.question, reference_time=ask.reference_time, asker=ask.asker
             )
-            context = normalise_text(result.context)
-            found = [normalise_text(texts[e]) in context for e in question.evidence]
+            share = evidence_in_context(ask.evidence_texts, result.context)
             top = result.fibers[0].score if result.fibers else 0.0
             samples.append(
                 Sample(
-                    conversation=conversation.sample_id,
-                    category=question.category,
+                    conversation=name,
+                    category=ask.category,
                     features=confidence_features(result.fibers, result.coverage)
                     if result.fibers
                     else (1.0, 0.0, 0.0, 0.0, 0.0),
-                    held=all(found),
-                    any_held=any(found),
+                    held=share == 1.0,
+                    any_held=share > 0.0,
                     old_confidence=old_confidence(top, result.coverage),
                 )
             )
     return samples
+
+
+async def conversation_samples(
+    conversation: LocomoConversation, embedder: Embedder | None
+) -> list[Sample]:
+    """LoCoMo: every turn with its session date and speaker; asked as of the last session."""
+    texts = {turn.dia_id: turn.text for turn in conversation.turns}
+    memories = [
+        MemoryInput(text=t.text, timestamp=t.timestamp, metadata={"speaker": t.speaker})
+        for t in conversation.turns
+    ]
+    asks = [
+        Ask(
+            question=q.question,
+            reference_time=conversation.last_timestamp,
+            evidence_texts=tuple(texts[e] for e in q.evidence),
+            category=q.category,
+        )
+        for q in conversation.questions
+    ]
+    return await brain_samples(conversation.sample_id, memories, asks, embedder)
+
+
+async def lme_samples(question: LmeQuestion, embedder: Embedder | None) -> list[Sample]:
+    """LongMemEval: its own haystack, one memory per non-blank turn (session date, role as speaker).
+
+    Asked as of ``question_date`` by the user; the evidence is its user turns with
+    ``has_answer``.
+    """
+    # Blank turns hold no evidence, and the engine refuses empty memories.
+    turns = [t for t in question.iter_turns() if t.content.strip()]
+    memories = [
+        MemoryInput(text=t.content, timestamp=t.timestamp, metadata={"speaker": t.role})
+        for t in turns
+    ]
+    evidence = tuple(t.content for t in turns if t.turn_id in question.relevant_turn_ids)
+    ask = Ask(
+        question=question.question,
+        reference_time=question.question_date,
+        evidence_texts=evidence,
+        asker=LME_ASKER,
+    )
+    return await brain_samples(question.question_id, memories, [ask], embedder)
 
 
 def fit(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -129,7 +189,9 @@ def fit(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> npt.NDArray[n
     return weights
 
 
-def predict(x: npt.NDArray[np.float64], weights: Sequence[float]) -> npt.NDArray[np.float64]:
+def predict(
+    x: npt.NDArray[np.float64], weights: Sequence[float] | npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
     """The model's probabilities (what ``calibrated_confidence`` computes, unrounded)."""
     logits = np.clip(x @ np.asarray(weights, dtype=np.float64), -50, 50)
     result: npt.NDArray[np.float64] = 1.0 / (1.0 + np.exp(-logits))
@@ -170,40 +232,84 @@ def print_report(title: str, report: dict[str, Any]) -> None:
               f"{row['evidence_rate']:.3f}")  # fmt: skip
 
 
-async def collect(conversations: Sequence[LocomoConversation], tune: int) -> dict[str, Any]:
-    """Per mode, every question's features and outcome (and which slice it belongs to)."""
+def sample_rows(samples: Sequence[Sample]) -> list[dict[str, Any]]:
+    """Samples as JSON rows (the ``--features`` file)."""
+    return [
+        {"conversation": s.conversation, "category": s.category,
+         "features": list(s.features), "held": s.held, "any_held": s.any_held,
+         "old_confidence": s.old_confidence}
+        for s in samples
+    ]  # fmt: skip
+
+
+async def load_embedder(modes: Sequence[str]) -> OnnxMiniLMEmbedder | None:
+    """The embedding model when a mode needs it."""
+    if "semantic" not in modes:
+        return None
     embedder = OnnxMiniLMEmbedder()
     await embedder.load()
-    collected: dict[str, Any] = {"tune": [c.sample_id for c in conversations[:tune]]}
-    for mode in MODES:
+    return embedder
+
+
+Brains = Sequence[tuple[str, int, Callable[[Embedder | None], Awaitable[list[Sample]]]]]
+"""Per brain: its name, its number of questions, and what stores and asks it."""
+
+
+async def collect_modes(brains: Brains, modes: Sequence[str]) -> dict[str, Any]:
+    """Per mode, the feature rows of every brain's questions (printing progress per brain)."""
+    embedder = await load_embedder(modes)
+    collected: dict[str, Any] = {}
+    for mode in modes:
         samples: list[Sample] = []
-        for conversation in conversations:
+        for name, questions, ask in brains:
             started = time.perf_counter()
-            samples += await conversation_samples(
-                conversation, embedder if mode == "semantic" else None
-            )
-            print(f"{mode} {conversation.sample_id}: {len(conversation.questions)} questions "
-                  f"in {time.perf_counter() - started:.0f} s", flush=True)  # fmt: skip
-        collected[mode] = [
-            {"conversation": s.conversation, "category": s.category,
-             "features": list(s.features), "held": s.held, "any_held": s.any_held,
-             "old_confidence": s.old_confidence}
-            for s in samples
-        ]  # fmt: skip
-    await embedder.aclose()
+            samples += await ask(embedder if mode == "semantic" else None)
+            print(f"{mode} {name}: {questions} questions "
+                  f"in {time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
+        collected[mode] = sample_rows(samples)
+    if embedder is not None:
+        await embedder.aclose()
     return collected
+
+
+async def collect(
+    conversations: Sequence[LocomoConversation], tune: int, modes: Sequence[str]
+) -> dict[str, Any]:
+    """LoCoMo, per mode: every question's features and outcome (and its slice)."""
+    brains = [
+        (c.sample_id, len(c.questions), partial(conversation_samples, c)) for c in conversations
+    ]
+    collected = await collect_modes(brains, modes)
+    collected["tune"] = [c.sample_id for c in conversations[:tune]]
+    return collected
+
+
+async def collect_lme(questions: Sequence[LmeQuestion], modes: Sequence[str]) -> dict[str, Any]:
+    """LongMemEval, per mode: each question's features and outcome (its own brain)."""
+    return await collect_modes(
+        [(q.question_id, 1, partial(lme_samples, q)) for q in questions], modes
+    )
+
+
+def arrays(
+    rows: Sequence[dict[str, Any]],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Features, outcomes and pre-calibration confidences of feature rows."""
+    x = np.array([r["features"] for r in rows], dtype=np.float64).reshape(len(rows), len(FEATURES))
+    y = np.array([float(r["held"]) for r in rows])
+    old = np.array([r["old_confidence"] for r in rows])
+    return x, y, old
 
 
 def analyse(collected: dict[str, Any]) -> dict[str, Any]:
     """Fit on the tuning slice; reliability of each model on the held-out slice."""
     tune = set(collected["tune"])
-    current = {"lexical": LEXICAL_COEFFICIENTS, "semantic": SEMANTIC_COEFFICIENTS}
     results: dict[str, Any] = {}
     for mode in MODES:
+        if mode not in collected:
+            continue
         rows = collected[mode]
-        x = np.array([r["features"] for r in rows], dtype=np.float64)
-        y = np.array([float(r["held"]) for r in rows])
-        old = np.array([r["old_confidence"] for r in rows])
+        x, y, old = arrays(rows)
         in_tune = np.array([r["conversation"] in tune for r in rows])
         weights = fit(x[in_tune], y[in_tune])
         held_out = ~in_tune
@@ -211,35 +317,73 @@ def analyse(collected: dict[str, Any]) -> dict[str, Any]:
             "fitted": [round(float(w), 4) for w in weights],
             "tuning_questions": int(in_tune.sum()),
             "fitted_on_held_out": reliability(predict(x[held_out], weights), y[held_out]),
-            "current_on_held_out": reliability(predict(x[held_out], current[mode]), y[held_out]),
+            "current_on_held_out": reliability(predict(x[held_out], CURRENT[mode]), y[held_out]),
             "before_calibration_on_held_out": reliability(old[held_out], y[held_out]),
         }
     return results
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Collect (or reuse) the features, fit, print the constants and the reliability."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=None, help="The shared data folder.")
-    parser.add_argument("--tune", type=int, default=4, help="Conversations fitted on.")
-    parser.add_argument("--features", type=Path, default=Path("confidence_features.json"))
-    parser.add_argument("--reuse", action="store_true", help="Reuse --features, do not recall.")
-    args = parser.parse_args(argv)
+def analyse_lme(collected: dict[str, Any]) -> dict[str, Any]:
+    """Reliability of the engine's constants (no refit) on every LongMemEval question."""
+    results: dict[str, Any] = {}
+    for mode in MODES:
+        if mode not in collected:
+            continue
+        x, y, old = arrays(collected[mode])
+        results[mode] = {
+            "current": reliability(predict(x, CURRENT[mode]), y),
+            "before_calibration": reliability(old, y),
+        }
+    return results
+
+
+def run_locomo(args: argparse.Namespace) -> None:
+    """LoCoMo: collect (or reuse), fit, print the constants and the held-out reliability."""
     if args.reuse:
         collected = json.loads(args.features.read_text())
     else:
         conversations = sorted(load_locomo(args.data), key=lambda c: c.sample_id)
-        collected = asyncio.run(collect(conversations, args.tune))
+        collected = asyncio.run(collect(conversations, args.tune, args.modes))
         args.features.write_text(json.dumps(collected))
     results = analyse(collected)
     print(f"features: {', '.join(FEATURES)}; tuning slice: {', '.join(collected['tune'])}")
-    for mode in MODES:
-        found = results[mode]
+    for mode, found in results.items():
         name = "LEXICAL" if mode == "lexical" else "SEMANTIC"
         print(f"\n{name}_COEFFICIENTS = {tuple(found['fitted'])}  "
               f"# fitted on {found['tuning_questions']} questions")  # fmt: skip
         for key in ("fitted_on_held_out", "current_on_held_out", "before_calibration_on_held_out"):
-            print_report(f"{mode}, {key.replace('_', ' ')}", found[key])
+            print_report(f"LoCoMo {mode}, {key.replace('_', ' ')}", found[key])
+
+
+def run_longmemeval(args: argparse.Namespace) -> None:
+    """LongMemEval_S: collect (or reuse) and print the reliability of the engine's constants."""
+    if args.reuse:
+        collected = json.loads(args.lme_features.read_text())
+    else:
+        questions = load_longmemeval(args.data)[: args.lme_questions]
+        collected = asyncio.run(collect_lme(questions, args.modes))
+        args.lme_features.write_text(json.dumps(collected))
+    for mode, found in analyse_lme(collected).items():
+        for key in ("current", "before_calibration"):
+            print_report(f"LongMemEval_S {mode}, {key.replace('_', ' ')}", found[key])
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Report calibration on the chosen data sets (``--dataset``)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=None, help="The shared data folder.")
+    parser.add_argument("--dataset", choices=("locomo", "longmemeval", "both"), default="locomo")
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
+    parser.add_argument("--tune", type=int, default=4, help="LoCoMo conversations fitted on.")
+    parser.add_argument("--lme-questions", type=int, default=100, help="First N LME questions.")
+    parser.add_argument("--features", type=Path, default=Path("confidence_features.json"))
+    parser.add_argument("--lme-features", type=Path, default=Path("confidence_features_lme.json"))
+    parser.add_argument("--reuse", action="store_true", help="Reuse the features, no recall.")
+    args = parser.parse_args(argv)
+    if args.dataset in ("locomo", "both"):
+        run_locomo(args)
+    if args.dataset in ("longmemeval", "both"):
+        run_longmemeval(args)
 
 
 if __name__ == "__main__":
