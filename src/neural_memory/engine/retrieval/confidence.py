@@ -6,7 +6,9 @@ the most telling), and (with embeddings) how close in meaning it is. Its coeffic
 fitted on a tuning slice of the LoCoMo development set and checked on a held-out slice
 (``python -m benchmarks.calibrate_confidence``, which prints the constants below and the
 reliability table): a confidence of 0.7 means that about 7 recalls in 10 held all the
-evidence of their answer in the context (with the default budget of 10 memories).
+evidence of their answer in the context (with the default budget of 10 memories). The same
+constants carry over less well to LongMemEval_S dev (without embeddings ECE 0.10, no better
+than the uncalibrated formula there), so treat the value as a ranking of recalls first.
 Pure functions, no I/O.
 """
 
