@@ -59,7 +59,6 @@ class EmbeddingService:
     Args:
         embedder: The model.
         sink: Called with each engram and its vector once the vector is ready.
-        owns: Close ``embedder`` (if it has ``aclose``) in :meth:`aclose`.
         batch_size: Most texts embedded in one call.
     """
 
@@ -68,12 +67,10 @@ class EmbeddingService:
         embedder: Embedder,
         sink: Callable[[Engram, Vectors], None],
         *,
-        owns: bool,
         batch_size: int = 64,
     ) -> None:
         self._inner = embedder
         self._sink = sink
-        self._owns = owns
         self._batch_size = batch_size
         self._pending: list[Engram] = []
         self._task: asyncio.Task[None] | None = None
@@ -140,13 +137,13 @@ class EmbeddingService:
             self._error = task.exception()
 
     async def aclose(self) -> None:
-        """Stop embedding (pending engrams stay without vectors); close an owned model."""
+        """Stop embedding (pending engrams stay without vectors).
+
+        The model stays open: it is the caller's, or the process's shared default.
+        """
         task, self._task = self._task, None
         self._pending.clear()
         if task is not None and not task.done():
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        close = getattr(self._inner, "aclose", None)
-        if self._owns and close is not None:
-            await close()

@@ -335,4 +335,4 @@ async def _embedding_service(embedder: object, hippocampus: Hippocampus) -> Embe
             engram.embedding = as_vector(vector)
 
     # Neither the caller's model nor the process's shared default is this brain's to close.
-    return EmbeddingService(model, sink, owns=False)
+    return EmbeddingService(model, sink)
