@@ -38,6 +38,7 @@ import numpy.typing as npt
 from benchmarks.quality.datasets import (
     LmeQuestion,
     LocomoConversation,
+    dev_slice,
     load_locomo,
     load_longmemeval,
 )
@@ -368,11 +369,69 @@ def run_longmemeval(args: argparse.Namespace) -> None:
             print_report(f"LongMemEval_S {mode}, {key.replace('_', ' ')}", found[key])
 
 
+def analyse_joint(sets: dict[str, dict[str, Any]], tune: dict[str, set[str]]) -> dict[str, Any]:
+    """Fit on the tuning slices of every set together; reliability per set on its held out.
+
+    ``sets`` maps a set's name to its collected features (per mode), ``tune`` to the brain
+    names (conversations, questions) of its tuning slice.
+    """
+    results: dict[str, Any] = {}
+    for mode in MODES:
+        if not all(mode in collected for collected in sets.values()):
+            continue
+        parts = {name: arrays(collected[mode]) for name, collected in sets.items()}
+        in_tune = {
+            name: np.array([r["conversation"] in tune[name] for r in collected[mode]], dtype=bool)
+            for name, collected in sets.items()
+        }
+        x = np.concatenate([parts[name][0][in_tune[name]] for name in sets])
+        y = np.concatenate([parts[name][1][in_tune[name]] for name in sets])
+        weights = fit(x, y)
+        found: dict[str, Any] = {"fitted": [round(float(w), 4) for w in weights]}
+        found["tuning_questions"] = len(y)
+        for name, (xs, ys, old) in parts.items():
+            held = ~in_tune[name]
+            found[name] = {
+                "fitted": reliability(predict(xs[held], weights), ys[held]),
+                "current": reliability(predict(xs[held], CURRENT[mode]), ys[held]),
+                "before_calibration": reliability(old[held], ys[held]),
+            }
+        results[mode] = found
+    return results
+
+
+def run_joint(args: argparse.Namespace) -> None:
+    """Fit on the tuning slices of LoCoMo and LongMemEval_S (the harness's ``--slice tune``)
+    together, from the feature files of an earlier ``--dataset both`` run; report each set's
+    held-out reliability."""
+    sets = {
+        "LoCoMo": json.loads(args.features.read_text()),
+        "LongMemEval_S": json.loads(args.lme_features.read_text()),
+    }
+    tune = {
+        "LoCoMo": {c.sample_id for c in dev_slice(load_locomo(args.data), "tune")},
+        "LongMemEval_S": {q.question_id for q in dev_slice(load_longmemeval(args.data), "tune")},
+    }
+    for mode, found in analyse_joint(sets, tune).items():
+        name = "LEXICAL" if mode == "lexical" else "SEMANTIC"
+        print(f"\n{name}_COEFFICIENTS = {tuple(found['fitted'])}  "
+              f"# fitted on {found['tuning_questions']} questions of both sets")  # fmt: skip
+        for data in sets:
+            for key in ("fitted", "current", "before_calibration"):
+                title = f"{data} held out, {mode}, {key.replace('_', ' ')}"
+                print_report(title, found[data][key])
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Report calibration on the chosen data sets (``--dataset``)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=None, help="The shared data folder.")
-    parser.add_argument("--dataset", choices=("locomo", "longmemeval", "both"), default="locomo")
+    parser.add_argument(
+        "--dataset",
+        choices=("locomo", "longmemeval", "both", "joint"),
+        default="locomo",
+        help="joint: fit on both sets' tuning slices from the feature files of a 'both' run.",
+    )
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     parser.add_argument("--tune", type=int, default=4, help="LoCoMo conversations fitted on.")
     parser.add_argument("--lme-questions", type=int, default=100, help="First N LME questions.")
@@ -380,6 +439,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--lme-features", type=Path, default=Path("confidence_features_lme.json"))
     parser.add_argument("--reuse", action="store_true", help="Reuse the features, no recall.")
     args = parser.parse_args(argv)
+    if args.dataset == "joint":
+        run_joint(args)
+        return
     if args.dataset in ("locomo", "both"):
         run_locomo(args)
     if args.dataset in ("longmemeval", "both"):

@@ -76,3 +76,28 @@ async def test_label_needs_all_evidence_in_context() -> None:
     whole, partial = await calib.brain_samples("label", memories, asks, None)
     assert whole.held and whole.any_held
     assert not partial.held and partial.any_held
+
+
+def feature_rows(name: str, margins: list[float], held: list[bool]) -> list[dict[str, object]]:
+    """Feature rows of one brain: only the margin varies, and it decides the outcome."""
+    return [
+        {"conversation": name, "category": 0, "features": [1.0, 0.5, 0.5, m, 0.0], "held": h,
+         "any_held": h, "old_confidence": 0.9}
+        for m, h in zip(margins, held, strict=True)
+    ]  # fmt: skip
+
+
+def test_joint_fit_uses_only_tuning_brains_and_reports_each_sets_held_out() -> None:
+    margins = [0.05, 0.1, 0.15, 0.2, 0.6, 0.7, 0.8, 0.9, 0.1, 0.85]
+    held = [False, False, True, False, True, True, False, True, False, True]
+    tuning = feature_rows("a-tune", margins, held), feature_rows("b-tune", margins, held)
+    sets = {
+        "A": {"lexical": tuning[0] + feature_rows("a-held", [0.1], [False])},
+        "B": {"lexical": tuning[1] + feature_rows("b-held", [0.9, 0.05], [True, True])},
+    }
+    found = calib.analyse_joint(sets, {"A": {"a-tune"}, "B": {"b-tune"}})["lexical"]
+    assert found["tuning_questions"] == 2 * len(margins)
+    assert found["A"]["fitted"]["questions"] == 1
+    assert found["B"]["fitted"]["questions"] == 2
+    assert found["fitted"][3] > 0  # a larger margin means evidence more often in context
+    assert found["B"]["before_calibration"]["mean_confidence"] == pytest.approx(0.9)
