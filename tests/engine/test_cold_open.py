@@ -65,14 +65,17 @@ async def _reopened(path: Path, brain_id: str) -> tuple[list[str | None], list[l
 async def test_an_sqlite_v2_brain_is_migrated_and_recalls(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     brain_id, before = await _sqlite_brain(path)
-    with sqlite3.connect(path) as conn:  # back to version 2: no terms column
+    with sqlite3.connect(path) as conn:  # back to version 2: no terms column, no v4 index
+        conn.execute("DROP INDEX fibers_by_successor")
         conn.execute("ALTER TABLE fibers DROP COLUMN terms")
         conn.execute("PRAGMA user_version = 2")
     terms, after = await _reopened(path, brain_id)
     assert after == before
     assert None not in terms  # the migration stored every memory's terms
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        indexes = {row[1] for row in conn.execute("PRAGMA index_list(fibers)")}
+        assert "fibers_by_successor" in indexes
 
 
 async def test_memories_whose_terms_are_missing_or_stale_still_recall(tmp_path: Path) -> None:

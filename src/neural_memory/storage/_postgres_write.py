@@ -186,7 +186,7 @@ async def _stored_references(
     if batch.delete_fiber_ids:
         sql = (
             "SELECT superseded_by, id FROM fibers "
-            "WHERE brain = $1 AND superseded_by = ANY($2::text[])"
+            "WHERE brain = $1 AND superseded_by IS NOT NULL AND superseded_by = ANY($2::text[])"
         )
         successors = common.grouped(await conn.fetch(sql, brain, list(set(batch.delete_fiber_ids))))
     return integrity.StoredReferences(

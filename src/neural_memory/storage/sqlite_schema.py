@@ -16,7 +16,7 @@ from neural_memory.storage._sqlite_rows import stored_terms
 
 __all__ = ["SCHEMA_VERSION", "prepare_schema"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The schema version this release reads and writes (older versions are migrated on open)."""
 
 # Every brain-scoped table is keyed by (brain, id), where ``brain`` is the brain's row number
@@ -197,9 +197,17 @@ def _add_terms(conn: sqlite3.Connection) -> None:
     _execute_script(conn, _MIGRATION_V3)
 
 
+# Version 4: deleting a memory looks up the memories it supersedes (their ``superseded_by``)
+# through an index instead of scanning the brain. Partial: most memories supersede nothing.
+_MIGRATION_V4 = """
+CREATE INDEX fibers_by_successor ON fibers (brain, superseded_by)
+    WHERE superseded_by IS NOT NULL
+"""
+
 _MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     2: lambda conn: _execute_script(conn, _MIGRATION_V2),
     3: _add_terms,
+    4: lambda conn: _execute_script(conn, _MIGRATION_V4),
 }
 """Version -> what brings a database of the version before it to it."""
 
