@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from neural_memory import Brain, BrainConfig
+from neural_memory.core import Fiber, Neuron, NeuronType
 from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
 from neural_memory.engine.handle import BrainHandle, thread_key
 from neural_memory.engine.retrieval import ReflexPipeline
@@ -208,3 +209,48 @@ async def test_recall_embeds_old_memories_even_when_it_may_not_store_their_vecto
         assert await storage.get_vectors("toy-4") == {}
     finally:
         await storage.close()
+
+
+async def _orphan_and_user(storage: Storage) -> tuple[Neuron, Fiber]:
+    """A stored neuron no memory names yet, and a memory that would name it."""
+    tea = Neuron.create(NeuronType.CONCEPT, "tea")
+    await storage.write(WriteBatch(insert_neurons=(tea,)))
+    return tea, Fiber.create([tea.id], [], tea.id, content="tea at five")
+
+
+async def test_a_pass_refused_because_another_writer_moved_the_brain_is_planned_again(
+    storage: Storage,
+) -> None:
+    handle = BrainHandle.of(storage)
+    tea, user = await _orphan_and_user(storage)
+    plans: list[str] = []
+
+    async def prune_orphans() -> tuple[WriteBatch | None, int]:
+        orphans = [n.id for n in await storage.find_neurons() if n.id == tea.id]
+        named = {n for f in await storage.find_fibers() for n in f.neuron_ids}
+        plans.append("planned")
+        if len(plans) == 1:  # another writer uses the orphan after this plan read the brain
+            await storage.write(WriteBatch(insert_fibers=(user,)))
+        doomed = tuple(n for n in orphans if n not in named)
+        return (WriteBatch(delete_neuron_ids=doomed) if doomed else None), len(doomed)
+
+    assert await handle.write_planned(prune_orphans) == 0  # the second plan sees the new user
+    assert len(plans) == 2
+    assert await storage.get_neuron(tea.id) == tea
+    assert await storage.get_fiber(user.id) is not None
+
+
+async def test_a_pass_refused_on_an_unmoved_brain_raises_at_once(storage: Storage) -> None:
+    handle = BrainHandle.of(storage)
+    tea, user = await _orphan_and_user(storage)
+    await storage.write(WriteBatch(insert_fibers=(user,)))
+    plans: list[str] = []
+
+    async def wrong_plan() -> tuple[WriteBatch | None, None]:
+        plans.append("planned")
+        return WriteBatch(delete_neuron_ids=(tea.id,)), None
+
+    with pytest.raises(ValidationError, match="still named by fiber"):
+        await handle.write_planned(wrong_plan)
+    assert plans == ["planned"]
+    assert await storage.get_neuron(tea.id) == tea

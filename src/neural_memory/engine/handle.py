@@ -15,13 +15,13 @@ any process, follows the same predecessor.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from neural_memory.core._validation import require_text
-from neural_memory.errors import ValidationError
+from neural_memory.errors import NotFoundError, ValidationError
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
 
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from neural_memory.engine.retrieval.index import BrainIndex
 
 __all__ = ["BrainHandle", "ThreadTail", "thread_key"]
+
+T = TypeVar("T")
 
 _ATTACHMENT = "engine.handle"
 _THREAD_KEY = "thread.tail"
@@ -151,6 +153,35 @@ class BrainHandle:
         for index in self._indexes.values():
             index.apply_own_write(batch, seq)
         return seq
+
+    async def write_planned(
+        self, plan: Callable[[], Awaitable[tuple[WriteBatch | None, T]]], *, attempts: int = 3
+    ) -> T:
+        """Plan a batch from the brain as it is now and write it; re-plan if the brain moved.
+
+        For passes that read much of the brain before they write (consolidation, decay): a
+        writer in another task or process may change what ``plan`` read before the batch
+        lands, and storage then refuses the batch for a reference it would leave dangling
+        (``NotFoundError`` or ``ValidationError``). When the brain's change seq moved since
+        planning, ``plan`` runs again on the new state, up to ``attempts`` times in all; a
+        refusal while nothing else wrote is the plan's own fault and is raised at once.
+        ``plan`` returns the batch (None: nothing to write) and what the pass reports.
+        """
+        for _ in range(1, attempts):  # every attempt but the last
+            seq = await self._storage.get_change_seq()
+            batch, result = await plan()
+            try:
+                if batch is not None:
+                    await self.write(batch)
+            except (NotFoundError, ValidationError):
+                if await self._storage.get_change_seq() == seq:
+                    raise
+                continue
+            return result
+        batch, result = await plan()
+        if batch is not None:
+            await self.write(batch)
+        return result
 
     async def thread_tail(self, conversation: str | None = None) -> ThreadTail | None:
         """The last memory stored in ``conversation`` (None: the default thread), or None."""

@@ -6,6 +6,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypedDict
 
 from neural_memory.core.brain import BrainConfig
 from neural_memory.core.clock import as_utc, utcnow
@@ -66,6 +67,19 @@ class ConsolidationReport:
     duration_ms: float
 
 
+class _Counts(TypedDict):
+    """What the passes of one run change (the report's counts)."""
+
+    expired: int
+    duplicates_merged: int
+    facts_superseded: int
+    paths_strengthened: int
+    memories_matured: int
+    concepts_promoted: int
+    orphans_linked: int
+    orphans_pruned: int
+
+
 class ConsolidationEngine:
     """Runs every consolidation pass over the storage's current brain, in one transaction.
 
@@ -78,7 +92,9 @@ class ConsolidationEngine:
     The passes' changes and the run's bookkeeping (when it ran, what it promoted) are one
     atomic write, and decay is another: a run killed half-way leaves either everything or
     nothing of each, so no recall event is replayed twice. Link strengthening is written as
-    deltas, so reinforcements made meanwhile by other writers are kept.
+    deltas, so reinforcements made meanwhile by other writers are kept; a batch refused
+    because another writer changed the brain meanwhile is planned again
+    (:meth:`BrainHandle.write_planned`).
     """
 
     def __init__(
@@ -101,8 +117,19 @@ class ConsolidationEngine:
 
     async def _run(self, now: datetime) -> ConsolidationReport:
         started = time.perf_counter()
-        handle, policy = BrainHandle.of(self._storage), self._policy
-        storage = handle.storage
+        handle = BrainHandle.of(self._storage)
+        counts = await handle.write_planned(lambda: self._plan(handle, now))
+        if self._policy.apply_decay:
+            await DecayManager(decay_rate=self._config.decay_rate).apply_decay(handle, now=now)
+        return ConsolidationReport(
+            **counts,
+            decay_applied=self._policy.apply_decay,
+            duration_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    async def _plan(self, handle: BrainHandle, now: datetime) -> tuple[WriteBatch, _Counts]:
+        """Every pass planned on the brain as it is now: one batch, and what it changes."""
+        storage, policy = handle.storage, self._policy
         fibers = await handle.memories()
         neurons = await storage.find_neurons()
         synapses = await storage.get_synapses()
@@ -141,21 +168,17 @@ class ConsolidationEngine:
         )
         if replayed_until is not None:
             bookkeeping += ((_REPLAYED_KEY, replayed_until.isoformat()),)
-        await handle.write(_batch(changes, bookkeeping))
-        if policy.apply_decay:
-            await DecayManager(decay_rate=self._config.decay_rate).apply_decay(handle, now=now)
-        return ConsolidationReport(
-            expired=expired,
-            duplicates_merged=merged,
-            facts_superseded=superseded,
-            paths_strengthened=replayed,
-            memories_matured=matured,
-            concepts_promoted=concepts,
-            orphans_linked=linked,
-            orphans_pruned=pruned,
-            decay_applied=policy.apply_decay,
-            duration_ms=(time.perf_counter() - started) * 1000,
-        )
+        counts: _Counts = {
+            "expired": expired,
+            "duplicates_merged": merged,
+            "facts_superseded": superseded,
+            "paths_strengthened": replayed,
+            "memories_matured": matured,
+            "concepts_promoted": concepts,
+            "orphans_linked": linked,
+            "orphans_pruned": pruned,
+        }
+        return _batch(changes, bookkeeping), counts
 
 
 async def consolidate(

@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TypedDict
 
 from neural_memory.core._validation import require_unit
 from neural_memory.core.clock import as_utc, utcnow
@@ -73,10 +74,23 @@ class DecayManager:
         *,
         now: datetime | None = None,
     ) -> DecayReport:
-        """Decay the current brain of ``storage`` as of ``now`` (default: the clock)."""
+        """Decay the current brain of ``storage`` as of ``now`` (default: the clock).
+
+        One atomic batch, synapse changes as deltas; planned again if another writer changed
+        the brain meanwhile (:meth:`BrainHandle.write_planned`).
+        """
         started = time.perf_counter()
         moment = as_utc(now) if now else utcnow()
         handle = BrainHandle.of(storage)
+        counts = await handle.write_planned(lambda: self._plan(handle, moment, dry_run))
+        return DecayReport(
+            **counts, dry_run=dry_run, duration_ms=(time.perf_counter() - started) * 1000
+        )
+
+    async def _plan(
+        self, handle: BrainHandle, moment: datetime, dry_run: bool
+    ) -> tuple[WriteBatch | None, _Counts]:
+        """The brain's decay as of ``moment``: one batch (None for a dry run), and its counts."""
         storage = handle.storage
         stored = await storage.get_meta(LAST_RUN_KEY)
         last_run = datetime.fromisoformat(stored) if isinstance(stored, str) else None
@@ -90,29 +104,37 @@ class DecayManager:
             neurons, new_neurons, synapses, pruned_synapses, fibers, self.prune_threshold
         )
         new_fibers = plan.fibers(fibers)
-        if not dry_run:
-            unlinked = _without_synapses(fibers, new_fibers, set(pruned_synapses))
-            old = {s.id: s.weight for s in synapses}
-            pruned = set(pruned_neurons)
-            await handle.write(
-                WriteBatch(
-                    update_neurons=tuple(n for n in new_neurons if n.id not in pruned),
-                    synapse_deltas=tuple((s.id, s.weight - old[s.id]) for s in new_synapses),
-                    update_fibers=unlinked,
-                    delete_synapse_ids=tuple(pruned_synapses),
-                    delete_neuron_ids=tuple(pruned_neurons),
-                    put_meta=((LAST_RUN_KEY, moment.isoformat()),),
-                )
-            )
-        return DecayReport(
-            neurons_decayed=len(new_neurons),
-            synapses_decayed=len(new_synapses),
-            fibers_decayed=len(new_fibers),
-            neurons_pruned=len(pruned_neurons),
-            synapses_pruned=len(pruned_synapses),
-            dry_run=dry_run,
-            duration_ms=(time.perf_counter() - started) * 1000,
+        counts: _Counts = {
+            "neurons_decayed": len(new_neurons),
+            "synapses_decayed": len(new_synapses),
+            "fibers_decayed": len(new_fibers),
+            "neurons_pruned": len(pruned_neurons),
+            "synapses_pruned": len(pruned_synapses),
+        }
+        if dry_run:
+            return None, counts
+        unlinked = _without_synapses(fibers, new_fibers, set(pruned_synapses))
+        old = {s.id: s.weight for s in synapses}
+        pruned = set(pruned_neurons)
+        batch = WriteBatch(
+            update_neurons=tuple(n for n in new_neurons if n.id not in pruned),
+            synapse_deltas=tuple((s.id, s.weight - old[s.id]) for s in new_synapses),
+            update_fibers=unlinked,
+            delete_synapse_ids=tuple(pruned_synapses),
+            delete_neuron_ids=tuple(pruned_neurons),
+            put_meta=((LAST_RUN_KEY, moment.isoformat()),),
         )
+        return batch, counts
+
+
+class _Counts(TypedDict):
+    """What one decay run changes (the report's counts)."""
+
+    neurons_decayed: int
+    synapses_decayed: int
+    fibers_decayed: int
+    neurons_pruned: int
+    synapses_pruned: int
 
 
 def _without_synapses(
