@@ -93,6 +93,9 @@ _CUES: tuple[tuple[re.Pattern[str], SynapseType, bool], ...] = tuple(
     )
 )
 
+_ANY_CUE = re.compile("|".join(pattern.pattern for pattern, _, _ in _CUES), re.IGNORECASE)
+"""Matches where any cue does: a text without a cue word is not scanned once per cue."""
+
 
 @dataclass(frozen=True, slots=True)
 class ExtractedNeuron:
@@ -144,8 +147,9 @@ def extract(
     """Neurons, links, lexical terms and time spans of ``text`` written at ``moment``."""
     spans = find_time_spans(text, moment)
     found: dict[str, ExtractedNeuron] = {}
-    _add_words(text, found)
-    _add_names(text, found)
+    words = list(_WORD.finditer(text))
+    _add_words(text, words, found)
+    _add_names(text, words, found)
     for span in spans:
         _put(found, f"time:{span.label}", NeuronType.TIME, span.label, _pos(text, span.text))
     _retype(found, _INTENT_CUES, text, NeuronType.INTENT)
@@ -163,9 +167,9 @@ def extract(
     return Extraction(neurons, links, tuple(words), tuple(spans))
 
 
-def _add_words(text: str, found: dict[str, ExtractedNeuron]) -> None:
+def _add_words(text: str, words: list[re.Match[str]], found: dict[str, ExtractedNeuron]) -> None:
     previous = ""
-    for match in _WORD.finditer(text):
+    for match in words:
         raw = match.group(0).strip("'’-")
         word = raw.casefold()
         if (
@@ -176,8 +180,9 @@ def _add_words(text: str, found: dict[str, ExtractedNeuron]) -> None:
         ):
             previous = word
             continue
-        kind = _word_type(raw, word, previous, _starts_sentence(text, match.start()))
-        proper = raw[0].isupper() and kind in (NeuronType.ENTITY, NeuronType.SPATIAL)
+        capital = raw[0].isupper()
+        kind = _word_type(raw, word, previous, capital and _starts_sentence(text, match.start()))
+        proper = capital and kind in (NeuronType.ENTITY, NeuronType.SPATIAL)
         _put(found, word_key(word), kind, raw if proper else word, match.start())
         previous = word
 
@@ -204,10 +209,10 @@ def _looks_like_name(word: str) -> bool:
     )
 
 
-def _add_names(text: str, found: dict[str, ExtractedNeuron]) -> None:
+def _add_names(text: str, words: list[re.Match[str]], found: dict[str, ExtractedNeuron]) -> None:
     """Multi-word capitalised names ("New York", "Carol Smith") get a neuron of their own."""
     run: list[re.Match[str]] = []
-    for match in [*_WORD.finditer(text), None]:
+    for match in [*words, None]:
         capital = match is not None and match.group(0)[0].isupper()
         adjacent = match is not None and run and text[run[-1].end() : match.start()] == " "
         if capital and (not run or adjacent):
@@ -247,8 +252,9 @@ def _links(
     links: dict[tuple[str, str, SynapseType], ExtractedLink] = {}
 
     def add(source: str, target: str, kind: SynapseType, both: bool) -> None:
-        if source != target:
-            links.setdefault((source, target, kind), ExtractedLink(source, target, kind, both))
+        key = (source, target, kind)
+        if source != target and key not in links:
+            links[key] = ExtractedLink(source, target, kind, both)
 
     content = [n for n in neurons if n.key != own_day_key]
     for left, right in itertools.pairwise(content):
@@ -273,7 +279,9 @@ def _cue_links(
     text: str, neurons: list[ExtractedNeuron]
 ) -> list[tuple[str, str, SynapseType, bool]]:
     """Link the clause before a cue word to the clause after it."""
-    found = []
+    found: list[tuple[str, str, SynapseType, bool]] = []
+    if not _ANY_CUE.search(text):
+        return found
     for pattern, kind, _ in _CUES:
         for match in pattern.finditer(text):
             before = [n for n in neurons if 0 <= n.position < match.start()]
