@@ -14,6 +14,8 @@ import itertools
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from typing import NamedTuple
 
 from neural_memory.core.neuron import NeuronType
 from neural_memory.core.synapse import SynapseType
@@ -170,32 +172,60 @@ def extract(
 def _add_words(text: str, words: list[re.Match[str]], found: dict[str, ExtractedNeuron]) -> None:
     previous = ""
     for match in words:
-        raw = match.group(0).strip("'’-")
-        word = raw.casefold()
-        if (
-            len(word) < 2
-            or word in STOP_WORDS
-            or word in _TIME_WORDS
-            or (word.isdigit() and len(word) < 5)
-        ):
-            previous = word
+        word = _word(match.group(0))
+        if word.skipped:
+            previous = word.folded
             continue
-        capital = raw[0].isupper()
-        kind = _word_type(raw, word, previous, capital and _starts_sentence(text, match.start()))
-        proper = capital and kind in (NeuronType.ENTITY, NeuronType.SPATIAL)
-        _put(found, word_key(word), kind, raw if proper else word, match.start())
-        previous = word
+        sentence_start = word.capital and _starts_sentence(text, match.start())
+        kind = _word_type(word, previous, sentence_start)
+        proper = word.capital and kind in (NeuronType.ENTITY, NeuronType.SPATIAL)
+        _put(found, word.key, kind, word.raw if proper else word.folded, match.start())
+        previous = word.folded
 
 
-def _word_type(raw: str, word: str, previous: str, sentence_start: bool) -> NeuronType:
-    acronym = raw.isupper() and len(raw) <= 5
-    if raw[0].isupper() and (not sentence_start or acronym or _looks_like_name(word)):
+class _Word(NamedTuple):
+    """What a word is, whatever its neighbours: worked out once per spelling."""
+
+    raw: str
+    folded: str
+    key: str
+    skipped: bool
+    capital: bool
+    name_like: bool  # an acronym, or a capitalised word that reads like a name
+    place: bool
+    action: bool
+
+
+@lru_cache(maxsize=65_536)
+def _word(matched: str) -> _Word:
+    raw = matched.strip("'’-")
+    word = raw.casefold()
+    skipped = (
+        len(word) < 2
+        or word in STOP_WORDS
+        or word in _TIME_WORDS
+        or (word.isdigit() and len(word) < 5)
+    )
+    return _Word(
+        raw=raw,
+        folded=word,
+        key="" if skipped else word_key(word),
+        skipped=skipped,
+        capital=raw[0].isupper(),
+        name_like=(raw.isupper() and len(raw) <= 5) or _looks_like_name(word),
+        place=stem(word) in _PLACE_WORDS,
+        action=word.endswith(("ed", "ing")) and len(word) > 4,
+    )
+
+
+def _word_type(word: _Word, previous: str, sentence_start: bool) -> NeuronType:
+    if word.capital and (not sentence_start or word.name_like):
         return NeuronType.SPATIAL if previous in _PLACE_PREPOSITIONS else NeuronType.ENTITY
-    if stem(word) in _PLACE_WORDS:
+    if word.place:
         return NeuronType.SPATIAL
     if previous in _STATE_VERBS:
         return NeuronType.STATE
-    if word.endswith(("ed", "ing")) and len(word) > 4:
+    if word.action:
         return NeuronType.ACTION
     return NeuronType.CONCEPT
 
