@@ -211,7 +211,7 @@ def _plain_column(name: str, values: list[Any]) -> bool:
     if kinds == {float}:
         return all(map(math.isfinite, present))
     if kinds == {datetime}:
-        years = [value.year for value in present]
+        years: list[int] = [value.year for value in present]
         return min(years) >= MIN_YEAR and max(years) <= MAX_YEAR
     if kinds <= {frozenset, tuple}:
         items, length = (MAX_TAGS, MAX_NAME_LENGTH) if name == "tags" else _MEMBERS

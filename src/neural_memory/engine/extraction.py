@@ -149,9 +149,9 @@ def extract(
     """Neurons, links, lexical terms and time spans of ``text`` written at ``moment``."""
     spans = find_time_spans(text, moment)
     found: dict[str, ExtractedNeuron] = {}
-    words = list(_WORD.finditer(text))
-    _add_words(text, words, found)
-    _add_names(text, words, found)
+    matches = list(_WORD.finditer(text))
+    _add_words(text, matches, found)
+    _add_names(text, matches, found)
     for span in spans:
         _put(found, f"time:{span.label}", NeuronType.TIME, span.label, _pos(text, span.text))
     _retype(found, _INTENT_CUES, text, NeuronType.INTENT)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from neural_memory.core.fiber import Fiber
 from neural_memory.errors import AlreadyExistsError, BrainNotFoundError
@@ -258,11 +258,13 @@ def _put(conn: sqlite3.Connection, sql: str, rows: list[codec.Row]) -> None:
     IGNORE, the last of an upsert, still wins).
     """
     if rows:
-        conn.executemany(sql, sorted(rows, key=_row_id))
+        ordered: list[codec.Row] = sorted(rows, key=_row_id)
+        conn.executemany(sql, ordered)
 
 
-def _row_id(row: codec.Row) -> Any:
-    return row[1]
+def _row_id(row: codec.Row) -> str:
+    row_id: str = row[1]
+    return row_id
 
 
 def _apply(
