@@ -252,19 +252,8 @@ _JOINING = (
 
 
 def _put(conn: sqlite3.Connection, sql: str, rows: list[codec.Row]) -> None:
-    """Write ``(brain, id, ...)`` rows in id order: a bulk write fills each index page in turn.
-
-    The sort is stable, so rows of one id keep their order (the first of an INSERT OR
-    IGNORE, the last of an upsert, still wins).
-    """
     if rows:
-        ordered: list[codec.Row] = sorted(rows, key=_row_id)
-        conn.executemany(sql, ordered)
-
-
-def _row_id(row: codec.Row) -> str:
-    row_id: str = row[1]
-    return row_id
+        conn.executemany(sql, rows)
 
 
 def _apply(
@@ -357,7 +346,7 @@ def _set_membership(
             "DELETE FROM fiber_neurons WHERE brain = ? AND neuron_id = ? AND fiber_id = ?",
             stale,
         )
-    fresh = sorted(_membership_rows(brain, after, before))
+    fresh = sorted(_membership_rows(brain, after, before))  # in key order: a WITHOUT ROWID table
     if fresh:
         conn.executemany(
             "INSERT OR IGNORE INTO fiber_neurons (brain, neuron_id, fiber_id) VALUES (?, ?, ?)",
