@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from neural_memory.engine.timeparse import Granularity, find_time_spans
 
@@ -44,3 +46,28 @@ def test_every_month_spelling_resolves() -> None:
     text = "Sept 5, 2021, 3 September 2020, in sep 2019, Jan 2 2018 and in december"
     labels = [s.label for s in find_time_spans(text, WRITTEN)]
     assert labels == ["2021-09-05", "2020-09-03", "2019-09", "2018-01-02", "2022-12"]
+
+
+_DATE_WORDS = (
+    "yesterday today tonight tomorrow ago last this next past in since during early late mid "
+    "week weekend month year day days weeks of on the 1st 2nd 3rd 12th 7 31 05 2023 1999 "
+    "2023-05-07 "
+    "2022/12/31 Monday TUESDAY sunday Jan january MAY Sept sep December a two few couple , ."
+).split()
+
+
+@given(st.lists(st.sampled_from(_DATE_WORDS), max_size=12), st.integers(0, 3000))
+def test_skipping_patterns_whose_words_are_absent_finds_the_same_spans(
+    words: list[str], days: int
+) -> None:
+    import re
+
+    from neural_memory.engine import timeparse
+
+    text = " ".join(words)
+    reference = datetime(2020, 1, 1) + timedelta(days=days)
+    everything = {name: re.compile("") for name in timeparse._GUARDS}
+    guarded = find_time_spans(text, reference)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(timeparse, "_GUARDS", everything)
+        assert find_time_spans(text, reference) == guarded

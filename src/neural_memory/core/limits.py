@@ -31,10 +31,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import fields, is_dataclass
 from datetime import datetime
 from enum import Enum
+from types import MappingProxyType
 from typing import Any
 
 from neural_memory.errors import LimitExceededError, ValidationError
@@ -55,8 +56,11 @@ __all__ = [
     "check_json_value",
     "check_number",
     "check_record",
+    "check_records",
     "check_text",
     "check_time",
+    "plain_deltas",
+    "unplain_fields",
 ]
 
 MAX_ID_LENGTH = 256
@@ -95,11 +99,18 @@ MAX_YEAR = 8999
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 _UNCHECKED = frozenset({bool, int})
+_UNCHECKED_OR_NONE = frozenset({bool, int, type(None)})
+_MEMBERS = (MAX_FIBER_MEMBERS, MAX_ID_LENGTH)
 
 # Field name -> the length limit of its text; any other string field is an id.
 _TEXT_FIELDS = frozenset({"content", "description", "message", "query"})
 _NAME_FIELDS = frozenset({"name", "source"})
 _MEMBER_FIELDS = frozenset({"neuron_ids", "synapse_ids", "pathway", "fiber_ids"})
+_ID_BOUNDS = (1, MAX_ID_LENGTH)
+_STRING_BOUNDS = {
+    **dict.fromkeys(_TEXT_FIELDS, (0, MAX_TEXT_LENGTH)),
+    **dict.fromkeys(_NAME_FIELDS, (0, MAX_NAME_LENGTH)),
+}
 
 
 def check_text(value: str, what: str, limit: int = MAX_TEXT_LENGTH) -> str:
@@ -165,40 +176,160 @@ def check_json_value(value: Any, what: str, limit: int = MAX_META_VALUE_CHARS) -
 
 def check_record(record: object, what: str | None = None) -> None:
     """Check every field of a core record (Neuron, Fiber, Brain, Alert, ...) against the limits."""
-    if not is_dataclass(record) or isinstance(record, type):
-        raise ValidationError(f"expected a core record, got {type(record).__name__}")
-    kind = type(record)
+    for name, value in unplain_fields(record):
+        _check_field(name, value, f"{what or type(record).__name__}.{name}")
+
+
+def check_records(records: Sequence[object], what: str) -> None:
+    """Check many core records (``what[0]``, ``what[1]``, ...) against the limits at once.
+
+    The same as :func:`check_record` on each, but a bulk write of records that are plainly
+    within the limits is checked field by field across all records (each field's values in
+    one pass), and only when that finds a doubt record by record.
+    """
+    if not records:
+        return
+    kind = type(records[0])
+    if all(type(record) is kind for record in records) and is_dataclass(kind):
+        names = _field_names(kind)
+        if all(_plain_column(name, [getattr(r, name) for r in records]) for name in names):
+            return
+    for index, record in enumerate(records):
+        if unplain_fields(record):
+            check_record(record, f"{what}[{index}]")
+
+
+def _plain_column(name: str, values: list[Any]) -> bool:
+    """Whether every value of one field (of many records) is plainly within the limits."""
+    kinds = set(map(type, values))
+    if kinds <= _UNCHECKED_OR_NONE:
+        return True
+    present = [value for value in values if value is not None]
+    kinds.discard(type(None))
+    if kinds == {str}:
+        return _plain_texts(present, *_STRING_BOUNDS.get(name, _ID_BOUNDS))
+    if kinds == {float}:
+        return all(map(math.isfinite, present))
+    if kinds == {datetime}:
+        years: list[int] = [value.year for value in present]
+        return min(years) >= MIN_YEAR and max(years) <= MAX_YEAR
+    if kinds <= {frozenset, tuple}:
+        items, length = (MAX_TAGS, MAX_NAME_LENGTH) if name == "tags" else _MEMBERS
+        members = [item for value in present for item in value]
+        return max(map(len, present)) <= items and (
+            not members or (set(map(type, members)) == {str} and _plain_texts(members, 0, length))
+        )
+    if kinds <= {dict, MappingProxyType}:
+        return all(not value or _plain_mapping(value) for value in present)
+    if all(issubclass(kind, Enum) for kind in kinds):
+        return True
+    return all(_plainly_valid(name, value) for value in present)
+
+
+def _plain_texts(texts: list[str], low: int, high: int) -> bool:
+    """Whether strings are ASCII without NUL, ``low`` to ``high`` characters each."""
+    lengths = list(map(len, texts))
+    joined = "".join(texts)
+    return (
+        min(lengths) >= low and max(lengths) <= high and joined.isascii() and "\x00" not in joined
+    )
+
+
+def plain_deltas(deltas: Sequence[tuple[str, float]]) -> bool:
+    """Whether (id, number) pairs are plainly within the limits (else check each in full)."""
+    if not deltas:
+        return True
+    ids = [synapse_id for synapse_id, _ in deltas]
+    amounts = [amount for _, amount in deltas]
+    return (
+        set(map(type, ids)) == {str}
+        and _plain_texts(ids, *_ID_BOUNDS)
+        and set(map(type, amounts)) <= {float, int}
+        and all(map(math.isfinite, amounts))
+    )
+
+
+def _field_names(kind: type) -> tuple[str, ...]:
     names = _FIELD_NAMES.get(kind)
     if names is None:
-        names = _FIELD_NAMES[kind] = tuple(spec.name for spec in fields(record))
-    prefix = what or kind.__name__
+        names = _FIELD_NAMES[kind] = tuple(spec.name for spec in fields(kind))
+    return names
+
+
+def unplain_fields(record: object) -> list[tuple[str, Any]]:
+    """The fields of a core record that are not obviously within the limits, to check fully.
+
+    Only a short cut for bulk writes of hundreds of thousands of records: the common field
+    (a short ASCII id, a finite number, a flat ASCII metadata object) is passed here without
+    a function call or a formatted name; everything else is checked by :func:`check_record`,
+    which also builds the error message.
+    """
+    if not is_dataclass(record) or isinstance(record, type):
+        raise ValidationError(f"expected a core record, got {type(record).__name__}")
+    names = _field_names(type(record))
+    unplain: list[tuple[str, Any]] = []
     for name in names:
         value = getattr(record, name)
-        if value is None or type(value) in _UNCHECKED or _plainly_valid(name, value):
+        if type(value) is str:
+            low, high = _STRING_BOUNDS.get(name, _ID_BOUNDS)
+            if low <= len(value) <= high and value.isascii() and "\x00" not in value:
+                continue
+        elif value is None or type(value) in _UNCHECKED or _plainly_valid(name, value):
             continue
-        _check_field(name, value, f"{prefix}.{name}")
+        unplain.append((name, value))
+    return unplain
 
 
 def _plainly_valid(name: str, value: Any) -> bool:
-    """A quick yes for the common field that is obviously within the limits.
-
-    Only a short cut: False means "check it fully" (which also builds the error message), so
-    bulk writes of hundreds of thousands of records do not format a name per field.
-    """
+    """A quick yes for a non-string field that is obviously within the limits."""
     kind = type(value)
-    if kind is str:
-        if name in _TEXT_FIELDS:
-            low, high = 0, MAX_TEXT_LENGTH
-        elif name in _NAME_FIELDS:
-            low, high = 0, MAX_NAME_LENGTH
-        else:
-            low, high = 1, MAX_ID_LENGTH
-        return bool(low <= len(value) <= high and value.isascii() and "\x00" not in value)
     if kind is float:
         return math.isfinite(value)
     if kind is datetime:
         return bool(MIN_YEAR <= value.year <= MAX_YEAR)
-    return isinstance(value, Enum) or (isinstance(value, Mapping) and not value)
+    if kind is frozenset or kind is tuple:
+        return _plain_strings(name, value)
+    if isinstance(value, Enum):
+        return True
+    return isinstance(value, Mapping) and (not value or _plain_mapping(value))
+
+
+def _plain_strings(name: str, values: frozenset[Any] | tuple[Any, ...]) -> bool:
+    """Whether a collection of ids (or tags) is plainly within the limits: short ASCII text."""
+    if name == "tags":
+        items, length = MAX_TAGS, MAX_NAME_LENGTH
+    else:
+        items, length = MAX_FIBER_MEMBERS, MAX_ID_LENGTH
+    if len(values) > items or not all(type(item) is str for item in values):
+        return False
+    joined = "".join(values)
+    return (
+        joined.isascii()
+        and "\x00" not in joined
+        and (not values or max(map(len, values)) <= length)
+    )
+
+
+def _plain_mapping(mapping: Mapping[Any, Any]) -> bool:
+    r"""Whether metadata is plainly valid JSON: ASCII text keys to ASCII text or integers.
+
+    Such an object survives a JSON round trip unchanged, and each character takes at most
+    6 characters of JSON (``\u001f``), which bounds its size without writing it.
+    """
+    chars = 2
+    for key, value in mapping.items():
+        if type(key) is not str or not key.isascii():
+            return False
+        kind = type(value)
+        if kind is str:
+            if not value.isascii():
+                return False
+            chars += 6 * (len(key) + len(value)) + 6
+        elif (kind is int or kind is bool) and value.bit_length() < 64:
+            chars += 6 * len(key) + 30
+        else:
+            return False
+    return chars <= MAX_METADATA_CHARS
 
 
 def _check_field(name: str, value: Any, what: str) -> None:

@@ -43,33 +43,32 @@ Tail = tuple[str, datetime]
 
 
 def link_threads(
-    plans: Sequence[Plan],
+    memories: Sequence[tuple[str, datetime, bool]],
     conversations: Sequence[str | None],
     tails: Mapping[str | None, Tail | None],
     window: timedelta,
-) -> tuple[list[Plan], dict[str | None, Tail | None]]:
-    """Record in each memory which memory it follows in its conversation.
+) -> tuple[list[str | None], dict[str | None, Tail | None]]:
+    """Which memory each memory follows in its conversation (None: none, or one it names).
 
-    A memory follows the last one of its conversation (``tails``, then the plans before it)
-    when it happened no earlier and at most ``window`` later; a memory that names what it
-    follows keeps that. Returns the plans and every conversation's new last memory.
+    ``memories`` are (fiber id, when it happened, whether it names what it follows itself).
+    A memory follows the last one of its conversation (``tails``, then the memories before
+    it) when it happened no earlier and at most ``window`` later; a memory that names what it
+    follows keeps that. Returns what each follows and every conversation's new last memory.
+    Worked out before the fibers are made, so no fiber is built twice.
     """
     ends: dict[str | None, Tail | None] = dict(tails)
-    linked: list[Plan] = []
-    for plan, conversation in zip(plans, conversations, strict=True):
-        fiber = plan.fiber
-        when = fiber.occurred_at or fiber.created_at
+    follows: list[str | None] = []
+    for (fiber_id, when, named), conversation in zip(memories, conversations, strict=True):
         previous = ends.get(conversation)
-        if (
+        linked = (
             previous is not None
-            and previous[0] != fiber.id
+            and previous[0] != fiber_id
             and timedelta(0) <= when - previous[1] <= window
-            and "follows" not in fiber.metadata
-        ):
-            fiber = fiber.with_metadata(follows=previous[0])
-        linked.append(replace(plan, fiber=fiber))
-        ends[conversation] = (fiber.id, when)
-    return linked, ends
+            and not named
+        )
+        follows.append(previous[0] if linked and previous is not None else None)
+        ends[conversation] = (fiber_id, when)
+    return follows, ends
 
 
 def split_duplicates(
@@ -111,9 +110,12 @@ def apply_supersession(
     """
     updates: dict[str, Fiber] = {}
     result = list(plans)
-    for fact_id in dict.fromkeys(p.fact_neuron_id for p in plans if p.fact_neuron_id):
+    stating: dict[str, list[int]] = {}  # fact neuron id -> the plans stating it, in order
+    for index, plan in enumerate(plans):
+        if plan.fact_neuron_id:
+            stating.setdefault(plan.fact_neuron_id, []).append(index)
+    for fact_id, mine in stating.items():
         stored = [f for f in older.get(fact_id, ()) if f.superseded_by is None]
-        mine = [i for i, p in enumerate(result) if p.fact_neuron_id == fact_id]
         chain = sorted(
             [*stored, *(result[i].fiber for i in mine)], key=lambda f: (f.occurred_at, f.id)
         )

@@ -193,12 +193,19 @@ class MemoryEncoder:
         if not given:
             return []
         handle = self._handle()
-        inputs = [_with_header(_validated(item)) for item in given]
-        plans = await _plans(inputs, self._planner)
+        inputs = [_timed(_with_header(_validated(item))) for item in given]
         conversations = [item.conversation for item in inputs]
         tails = {c: await handle.thread_tail(c) for c in dict.fromkeys(conversations)}
-        plans, ends = link_threads(
-            plans, conversations, {c: _pair(t) for c, t in tails.items()}, self._thread_window
+        fiber_ids = [stable_fiber_id(item.text, _speaker(item)) for item in inputs]
+        follows, ends = link_threads(
+            [(f, _moment(i), _names_follows(i)) for f, i in zip(fiber_ids, inputs, strict=True)],
+            conversations,
+            {c: _pair(t) for c, t in tails.items()},
+            self._thread_window,
+        )
+        plans = await _plans(
+            [_Job(i, f, after) for i, f, after in zip(inputs, fiber_ids, follows, strict=True)],
+            self._planner,
         )
         stored = await handle.storage.get_fibers(plan.fiber.id for plan in plans)
         fresh, merged = split_duplicates(plans, stored)
@@ -320,17 +327,24 @@ def _validated(item: MemoryInput) -> MemoryInput:
     return item
 
 
-async def _plans(inputs: Sequence[MemoryInput], planner: Executor | None) -> list[Plan]:
-    """Every (validated) input's plan; long texts (CPU-bound extraction) off the loop."""
-    items = list(inputs)
-    if sum(len(item.text) for item in items) <= _PLAN_INLINE_CHARS:
-        return _plan_all(items)
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One (validated, timed) memory to plan: its fiber id and the memory it follows."""
+
+    item: MemoryInput
+    fiber_id: str
+    follows: str | None
+
+
+async def _plans(jobs: Sequence[_Job], planner: Executor | None) -> list[Plan]:
+    """Every job's plan; long texts (CPU-bound extraction) off the loop."""
+    if sum(len(job.item.text) for job in jobs) <= _PLAN_INLINE_CHARS:
+        return _plan_all(jobs)
     if planner is None:
-        return await asyncio.to_thread(_plan_all, items)
-    items = [replace(item, timestamp=_moment(item)) for item in items]
-    jobs = [(item.text, _moment(item), _speaker(item)) for item in items]
-    found = await asyncio.get_running_loop().run_in_executor(planner, _extract_all, jobs)
-    return await asyncio.to_thread(_plan_all, items, found)
+        return await asyncio.to_thread(_plan_all, jobs)
+    texts = [(job.item.text, _moment(job.item), _speaker(job.item)) for job in jobs]
+    found = await asyncio.get_running_loop().run_in_executor(planner, _extract_all, texts)
+    return await asyncio.to_thread(_plan_all, jobs, found)
 
 
 def _extract_all(jobs: Sequence[tuple[str, datetime, str | None]]) -> list[Extraction]:
@@ -340,6 +354,16 @@ def _extract_all(jobs: Sequence[tuple[str, datetime, str | None]]) -> list[Extra
 
 def _moment(item: MemoryInput) -> datetime:
     return as_utc(item.timestamp) if item.timestamp else utcnow()
+
+
+def _timed(item: MemoryInput) -> MemoryInput:
+    """``item`` with its moment fixed (now, when it has none), so every step sees one time."""
+    return item if item.timestamp is not None else replace(item, timestamp=utcnow())
+
+
+def _names_follows(item: MemoryInput) -> bool:
+    """Whether the memory says itself which memory it follows."""
+    return item.follows is not None or "follows" in (item.metadata or {})
 
 
 def _speaker(item: MemoryInput) -> str | None:
@@ -384,9 +408,7 @@ def _contradicts(header: Header, speaker: object, timestamp: datetime | None) ->
     return other_speaker or other_day
 
 
-def _plan_all(
-    items: Sequence[MemoryInput], extractions: Sequence[Extraction] | None = None
-) -> list[Plan]:
+def _plan_all(jobs: Sequence[_Job], extractions: Sequence[Extraction] | None = None) -> list[Plan]:
     """The neurons, synapses and fiber of each (validated) memory, from its extraction if known.
 
     Memories planned together share their neuron and synapse objects: a word mentioned by a
@@ -395,8 +417,8 @@ def _plan_all(
     """
     shared = _SharedParts()
     if extractions is None:
-        return [shared.plan(item) for item in items]
-    return [shared.plan(item, found) for item, found in zip(items, extractions, strict=True)]
+        return [shared.plan(job) for job in jobs]
+    return [shared.plan(job, found) for job, found in zip(jobs, extractions, strict=True)]
 
 
 @dataclass(slots=True)
@@ -404,10 +426,11 @@ class _SharedParts:
     """Neurons and synapses already made for the memories planned so far, by id."""
 
     neurons: dict[str, Neuron] = field(default_factory=dict)
-    synapses: dict[str, Synapse] = field(default_factory=dict)
+    synapses: dict[tuple[str, str, SynapseType], Synapse] = field(default_factory=dict)
 
-    def plan(self, item: MemoryInput, extraction: Extraction | None = None) -> Plan:
+    def plan(self, job: _Job, extraction: Extraction | None = None) -> Plan:
         """The neurons, synapses and fiber of one memory."""
+        item = job.item
         moment = _moment(item)
         metadata = dict(item.metadata or {})
         if item.conversation is not None:
@@ -433,10 +456,12 @@ class _SharedParts:
             )
             synapses.append(self.fact_synapse(fact_id, pathway[0], moment))
             metadata["fact_value"] = fact.value
-        fiber = Fiber.create(
-            fiber_id=stable_fiber_id(item.text, speaker),
-            neuron_ids=(*pathway, *((fact_id,) if fact_id else ())),
-            synapse_ids=(s.id for s in synapses),
+        if job.follows is not None:
+            metadata["follows"] = job.follows
+        fiber = Fiber(  # the constructor validates; Fiber.create would do it twice
+            id=job.fiber_id,
+            neuron_ids=frozenset((*pathway, *((fact_id,) if fact_id else ()))),
+            synapse_ids=frozenset(s.id for s in synapses),
             anchor_neuron_id=pathway[0],
             pathway=pathway,
             content=item.text,
@@ -444,6 +469,7 @@ class _SharedParts:
             tags=item.tags,
             metadata=metadata,
             occurred_at=moment,
+            created_at=utcnow(),
         )
         return Plan(fiber, tuple(neurons), tuple(synapses), fact_id)
 
@@ -453,8 +479,8 @@ class _SharedParts:
         """The neuron ``neuron_id`` (made now, at ``moment``, at its first mention)."""
         neuron = self.neurons.get(neuron_id)
         if neuron is None:
-            neuron = self.neurons[neuron_id] = Neuron.create(
-                kind, content, neuron_id=neuron_id, created_at=moment, metadata={"key": key}
+            neuron = self.neurons[neuron_id] = Neuron(
+                id=neuron_id, type=kind, content=content, metadata={"key": key}, created_at=moment
             )
         return neuron
 
@@ -471,17 +497,16 @@ class _SharedParts:
         self, source: str, target: str, kind: SynapseType, both: bool, moment: datetime
     ) -> Synapse:
         """The synapse ``source -kind-> target`` (made now, at ``moment``, at its first use)."""
-        synapse_id = stable_synapse_id(source, target, kind)
-        synapse = self.synapses.get(synapse_id)
+        synapse = self.synapses.get((source, target, kind))
         if synapse is None:
-            synapse = self.synapses[synapse_id] = Synapse.create(
-                source,
-                target,
-                kind,
+            synapse = self.synapses[source, target, kind] = Synapse(
+                id=_synapse_id(source, target, kind),
+                source_id=source,
+                target_id=target,
+                type=kind,
                 weight=INITIAL_SYNAPSE_WEIGHT,
                 direction=Direction.BIDIRECTIONAL if both else Direction.UNIDIRECTIONAL,
                 created_at=moment,
-                synapse_id=synapse_id,
             )
         return synapse
 
@@ -490,6 +515,12 @@ class _SharedParts:
 def _neuron_id(key: str) -> str:
     """``stable_neuron_id`` of a key, remembered: a brain's vocabulary repeats."""
     return stable_neuron_id(key)
+
+
+@lru_cache(maxsize=262_144)
+def _synapse_id(source: str, target: str, kind: SynapseType) -> str:
+    """``stable_synapse_id`` of a link, remembered: a brain's links repeat."""
+    return stable_synapse_id(source, target, kind)
 
 
 def _merged_result(fiber: Fiber) -> EncodingResult:

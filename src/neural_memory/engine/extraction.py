@@ -14,6 +14,8 @@ import itertools
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from typing import NamedTuple
 
 from neural_memory.core.neuron import NeuronType
 from neural_memory.core.synapse import SynapseType
@@ -93,6 +95,9 @@ _CUES: tuple[tuple[re.Pattern[str], SynapseType, bool], ...] = tuple(
     )
 )
 
+_ANY_CUE = re.compile("|".join(pattern.pattern for pattern, _, _ in _CUES), re.IGNORECASE)
+"""Matches where any cue does: a text without a cue word is not scanned once per cue."""
+
 
 @dataclass(frozen=True, slots=True)
 class ExtractedNeuron:
@@ -144,8 +149,9 @@ def extract(
     """Neurons, links, lexical terms and time spans of ``text`` written at ``moment``."""
     spans = find_time_spans(text, moment)
     found: dict[str, ExtractedNeuron] = {}
-    _add_words(text, found)
-    _add_names(text, found)
+    matches = list(_WORD.finditer(text))
+    _add_words(text, matches, found)
+    _add_names(text, matches, found)
     for span in spans:
         _put(found, f"time:{span.label}", NeuronType.TIME, span.label, _pos(text, span.text))
     _retype(found, _INTENT_CUES, text, NeuronType.INTENT)
@@ -163,34 +169,63 @@ def extract(
     return Extraction(neurons, links, tuple(words), tuple(spans))
 
 
-def _add_words(text: str, found: dict[str, ExtractedNeuron]) -> None:
+def _add_words(text: str, words: list[re.Match[str]], found: dict[str, ExtractedNeuron]) -> None:
     previous = ""
-    for match in _WORD.finditer(text):
-        raw = match.group(0).strip("'’-")
-        word = raw.casefold()
-        if (
-            len(word) < 2
-            or word in STOP_WORDS
-            or word in _TIME_WORDS
-            or (word.isdigit() and len(word) < 5)
-        ):
-            previous = word
+    for match in words:
+        word = _word(match.group(0))
+        if word.skipped:
+            previous = word.folded
             continue
-        kind = _word_type(raw, word, previous, _starts_sentence(text, match.start()))
-        proper = raw[0].isupper() and kind in (NeuronType.ENTITY, NeuronType.SPATIAL)
-        _put(found, word_key(word), kind, raw if proper else word, match.start())
-        previous = word
+        sentence_start = word.capital and _starts_sentence(text, match.start())
+        kind = _word_type(word, previous, sentence_start)
+        proper = word.capital and kind in (NeuronType.ENTITY, NeuronType.SPATIAL)
+        _put(found, word.key, kind, word.raw if proper else word.folded, match.start())
+        previous = word.folded
 
 
-def _word_type(raw: str, word: str, previous: str, sentence_start: bool) -> NeuronType:
-    acronym = raw.isupper() and len(raw) <= 5
-    if raw[0].isupper() and (not sentence_start or acronym or _looks_like_name(word)):
+class _Word(NamedTuple):
+    """What a word is, whatever its neighbours: worked out once per spelling."""
+
+    raw: str
+    folded: str
+    key: str
+    skipped: bool
+    capital: bool
+    name_like: bool  # an acronym, or a capitalised word that reads like a name
+    place: bool
+    action: bool
+
+
+@lru_cache(maxsize=65_536)
+def _word(matched: str) -> _Word:
+    raw = matched.strip("'’-")
+    word = raw.casefold()
+    skipped = (
+        len(word) < 2
+        or word in STOP_WORDS
+        or word in _TIME_WORDS
+        or (word.isdigit() and len(word) < 5)
+    )
+    return _Word(
+        raw=raw,
+        folded=word,
+        key="" if skipped else word_key(word),
+        skipped=skipped,
+        capital=raw[0].isupper(),
+        name_like=(raw.isupper() and len(raw) <= 5) or _looks_like_name(word),
+        place=stem(word) in _PLACE_WORDS,
+        action=word.endswith(("ed", "ing")) and len(word) > 4,
+    )
+
+
+def _word_type(word: _Word, previous: str, sentence_start: bool) -> NeuronType:
+    if word.capital and (not sentence_start or word.name_like):
         return NeuronType.SPATIAL if previous in _PLACE_PREPOSITIONS else NeuronType.ENTITY
-    if stem(word) in _PLACE_WORDS:
+    if word.place:
         return NeuronType.SPATIAL
     if previous in _STATE_VERBS:
         return NeuronType.STATE
-    if word.endswith(("ed", "ing")) and len(word) > 4:
+    if word.action:
         return NeuronType.ACTION
     return NeuronType.CONCEPT
 
@@ -204,10 +239,10 @@ def _looks_like_name(word: str) -> bool:
     )
 
 
-def _add_names(text: str, found: dict[str, ExtractedNeuron]) -> None:
+def _add_names(text: str, words: list[re.Match[str]], found: dict[str, ExtractedNeuron]) -> None:
     """Multi-word capitalised names ("New York", "Carol Smith") get a neuron of their own."""
     run: list[re.Match[str]] = []
-    for match in [*_WORD.finditer(text), None]:
+    for match in [*words, None]:
         capital = match is not None and match.group(0)[0].isupper()
         adjacent = match is not None and run and text[run[-1].end() : match.start()] == " "
         if capital and (not run or adjacent):
@@ -247,8 +282,9 @@ def _links(
     links: dict[tuple[str, str, SynapseType], ExtractedLink] = {}
 
     def add(source: str, target: str, kind: SynapseType, both: bool) -> None:
-        if source != target:
-            links.setdefault((source, target, kind), ExtractedLink(source, target, kind, both))
+        key = (source, target, kind)
+        if source != target and key not in links:
+            links[key] = ExtractedLink(source, target, kind, both)
 
     content = [n for n in neurons if n.key != own_day_key]
     for left, right in itertools.pairwise(content):
@@ -273,7 +309,9 @@ def _cue_links(
     text: str, neurons: list[ExtractedNeuron]
 ) -> list[tuple[str, str, SynapseType, bool]]:
     """Link the clause before a cue word to the clause after it."""
-    found = []
+    found: list[tuple[str, str, SynapseType, bool]] = []
+    if not _ANY_CUE.search(text):
+        return found
     for pattern, kind, _ in _CUES:
         for match in pattern.finditer(text):
             before = [n for n in neurons if 0 <= n.position < match.start()]

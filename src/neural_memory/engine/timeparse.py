@@ -66,6 +66,28 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 
 
+# Text every match of a pattern contains (the same case folding): a text without it is not
+# scanned with that pattern at all. Most texts hold no digit, so the dated patterns rarely run.
+_DIGIT = re.compile(r"\d")
+_GUARDS: dict[str, re.Pattern[str]] = {
+    name: re.compile(guard, re.IGNORECASE) if guard != r"\d" else _DIGIT
+    for name, guard in (
+        ("iso", r"\d"),
+        ("day_month_year", r"\d"),
+        ("month_day_year", r"\d"),
+        ("day_month", r"\d"),
+        ("month_day", r"\d"),
+        ("month_year", r"\d"),
+        ("ago", "ago"),
+        ("relative_unit", "last|this|next|past"),
+        ("weekday", "day"),
+        ("named_day", "yesterday|today|tonight|tomorrow"),
+        ("month", "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"),
+        ("year", r"\d"),
+    )
+}
+
+
 class Granularity(StrEnum):
     """How precise a time span is."""
 
@@ -112,7 +134,13 @@ def find_time_spans(text: str, reference: datetime | date) -> list[TimeSpan]:
     today = reference.date() if isinstance(reference, datetime) else reference
     taken: list[tuple[int, int]] = []
     found: list[tuple[int, TimeSpan]] = []
+    present: dict[re.Pattern[str], bool] = {}
     for name, pattern in _PATTERNS:
+        guard = _GUARDS[name]
+        if guard not in present:
+            present[guard] = guard.search(text) is not None
+        if not present[guard]:
+            continue
         for match in pattern.finditer(text):
             if any(match.start() < end and start < match.end() for start, end in taken):
                 continue

@@ -15,9 +15,10 @@ from neural_memory.core.limits import (
     check_id,
     check_json_value,
     check_number,
-    check_record,
+    check_records,
     check_text,
     check_time,
+    plain_deltas,
 )
 from neural_memory.errors import LimitExceededError, ValidationError
 from neural_memory.storage.batch import WriteBatch
@@ -56,14 +57,14 @@ def check_meta(key: str, value: Any) -> None:
 def check_batch(batch: WriteBatch) -> None:
     """Every record, id, delta, vector and meta value of ``batch`` within the limits."""
     for section in _RECORD_SECTIONS:
-        for index, record in enumerate(getattr(batch, section)):
-            check_record(record, f"{section}[{index}]")
+        check_records(getattr(batch, section), section)
     for section in _ID_SECTIONS:
         for index, item in enumerate(getattr(batch, section)):
             check_id(item, f"{section}[{index}]")
-    for index, (synapse_id, delta) in enumerate(batch.synapse_deltas):
-        check_id(synapse_id, f"synapse_deltas[{index}]")
-        check_number(delta, f"synapse_deltas[{index}] delta")
+    if not plain_deltas(batch.synapse_deltas):
+        for index, (synapse_id, delta) in enumerate(batch.synapse_deltas):
+            check_id(synapse_id, f"synapse_deltas[{index}]")
+            check_number(delta, f"synapse_deltas[{index}] delta")
     check_time(batch.deltas_at, "deltas_at")
     for index, vector in enumerate(batch.put_vectors):
         check_id(vector.fiber_id, f"put_vectors[{index}].fiber_id")

@@ -106,6 +106,11 @@ _LOG = (
     "INSERT INTO changes (brain, seq, kind, entity_id) "
     "SELECT $1, s, k, e FROM unnest($2::int8[], $3::text[], $4::text[]) AS u(s, k, e)"
 )
+# Plain inserts of at least this many rows (a bulk import's membership and change log) are
+# sent with COPY, which skips building one array per column and parsing them back.
+_COPY_MIN_ROWS = 256
+_MEMBERSHIP = ("brain", "neuron_id", "fiber_id")
+_LOG_COLUMNS = ("brain", "seq", "kind", "entity_id")
 _TOUCHING_IDS = (
     "SELECT id FROM synapses WHERE brain = $1 AND source_id = ANY($2::text[]) "
     "UNION SELECT id FROM synapses WHERE brain = $1 AND target_id = ANY($2::text[])"
@@ -344,7 +349,10 @@ async def _set_membership(
     if replaced:
         await _delete(conn, "fiber_neurons", brain, replaced, "fiber_id")
     pairs = [(n, fiber_id) for fiber_id, neurons in after.items() for n in neurons]
-    if pairs:
+    if len(pairs) >= _COPY_MIN_ROWS:
+        rows = [(brain, neuron_id, fiber_id) for neuron_id, fiber_id in pairs]
+        await conn.copy_records_to_table("fiber_neurons", records=rows, columns=_MEMBERSHIP)
+    elif pairs:
         await conn.execute(_PUT_MEMBERSHIP, brain, *bulk_args(pairs))
 
 
@@ -370,8 +378,11 @@ async def _log_changes(
     sql = "UPDATE brains SET seq = seq + $1 WHERE num = $2 RETURNING seq"
     seq = int(await conn.fetchval(sql, len(entries), brain))
     first = seq - len(entries) + 1
-    seqs = list(range(first, seq + 1))
-    await conn.execute(_LOG, brain, seqs, *bulk_args(entries))
+    if len(entries) >= _COPY_MIN_ROWS:
+        rows = [(brain, first + i, kind, eid) for i, (kind, eid) in enumerate(entries)]
+        await conn.copy_records_to_table("changes", records=rows, columns=_LOG_COLUMNS)
+    else:
+        await conn.execute(_LOG, brain, list(range(first, seq + 1)), *bulk_args(entries))
     if seq > limit:
         sql = "DELETE FROM changes WHERE brain = $1 AND seq <= $2"
         await conn.execute(sql, brain, seq - limit)

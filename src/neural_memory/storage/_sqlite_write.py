@@ -320,11 +320,17 @@ def _put_vectors(conn: sqlite3.Connection, brain: int, batch: WriteBatch) -> Non
 
 
 def _insert_fibers(conn: sqlite3.Connection, brain: int, fibers: Sequence[Fiber]) -> None:
-    for fiber in fibers:
-        try:
-            conn.execute(_INSERT_FIBER, codec.fiber_row(brain, fiber))
-        except sqlite3.IntegrityError as exc:
-            raise AlreadyExistsError(f"fiber {fiber.id!r} already exists") from exc
+    """Insert new fibers (distinct ids) in one statement; AlreadyExistsError for a taken id."""
+    if len(fibers) > 1:
+        taken = existing_ids(conn, "fibers", brain, {f.id for f in fibers})
+        if taken:
+            first = next(f.id for f in fibers if f.id in taken)
+            raise AlreadyExistsError(f"fiber {first!r} already exists")
+    rows = common.rows_of(brain, fibers, codec.fiber_row)
+    try:
+        conn.executemany(_INSERT_FIBER, rows)
+    except sqlite3.IntegrityError as exc:
+        raise AlreadyExistsError(f"fiber {fibers[0].id!r} already exists") from exc
 
 
 def _set_membership(
@@ -340,7 +346,7 @@ def _set_membership(
             "DELETE FROM fiber_neurons WHERE brain = ? AND neuron_id = ? AND fiber_id = ?",
             stale,
         )
-    fresh = _membership_rows(brain, after, before)
+    fresh = sorted(_membership_rows(brain, after, before))  # in key order: a WITHOUT ROWID table
     if fresh:
         conn.executemany(
             "INSERT OR IGNORE INTO fiber_neurons (brain, neuron_id, fiber_id) VALUES (?, ?, ?)",
