@@ -277,3 +277,58 @@ async def test_insert_and_ensure_in_one_batch(storage: Storage) -> None:
     assert seq == 4
     assert {n.id for n in await storage.find_neurons()} == {a.id, b.id}
     assert [f.neuron_ids for f in await storage.find_fibers(neuron_id=a.id)] == [{a.id, b.id}]
+
+
+async def test_access_deltas_count_in_place_and_skip_unknown_ids(storage: Storage) -> None:
+    a, b = neuron("a"), neuron("b")
+    f = fiber(a, b)
+    await storage.write(WriteBatch(insert_neurons=(a, b), insert_fibers=(f,)))
+    await storage.write(
+        WriteBatch(
+            neuron_accesses=((a.id, 0.3), ("n-unknown", 0.1), (a.id, 0.05)),
+            fiber_conducts=(f.id, "f-unknown", f.id),
+            deltas_at=at(40),
+        )
+    )
+    accessed, conducted = await storage.get_neuron(a.id), await storage.get_fiber(f.id)
+    assert accessed == a.accessed(delta=0.3, at=at(40)).accessed(delta=0.05, at=at(40))
+    assert conducted == f.conduct(conducted_at=at(40)).conduct(conducted_at=at(40))
+    assert await storage.get_neuron(b.id) == b
+    assert await storage.get_neuron("n-unknown") is None
+    assert await storage.get_fiber("f-unknown") is None
+
+
+async def test_access_deltas_clamp_and_log_the_records(storage: Storage) -> None:
+    a = replace(neuron("a"), activation=0.95)
+    f = replace(fiber(a), conductivity=0.99)
+    await storage.write(WriteBatch(insert_neurons=(a,), insert_fibers=(f,)))
+    seq = await storage.get_change_seq()
+    await storage.write(
+        WriteBatch(neuron_accesses=((a.id, 0.2),), fiber_conducts=(f.id,), deltas_at=at(41))
+    )
+    accessed, conducted = await storage.get_neuron(a.id), await storage.get_fiber(f.id)
+    assert accessed is not None and conducted is not None
+    assert (accessed.activation, accessed.access_count) == (1.0, a.access_count + 1)
+    assert (conducted.conductivity, conducted.last_conducted) == (1.0, at(41))
+    changes = await storage.get_changes(seq)
+    assert changes is not None
+    assert {(c.kind, c.entity_id) for c in changes} == {
+        (ChangeKind.NEURON, a.id),
+        (ChangeKind.FIBER, f.id),
+    }
+
+
+async def test_access_deltas_apply_before_the_batch_writes(storage: Storage) -> None:
+    a, b = neuron("a"), neuron("b")
+    await storage.write(WriteBatch(insert_neurons=(a,)))
+    rewritten = a.with_metadata(note="rewritten")
+    await storage.write(
+        WriteBatch(
+            neuron_accesses=((a.id, 0.1), (b.id, 0.1)),
+            update_neurons=(rewritten,),
+            insert_neurons=(b,),
+            deltas_at=at(42),
+        )
+    )
+    assert await storage.get_neuron(a.id) == rewritten  # the batch's own write wins
+    assert await storage.get_neuron(b.id) == b  # created by the batch: not accessed

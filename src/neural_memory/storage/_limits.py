@@ -64,6 +64,11 @@ def check_batch(batch: WriteBatch) -> None:
     for index, (synapse_id, delta) in enumerate(batch.synapse_deltas):
         check_id(synapse_id, f"synapse_deltas[{index}]")
         check_number(delta, f"synapse_deltas[{index}] delta")
+    for index, (neuron_id, delta) in enumerate(batch.neuron_accesses):
+        check_id(neuron_id, f"neuron_accesses[{index}]")
+        check_number(delta, f"neuron_accesses[{index}] delta")
+    for index, fiber_id in enumerate(batch.fiber_conducts):
+        check_id(fiber_id, f"fiber_conducts[{index}]")
     check_time(batch.deltas_at, "deltas_at")
     for index, vector in enumerate(batch.put_vectors):
         check_id(vector.fiber_id, f"put_vectors[{index}].fiber_id")

@@ -20,6 +20,7 @@ from neural_memory.errors import AlreadyExistsError, BrainNotFoundError
 from neural_memory.storage import _integrity as integrity
 from neural_memory.storage import _sqlite_rows as codec
 from neural_memory.storage import _write_common as common
+from neural_memory.storage._postgres_deltas import apply_accesses, has_repeats, write_deltas
 from neural_memory.storage.batch import WriteBatch
 
 __all__ = [
@@ -117,6 +118,11 @@ async def write_batch(
     conn: Connection, brain_id: str, batch: WriteBatch, change_log_limit: int
 ) -> int:
     """Apply ``batch`` to ``brain_id`` atomically, log its changes, return the new seq."""
+    if batch.only_deltas and not has_repeats(batch):
+        seq = await write_deltas(conn, brain_id, batch, change_log_limit)
+        if seq is None:
+            raise BrainNotFoundError(f"brain {brain_id!r} does not exist in this storage")
+        return seq
     async with conn.transaction():
         brain = await conn.fetchval(
             "SELECT num FROM brains WHERE id = $1 FOR NO KEY UPDATE", brain_id
@@ -150,6 +156,8 @@ async def create_brain(
 async def _write_locked(
     conn: Connection, brain: int, batch: WriteBatch, change_log_limit: int
 ) -> int:
+    if batch.has_access_deltas:  # first: on the records stored before the batch
+        await apply_accesses(conn, brain, batch)
     old_fibers = await _check(conn, brain, batch)
     if batch.delete_neuron_ids:
         integrity.refuse_neurons_in_use(

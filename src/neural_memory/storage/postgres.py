@@ -325,6 +325,9 @@ class PostgresStorage(Storage):
 
     # -- graph -----------------------------------------------------------------------------
 
+    def _applies_access_deltas(self) -> bool:
+        return True
+
     async def _write(self, brain_id: str, batch: WriteBatch) -> int:
         # A brain keeps as many change-log entries as InMemoryStorage does.
         async with self._connection() as conn:
