@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from neural_memory.core._validation import require_text
+from neural_memory.engine._group_commit import DeltaCommitter
 from neural_memory.errors import ValidationError
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
@@ -76,6 +77,7 @@ class BrainHandle:
         self._storage = storage
         self._brain_id = storage.brain_id
         self._indexes: dict[str, BrainIndex] = {}
+        self._deltas = DeltaCommitter(self.write)
 
     @classmethod
     def of(cls, storage: Storage | BrainHandle, brain_id: str | None = None) -> BrainHandle:
@@ -153,6 +155,15 @@ class BrainHandle:
             if seen is not None:
                 index.apply_own_write(seen, seq)
         return seq
+
+    async def write_deltas(self, batch: WriteBatch) -> int:
+        """Like :meth:`write` for a delta-only batch, group-committed with concurrent ones.
+
+        Recall writes its reinforcement back here: batches submitted while an earlier one
+        is being written go together in the next write (see ``engine/_group_commit.py``).
+        Returns once ``batch`` is committed; the seq is that of the write that carried it.
+        """
+        return await self._deltas.submit(batch)
 
     async def thread_tail(self, conversation: str | None = None) -> ThreadTail | None:
         """The last memory stored in ``conversation`` (None: the default thread), or None."""

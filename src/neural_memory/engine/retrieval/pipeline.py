@@ -335,7 +335,7 @@ class ReflexPipeline:
                 fiber_ids=[fiber.id for fiber in used],
                 at=now,
             )
-            await handle.write(batch)
+            await handle.write_deltas(batch)
         if self._record_events:
             await handle.storage.add_recall_event(
                 RecallEvent.create(
