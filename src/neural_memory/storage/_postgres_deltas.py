@@ -2,10 +2,13 @@
 
 Recall writes back only deltas (``WriteBatch.only_deltas``). Such a batch needs no check
 (unknown ids are skipped), so :func:`write_deltas` applies it and logs its changes in one
-statement: one round trip instead of a transaction of six or more. The statement takes the
-brain row's lock first (every update joins the seq update's result), so it serialises with
-the brain's other writers in the same order as :func:`_postgres_write.write_batch` does,
-and its change-log seqs become visible in commit order.
+statement: one round trip instead of a transaction of six or more. Repeated ids (write-backs
+of concurrent recalls merged into one batch) are summed per id, which equals applying them
+in turn up to float rounding as long as no delta is negative (:func:`adds_up`).
+
+The statement takes the brain row's lock first (every update joins the seq update's
+result), so it serialises with the brain's other writers in the same order as
+``_postgres_write.write_batch`` does, and its change-log seqs become visible in commit order.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from neural_memory.storage.batch import WriteBatch
 if TYPE_CHECKING:
     from asyncpg import Connection
 
-__all__ = ["apply_accesses", "has_repeats", "write_deltas"]
+__all__ = ["adds_up", "apply_accesses", "write_deltas"]
 
 _NEURON_ACCESSES = (
     "UPDATE neurons AS n SET activation = least(1.0, greatest(0.0, n.activation + d.delta)), "
@@ -38,20 +41,27 @@ WITH q AS (
     UPDATE brains SET seq = seq + $2 WHERE id = $1 RETURNING num, seq
 ), n AS (
     UPDATE neurons AS n SET activation = least(1.0, greatest(0.0, n.activation + d.delta)),
-        access_count = n.access_count + 1, last_accessed = $3
-    FROM q, unnest($4::text[], $5::float8[]) AS d(id, delta)
+        access_count = n.access_count + d.times, last_accessed = $3
+    FROM q, (
+        SELECT id, sum(delta) AS delta, count(*) AS times
+        FROM unnest($4::text[], $5::float8[]) AS u(id, delta) GROUP BY id
+    ) AS d
     WHERE n.brain = q.num AND n.id = d.id
 ), s AS (
     UPDATE synapses AS s SET weight = least(1.0, greatest(0.0, s.weight + d.delta)),
-        last_activated = CASE WHEN d.delta > 0 THEN $3 ELSE s.last_activated END,
-        reinforced_count = s.reinforced_count + CASE WHEN d.delta > 0 THEN 1 ELSE 0 END
-    FROM q, unnest($6::text[], $7::float8[]) AS d(id, delta)
+        last_activated = CASE WHEN d.times > 0 THEN $3 ELSE s.last_activated END,
+        reinforced_count = s.reinforced_count + d.times
+    FROM q, (
+        SELECT id, sum(delta) AS delta, count(*) FILTER (WHERE delta > 0) AS times
+        FROM unnest($6::text[], $7::float8[]) AS u(id, delta) GROUP BY id
+    ) AS d
     WHERE s.brain = q.num AND s.id = d.id
 ), f AS (
     UPDATE fibers AS f SET
-        conductivity = least(1.0, f.conductivity + {CONDUCT_REINFORCEMENT!r}::float8),
-        last_conducted = $3, access_count = f.access_count + 1
-    FROM q WHERE f.brain = q.num AND f.id = ANY($8::text[])
+        conductivity = least(1.0, f.conductivity + {CONDUCT_REINFORCEMENT!r}::float8 * d.times),
+        last_conducted = $3, access_count = f.access_count + d.times
+    FROM q, (SELECT id, count(*) AS times FROM unnest($8::text[]) AS u(id) GROUP BY id) AS d
+    WHERE f.brain = q.num AND f.id = d.id
 ), l AS (
     INSERT INTO changes (brain, seq, kind, entity_id)
     SELECT q.num, q.seq - $2 + u.o, u.k, u.e
@@ -63,20 +73,25 @@ SELECT seq FROM q
 """
 
 
-def has_repeats(batch: WriteBatch) -> bool:
-    """True when an id repeats within a delta section (each repeat applies on the last)."""
-    sections = (
-        [neuron_id for neuron_id, _ in batch.neuron_accesses],
-        [synapse_id for synapse_id, _ in batch.synapse_deltas],
-        list(batch.fiber_conducts),
-    )
-    return any(len(set(ids)) < len(ids) for ids in sections)
+def adds_up(batch: WriteBatch) -> bool:
+    """True when the batch's deltas may be summed per id: no id repeats, or none is negative.
+
+    A weight or activation clamps to 0-1 after each delta; with deltas of one sign the
+    clamps of a sum and of a sequence agree, so :func:`write_deltas` sums repeats.
+    """
+    pairs = (*batch.neuron_accesses, *batch.synapse_deltas)
+    if all(delta >= 0 for _, delta in pairs):
+        return True
+    sections = ([i for i, _ in batch.neuron_accesses], [i for i, _ in batch.synapse_deltas])
+    return all(len(set(ids)) == len(ids) for ids in sections)
 
 
 async def write_deltas(
     conn: Connection, brain_id: str, batch: WriteBatch, change_log_limit: int
 ) -> int | None:
-    """Apply the delta-only ``batch`` without repeats in one statement; the new seq.
+    """Apply the delta-only ``batch`` (:func:`adds_up`) in one statement; the new seq.
+
+    An id that repeats moves once by the sum of its deltas and counts each positive one.
 
     None when the brain does not exist (nothing was written).
     """

@@ -20,7 +20,7 @@ from neural_memory.errors import AlreadyExistsError, BrainNotFoundError
 from neural_memory.storage import _integrity as integrity
 from neural_memory.storage import _sqlite_rows as codec
 from neural_memory.storage import _write_common as common
-from neural_memory.storage._postgres_deltas import apply_accesses, has_repeats, write_deltas
+from neural_memory.storage._postgres_deltas import adds_up, apply_accesses, write_deltas
 from neural_memory.storage.batch import WriteBatch
 
 __all__ = [
@@ -139,7 +139,7 @@ async def write_batch(
     conn: Connection, brain_id: str, batch: WriteBatch, change_log_limit: int
 ) -> int:
     """Apply ``batch`` to ``brain_id`` atomically, log its changes, return the new seq."""
-    if batch.only_deltas and not has_repeats(batch):
+    if batch.only_deltas and adds_up(batch):
         seq = await write_deltas(conn, brain_id, batch, change_log_limit)
         if seq is None:
             raise BrainNotFoundError(f"brain {brain_id!r} does not exist in this storage")
