@@ -1,10 +1,11 @@
 """Access deltas as whole-record updates, for backends that do not apply them in place.
 
 Memory, SQLite and PostgreSQL apply ``WriteBatch.neuron_accesses`` and ``fiber_conducts``
-in place. Redis and SharedStorage get them rewritten here as ``update_neurons`` and
-``update_fibers`` of the records read just before the write: the same result, except that
-two processes counting an access to one record at the same moment may count it once (as
-any read-modify-write does), and unknown ids leave no change-log entry.
+in place, and SharedStorage sends them to its server as they are. Redis gets them rewritten
+here as ``update_neurons`` and ``update_fibers`` of the records read just before the write:
+the same result, except that two processes counting an access to one record at the same
+moment may count it once (as any read-modify-write does), and unknown ids leave no
+change-log entry.
 """
 
 from __future__ import annotations
