@@ -66,7 +66,8 @@ class ReinforcementManager:
     ) -> ReinforcementReport:
         """Strengthen these neurons and synapses and let these fibers conduct.
 
-        Unknown ids are skipped. Synapse weights move atomically (safe across processes).
+        Unknown ids are skipped. Everything moves as deltas, atomically (safe across
+        processes): an activation, weight or conductivity is never overwritten by a stale copy.
         """
         neurons = await storage.get_neurons(activated_neurons) if activated_neurons else {}
         fibers = await storage.get_fibers(conducted_fibers) if conducted_fibers else {}
