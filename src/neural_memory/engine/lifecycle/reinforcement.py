@@ -66,8 +66,9 @@ class ReinforcementManager:
     ) -> ReinforcementReport:
         """Strengthen these neurons and synapses and let these fibers conduct.
 
-        Unknown ids are skipped. Everything moves as deltas, atomically (safe across
-        processes): an activation, weight or conductivity is never overwritten by a stale copy.
+        Unknown ids are skipped. Everything moves as deltas, so a stale copy never
+        overwrites a newer count (atomic across processes, except neuron and fiber counts on
+        Redis: see ``storage/_accesses.py``).
         """
         neurons = await storage.get_neurons(activated_neurons) if activated_neurons else {}
         fibers = await storage.get_fibers(conducted_fibers) if conducted_fibers else {}
