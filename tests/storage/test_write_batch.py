@@ -277,3 +277,84 @@ async def test_insert_and_ensure_in_one_batch(storage: Storage) -> None:
     assert seq == 4
     assert {n.id for n in await storage.find_neurons()} == {a.id, b.id}
     assert [f.neuron_ids for f in await storage.find_fibers(neuron_id=a.id)] == [{a.id, b.id}]
+
+
+async def test_access_deltas_count_in_place_and_skip_unknown_ids(storage: Storage) -> None:
+    a, b = neuron("a"), neuron("b")
+    f = fiber(a, b)
+    await storage.write(WriteBatch(insert_neurons=(a, b), insert_fibers=(f,)))
+    await storage.write(
+        WriteBatch(
+            neuron_accesses=((a.id, 0.3), ("n-unknown", 0.1), (a.id, 0.05)),
+            fiber_conducts=(f.id, "f-unknown", f.id),
+            deltas_at=at(40),
+        )
+    )
+    accessed, conducted = await storage.get_neuron(a.id), await storage.get_fiber(f.id)
+    assert accessed is not None and conducted is not None
+    # Each delta counts; a backend may sum an id's deltas (equal up to float rounding).
+    twice = a.accessed(delta=0.3, at=at(40)).accessed(delta=0.05, at=at(40))
+    assert accessed.activation == pytest.approx(twice.activation)
+    assert replace(accessed, activation=twice.activation) == twice
+    conducted_twice = f.conduct(conducted_at=at(40)).conduct(conducted_at=at(40))
+    assert conducted.conductivity == pytest.approx(conducted_twice.conductivity)
+    assert replace(conducted, conductivity=conducted_twice.conductivity) == conducted_twice
+    assert await storage.get_neuron(b.id) == b
+    assert await storage.get_neuron("n-unknown") is None
+    assert await storage.get_fiber("f-unknown") is None
+
+
+async def test_access_deltas_clamp_and_log_the_records(storage: Storage) -> None:
+    a = replace(neuron("a"), activation=0.95)
+    f = replace(fiber(a), conductivity=0.99)
+    await storage.write(WriteBatch(insert_neurons=(a,), insert_fibers=(f,)))
+    seq = await storage.get_change_seq()
+    await storage.write(
+        WriteBatch(neuron_accesses=((a.id, 0.2),), fiber_conducts=(f.id,), deltas_at=at(41))
+    )
+    accessed, conducted = await storage.get_neuron(a.id), await storage.get_fiber(f.id)
+    assert accessed is not None and conducted is not None
+    assert (accessed.activation, accessed.access_count) == (1.0, a.access_count + 1)
+    assert (conducted.conductivity, conducted.last_conducted) == (1.0, at(41))
+    changes = await storage.get_changes(seq)
+    assert changes is not None
+    assert {(c.kind, c.entity_id) for c in changes} == {
+        (ChangeKind.NEURON, a.id),
+        (ChangeKind.FIBER, f.id),
+    }
+
+
+async def test_access_deltas_apply_before_the_batch_writes(storage: Storage) -> None:
+    a, b = neuron("a"), neuron("b")
+    await storage.write(WriteBatch(insert_neurons=(a,)))
+    rewritten = a.with_metadata(note="rewritten")
+    await storage.write(
+        WriteBatch(
+            neuron_accesses=((a.id, 0.1), (b.id, 0.1)),
+            update_neurons=(rewritten,),
+            insert_neurons=(b,),
+            deltas_at=at(42),
+        )
+    )
+    assert await storage.get_neuron(a.id) == rewritten  # the batch's own write wins
+    assert await storage.get_neuron(b.id) == b  # created by the batch: not accessed
+
+
+async def test_merged_write_backs_count_every_repeat(storage: Storage) -> None:
+    a, b = replace(neuron("a"), activation=0.5), neuron("b")
+    s, f = synapse(a, b, weight=0.5), fiber(a, b)
+    await storage.write(WriteBatch(insert_neurons=(a, b), insert_synapses=(s,), insert_fibers=(f,)))
+    await storage.write(
+        WriteBatch(
+            neuron_accesses=((a.id, 0.1), (b.id, 0.1), (a.id, 0.1)),
+            synapse_deltas=((s.id, 0.1), (s.id, 0.1)),
+            fiber_conducts=(f.id, f.id, f.id),
+            deltas_at=at(43),
+        )
+    )
+    moved, first = await storage.get_synapse(s.id), await storage.get_neuron(a.id)
+    conducted = await storage.get_fiber(f.id)
+    assert moved is not None and first is not None and conducted is not None
+    assert (moved.weight, moved.reinforced_count) == (pytest.approx(0.7), 2)
+    assert (first.activation, first.access_count) == (pytest.approx(0.7), 2)
+    assert conducted.access_count == 3 and conducted.last_conducted == at(43)

@@ -16,11 +16,12 @@ any process, follows the same predecessor.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from neural_memory.core._validation import require_text
+from neural_memory.engine._group_commit import DeltaCommitter
 from neural_memory.errors import NotFoundError, ValidationError
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
@@ -78,6 +79,7 @@ class BrainHandle:
         self._storage = storage
         self._brain_id = storage.brain_id
         self._indexes: dict[str, BrainIndex] = {}
+        self._deltas = DeltaCommitter(self.write)
 
     @classmethod
     def of(cls, storage: Storage | BrainHandle, brain_id: str | None = None) -> BrainHandle:
@@ -151,7 +153,9 @@ class BrainHandle:
         """Apply ``batch`` to the brain in one transaction, then to every index; the new seq."""
         seq = await self._storage.write(batch)
         for index in self._indexes.values():
-            index.apply_own_write(batch, seq)
+            seen = _as_index_sees(batch, index)
+            if seen is not None:
+                index.apply_own_write(seen, seq)
         return seq
 
     async def write_planned(
@@ -183,6 +187,37 @@ class BrainHandle:
             await self.write(batch)
         return result
 
+    async def write_deltas(self, batch: WriteBatch) -> int:
+        """Like :meth:`write` for a delta-only batch, group-committed with concurrent ones.
+
+        Recall writes its reinforcement back here: batches submitted while an earlier one
+        is being written go together in the next write (see ``engine/_group_commit.py``).
+        Returns once ``batch`` is committed; the seq is that of the write that carried it.
+        """
+        return await self._deltas.submit(batch)
+
     async def thread_tail(self, conversation: str | None = None) -> ThreadTail | None:
         """The last memory stored in ``conversation`` (None: the default thread), or None."""
         return ThreadTail.from_json(await self._storage.get_meta(thread_key(conversation)))
+
+
+def _as_index_sees(batch: WriteBatch, index: BrainIndex) -> WriteBatch | None:
+    """``batch`` with its fiber conducts as updates of the fibers ``index`` holds.
+
+    The index keeps each memory's conductivity, which a conduct moves; neuron accesses
+    change nothing it keeps. None when a conducted fiber is not loaded in the index: its
+    next sync reads the change back from storage instead.
+    """
+    if not batch.fiber_conducts:
+        return batch
+    conducted: dict[str, Fiber] = {}
+    for fiber_id in batch.fiber_conducts:
+        fiber = conducted.get(fiber_id)
+        if fiber is None:
+            row = index.fiber_rows.get(fiber_id)
+            fiber = index.fibers[row].loaded if row is not None else None
+        if fiber is None:
+            return None
+        conducted[fiber_id] = fiber.conduct(conducted_at=batch.deltas_at)
+    updates = (*conducted.values(), *batch.update_fibers)  # the batch's own version last
+    return replace(batch, fiber_conducts=(), update_fibers=updates)

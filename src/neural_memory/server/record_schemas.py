@@ -202,6 +202,12 @@ def _list_of(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 _IDS = _list_of(_ANY_ID)
+_DELTA = {
+    "type": "array",
+    "prefixItems": [{"type": "string"}, {"type": "number"}],
+    "minItems": 2,
+    "maxItems": 2,
+}
 
 WRITE_BATCH: dict[str, Any] = {
     "type": "object",
@@ -214,14 +220,9 @@ WRITE_BATCH: dict[str, Any] = {
         "insert_synapses": _list_of(SYNAPSE),
         "ensure_synapses": _list_of(SYNAPSE),
         "update_synapses": _list_of(SYNAPSE),
-        "synapse_deltas": _list_of(
-            {
-                "type": "array",
-                "prefixItems": [{"type": "string"}, {"type": "number"}],
-                "minItems": 2,
-                "maxItems": 2,
-            }
-        ),
+        "synapse_deltas": _list_of(_DELTA),
+        "neuron_accesses": _list_of(_DELTA),
+        "fiber_conducts": _IDS,
         "deltas_at": _TIME,
         "insert_fibers": _list_of(FIBER),
         "update_fibers": _list_of(FIBER),

@@ -61,10 +61,14 @@ def check_batch(batch: WriteBatch) -> None:
     for section in _ID_SECTIONS:
         for index, item in enumerate(getattr(batch, section)):
             check_id(item, f"{section}[{index}]")
-    if not plain_deltas(batch.synapse_deltas):
-        for index, (synapse_id, delta) in enumerate(batch.synapse_deltas):
-            check_id(synapse_id, f"synapse_deltas[{index}]")
-            check_number(delta, f"synapse_deltas[{index}] delta")
+    for section in ("synapse_deltas", "neuron_accesses"):
+        deltas: tuple[tuple[str, float], ...] = getattr(batch, section)
+        if not plain_deltas(deltas):
+            for index, (record_id, delta) in enumerate(deltas):
+                check_id(record_id, f"{section}[{index}]")
+                check_number(delta, f"{section}[{index}] delta")
+    for index, fiber_id in enumerate(batch.fiber_conducts):
+        check_id(fiber_id, f"fiber_conducts[{index}]")
     check_time(batch.deltas_at, "deltas_at")
     for index, vector in enumerate(batch.put_vectors):
         check_id(vector.fiber_id, f"put_vectors[{index}].fiber_id")

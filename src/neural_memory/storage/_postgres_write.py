@@ -20,6 +20,7 @@ from neural_memory.errors import AlreadyExistsError, BrainNotFoundError
 from neural_memory.storage import _integrity as integrity
 from neural_memory.storage import _sqlite_rows as codec
 from neural_memory.storage import _write_common as common
+from neural_memory.storage._postgres_deltas import adds_up, apply_accesses, write_deltas
 from neural_memory.storage.batch import WriteBatch
 
 __all__ = [
@@ -73,10 +74,31 @@ _PUT_SYNAPSES = bulk_sql("synapses", codec.SYNAPSE_COLUMNS, _SYNAPSE_TYPES, "upd
 _PUT_FIBERS = bulk_sql("fibers", codec.FIBER_WRITE_COLUMNS, _FIBER_TYPES, "update")
 _PUT_TYPED_MEMORIES = bulk_sql("typed_memories", codec.TYPED_MEMORY_COLUMNS, _TYPED_TYPES, "update")
 _PUT_PROJECTS = bulk_sql("projects", codec.PROJECT_COLUMNS, _PROJECT_TYPES, "update")
-PUT_ALERTS = bulk_sql("alerts", codec.ALERT_COLUMNS, _ALERT_TYPES, "update")
-"""Upsert of alert rows (:func:`bulk_args` of ``alert_row``)."""
-PUT_RECALL_EVENTS = bulk_sql("recall_events", codec.RECALL_COLUMNS, _RECALL_TYPES)
-"""Insert of recall-event rows (:func:`bulk_args` of ``recall_row``)."""
+
+
+def side_write_sql(table: str, columns: str, types: str, on_conflict: str = "") -> str:
+    """One statement: key-share lock the brain ``$1`` (by id), insert rows, return its number.
+
+    The rows come as one array parameter per column from ``$2`` on (:func:`bulk_args` of
+    the rows without their brain number). It returns no row when the brain does not exist
+    (nothing is inserted). One round trip: the lock, the insert and the commit together.
+    """
+    names = [c.strip() for c in columns.split(",")]
+    arrays = ", ".join(f"${i}::{kind}[]" for i, kind in enumerate(types.split(), start=2))
+    insert = (
+        f"INSERT INTO {table} (brain, {', '.join(names)}) "
+        f"SELECT b.num, u.* FROM b CROSS JOIN unnest({arrays}) AS u"
+    )
+    return (
+        "WITH b AS (SELECT num FROM brains WHERE id = $1 FOR KEY SHARE), "
+        f"i AS ({insert}{common.conflict_clause(names, on_conflict)}) SELECT num FROM b"
+    )
+
+
+PUT_ALERTS = side_write_sql("alerts", codec.ALERT_COLUMNS, _ALERT_TYPES, "update")
+"""Upsert of alert rows (:func:`side_write_sql`, rows of ``alert_row``)."""
+PUT_RECALL_EVENTS = side_write_sql("recall_events", codec.RECALL_COLUMNS, _RECALL_TYPES)
+"""Insert of recall-event rows (:func:`side_write_sql`, rows of ``recall_row``)."""
 PUT_META = (
     "INSERT INTO meta (brain, key, value) SELECT $1, k, v FROM unnest($2::text[], $3::text[]) "
     "AS u(k, v) ON CONFLICT (brain, key) DO UPDATE SET value = excluded.value"
@@ -122,6 +144,11 @@ async def write_batch(
     conn: Connection, brain_id: str, batch: WriteBatch, change_log_limit: int
 ) -> int:
     """Apply ``batch`` to ``brain_id`` atomically, log its changes, return the new seq."""
+    if batch.only_deltas and adds_up(batch):
+        seq = await write_deltas(conn, brain_id, batch, change_log_limit)
+        if seq is None:
+            raise BrainNotFoundError(f"brain {brain_id!r} does not exist in this storage")
+        return seq
     async with conn.transaction():
         brain = await conn.fetchval(
             "SELECT num FROM brains WHERE id = $1 FOR NO KEY UPDATE", brain_id
@@ -155,6 +182,8 @@ async def create_brain(
 async def _write_locked(
     conn: Connection, brain: int, batch: WriteBatch, change_log_limit: int
 ) -> int:
+    if batch.has_access_deltas:  # first: on the records stored before the batch
+        await apply_accesses(conn, brain, batch)
     old_fibers = await _check(conn, brain, batch)
     if batch.delete_neuron_ids:
         integrity.refuse_neurons_in_use(

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
 
-from neural_memory.core.fiber import Fiber
+from neural_memory.core.fiber import CONDUCT_REINFORCEMENT, Fiber
 from neural_memory.errors import AlreadyExistsError, BrainNotFoundError
 from neural_memory.storage import _integrity as integrity
 from neural_memory.storage import _sqlite_rows as codec
@@ -88,6 +88,14 @@ _SYNAPSE_DELTA = (
     "last_activated = CASE WHEN ?1 > 0 THEN ?2 ELSE last_activated END, "
     "reinforced_count = reinforced_count + (?1 > 0) WHERE brain = ?3 AND id = ?4"
 )
+_NEURON_ACCESS = (
+    "UPDATE neurons SET activation = min(1.0, max(0.0, activation + ?1)), "
+    "access_count = access_count + 1, last_accessed = ?2 WHERE brain = ?3 AND id = ?4"
+)
+_FIBER_CONDUCT = (
+    f"UPDATE fibers SET conductivity = min(1.0, conductivity + {CONDUCT_REINFORCEMENT!r}), "
+    "last_conducted = ?1, access_count = access_count + 1 WHERE brain = ?2 AND id = ?3"
+)
 _IN_IDS = "IN (SELECT value FROM json_each(?))"
 TOUCHING_IDS = (
     "SELECT s.id FROM json_each(?2) AS j CROSS JOIN synapses AS s "
@@ -131,11 +139,24 @@ def _write_in_transaction(
     conn: sqlite3.Connection, brain_id: str, batch: WriteBatch, change_log_limit: int
 ) -> int:
     brain = brain_number(conn, brain_id)
+    _apply_accesses(conn, brain, batch)  # first: on the records stored before the batch
     old_fibers = _check(conn, brain, batch)
     integrity.refuse_neurons_in_use(batch, _fibers_naming(conn, brain, batch.delete_neuron_ids))
     integrity.refuse_dangling(batch, _stored_references(conn, brain, batch))
     cascaded = _apply(conn, brain, batch, old_fibers)
     return _log_changes(conn, brain, common.change_entries(batch, cascaded), change_log_limit)
+
+
+def _apply_accesses(conn: sqlite3.Connection, brain: int, batch: WriteBatch) -> None:
+    """Count the batch's neuron accesses and fiber conducts in place (unknown ids skipped)."""
+    if not batch.has_access_deltas:
+        return
+    at = codec.to_micros(batch.deltas_at)
+    if batch.neuron_accesses:
+        params = [(float(delta), at, brain, nid) for nid, delta in batch.neuron_accesses]
+        conn.executemany(_NEURON_ACCESS, params)
+    if batch.fiber_conducts:
+        conn.executemany(_FIBER_CONDUCT, [(at, brain, fid) for fid in batch.fiber_conducts])
 
 
 # -- checks --------------------------------------------------------------------------------

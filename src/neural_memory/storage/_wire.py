@@ -100,8 +100,10 @@ _BATCH_SECTIONS: dict[str, type] = {
     "put_typed_memories": TypedMemory,
     "put_projects": Project,
 }
+_BATCH_DELTAS = ("neuron_accesses", "synapse_deltas")
 _BATCH_FIELDS = frozenset(f.name for f in dataclasses.fields(WriteBatch))
 _BATCH_ID_LISTS = (
+    "fiber_conducts",
     "delete_fiber_ids",
     "delete_synapse_ids",
     "delete_neuron_ids",
@@ -148,8 +150,10 @@ def encode_write_batch(batch: WriteBatch) -> dict[str, Any]:
         items = getattr(batch, name)
         if items:
             body[name] = [encode_record(item) for item in items]
-    if batch.synapse_deltas:
-        body["synapse_deltas"] = [[sid, delta] for sid, delta in batch.synapse_deltas]
+    for name in _BATCH_DELTAS:
+        pairs = getattr(batch, name)
+        if pairs:
+            body[name] = [[entity_id, delta] for entity_id, delta in pairs]
     for name in _BATCH_ID_LISTS:
         ids = getattr(batch, name)
         if ids:
@@ -192,8 +196,9 @@ def decode_write_batch(value: Any, path: str = "batch") -> WriteBatch:
     for name in _BATCH_ID_LISTS:
         if name in value:
             parts[name] = tuple(_strings(value[name], f"{path}.{name}"))
-    if "synapse_deltas" in value:
-        parts["synapse_deltas"] = _deltas(value["synapse_deltas"], f"{path}.synapse_deltas")
+    for name in _BATCH_DELTAS:
+        if name in value:
+            parts[name] = _deltas(value[name], f"{path}.{name}")
     if "deltas_at" in value:
         parts["deltas_at"] = decode_time(value["deltas_at"], f"{path}.deltas_at")
     if "put_vectors" in value:
@@ -232,13 +237,13 @@ def _strings(value: Any, path: str) -> list[str]:
 
 def _deltas(value: Any, path: str) -> tuple[tuple[str, float], ...]:
     if not isinstance(value, list):
-        raise SnapshotFormatError(f"{path} must be a list of [synapse_id, delta] pairs")
+        raise SnapshotFormatError(f"{path} must be a list of [id, delta] pairs")
     pairs: list[tuple[str, float]] = []
     for i, item in enumerate(value):
         ok = isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
         delta = item[1] if ok else None
         if not ok or isinstance(delta, bool) or not isinstance(delta, int | float):
-            raise SnapshotFormatError(f"{path}[{i}] must be a [synapse_id, delta] pair")
+            raise SnapshotFormatError(f"{path}[{i}] must be an [id, delta] pair")
         if not math.isfinite(delta):
             raise SnapshotFormatError(f"{path}[{i}] delta must be finite")
         pairs.append((item[0], float(delta)))

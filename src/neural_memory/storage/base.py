@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
 
@@ -21,6 +22,7 @@ from neural_memory.core.project import Project
 from neural_memory.core.synapse import Synapse, SynapseType
 from neural_memory.core.typed_memory import MemoryType, Priority, TypedMemory
 from neural_memory.errors import AlreadyExistsError, NotFoundError, ValidationError
+from neural_memory.storage._accesses import as_record_updates
 from neural_memory.storage._core import FiberRows, GraphRows, JSONValue, StorageCore
 from neural_memory.storage._limits import check_batch, check_meta
 from neural_memory.storage.batch import WriteBatch
@@ -73,6 +75,8 @@ class Storage(StorageCore):
             raise ValidationError(f"expected a WriteBatch, got {type(batch).__name__}")
         check_record(brain)
         check_batch(batch)
+        # Access deltas move stored records only, and a new brain has none.
+        batch = replace(batch, neuron_accesses=(), fiber_conducts=())
         await self._ensure_open()
         seq = await self._create_brain(brain, batch)
         self._known_brains.add(brain.id)
@@ -122,7 +126,22 @@ class Storage(StorageCore):
         brain_id = await self._current_brain()
         if batch.is_empty:
             return await self._get_change_seq(brain_id)
+        if batch.has_access_deltas and not self._applies_access_deltas():
+            neurons = frozenset(neuron_id for neuron_id, _ in batch.neuron_accesses)
+            fibers = frozenset(batch.fiber_conducts)
+            batch = as_record_updates(
+                batch,
+                await self._get_neurons(brain_id, neurons) if neurons else {},
+                await self._get_fibers(brain_id, fibers) if fibers else {},
+            )
         return await self._write(brain_id, batch)
+
+    def _applies_access_deltas(self) -> bool:
+        """True when ``_write`` applies ``neuron_accesses`` and ``fiber_conducts`` itself.
+
+        Otherwise :meth:`write` rewrites them as record updates first (``_accesses.py``).
+        """
+        return False
 
     # -- neurons -----------------------------------------------------------------------------
 

@@ -72,8 +72,9 @@ def as_vector(value: Any, what: str = "vector") -> npt.NDArray[np.float32]:
 class WriteBatch:
     """A set of writes to one brain that a backend applies all-or-nothing.
 
-    The backend applies them in this order: neurons, synapse deltas, synapses, fibers,
-    vectors, typed memories, projects, the deletions, then the meta values. ``insert_*``
+    The backend applies them in this order: the access deltas (``neuron_accesses``,
+    ``fiber_conducts``), neurons, synapse deltas, synapses, fibers, vectors, typed memories,
+    projects, the deletions, then the meta values. ``insert_*``
     fails with AlreadyExistsError when an id is taken, ``ensure_*`` skips ids that exist,
     ``update_*`` fails with NotFoundError when an id is missing. On any failure nothing of
     the batch is kept.
@@ -103,6 +104,14 @@ class WriteBatch:
             ids, and synapses this batch creates, are skipped. So "ensure this synapse and
             reinforce it if it was there" is one race-free batch: two writers creating the
             same link at once leave one link, reinforced once.
+        neuron_accesses: ``(neuron_id, delta)`` pairs; each stored neuron counts an access
+            at ``deltas_at`` and its activation moves by ``delta`` within 0-1, in place and
+            atomically (what ``Neuron.accessed`` computes, without rewriting the record).
+        fiber_conducts: Ids of stored fibers that conducted at ``deltas_at``: each counts an
+            access and gains ``CONDUCT_REINFORCEMENT`` conductivity, in place and atomically
+            (what ``Fiber.conduct`` computes). Like synapse deltas, both access sections
+            apply to the records stored *before* the batch (unknown ids are skipped), so
+            recalls reinforcing the same memory at once both count.
         put_vectors: Embeddings to store (replacing one of the same fiber and model); the
             fiber must exist once the batch's fibers are written (NotFoundError otherwise).
             Deleting a fiber deletes its vectors.
@@ -118,6 +127,8 @@ class WriteBatch:
     update_synapses: tuple[Synapse, ...] = ()
     synapse_deltas: tuple[tuple[str, float], ...] = ()
     deltas_at: datetime = field(default_factory=utcnow)
+    neuron_accesses: tuple[tuple[str, float], ...] = ()
+    fiber_conducts: tuple[str, ...] = ()
     insert_fibers: tuple[Fiber, ...] = ()
     update_fibers: tuple[Fiber, ...] = ()
     put_typed_memories: tuple[TypedMemory, ...] = ()
@@ -140,14 +151,29 @@ class WriteBatch:
     def changed_ids(self) -> tuple[set[str], set[str], set[str]]:
         """The neuron, synapse and fiber ids this batch touches (for the change log)."""
         neurons = _ids(self.insert_neurons, self.ensure_neurons, self.update_neurons)
+        neurons.update(neuron_id for neuron_id, _ in self.neuron_accesses)
         neurons.update(self.delete_neuron_ids)
         synapses = _ids(self.insert_synapses, self.ensure_synapses, self.update_synapses)
         synapses.update(synapse_id for synapse_id, _ in self.synapse_deltas)
         synapses.update(self.delete_synapse_ids)
         fibers = _ids(self.insert_fibers, self.update_fibers)
+        fibers.update(self.fiber_conducts)
         fibers.update(self.delete_fiber_ids)
         fibers.update(vector.fiber_id for vector in self.put_vectors)
         return neurons, synapses, fibers
+
+    @property
+    def has_access_deltas(self) -> bool:
+        """True when the batch holds ``neuron_accesses`` or ``fiber_conducts``."""
+        return bool(self.neuron_accesses or self.fiber_conducts)
+
+    @property
+    def only_deltas(self) -> bool:
+        """True when the batch holds deltas only (no record, vector, deletion or meta)."""
+        deltas = ("synapse_deltas", "neuron_accesses", "fiber_conducts", "deltas_at")
+        return not any(
+            getattr(self, name) for name in self.__dataclass_fields__ if name not in deltas
+        )
 
 
 def _ids(*groups: Iterable[Neuron | Synapse | Fiber]) -> set[str]:

@@ -109,6 +109,9 @@ class InMemoryStorage(Storage):
 
     # -- graph writes --------------------------------------------------------------------------
 
+    def _applies_access_deltas(self) -> bool:
+        return True
+
     async def _write(self, brain_id: str, batch: WriteBatch) -> int:
         data = self._brains[brain_id]
         _check(data, batch)
@@ -334,8 +337,21 @@ def _stored_references(data: _BrainData, batch: WriteBatch) -> integrity.StoredR
     )
 
 
+def _apply_accesses(data: _BrainData, batch: WriteBatch) -> None:
+    """The access deltas, on the records stored before the batch (unknown ids skipped)."""
+    for neuron_id, delta in batch.neuron_accesses:
+        neuron = data.neurons.get(neuron_id)
+        if neuron is not None:
+            data.neurons[neuron_id] = neuron.accessed(delta=delta, at=batch.deltas_at)
+    for fiber_id in batch.fiber_conducts:
+        fiber = data.fibers.get(fiber_id)
+        if fiber is not None:
+            data.fibers[fiber_id] = fiber.conduct(conducted_at=batch.deltas_at)
+
+
 def _apply(data: _BrainData, batch: WriteBatch) -> set[str]:
     """Apply a checked batch; return the ids of synapses deleted with their neurons."""
+    _apply_accesses(data, batch)
     for neuron in batch.ensure_neurons:
         data.neurons.setdefault(neuron.id, neuron)
     for neuron in (*batch.insert_neurons, *batch.update_neurons):

@@ -325,6 +325,9 @@ class PostgresStorage(Storage):
 
     # -- graph -----------------------------------------------------------------------------
 
+    def _applies_access_deltas(self) -> bool:
+        return True
+
     async def _write(self, brain_id: str, batch: WriteBatch) -> int:
         # A brain keeps as many change-log entries as InMemoryStorage does.
         async with self._connection() as conn:
@@ -427,11 +430,15 @@ class PostgresStorage(Storage):
         items: Sequence[_T],
         to_row: Callable[[int, _T], rows.Row],
     ) -> None:
-        """Write ``items`` with one bulk statement (of several with one id, the last wins)."""
-        async with self._connection() as conn, conn.transaction():
-            brain = await self._brain_number(conn, brain_id)
-            by_id = {row[1]: row for row in (to_row(brain, item) for item in items)}
-            await conn.execute(sql, *bulk_args(list(by_id.values())))
+        """Write ``items`` with one statement of :func:`side_write_sql` (one round trip).
+
+        Of several items with one id, the last wins.
+        """
+        by_id = {row[1]: row[1:] for row in (to_row(0, item) for item in items)}
+        async with self._connection() as conn:
+            brain = await conn.fetchval(sql, brain_id, *bulk_args(list(by_id.values())))
+        if brain is None:
+            raise BrainNotFoundError(f"brain {brain_id!r} does not exist in this storage")
 
     async def _find_alerts(self, brain_id: str, query: AlertFilter) -> list[Alert]:
         sql = f"SELECT {rows.ALERT_COLUMNS} FROM alerts WHERE brain = {_B}"

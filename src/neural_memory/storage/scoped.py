@@ -109,6 +109,9 @@ class ScopedStorage(Storage):
     async def _delete_brain(self, brain_id: str) -> bool:
         return await self._base._delete_brain(brain_id)
 
+    def _applies_access_deltas(self) -> bool:
+        return self._base._applies_access_deltas()
+
     async def _write(self, brain_id: str, batch: WriteBatch) -> int:
         return await self._base._write(brain_id, batch)
 

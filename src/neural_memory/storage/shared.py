@@ -232,6 +232,9 @@ class SharedStorage(Storage):
 
     # -- graph -----------------------------------------------------------------------------
 
+    def _applies_access_deltas(self) -> bool:
+        return True  # the server applies them (its storage's way)
+
     async def _write(self, brain_id: str, batch: WriteBatch) -> int:
         body = {"brain_id": brain_id, "batch": encode_write_batch(batch)}
         return _int(await self._post("write", body, "seq"))

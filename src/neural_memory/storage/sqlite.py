@@ -191,6 +191,9 @@ class SQLiteStorage(Storage):
 
     # -- graph -----------------------------------------------------------------------------
 
+    def _applies_access_deltas(self) -> bool:
+        return True
+
     async def _write(self, brain_id: str, batch: WriteBatch) -> int:
         # A brain keeps as many change-log entries as InMemoryStorage does.
         return await self._run(write_batch, brain_id, batch, _memory.CHANGE_LOG_LIMIT)

@@ -8,8 +8,6 @@ from datetime import datetime
 
 from neural_memory.core._validation import require_unit
 from neural_memory.core.clock import as_utc, utcnow
-from neural_memory.core.fiber import Fiber
-from neural_memory.core.neuron import Neuron
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
 
@@ -29,18 +27,21 @@ class ReinforcementReport:
 def reinforcement_batch(
     delta: float,
     *,
-    neurons: Sequence[Neuron],
+    neuron_ids: Sequence[str],
     synapse_ids: Sequence[str],
-    fibers: Sequence[Fiber],
+    fiber_ids: Sequence[str],
     at: datetime | None = None,
 ) -> WriteBatch:
-    """The writes that strengthen ``neurons`` and ``synapse_ids`` and let ``fibers`` conduct."""
-    moment = as_utc(at) if at else utcnow()
+    """The deltas that strengthen these neurons and synapses and let these fibers conduct.
+
+    Each id counts once. Only deltas, no whole records: the storage moves the stored
+    counters in place (atomic across processes), and the batch costs no record check.
+    """
     return WriteBatch(
-        update_neurons=tuple(n.accessed(delta=delta, at=moment) for n in neurons),
+        neuron_accesses=tuple((nid, delta) for nid in dict.fromkeys(neuron_ids)),
         synapse_deltas=tuple((sid, delta) for sid in dict.fromkeys(synapse_ids)),
-        deltas_at=moment,
-        update_fibers=tuple(f.conduct(conducted_at=moment) for f in fibers),
+        fiber_conducts=tuple(dict.fromkeys(fiber_ids)),
+        deltas_at=as_utc(at) if at else utcnow(),
     )
 
 
@@ -65,15 +66,17 @@ class ReinforcementManager:
     ) -> ReinforcementReport:
         """Strengthen these neurons and synapses and let these fibers conduct.
 
-        Unknown ids are skipped. Synapse weights move atomically (safe across processes).
+        Unknown ids are skipped. Everything moves as deltas, so a stale copy never
+        overwrites a newer count (atomic across processes, except neuron and fiber counts on
+        Redis: see ``storage/_accesses.py``).
         """
         neurons = await storage.get_neurons(activated_neurons) if activated_neurons else {}
         fibers = await storage.get_fibers(conducted_fibers) if conducted_fibers else {}
         batch = reinforcement_batch(
             self.reinforcement_delta,
-            neurons=list(neurons.values()),
+            neuron_ids=list(neurons),
             synapse_ids=activated_synapses,
-            fibers=list(fibers.values()),
+            fiber_ids=list(fibers),
             at=at,
         )
         await storage.write(batch)

@@ -328,15 +328,14 @@ class ReflexPipeline:
                 and link.source_id in fired
                 and link.target_id in fired
             ]
-            neurons = list((await handle.storage.get_neurons(result.anchors)).values())
             batch = reinforcement_batch(
                 self._config.reinforcement_delta,
-                neurons=neurons,
+                neuron_ids=result.anchors,
                 synapse_ids=sorted(set(synapses)),
-                fibers=used,
+                fiber_ids=[fiber.id for fiber in used],
                 at=now,
             )
-            await handle.write(batch)
+            await handle.write_deltas(batch)
         if self._record_events:
             await handle.storage.add_recall_event(
                 RecallEvent.create(
