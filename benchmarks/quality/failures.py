@@ -1,0 +1,164 @@
+"""Why LoCoMo questions miss: failure classes per category, engine beside BM25.
+
+``python -m benchmarks.quality.failures --slice tune [--embeddings]`` indexes every
+conversation of the slice in the engine (full weights, with or without MiniLM) and in BM25,
+asks each question for its top 50 turns, and prints per category how many questions are
+fully found in the top 10, partly found, found only in ranks 11-50 ("near miss") or not in
+the top 50, beside features of the misses that say which method could reach them:
+
+* ``no shared word``: the evidence turns share no content word (lower-cased, stop words
+  removed, a crude plural/-ing/-ed strip) with the question - only meaning can match them;
+* ``relative date``: an evidence turn dates its event relative to the session ("last
+  Saturday", "two weeks ago", "yesterday"), so the answer needs the session date;
+* ``>1 session``: the evidence is spread over more than one session (aggregation).
+
+No figure here is tuned on; it only classifies what the harness measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from benchmarks.quality.baselines import BM25Retriever, locomo_document_text, tokenize
+from benchmarks.quality.datasets import SLICES, LocomoConversation, dev_slice, load_locomo
+from benchmarks.quality.evaluate import locomo_docs
+from benchmarks.quality.nm_retriever import NeuralMemoryRetriever
+from benchmarks.quality.retrievers import Retriever
+from benchmarks.quality.systems import load_embedder
+
+DEPTH = 50
+RELATIVE_DATE = re.compile(
+    r"\b(yesterday|today|tonight|tomorrow|last (?:night|week|weekend|month|year|"
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday)|this (?:week|weekend|"
+    r"month|year|morning|past)|next (?:week|month|year)|(?:a|one|two|three|few|couple of)"
+    r" (?:days?|weeks?|months?|years?) ago|recently|the other day)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """Where one system put one question's evidence."""
+
+    category: str
+    evidence: int
+    in_top10: int
+    in_top50: int
+    no_shared_word: bool
+    relative_date: bool
+    sessions: int
+
+    @property
+    def verdict(self) -> str:
+        """``hit`` / ``partial`` / ``near miss`` / ``deep miss``."""
+        if self.in_top10 == self.evidence:
+            return "hit"
+        if self.in_top10 > 0:
+            return "partial"
+        return "near miss" if self.in_top50 > 0 else "deep miss"
+
+
+def _stem(token: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if token.endswith(suffix) and len(token) > len(suffix) + 2:
+            return token[: -len(suffix)]
+    return token
+
+
+def _words(text: str) -> set[str]:
+    return {_stem(t) for t in tokenize(text)}
+
+
+async def _outcomes(retriever: Retriever, conversation: LocomoConversation) -> list[Outcome]:
+    docs = locomo_docs(conversation)
+    await retriever.index(docs)
+    text = {doc.id: doc.text for doc in docs}
+    session = {doc.id: doc.session for doc in docs}
+    found: list[Outcome] = []
+    try:
+        for question in conversation.questions:
+            if not question.evidence:
+                continue
+            ids = await retriever.search(
+                question.question, k=DEPTH, reference_time=conversation.last_timestamp
+            )
+            evidence = set(question.evidence)
+            asked = _words(question.question)
+            found.append(
+                Outcome(
+                    category=question.category_name,
+                    evidence=len(evidence),
+                    in_top10=len(evidence & set(ids[:10])),
+                    in_top50=len(evidence & set(ids)),
+                    no_shared_word=not any(asked & _words(text[e]) for e in evidence),
+                    relative_date=any(RELATIVE_DATE.search(text[e]) for e in evidence),
+                    sessions=len({session[e] for e in evidence}),
+                )
+            )
+    finally:
+        await retriever.close()
+    return found
+
+
+def format_table(title: str, outcomes: Sequence[Outcome]) -> str:
+    """Counts of verdicts and miss features per category."""
+    by_category: dict[str, list[Outcome]] = defaultdict(list)
+    for outcome in outcomes:
+        by_category[outcome.category].append(outcome)
+    header = (
+        f"{'category':<12} {'q':>4} {'hit':>5} {'partial':>7} {'near':>5} {'deep':>5} | "
+        f"misses: {'no shared word':>14} {'relative date':>13} {'>1 session':>10} | "
+        f"all q: {'>1 session':>10} {'relative date':>13}"
+    )
+    lines = [title, header]
+    for category in sorted(by_category):
+        rows = by_category[category]
+        verdicts = Counter(o.verdict for o in rows)
+        misses = [o for o in rows if o.verdict in ("near miss", "deep miss", "partial")]
+        lines.append(
+            f"{category:<12} {len(rows):>4} {verdicts['hit']:>5} {verdicts['partial']:>7} "
+            f"{verdicts['near miss']:>5} {verdicts['deep miss']:>5} | "
+            f"{'':8}{sum(o.no_shared_word for o in misses):>14} "
+            f"{sum(o.relative_date for o in misses):>13} "
+            f"{sum(o.sessions > 1 for o in misses):>10} | "
+            f"{'':7}{sum(o.sessions > 1 for o in rows):>10} "
+            f"{sum(o.relative_date for o in rows):>13}"
+        )
+    return "\n".join(lines)
+
+
+async def run(which: str, embeddings: bool) -> None:
+    """Classify the failures of the engine and of BM25 on one slice."""
+    conversations = dev_slice(load_locomo(), which)
+    embedder = await load_embedder() if embeddings else None
+    engine: list[Outcome] = []
+    bm25: list[Outcome] = []
+    for conversation in conversations:
+        engine += await _outcomes(NeuralMemoryRetriever(embedder=embedder), conversation)
+        bm25 += await _outcomes(BM25Retriever(document_text=locomo_document_text), conversation)
+    label = "engine, full weights" + (", MiniLM" if embeddings else ", no embeddings")
+    print(format_table(f"LoCoMo {which} slice: {label}", engine))
+    print(format_table(f"\nLoCoMo {which} slice: BM25", bm25))
+    print(
+        "\n(hit = all evidence in the top 10; partial = some; near = none in the top 10 but "
+        "some in 11-50; deep = none in the top 50; 'misses' columns count the non-hits)"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.quality.failures")
+    parser.add_argument("--slice", choices=SLICES, default="tune")
+    parser.add_argument("--embeddings", action="store_true", help="the engine with MiniLM")
+    args = parser.parse_args(argv)
+    asyncio.run(run(args.slice, args.embeddings))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
