@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from benchmarks.quality.baselines import BM25Retriever, locomo_document_text, tokenize
 from benchmarks.quality.datasets import SLICES, LocomoConversation, dev_slice, load_locomo
@@ -52,6 +54,10 @@ class Outcome:
     no_shared_word: bool
     relative_date: bool
     sessions: int
+    ranked: tuple[str, ...] = ()
+    """The top :data:`DEPTH` turn ids, best first."""
+    wanted: tuple[str, ...] = ()
+    """The evidence turn ids."""
 
     @property
     def verdict(self) -> str:
@@ -98,6 +104,8 @@ async def _outcomes(retriever: Retriever, conversation: LocomoConversation) -> l
                     no_shared_word=not any(asked & _words(text[e]) for e in evidence),
                     relative_date=any(RELATIVE_DATE.search(text[e]) for e in evidence),
                     sessions=len({session[e] for e in evidence}),
+                    ranked=tuple(ids),
+                    wanted=tuple(sorted(evidence)),
                 )
             )
     finally:
@@ -132,7 +140,7 @@ def format_table(title: str, outcomes: Sequence[Outcome]) -> str:
     return "\n".join(lines)
 
 
-async def run(which: str, embeddings: bool) -> None:
+async def run(which: str, embeddings: bool, dump: Path | None) -> None:
     """Classify the failures of the engine and of BM25 on one slice."""
     conversations = dev_slice(load_locomo(), which)
     embedder = await load_embedder() if embeddings else None
@@ -144,6 +152,9 @@ async def run(which: str, embeddings: bool) -> None:
     label = "engine, full weights" + (", MiniLM" if embeddings else ", no embeddings")
     print(format_table(f"LoCoMo {which} slice: {label}", engine))
     print(format_table(f"\nLoCoMo {which} slice: BM25", bm25))
+    if dump is not None:
+        rows = {"engine": [asdict(o) for o in engine], "bm25": [asdict(o) for o in bm25]}
+        dump.write_text(json.dumps(rows), encoding="utf-8")
     print(
         "\n(hit = all evidence in the top 10; partial = some; near = none in the top 10 but "
         "some in 11-50; deep = none in the top 50; 'misses' columns count the non-hits)"
@@ -155,8 +166,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.quality.failures")
     parser.add_argument("--slice", choices=SLICES, default="tune")
     parser.add_argument("--embeddings", action="store_true", help="the engine with MiniLM")
+    parser.add_argument("--dump", type=Path, default=None, help="write every outcome as JSON")
     args = parser.parse_args(argv)
-    asyncio.run(run(args.slice, args.embeddings))
+    asyncio.run(run(args.slice, args.embeddings, args.dump))
     return 0
 
 
