@@ -51,6 +51,7 @@ class Outcome:
     evidence: int
     in_top10: int
     in_top50: int
+    """Evidence turns in the top 50; -1 when only the top 10 is known (a harness report)."""
     no_shared_word: bool
     relative_date: bool
     sessions: int
@@ -66,6 +67,8 @@ class Outcome:
             return "hit"
         if self.in_top10 > 0:
             return "partial"
+        if self.in_top50 < 0:
+            return "miss"
         return "near miss" if self.in_top50 > 0 else "deep miss"
 
 
@@ -113,13 +116,42 @@ async def _outcomes(retriever: Retriever, conversation: LocomoConversation) -> l
     return found
 
 
+def outcomes_from_report(which: str, report: Path, system: str) -> list[Outcome]:
+    """Outcomes of ``system`` from a harness report (``run --report``): top 10 only."""
+    records = json.loads(report.read_text(encoding="utf-8"))["datasets"]["locomo"]["systems"]
+    recall = {q["id"]: q["recall@10"] for q in records[system]["questions"]}
+    found: list[Outcome] = []
+    for conversation in dev_slice(load_locomo(), which):
+        text = {turn.dia_id: turn.text for turn in conversation.turns}
+        session = {turn.dia_id: turn.session for turn in conversation.turns}
+        for number, question in enumerate(conversation.questions):
+            key = f"{conversation.sample_id}#{number}"
+            if key not in recall:
+                continue
+            evidence = set(question.evidence)
+            asked = _words(question.question)
+            found.append(
+                Outcome(
+                    category=question.category_name,
+                    evidence=len(evidence),
+                    in_top10=round(recall[key] * len(evidence)),
+                    in_top50=-1,
+                    no_shared_word=not any(asked & _words(text[e]) for e in evidence),
+                    relative_date=any(RELATIVE_DATE.search(text[e]) for e in evidence),
+                    sessions=len({session[e] for e in evidence}),
+                )
+            )
+    return found
+
+
 def format_table(title: str, outcomes: Sequence[Outcome]) -> str:
     """Counts of verdicts and miss features per category."""
     by_category: dict[str, list[Outcome]] = defaultdict(list)
     for outcome in outcomes:
         by_category[outcome.category].append(outcome)
     header = (
-        f"{'category':<12} {'q':>4} {'hit':>5} {'partial':>7} {'near':>5} {'deep':>5} | "
+        f"{'category':<12} {'q':>4} {'hit':>5} {'partial':>7} {'near':>5} {'deep':>5} "
+        f"{'miss':>5} | "
         f"misses: {'no shared word':>14} {'relative date':>13} {'>1 session':>10} | "
         f"all q: {'>1 session':>10} {'relative date':>13}"
     )
@@ -127,10 +159,10 @@ def format_table(title: str, outcomes: Sequence[Outcome]) -> str:
     for category in sorted(by_category):
         rows = by_category[category]
         verdicts = Counter(o.verdict for o in rows)
-        misses = [o for o in rows if o.verdict in ("near miss", "deep miss", "partial")]
+        misses = [o for o in rows if o.verdict != "hit"]
         lines.append(
             f"{category:<12} {len(rows):>4} {verdicts['hit']:>5} {verdicts['partial']:>7} "
-            f"{verdicts['near miss']:>5} {verdicts['deep miss']:>5} | "
+            f"{verdicts['near miss']:>5} {verdicts['deep miss']:>5} {verdicts['miss']:>5} | "
             f"{'':8}{sum(o.no_shared_word for o in misses):>14} "
             f"{sum(o.relative_date for o in misses):>13} "
             f"{sum(o.sessions > 1 for o in misses):>10} | "
@@ -167,7 +199,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--slice", choices=SLICES, default="tune")
     parser.add_argument("--embeddings", action="store_true", help="the engine with MiniLM")
     parser.add_argument("--dump", type=Path, default=None, help="write every outcome as JSON")
+    parser.add_argument(
+        "--from-report",
+        type=Path,
+        default=None,
+        help="classify a harness report's questions instead (top 10 only; no near/deep)",
+    )
+    parser.add_argument("--systems", default="bm25,nm_full", help="with --from-report")
     args = parser.parse_args(argv)
+    if args.from_report is not None:
+        for system in args.systems.split(","):
+            rows = outcomes_from_report(args.slice, args.from_report, system)
+            print(format_table(f"LoCoMo {args.slice} slice: {system}", rows) + "\n")
+        return 0
     asyncio.run(run(args.slice, args.embeddings, args.dump))
     return 0
 
