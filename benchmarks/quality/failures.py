@@ -144,6 +144,38 @@ def outcomes_from_report(which: str, report: Path, system: str) -> list[Outcome]
     return found
 
 
+def session_capped(ranked: Sequence[str], cap: int) -> list[str]:
+    """``ranked`` with at most ``cap`` turns per session ahead of the rest (order kept).
+
+    LoCoMo turn ids name their session (``D3:7`` is turn 7 of session 3).
+    """
+    taken: Counter[str] = Counter()
+    first: list[str] = []
+    rest: list[str] = []
+    for turn in ranked:
+        session = turn.split(":", 1)[0]
+        (first if taken[session] < cap else rest).append(turn)
+        taken[session] += 1
+    return first + rest
+
+
+def format_session_caps(outcomes: Sequence[Outcome], caps: Sequence[int]) -> str:
+    """R@10 per category when each session may hold at most ``cap`` of the top turns."""
+    categories = sorted({o.category for o in outcomes})
+    lines = [f"{'cap':>5} {'all':>6} " + " ".join(f"{c:>12}" for c in categories)]
+    for cap in (0, *caps):
+        recall: dict[str, list[float]] = defaultdict(list)
+        for o in outcomes:
+            ranked = session_capped(o.ranked, cap) if cap else list(o.ranked)
+            value = len(set(ranked[:10]) & set(o.wanted)) / len(o.wanted)
+            recall[o.category].append(value)
+            recall["all"].append(value)
+        cells = " ".join(f"{sum(recall[c]) / len(recall[c]):>12.3f}" for c in categories)
+        name = str(cap) if cap else "none"
+        lines.append(f"{name:>5} {sum(recall['all']) / len(recall['all']):>6.3f} {cells}")
+    return "\n".join(lines)
+
+
 def format_table(title: str, outcomes: Sequence[Outcome]) -> str:
     """Counts of verdicts and miss features per category."""
     by_category: dict[str, list[Outcome]] = defaultdict(list)
@@ -184,6 +216,8 @@ async def run(which: str, embeddings: bool, dump: Path | None) -> None:
     label = "engine, full weights" + (", MiniLM" if embeddings else ", no embeddings")
     print(format_table(f"LoCoMo {which} slice: {label}", engine))
     print(format_table(f"\nLoCoMo {which} slice: BM25", bm25))
+    print("\nEngine R@10 with at most N turns per session in the ranking's head:")
+    print(format_session_caps(engine, (2, 3, 4, 5, 6)))
     if dump is not None:
         rows = {"engine": [asdict(o) for o in engine], "bm25": [asdict(o) for o in bm25]}
         dump.write_text(json.dumps(rows), encoding="utf-8")
