@@ -36,6 +36,7 @@ from benchmarks.quality.baselines import (
     locomo_document_text,
     plain_document_text,
 )
+from benchmarks.quality.candidates import CANDIDATES, load_candidate
 from benchmarks.quality.nm_retriever import NeuralMemoryRetriever
 from benchmarks.quality.pypi_neural_memory import PypiSettings, PypiWorker, open_pypi_worker
 from benchmarks.quality.retrievers import Doc, Retriever, SystemUnavailableError
@@ -223,13 +224,16 @@ class EngineFactory:
             await self.embedder.aclose()
 
 
-EMBEDDERS = ("default", "onnx-int8", "sentence-transformers")
-"""``--nm-embedder`` choices: the default install's choice, or one MiniLM runtime."""
+EMBEDDERS = ("default", "onnx-int8", "sentence-transformers", *CANDIDATES)
+"""``--nm-embedder`` choices: the default install's choice, one MiniLM runtime, or a
+candidate model of :mod:`benchmarks.quality.candidates`."""
 
 
 async def load_embedder(kind: str = "default") -> Embedder:
-    """The offline MiniLM embedder, loaded now (so that no timing includes the loading)."""
+    """The offline embedder ``kind``, loaded now (so that no timing includes the loading)."""
     embedder: Embedder | None
+    if kind in CANDIDATES:
+        return load_candidate(kind)
     try:
         if kind == "onnx-int8":
             embedder = OnnxMiniLMEmbedder()

@@ -1,8 +1,10 @@
 """Fast weight sweeps on LoCoMo: recall@k under several fusion settings, one index build.
 
-``python -m benchmarks.quality.tune [--limit N] [--embeddings]`` prints, per setting,
-recall@5/@10 for all categories and per category. Recall does not reinforce here, so every
-setting sees the same brain, built once per conversation: a quick tuning loop.
+``python -m benchmarks.quality.tune [--limit N] [--embeddings] [--slice tune|heldout]
+[--settings "NAME;..."]`` prints, per setting, recall@5/@10 for all categories and per
+category. Questions are asked as of the conversation's last session, as the harness asks.
+Recall does not reinforce here, so every setting sees the same brain, built once per
+conversation: a quick tuning loop.
 
 The measured ablations (every measure on both data sets, latency, sleep between sessions,
 the baselines and the PyPI package side by side) are ``python -m benchmarks.quality.run``
@@ -16,9 +18,10 @@ import asyncio
 import statistics
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks.quality.datasets import default_data_dir, load_locomo
+from benchmarks.quality.datasets import SLICES, default_data_dir, dev_slice, load_locomo
 from benchmarks.quality.metrics import recall_at_k
 from neural_memory import Brain
 from neural_memory.engine.embeddings import Embedder, load_default_embedder
@@ -36,12 +39,21 @@ SETTINGS: dict[str, dict[str, object]] = {
     "full, act 0.3": {"weights": FusionWeights(activation=0.3)},
     "full, act 0.8": {"weights": FusionWeights(activation=0.8)},
     "full, entity 0.4": {"weights": FusionWeights(entity=0.4)},
+    "full, time 0.6": {"weights": FusionWeights(time=0.6)},
+    "full, time 1.0": {"weights": FusionWeights(time=1.0)},
 }
 
 
-async def evaluate(limit: int | None, embedder: Embedder | None, data_dir: Path) -> None:
-    conversations = load_locomo(data_dir)[:limit]
-    scores: dict[str, dict[str, list[float]]] = {n: defaultdict(list) for n in SETTINGS}
+async def evaluate(
+    limit: int | None,
+    embedder: Embedder | None,
+    data_dir: Path,
+    which: str = "all",
+    names: Sequence[str] = tuple(SETTINGS),
+) -> None:
+    conversations = dev_slice(load_locomo(data_dir), which)[:limit]
+    settings = {name: SETTINGS[name] for name in names}
+    scores: dict[str, dict[str, list[float]]] = {n: defaultdict(list) for n in settings}
     latency: dict[str, list[float]] = defaultdict(list)
     for conversation in conversations:
         storage = InMemoryStorage()
@@ -60,15 +72,19 @@ async def evaluate(limit: int | None, embedder: Embedder | None, data_dir: Path)
         )  # fmt: skip
         for turn, result in zip(turns, results, strict=True):
             fiber_docs[result.fiber.id].append(turn.dia_id)
-        for name, options in SETTINGS.items():
+        for name, options in settings.items():
             weights = options["weights"]
             assert isinstance(weights, FusionWeights)
             pipeline = ReflexPipeline(storage, brain.config, embedder=embedder, weights=weights,
                                       reinforce=False, record_events=False)  # fmt: skip
             for question in conversation.questions:
                 started = time.perf_counter()
-                result = await pipeline.query(question.question, depth=DepthLevel.CONTEXT,
-                                              max_fibers=10)  # fmt: skip
+                result = await pipeline.query(
+                    question.question,
+                    depth=DepthLevel.CONTEXT,
+                    max_fibers=10,
+                    reference_time=conversation.last_timestamp,
+                )
                 latency[name].append((time.perf_counter() - started) * 1000)
                 ids: list[str] = []
                 for fiber in result.fibers:
@@ -90,11 +106,19 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--embeddings", action="store_true")
     parser.add_argument("--data-dir", type=Path, default=default_data_dir())
+    parser.add_argument("--slice", choices=SLICES, default="all")
+    parser.add_argument(
+        "--settings", default=";".join(SETTINGS), help=f"';'-separated, from {'; '.join(SETTINGS)}"
+    )
     args = parser.parse_args()
     embedder = load_default_embedder() if args.embeddings else None
     if args.embeddings and embedder is None:
         raise SystemExit("the embeddings extra is not installed")
-    asyncio.run(evaluate(args.limit, embedder, args.data_dir))
+    names = [name.strip() for name in args.settings.split(";")]
+    unknown = [name for name in names if name not in SETTINGS]
+    if unknown:
+        raise SystemExit(f"unknown settings {unknown}; choose from {', '.join(SETTINGS)}")
+    asyncio.run(evaluate(args.limit, embedder, args.data_dir, args.slice, names))
 
 
 if __name__ == "__main__":
