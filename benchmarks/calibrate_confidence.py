@@ -47,7 +47,7 @@ from benchmarks.quality.retrievers import evidence_in_context
 from neural_memory import Brain
 from neural_memory.engine.embeddings import Embedder, OnnxMiniLMEmbedder
 from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
-from neural_memory.engine.retrieval import ReflexPipeline
+from neural_memory.engine.retrieval import ReflexPipeline, RetrievalResult
 from neural_memory.engine.retrieval.confidence import (
     FEATURES,
     LEXICAL_COEFFICIENTS,
@@ -73,6 +73,22 @@ class Sample:
     held: bool
     any_held: bool
     old_confidence: float
+    signals: dict[str, Any]
+
+
+def recall_signals(result: RetrievalResult) -> dict[str, Any]:
+    """What a recall had at hand beyond the features (kept to try new features offline)."""
+    return {
+        "scores": [f.score for f in result.fibers],
+        "lexical": [f.lexical for f in result.fibers],
+        "activation": [f.activation for f in result.fibers],
+        "semantic": [f.semantic for f in result.fibers],
+        "in_context": [f.content in result.context for f in result.fibers],
+        "coverage": result.coverage,
+        "tokens_used": result.tokens_used,
+        "anchors": len(result.anchors),
+        "query_words": len(result.query.split()),
+    }
 
 
 def old_confidence(top_score: float, coverage: float) -> float:
@@ -124,6 +140,7 @@ async def brain_samples(
                     held=share == 1.0,
                     any_held=share > 0.0,
                     old_confidence=old_confidence(top, result.coverage),
+                    signals=recall_signals(result),
                 )
             )
     return samples
@@ -238,7 +255,7 @@ def sample_rows(samples: Sequence[Sample]) -> list[dict[str, Any]]:
     return [
         {"conversation": s.conversation, "category": s.category,
          "features": list(s.features), "held": s.held, "any_held": s.any_held,
-         "old_confidence": s.old_confidence}
+         "old_confidence": s.old_confidence, "signals": s.signals}
         for s in samples
     ]  # fmt: skip
 
@@ -256,15 +273,25 @@ Brains = Sequence[tuple[str, int, Callable[[Embedder | None], Awaitable[list[Sam
 """Per brain: its name, its number of questions, and what stores and asks it."""
 
 
-async def collect_modes(brains: Brains, modes: Sequence[str]) -> dict[str, Any]:
-    """Per mode, the feature rows of every brain's questions (printing progress per brain)."""
+async def collect_modes(
+    brains: Brains, modes: Sequence[str], checkpoint: Path | None = None
+) -> dict[str, Any]:
+    """Per mode, the feature rows of every brain's questions (printing progress per brain).
+
+    ``checkpoint``: a file each brain's rows are appended to as JSON lines as soon as they are
+    known (a long run stopped early still leaves what it measured).
+    """
     embedder = await load_embedder(modes)
     collected: dict[str, Any] = {}
     for mode in modes:
         samples: list[Sample] = []
         for name, questions, ask in brains:
             started = time.perf_counter()
-            samples += await ask(embedder if mode == "semantic" else None)
+            found = await ask(embedder if mode == "semantic" else None)
+            samples += found
+            if checkpoint is not None:
+                with checkpoint.open("a", encoding="utf-8") as handle:
+                    handle.write(json.dumps({"mode": mode, "rows": sample_rows(found)}) + "\n")
             print(f"{mode} {name}: {questions} questions "
                   f"in {time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
         collected[mode] = sample_rows(samples)
@@ -274,21 +301,26 @@ async def collect_modes(brains: Brains, modes: Sequence[str]) -> dict[str, Any]:
 
 
 async def collect(
-    conversations: Sequence[LocomoConversation], tune: int, modes: Sequence[str]
+    conversations: Sequence[LocomoConversation],
+    modes: Sequence[str],
+    checkpoint: Path | None = None,
 ) -> dict[str, Any]:
-    """LoCoMo, per mode: every question's features and outcome (and its slice)."""
+    """LoCoMo, per mode: every question's features and outcome (and its tuning slice, the
+    harness's ``--slice tune``)."""
     brains = [
         (c.sample_id, len(c.questions), partial(conversation_samples, c)) for c in conversations
     ]
-    collected = await collect_modes(brains, modes)
-    collected["tune"] = [c.sample_id for c in conversations[:tune]]
+    collected = await collect_modes(brains, modes, checkpoint)
+    collected["tune"] = [c.sample_id for c in dev_slice(conversations, "tune")]
     return collected
 
 
-async def collect_lme(questions: Sequence[LmeQuestion], modes: Sequence[str]) -> dict[str, Any]:
+async def collect_lme(
+    questions: Sequence[LmeQuestion], modes: Sequence[str], checkpoint: Path | None = None
+) -> dict[str, Any]:
     """LongMemEval, per mode: each question's features and outcome (its own brain)."""
     return await collect_modes(
-        [(q.question_id, 1, partial(lme_samples, q)) for q in questions], modes
+        [(q.question_id, 1, partial(lme_samples, q)) for q in questions], modes, checkpoint
     )
 
 
@@ -343,8 +375,7 @@ def run_locomo(args: argparse.Namespace) -> None:
     if args.reuse:
         collected = json.loads(args.features.read_text())
     else:
-        conversations = sorted(load_locomo(args.data), key=lambda c: c.sample_id)
-        collected = asyncio.run(collect(conversations, args.tune, args.modes))
+        collected = asyncio.run(collect(load_locomo(args.data), args.modes, args.checkpoint))
         args.features.write_text(json.dumps(collected))
     results = analyse(collected)
     print(f"features: {', '.join(FEATURES)}; tuning slice: {', '.join(collected['tune'])}")
@@ -362,7 +393,7 @@ def run_longmemeval(args: argparse.Namespace) -> None:
         collected = json.loads(args.lme_features.read_text())
     else:
         questions = load_longmemeval(args.data)[: args.lme_questions]
-        collected = asyncio.run(collect_lme(questions, args.modes))
+        collected = asyncio.run(collect_lme(questions, args.modes, args.checkpoint))
         args.lme_features.write_text(json.dumps(collected))
     for mode, found in analyse_lme(collected).items():
         for key in ("current", "before_calibration"):
@@ -433,10 +464,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="joint: fit on both sets' tuning slices from the feature files of a 'both' run.",
     )
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
-    parser.add_argument("--tune", type=int, default=4, help="LoCoMo conversations fitted on.")
     parser.add_argument("--lme-questions", type=int, default=100, help="First N LME questions.")
     parser.add_argument("--features", type=Path, default=Path("confidence_features.json"))
     parser.add_argument("--lme-features", type=Path, default=Path("confidence_features_lme.json"))
+    parser.add_argument(
+        "--checkpoint", type=Path, default=None, help="Append each brain's rows here (JSON lines)."
+    )
     parser.add_argument("--reuse", action="store_true", help="Reuse the features, no recall.")
     args = parser.parse_args(argv)
     if args.dataset == "joint":
