@@ -392,7 +392,7 @@ def run_longmemeval(args: argparse.Namespace) -> None:
     if args.reuse:
         collected = json.loads(args.lme_features.read_text())
     else:
-        questions = load_longmemeval(args.data)[: args.lme_questions]
+        questions = load_longmemeval(args.data)[args.lme_skip : args.lme_questions]
         collected = asyncio.run(collect_lme(questions, args.modes, args.checkpoint))
         args.lme_features.write_text(json.dumps(collected))
     for mode, found in analyse_lme(collected).items():
@@ -465,6 +465,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     parser.add_argument("--lme-questions", type=int, default=100, help="First N LME questions.")
+    parser.add_argument(
+        "--lme-skip", type=int, default=0, help="Skip the first N of those (split a long run)."
+    )
     parser.add_argument("--features", type=Path, default=Path("confidence_features.json"))
     parser.add_argument("--lme-features", type=Path, default=Path("confidence_features_lme.json"))
     parser.add_argument(
