@@ -136,7 +136,7 @@ async def brain_samples(
                     category=ask.category,
                     features=confidence_features(result.fibers, result.coverage)
                     if result.fibers
-                    else (1.0, 0.0, 0.0, 0.0, 0.0),
+                    else (1.0,) + (0.0,) * (len(FEATURES) - 1),
                     held=share == 1.0,
                     any_held=share > 0.0,
                     old_confidence=old_confidence(top, result.coverage),
@@ -204,6 +204,21 @@ def fit(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> npt.NDArray[n
         weights -= step
         if float(np.max(np.abs(step))) < 1e-8:
             break
+    return weights
+
+
+def fit_columns(
+    x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], columns: Sequence[str] | None
+) -> npt.NDArray[np.float64]:
+    """:func:`fit` on the named :data:`FEATURES` only (all when None); the others weigh 0."""
+    if columns is None:
+        return fit(x, y)
+    unknown = set(columns) - set(FEATURES)
+    if unknown:
+        raise SystemExit(f"unknown features {sorted(unknown)}; choose from {', '.join(FEATURES)}")
+    chosen = [FEATURES.index(name) for name in FEATURES if name in columns]
+    weights = np.zeros(len(FEATURES))
+    weights[chosen] = fit(x[:, chosen], y)
     return weights
 
 
@@ -324,17 +339,37 @@ async def collect_lme(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Recalled:
+    """A recalled memory's scores as a feature row keeps them."""
+
+    score: float
+    semantic: float
+
+
+def row_features(row: dict[str, Any]) -> list[float]:
+    """The engine's :data:`FEATURES` of a row: recomputed from its signals when the row has
+    them (so a changed feature set needs no new recall), else the features it stored."""
+    signals = row.get("signals")
+    if signals is None or not signals["scores"]:
+        return list(row["features"])
+    recalled = [Recalled(s, c) for s, c in zip(signals["scores"], signals["semantic"], strict=True)]
+    return list(confidence_features(recalled, signals["coverage"]))
+
+
 def arrays(
     rows: Sequence[dict[str, Any]],
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Features, outcomes and pre-calibration confidences of feature rows."""
-    x = np.array([r["features"] for r in rows], dtype=np.float64).reshape(len(rows), len(FEATURES))
+    x = np.array([row_features(r) for r in rows], dtype=np.float64).reshape(
+        len(rows), len(FEATURES)
+    )
     y = np.array([float(r["held"]) for r in rows])
     old = np.array([r["old_confidence"] for r in rows])
     return x, y, old
 
 
-def analyse(collected: dict[str, Any]) -> dict[str, Any]:
+def analyse(collected: dict[str, Any], columns: Sequence[str] | None = None) -> dict[str, Any]:
     """Fit on the tuning slice; reliability of each model on the held-out slice."""
     tune = set(collected["tune"])
     results: dict[str, Any] = {}
@@ -344,7 +379,7 @@ def analyse(collected: dict[str, Any]) -> dict[str, Any]:
         rows = collected[mode]
         x, y, old = arrays(rows)
         in_tune = np.array([r["conversation"] in tune for r in rows])
-        weights = fit(x[in_tune], y[in_tune])
+        weights = fit_columns(x[in_tune], y[in_tune], columns)
         held_out = ~in_tune
         results[mode] = {
             "fitted": [round(float(w), 4) for w in weights],
@@ -377,7 +412,7 @@ def run_locomo(args: argparse.Namespace) -> None:
     else:
         collected = asyncio.run(collect(load_locomo(args.data), args.modes, args.checkpoint))
         args.features.write_text(json.dumps(collected))
-    results = analyse(collected)
+    results = analyse(collected, args.fit_features)
     print(f"features: {', '.join(FEATURES)}; tuning slice: {', '.join(collected['tune'])}")
     for mode, found in results.items():
         name = "LEXICAL" if mode == "lexical" else "SEMANTIC"
@@ -400,11 +435,16 @@ def run_longmemeval(args: argparse.Namespace) -> None:
             print_report(f"LongMemEval_S {mode}, {key.replace('_', ' ')}", found[key])
 
 
-def analyse_joint(sets: dict[str, dict[str, Any]], tune: dict[str, set[str]]) -> dict[str, Any]:
+def analyse_joint(
+    sets: dict[str, dict[str, Any]],
+    tune: dict[str, set[str]],
+    columns: Sequence[str] | None = None,
+) -> dict[str, Any]:
     """Fit on the tuning slices of every set together; reliability per set on its held out.
 
     ``sets`` maps a set's name to its collected features (per mode), ``tune`` to the brain
-    names (conversations, questions) of its tuning slice.
+    names (conversations, questions) of its tuning slice; ``columns`` the features fitted
+    (all when None).
     """
     results: dict[str, Any] = {}
     for mode in MODES:
@@ -417,7 +457,7 @@ def analyse_joint(sets: dict[str, dict[str, Any]], tune: dict[str, set[str]]) ->
         }
         x = np.concatenate([parts[name][0][in_tune[name]] for name in sets])
         y = np.concatenate([parts[name][1][in_tune[name]] for name in sets])
-        weights = fit(x, y)
+        weights = fit_columns(x, y, columns)
         found: dict[str, Any] = {"fitted": [round(float(w), 4) for w in weights]}
         found["tuning_questions"] = len(y)
         for name, (xs, ys, old) in parts.items():
@@ -443,7 +483,9 @@ def run_joint(args: argparse.Namespace) -> None:
         "LoCoMo": {c.sample_id for c in dev_slice(load_locomo(args.data), "tune")},
         "LongMemEval_S": {q.question_id for q in dev_slice(load_longmemeval(args.data), "tune")},
     }
-    for mode, found in analyse_joint(sets, tune).items():
+    for mode, found in analyse_joint(sets, tune, args.fit_features).items():
+        if mode not in args.modes:
+            continue
         name = "LEXICAL" if mode == "lexical" else "SEMANTIC"
         print(f"\n{name}_COEFFICIENTS = {tuple(found['fitted'])}  "
               f"# fitted on {found['tuning_questions']} questions of both sets")  # fmt: skip
@@ -472,6 +514,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--lme-features", type=Path, default=Path("confidence_features_lme.json"))
     parser.add_argument(
         "--checkpoint", type=Path, default=None, help="Append each brain's rows here (JSON lines)."
+    )
+    parser.add_argument(
+        "--fit-features", nargs="+", default=None, help="Fit only these FEATURES (others 0)."
     )
     parser.add_argument("--reuse", action="store_true", help="Reuse the features, no recall.")
     args = parser.parse_args(argv)

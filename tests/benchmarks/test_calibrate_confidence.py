@@ -81,7 +81,7 @@ async def test_label_needs_all_evidence_in_context() -> None:
 def feature_rows(name: str, margins: list[float], held: list[bool]) -> list[dict[str, object]]:
     """Feature rows of one brain: only the margin varies, and it decides the outcome."""
     return [
-        {"conversation": name, "category": 0, "features": [1.0, 0.5, 0.5, m, 0.0], "held": h,
+        {"conversation": name, "category": 0, "features": [1.0, 0.5, 0.5, m, 0.0, m], "held": h,
          "any_held": h, "old_confidence": 0.9}
         for m, h in zip(margins, held, strict=True)
     ]  # fmt: skip
