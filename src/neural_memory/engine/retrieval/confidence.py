@@ -27,21 +27,17 @@ __all__ = [
     "confidence_features",
 ]
 
-FEATURES = ("bias", "coverage", "log_top_score", "margin", "top_cosine", "margin_over_last")
+FEATURES = ("bias", "coverage", "log_top_score", "margin", "top_cosine")
 """The model's inputs, in the order of the coefficients."""
 
 RUNNER_UP = 4
-"""``margin`` compares the best score with the score this many places below it."""
+"""The margin compares the best score with the score this many places below it."""
 
-LAST = 9
-"""``margin_over_last`` compares the best score with the score this many places below it
-(the last of a default recall of 10 memories, or the last recalled when fewer)."""
-
-LEXICAL_COEFFICIENTS = (0.1705, -0.1089, -0.81, 6.0334, 0.0, 0.0)
+LEXICAL_COEFFICIENTS = (0.1705, -0.1089, -0.81, 6.0334, 0.0)
 """Coefficients of :data:`FEATURES` for recall without embeddings (fitted on 755 questions;
 on 590 held-out ones: Brier 0.203, ECE 0.052, where the uncalibrated formula had 0.263 and
 0.195)."""
-SEMANTIC_COEFFICIENTS = (-1.8775, 0.7996, -0.1097, 6.1246, 1.5765, 0.0)
+SEMANTIC_COEFFICIENTS = (-1.8775, 0.7996, -0.1097, 6.1246, 1.5765)
 """Coefficients of :data:`FEATURES` for recall with embeddings (held out: Brier 0.167, ECE
 0.053; uncalibrated 0.218 and 0.129)."""
 
@@ -66,22 +62,9 @@ def confidence_features(recalled: Sequence[Scored], coverage: float) -> tuple[fl
     ``coverage`` is the idf-weighted share of the query's terms the top memories hold.
     """
     top = max(recalled[0].score, 0.0)
-    return (
-        1.0,
-        coverage,
-        math.log1p(top),
-        _margin(recalled, top, RUNNER_UP),
-        recalled[0].semantic,
-        _margin(recalled, top, LAST),
-    )
-
-
-def _margin(recalled: Sequence[Scored], top: float, places: int) -> float:
-    """How far the best score stands above the one ``places`` below it, as a share of it."""
-    if top <= 0:
-        return 0.0
-    below = recalled[min(places, len(recalled) - 1)].score if len(recalled) > 1 else 0.0
-    return 1.0 - below / top
+    below = recalled[min(RUNNER_UP, len(recalled) - 1)].score if len(recalled) > 1 else 0.0
+    margin = 1.0 - below / top if top > 0 else 0.0
+    return (1.0, coverage, math.log1p(top), margin, recalled[0].semantic)
 
 
 def calibrated_confidence(recalled: Sequence[Scored], coverage: float, *, semantic: bool) -> float:
