@@ -47,7 +47,7 @@ from benchmarks.quality.retrievers import evidence_in_context
 from neural_memory import Brain
 from neural_memory.engine.embeddings import Embedder, OnnxMiniLMEmbedder
 from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
-from neural_memory.engine.retrieval import ReflexPipeline
+from neural_memory.engine.retrieval import ReflexPipeline, RetrievalResult
 from neural_memory.engine.retrieval.confidence import (
     FEATURES,
     LEXICAL_COEFFICIENTS,
@@ -73,6 +73,22 @@ class Sample:
     held: bool
     any_held: bool
     old_confidence: float
+    signals: dict[str, Any]
+
+
+def recall_signals(result: RetrievalResult) -> dict[str, Any]:
+    """What a recall had at hand beyond the features (kept to try new features offline)."""
+    return {
+        "scores": [f.score for f in result.fibers],
+        "lexical": [f.lexical for f in result.fibers],
+        "activation": [f.activation for f in result.fibers],
+        "semantic": [f.semantic for f in result.fibers],
+        "in_context": [f.content in result.context for f in result.fibers],
+        "coverage": result.coverage,
+        "tokens_used": result.tokens_used,
+        "anchors": len(result.anchors),
+        "query_words": len(result.query.split()),
+    }
 
 
 def old_confidence(top_score: float, coverage: float) -> float:
@@ -120,10 +136,11 @@ async def brain_samples(
                     category=ask.category,
                     features=confidence_features(result.fibers, result.coverage)
                     if result.fibers
-                    else (1.0, 0.0, 0.0, 0.0, 0.0),
+                    else (1.0,) + (0.0,) * (len(FEATURES) - 1),
                     held=share == 1.0,
                     any_held=share > 0.0,
                     old_confidence=old_confidence(top, result.coverage),
+                    signals=recall_signals(result),
                 )
             )
     return samples
@@ -190,6 +207,21 @@ def fit(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> npt.NDArray[n
     return weights
 
 
+def fit_columns(
+    x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], columns: Sequence[str] | None
+) -> npt.NDArray[np.float64]:
+    """:func:`fit` on the named :data:`FEATURES` only (all when None); the others weigh 0."""
+    if columns is None:
+        return fit(x, y)
+    unknown = set(columns) - set(FEATURES)
+    if unknown:
+        raise SystemExit(f"unknown features {sorted(unknown)}; choose from {', '.join(FEATURES)}")
+    chosen = [FEATURES.index(name) for name in FEATURES if name in columns]
+    weights = np.zeros(len(FEATURES))
+    weights[chosen] = fit(x[:, chosen], y)
+    return weights
+
+
 def predict(
     x: npt.NDArray[np.float64], weights: Sequence[float] | npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]:
@@ -238,7 +270,7 @@ def sample_rows(samples: Sequence[Sample]) -> list[dict[str, Any]]:
     return [
         {"conversation": s.conversation, "category": s.category,
          "features": list(s.features), "held": s.held, "any_held": s.any_held,
-         "old_confidence": s.old_confidence}
+         "old_confidence": s.old_confidence, "signals": s.signals}
         for s in samples
     ]  # fmt: skip
 
@@ -256,15 +288,25 @@ Brains = Sequence[tuple[str, int, Callable[[Embedder | None], Awaitable[list[Sam
 """Per brain: its name, its number of questions, and what stores and asks it."""
 
 
-async def collect_modes(brains: Brains, modes: Sequence[str]) -> dict[str, Any]:
-    """Per mode, the feature rows of every brain's questions (printing progress per brain)."""
+async def collect_modes(
+    brains: Brains, modes: Sequence[str], checkpoint: Path | None = None
+) -> dict[str, Any]:
+    """Per mode, the feature rows of every brain's questions (printing progress per brain).
+
+    ``checkpoint``: a file each brain's rows are appended to as JSON lines as soon as they are
+    known (a long run stopped early still leaves what it measured).
+    """
     embedder = await load_embedder(modes)
     collected: dict[str, Any] = {}
     for mode in modes:
         samples: list[Sample] = []
         for name, questions, ask in brains:
             started = time.perf_counter()
-            samples += await ask(embedder if mode == "semantic" else None)
+            found = await ask(embedder if mode == "semantic" else None)
+            samples += found
+            if checkpoint is not None:
+                with checkpoint.open("a", encoding="utf-8") as handle:
+                    handle.write(json.dumps({"mode": mode, "rows": sample_rows(found)}) + "\n")
             print(f"{mode} {name}: {questions} questions "
                   f"in {time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
         collected[mode] = sample_rows(samples)
@@ -274,35 +316,60 @@ async def collect_modes(brains: Brains, modes: Sequence[str]) -> dict[str, Any]:
 
 
 async def collect(
-    conversations: Sequence[LocomoConversation], tune: int, modes: Sequence[str]
+    conversations: Sequence[LocomoConversation],
+    modes: Sequence[str],
+    checkpoint: Path | None = None,
 ) -> dict[str, Any]:
-    """LoCoMo, per mode: every question's features and outcome (and its slice)."""
+    """LoCoMo, per mode: every question's features and outcome (and its tuning slice, the
+    harness's ``--slice tune``)."""
     brains = [
         (c.sample_id, len(c.questions), partial(conversation_samples, c)) for c in conversations
     ]
-    collected = await collect_modes(brains, modes)
-    collected["tune"] = [c.sample_id for c in conversations[:tune]]
+    collected = await collect_modes(brains, modes, checkpoint)
+    collected["tune"] = [c.sample_id for c in dev_slice(conversations, "tune")]
     return collected
 
 
-async def collect_lme(questions: Sequence[LmeQuestion], modes: Sequence[str]) -> dict[str, Any]:
+async def collect_lme(
+    questions: Sequence[LmeQuestion], modes: Sequence[str], checkpoint: Path | None = None
+) -> dict[str, Any]:
     """LongMemEval, per mode: each question's features and outcome (its own brain)."""
     return await collect_modes(
-        [(q.question_id, 1, partial(lme_samples, q)) for q in questions], modes
+        [(q.question_id, 1, partial(lme_samples, q)) for q in questions], modes, checkpoint
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Recalled:
+    """A recalled memory's scores as a feature row keeps them."""
+
+    score: float
+    semantic: float
+
+
+def row_features(row: dict[str, Any]) -> list[float]:
+    """The engine's :data:`FEATURES` of a row: recomputed from its signals when the row has
+    them (so a changed feature set needs no new recall), else the features it stored."""
+    signals = row.get("signals")
+    if signals is None or not signals["scores"]:
+        return list(row["features"])
+    recalled = [Recalled(s, c) for s, c in zip(signals["scores"], signals["semantic"], strict=True)]
+    return list(confidence_features(recalled, signals["coverage"]))
 
 
 def arrays(
     rows: Sequence[dict[str, Any]],
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Features, outcomes and pre-calibration confidences of feature rows."""
-    x = np.array([r["features"] for r in rows], dtype=np.float64).reshape(len(rows), len(FEATURES))
+    x = np.array([row_features(r) for r in rows], dtype=np.float64).reshape(
+        len(rows), len(FEATURES)
+    )
     y = np.array([float(r["held"]) for r in rows])
     old = np.array([r["old_confidence"] for r in rows])
     return x, y, old
 
 
-def analyse(collected: dict[str, Any]) -> dict[str, Any]:
+def analyse(collected: dict[str, Any], columns: Sequence[str] | None = None) -> dict[str, Any]:
     """Fit on the tuning slice; reliability of each model on the held-out slice."""
     tune = set(collected["tune"])
     results: dict[str, Any] = {}
@@ -312,7 +379,7 @@ def analyse(collected: dict[str, Any]) -> dict[str, Any]:
         rows = collected[mode]
         x, y, old = arrays(rows)
         in_tune = np.array([r["conversation"] in tune for r in rows])
-        weights = fit(x[in_tune], y[in_tune])
+        weights = fit_columns(x[in_tune], y[in_tune], columns)
         held_out = ~in_tune
         results[mode] = {
             "fitted": [round(float(w), 4) for w in weights],
@@ -343,10 +410,9 @@ def run_locomo(args: argparse.Namespace) -> None:
     if args.reuse:
         collected = json.loads(args.features.read_text())
     else:
-        conversations = sorted(load_locomo(args.data), key=lambda c: c.sample_id)
-        collected = asyncio.run(collect(conversations, args.tune, args.modes))
+        collected = asyncio.run(collect(load_locomo(args.data), args.modes, args.checkpoint))
         args.features.write_text(json.dumps(collected))
-    results = analyse(collected)
+    results = analyse(collected, args.fit_features)
     print(f"features: {', '.join(FEATURES)}; tuning slice: {', '.join(collected['tune'])}")
     for mode, found in results.items():
         name = "LEXICAL" if mode == "lexical" else "SEMANTIC"
@@ -361,19 +427,24 @@ def run_longmemeval(args: argparse.Namespace) -> None:
     if args.reuse:
         collected = json.loads(args.lme_features.read_text())
     else:
-        questions = load_longmemeval(args.data)[: args.lme_questions]
-        collected = asyncio.run(collect_lme(questions, args.modes))
+        questions = load_longmemeval(args.data)[args.lme_skip : args.lme_questions]
+        collected = asyncio.run(collect_lme(questions, args.modes, args.checkpoint))
         args.lme_features.write_text(json.dumps(collected))
     for mode, found in analyse_lme(collected).items():
         for key in ("current", "before_calibration"):
             print_report(f"LongMemEval_S {mode}, {key.replace('_', ' ')}", found[key])
 
 
-def analyse_joint(sets: dict[str, dict[str, Any]], tune: dict[str, set[str]]) -> dict[str, Any]:
+def analyse_joint(
+    sets: dict[str, dict[str, Any]],
+    tune: dict[str, set[str]],
+    columns: Sequence[str] | None = None,
+) -> dict[str, Any]:
     """Fit on the tuning slices of every set together; reliability per set on its held out.
 
     ``sets`` maps a set's name to its collected features (per mode), ``tune`` to the brain
-    names (conversations, questions) of its tuning slice.
+    names (conversations, questions) of its tuning slice; ``columns`` the features fitted
+    (all when None).
     """
     results: dict[str, Any] = {}
     for mode in MODES:
@@ -386,7 +457,7 @@ def analyse_joint(sets: dict[str, dict[str, Any]], tune: dict[str, set[str]]) ->
         }
         x = np.concatenate([parts[name][0][in_tune[name]] for name in sets])
         y = np.concatenate([parts[name][1][in_tune[name]] for name in sets])
-        weights = fit(x, y)
+        weights = fit_columns(x, y, columns)
         found: dict[str, Any] = {"fitted": [round(float(w), 4) for w in weights]}
         found["tuning_questions"] = len(y)
         for name, (xs, ys, old) in parts.items():
@@ -412,7 +483,9 @@ def run_joint(args: argparse.Namespace) -> None:
         "LoCoMo": {c.sample_id for c in dev_slice(load_locomo(args.data), "tune")},
         "LongMemEval_S": {q.question_id for q in dev_slice(load_longmemeval(args.data), "tune")},
     }
-    for mode, found in analyse_joint(sets, tune).items():
+    for mode, found in analyse_joint(sets, tune, args.fit_features).items():
+        if mode not in args.modes:
+            continue
         name = "LEXICAL" if mode == "lexical" else "SEMANTIC"
         print(f"\n{name}_COEFFICIENTS = {tuple(found['fitted'])}  "
               f"# fitted on {found['tuning_questions']} questions of both sets")  # fmt: skip
@@ -433,10 +506,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="joint: fit on both sets' tuning slices from the feature files of a 'both' run.",
     )
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
-    parser.add_argument("--tune", type=int, default=4, help="LoCoMo conversations fitted on.")
     parser.add_argument("--lme-questions", type=int, default=100, help="First N LME questions.")
+    parser.add_argument(
+        "--lme-skip", type=int, default=0, help="Skip the first N of those (split a long run)."
+    )
     parser.add_argument("--features", type=Path, default=Path("confidence_features.json"))
     parser.add_argument("--lme-features", type=Path, default=Path("confidence_features_lme.json"))
+    parser.add_argument(
+        "--checkpoint", type=Path, default=None, help="Append each brain's rows here (JSON lines)."
+    )
+    parser.add_argument(
+        "--fit-features", nargs="+", default=None, help="Fit only these FEATURES (others 0)."
+    )
     parser.add_argument("--reuse", action="store_true", help="Reuse the features, no recall.")
     args = parser.parse_args(argv)
     if args.dataset == "joint":

@@ -101,3 +101,24 @@ def test_joint_fit_uses_only_tuning_brains_and_reports_each_sets_held_out() -> N
     assert found["B"]["fitted"]["questions"] == 2
     assert found["fitted"][3] > 0  # a larger margin means evidence more often in context
     assert found["B"]["before_calibration"]["mean_confidence"] == pytest.approx(0.9)
+
+
+def test_features_are_recomputed_from_a_rows_signals() -> None:
+    signals = {"scores": [2.0, 1.5, 1.0, 0.9, 0.5], "semantic": [0.7, 0.1, 0.1, 0.1, 0.1],
+               "coverage": 0.8}  # fmt: skip
+    row = {"features": [9.0] * len(calib.FEATURES), "signals": signals}
+    features = dict(zip(calib.FEATURES, calib.row_features(row), strict=True))
+    assert features["coverage"] == 0.8 and features["top_cosine"] == 0.7
+    assert features["margin"] == pytest.approx(0.75)  # 0.5 against 2.0
+    assert calib.row_features({"features": [1.0, 2.0]}) == [1.0, 2.0]  # no signals kept
+
+
+def test_fitting_chosen_features_weighs_the_others_zero() -> None:
+    rows = feature_rows("t", [0.05, 0.1, 0.15, 0.2, 0.6, 0.7, 0.8, 0.9],
+                        [False, False, True, False, True, True, False, True])  # fmt: skip
+    x, y, _ = calib.arrays(rows)
+    weights = calib.fit_columns(x, y, ["bias", "margin"])
+    assert [calib.FEATURES[i] for i, w in enumerate(weights) if w != 0] == ["bias", "margin"]
+    assert weights[calib.FEATURES.index("margin")] > 0
+    with pytest.raises(SystemExit):
+        calib.fit_columns(x, y, ["bias", "no_such_feature"])
