@@ -53,7 +53,7 @@ _BRAIN_TABLES = (
     "neurons",
 )
 _SAVE_BRAIN = (
-    f"INSERT INTO brains ({rows.BRAIN_COLUMNS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE "
+    f"INSERT INTO brains ({rows.BRAIN.columns}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE "
     "SET name = excluded.name, config = excluded.config, created_at = excluded.created_at, "
     "updated_at = excluded.updated_at"
 )
@@ -116,7 +116,7 @@ def save_brain(conn: sqlite3.Connection, row: rows.Row) -> None:
 
 def fetch_brains(conn: sqlite3.Connection, sql: str, params: tuple[object, ...]) -> list[Brain]:
     """Run a query over ``brains`` selecting ``BRAIN_COLUMNS``."""
-    return [rows.brain_from_row(row) for row in conn.execute(sql, params).fetchall()]
+    return [rows.BRAIN.record(row) for row in conn.execute(sql, params).fetchall()]
 
 
 def delete_brain(conn: sqlite3.Connection, brain_id: str) -> bool:
@@ -230,4 +230,4 @@ def stats(conn: sqlite3.Connection, brain_id: str, now: int) -> BrainStats:
         if brain is None:
             return BrainStats()
         row = conn.execute(_STATS, (brain, now)).fetchone()
-    return rows.stats_from_row(row)
+    return rows.STATS.record(row)
