@@ -77,7 +77,7 @@ class RecalledMemory(BaseModel):
     content: str
     score: float
     occurred_at: datetime | None
-    speaker: str | None
+    speaker: str | None = Field(description=SPEAKER.meaning)
     why: WhyModel | None = None
 
 
@@ -97,7 +97,7 @@ class MemoryModel(BaseModel):
     content: str
     occurred_at: datetime | None
     created_at: datetime
-    speaker: str | None
+    speaker: str | None = Field(description=SPEAKER.meaning)
     type: str | None
     priority: int | None
     tags: list[str]

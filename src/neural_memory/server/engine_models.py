@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, WithJsonSchema
 
+from neural_memory.core.fiber_metadata import SPEAKER
 from neural_memory.server._types import Flag, NoNul, NotBlank, Number, Time, Whole, WholeNumber
-from neural_memory.server.record_schemas import NOT_BLANK_NO_NUL
+from neural_memory.server.record_schemas import FIBER_METADATA, NOT_BLANK_NO_NUL
 from neural_memory.sharing.limits import MAX_NAME_LENGTH, MAX_TAGS, MAX_TEXT_LENGTH
 
 __all__ = [
@@ -119,8 +120,12 @@ class MemoryRequest(_Request):
     timestamp: Time | None = Field(
         default=None, description="When it happened (ISO 8601; no zone = UTC). Default: now."
     )
-    speaker: Name | None = Field(default=None, description="Who said it (kept in the metadata).")
-    metadata: dict[str, Any] | None = None
+    speaker: Name | None = Field(
+        default=None, description=f"{SPEAKER.meaning} Kept in the metadata."
+    )
+    metadata: Annotated[
+        dict[str, Any] | None, WithJsonSchema({"anyOf": [FIBER_METADATA, {"type": "null"}]})
+    ] = None
     tags: list[Name] = Field(default_factory=list, max_length=MAX_TAGS)
     salience: Number = Field(default=0.5, ge=0, le=1)
 
@@ -173,7 +178,7 @@ class RecalledFiber(BaseModel):
     activation: float
     semantic: float
     occurred_at: datetime | None
-    metadata: dict[str, Any]
+    metadata: Annotated[dict[str, Any], WithJsonSchema(FIBER_METADATA)]
     why: WhyModel | None = None
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "ALERT",
     "BRAIN",
     "FIBER",
+    "FIBER_METADATA",
     "NEURON",
     "NOT_BLANK",
     "NOT_BLANK_NO_NUL",
@@ -123,7 +124,7 @@ def _record_field(kind: type, spec: FieldSpec) -> dict[str, Any]:
     if kind is Neuron and spec.name == "content":
         return _text(MAX_TEXT_LENGTH, blank=False)
     if kind is Fiber and spec.name == "metadata":
-        return _metadata_schema(RESERVED_KEYS)
+        return FIBER_METADATA
     return _field_schema(spec)
 
 
@@ -208,6 +209,9 @@ _KIND_SCHEMAS: dict[ValueKind, dict[str, Any]] = {
     ValueKind.IDS: {"type": "array", "items": _ANY_ID_TEXT},
 }
 """The JSON Schema of each kind of reserved metadata value (``core.fiber_metadata``)."""
+
+FIBER_METADATA = _metadata_schema(RESERVED_KEYS)
+"""A fiber's metadata: free-form JSON, with the engine's reserved keys typed."""
 
 BRAIN = record_schema(Brain)
 NEURON = record_schema(Neuron)

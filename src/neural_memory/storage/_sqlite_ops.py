@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from neural_memory.core.brain import Brain
 from neural_memory.core.events import BrainStats, ChangeKind, ChangeRecord
+from neural_memory.core.fiber_metadata import CONCEPT_OF, FOLLOWS, SPEAKER
 from neural_memory.core.neuron import NeuronType
 from neural_memory.core.synapse import Direction
 from neural_memory.storage import _sqlite_rows as rows
@@ -182,8 +183,8 @@ _FIBER_ROWS = f"""
 SELECT id, pathway,
     CASE WHEN length(neuron_ids) <> length(pathway) THEN neuron_ids END,
     coalesce(occurred_at, created_at), conductivity,
-    coalesce(superseded_by, '') <> '' OR json_type(metadata, '$.concept_of') IS NOT NULL,
-    instr(content, '?') > 0, {_TEXT.format("speaker")}, {_TEXT.format("follows")},
+    coalesce(superseded_by, '') <> '' OR json_type(metadata, '$.{CONCEPT_OF.name}') IS NOT NULL,
+    instr(content, '?') > 0, {_TEXT.format(SPEAKER.name)}, {_TEXT.format(FOLLOWS.name)},
     CASE WHEN substr(terms, 1, ?2) = ?3 THEN substr(terms, ?2 + 1) END,
     CASE WHEN substr(terms, 1, ?2) = ?3 THEN NULL ELSE content END
 FROM fibers WHERE brain = ?1 ORDER BY created_at, id

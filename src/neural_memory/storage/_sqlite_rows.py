@@ -17,7 +17,6 @@ import json
 import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from operator import attrgetter
 from typing import Any, Generic, TypeVar
 
 import numpy as np
@@ -154,6 +153,15 @@ _READ: dict[Shape, Cell | None] = {
 """How a column of each shape is read back (missing: as it is; the record normalises it)."""
 
 
+_PG_TYPES = {
+    Shape.NUMBER: "float8",
+    Shape.INTEGER: "int8",
+    Shape.TIME: "int8",
+    Shape.OPTIONAL_TIME: "int8",
+}
+"""The PostgreSQL type of a column of each shape that is not text (derived columns are text)."""
+
+
 def _label(kind: type) -> str:
     """``TypedMemory`` -> ``typed memory`` (for error messages)."""
     return re.sub(r"(?<!^)(?=[A-Z])", " ", kind.__name__).lower()
@@ -192,20 +200,24 @@ class Derived(Generic[R]):
 class RowLayout(Generic[R]):
     """One record type's table row: its columns and the row <-> record functions.
 
-    ``columns`` is what a write stores (after the brain number, for brain-scoped tables),
-    derived columns included; ``selected`` is what a read selects: the record's fields.
+    Attributes:
+        kind: The record type.
+        fields: Its field names, in table order.
+        columns: What a write stores (after the brain number, for brain-scoped tables),
+            derived columns included.
+        selected: What a read selects: the record's fields.
+        pg_types: The PostgreSQL type of each of the ``columns`` (space-separated), for
+            bulk writes that send one array per column.
+        cells: ``record -> row`` of its ``columns``.
+        row: ``(brain number, record) -> row``: the brain number, then the ``columns``.
+        record: ``row of the selected columns -> record``.
+
+    The three functions are generated from the field table once, when the layout is made
+    (as ``dataclasses`` makes ``__init__``): a row is written and read as fast as by a
+    hand-written function, on every bulk write and every read.
     """
 
-    __slots__ = (
-        "_derived",
-        "_readers",
-        "_values",
-        "_writers",
-        "columns",
-        "fields",
-        "kind",
-        "selected",
-    )
+    __slots__ = ("cells", "columns", "fields", "kind", "pg_types", "record", "row", "selected")
 
     def __init__(self, kind: type[R], *, derived: Sequence[Derived[R]] = ()) -> None:
         specs = SCHEMAS[kind]
@@ -216,34 +228,38 @@ class RowLayout(Generic[R]):
             names.insert(names.index(extra.after) + 1, extra.name)
         self.columns = ", ".join(names)
         self.selected = ", ".join(self.fields)
-        self._derived = tuple((names.index(extra.name), extra.compute) for extra in derived)
-        self._values = attrgetter(*self.fields)
-        self._writers = tuple(_writer(kind, spec) for spec in specs)
-        self._readers = tuple(zip(self.fields, (_reader(spec) for spec in specs), strict=True))
-
-    def cells(self, record: R) -> Row:
-        """The ``columns`` of ``record`` (without the brain number)."""
-        values = self._values(record)
-        cells = [
-            value if write is None else write(value)
-            for write, value in zip(self._writers, values, strict=True)
-        ]
-        for position, compute in self._derived:
-            cells.insert(position, compute(record))
-        return tuple(cells)
-
-    def row(self, brain: int, record: R) -> Row:
-        """The brain number followed by the ``columns`` of ``record``."""
-        return (brain, *self.cells(record))
-
-    def record(self, row: Row) -> R:
-        """Rebuild the record from a row of its ``selected`` columns."""
-        return self.kind(
-            **{
-                name: value if read is None else read(value)
-                for (name, read), value in zip(self._readers, row, strict=True)
-            }
+        types = {spec.name: _PG_TYPES.get(spec.shape, "text") for spec in specs}
+        self.pg_types = " ".join(types.get(name, "text") for name in names)
+        scope: dict[str, Any] = {"kind": kind}
+        written = {spec.name: _call(scope, _writer(kind, spec), f"r.{spec.name}") for spec in specs}
+        for extra in derived:
+            written[extra.name] = _call(scope, extra.compute, "r")
+        cells = ", ".join(written[name] for name in names)
+        read = ", ".join(
+            f"{spec.name}={_call(scope, _reader(spec), f'row[{i}]')}"
+            for i, spec in enumerate(specs)
         )
+        self.cells: Callable[[R], Row] = _compiled("cells", "r", f"({cells},)", scope)
+        self.row: Callable[[int, R], Row] = _compiled("row", "brain, r", f"(brain, {cells})", scope)
+        self.record: Callable[[Row], R] = _compiled("record", "row", f"kind({read})", scope)
+
+
+def _call(scope: dict[str, Any], function: Cell | None, argument: str) -> str:
+    """The expression applying ``function`` (kept in ``scope``) to ``argument``."""
+    if function is None:
+        return argument
+    name = f"_f{len(scope)}"
+    scope[name] = function
+    return f"{name}({argument})"
+
+
+def _compiled(name: str, parameters: str, expression: str, scope: dict[str, Any]) -> Any:
+    """The function ``name(parameters)`` returning ``expression``, names taken from ``scope``.
+
+    The source is made only from the field table's names (identifiers), never from data.
+    """
+    exec(f"def {name}({parameters}):\n    return {expression}\n", scope)
+    return scope.pop(name)
 
 
 TERMS_PREFIX = TERMS_VERSION + " "

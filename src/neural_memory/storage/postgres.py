@@ -27,6 +27,7 @@ from neural_memory.core.alert import Alert
 from neural_memory.core.brain import Brain
 from neural_memory.core.events import BrainStats, ChangeKind, ChangeRecord, RecallEvent
 from neural_memory.core.fiber import Fiber
+from neural_memory.core.fiber_metadata import CONCEPT_OF, FOLLOWS, SPEAKER
 from neural_memory.core.neuron import Neuron, NeuronType
 from neural_memory.core.project import Project
 from neural_memory.core.synapse import Direction, Synapse
@@ -85,8 +86,8 @@ _FIBER_ROWS = f"""
 SELECT id, pathway,
     CASE WHEN length(neuron_ids) <> length(pathway) THEN neuron_ids END,
     coalesce(occurred_at, created_at), conductivity,
-    coalesce(superseded_by, '') <> '' OR metadata::jsonb ? 'concept_of',
-    strpos(content, '?') > 0, {_TEXT.format("speaker")}, {_TEXT.format("follows")},
+    coalesce(superseded_by, '') <> '' OR metadata::jsonb ? '{CONCEPT_OF.name}',
+    strpos(content, '?') > 0, {_TEXT.format(SPEAKER.name)}, {_TEXT.format(FOLLOWS.name)},
     CASE WHEN left(terms, $2) = $3 THEN substr(terms, $2 + 1) END,
     CASE WHEN left(terms, $2) = $3 THEN NULL ELSE content END
 FROM fibers WHERE brain = {_B} ORDER BY created_at, id
