@@ -9,7 +9,7 @@ The server's JSON Schema of a fiber lists the same keys (``server/record_schemas
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -72,11 +72,11 @@ class MetadataKey(Generic[T]):
         metadata before it becomes a fiber) may hold anything, and read as None then.
         """
         value = metadata.get(self.name)
-        return cast("T", value) if value is not None and _fits(self.kind, value) else None
+        return cast("T", value) if value is not None and _FITS[self.kind](value) else None
 
     def check(self, value: object) -> None:
         """Raise ValidationError when ``value`` is not of this key's kind."""
-        if not _fits(self.kind, value):
+        if not _FITS[self.kind](value):
             raise ValidationError(
                 f"metadata[{self.name!r}] must be {_EXPECTED[self.kind]}, got {value!r}"
             )
@@ -144,30 +144,50 @@ _EXPECTED = {
 
 def check_reserved(metadata: Mapping[str, Any]) -> None:
     """Raise ValidationError when a reserved key of ``metadata`` holds a value of another kind."""
-    if metadata.keys().isdisjoint(RESERVED_KEYS):
+    if metadata.keys().isdisjoint(_FITS_BY_NAME):
         return
     for name, value in metadata.items():
-        key = RESERVED_KEYS.get(name)
-        if key is not None:
-            key.check(value)
+        fits = _FITS_BY_NAME.get(name)
+        if fits is not None and not fits(value):
+            RESERVED_KEYS[name].check(value)
 
 
-def _fits(kind: ValueKind, value: object) -> bool:
-    if kind is ValueKind.TEXT:
-        return isinstance(value, str)
-    if kind is ValueKind.ID:
-        return isinstance(value, str) and bool(value.strip())
-    if kind is ValueKind.COUNT:
-        return type(value) is int and value > 0
-    if kind is ValueKind.FLAG:
-        return isinstance(value, bool)
-    if kind is ValueKind.TIME:
-        return isinstance(value, str) and _is_aware_time(value)
-    return isinstance(value, list | tuple) and all(_fits(ValueKind.ID, item) for item in value)
+def _is_text(value: object) -> bool:
+    return isinstance(value, str)
 
 
-def _is_aware_time(text: str) -> bool:
+def _is_id(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _is_count(value: object) -> bool:
+    return type(value) is int and value > 0
+
+
+def _is_flag(value: object) -> bool:
+    return isinstance(value, bool)
+
+
+def _is_time(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
     try:
-        return datetime.fromisoformat(text).utcoffset() is not None
+        return datetime.fromisoformat(value).utcoffset() is not None
     except ValueError:
         return False
+
+
+def _is_ids(value: object) -> bool:
+    return isinstance(value, list | tuple) and all(_is_id(item) for item in value)
+
+
+_FITS: dict[ValueKind, Callable[[object], bool]] = {
+    ValueKind.TEXT: _is_text,
+    ValueKind.ID: _is_id,
+    ValueKind.COUNT: _is_count,
+    ValueKind.FLAG: _is_flag,
+    ValueKind.TIME: _is_time,
+    ValueKind.IDS: _is_ids,
+}
+_FITS_BY_NAME = {name: _FITS[key.kind] for name, key in RESERVED_KEYS.items()}
+"""Reserved key name -> the test its values must pass (what a fiber's construction runs)."""
