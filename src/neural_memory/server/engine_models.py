@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from neural_memory.core.fiber_metadata import SPEAKER
 from neural_memory.server._types import Flag, NoNul, NotBlank, Number, Time, Whole, WholeNumber
-from neural_memory.server.record_schemas import FIBER_METADATA, NOT_BLANK_NO_NUL
+from neural_memory.server.record_schemas import NOT_BLANK_NO_NUL
 from neural_memory.sharing.limits import MAX_NAME_LENGTH, MAX_TAGS, MAX_TEXT_LENGTH
 
 __all__ = [
@@ -123,9 +123,7 @@ class MemoryRequest(_Request):
     speaker: Name | None = Field(
         default=None, description=f"{SPEAKER.meaning} Kept in the metadata."
     )
-    metadata: Annotated[
-        dict[str, Any] | None, WithJsonSchema({"anyOf": [FIBER_METADATA, {"type": "null"}]})
-    ] = None
+    metadata: dict[str, Any] | None = None
     tags: list[Name] = Field(default_factory=list, max_length=MAX_TAGS)
     salience: Number = Field(default=0.5, ge=0, le=1)
 
@@ -178,7 +176,7 @@ class RecalledFiber(BaseModel):
     activation: float
     semantic: float
     occurred_at: datetime | None
-    metadata: Annotated[dict[str, Any], WithJsonSchema(FIBER_METADATA)]
+    metadata: dict[str, Any]
     why: WhyModel | None = None
 
 
