@@ -167,6 +167,11 @@ BAD: dict[str, tuple[type, dict[str, Any], str]] = {
     "many tags": (Project, changed(Project, tags=["t"] * (MAX_TAGS + 1)), "more than"),
     "members": (RecallEvent, changed(RecallEvent, fiber_ids=[1]), "only strings"),
     "metadata": (Synapse, changed(Synapse, metadata=[]), "x.metadata must be an object"),
+    "reserved metadata": (
+        Fiber,
+        changed(Fiber, metadata={"role": 1, "mentions": 0}),
+        "x: metadata['mentions'] must be a positive integer, got 0",
+    ),
     "config": (Brain, changed(Brain, config={**good(Brain)["config"], "decay_rate": "1"}), ""),
     "range": (Synapse, changed(Synapse, weight=7), "x: "),
     "not an object": (BrainStats, [], "x must be an object, got a list"),

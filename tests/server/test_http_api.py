@@ -320,6 +320,30 @@ def test_every_backend_primitive_has_a_route() -> None:
     assert routes == primitives
 
 
+def _titled(node: Any, title: str) -> list[dict[str, Any]]:
+    """Every object in a JSON document whose ``title`` is ``title``."""
+    if isinstance(node, list):
+        return [found for item in node for found in _titled(item, title)]
+    if not isinstance(node, dict):
+        return []
+    here = [node] if node.get("title") == title else []
+    return here + [found for value in node.values() for found in _titled(value, title)]
+
+
+def test_the_openapi_fiber_types_the_reserved_metadata_keys() -> None:
+    document = create_app(InMemoryStorage(), config=ServerConfig(admin_key=ADMIN_KEY)).openapi()
+    fibers = _titled(document, "Fiber")
+    assert fibers
+    for fiber in fibers:
+        metadata = fiber["properties"]["metadata"]
+        keys = metadata["properties"]
+        assert keys["speaker"]["type"] == "string"
+        assert keys["follows"]["minLength"] == 1
+        assert keys["mentions"] == {**keys["mentions"], "type": "integer", "minimum": 1}
+        assert keys["edited"]["type"] == "boolean"
+        assert metadata["additionalProperties"]  # free-form keys stay allowed
+
+
 async def test_lifespan_opens_the_storage_and_leaves_it_open() -> None:
     storage = InMemoryStorage()
     app = create_app(storage, config=ServerConfig(admin_key=ADMIN_KEY))

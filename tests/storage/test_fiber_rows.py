@@ -29,7 +29,7 @@ async def test_fiber_rows_hold_what_the_index_needs(storage: Storage) -> None:
         pathway=(b.id, a.id),
         content="Did Alice open the bakery?",
         conductivity=0.5,
-        metadata={"speaker": "Ann Lee", "follows": "f-0", "concept_of": None},
+        metadata={"speaker": "Ann Lee", "follows": "f-0", "concept_of": a.id},
         occurred_at=WHEN,
         created_at=WHEN,
     )
@@ -39,7 +39,7 @@ async def test_fiber_rows_hold_what_the_index_needs(storage: Storage) -> None:
         anchor_neuron_id=a.id,
         pathway=(a.id,),
         content="She did, on Tuesday.",
-        metadata={"speaker": ["not", "text"], "follows": 7},
+        metadata={"who": ["not", "a", "speaker"]},
         created_at=datetime(2024, 5, 3, tzinfo=UTC),
         superseded_by="f-3",
     )

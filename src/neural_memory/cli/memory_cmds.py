@@ -23,6 +23,7 @@ from neural_memory.cli.base import (
     settings,
 )
 from neural_memory.cli.session import BrainSession, parse_when
+from neural_memory.core.fiber_metadata import MENTIONS
 from neural_memory.core.typed_memory import MemoryType
 from neural_memory.engine.memories import (
     EditResult,
@@ -113,7 +114,7 @@ def remember(
             console.print(
                 Text(
                     f"Already remembered: merged with memory {encoding.fiber.id} "
-                    f"(mentioned {encoding.fiber.metadata.get('mentions', 2)} times)."
+                    f"(mentioned {MENTIONS.get(encoding.fiber.metadata) or 2} times)."
                 )
             )
             return

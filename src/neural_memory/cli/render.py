@@ -14,6 +14,7 @@ from rich.text import Text
 
 from neural_memory.core.events import BrainStats
 from neural_memory.core.fiber import Fiber
+from neural_memory.core.fiber_metadata import SPEAKER
 from neural_memory.engine._default_embedder import default_embedder, load_model, model_pending
 from neural_memory.engine.retrieval import Explanation, RetrievalResult, ScoredFiber
 
@@ -55,8 +56,7 @@ def shorten(text: str, *, full: bool = False, limit: int = SHORT_LENGTH) -> str:
 
 
 def _speaker(fiber: ScoredFiber | Fiber) -> str:
-    speaker = fiber.metadata.get("speaker")
-    return speaker if isinstance(speaker, str) else ""
+    return SPEAKER.get(fiber.metadata) or ""
 
 
 def answer_table(result: RetrievalResult, *, limit: int | None = None, full: bool = False) -> Table:

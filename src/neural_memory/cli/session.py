@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from neural_memory.core.brain import Brain
 from neural_memory.core.events import BrainStats
+from neural_memory.core.fiber_metadata import SPEAKER
 from neural_memory.engine.encoder import EncodingResult, MemoryEncoder, MemoryInput
 from neural_memory.engine.retrieval import DepthLevel, ReflexPipeline, RetrievalResult
 from neural_memory.errors import (
@@ -65,7 +66,7 @@ class BrainSession:
         self, text: str, *, speaker: str | None = None, when: datetime | None = None
     ) -> EncodingResult:
         """Store one memory (said by ``speaker`` at ``when``, default now)."""
-        metadata = {"speaker": speaker} if speaker else None
+        metadata = {SPEAKER.name: speaker} if speaker else None
         return await self.encoder.encode(text, timestamp=when, metadata=metadata)
 
     async def remember_many(self, items: list[MemoryInput]) -> int:

@@ -19,6 +19,7 @@ from neural_memory.core._validation import (
     set_field,
 )
 from neural_memory.core.clock import as_utc, utcnow
+from neural_memory.core.fiber_metadata import check_reserved
 from neural_memory.errors import ValidationError
 
 __all__ = ["CONDUCT_REINFORCEMENT", "Fiber"]
@@ -43,7 +44,8 @@ class Fiber:
         last_conducted: When recall last activated it (None if never).
         access_count: How many times it was recalled.
         tags: Free labels.
-        metadata: Free-form, read-only extra data.
+        metadata: Read-only extra data: free-form, except the engine's reserved keys, whose
+            values must be of their kind (``core.fiber_metadata``).
         occurred_at: When the remembered event happened.
         created_at: When the memory was stored.
         superseded_by: Id of a newer fiber that replaces this fact (None if current).
@@ -86,6 +88,7 @@ class Fiber:
         require_count(self.access_count, "access_count")
         set_field(self, "tags", freeze_strings(self.tags, "tags"))
         set_field(self, "metadata", freeze_mapping(self.metadata, "metadata"))
+        check_reserved(self.metadata)
         set_field(self, "created_at", as_utc(self.created_at))
         set_field(self, "occurred_at", as_utc(self.occurred_at or self.created_at))
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from neural_memory.core.fiber import Fiber
+from neural_memory.core.fiber_metadata import FACT_VALUE, MENTIONS
 from neural_memory.core.neuron import Neuron
 from neural_memory.core.synapse import Synapse
 from neural_memory.engine.text import tokenize
@@ -87,7 +88,7 @@ def split_duplicates(
             first[fiber_id] = plan
             fresh.append(plan)
             continue
-        mentions = int(base.metadata.get("mentions", 1)) + 1
+        mentions = (MENTIONS.get(base.metadata) or 1) + 1
         seen = plan.fiber.occurred_at or plan.fiber.created_at
         merged[fiber_id] = base.with_metadata(mentions=mentions, last_mentioned=seen.isoformat())
     for fiber_id, fiber in list(merged.items()):
@@ -120,7 +121,7 @@ def apply_supersession(
             [*stored, *(result[i].fiber for i in mine)], key=lambda f: (f.occurred_at, f.id)
         )
         for old, new in itertools.pairwise(chain):
-            if old.metadata.get("fact_value") == new.metadata.get("fact_value"):
+            if FACT_VALUE.get(old.metadata) == FACT_VALUE.get(new.metadata):
                 continue
             updates[old.id] = updates.get(old.id, old).superseded(new.id)
             updates[new.id] = updates.get(new.id, new).with_metadata(supersedes=old.id)

@@ -17,6 +17,7 @@ from neural_memory.core._validation import freeze_strings, require_text, require
 from neural_memory.core.brain import BrainConfig
 from neural_memory.core.clock import as_utc, utcnow
 from neural_memory.core.fiber import Fiber
+from neural_memory.core.fiber_metadata import SPEAKER
 from neural_memory.core.limits import check_text, check_time
 from neural_memory.core.neuron import Neuron, NeuronType, stable_neuron_id
 from neural_memory.core.synapse import Direction, Synapse, SynapseType, stable_synapse_id
@@ -367,8 +368,7 @@ def _names_follows(item: MemoryInput) -> bool:
 
 
 def _speaker(item: MemoryInput) -> str | None:
-    speaker = (item.metadata or {}).get("speaker")
-    return speaker if isinstance(speaker, str) else None
+    return SPEAKER.get(item.metadata or {})
 
 
 def _with_header(item: MemoryInput) -> MemoryInput:

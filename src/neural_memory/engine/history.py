@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from neural_memory.core.fiber import Fiber
+from neural_memory.core.fiber_metadata import SUPERSEDES
 from neural_memory.errors import NotFoundError
 from neural_memory.storage.base import Storage
 
@@ -18,8 +19,8 @@ async def supersession_chain(storage: Storage, fiber_id: str) -> list[Fiber]:
         raise NotFoundError(f"fiber {fiber_id!r} does not exist")
     older: list[Fiber] = []
     cursor = fiber
-    while (previous := cursor.metadata.get("supersedes")) and len(older) < _MAX_CHAIN:
-        found = await storage.get_fiber(str(previous))
+    while (previous := SUPERSEDES.get(cursor.metadata)) and len(older) < _MAX_CHAIN:
+        found = await storage.get_fiber(previous)
         if found is None or found in older:
             break
         older.append(found)

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from neural_memory.core.clock import as_utc
 from neural_memory.core.fiber import Fiber
+from neural_memory.core.fiber_metadata import EDITED, SPEAKER, SUPERSEDES
 from neural_memory.core.project import Project
 from neural_memory.core.typed_memory import MemoryType, Priority, TypedMemory
 from neural_memory.engine.encoder import EncodingResult, MemoryEncoder
@@ -38,7 +39,7 @@ __all__ = [
     "show_memory",
 ]
 
-_CARRIED_OVER = ("speaker",)
+_CARRIED_OVER = (SPEAKER.name,)
 """Metadata an edited memory keeps from the version it corrects."""
 
 
@@ -155,7 +156,7 @@ async def remember_memory(
     encoding = await encoder.encode(
         spec.text,
         timestamp=as_utc(spec.when) if spec.when else None,
-        metadata={"speaker": spec.speaker} if spec.speaker else None,
+        metadata={SPEAKER.name: spec.speaker} if spec.speaker else None,
         tags=spec.tags,
     )
     if not spec.typed:
@@ -239,7 +240,7 @@ async def _corrected(storage: Storage, encoder: MemoryEncoder, old: Fiber, text:
     encoding = await encoder.encode(
         text,
         timestamp=old.occurred_at,
-        metadata={**metadata, "supersedes": old.id, "edited": True},
+        metadata={**metadata, SUPERSEDES.name: old.id, EDITED.name: True},
         tags=old.tags,
     )
     new = encoding.fiber

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from neural_memory.core.alert import Alert
 from neural_memory.core.fiber import Fiber
+from neural_memory.core.fiber_metadata import SPEAKER
 from neural_memory.core.typed_memory import TypedMemory
 from neural_memory.engine.memories import MemoryView
 from neural_memory.engine.retrieval import Explanation, RetrievalResult, ScoredFiber
@@ -76,7 +77,7 @@ class RecalledMemory(BaseModel):
     content: str
     score: float
     occurred_at: datetime | None
-    speaker: str | None
+    speaker: str | None = Field(description=SPEAKER.meaning)
     why: WhyModel | None = None
 
 
@@ -96,7 +97,7 @@ class MemoryModel(BaseModel):
     content: str
     occurred_at: datetime | None
     created_at: datetime
-    speaker: str | None
+    speaker: str | None = Field(description=SPEAKER.meaning)
     type: str | None
     priority: int | None
     tags: list[str]
@@ -182,8 +183,7 @@ class ConsolidateResult(BaseModel):
 
 
 def _speaker(fiber: Fiber | ScoredFiber) -> str | None:
-    speaker = fiber.metadata.get("speaker")
-    return speaker if isinstance(speaker, str) else None
+    return SPEAKER.get(fiber.metadata)
 
 
 def _why(fiber: ScoredFiber, why: Explanation) -> WhyModel:

@@ -20,6 +20,7 @@ from pydantic import Field
 
 from neural_memory import __version__
 from neural_memory.core.brain import Brain
+from neural_memory.core.fiber_metadata import SPEAKER
 from neural_memory.core.typed_memory import MemoryType
 from neural_memory.engine._default_embedder import DEFAULT_EMBEDDER, EmbedderChoice
 from neural_memory.engine.consolidation import consolidate
@@ -153,7 +154,7 @@ def _register_default(server: MCPServer, tools: _Tools) -> None:
         expires_in_days: Annotated[
             float | None, Field(description="Forget it after this many days.", gt=0)
         ] = None,
-        speaker: Annotated[str | None, Field(description="Who said or did it.")] = None,
+        speaker: Annotated[str | None, Field(description=SPEAKER.meaning)] = None,
         when: Annotated[
             str | None,
             Field(description="When it happened, ISO 8601 (no zone: local time). Default: now."),

@@ -24,6 +24,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from neural_memory.core.clock import utcnow
 from neural_memory.core.events import ChangeKind
 from neural_memory.core.fiber import Fiber
+from neural_memory.core.fiber_metadata import SUPERSEDES
 from neural_memory.core.neuron import Neuron, NeuronType
 from neural_memory.engine import memories
 from neural_memory.engine.encoder import MemoryEncoder
@@ -427,7 +428,6 @@ def _node(neuron: Neuron) -> GraphNode:
 
 
 def _timeline_item(fiber: Fiber, *, expired: bool) -> TimelineItem:
-    supersedes = fiber.metadata.get("supersedes")
     return TimelineItem(
         fiber_id=fiber.id,
         content=fiber.content,
@@ -436,7 +436,7 @@ def _timeline_item(fiber: Fiber, *, expired: bool) -> TimelineItem:
         stage=stage_of(fiber),
         tags=sorted(fiber.tags),
         superseded_by=fiber.superseded_by,
-        supersedes=str(supersedes) if supersedes else None,
+        supersedes=SUPERSEDES.get(fiber.metadata),
         faded=fiber.conductivity < FADED_BELOW,
         expired=expired,
         conductivity=fiber.conductivity,

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from neural_memory.core.events import RecallEvent
 from neural_memory.core.fiber import CONDUCT_REINFORCEMENT, Fiber
+from neural_memory.core.fiber_metadata import STAGE
 from neural_memory.engine.lifecycle.curves import fiber_stability_days, retention
 
 __all__ = [
@@ -38,8 +39,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def stage_of(fiber: Fiber) -> str:
     """The maturation stage of a memory: ``episodic`` until consolidation matures it."""
-    stage = fiber.metadata.get("stage", "episodic")
-    return stage if isinstance(stage, str) and stage else "episodic"
+    return STAGE.get(fiber.metadata) or "episodic"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
+from neural_memory.core.fiber_metadata import SPEAKER
 from neural_memory.server._types import Flag, NoNul, NotBlank, Number, Time, Whole, WholeNumber
 from neural_memory.server.record_schemas import NOT_BLANK_NO_NUL
 from neural_memory.sharing.limits import MAX_NAME_LENGTH, MAX_TAGS, MAX_TEXT_LENGTH
@@ -119,7 +120,9 @@ class MemoryRequest(_Request):
     timestamp: Time | None = Field(
         default=None, description="When it happened (ISO 8601; no zone = UTC). Default: now."
     )
-    speaker: Name | None = Field(default=None, description="Who said it (kept in the metadata).")
+    speaker: Name | None = Field(
+        default=None, description=f"{SPEAKER.meaning} Kept in the metadata."
+    )
     metadata: dict[str, Any] | None = None
     tags: list[Name] = Field(default_factory=list, max_length=MAX_TAGS)
     salience: Number = Field(default=0.5, ge=0, le=1)

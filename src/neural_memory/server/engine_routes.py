@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from neural_memory.core.alert import Alert, AlertStatus
 from neural_memory.core.brain import Brain, BrainConfig
 from neural_memory.core.clock import as_utc
+from neural_memory.core.fiber_metadata import SPEAKER
 from neural_memory.engine.consolidation import ConsolidationPolicy, consolidate
 from neural_memory.engine.encoder import MemoryEncoder
 from neural_memory.engine.health import run_health_pulse
@@ -149,7 +150,7 @@ async def remember(body: MemoryRequest, brain: CurrentBrain, state: State) -> Me
     """Encode one memory (text -> neurons, synapses and a fiber) in one transaction."""
     metadata = dict(body.metadata or {})
     if body.speaker is not None:
-        metadata["speaker"] = body.speaker
+        metadata[SPEAKER.name] = body.speaker
     encoder = MemoryEncoder(
         state.view(brain.id), brain.config, embedder=state.embedder, planner=state.planner
     )

@@ -4,12 +4,15 @@ The codec (:data:`neural_memory.codec.schema.SCHEMAS`) is the one description of
 record's JSON form; this module turns it into JSON Schema for the OpenAPI document, so the
 storage bodies are typed there field by field (and cannot drift from what is decoded).
 Constraints the record constructors enforce beyond the JSON shape (ranges, non-blank ids)
-are added where the codec alone cannot say them. What JSON Schema cannot say at all is left
-to the decoder (422): a fiber's anchor and pathway must be among its ``neuron_ids``.
+are added where the codec alone cannot say them; a fiber's metadata lists the engine's
+reserved keys (:data:`neural_memory.core.fiber_metadata.RESERVED_KEYS`) with their types.
+What JSON Schema cannot say at all is left to the decoder (422): a fiber's anchor and
+pathway must be among its ``neuron_ids``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from neural_memory.codec.schema import MAX_FIBER_MEMBERS, MAX_TAGS, SCHEMAS, FieldSpec, Shape
@@ -17,6 +20,7 @@ from neural_memory.core.alert import Alert
 from neural_memory.core.brain import Brain
 from neural_memory.core.events import BrainStats, RecallEvent
 from neural_memory.core.fiber import Fiber
+from neural_memory.core.fiber_metadata import RESERVED_KEYS, MetadataKey, ValueKind
 from neural_memory.core.limits import MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_TEXT_LENGTH
 from neural_memory.core.neuron import Neuron
 from neural_memory.core.project import Project
@@ -28,6 +32,7 @@ __all__ = [
     "ALERT",
     "BRAIN",
     "FIBER",
+    "FIBER_METADATA",
     "NEURON",
     "NOT_BLANK",
     "NOT_BLANK_NO_NUL",
@@ -105,18 +110,27 @@ _EXTRA: dict[str, dict[str, Any]] = {
 }
 """Per-field refinements, by field name, of what the shape alone says."""
 
-_PER_RECORD: dict[tuple[type, str], dict[str, Any]] = {
-    (Neuron, "content"): _text(MAX_TEXT_LENGTH, blank=False),
-}
-"""Refinements of one record type's field, where records differ on a shared field name."""
+
+def _metadata_schema(keys: Mapping[str, MetadataKey[Any]]) -> dict[str, Any]:
+    """A metadata object whose reserved ``keys`` are typed (every other key stays free-form)."""
+    schema = dict(_SHAPES[Shape.METADATA])
+    schema["properties"] = {
+        name: {**_KIND_SCHEMAS[key.kind], "description": key.meaning} for name, key in keys.items()
+    }
+    return schema
+
+
+def _record_field(kind: type, spec: FieldSpec) -> dict[str, Any]:
+    if kind is Neuron and spec.name == "content":
+        return _text(MAX_TEXT_LENGTH, blank=False)
+    if kind is Fiber and spec.name == "metadata":
+        return FIBER_METADATA
+    return _field_schema(spec)
 
 
 def record_schema(kind: type) -> dict[str, Any]:
     """The JSON Schema of one record type's JSON object (every field required)."""
-    properties = {
-        spec.name: _PER_RECORD.get((kind, spec.name)) or _field_schema(spec)
-        for spec in SCHEMAS[kind]
-    }
+    properties = {spec.name: _record_field(kind, spec) for spec in SCHEMAS[kind]}
     return {
         "type": "object",
         "title": kind.__name__,
@@ -185,6 +199,19 @@ _SHAPES: dict[Shape, dict[str, Any]] = {
         "additionalProperties": _JSON_VALUE,
     },
 }
+_ANY_ID_TEXT = _text(MAX_TEXT_LENGTH, blank=False)
+_KIND_SCHEMAS: dict[ValueKind, dict[str, Any]] = {
+    ValueKind.TEXT: _KEY,
+    ValueKind.ID: _ANY_ID_TEXT,
+    ValueKind.COUNT: {"type": "integer", "minimum": 1, "maximum": _MAX_INT64},
+    ValueKind.FLAG: {"type": "boolean"},
+    ValueKind.TIME: _TIME,
+    ValueKind.IDS: {"type": "array", "items": _ANY_ID_TEXT},
+}
+"""The JSON Schema of each kind of reserved metadata value (``core.fiber_metadata``)."""
+
+FIBER_METADATA = _metadata_schema(RESERVED_KEYS)
+"""A fiber's metadata: free-form JSON, with the engine's reserved keys typed."""
 
 BRAIN = record_schema(Brain)
 NEURON = record_schema(Neuron)

@@ -25,6 +25,7 @@ from neural_memory.core.alert import Alert
 from neural_memory.core.brain import Brain
 from neural_memory.core.events import BrainStats, ChangeRecord, RecallEvent
 from neural_memory.core.fiber import Fiber
+from neural_memory.core.fiber_metadata import CONCEPT_OF, FOLLOWS, SPEAKER
 from neural_memory.core.neuron import Neuron, NeuronType
 from neural_memory.core.project import Project
 from neural_memory.core.synapse import Synapse
@@ -99,10 +100,10 @@ def fiber_rows_of(fibers: list[Fiber]) -> FiberRows:
         neuron_ids=[_neuron_order(f) for f in fibers],
         days=[(f.occurred_at or f.created_at).toordinal() for f in fibers],
         conductivity=[f.conductivity for f in fibers],
-        suppressed=[bool(f.superseded_by) or "concept_of" in f.metadata for f in fibers],
+        suppressed=[bool(f.superseded_by) or CONCEPT_OF.name in f.metadata for f in fibers],
         asks=["?" in f.content for f in fibers],
-        speakers=[_text_field(f, "speaker") for f in fibers],
-        follows=[_text_field(f, "follows") for f in fibers],
+        speakers=[SPEAKER.get(f.metadata) for f in fibers],
+        follows=[FOLLOWS.get(f.metadata) for f in fibers],
         terms=[None] * len(fibers),
         contents=[f.content for f in fibers],
     )
@@ -111,11 +112,6 @@ def fiber_rows_of(fibers: list[Fiber]) -> FiberRows:
 def _neuron_order(fiber: Fiber) -> tuple[str, ...]:
     rest = fiber.neuron_ids.difference(fiber.pathway)
     return (*fiber.pathway, *sorted(rest)) if rest else fiber.pathway
-
-
-def _text_field(fiber: Fiber, key: str) -> str | None:
-    value = fiber.metadata.get(key)
-    return value if isinstance(value, str) else None
 
 
 JSONValue = Any

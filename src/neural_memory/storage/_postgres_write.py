@@ -39,13 +39,13 @@ Connection = Any
 """An asyncpg connection (asyncpg ships no type information)."""
 
 # The PostgreSQL type of each column of the matching ``*_COLUMNS`` (after ``brain``).
-_NEURON_TYPES = "text text text text text int8 float8 int8 int8"
-_SYNAPSE_TYPES = "text text text text float8 text text int8 int8 int8"
-_FIBER_TYPES = "text text text text text text float8 float8 int8 int8 text text int8 int8 text text"
-_TYPED_TYPES = "text text text int4 text int8 text text int8 text"
-_PROJECT_TYPES = "text text text text int8 int8"
-_ALERT_TYPES = "text text text text text float8 float8 int8 int8 int8 int8"
-_RECALL_TYPES = "text text text float8 int8"
+_NEURON_TYPES = codec.NEURON.pg_types
+_SYNAPSE_TYPES = codec.SYNAPSE.pg_types
+_FIBER_TYPES = codec.FIBER.pg_types
+_TYPED_TYPES = codec.TYPED_MEMORY.pg_types
+_PROJECT_TYPES = codec.PROJECT.pg_types
+_ALERT_TYPES = codec.ALERT.pg_types
+_RECALL_TYPES = codec.RECALL.pg_types
 
 
 def bulk_sql(table: str, columns: str, types: str, on_conflict: str = "") -> str:

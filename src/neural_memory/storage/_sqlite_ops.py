@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from neural_memory.core.brain import Brain
 from neural_memory.core.events import BrainStats, ChangeKind, ChangeRecord
+from neural_memory.core.fiber_metadata import CONCEPT_OF, FOLLOWS, SPEAKER
 from neural_memory.core.neuron import NeuronType
 from neural_memory.core.synapse import Direction
 from neural_memory.storage import _sqlite_rows as rows
@@ -53,7 +54,7 @@ _BRAIN_TABLES = (
     "neurons",
 )
 _SAVE_BRAIN = (
-    f"INSERT INTO brains ({rows.BRAIN_COLUMNS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE "
+    f"INSERT INTO brains ({rows.BRAIN.columns}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE "
     "SET name = excluded.name, config = excluded.config, created_at = excluded.created_at, "
     "updated_at = excluded.updated_at"
 )
@@ -116,7 +117,7 @@ def save_brain(conn: sqlite3.Connection, row: rows.Row) -> None:
 
 def fetch_brains(conn: sqlite3.Connection, sql: str, params: tuple[object, ...]) -> list[Brain]:
     """Run a query over ``brains`` selecting ``BRAIN_COLUMNS``."""
-    return [rows.brain_from_row(row) for row in conn.execute(sql, params).fetchall()]
+    return [rows.BRAIN.record(row) for row in conn.execute(sql, params).fetchall()]
 
 
 def delete_brain(conn: sqlite3.Connection, brain_id: str) -> bool:
@@ -182,8 +183,8 @@ _FIBER_ROWS = f"""
 SELECT id, pathway,
     CASE WHEN length(neuron_ids) <> length(pathway) THEN neuron_ids END,
     coalesce(occurred_at, created_at), conductivity,
-    coalesce(superseded_by, '') <> '' OR json_type(metadata, '$.concept_of') IS NOT NULL,
-    instr(content, '?') > 0, {_TEXT.format("speaker")}, {_TEXT.format("follows")},
+    coalesce(superseded_by, '') <> '' OR json_type(metadata, '$.{CONCEPT_OF.name}') IS NOT NULL,
+    instr(content, '?') > 0, {_TEXT.format(SPEAKER.name)}, {_TEXT.format(FOLLOWS.name)},
     CASE WHEN substr(terms, 1, ?2) = ?3 THEN substr(terms, ?2 + 1) END,
     CASE WHEN substr(terms, 1, ?2) = ?3 THEN NULL ELSE content END
 FROM fibers WHERE brain = ?1 ORDER BY created_at, id
@@ -230,4 +231,4 @@ def stats(conn: sqlite3.Connection, brain_id: str, now: int) -> BrainStats:
         if brain is None:
             return BrainStats()
         row = conn.execute(_STATS, (brain, now)).fetchone()
-    return rows.stats_from_row(row)
+    return rows.STATS.record(row)

@@ -1,25 +1,32 @@
-"""Value objects <-> SQLite rows (pure functions, no I/O).
+"""Value objects <-> SQLite and PostgreSQL rows, derived from the codec's field table (pure).
 
-Timestamps are stored as integer microseconds since the Unix epoch (exact, sortable) and read
-back as aware UTC datetimes. Sets are stored as sorted JSON arrays, mappings as JSON objects,
-enum members (StrEnum, bound by sqlite3 as their text value) as text.
-The column order of each ``*_row`` function matches the ``*_COLUMNS`` string beside it.
+Each record's row layout (:class:`RowLayout`) is generated from
+:data:`neural_memory.codec.schema.SCHEMAS`: one column per field, named like the field and in
+its order, stored by a small per-shape storage codec. Timestamps are stored as integer
+microseconds since the Unix epoch (exact, sortable) and read back as aware UTC datetimes;
+sets as sorted JSON arrays, ordered members as JSON arrays in order, mappings and nested
+records as JSON objects, enum members (StrEnum, bound as their text value) as text. A layout
+may add derived columns, computed from the record when it is written and never read back
+(a neuron's ``content_key``, a fiber's lexical ``terms``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
+from neural_memory.codec.schema import SCHEMAS, FieldSpec, Shape
 from neural_memory.core.alert import Alert
-from neural_memory.core.brain import Brain, BrainConfig
+from neural_memory.core.brain import Brain
 from neural_memory.core.events import BrainStats, RecallEvent
 from neural_memory.core.fiber import Fiber
+from neural_memory.core.fiber_metadata import SPEAKER
 from neural_memory.core.neuron import Neuron
 from neural_memory.core.project import Project
 from neural_memory.core.synapse import Synapse
@@ -29,47 +36,46 @@ from neural_memory.errors import ValidationError
 from neural_memory.storage._core import FiberRows
 
 __all__ = [
+    "ALERT",
     "ALERT_COLUMNS",
+    "BRAIN",
     "BRAIN_COLUMNS",
+    "FIBER",
     "FIBER_COLUMNS",
     "FIBER_WRITE_COLUMNS",
+    "NEURON",
     "NEURON_COLUMNS",
+    "PROJECT",
     "PROJECT_COLUMNS",
+    "RECALL",
     "RECALL_COLUMNS",
+    "STATS",
+    "SYNAPSE",
     "SYNAPSE_COLUMNS",
+    "TYPED_MEMORY",
     "TYPED_MEMORY_COLUMNS",
+    "Derived",
     "Row",
-    "alert_from_row",
-    "alert_row",
-    "brain_from_row",
-    "brain_row",
+    "RowLayout",
     "dump_json",
-    "fiber_from_row",
     "fiber_row",
     "fiber_rows_from",
     "from_micros",
     "id_list",
     "load_json",
-    "neuron_from_row",
     "neuron_row",
-    "project_from_row",
     "project_row",
-    "recall_from_row",
-    "recall_row",
-    "stats_from_row",
     "stored_terms",
-    "synapse_from_row",
     "synapse_row",
     "to_micros",
-    "typed_memory_from_row",
     "typed_memory_row",
 ]
 
 Row = tuple[Any, ...]
+R = TypeVar("R")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
-_CONFIG_FIELDS = frozenset(f.name for f in dataclasses.fields(BrainConfig))
 
 
 # -- scalars -------------------------------------------------------------------------------
@@ -106,139 +112,155 @@ def load_json(text: str) -> Any:
     return json.loads(text)
 
 
-def _mapping(value: Mapping[str, Any], what: str) -> str:
-    return dump_json(dict(value), what) if value else "{}"
-
-
-def stats_from_row(row: Row) -> BrainStats:
-    """BrainStats from the counts row of the stats query (SQLite's and PostgreSQL's)."""
-    return BrainStats(
-        neuron_count=row[0],
-        synapse_count=row[1],
-        fiber_count=row[2],
-        typed_memory_count=row[3],
-        project_count=row[4],
-        orphan_neuron_count=row[5],
-        expired_memory_count=row[6],
-        oldest_unused_fiber_at=from_micros(row[7]) if row[7] is not None else None,
-        change_seq=row[8],
-    )
-
-
 def id_list(ids: Iterable[str]) -> str:
     """Encode strings as a sorted JSON array (sets, and ``json_each`` parameters)."""
     return json.dumps(sorted(ids), ensure_ascii=False) if ids else "[]"
 
 
-# -- brains --------------------------------------------------------------------------------
-
-BRAIN_COLUMNS = "id, name, config, created_at, updated_at"
-
-
-def brain_row(brain: Brain) -> Row:
-    """Return the ``BRAIN_COLUMNS`` of ``brain``."""
-    config = dump_json(dataclasses.asdict(brain.config), "brain config")
-    updated = brain.updated_at or brain.created_at
-    return (brain.id, brain.name, config, to_micros(brain.created_at), to_micros(updated))
+def _members(values: Collection[str]) -> str:
+    """Members as a JSON array: a set sorted, a sequence in its order."""
+    if isinstance(values, frozenset):
+        return id_list(values)
+    return json.dumps(values, ensure_ascii=False) if values else "[]"
 
 
-def brain_from_row(row: Row) -> Brain:
-    """Rebuild a Brain from its ``BRAIN_COLUMNS``."""
-    raw = load_json(row[2])
-    config = BrainConfig(**{k: v for k, v in raw.items() if k in _CONFIG_FIELDS})
-    return Brain(
-        id=row[0],
-        name=row[1],
-        config=config,
-        created_at=from_micros(row[3]),
-        updated_at=from_micros(row[4]),
-    )
+# -- the storage codec of each shape ---------------------------------------------------------
+
+Cell = Callable[[Any], Any]
+"""Turns one field's value into its column's value, or a column's value back."""
+
+_WRITE: dict[Shape, Cell | None] = {
+    Shape.TEXT: None,
+    Shape.OPTIONAL_TEXT: None,
+    Shape.NUMBER: float,
+    Shape.CONFIG_NUMBER: None,
+    Shape.INTEGER: int,
+    Shape.TIME: to_micros,
+    Shape.OPTIONAL_TIME: _opt_micros,
+    Shape.ENUM: None,
+    Shape.MEMBERS: _members,
+    Shape.TAGS: id_list,
+}
+"""How a field of each shape is written (None: as it is); METADATA and RECORD: below."""
+
+_READ: dict[Shape, Cell | None] = {
+    Shape.TIME: from_micros,
+    Shape.OPTIONAL_TIME: _opt_dt,
+    Shape.MEMBERS: load_json,
+    Shape.TAGS: load_json,
+    Shape.METADATA: load_json,
+}
+"""How a column of each shape is read back (missing: as it is; the record normalises it)."""
 
 
-# -- graph ---------------------------------------------------------------------------------
-
-NEURON_COLUMNS = (
-    "id, type, content, content_key, metadata, created_at, activation, access_count, last_accessed"
-)
-
-
-def neuron_row(brain: int, n: Neuron) -> Row:
-    """Return the brain number followed by the ``NEURON_COLUMNS`` of ``n``."""
-    return (
-        brain,
-        n.id,
-        n.type,
-        n.content,
-        n.content.casefold(),
-        _mapping(n.metadata, "neuron metadata"),
-        (n.created_at - _EPOCH) // _MICROSECOND,
-        n.activation,
-        n.access_count,
-        _opt_micros(n.last_accessed),
-    )
+_PG_TYPES = {
+    Shape.NUMBER: "float8",
+    Shape.INTEGER: "int8",
+    Shape.TIME: "int8",
+    Shape.OPTIONAL_TIME: "int8",
+}
+"""The PostgreSQL type of a column of each shape that is not text (derived columns are text)."""
 
 
-def neuron_from_row(row: Row) -> Neuron:
-    """Rebuild a Neuron from its ``NEURON_COLUMNS``."""
-    return Neuron(
-        id=row[0],
-        type=row[1],
-        content=row[2],
-        metadata=load_json(row[4]),
-        created_at=from_micros(row[5]),
-        activation=row[6],
-        access_count=row[7],
-        last_accessed=_opt_dt(row[8]),
-    )
+def _label(kind: type) -> str:
+    """``TypedMemory`` -> ``typed memory`` (for error messages)."""
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", kind.__name__).lower()
 
 
-SYNAPSE_COLUMNS = (
-    "id, source_id, target_id, type, weight, direction, metadata, created_at, "
-    "last_activated, reinforced_count"
-)
+def _writer(kind: type, spec: FieldSpec) -> Cell | None:
+    what = f"{_label(kind)} {spec.name}"
+    if spec.shape is Shape.METADATA:
+        return lambda value: dump_json(dict(value), what) if value else "{}"
+    if spec.shape is Shape.RECORD:
+        return lambda value: dump_json(dataclasses.asdict(value), what)
+    return _WRITE[spec.shape]
 
 
-def synapse_row(brain: int, s: Synapse) -> Row:
-    """Return the brain number followed by the ``SYNAPSE_COLUMNS`` of ``s``."""
-    return (
-        brain,
-        s.id,
-        s.source_id,
-        s.target_id,
-        s.type,
-        s.weight,
-        s.direction,
-        _mapping(s.metadata, "synapse metadata"),
-        (s.created_at - _EPOCH) // _MICROSECOND,
-        _opt_micros(s.last_activated),
-        s.reinforced_count,
-    )
+def _reader(spec: FieldSpec) -> Cell | None:
+    nested = spec.record
+    if spec.shape is Shape.RECORD and nested is not None:
+        known = frozenset(f.name for f in SCHEMAS[nested])
+        return lambda text: nested(**{k: v for k, v in load_json(text).items() if k in known})
+    return _READ.get(spec.shape)
 
 
-def synapse_from_row(row: Row) -> Synapse:
-    """Rebuild a Synapse from its ``SYNAPSE_COLUMNS``."""
-    return Synapse(
-        id=row[0],
-        source_id=row[1],
-        target_id=row[2],
-        type=row[3],
-        weight=row[4],
-        direction=row[5],
-        metadata=load_json(row[6]),
-        created_at=from_micros(row[7]),
-        last_activated=_opt_dt(row[8]),
-        reinforced_count=row[9],
-    )
+# -- row layouts -----------------------------------------------------------------------------
 
 
-FIBER_COLUMNS = (
-    "id, neuron_ids, synapse_ids, anchor_neuron_id, pathway, content, conductivity, salience, "
-    "last_conducted, access_count, tags, metadata, occurred_at, created_at, superseded_by"
-)
+@dataclasses.dataclass(frozen=True, slots=True)
+class Derived(Generic[R]):
+    """A column computed from the record when it is written (never read back)."""
+
+    name: str
+    after: str
+    """The field whose column it follows."""
+    compute: Callable[[R], object]
 
 
-FIBER_WRITE_COLUMNS = FIBER_COLUMNS + ", terms"
-"""What a fiber write stores: its columns, then its lexical terms (see :func:`stored_terms`)."""
+class RowLayout(Generic[R]):
+    """One record type's table row: its columns and the row <-> record functions.
+
+    Attributes:
+        kind: The record type.
+        fields: Its field names, in table order.
+        columns: What a write stores (after the brain number, for brain-scoped tables),
+            derived columns included.
+        selected: What a read selects: the record's fields.
+        pg_types: The PostgreSQL type of each of the ``columns`` (space-separated), for
+            bulk writes that send one array per column.
+        cells: ``record -> row`` of its ``columns``.
+        row: ``(brain number, record) -> row``: the brain number, then the ``columns``.
+        record: ``row of the selected columns -> record``.
+
+    The three functions are generated from the field table once, when the layout is made
+    (as ``dataclasses`` makes ``__init__``): a row is written and read as fast as by a
+    hand-written function, on every bulk write and every read.
+    """
+
+    __slots__ = ("cells", "columns", "fields", "kind", "pg_types", "record", "row", "selected")
+
+    def __init__(self, kind: type[R], *, derived: Sequence[Derived[R]] = ()) -> None:
+        specs = SCHEMAS[kind]
+        self.kind = kind
+        self.fields: tuple[str, ...] = tuple(spec.name for spec in specs)
+        names = list(self.fields)
+        for extra in derived:
+            names.insert(names.index(extra.after) + 1, extra.name)
+        self.columns = ", ".join(names)
+        self.selected = ", ".join(self.fields)
+        types = {spec.name: _PG_TYPES.get(spec.shape, "text") for spec in specs}
+        self.pg_types = " ".join(types.get(name, "text") for name in names)
+        scope: dict[str, Any] = {"kind": kind}
+        written = {spec.name: _call(scope, _writer(kind, spec), f"r.{spec.name}") for spec in specs}
+        for extra in derived:
+            written[extra.name] = _call(scope, extra.compute, "r")
+        cells = ", ".join(written[name] for name in names)
+        read = ", ".join(
+            f"{spec.name}={_call(scope, _reader(spec), f'row[{i}]')}"
+            for i, spec in enumerate(specs)
+        )
+        self.cells: Callable[[R], Row] = _compiled("cells", "r", f"({cells},)", scope)
+        self.row: Callable[[int, R], Row] = _compiled("row", "brain, r", f"(brain, {cells})", scope)
+        self.record: Callable[[Row], R] = _compiled("record", "row", f"kind({read})", scope)
+
+
+def _call(scope: dict[str, Any], function: Cell | None, argument: str) -> str:
+    """The expression applying ``function`` (kept in ``scope``) to ``argument``."""
+    if function is None:
+        return argument
+    name = f"_f{len(scope)}"
+    scope[name] = function
+    return f"{name}({argument})"
+
+
+def _compiled(name: str, parameters: str, expression: str, scope: dict[str, Any]) -> Any:
+    """The function ``name(parameters)`` returning ``expression``, names taken from ``scope``.
+
+    The source is made only from the field table's names (identifiers), never from data.
+    """
+    exec(f"def {name}({parameters}):\n    return {expression}\n", scope)
+    return scope.pop(name)
+
 
 TERMS_PREFIX = TERMS_VERSION + " "
 """How stored terms start: the fingerprint of the tokeniser that computed them, a space."""
@@ -254,28 +276,44 @@ def stored_terms(content: str, speaker: object) -> str:
     return TERMS_PREFIX + " ".join(words)
 
 
-def fiber_row(brain: int, f: Fiber) -> Row:
-    """Return the brain number followed by the ``FIBER_WRITE_COLUMNS`` of ``f``."""
-    return (
-        brain,
-        f.id,
-        id_list(f.neuron_ids),
-        id_list(f.synapse_ids),
-        f.anchor_neuron_id,
-        json.dumps(f.pathway, ensure_ascii=False) if f.pathway else "[]",
-        f.content,
-        f.conductivity,
-        f.salience,
-        _opt_micros(f.last_conducted),
-        f.access_count,
-        id_list(f.tags),
-        _mapping(f.metadata, "fiber metadata"),
-        _opt_micros(f.occurred_at),
-        to_micros(f.created_at),
-        f.superseded_by,
-        stored_terms(f.content, f.metadata.get("speaker")),
-    )
+def _fiber_terms(fiber: Fiber) -> str:
+    return stored_terms(fiber.content, SPEAKER.get(fiber.metadata))
 
+
+def _content_key(neuron: Neuron) -> str:
+    return neuron.content.casefold()
+
+
+BRAIN = RowLayout(Brain)
+NEURON = RowLayout(Neuron, derived=[Derived("content_key", "content", _content_key)])
+SYNAPSE = RowLayout(Synapse)
+FIBER = RowLayout(Fiber, derived=[Derived("terms", "superseded_by", _fiber_terms)])
+TYPED_MEMORY = RowLayout(TypedMemory)
+PROJECT = RowLayout(Project)
+ALERT = RowLayout(Alert)
+RECALL = RowLayout(RecallEvent)
+STATS = RowLayout(BrainStats)
+"""The stats query's row (read only): the counts, then the oldest unused time, change seq."""
+
+# The names the write paths use (their column order is the layouts').
+BRAIN_COLUMNS = BRAIN.columns
+NEURON_COLUMNS = NEURON.columns
+SYNAPSE_COLUMNS = SYNAPSE.columns
+FIBER_COLUMNS = FIBER.selected
+FIBER_WRITE_COLUMNS = FIBER.columns
+"""What a fiber write stores: its columns, then its lexical terms (see :func:`stored_terms`)."""
+TYPED_MEMORY_COLUMNS = TYPED_MEMORY.columns
+PROJECT_COLUMNS = PROJECT.columns
+ALERT_COLUMNS = ALERT.columns
+RECALL_COLUMNS = RECALL.columns
+neuron_row = NEURON.row
+synapse_row = SYNAPSE.row
+fiber_row = FIBER.row
+typed_memory_row = TYPED_MEMORY.row
+project_row = PROJECT.row
+
+
+# -- what recall indexes load -----------------------------------------------------------------
 
 _EPOCH_DAY = datetime(1970, 1, 1).toordinal()
 _DAY = 86_400_000_000
@@ -315,154 +353,3 @@ def fiber_rows_from(found: list[Row]) -> FiberRows:
 
 def _neuron_order(pathway: list[str], neuron_ids: str) -> tuple[str, ...]:
     return (*pathway, *sorted(set(load_json(neuron_ids)).difference(pathway)))
-
-
-def fiber_from_row(row: Row) -> Fiber:
-    """Rebuild a Fiber from its ``FIBER_COLUMNS``."""
-    return Fiber(
-        id=row[0],
-        neuron_ids=frozenset(load_json(row[1])),
-        synapse_ids=frozenset(load_json(row[2])),
-        anchor_neuron_id=row[3],
-        pathway=tuple(load_json(row[4])),
-        content=row[5],
-        conductivity=row[6],
-        salience=row[7],
-        last_conducted=_opt_dt(row[8]),
-        access_count=row[9],
-        tags=frozenset(load_json(row[10])),
-        metadata=load_json(row[11]),
-        occurred_at=_opt_dt(row[12]),
-        created_at=from_micros(row[13]),
-        superseded_by=row[14],
-    )
-
-
-# -- knowledge -----------------------------------------------------------------------------
-
-TYPED_MEMORY_COLUMNS = (
-    "id, fiber_id, memory_type, priority, source, expires_at, tags, project_id, created_at, "
-    "metadata"
-)
-
-
-def typed_memory_row(brain: int, m: TypedMemory) -> Row:
-    """Return the brain number followed by the ``TYPED_MEMORY_COLUMNS`` of ``m``."""
-    return (
-        brain,
-        m.id,
-        m.fiber_id,
-        m.memory_type,
-        int(m.priority),
-        m.source,
-        _opt_micros(m.expires_at),
-        id_list(m.tags),
-        m.project_id,
-        to_micros(m.created_at),
-        _mapping(m.metadata, "typed memory metadata"),
-    )
-
-
-def typed_memory_from_row(row: Row) -> TypedMemory:
-    """Rebuild a TypedMemory from its ``TYPED_MEMORY_COLUMNS``."""
-    return TypedMemory(
-        id=row[0],
-        fiber_id=row[1],
-        memory_type=row[2],
-        priority=row[3],
-        source=row[4],
-        expires_at=_opt_dt(row[5]),
-        tags=frozenset(load_json(row[6])),
-        project_id=row[7],
-        created_at=from_micros(row[8]),
-        metadata=load_json(row[9]),
-    )
-
-
-PROJECT_COLUMNS = "id, name, description, tags, created_at, ends_at"
-
-
-def project_row(brain: int, p: Project) -> Row:
-    """Return the brain number followed by the ``PROJECT_COLUMNS`` of ``p``."""
-    return (
-        brain,
-        p.id,
-        p.name,
-        p.description,
-        id_list(p.tags),
-        to_micros(p.created_at),
-        _opt_micros(p.ends_at),
-    )
-
-
-def project_from_row(row: Row) -> Project:
-    """Rebuild a Project from its ``PROJECT_COLUMNS``."""
-    return Project(
-        id=row[0],
-        name=row[1],
-        description=row[2],
-        tags=frozenset(load_json(row[3])),
-        created_at=from_micros(row[4]),
-        ends_at=_opt_dt(row[5]),
-    )
-
-
-ALERT_COLUMNS = (
-    "id, alert_type, severity, message, status, metric_value, threshold, created_at, seen_at, "
-    "acknowledged_at, resolved_at"
-)
-
-
-def alert_row(brain: int, a: Alert) -> Row:
-    """Return the brain number followed by the ``ALERT_COLUMNS`` of ``a``."""
-    return (
-        brain,
-        a.id,
-        a.alert_type,
-        a.severity,
-        a.message,
-        a.status,
-        float(a.metric_value),
-        float(a.threshold),
-        to_micros(a.created_at),
-        _opt_micros(a.seen_at),
-        _opt_micros(a.acknowledged_at),
-        _opt_micros(a.resolved_at),
-    )
-
-
-def alert_from_row(row: Row) -> Alert:
-    """Rebuild an Alert from its ``ALERT_COLUMNS``."""
-    return Alert(
-        id=row[0],
-        alert_type=row[1],
-        severity=row[2],
-        message=row[3],
-        status=row[4],
-        metric_value=row[5],
-        threshold=row[6],
-        created_at=from_micros(row[7]),
-        seen_at=_opt_dt(row[8]),
-        acknowledged_at=_opt_dt(row[9]),
-        resolved_at=_opt_dt(row[10]),
-    )
-
-
-RECALL_COLUMNS = "id, query, fiber_ids, confidence, created_at"
-
-
-def recall_row(brain: int, e: RecallEvent) -> Row:
-    """Return the brain number followed by the ``RECALL_COLUMNS`` of ``e``."""
-    fiber_ids = json.dumps(list(e.fiber_ids), ensure_ascii=False)
-    return (brain, e.id, e.query, fiber_ids, float(e.confidence), to_micros(e.created_at))
-
-
-def recall_from_row(row: Row) -> RecallEvent:
-    """Rebuild a RecallEvent from its ``RECALL_COLUMNS``."""
-    return RecallEvent(
-        id=row[0],
-        query=row[1],
-        fiber_ids=tuple(load_json(row[2])),
-        confidence=row[3],
-        created_at=from_micros(row[4]),
-    )

@@ -27,6 +27,7 @@ from neural_memory.core.alert import Alert
 from neural_memory.core.brain import Brain
 from neural_memory.core.events import BrainStats, ChangeKind, ChangeRecord, RecallEvent
 from neural_memory.core.fiber import Fiber
+from neural_memory.core.fiber_metadata import CONCEPT_OF, FOLLOWS, SPEAKER
 from neural_memory.core.neuron import Neuron, NeuronType
 from neural_memory.core.project import Project
 from neural_memory.core.synapse import Direction, Synapse
@@ -85,22 +86,22 @@ _FIBER_ROWS = f"""
 SELECT id, pathway,
     CASE WHEN length(neuron_ids) <> length(pathway) THEN neuron_ids END,
     coalesce(occurred_at, created_at), conductivity,
-    coalesce(superseded_by, '') <> '' OR metadata::jsonb ? 'concept_of',
-    strpos(content, '?') > 0, {_TEXT.format("speaker")}, {_TEXT.format("follows")},
+    coalesce(superseded_by, '') <> '' OR metadata::jsonb ? '{CONCEPT_OF.name}',
+    strpos(content, '?') > 0, {_TEXT.format(SPEAKER.name)}, {_TEXT.format(FOLLOWS.name)},
     CASE WHEN left(terms, $2) = $3 THEN substr(terms, $2 + 1) END,
     CASE WHEN left(terms, $2) = $3 THEN NULL ELSE content END
 FROM fibers WHERE brain = {_B} ORDER BY created_at, id
 """
-_NEURONS = f"SELECT {rows.NEURON_COLUMNS} FROM neurons WHERE brain = {_B}"
-_SYNAPSES = f"SELECT {rows.SYNAPSE_COLUMNS} FROM synapses WHERE brain = {_B}"
-_FIBERS = f"SELECT {rows.FIBER_COLUMNS} FROM fibers WHERE brain = {_B}"
-_TYPED = f"SELECT {rows.TYPED_MEMORY_COLUMNS} FROM typed_memories WHERE brain = {_B}"
+_NEURONS = f"SELECT {rows.NEURON.selected} FROM neurons WHERE brain = {_B}"
+_SYNAPSES = f"SELECT {rows.SYNAPSE.selected} FROM synapses WHERE brain = {_B}"
+_FIBERS = f"SELECT {rows.FIBER.selected} FROM fibers WHERE brain = {_B}"
+_TYPED = f"SELECT {rows.TYPED_MEMORY.selected} FROM typed_memories WHERE brain = {_B}"
 _FIBERS_OF_NEURON = (
     "SELECT {} FROM fiber_neurons AS m JOIN fibers AS f ON f.brain = m.brain AND f.id = m.fiber_id"
     f" WHERE m.brain = {_B} AND m.neuron_id = $2"
-).format(", ".join(f"f.{c.strip()}" for c in rows.FIBER_COLUMNS.split(",")))
+).format(", ".join(f"f.{c}" for c in rows.FIBER.fields))
 _SAVE_BRAIN = (
-    f"INSERT INTO brains ({rows.BRAIN_COLUMNS}) VALUES ($1, $2, $3, $4, $5) "
+    f"INSERT INTO brains ({rows.BRAIN.columns}) VALUES ($1, $2, $3, $4, $5) "
     "ON CONFLICT (id) DO UPDATE SET name = excluded.name, config = excluded.config, "
     "created_at = excluded.created_at, updated_at = excluded.updated_at"
 )
@@ -294,22 +295,22 @@ class PostgresStorage(Storage):
 
     async def _save_brain(self, brain: Brain) -> None:
         async with self._connection() as conn:
-            await conn.execute(_SAVE_BRAIN, *rows.brain_row(brain))
+            await conn.execute(_SAVE_BRAIN, *rows.BRAIN.cells(brain))
 
     async def _create_brain(self, brain: Brain, contents: WriteBatch) -> int:
         async with self._connection() as conn:
             return await create_brain(
-                conn, rows.brain_row(brain), contents, _memory.CHANGE_LOG_LIMIT
+                conn, rows.BRAIN.cells(brain), contents, _memory.CHANGE_LOG_LIMIT
             )
 
     async def _get_brain(self, brain_id: str) -> Brain | None:
-        sql = f"SELECT {rows.BRAIN_COLUMNS} FROM brains WHERE id = $1"
+        sql = f"SELECT {rows.BRAIN.selected} FROM brains WHERE id = $1"
         found = await self._fetch(sql, brain_id)
-        return rows.brain_from_row(found[0]) if found else None
+        return rows.BRAIN.record(found[0]) if found else None
 
     async def _list_brains(self) -> list[Brain]:
-        sql = f"SELECT {rows.BRAIN_COLUMNS} FROM brains ORDER BY created_at, num"
-        return [rows.brain_from_row(row) for row in await self._fetch(sql)]
+        sql = f"SELECT {rows.BRAIN.selected} FROM brains ORDER BY created_at, num"
+        return [rows.BRAIN.record(row) for row in await self._fetch(sql)]
 
     async def _delete_brain(self, brain_id: str) -> bool:
         # FOR UPDATE waits for the brain's writers and makes later ones find no brain.
@@ -336,7 +337,7 @@ class PostgresStorage(Storage):
     async def _get_neurons(self, brain_id: str, ids: frozenset[str]) -> dict[str, Neuron]:
         sql = f"{_NEURONS} AND id = ANY($2::text[])"
         found = await self._fetch(sql, brain_id, list(ids))
-        return {row[0]: rows.neuron_from_row(row) for row in found}
+        return {row[0]: rows.NEURON.record(row) for row in found}
 
     async def _find_neurons(self, brain_id: str, query: NeuronFilter) -> list[Neuron]:
         sql, params = _NEURONS, [brain_id]
@@ -349,12 +350,12 @@ class PostgresStorage(Storage):
             params.append(query.type)
         sql += f" ORDER BY ord LIMIT ${len(params) + 1}"
         found = await self._fetch(sql, *params, query.limit)
-        return [rows.neuron_from_row(row) for row in found]
+        return [rows.NEURON.record(row) for row in found]
 
     async def _get_synapses(self, brain_id: str, ids: frozenset[str]) -> dict[str, Synapse]:
         sql = f"{_SYNAPSES} AND id = ANY($2::text[])"
         found = await self._fetch(sql, brain_id, list(ids))
-        return {row[0]: rows.synapse_from_row(row) for row in found}
+        return {row[0]: rows.SYNAPSE.record(row) for row in found}
 
     async def _find_synapses(self, brain_id: str, query: SynapseFilter) -> list[Synapse]:
         sql, params = _SYNAPSES, [brain_id]
@@ -368,7 +369,7 @@ class PostgresStorage(Storage):
                 sql += f" AND {column} = ${len(params)}"
         sql += f" ORDER BY created_at, id LIMIT ${len(params) + 1}"
         found = await self._fetch(sql, *params, query.limit)
-        return [rows.synapse_from_row(row) for row in found]
+        return [rows.SYNAPSE.record(row) for row in found]
 
     async def _synapses_touching(self, brain_id: str, neuron_ids: frozenset[str]) -> list[Synapse]:
         sql = (
@@ -376,12 +377,12 @@ class PostgresStorage(Storage):
             "ORDER BY id"
         )
         found = await self._fetch(sql, brain_id, list(neuron_ids))
-        return [rows.synapse_from_row(row) for row in found]
+        return [rows.SYNAPSE.record(row) for row in found]
 
     async def _get_fibers(self, brain_id: str, ids: frozenset[str]) -> dict[str, Fiber]:
         sql = f"{_FIBERS} AND id = ANY($2::text[])"
         found = await self._fetch(sql, brain_id, list(ids))
-        return {row[0]: rows.fiber_from_row(row) for row in found}
+        return {row[0]: rows.FIBER.record(row) for row in found}
 
     async def _find_fibers(self, brain_id: str, query: FiberFilter) -> list[Fiber]:
         if query.neuron_id is not None:
@@ -393,7 +394,7 @@ class PostgresStorage(Storage):
             sql += f" AND {prefix}tags::jsonb @> ${len(params)}::jsonb"
         sql += f" ORDER BY {prefix}created_at, {prefix}id LIMIT ${len(params) + 1}"
         found = await self._fetch(sql, *params, query.limit)
-        return [rows.fiber_from_row(row) for row in found]
+        return [rows.FIBER.record(row) for row in found]
 
     # -- knowledge -------------------------------------------------------------------------
 
@@ -402,26 +403,26 @@ class PostgresStorage(Storage):
     ) -> dict[str, TypedMemory]:
         sql = f"{_TYPED} AND id = ANY($2::text[])"
         found = await self._fetch(sql, brain_id, list(ids))
-        return {row[0]: rows.typed_memory_from_row(row) for row in found}
+        return {row[0]: rows.TYPED_MEMORY.record(row) for row in found}
 
     async def _find_typed_memories(
         self, brain_id: str, query: TypedMemoryFilter
     ) -> list[TypedMemory]:
         sql, params = _typed_memory_query(query)
         found = await self._fetch(sql, brain_id, *params)
-        return [rows.typed_memory_from_row(row) for row in found]
+        return [rows.TYPED_MEMORY.record(row) for row in found]
 
     async def _get_projects(self, brain_id: str, ids: frozenset[str] | None) -> list[Project]:
-        sql = f"SELECT {rows.PROJECT_COLUMNS} FROM projects WHERE brain = {_B}"
+        sql = f"SELECT {rows.PROJECT.selected} FROM projects WHERE brain = {_B}"
         params: list[object] = [brain_id]
         if ids is not None:
             sql += " AND id = ANY($2::text[])"
             params.append(list(ids))
         found = await self._fetch(sql + " ORDER BY created_at, id", *params)
-        return [rows.project_from_row(row) for row in found]
+        return [rows.PROJECT.record(row) for row in found]
 
     async def _put_alerts(self, brain_id: str, alerts: tuple[Alert, ...]) -> None:
-        await self._put_rows(brain_id, PUT_ALERTS, alerts, rows.alert_row)
+        await self._put_rows(brain_id, PUT_ALERTS, alerts, rows.ALERT.row)
 
     async def _put_rows(
         self,
@@ -441,7 +442,7 @@ class PostgresStorage(Storage):
             raise BrainNotFoundError(f"brain {brain_id!r} does not exist in this storage")
 
     async def _find_alerts(self, brain_id: str, query: AlertFilter) -> list[Alert]:
-        sql = f"SELECT {rows.ALERT_COLUMNS} FROM alerts WHERE brain = {_B}"
+        sql = f"SELECT {rows.ALERT.selected} FROM alerts WHERE brain = {_B}"
         params: list[object] = [brain_id]
         for column, values in (
             ("id", query.ids),
@@ -453,24 +454,24 @@ class PostgresStorage(Storage):
                 sql += f" AND {column} = ANY(${len(params)}::text[])"
         sql += f" ORDER BY created_at DESC, id DESC LIMIT ${len(params) + 1}"
         found = await self._fetch(sql, *params, query.limit)
-        return [rows.alert_from_row(row) for row in found]
+        return [rows.ALERT.record(row) for row in found]
 
     async def _add_recall_event(self, brain_id: str, event: RecallEvent) -> None:
-        await self._put_rows(brain_id, PUT_RECALL_EVENTS, (event,), rows.recall_row)
+        await self._put_rows(brain_id, PUT_RECALL_EVENTS, (event,), rows.RECALL.row)
 
     async def _get_recall_events(
         self, brain_id: str, since: datetime | None, limit: int | None
     ) -> list[RecallEvent]:
         if limit == 0:
             return []
-        sql = f"SELECT {rows.RECALL_COLUMNS} FROM recall_events WHERE brain = {_B}"
+        sql = f"SELECT {rows.RECALL.selected} FROM recall_events WHERE brain = {_B}"
         params: list[object] = [brain_id]
         if since is not None:
             params.append(rows.to_micros(since))
             sql += " AND created_at >= $2"
         sql += f" ORDER BY created_at DESC, ord DESC LIMIT ${len(params) + 1}"
         newest_first = await self._fetch(sql, *params, limit)
-        return [rows.recall_from_row(row) for row in reversed(newest_first)]
+        return [rows.RECALL.record(row) for row in reversed(newest_first)]
 
     async def _get_meta(self, brain_id: str, key: str) -> JSONValue | None:
         sql = f"SELECT value FROM meta WHERE brain = {_B} AND key = $2"
@@ -538,7 +539,7 @@ class PostgresStorage(Storage):
         row = found[0]
         if row[8] is None:
             return BrainStats()
-        return rows.stats_from_row(row)
+        return rows.STATS.record(row)
 
 
 def redact_dsn(dsn: str, password: str | None = None) -> str:

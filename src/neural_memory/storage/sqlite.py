@@ -67,17 +67,17 @@ _T = TypeVar("_T")
 # Every brain-scoped query takes the brain's row number as its first parameter.
 _IN = "IN (SELECT value FROM json_each(?))"
 _SUBSET = "NOT EXISTS (SELECT value FROM json_each(?) EXCEPT SELECT value FROM json_each({}))"
-_NEURONS = f"SELECT {rows.NEURON_COLUMNS} FROM neurons"
-_SYNAPSES = f"SELECT {rows.SYNAPSE_COLUMNS} FROM synapses"
-_FIBERS = f"SELECT {rows.FIBER_COLUMNS} FROM fibers"
-_TYPED = f"SELECT {rows.TYPED_MEMORY_COLUMNS} FROM typed_memories"
+_NEURONS = f"SELECT {rows.NEURON.selected} FROM neurons"
+_SYNAPSES = f"SELECT {rows.SYNAPSE.selected} FROM synapses"
+_FIBERS = f"SELECT {rows.FIBER.selected} FROM fibers"
+_TYPED = f"SELECT {rows.TYPED_MEMORY.selected} FROM typed_memories"
 _TOUCHING = f"{_SYNAPSES} WHERE brain = ?1 AND id IN ({TOUCHING_IDS}) ORDER BY id"
 _FIBERS_OF_NEURON = (
     "SELECT {} FROM fiber_neurons AS m CROSS JOIN fibers AS f "
     "ON f.brain = m.brain AND f.id = m.fiber_id WHERE m.brain = ? AND m.neuron_id = ?"
-).format(", ".join(f"f.{c.strip()}" for c in rows.FIBER_COLUMNS.split(",")))
-_PUT_ALERT = insert_sql("alerts", rows.ALERT_COLUMNS, "update")
-_ADD_RECALL = insert_sql("recall_events", rows.RECALL_COLUMNS)
+).format(", ".join(f"f.{c}" for c in rows.FIBER.fields))
+_PUT_ALERT = insert_sql("alerts", rows.ALERT.columns, "update")
+_ADD_RECALL = insert_sql("recall_events", rows.RECALL.columns)
 _UNAVAILABLE = frozenset({"BUSY", "LOCKED", "CANTOPEN", "NOTADB", "IOERR", "READONLY", "FULL"})
 
 
@@ -171,19 +171,19 @@ class SQLiteStorage(Storage):
     # -- brains ----------------------------------------------------------------------------
 
     async def _save_brain(self, brain: Brain) -> None:
-        await self._run(ops.save_brain, rows.brain_row(brain))
+        await self._run(ops.save_brain, rows.BRAIN.cells(brain))
 
     async def _create_brain(self, brain: Brain, contents: WriteBatch) -> int:
-        row = rows.brain_row(brain)
+        row = rows.BRAIN.cells(brain)
         return await self._run(create_brain, row, contents, _memory.CHANGE_LOG_LIMIT)
 
     async def _get_brain(self, brain_id: str) -> Brain | None:
-        sql = f"SELECT {rows.BRAIN_COLUMNS} FROM brains WHERE id = ?"
+        sql = f"SELECT {rows.BRAIN.selected} FROM brains WHERE id = ?"
         found = await self._run(ops.fetch_brains, sql, (brain_id,))
         return found[0] if found else None
 
     async def _list_brains(self) -> list[Brain]:
-        sql = f"SELECT {rows.BRAIN_COLUMNS} FROM brains ORDER BY created_at, num"
+        sql = f"SELECT {rows.BRAIN.selected} FROM brains ORDER BY created_at, num"
         return await self._run(ops.fetch_brains, sql, ())
 
     async def _delete_brain(self, brain_id: str) -> bool:
@@ -200,7 +200,7 @@ class SQLiteStorage(Storage):
 
     async def _get_neurons(self, brain_id: str, ids: frozenset[str]) -> dict[str, Neuron]:
         sql = f"{_NEURONS} WHERE brain = ? AND id {_IN}"
-        found = await self._select(brain_id, sql, [rows.id_list(ids)], rows.neuron_from_row)
+        found = await self._select(brain_id, sql, [rows.id_list(ids)], rows.NEURON.record)
         return {n.id: n for n in found}
 
     async def _find_neurons(self, brain_id: str, query: NeuronFilter) -> list[Neuron]:
@@ -218,11 +218,11 @@ class SQLiteStorage(Storage):
             sql = f"{_NEURONS} WHERE brain = ?"
         sql += " ORDER BY rowid LIMIT ?"
         params.append(_sql_limit(query.limit))
-        return await self._select(brain_id, sql, params, rows.neuron_from_row)
+        return await self._select(brain_id, sql, params, rows.NEURON.record)
 
     async def _get_synapses(self, brain_id: str, ids: frozenset[str]) -> dict[str, Synapse]:
         sql = f"{_SYNAPSES} WHERE brain = ? AND id {_IN}"
-        found = await self._select(brain_id, sql, [rows.id_list(ids)], rows.synapse_from_row)
+        found = await self._select(brain_id, sql, [rows.id_list(ids)], rows.SYNAPSE.record)
         return {s.id: s for s in found}
 
     async def _find_synapses(self, brain_id: str, query: SynapseFilter) -> list[Synapse]:
@@ -243,15 +243,15 @@ class SQLiteStorage(Storage):
                 params.append(value)
         sql += " ORDER BY created_at, id LIMIT ?"
         params.append(_sql_limit(query.limit))
-        return await self._select(brain_id, sql, params, rows.synapse_from_row)
+        return await self._select(brain_id, sql, params, rows.SYNAPSE.record)
 
     async def _synapses_touching(self, brain_id: str, neuron_ids: frozenset[str]) -> list[Synapse]:
         params: list[object] = [rows.id_list(neuron_ids)]
-        return await self._select(brain_id, _TOUCHING, params, rows.synapse_from_row)
+        return await self._select(brain_id, _TOUCHING, params, rows.SYNAPSE.record)
 
     async def _get_fibers(self, brain_id: str, ids: frozenset[str]) -> dict[str, Fiber]:
         sql = f"{_FIBERS} WHERE brain = ? AND id {_IN}"
-        found = await self._select(brain_id, sql, [rows.id_list(ids)], rows.fiber_from_row)
+        found = await self._select(brain_id, sql, [rows.id_list(ids)], rows.FIBER.record)
         return {f.id: f for f in found}
 
     async def _find_fibers(self, brain_id: str, query: FiberFilter) -> list[Fiber]:
@@ -266,7 +266,7 @@ class SQLiteStorage(Storage):
             params.append(rows.id_list(query.tags))
         sql += f" ORDER BY {prefix}created_at, {prefix}id LIMIT ?"
         params.append(_sql_limit(query.limit))
-        return await self._select(brain_id, sql, params, rows.fiber_from_row)
+        return await self._select(brain_id, sql, params, rows.FIBER.record)
 
     # -- knowledge -------------------------------------------------------------------------
 
@@ -275,29 +275,29 @@ class SQLiteStorage(Storage):
     ) -> dict[str, TypedMemory]:
         sql = f"{_TYPED} WHERE brain = ? AND id {_IN}"
         params: list[object] = [rows.id_list(ids)]
-        found = await self._select(brain_id, sql, params, rows.typed_memory_from_row)
+        found = await self._select(brain_id, sql, params, rows.TYPED_MEMORY.record)
         return {m.id: m for m in found}
 
     async def _find_typed_memories(
         self, brain_id: str, query: TypedMemoryFilter
     ) -> list[TypedMemory]:
         sql, params = _typed_memory_query(query)
-        return await self._select(brain_id, sql, params, rows.typed_memory_from_row)
+        return await self._select(brain_id, sql, params, rows.TYPED_MEMORY.record)
 
     async def _get_projects(self, brain_id: str, ids: frozenset[str] | None) -> list[Project]:
-        sql = f"SELECT {rows.PROJECT_COLUMNS} FROM projects WHERE brain = ?"
+        sql = f"SELECT {rows.PROJECT.selected} FROM projects WHERE brain = ?"
         params: list[object] = []
         if ids is not None:
             sql += f" AND id {_IN}"
             params.append(rows.id_list(ids))
         sql += " ORDER BY created_at, id"
-        return await self._select(brain_id, sql, params, rows.project_from_row)
+        return await self._select(brain_id, sql, params, rows.PROJECT.record)
 
     async def _put_alerts(self, brain_id: str, alerts: tuple[Alert, ...]) -> None:
-        await self._run(ops.write_rows, brain_id, _PUT_ALERT, alerts, rows.alert_row)
+        await self._run(ops.write_rows, brain_id, _PUT_ALERT, alerts, rows.ALERT.row)
 
     async def _find_alerts(self, brain_id: str, query: AlertFilter) -> list[Alert]:
-        sql = f"SELECT {rows.ALERT_COLUMNS} FROM alerts WHERE brain = ?"
+        sql = f"SELECT {rows.ALERT.selected} FROM alerts WHERE brain = ?"
         params: list[object] = []
         for column, values in (
             ("id", query.ids),
@@ -309,24 +309,24 @@ class SQLiteStorage(Storage):
                 params.append(rows.id_list(str(v) for v in values))
         sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
         params.append(_sql_limit(query.limit))
-        return await self._select(brain_id, sql, params, rows.alert_from_row)
+        return await self._select(brain_id, sql, params, rows.ALERT.record)
 
     async def _add_recall_event(self, brain_id: str, event: RecallEvent) -> None:
-        await self._run(ops.write_rows, brain_id, _ADD_RECALL, (event,), rows.recall_row)
+        await self._run(ops.write_rows, brain_id, _ADD_RECALL, (event,), rows.RECALL.row)
 
     async def _get_recall_events(
         self, brain_id: str, since: datetime | None, limit: int | None
     ) -> list[RecallEvent]:
         if limit == 0:
             return []
-        sql = f"SELECT {rows.RECALL_COLUMNS} FROM recall_events WHERE brain = ?"
+        sql = f"SELECT {rows.RECALL.selected} FROM recall_events WHERE brain = ?"
         params: list[object] = []
         if since is not None:
             sql += " AND created_at >= ?"
             params.append(rows.to_micros(since))
         sql += " ORDER BY created_at DESC, rowid DESC LIMIT ?"
         params.append(_sql_limit(limit))
-        newest_first = await self._select(brain_id, sql, params, rows.recall_from_row)
+        newest_first = await self._select(brain_id, sql, params, rows.RECALL.record)
         return newest_first[::-1]
 
     async def _get_meta(self, brain_id: str, key: str) -> JSONValue | None:

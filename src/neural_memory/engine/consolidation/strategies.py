@@ -10,6 +10,7 @@ from datetime import datetime
 
 from neural_memory.core.events import RecallEvent
 from neural_memory.core.fiber import Fiber
+from neural_memory.core.fiber_metadata import CONCEPT_OF, MENTIONS, SOURCES, SPEAKER, STAGE
 from neural_memory.core.neuron import Neuron, NeuronType
 from neural_memory.core.synapse import Direction, Synapse, SynapseType
 from neural_memory.core.typed_memory import TypedMemory
@@ -71,16 +72,13 @@ def plan_duplicates(
     for fiber in fibers:
         if fiber.id in changes.delete_fibers or not fiber.content:
             continue
-        speaker = fiber.metadata.get("speaker")
-        groups[
-            stable_fiber_id(fiber.content, speaker if isinstance(speaker, str) else None)
-        ].append(fiber)
+        groups[stable_fiber_id(fiber.content, SPEAKER.get(fiber.metadata))].append(fiber)
     merged = 0
     for group in groups.values():
         if len(group) < 2:
             continue
         keep, *rest = sorted(group, key=lambda f: (f.created_at, f.id))
-        mentions = sum(int(f.metadata.get("mentions", 1)) for f in group)
+        mentions = sum(MENTIONS.get(f.metadata) or 1 for f in group)
         kept = changes.fiber(keep)
         changes.update_fibers[keep.id] = (
             kept.with_metadata(mentions=mentions)
@@ -185,7 +183,7 @@ def plan_maturation(fibers: Sequence[Fiber], min_recalls: int, changes: Changes)
     count = 0
     for fiber in fibers:
         current = changes.fiber(fiber)
-        if current.metadata.get("stage", "episodic") == "episodic" and (
+        if (STAGE.get(current.metadata) or "episodic") == "episodic" and (
             current.access_count >= min_recalls
         ):
             changes.update_fibers[fiber.id] = current.with_metadata(stage=SEMANTIC_TAG).add_tags(
@@ -234,9 +232,9 @@ def plan_promotion(
                 content=content,
                 tags={SEMANTIC_TAG, "consolidated"},
                 metadata={
-                    "stage": SEMANTIC_TAG,
-                    "concept_of": neuron_id,
-                    "sources": [f.id for f in where[:20]],
+                    STAGE.name: SEMANTIC_TAG,
+                    CONCEPT_OF.name: neuron_id,
+                    SOURCES.name: [f.id for f in where[:20]],
                 },
                 occurred_at=now,
                 created_at=now,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from neural_memory.core.fiber import Fiber
+from neural_memory.core.fiber_metadata import SPEAKER
 from neural_memory.engine.tokens import count_tokens, truncate_to_tokens
 
 __all__ = ["build_context", "format_memory"]
@@ -13,8 +14,8 @@ __all__ = ["build_context", "format_memory"]
 def format_memory(fiber: Fiber) -> str:
     """One memory as a context line: ``- [2023-05-08] Caroline: text``."""
     when = fiber.occurred_at.date().isoformat() if fiber.occurred_at else ""
-    speaker = fiber.metadata.get("speaker")
-    who = f"{speaker}: " if isinstance(speaker, str) and speaker else ""
+    speaker = SPEAKER.get(fiber.metadata)
+    who = f"{speaker}: " if speaker else ""
     return f"- [{when}] {who}{fiber.content.strip()}"
 
 
