@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 
 from neural_memory.codec.schema import MAX_FIBER_MEMBERS, MAX_TAGS, SCHEMAS, FieldSpec, Shape
 from neural_memory.core.events import ChangeKind, ChangeRecord
+from neural_memory.core.fiber import Fiber
+from neural_memory.core.fiber_metadata import check_reserved
 from neural_memory.errors import ConfigError, SnapshotFormatError, ValidationError
 
 __all__ = ["decode_change", "decode_record", "decode_records", "decode_time", "require_fields"]
@@ -33,7 +35,10 @@ def decode_record(kind: type[T], value: Any, path: str) -> T:
         raise ValidationError(f"{kind.__name__} is not a core record")
     reader = _Reader(value, path, specs)
     values = {spec.name: reader.read(spec) for spec in specs}
-    return _build(path, kind, **values)
+    record = _build(path, kind, **values)
+    if isinstance(record, Fiber):
+        _build(path, check_reserved, metadata=record.metadata)
+    return record
 
 
 def decode_records(kind: type[T], values: Any, path: str) -> list[T]:

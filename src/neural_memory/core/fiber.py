@@ -45,7 +45,10 @@ class Fiber:
         access_count: How many times it was recalled.
         tags: Free labels.
         metadata: Read-only extra data: free-form, except the engine's reserved keys, whose
-            values must be of their kind (``core.fiber_metadata``).
+            values must be of their kind (``core.fiber_metadata``): checked by
+            :meth:`create`, :meth:`with_metadata`, the JSON decoder and every storage write.
+            A fiber read back from a brain stored before the check keeps what it holds
+            (its typed keys read as None), so no old brain becomes unreadable.
         occurred_at: When the remembered event happened.
         created_at: When the memory was stored.
         superseded_by: Id of a newer fiber that replaces this fact (None if current).
@@ -88,7 +91,6 @@ class Fiber:
         require_count(self.access_count, "access_count")
         set_field(self, "tags", freeze_strings(self.tags, "tags"))
         set_field(self, "metadata", freeze_mapping(self.metadata, "metadata"))
-        check_reserved(self.metadata)
         set_field(self, "created_at", as_utc(self.created_at))
         set_field(self, "occurred_at", as_utc(self.occurred_at or self.created_at))
 
@@ -114,7 +116,7 @@ class Fiber:
             raise ValidationError("a fiber needs at least one neuron")
         path = tuple(pathway) if pathway is not None else ()
         anchor = anchor_neuron_id or (path[0] if path else min(neurons))
-        return cls(
+        fiber = cls(
             id=fiber_id or f"f-{uuid.uuid4().hex}",
             neuron_ids=neurons,
             synapse_ids=freeze_strings(synapse_ids, "synapse_ids"),
@@ -127,6 +129,8 @@ class Fiber:
             occurred_at=occurred_at,
             created_at=created_at or utcnow(),
         )
+        check_reserved(fiber.metadata)
+        return fiber
 
     @property
     def pathway_length(self) -> int:
@@ -170,7 +174,8 @@ class Fiber:
         return replace(self, tags=self.tags | freeze_strings(tags, "tags"))
 
     def with_metadata(self, **changes: Any) -> Fiber:
-        """Return a copy whose metadata has ``changes`` merged in."""
+        """Return a copy whose metadata has ``changes`` merged in (reserved keys checked)."""
+        check_reserved(changes)
         return replace(self, metadata={**self.metadata, **changes})
 
     def superseded(self, newer_fiber_id: str) -> Fiber:

@@ -1,8 +1,10 @@
 """The fiber metadata keys the engine reserves: each key's type and meaning (pure data).
 
 A fiber's metadata is free-form, except for the keys in :data:`RESERVED_KEYS`: the engine
-writes and reads them, so a value of the wrong type is refused with ValidationError when a
-fiber is built (and so when one is decoded or read back). Code reads them typed, through
+writes and reads them, so a value of the wrong type is refused with ValidationError by
+``Fiber.create``, ``Fiber.with_metadata``, the JSON decoder and every storage write. A fiber
+read back from a brain stored before that check keeps what it holds: its typed keys read as
+None, so no old brain becomes unreadable. Code reads them typed, through
 :meth:`MetadataKey.get` (``SPEAKER.get(fiber.metadata)``), never with ``metadata.get("...")``.
 The server's JSON Schema of a fiber lists the same keys (``server/record_schemas.py``).
 """
@@ -68,8 +70,9 @@ class MetadataKey(Generic[T]):
     def get(self, metadata: Mapping[str, Any]) -> T | None:
         """The key's value in ``metadata``, or None when it is absent or not of its kind.
 
-        Fiber metadata is checked when the fiber is built; other mappings (a memory's input
-        metadata before it becomes a fiber) may hold anything, and read as None then.
+        Fiber metadata is checked on its way into a brain; a fiber stored before that check,
+        or a memory's input metadata before it becomes a fiber, may hold anything, and a value
+        of another kind reads as None.
         """
         value = metadata.get(self.name)
         return cast("T", value) if value is not None and _FITS[self.kind](value) else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from neural_memory.core.fiber_metadata import check_reserved
 from neural_memory.core.limits import (
     MAX_NAME_LENGTH,
     MAX_VECTOR_DIMENSIONS,
@@ -58,6 +59,12 @@ def check_batch(batch: WriteBatch) -> None:
     """Every record, id, delta, vector and meta value of ``batch`` within the limits."""
     for section in _RECORD_SECTIONS:
         check_records(getattr(batch, section), section)
+    for section in ("insert_fibers", "update_fibers"):
+        for index, fiber in enumerate(getattr(batch, section)):
+            try:
+                check_reserved(fiber.metadata)
+            except ValidationError as error:
+                raise ValidationError(f"{section}[{index}].{error}") from None
     for section in _ID_SECTIONS:
         for index, item in enumerate(getattr(batch, section)):
             check_id(item, f"{section}[{index}]")
