@@ -5,10 +5,17 @@ from __future__ import annotations
 import dataclasses
 import io
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from benchmarks.quality import run as bench
-from benchmarks.quality.datasets import LocomoConversation, LocomoQuestion, LocomoTurn
+from benchmarks.quality.datasets import (
+    LOCOMO_FILE,
+    LONGMEMEVAL_FILE,
+    LocomoConversation,
+    LocomoQuestion,
+    LocomoTurn,
+)
 from benchmarks.quality.evaluate import QuestionRecord, SystemRun, evaluate, subsample
 from benchmarks.quality.nm_retriever import NeuralMemoryRetriever, sessions_in_order
 from benchmarks.quality.retrievers import Doc, SystemUnavailableError
@@ -184,15 +191,21 @@ def test_summary_steps_and_side_by_side() -> None:
     assert "0.750 (+0.250)" in text and "PyPI neural-memory" in text
 
 
-def test_cli_options() -> None:
+def test_cli_options(tmp_path: Path) -> None:
+    for name in (LOCOMO_FILE, LONGMEMEVAL_FILE):  # the options only check that the data exist
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    data = ["--data-dir", str(tmp_path)]
     args = bench.parse_args(
-        ["--systems", "bm25,neural_memory_emb", "--with-pypi", "--pypi-limit", "all"]
+        ["--systems", "bm25,neural_memory_emb", "--with-pypi", "--pypi-limit", "all", *data]
     )
     assert args.system_list == ["bm25", "neural_memory_emb", "pypi_neural_memory"]
     assert args.pypi_limit is None
-    default = bench.parse_args([])
+    default = bench.parse_args(data)
     assert default.system_list[:2] == ["bm25", "embedding"]
     assert set(ABLATION_LADDER) <= set(default.system_list)
     assert default.pypi_limit == 20
     with pytest.raises(SystemExit):
-        bench.parse_args(["--pypi-limit", "0"])
+        bench.parse_args(["--pypi-limit", "0", *data])
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--data-dir", str(tmp_path / "missing")])
