@@ -22,12 +22,18 @@ import asyncio
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from benchmarks.quality.baselines import BM25Retriever, locomo_document_text, tokenize
-from benchmarks.quality.datasets import SLICES, LocomoConversation, dev_slice, load_locomo
+from benchmarks.quality.datasets import (
+    SLICES,
+    LocomoConversation,
+    LocomoQuestion,
+    dev_slice,
+    load_locomo,
+)
 from benchmarks.quality.evaluate import locomo_docs
 from benchmarks.quality.nm_retriever import NeuralMemoryRetriever
 from benchmarks.quality.retrievers import Retriever
@@ -97,18 +103,14 @@ async def _outcomes(retriever: Retriever, conversation: LocomoConversation) -> l
                 question.question, k=DEPTH, reference_time=conversation.last_timestamp
             )
             evidence = set(question.evidence)
-            asked = _words(question.question)
             found.append(
-                Outcome(
-                    category=question.category_name,
-                    evidence=len(evidence),
+                _outcome(
+                    question,
+                    text,
+                    session,
                     in_top10=len(evidence & set(ids[:10])),
                     in_top50=len(evidence & set(ids)),
-                    no_shared_word=not any(asked & _words(text[e]) for e in evidence),
-                    relative_date=any(RELATIVE_DATE.search(text[e]) for e in evidence),
-                    sessions=len({session[e] for e in evidence}),
                     ranked=tuple(ids),
-                    wanted=tuple(sorted(evidence)),
                 )
             )
     finally:
@@ -128,20 +130,35 @@ def outcomes_from_report(which: str, report: Path, system: str) -> list[Outcome]
             key = f"{conversation.sample_id}#{number}"
             if key not in recall:
                 continue
-            evidence = set(question.evidence)
-            asked = _words(question.question)
-            found.append(
-                Outcome(
-                    category=question.category_name,
-                    evidence=len(evidence),
-                    in_top10=round(recall[key] * len(evidence)),
-                    in_top50=-1,
-                    no_shared_word=not any(asked & _words(text[e]) for e in evidence),
-                    relative_date=any(RELATIVE_DATE.search(text[e]) for e in evidence),
-                    sessions=len({session[e] for e in evidence}),
-                )
-            )
+            in_top10 = round(recall[key] * len(set(question.evidence)))
+            found.append(_outcome(question, text, session, in_top10=in_top10, in_top50=-1))
     return found
+
+
+def _outcome(
+    question: LocomoQuestion,
+    text: Mapping[str, str],
+    session: Mapping[str, object],
+    *,
+    in_top10: int,
+    in_top50: int,
+    ranked: tuple[str, ...] | None = None,
+) -> Outcome:
+    """What one question's evidence looks like, how much of it was found, and (when
+    ``ranked`` is given) the ranking beside the evidence wanted."""
+    evidence = set(question.evidence)
+    asked = _words(question.question)
+    return Outcome(
+        category=question.category_name,
+        evidence=len(evidence),
+        in_top10=in_top10,
+        in_top50=in_top50,
+        no_shared_word=not any(asked & _words(text[e]) for e in evidence),
+        relative_date=any(RELATIVE_DATE.search(text[e]) for e in evidence),
+        sessions=len({session[e] for e in evidence}),
+        ranked=ranked or (),
+        wanted=tuple(sorted(evidence)) if ranked is not None else (),
+    )
 
 
 def session_capped(ranked: Sequence[str], cap: int) -> list[str]:

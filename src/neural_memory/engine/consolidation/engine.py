@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TypedDict
 
 from neural_memory.core.brain import BrainConfig
 from neural_memory.core.clock import as_utc, utcnow
@@ -67,19 +66,6 @@ class ConsolidationReport:
     duration_ms: float
 
 
-class _Counts(TypedDict):
-    """What the passes of one run change (the report's counts)."""
-
-    expired: int
-    duplicates_merged: int
-    facts_superseded: int
-    paths_strengthened: int
-    memories_matured: int
-    concepts_promoted: int
-    orphans_linked: int
-    orphans_pruned: int
-
-
 class ConsolidationEngine:
     """Runs every consolidation pass over the storage's current brain, in one transaction.
 
@@ -118,16 +104,14 @@ class ConsolidationEngine:
     async def _run(self, now: datetime) -> ConsolidationReport:
         started = time.perf_counter()
         handle = BrainHandle.of(self._storage)
-        counts = await handle.write_planned(lambda: self._plan(handle, now))
+        report = await handle.write_planned(lambda: self._plan(handle, now))
         if self._policy.apply_decay:
             await DecayManager(decay_rate=self._config.decay_rate).apply_decay(handle, now=now)
-        return ConsolidationReport(
-            **counts,
-            decay_applied=self._policy.apply_decay,
-            duration_ms=(time.perf_counter() - started) * 1000,
-        )
+        return replace(report, duration_ms=(time.perf_counter() - started) * 1000)
 
-    async def _plan(self, handle: BrainHandle, now: datetime) -> tuple[WriteBatch, _Counts]:
+    async def _plan(
+        self, handle: BrainHandle, now: datetime
+    ) -> tuple[WriteBatch, ConsolidationReport]:
         """Every pass planned on the brain as it is now: one batch, and what it changes."""
         storage, policy = handle.storage, self._policy
         fibers = await handle.memories()
@@ -168,17 +152,19 @@ class ConsolidationEngine:
         )
         if replayed_until is not None:
             bookkeeping += ((_REPLAYED_KEY, replayed_until.isoformat()),)
-        counts: _Counts = {
-            "expired": expired,
-            "duplicates_merged": merged,
-            "facts_superseded": superseded,
-            "paths_strengthened": replayed,
-            "memories_matured": matured,
-            "concepts_promoted": concepts,
-            "orphans_linked": linked,
-            "orphans_pruned": pruned,
-        }
-        return _batch(changes, bookkeeping), counts
+        report = ConsolidationReport(
+            expired=expired,
+            duplicates_merged=merged,
+            facts_superseded=superseded,
+            paths_strengthened=replayed,
+            memories_matured=matured,
+            concepts_promoted=concepts,
+            orphans_linked=linked,
+            orphans_pruned=pruned,
+            decay_applied=policy.apply_decay,
+            duration_ms=0.0,  # the run's, set once it has written
+        )
+        return _batch(changes, bookkeeping), report
 
 
 async def consolidate(

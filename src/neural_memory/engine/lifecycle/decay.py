@@ -6,7 +6,6 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TypedDict
 
 from neural_memory.core._validation import require_unit
 from neural_memory.core.clock import as_utc, utcnow
@@ -82,14 +81,12 @@ class DecayManager:
         started = time.perf_counter()
         moment = as_utc(now) if now else utcnow()
         handle = BrainHandle.of(storage)
-        counts = await handle.write_planned(lambda: self._plan(handle, moment, dry_run))
-        return DecayReport(
-            **counts, dry_run=dry_run, duration_ms=(time.perf_counter() - started) * 1000
-        )
+        report = await handle.write_planned(lambda: self._plan(handle, moment, dry_run))
+        return replace(report, duration_ms=(time.perf_counter() - started) * 1000)
 
     async def _plan(
         self, handle: BrainHandle, moment: datetime, dry_run: bool
-    ) -> tuple[WriteBatch | None, _Counts]:
+    ) -> tuple[WriteBatch | None, DecayReport]:
         """The brain's decay as of ``moment``: one batch (None for a dry run), and its counts."""
         storage = handle.storage
         stored = await storage.get_meta(LAST_RUN_KEY)
@@ -104,15 +101,17 @@ class DecayManager:
             neurons, new_neurons, synapses, pruned_synapses, fibers, self.prune_threshold
         )
         new_fibers = plan.fibers(fibers)
-        counts: _Counts = {
-            "neurons_decayed": len(new_neurons),
-            "synapses_decayed": len(new_synapses),
-            "fibers_decayed": len(new_fibers),
-            "neurons_pruned": len(pruned_neurons),
-            "synapses_pruned": len(pruned_synapses),
-        }
+        report = DecayReport(
+            neurons_decayed=len(new_neurons),
+            synapses_decayed=len(new_synapses),
+            fibers_decayed=len(new_fibers),
+            neurons_pruned=len(pruned_neurons),
+            synapses_pruned=len(pruned_synapses),
+            dry_run=dry_run,
+            duration_ms=0.0,  # the run's, set once it has written
+        )
         if dry_run:
-            return None, counts
+            return None, report
         unlinked = _without_synapses(fibers, new_fibers, set(pruned_synapses))
         old = {s.id: s.weight for s in synapses}
         pruned = set(pruned_neurons)
@@ -124,17 +123,7 @@ class DecayManager:
             delete_neuron_ids=tuple(pruned_neurons),
             put_meta=((LAST_RUN_KEY, moment.isoformat()),),
         )
-        return batch, counts
-
-
-class _Counts(TypedDict):
-    """What one decay run changes (the report's counts)."""
-
-    neurons_decayed: int
-    synapses_decayed: int
-    fibers_decayed: int
-    neurons_pruned: int
-    synapses_pruned: int
+        return batch, report
 
 
 def _without_synapses(
