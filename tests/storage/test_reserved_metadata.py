@@ -12,6 +12,8 @@ import pytest
 from neural_memory import Brain
 from neural_memory.core import Fiber, Neuron, NeuronType
 from neural_memory.core.fiber_metadata import MENTIONS, SPEAKER
+from neural_memory.engine.consolidation import consolidate
+from neural_memory.engine.health import repair_brain, scan_brain
 from neural_memory.engine.retrieval import ReflexPipeline
 from neural_memory.errors import ValidationError
 from neural_memory.storage import SQLiteStorage, Storage, WriteBatch
@@ -60,3 +62,30 @@ async def test_a_fiber_stored_before_the_check_still_reads_and_recalls(tmp_path:
         assert MENTIONS.get(stored.metadata) is None
         result = await ReflexPipeline(storage, brain.config).query("who drinks tea")
         assert [f.fiber_id for f in result.fibers] == [fiber.id]
+
+
+async def test_repair_moves_reserved_values_of_the_wrong_kind_aside(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    brain = Brain.create("old")
+    tea, fiber = _tea({"speaker": "Ann", "topic": "drinks"})
+    async with SQLiteStorage(path) as storage:
+        await storage.save_brain(brain)
+        storage.set_brain(brain.id)
+        await storage.write(WriteBatch(insert_neurons=(tea,), insert_fibers=(fiber,)))
+    with sqlite3.connect(path) as conn:  # what an earlier release let a caller store
+        old = json.dumps({"speaker": 5, "topic": "drinks", "edited": "yes"})
+        conn.execute("UPDATE fibers SET metadata = ?", (old,))
+    async with SQLiteStorage(path) as storage:
+        storage.set_brain(brain.id)
+        damage = await scan_brain(storage)
+        assert [record_id for record_id, _ in damage.invalid] == [fiber.id]
+        report = await repair_brain(storage)
+        assert report.sanitized == (fiber.id,)
+        stored = await storage.get_fiber(fiber.id)
+        assert stored is not None
+        assert stored.metadata == {
+            "topic": "drinks",
+            "invalid_reserved": {"speaker": 5, "edited": "yes"},
+        }
+        assert (await scan_brain(storage)).is_clean
+        await consolidate(storage)  # rewrites memories: accepted now that they are typed

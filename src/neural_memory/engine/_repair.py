@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from neural_memory.core.alert import Alert, AlertSeverity, AlertType
 from neural_memory.core.clock import as_utc, utcnow
 from neural_memory.core.fiber import Fiber
+from neural_memory.core.fiber_metadata import RESERVED_KEYS, check_reserved
 from neural_memory.core.limits import MAX_TAGS, check_record
 from neural_memory.core.neuron import Neuron
 from neural_memory.core.synapse import Synapse
@@ -35,6 +36,9 @@ __all__ = ["BrainDamage", "RepairReport", "repair_brain", "scan_brain"]
 _R = TypeVar("_R", Neuron, Synapse, Fiber, TypedMemory)
 _SHOWN = 5
 _Pairs = tuple[tuple[str, str], ...]
+
+INVALID_RESERVED_KEY = "invalid_reserved"
+"""Where repair keeps a fiber's reserved metadata values of the wrong kind (key -> value)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -150,8 +154,10 @@ async def repair_brain(storage: Storage, *, now: datetime | None = None) -> Repa
     and synapses to deleted neurons are deleted. Metadata and meta values holding NaN,
     infinity or other non-JSON values have them replaced by null (a meta value still
     outside the limits is reset to null), tags beyond the limit are dropped and over-long
-    texts are cut. A record that cannot be mended that way is left and listed in
-    ``unrepaired``.
+    texts are cut. A fiber's reserved metadata values of the wrong kind (stored by an
+    earlier release, see ``core.fiber_metadata``) move under
+    ``metadata["invalid_reserved"]``. A record that cannot be mended that way is left and
+    listed in ``unrepaired``.
     """
     moment = as_utc(now) if now is not None else utcnow()
     contents = await _read(storage)
@@ -278,6 +284,8 @@ def _invalid_records(contents: _Contents) -> Iterable[tuple[str, str]]:
         for record in group:
             try:
                 check_record(record)
+                if isinstance(record, Fiber):
+                    check_reserved(record.metadata)
             except ValidationError as error:
                 yield record.id, str(error)
 
@@ -353,7 +361,10 @@ def _sanitized(records: list[_R]) -> tuple[list[_R], list[str]]:
     mended: list[_R] = []
     failed: list[str] = []
     for record in records:
-        changes: dict[str, Any] = {"metadata": _plain(dict(record.metadata))}
+        metadata = _plain(dict(record.metadata))
+        changes: dict[str, Any] = {
+            "metadata": _unreserved(metadata) if isinstance(record, Fiber) else metadata
+        }
         if isinstance(record, Fiber | TypedMemory) and len(record.tags) > MAX_TAGS:
             changes["tags"] = frozenset(sorted(record.tags)[:MAX_TAGS])
         candidate = replace(record, **changes)
@@ -364,6 +375,25 @@ def _sanitized(records: list[_R]) -> tuple[list[_R], list[str]]:
             continue
         mended.append(candidate)
     return mended, failed
+
+
+def _unreserved(metadata: dict[str, Any]) -> dict[str, Any]:
+    """``metadata`` with reserved keys of the wrong kind moved under ``INVALID_RESERVED_KEY``.
+
+    An earlier release stored whatever a caller passed; the values are kept, where nothing
+    reads them as the engine's own.
+    """
+    wrong = {
+        name: value
+        for name, value in metadata.items()
+        if name in RESERVED_KEYS and RESERVED_KEYS[name].get({name: value}) is None
+    }
+    if not wrong:
+        return metadata
+    kept = {name: value for name, value in metadata.items() if name not in wrong}
+    earlier = kept.get(INVALID_RESERVED_KEY)
+    moved = {**earlier, **wrong} if isinstance(earlier, dict) else wrong
+    return {**kept, INVALID_RESERVED_KEY: moved}
 
 
 def _plain(value: Any) -> Any:
