@@ -171,21 +171,18 @@ class BrainHandle:
         refusal while nothing else wrote is the plan's own fault and is raised at once.
         ``plan`` returns the batch (None: nothing to write) and what the pass reports.
         """
-        for _ in range(1, attempts):  # every attempt but the last
+        attempt = 1
+        while True:
             seq = await self._storage.get_change_seq()
             batch, result = await plan()
             try:
                 if batch is not None:
                     await self.write(batch)
+                return result
             except (NotFoundError, ValidationError):
-                if await self._storage.get_change_seq() == seq:
+                if attempt >= attempts or await self._storage.get_change_seq() == seq:
                     raise
-                continue
-            return result
-        batch, result = await plan()
-        if batch is not None:
-            await self.write(batch)
-        return result
+            attempt += 1
 
     async def write_deltas(self, batch: WriteBatch) -> int:
         """Like :meth:`write` for a delta-only batch, group-committed with concurrent ones.
