@@ -297,6 +297,45 @@ async def test_concurrent_synapse_deltas_all_count(redis_url: str, redis_namespa
     assert stored.weight == pytest.approx(synapse.weight + clients * tasks_per_client * delta)
 
 
+async def test_concurrent_access_deltas_all_count(redis_url: str, redis_namespace: str) -> None:
+    brain = Brain.create("hebb", created_at=T0)
+    (a, b), synapse, fiber = graph("hebb")
+    clients, tasks_per_client = 4, 10
+    async with opened(redis_url, redis_namespace, brain) as setup:
+        await setup.write(
+            WriteBatch(insert_neurons=(a, b), insert_synapses=(synapse,), insert_fibers=(fiber,))
+        )
+        storages = [
+            await RedisStorage(redis_url, namespace=redis_namespace).__aenter__()
+            for _ in range(clients)
+        ]
+        try:
+            for storage in storages:
+                storage.set_brain(brain.id)
+            await asyncio.gather(
+                *(
+                    storage.write(
+                        WriteBatch(
+                            neuron_accesses=((a.id, 0.01),),
+                            fiber_conducts=(fiber.id,),
+                            deltas_at=T0,
+                        )
+                    )
+                    for storage in storages
+                    for _ in range(tasks_per_client)
+                )
+            )
+        finally:
+            for storage in storages:
+                await storage.close()
+
+        accessed, conducted = await setup.get_neuron(a.id), await setup.get_fiber(fiber.id)
+    # Every process's count lands: none is overwritten by a concurrent read-modify-write.
+    assert accessed is not None and conducted is not None
+    assert accessed.access_count == a.access_count + clients * tasks_per_client
+    assert conducted.access_count == fiber.access_count + clients * tasks_per_client
+
+
 async def test_failed_batch_leaves_nothing_behind(
     redis_url: str, redis_namespace: str, sync_client: redis.Redis
 ) -> None:

@@ -1,11 +1,11 @@
 """Access deltas as whole-record updates, for backends that do not apply them in place.
 
 Memory, SQLite and PostgreSQL apply ``WriteBatch.neuron_accesses`` and ``fiber_conducts``
-in place, and SharedStorage sends them to its server as they are. Redis gets them rewritten
-here as ``update_neurons`` and ``update_fibers`` of the records read just before the write:
-the same result, except that two processes counting an access to one record at the same
-moment may count it once (as any read-modify-write does), and unknown ids leave no
-change-log entry.
+in place, and SharedStorage sends them to its server as they are. Another backend gets them
+rewritten here as ``update_neurons`` and ``update_fibers`` of the records read just before
+the write: the same result, except that unknown ids leave no change-log entry. Redis guards
+the records it read (its write script retries when one changed meanwhile); a backend that
+does not may count two simultaneous accesses to one record once.
 """
 
 from __future__ import annotations

@@ -244,12 +244,14 @@ class WritePlan:
         deltas: Sequence[list[str]] = (),
         new_brain: Sequence[str] = (),
         checked: CheckedReferences | None = None,
+        records: Sequence[list[str]] = (),
     ) -> list[object]:
         """Return ARGV of the write script, with the deltas' guard and results if any.
 
         ``new_brain`` (brain JSON, brain order key, order counter key) makes the script
         create the brain in the same transaction, or fail when it exists. ``checked`` is
-        the outcome of the reference checks and the change seq they read.
+        the outcome of the reference checks and the change seq they read. ``records``
+        (key suffix, id, stored JSON) guards the records access deltas were applied to.
         """
         header: dict[str, object] = dict(self.header)
         if new_brain:
@@ -261,6 +263,8 @@ class WritePlan:
                 header["refuse"] = [type(checked.refusal).__name__, str(checked.refusal)]
         if guard:
             header["cas"] = list(guard)
+        if records:
+            header["casr"] = list(records)
         if deltas:
             header["sd"] = list(deltas)
         text = json.dumps(header, separators=(",", ":"), ensure_ascii=False)

@@ -31,6 +31,10 @@ local function has(h, id) return redis.call('HEXISTS', h, id) == 1 end
 for _, x in ipairs(list('cas')) do
   if redis.call('HGET', S, x[1]) ~= x[2] then return {'retry'} end
 end
+-- ... and of the neurons and fibers the access deltas were applied to
+for _, x in ipairs(list('casr')) do
+  if redis.call('HGET', P..x[1], x[2]) ~= x[3] then return {'retry'} end
+end
 
 -- the state the caller's reference checks read (see storage/_integrity.py) is still current
 if b['seq'] and (redis.call('GET', SEQ) or '0') ~= b['seq'] then return {'retry'} end

@@ -87,6 +87,7 @@ from neural_memory.core.typed_memory import TypedMemory
 from neural_memory.errors import BrainNotFoundError, StorageError, StorageUnavailableError
 from neural_memory.storage import _redis_scripts as scripts
 from neural_memory.storage import memory as _memory
+from neural_memory.storage._accesses import as_record_updates
 from neural_memory.storage._core import JSONValue
 from neural_memory.storage._integrity import (
     StoredReferences,
@@ -290,23 +291,54 @@ class RedisStorage(Storage):
         with self._errors():
             for attempt in range(_MAX_WRITE_ATTEMPTS):
                 limit = _memory.CHANGE_LOG_LIMIT
-                checked = await self._check_references(keys, batch)
+                current, records = batch, list[list[str]]()
+                if batch.has_access_deltas:
+                    current, records = await self._accesses_applied(keys, batch)
+                    plan = WritePlan.of(current)
+                checked = await self._check_references(keys, current)
                 guard: list[list[object]] = []
                 moved: list[list[str]] = []
                 if delta_ids:
                     raws = await self._redis.hmget(keys.key("s"), delta_ids)
                     stored = {i: _opt_text(raw) for i, raw in zip(delta_ids, raws, strict=True)}
                     guard, moved = delta_results(batch, stored)
-                args = plan.args(brain_id, keys.prefix, limit, guard, moved, checked=checked)
+                args = plan.args(
+                    brain_id, keys.prefix, limit, guard, moved, checked=checked, records=records
+                )
                 result = await self._run("WRITE", [self._brains_key], args)
                 seq = raise_for_write_result(brain_id, result)
                 if seq is not None:
                     return seq
                 await asyncio.sleep(random.random() * min(0.05, 0.001 * attempt))
         raise StorageError(
-            f"gave up writing to brain {brain_id!r}: its synapses kept changing under "
+            f"gave up writing to brain {brain_id!r}: its records kept changing under "
             f"{_MAX_WRITE_ATTEMPTS} attempts"
         )
+
+    async def _accesses_applied(
+        self, keys: BrainKeys, batch: WriteBatch
+    ) -> tuple[WriteBatch, list[list[str]]]:
+        """``batch`` with its access deltas applied to the stored records, and their guard.
+
+        The guard (key suffix, id, stored JSON) makes the write script retry when another
+        process rewrote one of those records meanwhile, so no concurrent access is lost.
+        """
+        wanted = {
+            "n": list(dict.fromkeys(neuron_id for neuron_id, _ in batch.neuron_accesses)),
+            "f": list(dict.fromkeys(batch.fiber_conducts)),
+        }
+        stored: dict[str, dict[str, str]] = {"n": {}, "f": {}}
+        for suffix, ids in wanted.items():
+            raws = await self._redis.hmget(keys.key(suffix), ids) if ids else []
+            found = zip(ids, map(_opt_text, raws), strict=True)
+            stored[suffix] = {i: text for i, text in found if text is not None}
+        guard = [[suffix, i, text] for suffix, found in stored.items() for i, text in found.items()]
+        neurons = {i: decode(Neuron, text) for i, text in stored["n"].items()}
+        fibers = {i: decode(Fiber, text) for i, text in stored["f"].items()}
+        return as_record_updates(batch, neurons, fibers), guard
+
+    def _applies_access_deltas(self) -> bool:
+        return True
 
     async def _check_references(self, keys: BrainKeys, batch: WriteBatch) -> CheckedReferences:
         """Run :func:`refuse_dangling` on the stored state, read after the brain's change seq."""
