@@ -39,6 +39,7 @@ from neural_memory.errors import (
     ConfigError,
     NeuralMemoryError,
     StorageUnavailableError,
+    ValidationError,
 )
 from neural_memory.storage import InMemoryStorage, RedisStorage, Storage, WriteBatch
 from neural_memory.storage import memory as memory_module
@@ -334,6 +335,32 @@ async def test_concurrent_access_deltas_all_count(redis_url: str, redis_namespac
     assert accessed is not None and conducted is not None
     assert accessed.access_count == a.access_count + clients * tasks_per_client
     assert conducted.access_count == fiber.access_count + clients * tasks_per_client
+
+
+async def test_opening_an_older_namespace_indexes_its_superseded_fibers(
+    redis_url: str, redis_namespace: str
+) -> None:
+    brain = Brain.create("versions", created_at=T0)
+    (a, b), synapse, old = graph("old")
+    new = Fiber.create([a.id, b.id], [synapse.id], content="new", created_at=T0)
+    async with opened(redis_url, redis_namespace, brain) as storage:
+        await storage.write(
+            WriteBatch(insert_neurons=(a, b), insert_synapses=(synapse,), insert_fibers=(new,))
+        )
+        await storage.write(WriteBatch(insert_fibers=(old.superseded(new.id),)))
+    # As an earlier release left it: no successor sets, no layout version.
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        successor_sets = [k async for k in client.scan_iter(f"{redis_namespace}:*sb:*")]
+        assert successor_sets
+        await client.delete(*successor_sets, f"{redis_namespace}:layout")
+    finally:
+        await client.aclose()
+
+    async with opened(redis_url, redis_namespace, brain) as storage:
+        with pytest.raises(ValidationError, match="still supersedes"):
+            await storage.write(WriteBatch(delete_fiber_ids=(new.id,)))
+        assert await storage.get_fiber(new.id) is not None
 
 
 async def test_failed_batch_leaves_nothing_behind(

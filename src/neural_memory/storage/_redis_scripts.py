@@ -8,7 +8,15 @@ ids with an explicit byte comparison, which equals Python's code-point order for
 
 from __future__ import annotations
 
-__all__ = ["CHANGES", "FETCH", "GUARDED_HSET", "RECALL_EVENT", "SAVE_BRAIN", "WRITE"]
+__all__ = [
+    "BACKFILL_SUCCESSORS",
+    "CHANGES",
+    "FETCH",
+    "GUARDED_HSET",
+    "RECALL_EVENT",
+    "SAVE_BRAIN",
+    "WRITE",
+]
 
 WRITE = r"""
 -- KEYS[1] brains directory hash
@@ -319,4 +327,22 @@ if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
 local n = redis.call('INCR', KEYS[3])
 redis.call('ZADD', KEYS[2], ARGV[2], string.format('%016d', n) .. ARGV[3])
 return 1
+"""
+
+BACKFILL_SUCCESSORS = r"""
+-- KEYS[1] a brain's fiber hash; ARGV[1] the brain's key prefix
+-- Adds every fiber naming a superseded_by to that fiber's 'sb:' set (idempotent).
+local cursor, added = '0', 0
+repeat
+  local page = redis.call('HSCAN', KEYS[1], cursor, 'COUNT', 1000)
+  cursor = page[1]
+  local items = page[2]
+  for i = 1, #items, 2 do
+    local o = cjson.decode(items[i + 1])
+    if type(o.superseded_by) == 'string' then
+      added = added + redis.call('SADD', ARGV[1]..'sb:'..o.superseded_by, items[i])
+    end
+  end
+until cursor == '0'
+return added
 """

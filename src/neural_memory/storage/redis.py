@@ -11,6 +11,8 @@ the braces delimit the id, so no brain's prefix is a prefix of another's)::
     {ns}:brains          hash    brain id -> Brain JSON (the directory of brains)
     {ns}:brain_order     zset    brain id by creation order (ties in list_brains)
     {ns}:brain_ctr       string  counter feeding brain_order
+    {ns}:layout          string  key layout version; opening a namespace of an older layout
+                                 upgrades it (2: ``sb:`` sets filled for older fibers)
     P n                  hash    neuron id -> Neuron JSON
     P no / P ctr         zset / string   neuron insertion order ("oldest first") / its counter
     P s                  hash    synapse id -> Synapse JSON
@@ -20,8 +22,7 @@ the braces delimit the id, so no brain's prefix is a prefix of another's)::
     P fn:{neuron id}     set     ids of the fibers binding the neuron
     P flu                zset    fiber id by last_used (microseconds; oldest unused fiber)
     P t                  hash    typed memory id -> TypedMemory JSON
-    P sb:{fiber id}      set     fibers whose superseded_by names the fiber (fibers written
-                                 before this set was kept are not in it until rewritten)
+    P sb:{fiber id}      set     fibers whose superseded_by names the fiber
     P tf:{fiber id}      set     typed memories of a fiber
     P tp:{project id}    set     typed memories of a project
     P tx                 zset    typed memory id by expires_at (expired count)
@@ -52,8 +53,12 @@ Reference checks (``storage/_integrity.py``) need the stored state the batch poi
 MULTI/EXEC read (the brain's change seq first) before the script, whose verdict the script
 applies only while the seq is unchanged, else the write is retried like a moved synapse.
 
+Access deltas (``neuron_accesses``, ``fiber_conducts``) are applied the same way: the
+records are read, updated in Python (``storage/_accesses.py``) and stored only if their JSON
+is still what was read.
+
 Round trips: a write is one EVALSHA, plus one read when it names fibers or synapses and one
-more with ``synapse_deltas``; the script gets a small JSON
+more with ``synapse_deltas`` or access deltas; the script gets a small JSON
 header plus each record's JSON as its own argument, so records are not escaped twice. Batch
 reads are one command or one read-only script (index lookup + HMGET), statistics one
 MULTI/EXEC pipeline. Timeouts and pool sizes go in the URL query
@@ -127,6 +132,7 @@ __all__ = ["RedisStorage"]
 _T = TypeVar("_T")
 _INSTALL_HINT = "pip install neural-memory-brain[redis]"
 _MAX_WRITE_ATTEMPTS = 200
+_LAYOUT = 2  # the ``{ns}:layout`` this release writes (see the key layout above)
 _UNLINK_CHUNK = 500
 
 
@@ -178,8 +184,25 @@ class RedisStorage(Storage):
             if self._owns_client:
                 await self._close()
             raise StorageUnavailableError(f"cannot reach Redis at {self._where}: {exc}") from exc
-        for name in ("WRITE", "FETCH", "CHANGES", "SAVE_BRAIN", "GUARDED_HSET", "RECALL_EVENT"):
+        for name in scripts.__all__:
             self._scripts[name] = self._client.register_script(getattr(scripts, name))
+        try:
+            with self._errors():
+                await self._upgrade_layout()
+        except StorageError:
+            if self._owns_client:
+                await self._close()
+            raise
+
+    async def _upgrade_layout(self) -> None:
+        """Bring a namespace written by an older release to the current key layout."""
+        layout_key = f"{self._namespace}:layout"
+        if int(await self._redis.get(layout_key) or 1) >= _LAYOUT:
+            return
+        for brain_id in await self._redis.hkeys(self._brains_key):
+            keys = self._keys(brain_id)
+            await self._run("BACKFILL_SUCCESSORS", [keys.key("f")], [keys.prefix])
+        await self._redis.set(layout_key, _LAYOUT)
 
     async def _close(self) -> None:
         self._scripts.clear()
