@@ -42,6 +42,16 @@ async def test_the_same_thing_mentioned_twice_is_one_neuron(storage: Storage) ->
     assert len(neurons) == 1
 
 
+async def test_texts_without_words_are_kept_apart_unless_identical(storage: Storage) -> None:
+    encoder = MemoryEncoder(storage, Brain.create("x").config)
+    texts = ["!!!", "???", "\N{GRINNING FACE}", "\N{CRYING FACE}"]
+    results = [await encoder.encode(t, metadata={"speaker": "Ann"}) for t in texts]
+    assert [r.fiber.content for r in results] == texts
+    assert not any(r.merged for r in results)
+    again = await encoder.encode("  !!! ", metadata={"speaker": "Ann"})
+    assert again.merged and again.fiber.id == results[0].fiber.id
+
+
 async def test_repeated_links_are_reinforced_not_duplicated(storage: Storage) -> None:
     config = Brain.create("x").config
     encoder = MemoryEncoder(storage, config)

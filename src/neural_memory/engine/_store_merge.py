@@ -34,8 +34,12 @@ class Plan:
 
 
 def stable_fiber_id(text: str, speaker: str | None) -> str:
-    """The id of a memory: the same words from the same speaker are the same memory."""
-    key = "|".join((speaker or "", " ".join(tokenize(text)))).encode()
+    """The id of a memory: the same words from the same speaker are the same memory.
+
+    A text without words ("!!!", an emoji) is only the same as the same characters.
+    """
+    words = " ".join(tokenize(text)) or "\x00" + " ".join(text.split())
+    key = "|".join((speaker or "", words)).encode()
     return f"f-{hashlib.blake2b(key, digest_size=16, person=b'nm-fiber').hexdigest()}"
 
 
