@@ -12,6 +12,16 @@ from tests.http_server import SESSION_HTTP
 from tests.postgres_server import SESSION_POSTGRES, PostgresServer
 from tests.redis_server import SESSION_REDIS, RedisServer, delete_namespace, new_namespace
 
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--update-screenshots``: the browser tests rewrite docs/screenshots/*.png."""
+    parser.addoption(
+        "--update-screenshots",
+        action="store_true",
+        help="save the dashboard browser tests' pages as docs/screenshots/*.png",
+    )
+
+
 # -- Redis -------------------------------------------------------------------------------------
 
 

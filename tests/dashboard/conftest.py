@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,7 +133,18 @@ def open_page(tab: Any, name: str, argument: str = "") -> None:
     tab.wait_for_selector(f'#page[data-page="{name}"][data-ready="true"]')
 
 
-def screenshot(tab: Any, name: str) -> None:
-    """Save the page as docs/screenshots/<name>.png (committed, shown in the README)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    tab.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+Screenshot = Callable[[Any, str], None]
+
+
+@pytest.fixture
+def screenshot(pytestconfig: pytest.Config) -> Screenshot:
+    """``screenshot(page, name)``: with ``--update-screenshots``, save the page as
+    docs/screenshots/<name>.png (committed, shown in the README); otherwise do nothing, so a
+    test run never changes the checkout."""
+
+    def save(tab: Any, name: str) -> None:
+        if pytestconfig.getoption("update_screenshots"):
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            tab.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+    return save

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.dashboard.brain_data import MULTI_HOP_QUESTION, PATH_QUESTION
-from tests.dashboard.conftest import API_KEY, Dashboard, Requests, open_page, screenshot
+from tests.dashboard.conftest import API_KEY, Dashboard, Requests, Screenshot, open_page
 
 pytestmark = pytest.mark.browser
 
@@ -28,7 +28,7 @@ def test_every_api_call_carries_the_key_as_a_bearer_token(page: Any) -> None:
     assert caught.value.headers["authorization"] == f"Bearer {API_KEY}"
 
 
-def test_overview_shows_counts_and_aggregates(page: Any) -> None:
+def test_overview_shows_counts_and_aggregates(page: Any, screenshot: Screenshot) -> None:
     assert page.inner_text('[data-stat="fiber_count"] .value') == "15"
     page.wait_for_selector('[data-chart="growth"] rect')
     assert page.locator('[data-chart="stages"] rect').count() >= 1
@@ -36,7 +36,7 @@ def test_overview_shows_counts_and_aggregates(page: Any) -> None:
     screenshot(page, "overview")
 
 
-def test_recall_explorer_shows_context_and_signals(page: Any) -> None:
+def test_recall_explorer_shows_context_and_signals(page: Any, screenshot: Screenshot) -> None:
     open_page(page, "recall")
     page.fill('input[name="question"]', MULTI_HOP_QUESTION)
     page.click('#page form button[type="submit"]')
@@ -47,7 +47,7 @@ def test_recall_explorer_shows_context_and_signals(page: Any) -> None:
 
 
 def test_recall_explorer_draws_the_path_of_a_multi_hop_answer(
-    page: Any, dashboard: Dashboard
+    page: Any, dashboard: Dashboard, screenshot: Screenshot
 ) -> None:
     probe = httpx.post(
         f"{dashboard.url}/brains/{dashboard.brain.brain_id}/recall",
@@ -69,7 +69,7 @@ def test_recall_explorer_draws_the_path_of_a_multi_hop_answer(
 
 
 def test_graph_explorer_draws_the_neighbourhood_of_a_memory(
-    page: Any, dashboard: Dashboard
+    page: Any, dashboard: Dashboard, screenshot: Screenshot
 ) -> None:
     open_page(page, "graph", f"/fiber/{dashboard.brain.carol}")
     canvas = page.locator('canvas[data-role="graph"]')
@@ -79,7 +79,7 @@ def test_graph_explorer_draws_the_neighbourhood_of_a_memory(
 
 
 def test_timeline_marks_superseded_memories_and_shows_the_chain(
-    page: Any, dashboard: Dashboard
+    page: Any, dashboard: Dashboard, screenshot: Screenshot
 ) -> None:
     open_page(page, "timeline")
     old = page.locator(f'.item[data-fiber="{dashboard.brain.old_wifi}"]')
@@ -92,14 +92,18 @@ def test_timeline_marks_superseded_memories_and_shows_the_chain(
     assert "orchid-77" in chain.nth(1).inner_text()
 
 
-def test_retention_shows_the_curve_and_what_reinforced_it(page: Any, dashboard: Dashboard) -> None:
+def test_retention_shows_the_curve_and_what_reinforced_it(
+    page: Any, dashboard: Dashboard, screenshot: Screenshot
+) -> None:
     open_page(page, "retention", f"/{dashboard.brain.carol}")
     page.wait_for_selector('[data-chart="retention"] polyline.forecast')
     assert MULTI_HOP_QUESTION in page.inner_text("#page")
     screenshot(page, "retention")
 
 
-def test_health_alerts_can_be_acknowledged_and_resolved(page: Any, dashboard: Dashboard) -> None:
+def test_health_alerts_can_be_acknowledged_and_resolved(
+    page: Any, dashboard: Dashboard, screenshot: Screenshot
+) -> None:
     open_page(page, "health")
     first, second = dashboard.brain.alert_ids
     screenshot(page, "health")
@@ -109,7 +113,9 @@ def test_health_alerts_can_be_acknowledged_and_resolved(page: Any, dashboard: Da
     page.wait_for_selector(f'tr[data-alert="{second}"][data-status="resolved"]')
 
 
-def test_editing_a_memory_supersedes_it(page: Any, dashboard: Dashboard) -> None:
+def test_editing_a_memory_supersedes_it(
+    page: Any, dashboard: Dashboard, screenshot: Screenshot
+) -> None:
     open_page(page, "timeline")
     page.click(f'.item[data-fiber="{dashboard.brain.carol}"]')
     page.wait_for_selector('#detail[data-ready="true"]')
