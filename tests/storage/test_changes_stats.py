@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from neural_memory.core import (
     BrainStats,
     ChangeKind,
@@ -13,7 +15,7 @@ from neural_memory.core import (
     TypedMemory,
 )
 from neural_memory.storage import Storage, WriteBatch
-from neural_memory.storage.memory import CHANGE_LOG_LIMIT
+from neural_memory.storage import memory as memory_module
 from tests.storage.helpers import T0, at, fiber, neuron, store_fibers, synapse
 
 
@@ -71,20 +73,22 @@ async def test_typed_memories_projects_alerts_and_meta_are_not_graph_changes(
     assert await storage.write(WriteBatch(put_projects=(Project.create("q"),))) == 2
 
 
-async def test_trimmed_log_reports_none(storage: Storage) -> None:
+async def test_trimmed_log_reports_none(storage: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
+    limit = 300  # every backend reads the limit when it writes; the default is 50,000
+    monkeypatch.setattr(memory_module, "CHANGE_LOG_LIMIT", limit)
     await storage.add_neuron(neuron("first"))
     many = tuple(
         Neuron(id=f"n-{i:06d}", type=NeuronType.CONCEPT, content=f"w{i}", created_at=T0)
-        for i in range(CHANGE_LOG_LIMIT)
+        for i in range(limit)
     )
     last = await storage.write(WriteBatch(ensure_neurons=many))
-    assert last == CHANGE_LOG_LIMIT + 1 == await storage.get_change_seq()
+    assert last == limit + 1 == await storage.get_change_seq()
     # Entry 1 was trimmed: a reader at seq 0 must rebuild, one at seq 1 can catch up.
     assert await storage.get_changes(0) is None
     tail = await storage.get_changes(1)
     assert tail is not None
-    assert len(tail) == CHANGE_LOG_LIMIT
-    assert (tail[0].seq, tail[-1].seq) == (2, CHANGE_LOG_LIMIT + 1)
+    assert len(tail) == limit
+    assert (tail[0].seq, tail[-1].seq) == (2, limit + 1)
     assert await storage.get_changes(last - 1) == [
         ChangeRecord(last, ChangeKind.NEURON, many[-1].id)
     ]
