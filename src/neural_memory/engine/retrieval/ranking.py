@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -45,9 +46,12 @@ class QuerySignals:
     """The query speaks in the first person; without ``asker_key`` the brain's owner asks."""
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """One fiber row with its fused score and the signals behind it."""
+class Candidate(NamedTuple):
+    """One fiber row with its fused score and the signals behind it.
+
+    Immutable; a named tuple rather than a frozen dataclass because every recall builds up to
+    :data:`CANDIDATES` of them, and a tuple is several times cheaper to build.
+    """
 
     row: int
     score: float
