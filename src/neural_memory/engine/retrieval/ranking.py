@@ -181,7 +181,7 @@ def _with_thread_neighbours(
         return top
     previous, following = index.thread_links()
     after = _at(following, top)
-    pool = np.unique(np.concatenate([top, _at(previous, top), after, _at(following, after)]))
+    pool = _sorted_unique(np.concatenate([top, _at(previous, top), after, _at(following, after)]))
     pool = pool[pool >= 0]
     gain = thread_boost(fused, pool, previous, following, index.asks(), index.speakers(), weight)
     if asker_fibers is not None:
@@ -190,6 +190,18 @@ def _with_thread_neighbours(
     order = np.argsort(-fused[pool], kind="stable")[:CANDIDATES]
     ranked: npt.NDArray[np.intp] = pool[order]
     return ranked[fused[ranked] > 0]
+
+
+def _sorted_unique(rows: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+    """``np.unique(rows)`` for the few hundred rows of a ranking, several times faster."""
+    if not rows.size:
+        return rows
+    ordered = np.sort(rows)
+    keep = np.empty(ordered.shape, dtype=np.bool_)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    unique: npt.NDArray[np.intp] = ordered[keep]
+    return unique
 
 
 def _at(links: npt.NDArray[np.int32], rows: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
