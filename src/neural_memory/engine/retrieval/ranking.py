@@ -114,7 +114,6 @@ def rank(
                                    asker_fibers)  # fmt: skip
     if rows.size:
         rows = rows[fused[rows] >= min_relative_score * fused[rows[0]]]
-    act = normalise(_dense(result.fiber_activation, size))
     alive = [r for r in rows.tolist() if index.fibers[r].alive]
     picked = np.asarray(alive, dtype=np.intp)
     candidates = [
@@ -123,7 +122,7 @@ def rank(
             alive,
             fused[picked].tolist(),
             lexical[picked].tolist(),
-            act[picked].tolist(),
+            _relative_activation(result.fiber_activation, alive).tolist(),
             cosine[picked].tolist(),
             strict=True,
         )
@@ -341,12 +340,19 @@ def _is_entity(index: BrainIndex, row: int) -> bool:
     return index.neuron_type(row) is NeuronType.ENTITY
 
 
-def _dense(values: dict[int, float], size: int) -> FloatArray:
-    dense = np.zeros(size, dtype=np.float32)
-    if values:
-        rows = np.fromiter(values.keys(), dtype=np.intp, count=len(values))
-        dense[rows] = np.fromiter(values.values(), dtype=np.float32, count=len(values))
-    return dense
+def _relative_activation(activation: dict[int, float], rows: Sequence[int]) -> FloatArray:
+    """Activation of ``rows`` as a share of the strongest (float32), without a dense array.
+
+    The same values as ``normalise`` over a dense per-row array, read at ``rows``: the
+    dense array's maximum is the strongest activation (activations are positive).
+    """
+    picked = np.fromiter(
+        (activation.get(row, 0.0) for row in rows), dtype=np.float32, count=len(rows)
+    )
+    if not activation:
+        return picked
+    peak = float(np.fromiter(activation.values(), dtype=np.float32, count=len(activation)).max())
+    return picked / np.float32(peak) if peak > 0 else picked
 
 
 def _time_match(index: BrainIndex, spans: Sequence[TimeSpan]) -> FloatArray:
