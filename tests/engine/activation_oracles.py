@@ -7,6 +7,7 @@ compute what these did.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -17,9 +18,7 @@ from neural_memory.core.fiber import Fiber
 from neural_memory.engine.activation import (  # unchanged by the move to one core
     SpreadParams,
     SpreadResult,
-    _merge_max,
-    _neurons_to_fibers,
-    _strongest,
+    specificity,
     trail_weight,
 )
 from neural_memory.engine.reflex_activation import ActivationResult
@@ -211,3 +210,32 @@ def find_co_activated(
         for anchors, neurons in groups.items()
     ]
     return sorted(found, key=lambda c: (-c[2], sorted(c[0])))
+
+
+# The engine's hop helpers as they were before recall was made cheaper (verbatim).
+
+
+def _neurons_to_fibers(
+    neurons: Mapping[int, float], neuron_fibers: Sequence[Sequence[int]], params: SpreadParams
+) -> dict[int, float]:
+    gained: dict[int, float] = {}
+    for neuron, activation in neurons.items():
+        fibers = neuron_fibers[neuron]
+        if not fibers or len(fibers) > params.max_fanout:
+            continue
+        value = activation * specificity(len(fibers))
+        for fiber in fibers:
+            gained[fiber] = gained.get(fiber, 0.0) + value
+    return gained
+
+
+def _merge_max(into: dict[int, float], other: Mapping[int, float]) -> None:
+    for key, value in other.items():
+        if value > into.get(key, 0.0):
+            into[key] = value
+
+
+def _strongest(values: dict[int, float], limit: int) -> dict[int, float]:
+    if len(values) <= limit:
+        return values
+    return dict(heapq.nlargest(limit, values.items(), key=lambda kv: kv[1]))

@@ -21,12 +21,12 @@ hop *improved* (:func:`improved`) spread further. On that step rest
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections.abc import Callable, Container, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import repeat
+from operator import itemgetter
 from typing import Generic, TypeVar
 
 __all__ = [
@@ -175,16 +175,14 @@ def spread(
     ``quiet_neurons`` (e.g. time neurons) receive activation but pass none on to other
     fibers unless they are anchors: sharing a day says little about sharing a topic.
     """
-    members = _fiber_edges(fiber_neurons, params.trail)
-    synapses = _synapse_edges(adjacency, params.max_fanout)
     neuron_act: dict[int, float] = dict(anchor_neurons)
     neuron_hops = dict.fromkeys(anchor_neurons, 0)
     fiber_act: dict[int, float] = {}
     frontier_fibers = dict(seed_fibers)
     frontier_neurons = dict(anchor_neurons)
     for hop in range(1, params.hops + 1):
-        reached = propagate(frontier_fibers, members, params.hop_decay)
-        _merge_max(reached, propagate(frontier_neurons, synapses, params.hop_decay))
+        reached = _fibers_to_neurons(frontier_fibers, fiber_neurons, params)
+        _synapses_to_neurons(frontier_neurons, adjacency, params, into=reached)
         better = improved(reached, neuron_act, params.min_activation)
         frontier_neurons = _strongest(better, params.frontier_size)
         for neuron, activation in frontier_neurons.items():
@@ -236,15 +234,49 @@ def co_activations(
     return sorted(found, key=lambda c: (-c.binding_strength, sorted(c.neuron_ids)))
 
 
-def _fiber_edges(fiber_neurons: Sequence[Sequence[int]], trail: bool) -> Edges[int]:
-    """A fiber's edges to its neurons, weighted by their place on its pathway in trail mode."""
+def _fibers_to_neurons(
+    frontier: Mapping[int, float], fiber_neurons: Sequence[Sequence[int]], params: SpreadParams
+) -> dict[int, float]:
+    """:func:`propagate` from fibers to their neurons, weighted by pathway place in trail mode.
 
-    def edges(fiber: int) -> Iterable[tuple[int, float]]:
+    Written out (not through an ``Edges`` callable): it runs on every hop of every recall.
+    """
+    reached: dict[int, float] = {}
+    get = reached.get
+    decay = params.hop_decay
+    for fiber, activation in frontier.items():
         neurons = fiber_neurons[fiber]
-        weights = _trail_weights(len(neurons)) if trail else repeat(1.0)
-        return zip(neurons, weights, strict=False)
+        weights = _trail_weights(len(neurons)) if params.trail else repeat(1.0)
+        for neuron, weight in zip(neurons, weights, strict=False):
+            value = activation * weight * decay
+            if value > get(neuron, 0.0):
+                reached[neuron] = value
+    return reached
 
-    return edges
+
+def _synapses_to_neurons(
+    frontier: Mapping[int, float],
+    adjacency: Sequence[Mapping[int, float]],
+    params: SpreadParams,
+    *,
+    into: dict[int, float],
+) -> None:
+    """:func:`propagate` along synapses, keeping the max with what ``into`` already holds.
+
+    A hub neuron (more than ``max_fanout`` links) passes nothing on: linked to everything, it
+    says nothing particular. Taking the max in place equals propagating apart and merging
+    (max is order-free), and new neurons enter ``into`` in the same order.
+    """
+    get = into.get
+    decay = params.hop_decay
+    for neuron, activation in frontier.items():
+        neighbours = adjacency[neuron]
+        if len(neighbours) > params.max_fanout:
+            continue
+        for other, weight in neighbours.items():
+            value = activation * weight * decay
+            if value > get(other, 0.0):
+                into[other] = value
 
 
 @lru_cache(maxsize=256)
@@ -253,37 +285,32 @@ def _trail_weights(length: int) -> tuple[float, ...]:
     return tuple(trail_weight(position, length) for position in range(length))
 
 
-def _synapse_edges(adjacency: Sequence[Mapping[int, float]], max_fanout: int) -> Edges[int]:
-    """A neuron's synapses, none for a hub (linked to everything, it says nothing particular)."""
-
-    def edges(neuron: int) -> Iterable[tuple[int, float]]:
-        neighbours = adjacency[neuron]
-        return () if len(neighbours) > max_fanout else neighbours.items()
-
-    return edges
-
-
 def _neurons_to_fibers(
     neurons: Mapping[int, float], neuron_fibers: Sequence[Sequence[int]], params: SpreadParams
 ) -> dict[int, float]:
     gained: dict[int, float] = {}
+    get = gained.get
     for neuron, activation in neurons.items():
         fibers = neuron_fibers[neuron]
         if not fibers or len(fibers) > params.max_fanout:
             continue
-        value = activation * specificity(len(fibers))
+        value = activation * _specificity(len(fibers))
         for fiber in fibers:
-            gained[fiber] = gained.get(fiber, 0.0) + value
+            gained[fiber] = get(fiber, 0.0) + value
     return gained
 
 
-def _merge_max(into: dict[int, float], other: Mapping[int, float]) -> None:
-    for key, value in other.items():
-        if value > into.get(key, 0.0):
-            into[key] = value
+@lru_cache(maxsize=1024)
+def _specificity(fiber_degree: int) -> float:
+    return specificity(fiber_degree)
 
 
 def _strongest(values: dict[int, float], limit: int) -> dict[int, float]:
+    """The ``limit`` strongest entries, strongest first; ties keep their insertion order.
+
+    ``sorted(..., reverse=True)`` is stable, so this is ``heapq.nlargest`` exactly (its
+    documented equivalent), with the key lookup done in C.
+    """
     if len(values) <= limit:
         return values
-    return dict(heapq.nlargest(limit, values.items(), key=lambda kv: kv[1]))
+    return dict(sorted(values.items(), key=itemgetter(1), reverse=True)[:limit])

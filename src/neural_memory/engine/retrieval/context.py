@@ -8,7 +8,7 @@ from neural_memory.core.fiber import Fiber
 from neural_memory.core.fiber_metadata import SPEAKER
 from neural_memory.engine.tokens import count_tokens, truncate_to_tokens
 
-__all__ = ["build_context", "format_memory"]
+__all__ = ["build_context", "format_memory", "same_line"]
 
 
 def format_memory(fiber: Fiber) -> str:
@@ -17,6 +17,15 @@ def format_memory(fiber: Fiber) -> str:
     speaker = SPEAKER.get(fiber.metadata)
     who = f"{speaker}: " if speaker else ""
     return f"- [{when}] {who}{fiber.content.strip()}"
+
+
+def same_line(before: Fiber, after: Fiber) -> bool:
+    """Whether ``after`` formats to the same context line as ``before`` (no need to redo it)."""
+    return (
+        before.content == after.content
+        and before.occurred_at == after.occurred_at
+        and SPEAKER.get(before.metadata) == SPEAKER.get(after.metadata)
+    )
 
 
 def build_context(lines: Sequence[tuple[str, int]], max_tokens: int) -> tuple[str, int, list[int]]:

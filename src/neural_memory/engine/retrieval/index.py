@@ -25,7 +25,7 @@ from neural_memory.core.fiber import Fiber
 from neural_memory.core.neuron import NeuronType, stable_neuron_id
 from neural_memory.core.synapse import Synapse
 from neural_memory.engine.extraction import word_key
-from neural_memory.engine.retrieval.context import format_memory
+from neural_memory.engine.retrieval.context import format_memory, same_line
 from neural_memory.engine.retrieval.lexical import LexicalIndex, group_bounds
 from neural_memory.engine.retrieval.vectors import VectorStore
 from neural_memory.engine.text import document_terms
@@ -357,7 +357,9 @@ class BrainIndex:
                 if record.neuron_rows == self._neuron_rows([rows.neuron_ids[i]])[0] and (
                     self._documents[row] == documents[i]
                 ):
-                    record.loaded, record.line = fiber, None
+                    if record.loaded is None or not same_line(record.loaded, fiber):
+                        record.line = None  # reinforcement alone keeps the formatted line
+                    record.loaded = fiber
                     self._columns.set(row, rows, i)
                     continue
                 self._drop_fiber(fiber.id)

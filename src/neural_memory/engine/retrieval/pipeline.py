@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
@@ -41,6 +42,7 @@ from neural_memory.engine.retrieval.scoring import FusionWeights
 from neural_memory.engine.text import tokenize
 from neural_memory.errors import ConfigError, ValidationError
 from neural_memory.storage.base import Storage
+from neural_memory.storage.batch import WriteBatch
 
 if TYPE_CHECKING:
     pass
@@ -318,33 +320,54 @@ class ReflexPipeline:
         result: RetrievalResult,
         now: datetime,
     ) -> None:
+        """Write back what recall used and record the query, both sent at once.
+
+        The two writes are independent, so they go to storage together: one round trip to
+        its thread instead of two. The first failure is raised once both are done.
+        """
+        writes: list[Awaitable[object]] = []
         if self._reinforce and used:
-            fired = set(activated) | set(result.anchors)
-            synapses = [
-                sid
-                for fiber in used[:_STRENGTHENED_FIBERS]
-                for sid in fiber.synapse_ids
-                if (link := index.link(sid)) is not None
-                and link.source_id in fired
-                and link.target_id in fired
-            ]
-            batch = reinforcement_batch(
-                self._config.reinforcement_delta,
-                neuron_ids=result.anchors,
-                synapse_ids=sorted(set(synapses)),
-                fiber_ids=[fiber.id for fiber in used],
-                at=now,
+            writes.append(
+                handle.write_deltas(self._reinforcement(index, used, activated, result, now))
             )
-            await handle.write_deltas(batch)
         if self._record_events:
-            await handle.storage.add_recall_event(
-                RecallEvent.create(
-                    result.query,
-                    result.fibers_matched,
-                    confidence=result.confidence,
-                    created_at=utcnow(),
-                )
+            event = RecallEvent.create(
+                result.query,
+                result.fibers_matched,
+                confidence=result.confidence,
+                created_at=utcnow(),
             )
+            writes.append(handle.storage.add_recall_event(event))
+        outcomes = await asyncio.gather(*writes, return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+
+    def _reinforcement(
+        self,
+        index: BrainIndex,
+        used: Sequence[Fiber],
+        activated: Sequence[str],
+        result: RetrievalResult,
+        now: datetime,
+    ) -> WriteBatch:
+        """The deltas strengthening what recall used (see ``reinforcement_batch``)."""
+        fired = set(activated) | set(result.anchors)
+        synapses = [
+            sid
+            for fiber in used[:_STRENGTHENED_FIBERS]
+            for sid in fiber.synapse_ids
+            if (link := index.link(sid)) is not None
+            and link.source_id in fired
+            and link.target_id in fired
+        ]
+        return reinforcement_batch(
+            self._config.reinforcement_delta,
+            neuron_ids=result.anchors,
+            synapse_ids=sorted(set(synapses)),
+            fiber_ids=[fiber.id for fiber in used],
+            at=now,
+        )
 
 
 async def _drop_expired(
