@@ -19,8 +19,10 @@ import numpy as np
 import numpy.typing as npt
 
 from neural_memory.core.neuron import NeuronType
+from neural_memory.engine.retrieval._lazy_rows import LazyRows
 from neural_memory.engine.retrieval._snapshot_codec import (
     SnapshotUnreadableError,
+    Unpacked,
     pack,
     text_array,
     unpack,
@@ -28,11 +30,16 @@ from neural_memory.engine.retrieval._snapshot_codec import (
 from neural_memory.engine.retrieval.lexical import LexicalIndex
 
 if TYPE_CHECKING:
-    from neural_memory.engine.retrieval.index import BrainIndex
+    from neural_memory.engine.retrieval.index import (
+        BrainIndex,
+        FiberRecord,
+        _FiberColumns,
+        _Neurons,
+    )
 
 __all__ = ["FORMAT_VERSION", "SnapshotUnreadableError", "dump_index", "load_index"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 """Bumped whenever the index's state changes shape: an older snapshot then rebuilds."""
 
 _TYPES = list(NeuronType)
@@ -64,7 +71,9 @@ def dump_index(index: BrainIndex) -> bytes:
     out.groups("fiber.neurons", [record.neuron_rows for record in index.fibers])
     alive = [record.alive for record in index.fibers]
     out.arrays["fiber.alive"] = np.array(alive, dtype=np.uint8)
-    out.texts("fiber.documents", index._documents)
+    documents = [document.encode() for document in index._documents]
+    out.arrays["fiber.documents"] = np.frombuffer(b"".join(documents), dtype=np.uint8)
+    out.arrays["fiber.documents.ends"] = np.cumsum(list(map(len, documents)), dtype=np.int64)
     columns = index._columns
     for name, dtype in _COLUMNS.items():
         out.arrays[f"column.{name}"] = np.frombuffer(getattr(columns, name), dtype=dtype)
@@ -110,59 +119,132 @@ def load_index(index: BrainIndex, data: bytes) -> None:
     """Put the state saved in ``data`` into the empty ``index`` (seq included).
 
     SnapshotUnreadableError when ``data`` is damaged, of another format or inconsistent;
-    ``index`` is then left as it was.
+    ``index`` is then left as it was. Per-fiber and per-neuron rows stay flat arrays until
+    read (:class:`LazyRows`): recall reads few of them.
     """
     try:
-        _load(index, data)
+        _load(index, unpack(data, FORMAT_VERSION))
     except (ValueError, KeyError, IndexError, TypeError) as exc:
         raise SnapshotUnreadableError(f"index snapshot does not fit: {exc}") from exc
 
 
-def _load(index: BrainIndex, data: bytes) -> None:
-    from neural_memory.engine.retrieval.index import (  # noqa: PLC0415 (it imports this module)
-        FiberRecord,
-        _FiberColumns,
-        _Links,
-        _Neurons,
-    )
+class _Reader:
+    """Reads and checks the parts of one snapshot."""
 
-    snapshot = unpack(data, FORMAT_VERSION)
-    fiber_ids = snapshot.texts("fiber.ids")
-    fiber_count = len(fiber_ids)
-    neuron_ids = snapshot.texts("neuron.ids")
-    neuron_count = len(neuron_ids)
+    def __init__(self, snapshot: Unpacked) -> None:
+        self.snapshot = snapshot
+        self.fiber_ids = snapshot.texts("fiber.ids")
+        self.neuron_ids = snapshot.texts("neuron.ids")
 
-    def groups(name: str, bound: int, dtype: str = "<i4") -> list[list[Any]]:
-        values = snapshot.array(name, dtype)
-        ends = snapshot.array(f"{name}.ends", "<i8").tolist()
-        if ends and ends[-1] != len(values):
-            raise ValueError(f"{name}: groups do not cover the values")
-        if bound >= 0 and len(values) and not 0 <= values.min() <= values.max() < bound:
-            raise ValueError(f"{name}: a row out of bounds")
-        flat = values.tolist()
-        return [flat[s:e] for s, e in zip(_starts(ends), ends, strict=True)]
-
-    def sized(name: str, dtype: str, size: int) -> npt.NDArray[Any]:
-        values = snapshot.array(name, dtype)
+    def sized(self, name: str, dtype: str, size: int) -> npt.NDArray[Any]:
+        values = self.snapshot.array(name, dtype)
         if len(values) != size:
             raise ValueError(f"{name}: {len(values)} values for {size} rows")
         return values
 
-    members = groups("fiber.neurons", neuron_count)
-    alive = sized("fiber.alive", "|u1", fiber_count).astype(bool).tolist()
-    if len(members) != fiber_count:
-        raise ValueError("fiber.neurons: one group per fiber expected")
-    fibers = list(map(FiberRecord, fiber_ids, map(tuple, members), alive))
-    documents = snapshot.texts("fiber.documents") if fiber_count else []
-    if len(documents) != fiber_count:
-        raise ValueError("fiber.documents: one per fiber expected")
+    def groups(self, name: str, count: int, bound: int, dtype: str = "<i4") -> _Groups:
+        """Group ``name`` (one per row of ``count``), its values in ``range(bound)``."""
+        values = self.snapshot.array(name, dtype)
+        ends = self.sized(f"{name}.ends", "<i8", count)
+        if (len(ends) and ends[-1] != len(values)) or (len(ends) and np.any(np.diff(ends) < 0)):
+            raise ValueError(f"{name}: groups do not cover the values")
+        if bound >= 0 and len(values) and not 0 <= values.min() <= values.max() < bound:
+            raise ValueError(f"{name}: a row out of bounds")
+        return _Groups(values, [0, *ends.tolist()])
+
+
+class _Groups:
+    """Row ``i``'s values are ``values[bounds[i]:bounds[i + 1]]``."""
+
+    def __init__(self, values: npt.NDArray[Any], bounds: list[int]) -> None:
+        self.values, self.bounds = values, bounds
+
+    def __call__(self, row: int) -> list[Any]:
+        return self.values[self.bounds[row] : self.bounds[row + 1]].tolist()  # type: ignore[no-any-return]
+
+
+def _load(index: BrainIndex, snapshot: Unpacked) -> None:
+    from neural_memory.engine.retrieval.index import _Links  # noqa: PLC0415 (it imports us)
+
+    read = _Reader(snapshot)
+    fibers, neurons = len(read.fiber_ids), len(read.neuron_ids)
+    alive = read.sized("fiber.alive", "|u1", fibers).astype(bool).tolist()
+    records = _records(read, alive)
+    documents = read.groups("fiber.documents", fibers, -1, "|u1")
+    columns = _columns(read, fibers, neurons)
+    graph = _neurons(read, fibers, neurons)
+    links = _Links()
+    slots = len(snapshot.array("link.weight", "<f8"))
+    links.source.frombytes(_rows(read.sized("link.source", "<i4", slots), neurons).tobytes())
+    links.target.frombytes(_rows(read.sized("link.target", "<i4", slots), neurons).tobytes())
+    links.both.extend(read.sized("link.both", "|u1", slots).tobytes())
+    links.weight.frombytes(read.sized("link.weight", "<f8", slots).tobytes())
+    synapse_ids = snapshot.texts("synapse.ids")
+    synapse_slots = _rows(read.sized("synapse.slots", "<i4", len(synapse_ids)), slots).tolist()
+    follower_ids = snapshot.texts("followers.ids")
+    waiting = read.groups("followers", len(follower_ids), fibers)
+    followers = {fiber_id: waiting(i) for i, fiber_id in enumerate(follower_ids)}
+    time_rows = _rows(snapshot.array("time_rows", "<i4"), neurons).tolist()
+    lexical = _lexical(snapshot)
+    if lexical.size != fibers:
+        raise ValueError("lexical index: one document per fiber expected")
+
+    # Everything read and checked: the index takes it in one go.
+    index.seq = snapshot.count("seq")
+    index.fibers = records
+    index.fiber_rows = {read.fiber_ids[r]: r for r in range(fibers) if alive[r]}
+    index._documents = LazyRows(fibers, lambda row: bytes(documents(row)).decode())
+    index._columns = columns
+    index.neurons = graph
+    index._links = links
+    index._synapses = dict(zip(synapse_ids, synapse_slots, strict=True))
+    index._followers = followers
+    index.time_rows = set(time_rows)
+    index.lexical = lexical
+    index._unembedded = set(range(fibers))
+
+
+def _records(read: _Reader, alive: list[bool]) -> LazyRows[FiberRecord]:
+    from neural_memory.engine.retrieval.index import FiberRecord  # noqa: PLC0415
+
+    members = read.groups("fiber.neurons", len(alive), len(read.neuron_ids))
+    ids = read.fiber_ids
+
+    def record(row: int) -> FiberRecord:
+        return FiberRecord(ids[row], tuple(members(row)), alive[row])
+
+    return LazyRows(len(alive), record)
+
+
+def _neurons(read: _Reader, fibers: int, count: int) -> _Neurons:
+    from neural_memory.engine.retrieval.index import _Neurons  # noqa: PLC0415
+
+    neurons = _Neurons()
+    neurons.ids = read.neuron_ids
+    neurons.rows = dict(zip(read.neuron_ids, range(count), strict=True))
+    codes = read.sized("neuron.types", "|i1", count)
+    if len(codes) and not _NO_TYPE <= codes.min() <= codes.max() < len(_TYPES):
+        raise ValueError("neuron.types: an unknown type")
+    neurons.items = [None if code == _NO_TYPE else _TYPES[code] for code in codes.tolist()]
+    neurons.fibers = LazyRows(count, read.groups("neuron.fibers", count, fibers))
+    linked = read.groups("neuron.links", count, count)
+    weights = read.sized("neuron.weights", "<f8", len(linked.values))
+    adjacency = _Groups(weights, linked.bounds)
+    neurons.adjacency = LazyRows(
+        count, lambda row: dict(zip(linked(row), adjacency(row), strict=True))
+    )
+    return neurons
+
+
+def _columns(read: _Reader, fibers: int, neurons: int) -> _FiberColumns:
+    from neural_memory.engine.retrieval.index import _FiberColumns  # noqa: PLC0415
 
     columns = _FiberColumns()
     for name, dtype in _COLUMNS.items():
-        values = sized(f"column.{name}", dtype, fiber_count)
+        values = read.sized(f"column.{name}", dtype, fibers)
         bound = _COLUMN_BOUNDS.get(name)
         if bound is not None and len(values):
-            limit = fiber_count if bound == "fiber" else neuron_count
+            limit = fibers if bound == "fiber" else neurons
             if not -1 <= values.min() <= values.max() < limit:
                 raise ValueError(f"column.{name}: a row out of bounds")
         column = getattr(columns, name)
@@ -170,37 +252,11 @@ def _load(index: BrainIndex, data: bytes) -> None:
             column.frombytes(values.tobytes())
         else:
             column.extend(values.tobytes())
+    return columns
 
-    neurons = _Neurons()
-    neurons.ids = neuron_ids
-    neurons.rows = dict(zip(neuron_ids, range(neuron_count), strict=True))
-    codes = sized("neuron.types", "|i1", neuron_count).tolist()
-    neurons.items = [None if code == _NO_TYPE else _TYPES[code] for code in codes]
-    neurons.fibers = groups("neuron.fibers", fiber_count)
-    linked = groups("neuron.links", neuron_count)
-    weights = snapshot.array("neuron.weights", "<f8").tolist()
-    if len(neurons.fibers) != neuron_count or len(linked) != neuron_count:
-        raise ValueError("neuron groups: one per neuron expected")
-    if sum(map(len, linked)) != len(weights):
-        raise ValueError("neuron.weights: one per link expected")
-    weight_runs = iter(weights)
-    neurons.adjacency = [dict(zip(keys, weight_runs)) for keys in linked]
 
-    links = _Links()
-    slot_count = len(snapshot.array("link.weight", "<f8"))
-    links.source.frombytes(_rows(sized("link.source", "<i4", slot_count), neuron_count))
-    links.target.frombytes(_rows(sized("link.target", "<i4", slot_count), neuron_count))
-    links.both.extend(sized("link.both", "|u1", slot_count).tobytes())
-    links.weight.frombytes(sized("link.weight", "<f8", slot_count).tobytes())
-    synapse_ids = snapshot.texts("synapse.ids")
-    slots = sized("synapse.slots", "<i4", len(synapse_ids))
-    synapses = dict(zip(synapse_ids, _rows(slots, slot_count, as_list=True), strict=True))
-
-    follower_ids = snapshot.texts("followers.ids")
-    followers = dict(zip(follower_ids, groups("followers", fiber_count), strict=True))
-    time_rows = set(_rows(snapshot.array("time_rows", "<i4"), neuron_count, as_list=True))
-    terms = snapshot.texts("lexical.terms")
-    lexical_arrays = {
+def _lexical(snapshot: Unpacked) -> LexicalIndex:
+    arrays = {
         name: snapshot.array(f"lexical.{name}", dtype)
         for name, dtype in (
             ("ends", "<i8"),
@@ -211,32 +267,11 @@ def _load(index: BrainIndex, data: bytes) -> None:
             ("live_length", "<f8"),
         )
     }
-    lexical = LexicalIndex.from_arrays(terms, lexical_arrays)
-    if lexical.size != fiber_count:
-        raise ValueError("lexical index: one document per fiber expected")
-
-    # Everything read and checked: the index takes it in one go.
-    index.seq = snapshot.count("seq")
-    index.fibers = fibers
-    index.fiber_rows = {fiber_ids[r]: r for r in range(fiber_count) if alive[r]}
-    index._documents = documents
-    index._columns = columns
-    index.neurons = neurons
-    index._links = links
-    index._synapses = synapses
-    index._followers = followers
-    index.time_rows = time_rows
-    index.lexical = lexical
-    index._unembedded = set(range(fiber_count))
+    return LexicalIndex.from_arrays(snapshot.texts("lexical.terms"), arrays)
 
 
-def _starts(ends: list[int]) -> list[int]:
-    """Where each group starts, given where each one ends."""
-    return [0, *ends[:-1]] if ends else []
-
-
-def _rows(values: npt.NDArray[Any], bound: int, *, as_list: bool = False) -> Any:
-    """``values`` checked to lie in ``range(bound)``: as bytes, or as a list."""
+def _rows(values: npt.NDArray[Any], bound: int) -> npt.NDArray[Any]:
+    """``values``, checked to lie in ``range(bound)``."""
     if len(values) and not 0 <= values.min() <= values.max() < bound:
         raise ValueError("a row out of bounds")
-    return values.tolist() if as_list else values.tobytes()
+    return values

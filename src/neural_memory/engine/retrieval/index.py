@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from array import array
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, MutableSequence, Sequence
 from dataclasses import dataclass, field, fields
 from itertools import chain, islice, repeat
 from typing import TYPE_CHECKING, cast, overload
@@ -95,8 +95,8 @@ class _Neurons:
     ids: list[str] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
     items: list[NeuronType | None] = field(default_factory=list)  # None: deleted or unknown
-    fibers: list[list[int]] = field(default_factory=list)
-    adjacency: list[dict[int, float]] = field(default_factory=list)
+    fibers: MutableSequence[list[int]] = field(default_factory=list)
+    adjacency: MutableSequence[dict[int, float]] = field(default_factory=list)
 
     def row(self, neuron_id: str) -> int:
         row = self.rows.get(neuron_id)
@@ -123,12 +123,12 @@ class BrainIndex:
         self.embedder = embedder
         self.seq = -1
         self.lexical = LexicalIndex()
-        self.fibers: list[FiberRecord] = []
+        self.fibers: MutableSequence[FiberRecord] = []
         self.fiber_rows: dict[str, int] = {}
         self.neurons = _Neurons()
         self.vectors = VectorStore()
         self._columns = _FiberColumns()
-        self._documents: list[str] = []  # fiber row -> its lexical terms, space-separated
+        self._documents: MutableSequence[str] = []  # fiber row -> its terms, space-separated
         self._followers: dict[str, list[int]] = {}  # fiber id -> rows that follow it, waiting
         self.time_rows: set[int] = set()
         self._synapses: dict[str, int] = {}  # synapse id -> its slot in _links
@@ -563,7 +563,7 @@ class BrainIndex:
 
 
 class _FiberNeurons(Sequence[tuple[int, ...]]):
-    def __init__(self, fibers: list[FiberRecord]) -> None:
+    def __init__(self, fibers: Sequence[FiberRecord]) -> None:
         self._fibers = fibers
 
     def __len__(self) -> int:
