@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from neural_memory.core.neuron import NeuronType
-from neural_memory.engine.retrieval._lazy_rows import LazyRows
+from neural_memory.engine.retrieval._lazy_rows import LazyRows, SortedIds, id_arrays
 from neural_memory.engine.retrieval._snapshot_codec import (
     SnapshotUnreadableError,
     Unpacked,
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FORMAT_VERSION", "SnapshotUnreadableError", "dump_index", "load_index"]
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 """Bumped whenever the index's state changes shape: an older snapshot then rebuilds."""
 
 _TYPES = list(NeuronType)
@@ -85,8 +85,7 @@ def dump_index(index: BrainIndex) -> bytes:
     out.groups("neuron.links", [links.keys() for links in neurons.adjacency])
     weights = chain.from_iterable(links.values() for links in neurons.adjacency)
     out.arrays["neuron.weights"] = np.fromiter(weights, dtype=np.float64)
-    out.texts("synapse.ids", list(index._synapses))
-    out.arrays["synapse.slots"] = np.fromiter(index._synapses.values(), dtype=np.int32)
+    out.arrays["synapse.ids"], out.arrays["synapse.slots"] = id_arrays(index._synapses)
     links = index._links
     out.arrays["link.source"] = np.frombuffer(links.source, dtype=np.int32)
     out.arrays["link.target"] = np.frombuffer(links.target, dtype=np.int32)
@@ -179,8 +178,10 @@ def _load(index: BrainIndex, snapshot: Unpacked) -> None:
     links.target.frombytes(_rows(read.sized("link.target", "<i4", slots), neurons).tobytes())
     links.both.extend(read.sized("link.both", "|u1", slots).tobytes())
     links.weight.frombytes(read.sized("link.weight", "<f8", slots).tobytes())
-    synapse_ids = snapshot.texts("synapse.ids")
-    synapse_slots = _rows(read.sized("synapse.slots", "<i4", len(synapse_ids)), slots).tolist()
+    synapse_ids = snapshot.byte_strings("synapse.ids")
+    synapse_slots = _rows(read.sized("synapse.slots", "<i4", len(synapse_ids)), slots)
+    if len(synapse_ids) > 1 and not np.all(synapse_ids[1:] > synapse_ids[:-1]):
+        raise ValueError("synapse.ids: not sorted")
     follower_ids = snapshot.texts("followers.ids")
     waiting = read.groups("followers", len(follower_ids), fibers)
     followers = {fiber_id: waiting(i) for i, fiber_id in enumerate(follower_ids)}
@@ -197,7 +198,7 @@ def _load(index: BrainIndex, snapshot: Unpacked) -> None:
     index._columns = columns
     index.neurons = graph
     index._links = links
-    index._synapses = dict(zip(synapse_ids, synapse_slots, strict=True))
+    index._synapses = SortedIds(synapse_ids, synapse_slots)
     index._followers = followers
     index.time_rows = set(time_rows)
     index.lexical = lexical

@@ -86,13 +86,20 @@ class Unpacked:
     def array(self, name: str, dtype: str) -> npt.NDArray[Any]:
         """The array ``name``, which must be of ``dtype``."""
         entry = self._entries.get(name)
-        if entry is None or entry[0] != dtype or dtype not in _DTYPES:
+        if entry is None or entry[0] != dtype or not _known(dtype):
             raise SnapshotUnreadableError(f"snapshot array {name!r} missing or not {dtype}")
         _, offset, length = entry
         size = np.dtype(dtype).itemsize
         if offset < 0 or length % size or offset + length > len(self._body):
             raise SnapshotUnreadableError(f"snapshot array {name!r} out of bounds")
         return np.frombuffer(self._body, dtype=dtype, count=length // size, offset=offset)
+
+    def byte_strings(self, name: str) -> npt.NDArray[np.bytes_]:
+        """The fixed-width byte strings ``name`` (whatever their width)."""
+        entry = self._entries.get(name)
+        if entry is None or not entry[0].startswith("|S"):
+            raise SnapshotUnreadableError(f"snapshot array {name!r} missing or not bytes")
+        return self.array(name, entry[0])
 
     def texts(self, name: str) -> list[str]:
         """The texts packed as ``name`` (with :func:`text_array`; its count in ``counts``)."""
@@ -113,6 +120,13 @@ class Unpacked:
         if count is None or count < 0:
             raise SnapshotUnreadableError(f"snapshot count {name!r} missing")
         return count
+
+
+def _known(dtype: str) -> bool:
+    """Whether arrays of ``dtype`` may be read (plain numbers, or fixed-width bytes)."""
+    if dtype in _DTYPES:
+        return True
+    return dtype.startswith("|S") and dtype[2:].isdigit() and 0 < int(dtype[2:]) <= 4096
 
 
 def unpack(data: bytes, version: int) -> Unpacked:

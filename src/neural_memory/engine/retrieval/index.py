@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from array import array
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, MutableSequence, Sequence
+from collections.abc import Iterable, Iterator, MutableMapping, MutableSequence, Sequence
 from dataclasses import dataclass, field, fields
 from itertools import chain, islice, repeat
 from typing import TYPE_CHECKING, cast, overload
@@ -131,7 +131,7 @@ class BrainIndex:
         self._documents: MutableSequence[str] = []  # fiber row -> its terms, space-separated
         self._followers: dict[str, list[int]] = {}  # fiber id -> rows that follow it, waiting
         self.time_rows: set[int] = set()
-        self._synapses: dict[str, int] = {}  # synapse id -> its slot in _links
+        self._synapses: MutableMapping[str, int] = {}  # synapse id -> its slot in _links
         self._links = _Links()
         self._unembedded: set[int] = set()  # rows added without a vector (no full scans)
         self._lock = asyncio.Lock()
