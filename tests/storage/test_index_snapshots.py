@@ -9,7 +9,7 @@ from neural_memory.errors import ValidationError
 from neural_memory.storage import Storage
 from neural_memory.storage._core import IndexSnapshot
 
-KEEPS_NONE = {"shared", "redis"}
+KEEPS_NONE = {"shared"}
 """Backends that store no snapshots (their indexes rebuild): a remote storage."""
 
 

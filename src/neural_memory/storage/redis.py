@@ -86,8 +86,9 @@ from neural_memory.core.synapse import Synapse
 from neural_memory.core.typed_memory import TypedMemory
 from neural_memory.errors import BrainNotFoundError, StorageError, StorageUnavailableError
 from neural_memory.storage import _redis_scripts as scripts
+from neural_memory.storage import _redis_snapshot
 from neural_memory.storage import memory as _memory
-from neural_memory.storage._core import JSONValue
+from neural_memory.storage._core import IndexSnapshot, JSONValue
 from neural_memory.storage._integrity import (
     StoredReferences,
     fiber_references,
@@ -539,6 +540,19 @@ class RedisStorage(Storage):
             done = await self._run("GUARDED_HSET", [self._brains_key, hash_key], [brain_id, *pairs])
         if not done:
             raise BrainNotFoundError(f"brain {brain_id!r} does not exist in this storage")
+
+    async def _get_index_snapshot(self, brain_id: str) -> IndexSnapshot | None:
+        with self._errors():
+            return await _redis_snapshot.get_index_snapshot(
+                self._redis, self._keys(brain_id).key("ix")
+            )
+
+    async def _put_index_snapshot(self, brain_id: str, snapshot: IndexSnapshot) -> bool:
+        key = self._keys(brain_id).key("ix")
+        with self._errors():
+            return await _redis_snapshot.put_index_snapshot(
+                self._redis, key, self._brains_key, brain_id, snapshot
+            )
 
     # -- change log, statistics ------------------------------------------------------------
 
