@@ -10,7 +10,7 @@ import pytest
 from neural_memory import BrainConfig
 from neural_memory.engine.encoder import MemoryEncoder
 from neural_memory.engine.handle import BrainHandle
-from neural_memory.engine.retrieval._lazy_rows import LazyRows, SortedIds, id_arrays
+from neural_memory.engine.retrieval._lazy_rows import LazyMap, LazyRows, SortedIds, id_arrays
 from neural_memory.engine.retrieval._snapshot import dump_index, load_index
 from neural_memory.engine.retrieval._snapshot_codec import (
     SnapshotUnreadableError,
@@ -33,6 +33,16 @@ def test_lazy_rows_make_each_row_once_when_read() -> None:
     assert list(rows) == [[0], [1], [2, 20], [3], [9]] and rows[1:3] == [[1], [2, 20]]
     with pytest.raises(TypeError):
         rows.insert(0, [7])
+
+
+def test_a_lazy_map_makes_each_value_once_and_keeps_added_keys() -> None:
+    made: list[int] = []
+    values = LazyMap(["a", "b"], lambda i: made.append(i) or [i])
+    assert "b" in values and "z" not in values and made == []
+    values.setdefault("b", []).append(10)
+    values.setdefault("c", []).append(2)
+    assert dict(values) == {"a": [0], "b": [1, 10], "c": [2]} and len(values) == 3
+    assert values.get("z") is None and made == [1, 0]
 
 
 def test_sorted_ids_behave_as_a_dict_through_any_changes() -> None:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, MutableMapping, MutableSequence
+from collections.abc import (
+    Callable,
+    Iterator,
+    Mapping,
+    MutableMapping,
+    MutableSequence,
+    Sequence,
+)
 from typing import TypeVar, overload
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["LazyRows", "SortedIds", "id_arrays"]
+__all__ = ["LazyMap", "LazyRows", "SortedIds", "id_arrays"]
 
 T = TypeVar("T")
 
@@ -67,6 +74,44 @@ class LazyRows(MutableSequence[T]):
 
     def __iter__(self) -> Iterator[T]:
         return (self[i] for i in range(len(self._items)))
+
+
+class LazyMap(MutableMapping[str, T]):
+    """``keys[i]`` -> ``make(i)``, made the first time it is read, then kept; keys may be added.
+
+    Iterates in the order of ``keys``, then of the keys added, as a dict filled that way.
+    Keys are never removed.
+    """
+
+    def __init__(self, keys: Sequence[str], make: Callable[[int], T]) -> None:
+        self._numbers = dict(zip(keys, range(len(keys)), strict=True))
+        self._make = make
+        self._made: dict[str, T] = {}
+        self._added = 0
+
+    def __getitem__(self, key: str) -> T:
+        value = self._made.get(key)
+        if value is None:
+            value = self._made[key] = self._make(self._numbers[key])
+        return value
+
+    def __setitem__(self, key: str, value: T) -> None:
+        if key not in self._made and key not in self._numbers:
+            self._added += 1
+        self._made[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        raise TypeError("LazyMap keys are never removed")
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._numbers or key in self._made
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._numbers
+        yield from (key for key in self._made if key not in self._numbers)
+
+    def __len__(self) -> int:
+        return len(self._numbers) + self._added
 
 
 class SortedIds(MutableMapping[str, int]):

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FORMAT_VERSION", "SnapshotUnreadableError", "dump_index", "load_index"]
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 """Bumped whenever the index's state changes shape: an older snapshot then rebuilds."""
 
 _TYPES = list(NeuronType)
@@ -67,7 +67,11 @@ def dump_index(index: BrainIndex) -> bytes:
     """The state of ``index`` as a snapshot (ValueError: a text cannot be packed)."""
     out = _Writer()
     out.counts["seq"] = index.seq
-    out.texts("fiber.ids", [record.id for record in index.fibers])
+    ids = [record.id.encode() for record in index.fibers]  # a replaced fiber: twice
+    if any(fiber_id.endswith(b"\x00") for fiber_id in ids):
+        raise ValueError("a fiber id ends with a NUL byte; it cannot be packed")
+    out.arrays["fiber.ids"] = np.array(ids, dtype=np.bytes_) if ids else np.array([], "S1")
+    out.arrays["fiber.live_ids"], out.arrays["fiber.live_rows"] = id_arrays(index.fiber_rows)
     out.groups("fiber.neurons", [record.neuron_rows for record in index.fibers])
     alive = [record.alive for record in index.fibers]
     out.arrays["fiber.alive"] = np.array(alive, dtype=np.uint8)
@@ -132,8 +136,13 @@ class _Reader:
 
     def __init__(self, snapshot: Unpacked) -> None:
         self.snapshot = snapshot
-        self.fiber_ids = snapshot.texts("fiber.ids")
+        self.fiber_ids = snapshot.byte_strings("fiber.ids")
+        self.fiber_count = len(self.fiber_ids)
         self.neuron_ids = snapshot.texts("neuron.ids")
+
+    def fiber_id(self, row: int) -> str:
+        """The id of fiber ``row``."""
+        return bytes(self.fiber_ids[row]).decode()
 
     def sized(self, name: str, dtype: str, size: int) -> npt.NDArray[Any]:
         values = self.snapshot.array(name, dtype)
@@ -166,7 +175,9 @@ def _load(index: BrainIndex, snapshot: Unpacked) -> None:
     from neural_memory.engine.retrieval.index import _Links  # noqa: PLC0415 (it imports us)
 
     read = _Reader(snapshot)
-    fibers, neurons = len(read.fiber_ids), len(read.neuron_ids)
+    fibers, neurons = read.fiber_count, len(read.neuron_ids)
+    live_ids = _sorted(snapshot.byte_strings("fiber.live_ids"))
+    live_rows = _rows(read.sized("fiber.live_rows", "<i4", len(live_ids)), fibers)
     alive = read.sized("fiber.alive", "|u1", fibers).astype(bool).tolist()
     records = _records(read, alive)
     documents = read.groups("fiber.documents", fibers, -1, "|u1")
@@ -178,10 +189,8 @@ def _load(index: BrainIndex, snapshot: Unpacked) -> None:
     links.target.frombytes(_rows(read.sized("link.target", "<i4", slots), neurons).tobytes())
     links.both.extend(read.sized("link.both", "|u1", slots).tobytes())
     links.weight.frombytes(read.sized("link.weight", "<f8", slots).tobytes())
-    synapse_ids = snapshot.byte_strings("synapse.ids")
+    synapse_ids = _sorted(snapshot.byte_strings("synapse.ids"))
     synapse_slots = _rows(read.sized("synapse.slots", "<i4", len(synapse_ids)), slots)
-    if len(synapse_ids) > 1 and not np.all(synapse_ids[1:] > synapse_ids[:-1]):
-        raise ValueError("synapse.ids: not sorted")
     follower_ids = snapshot.texts("followers.ids")
     waiting = read.groups("followers", len(follower_ids), fibers)
     followers = {fiber_id: waiting(i) for i, fiber_id in enumerate(follower_ids)}
@@ -193,7 +202,7 @@ def _load(index: BrainIndex, snapshot: Unpacked) -> None:
     # Everything read and checked: the index takes it in one go.
     index.seq = snapshot.count("seq")
     index.fibers = records
-    index.fiber_rows = {read.fiber_ids[r]: r for r in range(fibers) if alive[r]}
+    index.fiber_rows = SortedIds(live_ids, live_rows)
     index._documents = LazyRows(fibers, lambda row: bytes(documents(row)).decode())
     index._columns = columns
     index.neurons = graph
@@ -209,10 +218,9 @@ def _records(read: _Reader, alive: list[bool]) -> LazyRows[FiberRecord]:
     from neural_memory.engine.retrieval.index import FiberRecord  # noqa: PLC0415
 
     members = read.groups("fiber.neurons", len(alive), len(read.neuron_ids))
-    ids = read.fiber_ids
 
     def record(row: int) -> FiberRecord:
-        return FiberRecord(ids[row], tuple(members(row)), alive[row])
+        return FiberRecord(read.fiber_id(row), tuple(members(row)), alive[row])
 
     return LazyRows(len(alive), record)
 
@@ -269,6 +277,13 @@ def _lexical(snapshot: Unpacked) -> LexicalIndex:
         )
     }
     return LexicalIndex.from_arrays(snapshot.texts("lexical.terms"), arrays)
+
+
+def _sorted(ids: npt.NDArray[np.bytes_]) -> npt.NDArray[np.bytes_]:
+    """``ids``, checked to be sorted and unique (they are looked up by binary search)."""
+    if len(ids) > 1 and not np.all(ids[1:] > ids[:-1]):
+        raise ValueError("ids not sorted")
+    return ids
 
 
 def _rows(values: npt.NDArray[Any], bound: int) -> npt.NDArray[Any]:

@@ -124,7 +124,7 @@ class BrainIndex:
         self.seq = -1
         self.lexical = LexicalIndex()
         self.fibers: MutableSequence[FiberRecord] = []
-        self.fiber_rows: dict[str, int] = {}
+        self.fiber_rows: MutableMapping[str, int] = {}
         self.neurons = _Neurons()
         self.vectors = VectorStore()
         self._columns = _FiberColumns()

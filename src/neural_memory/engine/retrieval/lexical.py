@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -31,8 +31,8 @@ class LexicalIndex:
     def __init__(self, *, k1: float = 1.2, b: float = 0.75) -> None:
         self.k1 = k1
         self.b = b
-        self._rows: dict[str, array[int]] = {}
-        self._tfs: dict[str, array[float]] = {}
+        self._rows: MutableMapping[str, array[int]] = {}
+        self._tfs: MutableMapping[str, array[float]] = {}
         self._lengths: array[float] = array("f")
         self._alive: bytearray = bytearray()
         self._live_count = 0
