@@ -12,6 +12,7 @@ from neural_memory import Brain, BrainConfig
 from neural_memory.engine import handle as handle_module
 from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
 from neural_memory.engine.handle import BrainHandle
+from neural_memory.engine.retrieval import _snapshot as snapshot_module
 from neural_memory.engine.retrieval import ReflexPipeline
 from neural_memory.storage import SQLiteStorage, Storage
 from neural_memory.storage.sqlite_schema import SCHEMA_VERSION
@@ -185,3 +186,15 @@ async def test_closing_the_storage_saves_the_snapshot_of_a_large_enough_brain(
         storage.set_brain(brain.id)
         latest = await storage.get_index_snapshot()
         assert latest is not None and latest.seq == await storage.get_change_seq() > snapshot.seq
+
+
+async def test_a_snapshot_of_another_tokeniser_is_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "brain.db"
+    brain_id = await _snapshotted_brain(path)
+    _, expected = await _reopened_top(path, brain_id)
+    monkeypatch.setattr(snapshot_module, "TERMS_VERSION", "another tokeniser")
+    loaded_from, top = await _reopened_top(path, brain_id)
+    assert loaded_from == -1
+    assert top == expected

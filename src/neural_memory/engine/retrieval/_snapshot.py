@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from neural_memory.core.neuron import NeuronType
+from neural_memory.core.text import TERMS_VERSION
 from neural_memory.engine.retrieval._lazy_rows import LazyRows, SortedIds, id_arrays
 from neural_memory.engine.retrieval._snapshot_codec import (
     SnapshotUnreadableError,
@@ -40,7 +41,11 @@ if TYPE_CHECKING:
 __all__ = ["FORMAT_VERSION", "SnapshotUnreadableError", "dump_index", "load_index"]
 
 FORMAT_VERSION = 4
-"""Bumped whenever the index's state changes shape: an older snapshot then rebuilds."""
+"""Bumped whenever the index's state changes shape: an older snapshot then rebuilds.
+
+A snapshot also names the tokeniser of its documents (``core.text.TERMS_VERSION``): one of
+another tokeniser rebuilds too, so terms of two tokenisers never mix.
+"""
 
 _TYPES = list(NeuronType)
 _NO_TYPE = -1
@@ -67,6 +72,7 @@ def dump_index(index: BrainIndex) -> bytes:
     """The state of ``index`` as a snapshot (ValueError: a text cannot be packed)."""
     out = _Writer()
     out.counts["seq"] = index.seq
+    out.texts("tokeniser", [TERMS_VERSION])
     ids = [record.id.encode() for record in index.fibers]  # a replaced fiber: twice
     if any(fiber_id.endswith(b"\x00") for fiber_id in ids):
         raise ValueError("a fiber id ends with a NUL byte; it cannot be packed")
@@ -174,6 +180,8 @@ class _Groups:
 def _load(index: BrainIndex, snapshot: Unpacked) -> None:
     from neural_memory.engine.retrieval.index import _Links  # noqa: PLC0415 (it imports us)
 
+    if snapshot.texts("tokeniser") != [TERMS_VERSION]:
+        raise ValueError("the documents were tokenised by another tokeniser")
     read = _Reader(snapshot)
     fibers, neurons = read.fiber_count, len(read.neuron_ids)
     live_ids = _sorted(snapshot.byte_strings("fiber.live_ids"))
