@@ -12,8 +12,8 @@ from neural_memory import Brain, BrainConfig
 from neural_memory.engine import handle as handle_module
 from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
 from neural_memory.engine.handle import BrainHandle
-from neural_memory.engine.retrieval import _snapshot as snapshot_module
 from neural_memory.engine.retrieval import ReflexPipeline
+from neural_memory.engine.retrieval import _snapshot as snapshot_module
 from neural_memory.storage import SQLiteStorage, Storage
 from neural_memory.storage.sqlite_schema import SCHEMA_VERSION
 from tests.engine.test_retrieval import START, TEAM_FACTS, filler
