@@ -177,12 +177,12 @@ class StorageCore(abc.ABC):
         try:
             if self._state == "open":
                 await self._close_attachments()
-        finally:
+        finally:  # released even when a hook fails or the close is cancelled
             self._attachments.clear()
-        if self._state == "open":
+            if self._state == "open":
+                self._state = "closed"
+                await self._close()
             self._state = "closed"
-            await self._close()
-        self._state = "closed"
 
     async def _close_attachments(self) -> None:
         for slot in list(self._attachments.values()):
