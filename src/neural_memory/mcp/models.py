@@ -70,20 +70,32 @@ class WhyModel(BaseModel):
     )
 
 
-# A memory's shown metadata keys (speaker, ...) as typed fields, from core.fiber_metadata.
-if TYPE_CHECKING:  # a model built at run time: checkers see its base
-    _ShownMetadata = BaseModel
-else:
-    _ShownMetadata = metadata_fields_model("ShownMetadata", required=True)
-
-
-class RecalledMemory(_ShownMetadata):
-    """One recalled memory."""
-
+class _RecalledHead(BaseModel):
     memory_id: str
     content: str
     score: float
     occurred_at: datetime | None
+
+
+class _MemoryHead(BaseModel):
+    memory_id: str
+    content: str
+    occurred_at: datetime | None
+    created_at: datetime
+
+
+# Then a memory's shown metadata keys (speaker, ...) as typed fields, from core.fiber_metadata.
+if TYPE_CHECKING:  # models built at run time: checkers see their bases
+    _RecalledMetadata = _RecalledHead
+    _MemoryMetadata = _MemoryHead
+else:
+    _RecalledMetadata = metadata_fields_model("RecalledMetadata", base=_RecalledHead, required=True)
+    _MemoryMetadata = metadata_fields_model("MemoryMetadata", base=_MemoryHead, required=True)
+
+
+class RecalledMemory(_RecalledMetadata):
+    """One recalled memory."""
+
     why: WhyModel | None = None
 
 
@@ -96,13 +108,9 @@ class RecallResult(BaseModel):
     nothing_found: bool = Field(description="True when no memory matched the query.")
 
 
-class MemoryModel(_ShownMetadata):
+class MemoryModel(_MemoryMetadata):
     """One stored memory with its type and versions."""
 
-    memory_id: str
-    content: str
-    occurred_at: datetime | None
-    created_at: datetime
     type: str | None
     priority: int | None
     tags: list[str]

@@ -114,13 +114,20 @@ class DeletedResponse(BaseModel):
     deleted: bool
 
 
-# The shown metadata keys (speaker, ...) as typed fields, from core.fiber_metadata.
+class _MemoryHead(_Request):
+    text: Text
+    timestamp: Time | None = Field(
+        default=None, description="When it happened (ISO 8601; no zone = UTC). Default: now."
+    )
+
+
+# Then the shown metadata keys (speaker, ...) as typed fields, from core.fiber_metadata.
 if TYPE_CHECKING:  # a model built at run time: checkers see its base
-    _MemoryMetadata = _Request
+    _MemoryMetadata = _MemoryHead
 else:
     _MemoryMetadata = metadata_fields_model(
         "MemoryMetadata",
-        base=_Request,
+        base=_MemoryHead,
         types={ValueKind.TEXT: Name, ValueKind.ID: Name},
         note=" Kept in the metadata.",
     )
@@ -129,10 +136,6 @@ else:
 class MemoryRequest(_MemoryMetadata):
     """One memory to store."""
 
-    text: Text
-    timestamp: Time | None = Field(
-        default=None, description="When it happened (ISO 8601; no zone = UTC). Default: now."
-    )
     metadata: dict[str, Any] | None = None
     tags: list[Name] = Field(default_factory=list, max_length=MAX_TAGS)
     salience: Number = Field(default=0.5, ge=0, le=1)
