@@ -30,6 +30,7 @@ __all__ = [
     "MENTIONS",
     "PATTERN",
     "RESERVED_KEYS",
+    "SHOWN_KEYS",
     "SOURCES",
     "SPEAKER",
     "STAGE",
@@ -134,6 +135,13 @@ RESERVED_KEYS: Mapping[str, MetadataKey[Any]] = {
     )
 }
 """Reserved key name -> its :class:`MetadataKey` (every other key is free-form)."""
+
+SHOWN_KEYS: tuple[MetadataKey[Any], ...] = (SPEAKER,)
+"""The reserved keys the interfaces show as fields of a memory of their own.
+
+The HTTP API's and the MCP tools' memory models get one typed field per key here
+(``server/metadata_fields.py``); the other keys stay inside ``metadata``.
+"""
 
 _EXPECTED = {
     ValueKind.TEXT: "a string",

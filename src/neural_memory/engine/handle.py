@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from neural_memory.core._validation import require_text
 from neural_memory.engine._group_commit import DeltaCommitter
-from neural_memory.errors import NotFoundError, ValidationError
+from neural_memory.errors import NeuralMemoryError, NotFoundError, ValidationError
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
 
@@ -31,11 +31,22 @@ if TYPE_CHECKING:
     from neural_memory.engine.embeddings import Embedder
     from neural_memory.engine.retrieval.index import BrainIndex
 
-__all__ = ["BrainHandle", "ThreadTail", "thread_key"]
+__all__ = [
+    "SNAPSHOT_MIN_CHANGES",
+    "SNAPSHOT_MIN_MEMORIES",
+    "BrainHandle",
+    "ThreadTail",
+    "thread_key",
+]
 
 T = TypeVar("T")
 
 _ATTACHMENT = "engine.handle"
+
+SNAPSHOT_MIN_MEMORIES = 1_000
+"""Smaller brains are not snapshotted on close (rebuilding them takes milliseconds)."""
+SNAPSHOT_MIN_CHANGES = 1_000
+"""Changes past the stored snapshot before closing stores a new one (replaying is cheap)."""
 _THREAD_KEY = "thread.tail"
 
 
@@ -144,6 +155,40 @@ class BrainHandle:
         await index.load_fibers()
         fibers = [r.loaded for r in index.fibers if r.alive and r.loaded is not None]
         return sorted(fibers, key=lambda fiber: (fiber.created_at, fiber.id))
+
+    async def save_index_snapshot(self) -> bool:
+        """Store the brain's recall index for the next process that opens the brain.
+
+        That process loads it and replays the changes since (``storage.put_index_snapshot``)
+        instead of rebuilding the index from every row. True when stored; False when the
+        handle holds no index yet, the storage keeps no snapshots, or a newer one is stored.
+        """
+        index = next(iter(self._indexes.values()), None)
+        if index is None:
+            return False
+        await index.sync()
+        snapshot = await index.snapshot()
+        if snapshot is None or not await self._storage.put_index_snapshot(snapshot):
+            return False
+        index.snapshot_seq = snapshot.seq
+        return True
+
+    async def before_storage_close(self) -> None:
+        """Save the index snapshot when it moved on enough since the stored one.
+
+        Called by the storage as it closes, off the recall path: a brain of at least
+        ``SNAPSHOT_MIN_MEMORIES`` memories whose index is ``SNAPSHOT_MIN_CHANGES`` changes
+        past its stored snapshot (or has none) is saved. Failing to save loses nothing.
+        """
+        index = next(iter(self._indexes.values()), None)
+        if index is None or index.seq < 0 or index.memory_count < SNAPSHOT_MIN_MEMORIES:
+            return
+        if index.snapshot_seq >= 0 and index.seq - index.snapshot_seq < SNAPSHOT_MIN_CHANGES:
+            return
+        try:
+            await self.save_index_snapshot()
+        except NeuralMemoryError:
+            return  # a saving, not a duty: the next process rebuilds or replays more
 
     def indexes(self) -> list[BrainIndex]:
         """Every index this handle keeps (one per embedding model used so far)."""

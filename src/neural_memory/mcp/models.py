@@ -7,15 +7,15 @@ short and a change in a core dataclass never leaks onto the wire by accident.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
 from neural_memory.core.alert import Alert
-from neural_memory.core.fiber import Fiber
-from neural_memory.core.fiber_metadata import SPEAKER
 from neural_memory.core.typed_memory import TypedMemory
 from neural_memory.engine.memories import MemoryView
 from neural_memory.engine.retrieval import Explanation, RetrievalResult, ScoredFiber
+from neural_memory.server.metadata_fields import metadata_fields_model, shown_metadata
 
 __all__ = [
     "AlertModel",
@@ -70,14 +70,32 @@ class WhyModel(BaseModel):
     )
 
 
-class RecalledMemory(BaseModel):
-    """One recalled memory."""
-
+class _RecalledHead(BaseModel):
     memory_id: str
     content: str
     score: float
     occurred_at: datetime | None
-    speaker: str | None = Field(description=SPEAKER.meaning)
+
+
+class _MemoryHead(BaseModel):
+    memory_id: str
+    content: str
+    occurred_at: datetime | None
+    created_at: datetime
+
+
+# Then a memory's shown metadata keys (speaker, ...) as typed fields, from core.fiber_metadata.
+if TYPE_CHECKING:  # models built at run time: checkers see their bases
+    _RecalledMetadata = _RecalledHead
+    _MemoryMetadata = _MemoryHead
+else:
+    _RecalledMetadata = metadata_fields_model("RecalledMetadata", base=_RecalledHead, required=True)
+    _MemoryMetadata = metadata_fields_model("MemoryMetadata", base=_MemoryHead, required=True)
+
+
+class RecalledMemory(_RecalledMetadata):
+    """One recalled memory."""
+
     why: WhyModel | None = None
 
 
@@ -90,14 +108,9 @@ class RecallResult(BaseModel):
     nothing_found: bool = Field(description="True when no memory matched the query.")
 
 
-class MemoryModel(BaseModel):
+class MemoryModel(_MemoryMetadata):
     """One stored memory with its type and versions."""
 
-    memory_id: str
-    content: str
-    occurred_at: datetime | None
-    created_at: datetime
-    speaker: str | None = Field(description=SPEAKER.meaning)
     type: str | None
     priority: int | None
     tags: list[str]
@@ -182,10 +195,6 @@ class ConsolidateResult(BaseModel):
     expired: int
 
 
-def _speaker(fiber: Fiber | ScoredFiber) -> str | None:
-    return SPEAKER.get(fiber.metadata)
-
-
 def _why(fiber: ScoredFiber, why: Explanation) -> WhyModel:
     return WhyModel(
         lexical=fiber.lexical,
@@ -211,7 +220,7 @@ def recall_result(result: RetrievalResult) -> RecallResult:
                 content=f.content,
                 score=f.score,
                 occurred_at=f.occurred_at,
-                speaker=_speaker(f),
+                **shown_metadata(f.metadata),
                 why=_why(f, f.why) if f.why is not None else None,
             )
             for f in result.fibers
@@ -227,7 +236,7 @@ def memory_model(view: MemoryView) -> MemoryModel:
         content=fiber.content,
         occurred_at=fiber.occurred_at,
         created_at=fiber.created_at,
-        speaker=_speaker(fiber),
+        **shown_metadata(fiber.metadata),
         type=typed.memory_type.value if typed else None,
         priority=int(typed.priority) if typed else None,
         tags=sorted(fiber.tags | (typed.tags if typed else frozenset())),

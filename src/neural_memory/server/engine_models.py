@@ -7,12 +7,13 @@ so a change in a core dataclass never leaks onto the wire by accident.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
-from neural_memory.core.fiber_metadata import SPEAKER
+from neural_memory.core.fiber_metadata import ValueKind
 from neural_memory.server._types import Flag, NoNul, NotBlank, Number, Time, Whole, WholeNumber
+from neural_memory.server.metadata_fields import metadata_fields_model
 from neural_memory.server.record_schemas import NOT_BLANK_NO_NUL
 from neural_memory.sharing.limits import MAX_NAME_LENGTH, MAX_TAGS, MAX_TEXT_LENGTH
 
@@ -113,16 +114,28 @@ class DeletedResponse(BaseModel):
     deleted: bool
 
 
-class MemoryRequest(_Request):
-    """One memory to store."""
-
+class _MemoryHead(_Request):
     text: Text
     timestamp: Time | None = Field(
         default=None, description="When it happened (ISO 8601; no zone = UTC). Default: now."
     )
-    speaker: Name | None = Field(
-        default=None, description=f"{SPEAKER.meaning} Kept in the metadata."
+
+
+# Then the shown metadata keys (speaker, ...) as typed fields, from core.fiber_metadata.
+if TYPE_CHECKING:  # a model built at run time: checkers see its base
+    _MemoryMetadata = _MemoryHead
+else:
+    _MemoryMetadata = metadata_fields_model(
+        "MemoryMetadata",
+        base=_MemoryHead,
+        types={ValueKind.TEXT: Name, ValueKind.ID: Name},
+        note=" Kept in the metadata.",
     )
+
+
+class MemoryRequest(_MemoryMetadata):
+    """One memory to store."""
+
     metadata: dict[str, Any] | None = None
     tags: list[Name] = Field(default_factory=list, max_length=MAX_TAGS)
     salience: Number = Field(default=0.5, ge=0, le=1)

@@ -10,7 +10,6 @@ from pydantic import BaseModel
 from neural_memory.core.alert import Alert, AlertStatus
 from neural_memory.core.brain import Brain, BrainConfig
 from neural_memory.core.clock import as_utc
-from neural_memory.core.fiber_metadata import SPEAKER
 from neural_memory.engine.consolidation import ConsolidationPolicy, consolidate
 from neural_memory.engine.encoder import MemoryEncoder
 from neural_memory.engine.health import run_health_pulse
@@ -51,6 +50,7 @@ from neural_memory.server.engine_models import (
     StatsResponse,
     WhyModel,
 )
+from neural_memory.server.metadata_fields import given_metadata
 from neural_memory.sharing.limits import MAX_ID_LENGTH
 
 __all__ = ["ERROR_RESPONSES", "ID_PATTERN", "router", "server_state", "shaped"]
@@ -149,8 +149,7 @@ async def delete_brain(brain_id: BrainId, state: State) -> DeletedResponse:
 async def remember(body: MemoryRequest, brain: CurrentBrain, state: State) -> MemoryResponse:
     """Encode one memory (text -> neurons, synapses and a fiber) in one transaction."""
     metadata = dict(body.metadata or {})
-    if body.speaker is not None:
-        metadata[SPEAKER.name] = body.speaker
+    metadata.update(given_metadata(body))
     encoder = MemoryEncoder(
         state.view(brain.id), brain.config, embedder=state.embedder, planner=state.planner
     )

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, Self, cast, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -43,7 +43,7 @@ from neural_memory.storage.filters import (
 if TYPE_CHECKING:
     from neural_memory.storage.base import Storage
 
-__all__ = ["FiberRows", "GraphRows", "StorageCore", "fiber_rows_of"]
+__all__ = ["FiberRows", "GraphRows", "IndexSnapshot", "StorageCore", "fiber_rows_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +91,30 @@ class FiberRows:
     follows: list[str | None]
     terms: list[str | None]
     contents: list[str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class IndexSnapshot:
+    """A brain's recall index as the engine saved it: opaque bytes and the seq they reflect.
+
+    Storage keeps the bytes and never reads them; the engine checks them when it loads one
+    (``engine/retrieval/_snapshot.py``) and rebuilds its index when they do not fit.
+
+    Attributes:
+        seq: The brain's change seq the snapshot reflects (changes after it are replayed).
+        data: The snapshot.
+    """
+
+    seq: int
+    data: bytes
+
+
+@runtime_checkable
+class ClosingAttachment(Protocol):
+    """An attachment (``storage.attachments``) told when its storage is about to close."""
+
+    async def before_storage_close(self) -> None:
+        """Finish work that needs the open storage (it closes right after)."""
 
 
 def fiber_rows_of(fibers: list[Fiber]) -> FiberRows:
@@ -145,12 +169,26 @@ class StorageCore(abc.ABC):
                 self._state = "open"
 
     async def close(self) -> None:
-        """Release every resource (connections, threads, attachments). Safe to call twice."""
-        self._attachments.clear()
-        if self._state == "open":
+        """Release every resource (connections, threads, attachments). Safe to call twice.
+
+        Attachments with a ``before_storage_close`` coroutine method (the engine's brain
+        handles, which save their index snapshot) are awaited first, while still open.
+        """
+        try:
+            if self._state == "open":
+                await self._close_attachments()
+        finally:  # released even when a hook fails or the close is cancelled
+            self._attachments.clear()
+            if self._state == "open":
+                self._state = "closed"
+                await self._close()
             self._state = "closed"
-            await self._close()
-        self._state = "closed"
+
+    async def _close_attachments(self) -> None:
+        for slot in list(self._attachments.values()):
+            for value in list(slot.values()):
+                if isinstance(value, ClosingAttachment):
+                    await value.before_storage_close()
 
     @property
     def closed(self) -> bool:
@@ -367,6 +405,17 @@ class StorageCore(abc.ABC):
 
     @abc.abstractmethod
     async def _get_stats(self, brain_id: str, now: datetime) -> BrainStats: ...
+
+    async def _get_index_snapshot(self, brain_id: str) -> IndexSnapshot | None:
+        """The brain's stored index snapshot. This default keeps none (indexes rebuild)."""
+        return None
+
+    async def _put_index_snapshot(self, brain_id: str, snapshot: IndexSnapshot) -> bool:
+        """Store ``snapshot`` unless one of a later seq is stored; True when stored.
+
+        This default keeps none and returns False (a remote storage, for instance).
+        """
+        return False
 
     async def _fiber_rows(self, brain_id: str) -> FiberRows:
         """The brain's memories as :class:`FiberRows`, oldest first.

@@ -25,6 +25,7 @@ from neural_memory.errors import StorageError
 __all__ = ["BRAIN_TABLES", "SCHEMA_VERSION", "migrate", "quote_identifier"]
 
 BRAIN_TABLES = (
+    "index_snapshots",
     "changes",
     "vectors",
     "meta",
@@ -39,7 +40,7 @@ BRAIN_TABLES = (
 )
 """Every table holding rows of a brain (``brain`` column), emptied when it is deleted."""
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The schema version this release reads and writes (older versions are migrated on start)."""
 
 _ID = 'text COLLATE "C" NOT NULL'
@@ -210,6 +211,10 @@ _MIGRATIONS: dict[int, str] = {
     # Deleting a memory finds the memories it supersedes through an index, not a scan.
     3: "CREATE INDEX fibers_by_successor ON fibers (brain, superseded_by) "
     "WHERE superseded_by IS NOT NULL",
+    # Each brain's recall-index snapshot (engine/retrieval/_snapshot.py), tagged with the
+    # change seq it reflects: a new process loads it instead of rebuilding the index.
+    4: f"CREATE TABLE index_snapshots (brain {_BRAIN} PRIMARY KEY, seq bigint NOT NULL, "
+    "data bytea NOT NULL)",
 }
 """Version -> the statements that bring a schema of the version before it to it."""
 

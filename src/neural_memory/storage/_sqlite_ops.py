@@ -41,6 +41,7 @@ _I = TypeVar("_I")
 
 _NUM = "SELECT num FROM brains WHERE id = ?"
 _BRAIN_TABLES = (
+    "index_snapshots",
     "changes",
     "vectors",
     "meta",

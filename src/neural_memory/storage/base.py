@@ -23,7 +23,13 @@ from neural_memory.core.synapse import Synapse, SynapseType
 from neural_memory.core.typed_memory import MemoryType, Priority, TypedMemory
 from neural_memory.errors import AlreadyExistsError, NotFoundError, ValidationError
 from neural_memory.storage._accesses import as_record_updates
-from neural_memory.storage._core import FiberRows, GraphRows, JSONValue, StorageCore
+from neural_memory.storage._core import (
+    FiberRows,
+    GraphRows,
+    IndexSnapshot,
+    JSONValue,
+    StorageCore,
+)
 from neural_memory.storage._limits import check_batch, check_meta
 from neural_memory.storage.batch import WriteBatch
 from neural_memory.storage.filters import (
@@ -509,6 +515,32 @@ class Storage(StorageCore):
     async def get_fiber_rows(self) -> FiberRows:
         """The current brain's memories as plain columns, oldest first (for recall indexes)."""
         return await self._fiber_rows(await self._current_brain())
+
+    # -- recall-index snapshots ------------------------------------------------------------
+
+    async def get_index_snapshot(self) -> IndexSnapshot | None:
+        """The current brain's stored recall-index snapshot, or None.
+
+        The engine saves its index here (:meth:`put_index_snapshot`) so that a new process
+        loads it and replays the change log since, instead of rebuilding from every row.
+        Deleted with the brain. A backend may keep none (then this is always None).
+        """
+        return await self._get_index_snapshot(await self._current_brain())
+
+    async def put_index_snapshot(self, snapshot: IndexSnapshot) -> bool:
+        """Store ``snapshot`` for the current brain, replacing the stored one.
+
+        A stored snapshot of a later seq is kept instead (False is returned); True when
+        ``snapshot`` was stored. The bytes are opaque to storage.
+        """
+        if not isinstance(snapshot, IndexSnapshot):
+            raise ValidationError(f"expected an IndexSnapshot, got {type(snapshot).__name__}")
+        seq = snapshot.seq
+        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+            raise ValidationError(f"snapshot seq must be a non-negative integer, got {seq!r}")
+        if not isinstance(snapshot.data, bytes):
+            raise ValidationError("snapshot data must be bytes")
+        return await self._put_index_snapshot(await self._current_brain(), snapshot)
 
     async def get_stats(self, *, now: datetime | None = None) -> BrainStats:
         """Counts for the current brain (expiry judged at ``now``, default now)."""

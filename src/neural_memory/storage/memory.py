@@ -23,7 +23,7 @@ from neural_memory.core.synapse import Synapse
 from neural_memory.core.typed_memory import TypedMemory
 from neural_memory.errors import AlreadyExistsError, ValidationError
 from neural_memory.storage import _integrity as integrity
-from neural_memory.storage._core import JSONValue
+from neural_memory.storage._core import IndexSnapshot, JSONValue
 from neural_memory.storage._write_common import change_entries, neuron_lookups
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
@@ -58,6 +58,7 @@ class _BrainData:
     """model -> fiber id -> vector."""
     seq: int = 0
     changes: list[ChangeRecord] = field(default_factory=list)
+    index_snapshot: IndexSnapshot | None = None
 
 
 class InMemoryStorage(Storage):
@@ -240,6 +241,16 @@ class InMemoryStorage(Storage):
         if ids is None:
             return dict(stored)
         return {fiber_id: stored[fiber_id] for fiber_id in ids if fiber_id in stored}
+
+    async def _get_index_snapshot(self, brain_id: str) -> IndexSnapshot | None:
+        return self._brains[brain_id].index_snapshot
+
+    async def _put_index_snapshot(self, brain_id: str, snapshot: IndexSnapshot) -> bool:
+        data = self._brains[brain_id]
+        if data.index_snapshot is not None and data.index_snapshot.seq > snapshot.seq:
+            return False
+        data.index_snapshot = snapshot
+        return True
 
     # -- change log, statistics ------------------------------------------------------------
 

@@ -50,8 +50,9 @@ except ImportError as _missing:  # pragma: no cover - the extra is installed in 
         "PostgresStorage needs asyncpg: pip install 'neural-memory-brain[postgres]'"
     ) from _missing
 
+from neural_memory.storage import _postgres_snapshot
 from neural_memory.storage import _sqlite_rows as rows
-from neural_memory.storage._core import FiberRows, GraphRows, JSONValue
+from neural_memory.storage._core import FiberRows, GraphRows, IndexSnapshot, JSONValue
 from neural_memory.storage._postgres_schema import BRAIN_TABLES, migrate, quote_identifier
 from neural_memory.storage._postgres_write import (
     PUT_ALERTS,
@@ -487,6 +488,14 @@ class PostgresStorage(Storage):
         async with self._connection() as conn, conn.transaction():
             brain = await self._brain_number(conn, brain_id)
             await conn.execute(PUT_META, brain, [key], [text])
+
+    async def _get_index_snapshot(self, brain_id: str) -> IndexSnapshot | None:
+        async with self._connection() as conn:
+            return await _postgres_snapshot.get_index_snapshot(conn, brain_id)
+
+    async def _put_index_snapshot(self, brain_id: str, snapshot: IndexSnapshot) -> bool:
+        async with self._connection() as conn:
+            return await _postgres_snapshot.put_index_snapshot(conn, brain_id, snapshot)
 
     async def _graph_rows(self, brain_id: str) -> GraphRows:
         neurons_sql = f"SELECT id, type FROM neurons WHERE brain = {_B} ORDER BY ord"

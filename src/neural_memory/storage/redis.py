@@ -32,6 +32,7 @@ the braces delimit the id, so no brain's prefix is a prefix of another's)::
     P r / P rctr         zset / string   recall events by created_at (member: 16-digit
                                  insertion counter + JSON, so ties keep insertion order)
     P seq                string  the brain's change sequence (INCRBY)
+    P ix                 hash    the recall index's snapshot: seq, data (base64)
     P log                zset    change log: member ``seq|kind|id`` scored by seq, trimmed to
                                  ``CHANGE_LOG_LIMIT`` entries (shared with InMemoryStorage)
 
@@ -91,9 +92,10 @@ from neural_memory.core.synapse import Synapse
 from neural_memory.core.typed_memory import TypedMemory
 from neural_memory.errors import BrainNotFoundError, StorageError, StorageUnavailableError
 from neural_memory.storage import _redis_scripts as scripts
+from neural_memory.storage import _redis_snapshot
 from neural_memory.storage import memory as _memory
 from neural_memory.storage._accesses import as_record_updates
-from neural_memory.storage._core import JSONValue
+from neural_memory.storage._core import IndexSnapshot, JSONValue
 from neural_memory.storage._integrity import (
     StoredReferences,
     fiber_references,
@@ -594,6 +596,19 @@ class RedisStorage(Storage):
             done = await self._run("GUARDED_HSET", [self._brains_key, hash_key], [brain_id, *pairs])
         if not done:
             raise BrainNotFoundError(f"brain {brain_id!r} does not exist in this storage")
+
+    async def _get_index_snapshot(self, brain_id: str) -> IndexSnapshot | None:
+        with self._errors():
+            return await _redis_snapshot.get_index_snapshot(
+                self._redis, self._keys(brain_id).key("ix")
+            )
+
+    async def _put_index_snapshot(self, brain_id: str, snapshot: IndexSnapshot) -> bool:
+        key = self._keys(brain_id).key("ix")
+        with self._errors():
+            return await _redis_snapshot.put_index_snapshot(
+                self._redis, key, self._brains_key, brain_id, snapshot
+            )
 
     # -- change log, statistics ------------------------------------------------------------
 

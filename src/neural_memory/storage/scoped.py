@@ -26,7 +26,7 @@ from neural_memory.core.project import Project
 from neural_memory.core.synapse import Synapse
 from neural_memory.core.typed_memory import TypedMemory
 from neural_memory.errors import StorageClosedError, ValidationError
-from neural_memory.storage._core import FiberRows, GraphRows, JSONValue
+from neural_memory.storage._core import FiberRows, GraphRows, IndexSnapshot, JSONValue
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
 from neural_memory.storage.filters import (
@@ -179,6 +179,12 @@ class ScopedStorage(Storage):
 
     async def _graph_rows(self, brain_id: str) -> GraphRows:
         return await self._base._graph_rows(brain_id)
+
+    async def _get_index_snapshot(self, brain_id: str) -> IndexSnapshot | None:
+        return await self._base._get_index_snapshot(brain_id)
+
+    async def _put_index_snapshot(self, brain_id: str, snapshot: IndexSnapshot) -> bool:
+        return await self._base._put_index_snapshot(brain_id, snapshot)
 
     async def _fiber_rows(self, brain_id: str) -> FiberRows:
         return await self._base._fiber_rows(brain_id)

@@ -41,7 +41,8 @@ from neural_memory.errors import (
 )
 from neural_memory.storage import _sqlite_ops as ops
 from neural_memory.storage import _sqlite_rows as rows
-from neural_memory.storage._core import FiberRows, GraphRows, JSONValue
+from neural_memory.storage import _sqlite_snapshot
+from neural_memory.storage._core import FiberRows, GraphRows, IndexSnapshot, JSONValue
 from neural_memory.storage._sqlite_write import (
     PUT_META,
     TOUCHING_IDS,
@@ -349,6 +350,12 @@ class SQLiteStorage(Storage):
 
     async def _fiber_rows(self, brain_id: str) -> FiberRows:
         return await self._run(ops.fiber_rows, brain_id)
+
+    async def _get_index_snapshot(self, brain_id: str) -> IndexSnapshot | None:
+        return await self._run(_sqlite_snapshot.get_index_snapshot, brain_id)
+
+    async def _put_index_snapshot(self, brain_id: str, snapshot: IndexSnapshot) -> bool:
+        return await self._run(_sqlite_snapshot.put_index_snapshot, brain_id, snapshot)
 
     async def _get_vectors(
         self, brain_id: str, model: str, ids: frozenset[str] | None

@@ -16,7 +16,7 @@ from neural_memory.storage._sqlite_rows import stored_terms
 
 __all__ = ["SCHEMA_VERSION", "prepare_schema"]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """The schema version this release reads and writes (older versions are migrated on open)."""
 
 # Every brain-scoped table is keyed by (brain, id), where ``brain`` is the brain's row number
@@ -204,10 +204,22 @@ CREATE INDEX fibers_by_successor ON fibers (brain, superseded_by)
     WHERE superseded_by IS NOT NULL
 """
 
+# Version 5: each brain's recall-index snapshot (engine/retrieval/_snapshot.py), one blob
+# tagged with the change seq it reflects, so a new process opens a large brain without
+# rebuilding its index from every row.
+_MIGRATION_V5 = """
+CREATE TABLE index_snapshots (
+    brain INTEGER PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    data BLOB NOT NULL
+)
+"""
+
 _MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     2: lambda conn: _execute_script(conn, _MIGRATION_V2),
     3: _add_terms,
     4: lambda conn: _execute_script(conn, _MIGRATION_V4),
+    5: lambda conn: _execute_script(conn, _MIGRATION_V5),
 }
 """Version -> what brings a database of the version before it to it."""
 

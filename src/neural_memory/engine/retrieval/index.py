@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from array import array
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, MutableMapping, MutableSequence, Sequence
 from dataclasses import dataclass, field, fields
 from itertools import chain, islice, repeat
 from typing import TYPE_CHECKING, cast, overload
@@ -25,13 +25,18 @@ from neural_memory.core.fiber import Fiber
 from neural_memory.core.neuron import NeuronType, stable_neuron_id
 from neural_memory.core.synapse import Synapse
 from neural_memory.engine.extraction import word_key
+from neural_memory.engine.retrieval._snapshot import (
+    SnapshotUnreadableError,
+    dump_index,
+    load_index,
+)
 from neural_memory.engine.retrieval.context import format_memory, same_line
 from neural_memory.engine.retrieval.lexical import LexicalIndex, group_bounds
 from neural_memory.engine.retrieval.vectors import VectorStore
 from neural_memory.engine.text import document_terms
 from neural_memory.engine.tokens import count_tokens
 from neural_memory.errors import NeuralMemoryError, NotFoundError
-from neural_memory.storage._core import FiberRows, GraphRows, fiber_rows_of
+from neural_memory.storage._core import FiberRows, GraphRows, IndexSnapshot, fiber_rows_of
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import FiberVector, WriteBatch
 
@@ -90,8 +95,8 @@ class _Neurons:
     ids: list[str] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
     items: list[NeuronType | None] = field(default_factory=list)  # None: deleted or unknown
-    fibers: list[list[int]] = field(default_factory=list)
-    adjacency: list[dict[int, float]] = field(default_factory=list)
+    fibers: MutableSequence[list[int]] = field(default_factory=list)
+    adjacency: MutableSequence[dict[int, float]] = field(default_factory=list)
 
     def row(self, neuron_id: str) -> int:
         row = self.rows.get(neuron_id)
@@ -118,18 +123,20 @@ class BrainIndex:
         self.embedder = embedder
         self.seq = -1
         self.lexical = LexicalIndex()
-        self.fibers: list[FiberRecord] = []
-        self.fiber_rows: dict[str, int] = {}
+        self.fibers: MutableSequence[FiberRecord] = []
+        self.fiber_rows: MutableMapping[str, int] = {}
         self.neurons = _Neurons()
         self.vectors = VectorStore()
         self._columns = _FiberColumns()
-        self._documents: list[str] = []  # fiber row -> its lexical terms, space-separated
+        self._documents: MutableSequence[str] = []  # fiber row -> its terms, space-separated
         self._followers: dict[str, list[int]] = {}  # fiber id -> rows that follow it, waiting
         self.time_rows: set[int] = set()
-        self._synapses: dict[str, int] = {}  # synapse id -> its slot in _links
+        self._synapses: MutableMapping[str, int] = {}  # synapse id -> its slot in _links
         self._links = _Links()
         self._unembedded: set[int] = set()  # rows added without a vector (no full scans)
         self._lock = asyncio.Lock()
+        self.snapshot_seq = -1
+        """The seq of the stored snapshot this index loaded or saved (-1: none)."""
 
     # -- sync --------------------------------------------------------------------------------
 
@@ -137,16 +144,50 @@ class BrainIndex:
         """Catch up with every change the brain's storage has seen since the last sync."""
         async with self._lock:
             seq = await self.storage.get_change_seq()
-            if seq == self.seq:
-                await self._embed_missing()
-                return
-            changes = await self.storage.get_changes(self.seq) if self.seq >= 0 else None
-            if changes is None:
-                await self._rebuild()
-            else:
-                await self._replay(changes)
+            if self.seq < 0:
+                await self._open(seq)
+            elif seq != self.seq:
+                changes = await self.storage.get_changes(self.seq)
+                if changes is None:
+                    await self._rebuild()
+                else:
+                    await self._replay(changes)
             self.seq = max(seq, self.seq)
             await self._embed_missing()
+
+    async def _open(self, seq: int) -> None:
+        """Load the brain's stored snapshot and replay the changes since; else rebuild.
+
+        A snapshot that is missing, newer than the brain (``seq``), older than the change
+        log reaches, damaged or of another format is ignored.
+        """
+        snapshot = await self.storage.get_index_snapshot()
+        changes = None
+        if snapshot is not None and snapshot.seq <= seq:
+            changes = await self.storage.get_changes(snapshot.seq)
+        if snapshot is None or changes is None:
+            await self._rebuild()
+            return
+        try:
+            load_index(self, snapshot.data)
+        except SnapshotUnreadableError:
+            await self._rebuild()
+            return
+        self.snapshot_seq = snapshot.seq
+        if self.embedder is not None:
+            self._put_vectors(await self.storage.get_vectors(self.embedder.name))
+        if changes:
+            await self._replay(changes)
+
+    async def snapshot(self) -> IndexSnapshot | None:
+        """The index as a snapshot to store (None: never synced, or a text it cannot pack)."""
+        async with self._lock:  # not halfway through a sync
+            if self.seq < 0:
+                return None
+            try:
+                return IndexSnapshot(self.seq, dump_index(self))
+            except ValueError:
+                return None
 
     async def _rebuild(self) -> None:
         self.seq = await self.storage.get_change_seq()
@@ -524,7 +565,7 @@ class BrainIndex:
 
 
 class _FiberNeurons(Sequence[tuple[int, ...]]):
-    def __init__(self, fibers: list[FiberRecord]) -> None:
+    def __init__(self, fibers: Sequence[FiberRecord]) -> None:
         self._fibers = fibers
 
     def __len__(self) -> int:

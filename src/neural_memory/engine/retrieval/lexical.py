@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -30,8 +31,8 @@ class LexicalIndex:
     def __init__(self, *, k1: float = 1.2, b: float = 0.75) -> None:
         self.k1 = k1
         self.b = b
-        self._rows: dict[str, array[int]] = {}
-        self._tfs: dict[str, array[float]] = {}
+        self._rows: MutableMapping[str, array[int]] = {}
+        self._tfs: MutableMapping[str, array[float]] = {}
         self._lengths: array[float] = array("f")
         self._alive: bytearray = bytearray()
         self._live_count = 0
@@ -127,6 +128,56 @@ class LexicalIndex:
             total[rows] += np.float32(idf) * tf * (self.k1 + 1.0) / (tf + norm)
         total *= np.frombuffer(self._alive, dtype=np.uint8)
         return total
+
+    def to_arrays(self) -> tuple[list[str], dict[str, npt.NDArray[Any]]]:
+        """The index as its terms and flat arrays (for snapshots; see :meth:`from_arrays`)."""
+        terms = list(self._rows)
+        sizes = np.fromiter(map(len, self._rows.values()), dtype=np.int64, count=len(terms))
+        arrays: dict[str, npt.NDArray[Any]] = {
+            "ends": np.cumsum(sizes),
+            "rows": np.frombuffer(b"".join(map(bytes, self._rows.values())), dtype=np.int32),
+            "tfs": np.frombuffer(b"".join(map(bytes, self._tfs.values())), dtype=np.float32),
+            "lengths": np.frombuffer(self._lengths, dtype=np.float32),
+            "alive": np.frombuffer(self._alive, dtype=np.uint8),
+            "live_length": np.array([self._live_length], dtype=np.float64),
+        }
+        return terms, arrays
+
+    @classmethod
+    def from_arrays(
+        cls,
+        terms: Sequence[str],
+        arrays: Mapping[str, npt.NDArray[Any]],
+        *,
+        k1: float = 1.2,
+        b: float = 0.75,
+    ) -> LexicalIndex:
+        """The index :meth:`to_arrays` described (ValueError when the arrays do not fit)."""
+        index = cls(k1=k1, b=b)
+        ends = arrays["ends"].tolist()
+        lengths, alive = arrays["lengths"], arrays["alive"]
+        rows, tfs = arrays["rows"], arrays["tfs"]
+        if len(ends) != len(terms) or len(alive) != len(lengths) or len(rows) != len(tfs):
+            raise ValueError("lexical arrays of different lengths")
+        if (ends and ends[-1] != len(rows)) or (
+            len(rows) and not 0 <= rows.min() <= rows.max() < len(lengths)
+        ):
+            raise ValueError("lexical postings out of bounds")
+        row_bytes, tf_bytes = rows.tobytes(), tfs.tobytes()
+        starts = [0, *ends[:-1]]
+        index._rows = {
+            term: array("i", row_bytes[4 * s : 4 * e])
+            for term, s, e in zip(terms, starts, ends, strict=True)
+        }
+        index._tfs = {
+            term: array("f", tf_bytes[4 * s : 4 * e])
+            for term, s, e in zip(terms, starts, ends, strict=True)
+        }
+        index._lengths = array("f", lengths.tobytes())
+        index._alive = bytearray(alive.tobytes())
+        index._live_count = int(np.count_nonzero(alive))
+        index._live_length = float(arrays["live_length"][0])
+        return index
 
 
 def group_bounds(keys: npt.NDArray[np.int64]) -> tuple[list[int], list[int]]:
