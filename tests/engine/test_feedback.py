@@ -1,4 +1,4 @@
-"""Person-scoped relevance feedback: a question about someone gathers their memories on its topic."""
+"""Person-scoped relevance feedback: asked about someone, recall gathers their topic."""
 
 from __future__ import annotations
 
