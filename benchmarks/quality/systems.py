@@ -64,7 +64,7 @@ class NmSpec:
     label: str = ""
 
 
-FEEDBACK = 0.2
+FEEDBACK = 0.4
 """``FusionWeights.feedback`` of the ``*_feedback`` systems (the best on the tuning slice)."""
 
 GRAPH_SIGNALS = ("activation", "entity", "speaker", "thread")

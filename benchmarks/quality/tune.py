@@ -43,6 +43,7 @@ SETTINGS: dict[str, dict[str, object]] = {
     "full, time 1.0": {"weights": FusionWeights(time=1.0)},
     "full, feedback 0.2": {"weights": FusionWeights(feedback=0.2)},
     "full, feedback 0.4": {"weights": FusionWeights(feedback=0.4)},
+    "full, feedback 0.6": {"weights": FusionWeights(feedback=0.6)},
     "full, feedback 0.8": {"weights": FusionWeights(feedback=0.8)},
 }
 
