@@ -9,6 +9,9 @@ of the person the query names gains from how well it matches that group; the gro
 then come up together. This is pseudo-relevance feedback (Rocchio / RM3), restricted to the
 memories of the named person so that it cannot drift to other people's topics.
 
+Off by default (``FusionWeights.feedback`` 0): on LoCoMo's held-out conversations it lifts
+multi-hop recall without embeddings but lowers overall recall with them (docs/quality.md).
+
 Pure functions over the ranking's arrays; no I/O.
 """
 
