@@ -9,6 +9,8 @@
   session while indexing).
 * ``neural_memory``: the full weights without the embeddings extra (what a default install
   gets); ``neural_memory_emb``: an alias of ``nm_full``.
+* ``nm_feedback`` and ``neural_memory_feedback``: ``nm_full`` and ``neural_memory`` with
+  person-scoped relevance feedback on (``FusionWeights.feedback``, off by default).
 * ``pypi_neural_memory``: the PyPI package ``neural-memory`` in its own virtual environment
   (:mod:`benchmarks.quality.pypi_neural_memory`).
 
@@ -62,6 +64,9 @@ class NmSpec:
     label: str = ""
 
 
+FEEDBACK = 0.4
+"""``FusionWeights.feedback`` of the ``*_feedback`` systems (the best on the tuning slice)."""
+
 GRAPH_SIGNALS = ("activation", "entity", "speaker", "thread")
 """Signals from the graph: spreading activation, entity and speaker links, conversation threads."""
 
@@ -85,6 +90,12 @@ NM_SYSTEMS: dict[str, NmSpec] = {
         FusionWeights(), True, sleep=True, label="+ decay and consolidation between sessions"
     ),
     "neural_memory": NmSpec(FusionWeights(), False, label="full weights, no embeddings"),
+    "nm_feedback": NmSpec(
+        FusionWeights(feedback=FEEDBACK), True, label="full engine + person-scoped feedback"
+    ),
+    "neural_memory_feedback": NmSpec(
+        FusionWeights(feedback=FEEDBACK), False, label="no embeddings + person-scoped feedback"
+    ),
 }
 ALIASES: dict[str, str] = {"neural_memory_emb": "nm_full"}
 ABLATION_LADDER: tuple[str, ...] = (

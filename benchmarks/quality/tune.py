@@ -41,6 +41,10 @@ SETTINGS: dict[str, dict[str, object]] = {
     "full, entity 0.4": {"weights": FusionWeights(entity=0.4)},
     "full, time 0.6": {"weights": FusionWeights(time=0.6)},
     "full, time 1.0": {"weights": FusionWeights(time=1.0)},
+    "full, feedback 0.2": {"weights": FusionWeights(feedback=0.2)},
+    "full, feedback 0.4": {"weights": FusionWeights(feedback=0.4)},
+    "full, feedback 0.6": {"weights": FusionWeights(feedback=0.6)},
+    "full, feedback 0.8": {"weights": FusionWeights(feedback=0.8)},
 }
 
 

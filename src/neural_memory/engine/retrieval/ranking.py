@@ -12,6 +12,7 @@ import numpy.typing as npt
 from neural_memory.core.neuron import NeuronType, stable_neuron_id
 from neural_memory.engine.activation import SpreadParams, SpreadResult, spread
 from neural_memory.engine.extraction import word_key
+from neural_memory.engine.retrieval.feedback import FeedbackParams, person_feedback
 from neural_memory.engine.retrieval.index import BrainIndex
 from neural_memory.engine.retrieval.scoring import (
     FusionWeights,
@@ -99,17 +100,28 @@ def rank(
     asker = _asker_row(index, signals)
     asker_fibers = _fibers_of(index, asker) if asker is not None else None
     entities = _entities(index, anchors, asker)
+    entity_match = _entity_match(index, entities)
+    speaker_match = _speaker_match(index, entities)
     fused = fuse(
         lexical=lexical,
         semantic=semantic,
         activation=result.fiber_activation,
         time_match=_time_match(index, signals.time_spans),
-        entity_match=_entity_match(index, entities),
-        speaker_match=_speaker_match(index, entities),
+        entity_match=entity_match,
+        speaker_match=speaker_match,
         conductivity=index.conductivity(),
         superseded=index.suppressed(),
         weights=weights,
     )
+    if weights.feedback > 0 and entities:
+        fused += person_feedback(
+            index,
+            fused,
+            query_terms=signals.terms,
+            members=np.maximum(entity_match > 0, speaker_match).astype(np.float32),
+            with_vectors=signals.vector is not None,
+            params=FeedbackParams(weight=weights.feedback),
+        )
     rows = _with_thread_neighbours(index, fused, top_rows(fused, CANDIDATES), weights.thread,
                                    asker_fibers)  # fmt: skip
     if rows.size:

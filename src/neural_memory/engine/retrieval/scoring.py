@@ -39,6 +39,10 @@ class FusionWeights:
     superseded_penalty: float = 0.3
     conductivity: float = 0.03
     """How much a faded memory (low conductivity) loses: enough to break ties only."""
+    feedback: float = 0.0
+    """What a memory of the person a query names gains at most from matching the group of
+    that person's best first-pass hits (see :mod:`~neural_memory.engine.retrieval.feedback`);
+    0 (the default) switches person-scoped feedback off."""
 
 
 def normalise(values: FloatArray) -> FloatArray:
