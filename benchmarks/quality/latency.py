@@ -203,9 +203,14 @@ async def main(args: argparse.Namespace) -> None:
         for way in WAYS:
             total.ms[way].extend(measured.ms[way])
             total.recall[way].extend(measured.recall[way])
+        figures = ", ".join(
+            f"{way} R@10 {statistics.mean(v for _, v in measured.recall[way]):.3f} "
+            f"p50 {statistics.median(measured.ms[way]):.0f} ms"
+            for way in WAYS
+        )
         print(
-            f"brain of {len(haystack.docs)} docs: {len(measured.ms[WAYS[0]])} questions "
-            f"({time.perf_counter() - started:.0f} s with indexing)",
+            f"brain of {len(haystack.docs)} docs, {len(measured.ms[WAYS[0]])} questions "
+            f"({time.perf_counter() - started:.0f} s with indexing): {figures}",
             flush=True,
         )
     await index_embedder.aclose()
