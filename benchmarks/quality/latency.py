@@ -95,7 +95,7 @@ def haystacks(
             questions = [q for q in questions if firsts[q.question_type] is q]
         out = [
             Haystack(
-                lme_turn_docs(q),
+                [d for d in lme_turn_docs(q) if d.text.strip()],  # as the harness: no blanks
                 [
                     Asked(
                         q.question,

@@ -54,7 +54,7 @@ async def show(report: Path, system: str) -> None:
     questions = [q for q in load_longmemeval(default_data_dir()) if q.question_id in records]
     for question in questions:
         record = records[question.question_id]
-        docs = lme_turn_docs(question)
+        docs = [d for d in lme_turn_docs(question) if d.text.strip()]  # as the harness
         retriever = NeuralMemoryRetriever()
         await retriever.index(docs)
         ranking = await retriever.search(
