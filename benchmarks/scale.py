@@ -18,6 +18,12 @@ recall of an old memory through the second server (same run) is its baseline.
 
 Without ``--dsn`` a throwaway PostgreSQL cluster is started (``tests/postgres_server.py``;
 fsync off, as in the test suite) and removed afterwards.
+
+``--workdir DIR --keep`` keeps each filled brain (SQLite ``DIR/scale-<size>.db``; PostgreSQL
+schema ``scale_<size>``) with a note beside it (``DIR/<backend>-<size>.json``: brain id, fill
+rate, schema version). A later run with the same ``--workdir`` reuses a kept brain instead of
+filling a new one, so recall and cold open can be re-measured on it after code changes (the
+encode column then repeats the kept fill rate, marked ``(kept)``).
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from neural_memory import Brain
 from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
 from neural_memory.engine.retrieval import ReflexPipeline
 from neural_memory.storage import PostgresStorage, SQLiteStorage, Storage
+from neural_memory.storage.sqlite_schema import SCHEMA_VERSION
 
 _CHILD = "--child"
 
@@ -66,6 +73,27 @@ class Store:
 
 
 @dataclass(frozen=True, slots=True)
+class Kept:
+    """The note kept beside a filled brain: which brain, how fast it was filled, and when."""
+
+    brain_id: str
+    encode_rate: float
+    schema_version: int
+    filled_at: str
+
+    @classmethod
+    def load(cls, path: Path) -> Kept | None:
+        """The note at ``path``, if one was kept there."""
+        if not path.exists():
+            return None
+        return cls(**json.loads(path.read_text()))
+
+    def save(self, path: Path) -> None:
+        """Write the note to ``path``."""
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+
+@dataclass(frozen=True, slots=True)
 class Row:
     """One line of the growth table."""
 
@@ -78,6 +106,7 @@ class Row:
     index_bytes_per_memory: float
     peak_rss_mib: float
     disk_bytes_per_memory: float
+    reused: bool = False
 
 
 def percentile(values: Sequence[float], share: float) -> float:
@@ -99,7 +128,7 @@ async def fill(storage: Storage, size: int, batch: int) -> tuple[str, float]:
     brain = Brain.create(f"scale-{size}")
     await storage.save_brain(brain)
     storage.set_brain(brain.id)
-    encoder = MemoryEncoder(storage, brain.config)
+    encoder = MemoryEncoder(storage, brain.config, embedder=None)
     started = time.perf_counter()
     for start in range(0, size, batch):
         await encoder.encode_many(inputs(memories[start : start + batch]))
@@ -112,7 +141,7 @@ async def recall_times(storage: Storage, brain_id: str, count: int) -> list[floa
     """Seconds of each of ``count`` generated recalls (after one untimed warm-up)."""
     brain = await storage.get_brain(brain_id)
     assert brain is not None
-    pipeline = ReflexPipeline(storage.for_brain(brain_id), brain.config)
+    pipeline = ReflexPipeline(storage.for_brain(brain_id), brain.config, embedder=None)
     await pipeline.query("What happened last week?", reference_time=REFERENCE_TIME)
     seconds = []
     for query in make_queries(count, seed=11):
@@ -166,10 +195,23 @@ def in_new_process(store: Store, brain_id: str) -> dict[str, float]:
     return result
 
 
-async def measure(store: Store, size: int, batch: int, queries: int) -> Row:
-    """Fill a brain of ``size`` memories in ``store`` and measure it (one table row)."""
+async def measure(
+    store: Store, size: int, batch: int, queries: int, note: Path | None = None
+) -> Row:
+    """Fill a brain of ``size`` memories in ``store`` and measure it (one table row).
+
+    With a ``note`` path, a brain kept there earlier is measured instead of filling a new one,
+    and a newly filled brain is recorded there.
+    """
+    kept = Kept.load(note) if note is not None else None
     async with store.open() as storage:
-        brain_id, rate = await fill(storage, size, batch)
+        if kept is None:
+            brain_id, rate = await fill(storage, size, batch)
+            if note is not None:
+                filled_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+                Kept(brain_id, rate, SCHEMA_VERSION, filled_at).save(note)
+        else:
+            brain_id, rate = kept.brain_id, kept.encode_rate
         seconds = await recall_times(storage, brain_id, queries)
     cold = in_new_process(store, brain_id)
     bare = in_new_process(store, "")
@@ -183,6 +225,7 @@ async def measure(store: Store, size: int, batch: int, queries: int) -> Row:
         index_bytes_per_memory=(cold["peak_rss_kib"] - bare["peak_rss_kib"]) * 1024 / size,
         peak_rss_mib=cold["peak_rss_kib"] / 1024,
         disk_bytes_per_memory=await disk_bytes(store) / size,
+        reused=kept is not None,
     )
 
 
@@ -195,7 +238,8 @@ HEADER = (
 def table_line(row: Row) -> str:
     """One Markdown table line."""
     return (
-        f"| {row.backend} | {row.size:,} | {row.encode_rate:,.0f} | {row.recall_p50_ms:.1f} ms "
+        f"| {row.backend} | {row.size:,} | {row.encode_rate:,.0f}{' (kept)' if row.reused else ''} "
+        f"| {row.recall_p50_ms:.1f} ms "
         f"| {row.recall_p95_ms:.1f} ms | {row.cold_open_s:.2f} s "
         f"| {row.index_bytes_per_memory:,.0f} B | {row.peak_rss_mib:,.0f} MiB "
         f"| {row.disk_bytes_per_memory:,.0f} B |"
@@ -223,20 +267,38 @@ def growth(args: argparse.Namespace, dsn: str | None) -> None:
     print(HEADER, flush=True)
     for size in args.sizes:
         for backend in args.backends:
-            if backend == "sqlite":
-                with tempfile.TemporaryDirectory() as workdir:
-                    store = Store("sqlite", str(Path(workdir) / "scale.db"))
-                    row = asyncio.run(measure(store, size, args.batch, args.queries))
-            else:
-                assert dsn is not None
-                store = Store("postgres", dsn, f"scale_{uuid.uuid4().hex[:8]}")
-                try:
-                    row = asyncio.run(measure(store, size, args.batch, args.queries))
-                finally:
-                    drop_schema(dsn, store.schema)
+            row = one_row(args, dsn, backend, size)
             print(table_line(row), flush=True)
             if args.json:
                 print(json.dumps(asdict(row)), flush=True)
+
+
+def one_row(args: argparse.Namespace, dsn: str | None, backend: str, size: int) -> Row:
+    """Measure one backend at one size: on a kept brain, a kept new one, or a throwaway one."""
+    workdir: Path | None = args.workdir
+    note = workdir / f"{backend}-{size}.json" if workdir is not None and args.keep else None
+    if backend == "sqlite":
+        if workdir is not None:
+            workdir.mkdir(parents=True, exist_ok=True)
+            store = Store("sqlite", str(workdir / f"scale-{size}.db"))
+            try:
+                return asyncio.run(measure(store, size, args.batch, args.queries, note))
+            finally:
+                if note is None:
+                    for path in workdir.glob(f"scale-{size}.db*"):
+                        path.unlink()
+        with tempfile.TemporaryDirectory() as scratch:
+            store = Store("sqlite", str(Path(scratch) / "scale.db"))
+            return asyncio.run(measure(store, size, args.batch, args.queries))
+    assert dsn is not None
+    if note is not None:
+        store = Store("postgres", dsn, f"scale_{size}")
+        return asyncio.run(measure(store, size, args.batch, args.queries, note))
+    store = Store("postgres", dsn, f"scale_{uuid.uuid4().hex[:8]}")
+    try:
+        return asyncio.run(measure(store, size, args.batch, args.queries))
+    finally:
+        drop_schema(dsn, store.schema)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -249,6 +311,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--lag-samples", type=int, default=30, help="0: no two-server run")
     parser.add_argument("--dsn", help="a PostgreSQL DSN (default: start a throwaway cluster)")
     parser.add_argument("--json", action="store_true", help="also print each row as JSON")
+    parser.add_argument("--workdir", type=Path, help="put SQLite brains here (not a temp dir)")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep filled brains in --workdir and reuse them"
+    )
     return parser.parse_args(argv)
 
 
@@ -269,6 +335,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(json.dumps(asyncio.run(_cold_open(store, "" if brain_id == "-" else brain_id))))
         return
     args = parse_args(words)
+    if args.keep and args.workdir is None:
+        raise SystemExit("--keep needs --workdir")
     load = os.getloadavg()[0]
     print(f"load average {load:.1f}; batches of {args.batch:,}; embeddings off", flush=True)
     wants_postgres = "postgres" in args.backends or args.lag_samples > 0
