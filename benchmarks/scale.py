@@ -20,10 +20,12 @@ Without ``--dsn`` a throwaway PostgreSQL cluster is started (``tests/postgres_se
 fsync off, as in the test suite) and removed afterwards.
 
 ``--workdir DIR --keep`` keeps each filled brain (SQLite ``DIR/scale-<size>.db``; PostgreSQL
-schema ``scale_<size>``) with a note beside it (``DIR/<backend>-<size>.json``: brain id, fill
-rate, schema version). A later run with the same ``--workdir`` reuses a kept brain instead of
-filling a new one, so recall and cold open can be re-measured on it after code changes (the
-encode column then repeats the kept fill rate, marked ``(kept)``).
+schema ``scale_<size>``) with a note beside it (``DIR/<backend>-<size>.json``: brain id,
+memories encoded so far, schema version, the fill runs), rewritten after every batch. A later
+run with the same ``--workdir`` resumes an interrupted fill where the note says it stopped,
+and reuses a full brain instead of filling a new one, so recall and cold open can be
+re-measured on it after code changes (the encode column then repeats the kept fill rate,
+marked ``(kept)``).
 """
 
 from __future__ import annotations
@@ -74,23 +76,38 @@ class Store:
 
 @dataclass(frozen=True, slots=True)
 class Kept:
-    """The note kept beside a filled brain: which brain, how fast it was filled, and when."""
+    """The note kept beside a brain being filled: which brain, how far, how fast.
+
+    ``runs`` lists ``[first, last, seconds]`` per fill run (memories ``first`` to ``last`` in
+    that many wall seconds), so a fill interrupted and resumed by a newer checkout says which
+    part each run encoded.
+    """
 
     brain_id: str
-    encode_rate: float
+    encoded: int
     schema_version: int
-    filled_at: str
+    runs: tuple[tuple[int, int, float], ...] = ()
+
+    @property
+    def encode_rate(self) -> float:
+        """Memories per wall second over every run."""
+        seconds = sum(run[2] for run in self.runs)
+        return sum(run[1] - run[0] for run in self.runs) / seconds if seconds else 0.0
 
     @classmethod
     def load(cls, path: Path) -> Kept | None:
         """The note at ``path``, if one was kept there."""
         if not path.exists():
             return None
-        return cls(**json.loads(path.read_text()))
+        data = json.loads(path.read_text())
+        runs = tuple((int(a), int(b), float(c)) for a, b, c in data.pop("runs"))
+        return cls(**data, runs=runs)
 
     def save(self, path: Path) -> None:
-        """Write the note to ``path``."""
-        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        """Write the note to ``path`` (whole or not at all)."""
+        scratch = path.with_suffix(".tmp")
+        scratch.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        scratch.replace(path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,19 +139,31 @@ def inputs(memories: Sequence[SyntheticMemory]) -> list[MemoryInput]:
     ]
 
 
-async def fill(storage: Storage, size: int, batch: int) -> tuple[str, float]:
-    """A new brain of ``size`` memories in ``storage``; its id and memories per second."""
+async def fill(storage: Storage, size: int, batch: int, note: Path | None) -> Kept:
+    """A brain of ``size`` memories in ``storage``, resuming the one ``note`` records."""
+    kept = Kept.load(note) if note is not None else None
+    if kept is not None and kept.encoded >= size:
+        return kept
     memories = make_memories(size, seed=7)
-    brain = Brain.create(f"scale-{size}")
-    await storage.save_brain(brain)
-    storage.set_brain(brain.id)
+    if kept is None:
+        brain = Brain.create(f"scale-{size}")
+        await storage.save_brain(brain)
+        kept = Kept(brain.id, 0, SCHEMA_VERSION)
+    storage.set_brain(kept.brain_id)
+    brain = await storage.get_brain(kept.brain_id)
+    assert brain is not None
     encoder = MemoryEncoder(storage, brain.config, embedder=None)
-    started = time.perf_counter()
-    for start in range(0, size, batch):
+    first, runs, started = kept.encoded, kept.runs, time.perf_counter()
+    for start in range(first, size, batch):
         await encoder.encode_many(inputs(memories[start : start + batch]))
-        print(f"\r  {start + batch:>9,} / {size:,}", end="", file=sys.stderr, flush=True)
+        done = min(start + batch, size)
+        run = (first, done, time.perf_counter() - started)
+        kept = Kept(kept.brain_id, done, SCHEMA_VERSION, (*runs, run))
+        if note is not None:
+            kept.save(note)
+        print(f"\r  {done:>9,} / {size:,}", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
-    return brain.id, size / (time.perf_counter() - started)
+    return kept
 
 
 async def recall_times(storage: Storage, brain_id: str, count: int) -> list[float]:
@@ -200,18 +229,13 @@ async def measure(
 ) -> Row:
     """Fill a brain of ``size`` memories in ``store`` and measure it (one table row).
 
-    With a ``note`` path, a brain kept there earlier is measured instead of filling a new one,
-    and a newly filled brain is recorded there.
+    With a ``note`` path, the brain recorded there is measured (its fill finished first if it
+    was interrupted), or a new one is filled and recorded there batch by batch.
     """
-    kept = Kept.load(note) if note is not None else None
+    reused = note is not None and note.exists()
     async with store.open() as storage:
-        if kept is None:
-            brain_id, rate = await fill(storage, size, batch)
-            if note is not None:
-                filled_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-                Kept(brain_id, rate, SCHEMA_VERSION, filled_at).save(note)
-        else:
-            brain_id, rate = kept.brain_id, kept.encode_rate
+        kept = await fill(storage, size, batch, note)
+        brain_id, rate = kept.brain_id, kept.encode_rate
         seconds = await recall_times(storage, brain_id, queries)
     cold = in_new_process(store, brain_id)
     bare = in_new_process(store, "")
@@ -225,7 +249,7 @@ async def measure(
         index_bytes_per_memory=(cold["peak_rss_kib"] - bare["peak_rss_kib"]) * 1024 / size,
         peak_rss_mib=cold["peak_rss_kib"] / 1024,
         disk_bytes_per_memory=await disk_bytes(store) / size,
-        reused=kept is not None,
+        reused=reused,
     )
 
 
