@@ -139,10 +139,15 @@ def inputs(memories: Sequence[SyntheticMemory]) -> list[MemoryInput]:
     ]
 
 
-async def fill(storage: Storage, size: int, batch: int, note: Path | None) -> Kept:
-    """A brain of ``size`` memories in ``storage``, resuming the one ``note`` records."""
+async def fill(
+    storage: Storage, size: int, batch: int, note: Path | None, resume: bool = True
+) -> Kept:
+    """A brain of ``size`` memories in ``storage``, resuming the one ``note`` records.
+
+    With ``resume`` False, a brain ``note`` records is returned as far as it was filled.
+    """
     kept = Kept.load(note) if note is not None else None
-    if kept is not None and kept.encoded >= size:
+    if kept is not None and (kept.encoded >= size or not resume):
         return kept
     memories = make_memories(size, seed=7)
     if kept is None:
@@ -225,17 +230,23 @@ def in_new_process(store: Store, brain_id: str) -> dict[str, float]:
 
 
 async def measure(
-    store: Store, size: int, batch: int, queries: int, note: Path | None = None
+    store: Store,
+    size: int,
+    batch: int,
+    queries: int,
+    note: Path | None = None,
+    resume: bool = True,
 ) -> Row:
     """Fill a brain of ``size`` memories in ``store`` and measure it (one table row).
 
     With a ``note`` path, the brain recorded there is measured (its fill finished first if it
-    was interrupted), or a new one is filled and recorded there batch by batch.
+    was interrupted, unless ``resume`` is False: then the row is of the memories it holds),
+    or a new one is filled and recorded there batch by batch.
     """
     reused = note is not None and note.exists()
     async with store.open() as storage:
-        kept = await fill(storage, size, batch, note)
-        brain_id, rate = kept.brain_id, kept.encode_rate
+        kept = await fill(storage, size, batch, note, resume)
+        brain_id, rate, size = kept.brain_id, kept.encode_rate, kept.encoded
         seconds = await recall_times(storage, brain_id, queries)
     cold = in_new_process(store, brain_id)
     bare = in_new_process(store, "")
@@ -306,7 +317,8 @@ def one_row(args: argparse.Namespace, dsn: str | None, backend: str, size: int) 
             workdir.mkdir(parents=True, exist_ok=True)
             store = Store("sqlite", str(workdir / f"scale-{size}.db"))
             try:
-                return asyncio.run(measure(store, size, args.batch, args.queries, note))
+                run = measure(store, size, args.batch, args.queries, note, not args.as_is)
+                return asyncio.run(run)
             finally:
                 if note is None:
                     for path in workdir.glob(f"scale-{size}.db*"):
@@ -317,7 +329,8 @@ def one_row(args: argparse.Namespace, dsn: str | None, backend: str, size: int) 
     assert dsn is not None
     if note is not None:
         store = Store("postgres", dsn, f"scale_{size}")
-        return asyncio.run(measure(store, size, args.batch, args.queries, note))
+        run = measure(store, size, args.batch, args.queries, note, not args.as_is)
+        return asyncio.run(run)
     store = Store("postgres", dsn, f"scale_{uuid.uuid4().hex[:8]}")
     try:
         return asyncio.run(measure(store, size, args.batch, args.queries))
@@ -338,6 +351,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--workdir", type=Path, help="put SQLite brains here (not a temp dir)")
     parser.add_argument(
         "--keep", action="store_true", help="keep filled brains in --workdir and reuse them"
+    )
+    parser.add_argument(
+        "--as-is",
+        action="store_true",
+        help="with --keep: measure a kept brain as far as it was filled (do not resume)",
     )
     return parser.parse_args(argv)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from enum import Enum
 from types import MappingProxyType
@@ -88,23 +88,26 @@ def set_field(obj: object, name: str, value: object) -> None:
     object.__setattr__(obj, name, value)
 
 
-def assemble(record_type: type[R], **values: object) -> R:
-    """A ``record_type`` holding ``values`` as given, without running its ``__post_init__``.
+def assembler(record_type: type[R]) -> Callable[..., R]:
+    """A function making a ``record_type`` from every field's value (by keyword), as given.
 
-    Only for values already in the form that check leaves them in (read-only mappings,
-    frozensets, aware UTC times, enum members, floats), built by the engine from input it
-    validated: bulk ingest makes tens of thousands of records per batch, and checking each
-    twice was a fifth of its time. Every field must be given. Storage still checks what
-    it writes.
+    It skips ``__post_init__``: only for values already in the form that check leaves them in
+    (read-only mappings, frozensets, aware UTC times, enum members, floats) that the engine
+    made from input it validated. Bulk ingest makes tens of thousands of records per batch,
+    and checking them again cost a fifth of its time; storage still checks every write.
+    The function is generated once per type (as ``dataclasses`` makes ``__init__``), from
+    the field names only, and refuses a missing or unknown field like any call.
     """
-    names = record_type.__slots__  # type: ignore[attr-defined]
-    if len(values) != len(names):
-        missing = sorted(set(names) - set(values))
-        raise TypeError(f"{record_type.__name__} needs every field; missing {missing}")
-    record = object.__new__(record_type)
-    for name, value in values.items():
-        object.__setattr__(record, name, value)
-    return record
+    names: tuple[str, ...] = record_type.__slots__  # type: ignore[attr-defined]
+    scope: dict[str, Any] = {"new": object.__new__, "kind": record_type}
+    lines = [f"def assemble(*, {', '.join(names)}):", "    record = new(kind)"]
+    for name in names:
+        scope[f"set_{name}"] = getattr(record_type, name).__set__  # the slot, past frozen
+        lines.append(f"    set_{name}(record, {name})")
+    lines.append("    return record")
+    exec("\n".join(lines), scope)
+    made: Callable[..., R] = scope["assemble"]
+    return made
 
 
 def empty_mapping() -> Mapping[str, Any]:

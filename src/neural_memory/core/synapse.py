@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from neural_memory.core._validation import (
-    assemble,
+    assembler,
     empty_mapping,
     freeze_mapping,
     optional_utc,
@@ -145,8 +145,7 @@ class Synapse:
 
     def reinforce(self, delta: float, *, at: datetime | None = None) -> Synapse:
         """Return a copy strengthened by ``delta`` and stamped as activated at ``at``."""
-        return assemble(  # only the changed fields need a check: the rest were checked
-            Synapse,
+        return _assemble(  # only the changed fields need a check: the rest were checked
             id=self.id,
             source_id=self.source_id,
             target_id=self.target_id,
@@ -158,3 +157,6 @@ class Synapse:
             last_activated=optional_utc(at, "at") if at else utcnow(),
             reinforced_count=self.reinforced_count + 1,
         )
+
+
+_assemble = assembler(Synapse)

@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from neural_memory.core._validation import (
     EMPTY_MAPPING,
-    assemble,
+    assembler,
     freeze_strings,
     require_text,
     require_unit,
@@ -465,8 +465,7 @@ class _SharedParts:
             metadata["fact_value"] = fact.value
         if job.follows is not None:
             metadata["follows"] = job.follows
-        fiber = assemble(  # from validated input: the anchor and pathway are its neurons
-            Fiber,
+        fiber = _new_fiber(  # from validated input: the anchor and pathway are its neurons
             id=job.fiber_id,
             neuron_ids=frozenset((*pathway, *((fact_id,) if fact_id else ()))),
             synapse_ids=frozenset(s.id for s in synapses),
@@ -491,8 +490,7 @@ class _SharedParts:
         """The neuron ``neuron_id`` (made now, at ``moment``, at its first mention)."""
         neuron = self.neurons.get(neuron_id)
         if neuron is None:
-            neuron = self.neurons[neuron_id] = assemble(  # extraction's words: never blank
-                Neuron,
+            neuron = self.neurons[neuron_id] = _new_neuron(  # extraction's words: never blank
                 id=neuron_id,
                 type=kind,
                 content=content,
@@ -521,8 +519,7 @@ class _SharedParts:
         if synapse is None:
             if source == target:
                 raise ValidationError("a synapse cannot connect a neuron to itself")
-            synapse = self.synapses[source, target, kind] = assemble(
-                Synapse,
+            synapse = self.synapses[source, target, kind] = _new_synapse(
                 id=_synapse_id(source, target, kind),
                 source_id=source,
                 target_id=target,
@@ -535,6 +532,11 @@ class _SharedParts:
                 reinforced_count=0,
             )
         return synapse
+
+
+_new_neuron = assembler(Neuron)
+_new_synapse = assembler(Synapse)
+_new_fiber = assembler(Fiber)
 
 
 @lru_cache(maxsize=262_144)
