@@ -18,6 +18,14 @@ recall of an old memory through the second server (same run) is its baseline.
 
 Without ``--dsn`` a throwaway PostgreSQL cluster is started (``tests/postgres_server.py``;
 fsync off, as in the test suite) and removed afterwards.
+
+``--workdir DIR --keep`` keeps each filled brain (SQLite ``DIR/scale-<size>.db``; PostgreSQL
+schema ``scale_<size>``) with a note beside it (``DIR/<backend>-<size>.json``: brain id,
+memories encoded so far, schema version, the fill runs), rewritten after every batch. A later
+run with the same ``--workdir`` resumes an interrupted fill where the note says it stopped,
+and reuses a full brain instead of filling a new one, so recall and cold open can be
+re-measured on it after code changes (the encode column then repeats the kept fill rate,
+marked ``(kept)``).
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ from neural_memory import Brain
 from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
 from neural_memory.engine.retrieval import ReflexPipeline
 from neural_memory.storage import PostgresStorage, SQLiteStorage, Storage
+from neural_memory.storage.sqlite_schema import SCHEMA_VERSION
 
 _CHILD = "--child"
 
@@ -66,6 +75,42 @@ class Store:
 
 
 @dataclass(frozen=True, slots=True)
+class Kept:
+    """The note kept beside a brain being filled: which brain, how far, how fast.
+
+    ``runs`` lists ``[first, last, seconds]`` per fill run (memories ``first`` to ``last`` in
+    that many wall seconds), so a fill interrupted and resumed by a newer checkout says which
+    part each run encoded.
+    """
+
+    brain_id: str
+    encoded: int
+    schema_version: int
+    runs: tuple[tuple[int, int, float], ...] = ()
+
+    @property
+    def encode_rate(self) -> float:
+        """Memories per wall second over every run."""
+        seconds = sum(run[2] for run in self.runs)
+        return sum(run[1] - run[0] for run in self.runs) / seconds if seconds else 0.0
+
+    @classmethod
+    def load(cls, path: Path) -> Kept | None:
+        """The note at ``path``, if one was kept there."""
+        if not path.exists():
+            return None
+        data = json.loads(path.read_text())
+        runs = tuple((int(a), int(b), float(c)) for a, b, c in data.pop("runs"))
+        return cls(**data, runs=runs)
+
+    def save(self, path: Path) -> None:
+        """Write the note to ``path`` (whole or not at all)."""
+        scratch = path.with_suffix(".tmp")
+        scratch.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        scratch.replace(path)
+
+
+@dataclass(frozen=True, slots=True)
 class Row:
     """One line of the growth table."""
 
@@ -78,6 +123,7 @@ class Row:
     index_bytes_per_memory: float
     peak_rss_mib: float
     disk_bytes_per_memory: float
+    reused: bool = False
 
 
 def percentile(values: Sequence[float], share: float) -> float:
@@ -93,26 +139,43 @@ def inputs(memories: Sequence[SyntheticMemory]) -> list[MemoryInput]:
     ]
 
 
-async def fill(storage: Storage, size: int, batch: int) -> tuple[str, float]:
-    """A new brain of ``size`` memories in ``storage``; its id and memories per second."""
+async def fill(
+    storage: Storage, size: int, batch: int, note: Path | None, resume: bool = True
+) -> Kept:
+    """A brain of ``size`` memories in ``storage``, resuming the one ``note`` records.
+
+    With ``resume`` False, a brain ``note`` records is returned as far as it was filled.
+    """
+    kept = Kept.load(note) if note is not None else None
+    if kept is not None and (kept.encoded >= size or not resume):
+        return kept
     memories = make_memories(size, seed=7)
-    brain = Brain.create(f"scale-{size}")
-    await storage.save_brain(brain)
-    storage.set_brain(brain.id)
-    encoder = MemoryEncoder(storage, brain.config)
-    started = time.perf_counter()
-    for start in range(0, size, batch):
+    if kept is None:
+        brain = Brain.create(f"scale-{size}")
+        await storage.save_brain(brain)
+        kept = Kept(brain.id, 0, SCHEMA_VERSION)
+    storage.set_brain(kept.brain_id)
+    brain = await storage.get_brain(kept.brain_id)
+    assert brain is not None
+    encoder = MemoryEncoder(storage, brain.config, embedder=None)
+    first, runs, started = kept.encoded, kept.runs, time.perf_counter()
+    for start in range(first, size, batch):
         await encoder.encode_many(inputs(memories[start : start + batch]))
-        print(f"\r  {start + batch:>9,} / {size:,}", end="", file=sys.stderr, flush=True)
+        done = min(start + batch, size)
+        run = (first, done, time.perf_counter() - started)
+        kept = Kept(kept.brain_id, done, SCHEMA_VERSION, (*runs, run))
+        if note is not None:
+            kept.save(note)
+        print(f"\r  {done:>9,} / {size:,}", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
-    return brain.id, size / (time.perf_counter() - started)
+    return kept
 
 
 async def recall_times(storage: Storage, brain_id: str, count: int) -> list[float]:
     """Seconds of each of ``count`` generated recalls (after one untimed warm-up)."""
     brain = await storage.get_brain(brain_id)
     assert brain is not None
-    pipeline = ReflexPipeline(storage.for_brain(brain_id), brain.config)
+    pipeline = ReflexPipeline(storage.for_brain(brain_id), brain.config, embedder=None)
     await pipeline.query("What happened last week?", reference_time=REFERENCE_TIME)
     seconds = []
     for query in make_queries(count, seed=11):
@@ -150,8 +213,22 @@ async def _cold_open(store: Store, brain_id: str) -> dict[str, float]:
             await recall_times(storage, brain_id, 0)
     return {
         "seconds": time.perf_counter() - started,
-        "peak_rss_kib": float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss),
+        "peak_rss_kib": peak_rss_kib(),
     }
+
+
+def peak_rss_kib() -> float:
+    """This process's peak resident memory (KiB) since it started its program.
+
+    ``VmHWM`` where Linux has it: ``ru_maxrss`` survives ``exec``, so in a child started by
+    a big benchmark process it reports the parent's size (every index share read 0 B).
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return float(line.split()[1])
+    return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def in_new_process(store: Store, brain_id: str) -> dict[str, float]:
@@ -166,10 +243,24 @@ def in_new_process(store: Store, brain_id: str) -> dict[str, float]:
     return result
 
 
-async def measure(store: Store, size: int, batch: int, queries: int) -> Row:
-    """Fill a brain of ``size`` memories in ``store`` and measure it (one table row)."""
+async def measure(
+    store: Store,
+    size: int,
+    batch: int,
+    queries: int,
+    note: Path | None = None,
+    resume: bool = True,
+) -> Row:
+    """Fill a brain of ``size`` memories in ``store`` and measure it (one table row).
+
+    With a ``note`` path, the brain recorded there is measured (its fill finished first if it
+    was interrupted, unless ``resume`` is False: then the row is of the memories it holds),
+    or a new one is filled and recorded there batch by batch.
+    """
+    reused = note is not None and note.exists()
     async with store.open() as storage:
-        brain_id, rate = await fill(storage, size, batch)
+        kept = await fill(storage, size, batch, note, resume)
+        brain_id, rate, size = kept.brain_id, kept.encode_rate, kept.encoded
         seconds = await recall_times(storage, brain_id, queries)
     cold = in_new_process(store, brain_id)
     bare = in_new_process(store, "")
@@ -183,6 +274,7 @@ async def measure(store: Store, size: int, batch: int, queries: int) -> Row:
         index_bytes_per_memory=(cold["peak_rss_kib"] - bare["peak_rss_kib"]) * 1024 / size,
         peak_rss_mib=cold["peak_rss_kib"] / 1024,
         disk_bytes_per_memory=await disk_bytes(store) / size,
+        reused=reused,
     )
 
 
@@ -195,7 +287,8 @@ HEADER = (
 def table_line(row: Row) -> str:
     """One Markdown table line."""
     return (
-        f"| {row.backend} | {row.size:,} | {row.encode_rate:,.0f} | {row.recall_p50_ms:.1f} ms "
+        f"| {row.backend} | {row.size:,} | {row.encode_rate:,.0f}{' (kept)' if row.reused else ''} "
+        f"| {row.recall_p50_ms:.1f} ms "
         f"| {row.recall_p95_ms:.1f} ms | {row.cold_open_s:.2f} s "
         f"| {row.index_bytes_per_memory:,.0f} B | {row.peak_rss_mib:,.0f} MiB "
         f"| {row.disk_bytes_per_memory:,.0f} B |"
@@ -223,20 +316,40 @@ def growth(args: argparse.Namespace, dsn: str | None) -> None:
     print(HEADER, flush=True)
     for size in args.sizes:
         for backend in args.backends:
-            if backend == "sqlite":
-                with tempfile.TemporaryDirectory() as workdir:
-                    store = Store("sqlite", str(Path(workdir) / "scale.db"))
-                    row = asyncio.run(measure(store, size, args.batch, args.queries))
-            else:
-                assert dsn is not None
-                store = Store("postgres", dsn, f"scale_{uuid.uuid4().hex[:8]}")
-                try:
-                    row = asyncio.run(measure(store, size, args.batch, args.queries))
-                finally:
-                    drop_schema(dsn, store.schema)
+            row = one_row(args, dsn, backend, size)
             print(table_line(row), flush=True)
             if args.json:
                 print(json.dumps(asdict(row)), flush=True)
+
+
+def one_row(args: argparse.Namespace, dsn: str | None, backend: str, size: int) -> Row:
+    """Measure one backend at one size: on a kept brain, a kept new one, or a throwaway one."""
+    workdir: Path | None = args.workdir
+    note = workdir / f"{backend}-{size}.json" if workdir is not None and args.keep else None
+    if backend == "sqlite":
+        if workdir is not None:
+            workdir.mkdir(parents=True, exist_ok=True)
+            store = Store("sqlite", str(workdir / f"scale-{size}.db"))
+            try:
+                run = measure(store, size, args.batch, args.queries, note, not args.as_is)
+                return asyncio.run(run)
+            finally:
+                if note is None:
+                    for path in workdir.glob(f"scale-{size}.db*"):
+                        path.unlink()
+        with tempfile.TemporaryDirectory() as scratch:
+            store = Store("sqlite", str(Path(scratch) / "scale.db"))
+            return asyncio.run(measure(store, size, args.batch, args.queries))
+    assert dsn is not None
+    if note is not None:
+        store = Store("postgres", dsn, f"scale_{size}")
+        run = measure(store, size, args.batch, args.queries, note, not args.as_is)
+        return asyncio.run(run)
+    store = Store("postgres", dsn, f"scale_{uuid.uuid4().hex[:8]}")
+    try:
+        return asyncio.run(measure(store, size, args.batch, args.queries))
+    finally:
+        drop_schema(dsn, store.schema)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -249,6 +362,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--lag-samples", type=int, default=30, help="0: no two-server run")
     parser.add_argument("--dsn", help="a PostgreSQL DSN (default: start a throwaway cluster)")
     parser.add_argument("--json", action="store_true", help="also print each row as JSON")
+    parser.add_argument("--workdir", type=Path, help="put SQLite brains here (not a temp dir)")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep filled brains in --workdir and reuse them"
+    )
+    parser.add_argument(
+        "--as-is",
+        action="store_true",
+        help="with --keep: measure a kept brain as far as it was filled (do not resume)",
+    )
     return parser.parse_args(argv)
 
 
@@ -269,6 +391,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(json.dumps(asyncio.run(_cold_open(store, "" if brain_id == "-" else brain_id))))
         return
     args = parse_args(words)
+    if args.keep and args.workdir is None:
+        raise SystemExit("--keep needs --workdir")
     load = os.getloadavg()[0]
     print(f"load average {load:.1f}; batches of {args.batch:,}; embeddings off", flush=True)
     wants_postgres = "postgres" in args.backends or args.lag_samples > 0

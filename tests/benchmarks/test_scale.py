@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from benchmarks.scale import Store, measure, percentile, run_sql, table_line
+from benchmarks.scale import Kept, Store, fill, measure, percentile, run_sql, table_line
 
 from tests.postgres_server import PostgresServer
 
@@ -37,3 +37,22 @@ async def test_a_postgres_row_counts_the_brain_schema_on_disk(
         await run_sql(dsn, f'DROP SCHEMA "{store.schema}" CASCADE')
     assert row.backend == "postgres" and row.disk_bytes_per_memory > 100
     assert 0 < row.recall_p50_ms <= row.recall_p95_ms
+
+
+async def test_a_kept_brain_is_resumed_where_its_note_stops_then_reused(tmp_path: Path) -> None:
+    note = tmp_path / "sqlite-90.json"
+    store = Store("sqlite", str(tmp_path / "scale-90.db"))
+    async with store.open() as storage:
+        kept = await fill(storage, 90, 30, note)
+        assert Kept.load(note) == kept and kept.encoded == 90
+        interrupted = Kept(kept.brain_id, 60, kept.schema_version, ((0, 60, 1.0),))
+        interrupted.save(note)
+        partial = await measure(store, 90, 30, 2, note, resume=False)
+        assert (partial.size, partial.reused) == (60, True)
+        resumed = await fill(storage, 90, 30, note)
+        stats = await storage.get_stats()
+    assert resumed.brain_id == kept.brain_id and resumed.encoded == 90
+    assert [run[:2] for run in resumed.runs] == [(0, 60), (60, 90)]
+    assert stats.fiber_count <= 90  # the last batch again: merged, not stored twice
+    row = await measure(store, 90, 30, 2, note)
+    assert row.reused and row.size == 90 and "(kept)" in table_line(row)

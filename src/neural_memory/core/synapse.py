@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from neural_memory.core._validation import (
+    assembler,
     empty_mapping,
     freeze_mapping,
     optional_utc,
@@ -144,9 +145,18 @@ class Synapse:
 
     def reinforce(self, delta: float, *, at: datetime | None = None) -> Synapse:
         """Return a copy strengthened by ``delta`` and stamped as activated at ``at``."""
-        return replace(
-            self,
-            weight=min(1.0, self.weight + delta),
-            last_activated=as_utc(at) if at else utcnow(),
+        return _assemble(  # only the changed fields need a check: the rest were checked
+            id=self.id,
+            source_id=self.source_id,
+            target_id=self.target_id,
+            type=self.type,
+            weight=require_unit(min(1.0, self.weight + delta), "weight"),
+            direction=self.direction,
+            metadata=self.metadata,
+            created_at=self.created_at,
+            last_activated=optional_utc(at, "at") if at else utcnow(),
             reinforced_count=self.reinforced_count + 1,
         )
+
+
+_assemble = assembler(Synapse)

@@ -8,12 +8,19 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from neural_memory.core._validation import freeze_strings, require_text, require_unit
+from neural_memory.core._validation import (
+    EMPTY_MAPPING,
+    assembler,
+    freeze_strings,
+    require_text,
+    require_unit,
+)
 from neural_memory.core.brain import BrainConfig
 from neural_memory.core.clock import as_utc, utcnow
 from neural_memory.core.fiber import Fiber
@@ -458,18 +465,22 @@ class _SharedParts:
             metadata["fact_value"] = fact.value
         if job.follows is not None:
             metadata["follows"] = job.follows
-        fiber = Fiber(  # the constructor validates; Fiber.create would do it twice
+        fiber = _new_fiber(  # from validated input: the anchor and pathway are its neurons
             id=job.fiber_id,
             neuron_ids=frozenset((*pathway, *((fact_id,) if fact_id else ()))),
             synapse_ids=frozenset(s.id for s in synapses),
             anchor_neuron_id=pathway[0],
             pathway=pathway,
             content=item.text,
-            salience=item.salience,
-            tags=item.tags,
-            metadata=metadata,
+            conductivity=1.0,
+            salience=float(item.salience),
+            last_conducted=None,
+            access_count=0,
+            tags=freeze_strings(item.tags, "tags"),
+            metadata=MappingProxyType(metadata),
             occurred_at=moment,
             created_at=utcnow(),
+            superseded_by=None,
         )
         return Plan(fiber, tuple(neurons), tuple(synapses), fact_id)
 
@@ -479,8 +490,15 @@ class _SharedParts:
         """The neuron ``neuron_id`` (made now, at ``moment``, at its first mention)."""
         neuron = self.neurons.get(neuron_id)
         if neuron is None:
-            neuron = self.neurons[neuron_id] = Neuron(
-                id=neuron_id, type=kind, content=content, metadata={"key": key}, created_at=moment
+            neuron = self.neurons[neuron_id] = _new_neuron(  # extraction's words: never blank
+                id=neuron_id,
+                type=kind,
+                content=content,
+                metadata=MappingProxyType({"key": key}),
+                created_at=moment,
+                activation=1.0,
+                access_count=0,
+                last_accessed=None,
             )
         return neuron
 
@@ -499,16 +517,26 @@ class _SharedParts:
         """The synapse ``source -kind-> target`` (made now, at ``moment``, at its first use)."""
         synapse = self.synapses.get((source, target, kind))
         if synapse is None:
-            synapse = self.synapses[source, target, kind] = Synapse(
+            if source == target:
+                raise ValidationError("a synapse cannot connect a neuron to itself")
+            synapse = self.synapses[source, target, kind] = _new_synapse(
                 id=_synapse_id(source, target, kind),
                 source_id=source,
                 target_id=target,
                 type=kind,
                 weight=INITIAL_SYNAPSE_WEIGHT,
                 direction=Direction.BIDIRECTIONAL if both else Direction.UNIDIRECTIONAL,
+                metadata=EMPTY_MAPPING,
                 created_at=moment,
+                last_activated=None,
+                reinforced_count=0,
             )
         return synapse
+
+
+_new_neuron = assembler(Neuron)
+_new_synapse = assembler(Synapse)
+_new_fiber = assembler(Fiber)
 
 
 @lru_cache(maxsize=262_144)
