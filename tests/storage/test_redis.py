@@ -268,30 +268,30 @@ async def test_unreachable_server_is_reported_without_the_password() -> None:
     assert "***" in str(caught.value)
 
 
+async def write_from_clients(
+    url: str, namespace: str, brain_id: str, batch: WriteBatch, clients: int, times: int
+) -> None:
+    """Write ``batch`` ``times`` times from each of ``clients`` storages at once."""
+    storages = [await RedisStorage(url, namespace=namespace).__aenter__() for _ in range(clients)]
+    try:
+        for storage in storages:
+            storage.set_brain(brain_id)
+        await asyncio.gather(*(s.write(batch) for s in storages for _ in range(times)))
+    finally:
+        for storage in storages:
+            await storage.close()
+
+
 async def test_concurrent_synapse_deltas_all_count(redis_url: str, redis_namespace: str) -> None:
     brain = Brain.create("hebb", created_at=T0)
     (a, b), synapse, _ = graph("hebb")
     clients, tasks_per_client, delta = 4, 25, 0.001
     async with opened(redis_url, redis_namespace, brain) as setup:
         await setup.write(WriteBatch(insert_neurons=(a, b), insert_synapses=(synapse,)))
-        storages = [
-            await RedisStorage(redis_url, namespace=redis_namespace).__aenter__()
-            for _ in range(clients)
-        ]
-        try:
-            for storage in storages:
-                storage.set_brain(brain.id)
-            await asyncio.gather(
-                *(
-                    storage.write(WriteBatch(synapse_deltas=((synapse.id, delta),)))
-                    for storage in storages
-                    for _ in range(tasks_per_client)
-                )
-            )
-        finally:
-            for storage in storages:
-                await storage.close()
-
+        reinforce = WriteBatch(synapse_deltas=((synapse.id, delta),))
+        await write_from_clients(
+            redis_url, redis_namespace, brain.id, reinforce, clients, tasks_per_client
+        )
         stored = await setup.get_synapse(synapse.id)
     assert stored is not None
     assert stored.reinforced_count == clients * tasks_per_client
@@ -306,30 +306,12 @@ async def test_concurrent_access_deltas_all_count(redis_url: str, redis_namespac
         await setup.write(
             WriteBatch(insert_neurons=(a, b), insert_synapses=(synapse,), insert_fibers=(fiber,))
         )
-        storages = [
-            await RedisStorage(redis_url, namespace=redis_namespace).__aenter__()
-            for _ in range(clients)
-        ]
-        try:
-            for storage in storages:
-                storage.set_brain(brain.id)
-            await asyncio.gather(
-                *(
-                    storage.write(
-                        WriteBatch(
-                            neuron_accesses=((a.id, 0.01),),
-                            fiber_conducts=(fiber.id,),
-                            deltas_at=T0,
-                        )
-                    )
-                    for storage in storages
-                    for _ in range(tasks_per_client)
-                )
-            )
-        finally:
-            for storage in storages:
-                await storage.close()
-
+        access = WriteBatch(
+            neuron_accesses=((a.id, 0.01),), fiber_conducts=(fiber.id,), deltas_at=T0
+        )
+        await write_from_clients(
+            redis_url, redis_namespace, brain.id, access, clients, tasks_per_client
+        )
         accessed, conducted = await setup.get_neuron(a.id), await setup.get_fiber(fiber.id)
     # Every process's count lands: none is overwritten by a concurrent read-modify-write.
     assert accessed is not None and conducted is not None
