@@ -311,13 +311,14 @@ class RedisStorage(Storage):
 
     async def _write(self, brain_id: str, batch: WriteBatch) -> int:
         keys = self._keys(brain_id)
-        plan = WritePlan.of(batch)
+        # With access deltas the records they move are re-read, so the plan, every attempt.
+        fixed_plan = None if batch.has_access_deltas else WritePlan.of(batch)
         delta_ids = list(dict.fromkeys(synapse_id for synapse_id, _ in batch.synapse_deltas))
         with self._errors():
             for attempt in range(_MAX_WRITE_ATTEMPTS):
                 limit = _memory.CHANGE_LOG_LIMIT
-                current, records = batch, list[list[str]]()
-                if batch.has_access_deltas:
+                current, records, plan = batch, list[list[str]](), fixed_plan
+                if plan is None:
                     current, records = await self._accesses_applied(keys, batch)
                     plan = WritePlan.of(current)
                 checked = await self._check_references(keys, current)
@@ -352,9 +353,13 @@ class RedisStorage(Storage):
             "n": list(dict.fromkeys(neuron_id for neuron_id, _ in batch.neuron_accesses)),
             "f": list(dict.fromkeys(batch.fiber_conducts)),
         }
+        queued = [(suffix, ids) for suffix, ids in wanted.items() if ids]
+        async with self._redis.pipeline(transaction=False) as pipe:  # one round trip
+            for suffix, ids in queued:
+                pipe.hmget(keys.key(suffix), ids)
+            replies = await pipe.execute()
         stored: dict[str, dict[str, str]] = {"n": {}, "f": {}}
-        for suffix, ids in wanted.items():
-            raws = await self._redis.hmget(keys.key(suffix), ids) if ids else []
+        for (suffix, ids), raws in zip(queued, replies, strict=True):
             found = zip(ids, map(_opt_text, raws), strict=True)
             stored[suffix] = {i: text for i, text in found if text is not None}
         guard = [[suffix, i, text] for suffix, found in stored.items() for i, text in found.items()]

@@ -23,10 +23,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from neural_memory.engine.retrieval.index import BrainIndex
-from neural_memory.engine.retrieval.scoring import normalise, relative_similarity, top_rows
+from neural_memory.engine.retrieval.scoring import (
+    FloatArray,
+    normalise,
+    relative_similarity,
+    top_rows,
+)
 
 __all__ = [
     "FeedbackParams",
@@ -35,8 +39,6 @@ __all__ = [
     "feedback_gain",
     "person_feedback",
 ]
-
-FloatArray = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
