@@ -30,6 +30,7 @@ from neural_memory.engine.retrieval._snapshot import (
     dump_index,
     load_index,
 )
+from neural_memory.engine.retrieval.candidates import RecallArrays
 from neural_memory.engine.retrieval.context import format_memory, same_line
 from neural_memory.engine.retrieval.lexical import LexicalIndex, group_bounds
 from neural_memory.engine.retrieval.vectors import VectorStore
@@ -137,6 +138,8 @@ class BrainIndex:
         self._lock = asyncio.Lock()
         self.snapshot_seq = -1
         """The seq of the stored snapshot this index loaded or saved (-1: none)."""
+        self.recall_arrays = RecallArrays()
+        """Query-independent arrays recall keeps between queries (see ``ranking``)."""
 
     # -- sync --------------------------------------------------------------------------------
 

@@ -11,9 +11,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["LexicalIndex", "group_bounds"]
+__all__ = ["LexicalIndex", "group_bounds", "sorted_union"]
 
 FloatArray = npt.NDArray[np.float32]
+RowArray = npt.NDArray[np.intp]
 
 
 class LexicalIndex:
@@ -114,10 +115,22 @@ class LexicalIndex:
     def scores(self, query_terms: Iterable[str]) -> FloatArray:
         """BM25 score of every row for ``query_terms`` (repeated terms count once)."""
         total = np.zeros(len(self._lengths), dtype=np.float32)
+        rows, values = self.sparse_scores(query_terms)
+        total[rows] = values
+        return total
+
+    def sparse_scores(self, query_terms: Iterable[str]) -> tuple[RowArray, FloatArray]:
+        """:meth:`scores` at the rows holding a query term: those rows (ascending), their scores.
+
+        Removed rows among them score 0. The work is proportional to the query terms'
+        postings, not to the number of rows; each score is computed exactly as :meth:`scores`
+        computes it (same float32 steps, terms added in the same order).
+        """
         if not self._live_count:
-            return total
+            return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32)
         lengths = np.frombuffer(self._lengths, dtype=np.float32)
         average = self._live_length / self._live_count or 1.0
+        postings: list[tuple[npt.NDArray[np.int32], FloatArray]] = []
         for term in dict.fromkeys(query_terms):
             idf = self.idf(term)
             if idf <= 0.0:
@@ -125,9 +138,14 @@ class LexicalIndex:
             rows = np.frombuffer(self._rows[term], dtype=np.int32)
             tf = np.frombuffer(self._tfs[term], dtype=np.float32)
             norm = self.k1 * (1.0 - self.b + self.b * lengths[rows] / average)
-            total[rows] += np.float32(idf) * tf * (self.k1 + 1.0) / (tf + norm)
-        total *= np.frombuffer(self._alive, dtype=np.uint8)
-        return total
+            term_scores = np.float32(idf) * tf * (self.k1 + 1.0) / (tf + norm)
+            postings.append((rows, term_scores.astype(np.float32, copy=False)))
+        held = sorted_union([rows for rows, _ in postings])
+        total = np.zeros(held.shape, dtype=np.float32)
+        for rows, gain in postings:  # in query order, as the dense sum adds them
+            total[np.searchsorted(held, rows)] += gain
+        total *= np.frombuffer(self._alive, dtype=np.uint8)[held]
+        return held, total
 
     def to_arrays(self) -> tuple[list[str], dict[str, npt.NDArray[Any]]]:
         """The index as its terms and flat arrays (for snapshots; see :meth:`from_arrays`)."""
@@ -186,3 +204,23 @@ def group_bounds(keys: npt.NDArray[np.int64]) -> tuple[list[int], list[int]]:
         return [], []
     bounds = np.flatnonzero(np.diff(keys)) + 1
     return [0, *bounds.tolist()], [*bounds.tolist(), len(keys)]
+
+
+def sorted_union(parts: Sequence[npt.NDArray[np.integer[Any]]]) -> RowArray:
+    """The distinct values of ``parts`` (row numbers), ascending, as ``intp``.
+
+    Sort and compare neighbours: ``np.unique`` hashes first, several times slower on the
+    tens of thousands of rows a common term's postings hold.
+    """
+    if not parts:
+        return np.zeros(0, dtype=np.intp)
+    merged = np.concatenate(parts).astype(np.intp, copy=False)
+    if len(parts) > 1 or not _strictly_ascending(merged):
+        merged.sort()
+        if merged.size > 1:
+            merged = merged[np.concatenate(([True], merged[1:] != merged[:-1]))]
+    return merged
+
+
+def _strictly_ascending(values: RowArray) -> bool:
+    return bool(values.size < 2 or np.all(values[1:] > values[:-1]))

@@ -12,8 +12,10 @@ import numpy.typing as npt
 from neural_memory.core.neuron import NeuronType, stable_neuron_id
 from neural_memory.engine.activation import SpreadParams, SpreadResult, spread
 from neural_memory.engine.extraction import word_key
+from neural_memory.engine.retrieval.candidates import RowScores, Stamp, member_mask
 from neural_memory.engine.retrieval.feedback import FeedbackParams, person_feedback
 from neural_memory.engine.retrieval.index import BrainIndex
+from neural_memory.engine.retrieval.lexical import sorted_union
 from neural_memory.engine.retrieval.scoring import (
     FusionWeights,
     fuse,
@@ -31,6 +33,7 @@ MAX_ENTITY_FIBERS = 50_000
 """Fibers of one entity considered for the entity-match signal (bounds work on giant hubs)."""
 
 FloatArray = npt.NDArray[np.float32]
+RowArray = npt.NDArray[np.intp]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -80,16 +83,24 @@ def rank(
     weights: FusionWeights,
     min_relative_score: float,
 ) -> Ranking:
-    """Score every fiber of ``index`` for the query and keep the best candidates."""
-    size = len(index.fibers)
-    lexical = normalise(index.lexical.scores(signals.terms))
-    cosine, semantic = _semantic(index, signals.vector, size)
+    """Score the fibers of ``index`` the query reaches and keep the best candidates.
+
+    Only the rows some signal reaches are scored (see :mod:`.candidates`): the query terms'
+    postings, the rows similar to the query's vector, the rows spreading activation reached
+    and their conversation neighbours. Every other row would score 0.
+    """
+    lexical = _lexical(index, signals.terms)
+    cosine, semantic = _semantic(index, signals.vector)
     anchors = anchor_rows(index, signals.keys)
-    seed_scores = lexical + semantic
+    seeded = lexical.rows
+    seed_scores = lexical.values
+    if semantic is not None:
+        seeded = sorted_union([seeded, np.flatnonzero(semantic > 0)])
+        seed_scores = lexical.at(seeded) + semantic[seeded]
     seeds = top_rows(seed_scores, SEED_FIBERS)
     top = float(seed_scores[seeds[0]]) if seeds.size else 1.0
     result = spread(
-        seed_fibers={int(r): float(seed_scores[r]) / top for r in seeds},
+        seed_fibers={int(seeded[p]): float(seed_scores[p]) / top for p in seeds},
         anchor_neurons={a: anchor_weight(index, a) for a in anchors},
         fiber_neurons=index.fiber_neuron_view(),
         neuron_fibers=index.neurons.fibers,
@@ -98,22 +109,23 @@ def rank(
         quiet_neurons=index.time_rows,
     )
     asker = _asker_row(index, signals)
-    asker_fibers = _fibers_of(index, asker) if asker is not None else None
     entities = _entities(index, anchors, asker)
-    entity_match = _entity_match(index, entities)
-    speaker_match = _speaker_match(index, entities)
+    feedback = weights.feedback > 0 and bool(entities)
+    rows = _candidate_rows(index, seeded, result.fiber_activation, every_row=feedback)
+    entity_match = _entity_match(index, entities, rows)
+    speaker_match = _speaker_match(index, entities, rows)
     fused = fuse(
-        lexical=lexical,
-        semantic=semantic,
-        activation=result.fiber_activation,
-        time_match=_time_match(index, signals.time_spans),
+        lexical=lexical.at(rows),
+        semantic=_gather(semantic, rows),
+        activation=_activation(result.fiber_activation, rows),
+        time_match=_time_match(index, signals.time_spans, rows),
         entity_match=entity_match,
         speaker_match=speaker_match,
-        conductivity=index.conductivity(),
-        superseded=index.suppressed(),
+        conductivity=index.conductivity()[rows],
+        superseded=index.suppressed()[rows],
         weights=weights,
     )
-    if weights.feedback > 0 and entities:
+    if feedback:  # rows are every row: person_feedback reads the dense arrays
         fused += person_feedback(
             index,
             fused,
@@ -122,20 +134,20 @@ def rank(
             with_vectors=signals.vector is not None,
             params=FeedbackParams(weight=weights.feedback),
         )
-    rows = _with_thread_neighbours(index, fused, top_rows(fused, CANDIDATES), weights.thread,
-                                   asker_fibers)  # fmt: skip
-    if rows.size:
-        rows = rows[fused[rows] >= min_relative_score * fused[rows[0]]]
-    alive = [r for r in rows.tolist() if index.fibers[r].alive]
-    picked = np.asarray(alive, dtype=np.intp)
+    ranked, scores = _with_thread_neighbours(index, RowScores(rows, fused), weights.thread, asker)
+    if ranked.size:
+        keep = scores >= min_relative_score * scores[0]
+        ranked, scores = ranked[keep], scores[keep]
+    alive = [i for i, row in enumerate(ranked.tolist()) if index.fibers[row].alive]
+    picked = ranked[alive]
     candidates = [
         Candidate(*values)
         for values in zip(
-            alive,
-            fused[picked].tolist(),
-            lexical[picked].tolist(),
-            _relative_activation(result.fiber_activation, alive).tolist(),
-            cosine[picked].tolist(),
+            picked.tolist(),
+            scores[alive].tolist(),
+            lexical.at(picked).tolist(),
+            _relative_activation(result.fiber_activation, picked.tolist()).tolist(),
+            _gather(cosine, picked).tolist(),
             strict=True,
         )
     ]
@@ -143,8 +155,42 @@ def rank(
     return Ranking(candidates, result, anchors, coverage)
 
 
+def _lexical(index: BrainIndex, terms: Sequence[str]) -> RowScores:
+    """BM25 of the rows holding a query term, 1.0 for the best (``normalise`` of the dense)."""
+    rows, values = index.lexical.sparse_scores(terms)
+    return RowScores(rows, normalise(values))
+
+
+def _candidate_rows(
+    index: BrainIndex, seeded: RowArray, activation: dict[int, float], *, every_row: bool
+) -> RowArray:
+    """The rows scored: those the query or its vector reached, and those activation reached."""
+    if every_row:
+        return np.arange(len(index.fibers), dtype=np.intp)
+    reached = np.fromiter(activation, dtype=np.intp, count=len(activation))
+    return sorted_union([seeded, reached])
+
+
+def _gather(values: FloatArray | None, rows: RowArray) -> FloatArray:
+    """``values[rows]``; zeros when there are no values (no query vector)."""
+    if values is None:
+        return np.zeros(rows.shape, dtype=np.float32)
+    gathered: FloatArray = values[rows]
+    return gathered
+
+
+def _activation(activation: dict[int, float], rows: RowArray) -> FloatArray:
+    """Each of ``rows``' raw activation (``rows`` hold every activated fiber)."""
+    out = np.zeros(rows.shape, dtype=np.float32)
+    if activation:
+        reached = np.fromiter(activation.keys(), dtype=np.intp, count=len(activation))
+        values = np.fromiter(activation.values(), dtype=np.float32, count=len(activation))
+        out[np.searchsorted(rows, reached)] = values
+    return out
+
+
 def thread_boost(
-    scores: FloatArray,
+    scores: FloatArray | RowScores,
     rows: npt.NDArray[np.intp],
     previous: npt.NDArray[np.int32],
     following: npt.NDArray[np.int32],
@@ -155,7 +201,8 @@ def thread_boost(
     """What each of ``rows`` gains from the question-and-answer exchange it belongs to.
 
     A memory that follows a question (one step, or two steps at half weight) gains
-    ``weight`` times that question's score, and a question gains from the memory that
+    ``weight`` times that question's score (``scores``: every row's, or some rows' with the
+    rest 0), and a question gains from the memory that
     answers it: an answer rarely repeats the words of what it answers. Someone does not answer
     their own question: a memory and the one right next to it, said by the same known speaker
     (``speakers``, -1 unknown), exchange no gain, so a run of one person's notes is not
@@ -177,42 +224,30 @@ def thread_boost(
 
 
 def _with_thread_neighbours(
-    index: BrainIndex,
-    fused: FloatArray,
-    top: npt.NDArray[np.intp],
-    weight: float,
-    asker_fibers: FloatArray | None,
-) -> npt.NDArray[np.intp]:
-    """Add thread gains to the top rows and their neighbours (in place); rank them again.
+    index: BrainIndex, fused: RowScores, weight: float, asker: int | None
+) -> tuple[RowArray, FloatArray]:
+    """The best rows and their scores, best first, after the thread gains of the top rows.
 
     Only the neighbourhood of the best candidates can change the ranking, so the work is
-    bounded by the number of candidates, not by the size of the brain.
+    bounded by the number of candidates, not by the size of the brain. Asked by someone
+    about their own life (``asker``), only their own words gain.
     """
+    top = top_rows(fused.values, CANDIDATES)
     if weight <= 0 or not top.size:
-        return top
+        return fused.rows[top], fused.values[top]
+    rows = fused.rows[top]
     previous, following = index.thread_links()
-    after = _at(following, top)
-    pool = _sorted_unique(np.concatenate([top, _at(previous, top), after, _at(following, after)]))
+    after = _at(following, rows)
+    pool = sorted_union([rows, _at(previous, rows), after, _at(following, after)])
     pool = pool[pool >= 0]
     gain = thread_boost(fused, pool, previous, following, index.asks(), index.speakers(), weight)
-    if asker_fibers is not None:
-        gain *= asker_fibers[pool]  # asked about their own life, their own words count
-    fused[pool] += gain
-    order = np.argsort(-fused[pool], kind="stable")[:CANDIDATES]
-    ranked: npt.NDArray[np.intp] = pool[order]
-    return ranked[fused[ranked] > 0]
-
-
-def _sorted_unique(rows: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
-    """``np.unique(rows)`` for the few hundred rows of a ranking, several times faster."""
-    if not rows.size:
-        return rows
-    ordered = np.sort(rows)
-    keep = np.empty(ordered.shape, dtype=np.bool_)
-    keep[0] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
-    unique: npt.NDArray[np.intp] = ordered[keep]
-    return unique
+    if asker is not None:
+        gain *= _binds(index, asker, pool)
+    scores = fused.at(pool) + gain
+    order = np.argsort(-scores, kind="stable")[:CANDIDATES]
+    ranked, ranked_scores = pool[order], scores[order]
+    keep = ranked_scores > 0
+    return ranked[keep], ranked_scores[keep]
 
 
 def _at(links: npt.NDArray[np.int32], rows: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
@@ -223,10 +258,11 @@ def _at(links: npt.NDArray[np.int32], rows: npt.NDArray[np.intp]) -> npt.NDArray
     return out
 
 
-def _score(scores: FloatArray, rows: npt.NDArray[np.intp]) -> FloatArray:
+def _score(scores: FloatArray | RowScores, rows: npt.NDArray[np.intp]) -> FloatArray:
     out = np.zeros(rows.shape, dtype=np.float32)
     valid = rows >= 0
-    out[valid] = scores[rows[valid]]
+    wanted = rows[valid]
+    out[valid] = scores.at(wanted) if isinstance(scores, RowScores) else scores[wanted]
     return out
 
 
@@ -240,7 +276,7 @@ def _other(
 
 
 def _asked(
-    scores: FloatArray, asks: npt.NDArray[np.bool_], rows: npt.NDArray[np.intp]
+    scores: FloatArray | RowScores, asks: npt.NDArray[np.bool_], rows: npt.NDArray[np.intp]
 ) -> FloatArray:
     return _score(scores, rows) * np.where(rows >= 0, asks[np.maximum(rows, 0)], False)
 
@@ -263,12 +299,15 @@ def anchor_weight(index: BrainIndex, row: int) -> float:
 
 
 def _semantic(
-    index: BrainIndex, vector: FloatArray | None, size: int
-) -> tuple[FloatArray, FloatArray]:
-    """Each row's cosine similarity to the query (clipped to 0-1) and its relative score."""
+    index: BrainIndex, vector: FloatArray | None
+) -> tuple[FloatArray | None, FloatArray | None]:
+    """Each row's cosine similarity to the query (clipped to 0-1) and its relative score.
+
+    Both None without a query vector (every row 0).
+    """
     if vector is None:
-        zeros = np.zeros(size, dtype=np.float32)
-        return zeros, zeros
+        return None, None
+    size = len(index.fibers)
     sims = index.vectors.similarities(vector, size)
     cosine: FloatArray = np.clip(sims, 0.0, 1.0).astype(np.float32, copy=False)
     return cosine, relative_similarity(sims, index.vectors.present(size))
@@ -286,7 +325,10 @@ def _asker_row(index: BrainIndex, signals: QuerySignals) -> int | None:
         return _row_of(index, signals.asker_key)
     if not signals.first_person:
         return None
-    return owner_row(index.speakers(), _row_of(index, word_key(OWNER_ROLE)))
+    role_row = _row_of(index, word_key(OWNER_ROLE))
+    return index.recall_arrays.owner(
+        _stamp(index), role_row, lambda: owner_row(index.speakers(), role_row)
+    )
 
 
 def owner_row(speakers: npt.NDArray[np.int32], role_row: int | None) -> int | None:
@@ -311,13 +353,21 @@ def _row_of(index: BrainIndex, key: str | None) -> int | None:
     return index.neuron_row(stable_neuron_id(key)) if key is not None else None
 
 
-def _fibers_of(index: BrainIndex, row: int) -> FloatArray:
-    """1 for the fibers binding neuron ``row`` (at most MAX_ENTITY_FIBERS of them), else 0."""
-    mask = np.zeros(len(index.fibers), dtype=np.float32)
-    fibers = index.neurons.fibers[row][:MAX_ENTITY_FIBERS]
-    if fibers:
-        mask[np.fromiter(fibers, dtype=np.intp, count=len(fibers))] = 1.0
-    return mask
+def _stamp(index: BrainIndex) -> Stamp:
+    return (index.neurons, len(index.fibers), index.lexical.live_count)
+
+
+def _binds(index: BrainIndex, neuron: int, rows: RowArray) -> FloatArray:
+    """1.0 for each of ``rows`` binding ``neuron``, else 0.0.
+
+    Only the first MAX_ENTITY_FIBERS fibers of a neuron count (bounds work on giant hubs).
+    """
+
+    def members() -> RowArray:
+        fibers = index.neurons.fibers[neuron][:MAX_ENTITY_FIBERS]
+        return sorted_union([np.fromiter(fibers, dtype=np.intp, count=len(fibers))])
+
+    return member_mask(index.recall_arrays.members(_stamp(index), neuron, members), rows)
 
 
 def _entities(index: BrainIndex, anchors: Sequence[int], asker: int | None) -> list[int]:
@@ -328,22 +378,22 @@ def _entities(index: BrainIndex, anchors: Sequence[int], asker: int | None) -> l
     return entities
 
 
-def _entity_match(index: BrainIndex, entities: Sequence[int]) -> FloatArray:
-    """Share of ``entities`` each fiber binds."""
-    match = np.zeros(len(index.fibers), dtype=np.float32)
-    for row in entities:
-        match += _fibers_of(index, row) / len(entities)
+def _entity_match(index: BrainIndex, entities: Sequence[int], rows: RowArray) -> FloatArray:
+    """Share of ``entities`` each of ``rows`` binds."""
+    match = np.zeros(rows.shape, dtype=np.float32)
+    for entity in entities:
+        match += _binds(index, entity, rows) / len(entities)
     return match
 
 
-def _speaker_match(index: BrainIndex, entities: Sequence[int]) -> FloatArray:
-    """1 for the fibers one of ``entities`` said (their speaker), else 0."""
+def _speaker_match(index: BrainIndex, entities: Sequence[int], rows: RowArray) -> FloatArray:
+    """1 for each of ``rows`` one of ``entities`` said (their speaker), else 0."""
     if not entities:
-        return np.zeros(len(index.fibers), dtype=np.float32)
-    speakers = index.speakers()
+        return np.zeros(rows.shape, dtype=np.float32)
+    speakers = index.speakers()[rows]
     said = speakers == entities[0]
-    for row in entities[1:]:  # a few rows: one pass each beats np.isin's setup
-        said |= speakers == row
+    for entity in entities[1:]:  # a few rows: one pass each beats np.isin's setup
+        said |= speakers == entity
     match: FloatArray = said.astype(np.float32)
     return match
 
@@ -367,11 +417,11 @@ def _relative_activation(activation: dict[int, float], rows: Sequence[int]) -> F
     return picked / np.float32(peak) if peak > 0 else picked
 
 
-def _time_match(index: BrainIndex, spans: Sequence[TimeSpan]) -> FloatArray:
-    size = len(index.fibers)
-    match = np.zeros(size, dtype=np.float32)
+def _time_match(index: BrainIndex, spans: Sequence[TimeSpan], rows: RowArray) -> FloatArray:
+    """1 for each of ``rows`` whose event happened inside one of ``spans``, else 0."""
+    match = np.zeros(rows.shape, dtype=np.float32)
     if spans:
-        days = index.occurred_days()
+        days = index.occurred_days()[rows]
         for span in spans:
             inside = (days >= span.start.toordinal()) & (days <= span.end.toordinal())
             match = np.maximum(match, inside.astype(np.float32))

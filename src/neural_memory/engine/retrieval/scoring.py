@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,7 +85,7 @@ def fuse(
     *,
     lexical: FloatArray,
     semantic: FloatArray,
-    activation: Mapping[int, float],
+    activation: FloatArray,
     time_match: FloatArray,
     entity_match: FloatArray,
     speaker_match: FloatArray,
@@ -94,12 +93,13 @@ def fuse(
     superseded: npt.NDArray[np.bool_],
     weights: FusionWeights,
 ) -> FloatArray:
-    """Combine per-fiber signals (each already 0-1) into one score per fiber row."""
-    act = np.zeros_like(lexical)
-    if activation:
-        rows = np.fromiter(activation.keys(), dtype=np.intp, count=len(activation))
-        act[rows] = np.fromiter(activation.values(), dtype=np.float32, count=len(activation))
-        act = normalise(act) ** weights.activation_gamma
+    """Combine per-fiber signals into one score per fiber row.
+
+    Every argument holds one value per row, for the same rows (all of a brain's, or some
+    of them): ``activation`` is the raw spreading activation, scaled here by its maximum
+    (so ``rows`` must hold every activated fiber); the other signals are already 0-1.
+    """
+    act = normalise(activation) ** weights.activation_gamma
     score = weights.lexical * lexical + weights.activation * act + weights.semantic * semantic
     relevant = score > 0
     context = (
