@@ -100,6 +100,11 @@ class LexicalIndex:
             self._live_count -= 1
             self._live_length -= self._lengths[row]
 
+    def live(self, rows: RowArray) -> npt.NDArray[np.bool_]:
+        """True for each of ``rows`` that is live (added and not removed)."""
+        alive: npt.NDArray[np.bool_] = np.frombuffer(self._alive, dtype=np.bool_)[rows]
+        return alive
+
     def document_frequency(self, term: str) -> int:
         """Number of documents (live or not) containing ``term``."""
         rows = self._rows.get(term)

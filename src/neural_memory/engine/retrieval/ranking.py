@@ -138,7 +138,7 @@ def rank(
     if ranked.size:
         keep = scores >= min_relative_score * scores[0]
         ranked, scores = ranked[keep], scores[keep]
-    alive = [i for i, row in enumerate(ranked.tolist()) if index.fibers[row].alive]
+    alive = index.lexical.live(ranked)  # a memory is live exactly while its document is
     picked = ranked[alive]
     candidates = [
         Candidate(*values)
