@@ -1,0 +1,94 @@
+"""Recall scores only the rows its signals reach; what it keeps between queries stays true."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from neural_memory import Brain, BrainConfig
+from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
+from neural_memory.engine.extraction import extract
+from neural_memory.engine.handle import BrainHandle
+from neural_memory.engine.retrieval.candidates import RowScores, member_mask
+from neural_memory.engine.retrieval.index import BrainIndex
+from neural_memory.engine.retrieval.lexical import LexicalIndex, sorted_union
+from neural_memory.engine.retrieval.ranking import QuerySignals, rank
+from neural_memory.engine.retrieval.scoring import FusionWeights
+from tests.backends import BACKENDS
+
+START = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
+QUERY = "What did Carol tell me about the mobile team?"
+
+
+def _memories(first: int, count: int) -> list[MemoryInput]:
+    speakers = ["user", "Carol", "Ben"]
+    topics = ["mobile team", "login crash", "billing service", "release plan"]
+    return [
+        MemoryInput(
+            text=f"Carol and Dan talked about the {topics[i % 4]} on day {i}",
+            timestamp=START + timedelta(hours=i),
+            metadata={"speaker": speakers[i % 3]},
+        )
+        for i in range(first, first + count)
+    ]
+
+
+def _ranked(index: BrainIndex, signals: QuerySignals) -> list[tuple[str, float, float]]:
+    ranking = rank(
+        index, signals, hops=3, trail=True, weights=FusionWeights(), min_relative_score=0.05
+    )
+    return [(index.fibers[c.row].id, c.score, c.lexical) for c in ranking.candidates]
+
+
+async def test_an_index_that_answered_before_ranks_new_memories_like_a_fresh_one(
+    tmp_path: Path,
+) -> None:
+    async with BACKENDS["memory"](tmp_path) as storage:
+        brain = Brain.create("sparse")
+        await storage.save_brain(brain)
+        storage.set_brain(brain.id)
+        encoder = MemoryEncoder(storage, BrainConfig(), embedder=None)
+        analysis = extract(QUERY, START + timedelta(days=30), with_own_day=False)
+        signals = QuerySignals(
+            terms=analysis.terms, keys=analysis.keys, time_spans=(), first_person=True
+        )
+        handle = BrainHandle.of(storage)
+        await encoder.encode_many(_memories(0, 30))
+        before = _ranked(await handle.synced_index(None), signals)  # fills what it keeps
+        await encoder.encode_many(_memories(30, 30))
+        kept = _ranked(await handle.synced_index(None), signals)
+        fresh = BrainIndex(handle.storage, handle.brain_id, None)
+        await fresh.sync()
+    assert kept == _ranked(fresh, signals)
+    assert len(kept) > len(before)  # the new memories of Carol were reached
+
+
+def test_sparse_scores_hold_exactly_the_rows_of_the_query_terms() -> None:
+    lexical = LexicalIndex()
+    lexical.extend(["red apple", "green apple", "blue sky", "red sky", "apple pie"])
+    lexical.remove(1)
+    rows, scores = lexical.sparse_scores(["apple", "red", "apple", "absent"])
+    assert rows.tolist() == [0, 1, 3, 4]
+    dense = lexical.scores(["apple", "red"])
+    assert scores.tolist() == dense[rows].tolist()
+    assert scores[1] == 0.0  # removed
+    assert np.count_nonzero(dense) == 3
+
+
+def test_row_scores_read_zero_for_rows_they_do_not_hold() -> None:
+    scores = RowScores(np.array([2, 5, 9], dtype=np.intp), np.array([0.5, 1.0, 0.25], "f4"))
+    wanted = np.array([0, 2, 6, 9, 12], dtype=np.intp)
+    assert scores.at(wanted).tolist() == [0.0, 0.5, 0.0, 0.25, 0.0]
+    empty = RowScores(np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32))
+    assert empty.at(wanted).tolist() == [0.0] * 5
+    assert member_mask(np.array([1, 4], dtype=np.intp), wanted).tolist() == [0, 0, 0, 0, 0]
+    assert member_mask(np.array([2, 12], dtype=np.intp), wanted).tolist() == [0, 1, 0, 0, 1]
+
+
+def test_sorted_union_is_ascending_and_distinct() -> None:
+    parts = [np.array([5, 1, 3], dtype=np.int32), np.array([3, 7, -1], dtype=np.intp)]
+    assert sorted_union(parts).tolist() == [-1, 1, 3, 5, 7]
+    assert sorted_union([np.array([2, 2, 1], dtype=np.int32)]).tolist() == [1, 2]
+    assert sorted_union([]).tolist() == []
