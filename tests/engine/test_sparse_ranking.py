@@ -13,7 +13,7 @@ from neural_memory.engine.extraction import extract
 from neural_memory.engine.handle import BrainHandle
 from neural_memory.engine.retrieval.candidates import RowScores, member_mask
 from neural_memory.engine.retrieval.index import BrainIndex
-from neural_memory.engine.retrieval.lexical import LexicalIndex, sorted_union
+from neural_memory.engine.retrieval.lexical import LexicalIndex, merge_rows, sorted_union
 from neural_memory.engine.retrieval.ranking import QuerySignals, rank
 from neural_memory.engine.retrieval.scoring import FusionWeights
 from tests.backends import BACKENDS
@@ -85,6 +85,8 @@ def test_row_scores_read_zero_for_rows_they_do_not_hold() -> None:
     assert empty.at(wanted).tolist() == [0.0] * 5
     assert member_mask(np.array([1, 4], dtype=np.intp), wanted).tolist() == [0, 0, 0, 0, 0]
     assert member_mask(np.array([2, 12], dtype=np.intp), wanted).tolist() == [0, 1, 0, 0, 1]
+    many = np.arange(0, 40, 3, dtype=np.intp)  # more members than rows: the other way round
+    assert member_mask(many, wanted).tolist() == [1, 0, 1, 1, 1]
 
 
 def test_sorted_union_is_ascending_and_distinct() -> None:
@@ -92,3 +94,11 @@ def test_sorted_union_is_ascending_and_distinct() -> None:
     assert sorted_union(parts).tolist() == [-1, 1, 3, 5, 7]
     assert sorted_union([np.array([2, 2, 1], dtype=np.int32)]).tolist() == [1, 2]
     assert sorted_union([]).tolist() == []
+
+
+def test_merge_rows_says_where_each_part_landed() -> None:
+    parts = [np.array([1, 4, 9], dtype=np.int32), np.array([0, 4, 10], dtype=np.intp)]
+    union, slots = merge_rows(parts)
+    assert union.tolist() == [0, 1, 4, 9, 10]
+    for part, at in zip(parts, slots, strict=True):
+        assert union[at].tolist() == part.tolist()

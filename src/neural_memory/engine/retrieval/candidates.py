@@ -43,11 +43,19 @@ class RowScores:
 
 
 def member_mask(members: RowArray, rows: RowArray) -> FloatArray:
-    """1.0 for each of ``rows`` found in the ascending array ``members``, else 0.0."""
-    if not members.size:
-        return np.zeros(rows.shape, dtype=np.float32)
-    slots = np.minimum(np.searchsorted(members, rows), members.size - 1)
-    mask: FloatArray = (members[slots] == rows).astype(np.float32)
+    """1.0 for each of ``rows`` found in ``members``, else 0.0 (both ascending, distinct).
+
+    The shorter of the two is looked up in the longer one.
+    """
+    mask = np.zeros(rows.shape, dtype=np.float32)
+    if not members.size or not rows.size:
+        return mask
+    if rows.size <= members.size:
+        slots = np.minimum(np.searchsorted(members, rows), members.size - 1)
+        mask[members[slots] == rows] = 1.0
+    else:
+        slots = np.minimum(np.searchsorted(rows, members), rows.size - 1)
+        mask[slots[rows[slots] == members]] = 1.0
     return mask
 
 

@@ -15,7 +15,7 @@ from neural_memory.engine.extraction import word_key
 from neural_memory.engine.retrieval.candidates import RowScores, Stamp, member_mask
 from neural_memory.engine.retrieval.feedback import FeedbackParams, person_feedback
 from neural_memory.engine.retrieval.index import BrainIndex
-from neural_memory.engine.retrieval.lexical import sorted_union
+from neural_memory.engine.retrieval.lexical import merge_rows, sorted_union
 from neural_memory.engine.retrieval.scoring import (
     FusionWeights,
     fuse,
@@ -92,11 +92,13 @@ def rank(
     lexical = _lexical(index, signals.terms)
     cosine, semantic = _semantic(index, signals.vector)
     anchors = anchor_rows(index, signals.keys)
-    seeded = lexical.rows
-    seed_scores = lexical.values
+    seeded, lexical_seeded = lexical.rows, lexical.values
+    seed_scores = lexical_seeded
     if semantic is not None:
-        seeded = sorted_union([seeded, np.flatnonzero(semantic > 0)])
-        seed_scores = lexical.at(seeded) + semantic[seeded]
+        seeded, (at, _) = merge_rows([lexical.rows, np.flatnonzero(semantic > 0)])
+        lexical_seeded = np.zeros(seeded.shape, dtype=np.float32)
+        lexical_seeded[at] = lexical.values
+        seed_scores = lexical_seeded + semantic[seeded]
     seeds = top_rows(seed_scores, SEED_FIBERS)
     top = float(seed_scores[seeds[0]]) if seeds.size else 1.0
     result = spread(
@@ -111,13 +113,15 @@ def rank(
     asker = _asker_row(index, signals)
     entities = _entities(index, anchors, asker)
     feedback = weights.feedback > 0 and bool(entities)
-    rows = _candidate_rows(index, seeded, result.fiber_activation, every_row=feedback)
+    rows, lexical_rows, activation = _candidates(
+        index, RowScores(seeded, lexical_seeded), result.fiber_activation, every_row=feedback
+    )
     entity_match = _entity_match(index, entities, rows)
     speaker_match = _speaker_match(index, entities, rows)
     fused = fuse(
-        lexical=lexical.at(rows),
+        lexical=lexical_rows,
         semantic=_gather(semantic, rows),
-        activation=_activation(result.fiber_activation, rows),
+        activation=activation,
         time_match=_time_match(index, signals.time_spans, rows),
         entity_match=entity_match,
         speaker_match=speaker_match,
@@ -161,14 +165,25 @@ def _lexical(index: BrainIndex, terms: Sequence[str]) -> RowScores:
     return RowScores(rows, normalise(values))
 
 
-def _candidate_rows(
-    index: BrainIndex, seeded: RowArray, activation: dict[int, float], *, every_row: bool
-) -> RowArray:
-    """The rows scored: those the query or its vector reached, and those activation reached."""
-    if every_row:
-        return np.arange(len(index.fibers), dtype=np.intp)
+def _candidates(
+    index: BrainIndex, seeded: RowScores, activation: dict[int, float], *, every_row: bool
+) -> tuple[RowArray, FloatArray, FloatArray]:
+    """The rows scored, and their BM25 (``seeded``: 0 elsewhere) and raw activation.
+
+    The rows are those the query or its vector reached and those activation reached; with
+    ``every_row``, every row of the index.
+    """
     reached = np.fromiter(activation, dtype=np.intp, count=len(activation))
-    return sorted_union([seeded, reached])
+    if every_row:
+        rows = np.arange(len(index.fibers), dtype=np.intp)
+        seeded_at, reached_at = seeded.rows, reached
+    else:
+        rows, (seeded_at, reached_at) = merge_rows([seeded.rows, reached])
+    lexical = np.zeros(rows.shape, dtype=np.float32)
+    lexical[seeded_at] = seeded.values
+    raw = np.zeros(rows.shape, dtype=np.float32)
+    raw[reached_at] = np.fromiter(activation.values(), dtype=np.float32, count=len(activation))
+    return rows, lexical, raw
 
 
 def _gather(values: FloatArray | None, rows: RowArray) -> FloatArray:
@@ -177,16 +192,6 @@ def _gather(values: FloatArray | None, rows: RowArray) -> FloatArray:
         return np.zeros(rows.shape, dtype=np.float32)
     gathered: FloatArray = values[rows]
     return gathered
-
-
-def _activation(activation: dict[int, float], rows: RowArray) -> FloatArray:
-    """Each of ``rows``' raw activation (``rows`` hold every activated fiber)."""
-    out = np.zeros(rows.shape, dtype=np.float32)
-    if activation:
-        reached = np.fromiter(activation.keys(), dtype=np.intp, count=len(activation))
-        values = np.fromiter(activation.values(), dtype=np.float32, count=len(activation))
-        out[np.searchsorted(rows, reached)] = values
-    return out
 
 
 def thread_boost(
