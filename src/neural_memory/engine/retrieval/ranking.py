@@ -92,17 +92,11 @@ def rank(
     lexical = _lexical(index, signals.terms)
     cosine, semantic = _semantic(index, signals.vector)
     anchors = anchor_rows(index, signals.keys)
-    seeded, lexical_seeded = lexical.rows, lexical.values
-    seed_scores = lexical_seeded
-    if semantic is not None:
-        seeded, (at, _) = merge_rows([lexical.rows, np.flatnonzero(semantic > 0)])
-        lexical_seeded = np.zeros(seeded.shape, dtype=np.float32)
-        lexical_seeded[at] = lexical.values
-        seed_scores = lexical_seeded + semantic[seeded]
+    seeded, seed_scores = _seeded(lexical, semantic)
     seeds = top_rows(seed_scores, SEED_FIBERS)
     top = float(seed_scores[seeds[0]]) if seeds.size else 1.0
     result = spread(
-        seed_fibers={int(seeded[p]): float(seed_scores[p]) / top for p in seeds},
+        seed_fibers={int(seeded.rows[p]): float(seed_scores[p]) / top for p in seeds},
         anchor_neurons={a: anchor_weight(index, a) for a in anchors},
         fiber_neurons=index.fiber_neuron_view(),
         neuron_fibers=index.neurons.fibers,
@@ -114,7 +108,7 @@ def rank(
     entities = _entities(index, anchors, asker)
     feedback = weights.feedback > 0 and bool(entities)
     rows, lexical_rows, activation = _candidates(
-        index, RowScores(seeded, lexical_seeded), result.fiber_activation, every_row=feedback
+        index, seeded, result.fiber_activation, every_row=feedback
     )
     entity_match = _entity_match(index, entities, rows)
     speaker_match = _speaker_match(index, entities, rows)
@@ -163,6 +157,19 @@ def _lexical(index: BrainIndex, terms: Sequence[str]) -> RowScores:
     """BM25 of the rows holding a query term, 1.0 for the best (``normalise`` of the dense)."""
     rows, values = index.lexical.sparse_scores(terms)
     return RowScores(rows, normalise(values))
+
+
+def _seeded(lexical: RowScores, semantic: FloatArray | None) -> tuple[RowScores, FloatArray]:
+    """The rows the query's terms or vector reached with their BM25, and their seed scores.
+
+    Seed scores are BM25 plus relative similarity (the rows closer than the median memory).
+    """
+    if semantic is None:
+        return lexical, lexical.values
+    rows, (at, _) = merge_rows([lexical.rows, np.flatnonzero(semantic > 0)])
+    bm25 = np.zeros(rows.shape, dtype=np.float32)
+    bm25[at] = lexical.values
+    return RowScores(rows, bm25), bm25 + semantic[rows]
 
 
 def _candidates(
