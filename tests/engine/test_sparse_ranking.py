@@ -11,7 +11,7 @@ from neural_memory import Brain, BrainConfig
 from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
 from neural_memory.engine.extraction import extract
 from neural_memory.engine.handle import BrainHandle
-from neural_memory.engine.retrieval.candidates import RowScores, member_mask
+from neural_memory.engine.retrieval.candidates import RowScores, member_bits, member_mask
 from neural_memory.engine.retrieval.index import BrainIndex
 from neural_memory.engine.retrieval.lexical import LexicalIndex, merge_rows, sorted_union
 from neural_memory.engine.retrieval.ranking import QuerySignals, rank
@@ -83,10 +83,14 @@ def test_row_scores_read_zero_for_rows_they_do_not_hold() -> None:
     assert scores.at(wanted).tolist() == [0.0, 0.5, 0.0, 0.25, 0.0]
     empty = RowScores(np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32))
     assert empty.at(wanted).tolist() == [0.0] * 5
-    assert member_mask(np.array([1, 4], dtype=np.intp), wanted).tolist() == [0, 0, 0, 0, 0]
-    assert member_mask(np.array([2, 12], dtype=np.intp), wanted).tolist() == [0, 1, 0, 0, 1]
-    many = np.arange(0, 40, 3, dtype=np.intp)  # more members than rows: the other way round
-    assert member_mask(many, wanted).tolist() == [1, 0, 1, 1, 1]
+
+
+def test_member_bits_tell_which_rows_are_members() -> None:
+    wanted = np.array([0, 2, 6, 9, 12, 39], dtype=np.intp)
+    for members in ([1, 4], [2, 12], list(range(0, 40, 3)), []):
+        bits = member_bits(np.array(members, dtype=np.intp), 40)
+        expected = [1.0 if row in members else 0.0 for row in wanted.tolist()]
+        assert member_mask(bits, wanted).tolist() == expected
 
 
 def test_sorted_union_is_ascending_and_distinct() -> None:
@@ -102,3 +106,22 @@ def test_merge_rows_says_where_each_part_landed() -> None:
     assert union.tolist() == [0, 1, 4, 9, 10]
     for part, at in zip(parts, slots, strict=True):
         assert union[at].tolist() == part.tolist()
+
+
+def test_kept_term_scores_follow_added_and_removed_documents() -> None:
+    query = ["apple", "sky"]
+    kept = LexicalIndex()
+    steps = [
+        lambda index: index.extend(["red apple", "green apple", "blue sky"]),
+        lambda index: index.extend(["apple pie", "red sky sky"]),
+        lambda index: index.remove(0),
+        lambda index: index.add(5, ["apple"]),
+    ]
+    for number, step in enumerate(steps):
+        step(kept)
+        kept.sparse_scores(query)  # keeps both terms' gains for the next step
+        rebuilt = LexicalIndex()
+        for done in steps[: number + 1]:
+            done(rebuilt)
+        for got, want in zip(kept.sparse_scores(query), rebuilt.sparse_scores(query), strict=True):
+            assert got.tolist() == want.tolist(), number

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from typing import Any
 
@@ -14,6 +14,8 @@ import numpy.typing as npt
 __all__ = ["LexicalIndex", "group_bounds", "merge_rows", "sorted_union"]
 
 FloatArray = npt.NDArray[np.float32]
+TERMS_KEPT = 64
+"""How many terms' per-posting BM25 gains an index keeps between queries."""
 RowArray = npt.NDArray[np.intp]
 
 
@@ -38,6 +40,7 @@ class LexicalIndex:
         self._alive: bytearray = bytearray()
         self._live_count = 0
         self._live_length = 0.0
+        self._term_scores: OrderedDict[str, FloatArray] = OrderedDict()
 
     @property
     def size(self) -> int:
@@ -61,6 +64,7 @@ class LexicalIndex:
         self._lengths.append(length)
         self._alive.append(1)
         self._live_count += 1
+        self._term_scores.clear()
         self._live_length += length
 
     def extend(self, documents: Sequence[str]) -> None:
@@ -91,6 +95,7 @@ class LexicalIndex:
         self._lengths.frombytes(lengths.astype(np.float32).tobytes())
         self._alive.extend(b"\x01" * count)
         self._live_count += count
+        self._term_scores.clear()
         self._live_length += float(lengths.sum())
 
     def remove(self, row: int) -> None:
@@ -98,6 +103,7 @@ class LexicalIndex:
         if 0 <= row < len(self._alive) and self._alive[row]:
             self._alive[row] = 0
             self._live_count -= 1
+            self._term_scores.clear()
             self._live_length -= self._lengths[row]
 
     def live(self, rows: RowArray) -> npt.NDArray[np.bool_]:
@@ -133,24 +139,43 @@ class LexicalIndex:
         """
         if not self._live_count:
             return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32)
-        lengths = np.frombuffer(self._lengths, dtype=np.float32)
-        average = self._live_length / self._live_count or 1.0
         postings: list[tuple[npt.NDArray[np.int32], FloatArray]] = []
         for term in dict.fromkeys(query_terms):
-            idf = self.idf(term)
-            if idf <= 0.0:
-                continue
-            rows = np.frombuffer(self._rows[term], dtype=np.int32)
-            tf = np.frombuffer(self._tfs[term], dtype=np.float32)
-            norm = self.k1 * (1.0 - self.b + self.b * lengths[rows] / average)
-            gain = np.float32(idf) * tf * (self.k1 + 1.0) / (tf + norm)
-            postings.append((rows, gain.astype(np.float32, copy=False)))
+            gain = self._term_gain(term)
+            if gain is not None:
+                postings.append((np.frombuffer(self._rows[term], dtype=np.int32), gain))
         held, slots = merge_rows([rows for rows, _ in postings])
         total = np.zeros(held.shape, dtype=np.float32)
         for at, (_, term_scores) in zip(slots, postings, strict=True):
             total[at] += term_scores  # in query order, as the dense sum adds them
         total *= np.frombuffer(self._alive, dtype=np.uint8)[held]
         return held, total
+
+    def _term_gain(self, term: str) -> FloatArray | None:
+        """What ``term`` adds to the score of each row of its postings (None: idf 0).
+
+        Kept for the last :data:`TERMS_KEPT` terms asked until a document is added or
+        removed (which moves idf and the average length): a name or word asked about again
+        costs no pass over its postings.
+        """
+        kept = self._term_scores.get(term)
+        if kept is not None:
+            self._term_scores.move_to_end(term)
+            return kept
+        idf = self.idf(term)
+        if idf <= 0.0:
+            return None
+        lengths = np.frombuffer(self._lengths, dtype=np.float32)
+        average = self._live_length / self._live_count or 1.0
+        rows = np.frombuffer(self._rows[term], dtype=np.int32)
+        tf = np.frombuffer(self._tfs[term], dtype=np.float32)
+        norm = self.k1 * (1.0 - self.b + self.b * lengths[rows] / average)
+        gain = (np.float32(idf) * tf * (self.k1 + 1.0) / (tf + norm)).astype(np.float32)
+        gain.setflags(write=False)
+        self._term_scores[term] = gain
+        if len(self._term_scores) > TERMS_KEPT:
+            self._term_scores.popitem(last=False)
+        return gain
 
     def to_arrays(self) -> tuple[list[str], dict[str, npt.NDArray[Any]]]:
         """The index as its terms and flat arrays (for snapshots; see :meth:`from_arrays`)."""

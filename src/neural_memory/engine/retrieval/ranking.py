@@ -12,7 +12,13 @@ import numpy.typing as npt
 from neural_memory.core.neuron import NeuronType, stable_neuron_id
 from neural_memory.engine.activation import SpreadParams, SpreadResult, spread
 from neural_memory.engine.extraction import word_key
-from neural_memory.engine.retrieval.candidates import RowScores, Stamp, member_mask
+from neural_memory.engine.retrieval.candidates import (
+    BitArray,
+    RowScores,
+    Stamp,
+    member_bits,
+    member_mask,
+)
 from neural_memory.engine.retrieval.feedback import FeedbackParams, person_feedback
 from neural_memory.engine.retrieval.index import BrainIndex
 from neural_memory.engine.retrieval.lexical import merge_rows, sorted_union
@@ -375,9 +381,10 @@ def _binds(index: BrainIndex, neuron: int, rows: RowArray) -> FloatArray:
     Only the first MAX_ENTITY_FIBERS fibers of a neuron count (bounds work on giant hubs).
     """
 
-    def members() -> RowArray:
+    def members() -> BitArray:
         fibers = index.neurons.fibers[neuron][:MAX_ENTITY_FIBERS]
-        return sorted_union([np.fromiter(fibers, dtype=np.intp, count=len(fibers))])
+        rows = np.fromiter(fibers, dtype=np.intp, count=len(fibers))
+        return member_bits(rows, len(index.fibers))
 
     return member_mask(index.recall_arrays.members(_stamp(index), neuron, members), rows)
 
