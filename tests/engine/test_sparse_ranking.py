@@ -6,11 +6,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from neural_memory import Brain, BrainConfig
 from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
 from neural_memory.engine.extraction import extract
 from neural_memory.engine.handle import BrainHandle
+from neural_memory.engine.retrieval import lexical as lexical_module
 from neural_memory.engine.retrieval.candidates import RowScores, member_bits, member_mask
 from neural_memory.engine.retrieval.index import BrainIndex
 from neural_memory.engine.retrieval.lexical import LexicalIndex, merge_rows, sorted_union
@@ -125,3 +127,15 @@ def test_kept_term_scores_follow_added_and_removed_documents() -> None:
             done(rebuilt)
         for got, want in zip(kept.sparse_scores(query), rebuilt.sparse_scores(query), strict=True):
             assert got.tolist() == want.tolist(), number
+
+
+def test_term_scores_past_the_budget_are_dropped_not_wrong(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lexical_module, "POSTINGS_KEPT", 2)
+    kept = LexicalIndex()
+    kept.extend(["red apple", "green apple", "red sky", "apple pie"])
+    first = [kept.sparse_scores([term]) for term in ("apple", "red", "sky", "apple")]
+    again = [kept.sparse_scores([term]) for term in ("apple", "red", "sky", "apple")]
+    for (rows, scores), (rows_again, scores_again) in zip(first, again, strict=True):
+        assert rows.tolist() == rows_again.tolist()
+        assert scores.tolist() == scores_again.tolist()
+    assert kept.sparse_scores(["apple"])[0].tolist() == [0, 1, 3]

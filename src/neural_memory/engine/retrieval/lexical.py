@@ -14,8 +14,8 @@ import numpy.typing as npt
 __all__ = ["LexicalIndex", "group_bounds", "merge_rows", "sorted_union"]
 
 FloatArray = npt.NDArray[np.float32]
-TERMS_KEPT = 64
-"""How many terms' per-posting BM25 gains an index keeps between queries."""
+POSTINGS_KEPT = 4_000_000
+"""How many per-posting BM25 gains (4 bytes each) an index keeps between queries at most."""
 RowArray = npt.NDArray[np.intp]
 
 
@@ -41,6 +41,7 @@ class LexicalIndex:
         self._live_count = 0
         self._live_length = 0.0
         self._term_scores: OrderedDict[str, FloatArray] = OrderedDict()
+        self._kept_postings = 0
 
     @property
     def size(self) -> int:
@@ -64,7 +65,7 @@ class LexicalIndex:
         self._lengths.append(length)
         self._alive.append(1)
         self._live_count += 1
-        self._term_scores.clear()
+        self._forget_term_scores()
         self._live_length += length
 
     def extend(self, documents: Sequence[str]) -> None:
@@ -95,7 +96,7 @@ class LexicalIndex:
         self._lengths.frombytes(lengths.astype(np.float32).tobytes())
         self._alive.extend(b"\x01" * count)
         self._live_count += count
-        self._term_scores.clear()
+        self._forget_term_scores()
         self._live_length += float(lengths.sum())
 
     def remove(self, row: int) -> None:
@@ -103,7 +104,7 @@ class LexicalIndex:
         if 0 <= row < len(self._alive) and self._alive[row]:
             self._alive[row] = 0
             self._live_count -= 1
-            self._term_scores.clear()
+            self._forget_term_scores()
             self._live_length -= self._lengths[row]
 
     def live(self, rows: RowArray) -> npt.NDArray[np.bool_]:
@@ -151,12 +152,16 @@ class LexicalIndex:
         total *= np.frombuffer(self._alive, dtype=np.uint8)[held]
         return held, total
 
+    def _forget_term_scores(self) -> None:
+        self._term_scores.clear()
+        self._kept_postings = 0
+
     def _term_gain(self, term: str) -> FloatArray | None:
         """What ``term`` adds to the score of each row of its postings (None: idf 0).
 
-        Kept for the last :data:`TERMS_KEPT` terms asked until a document is added or
-        removed (which moves idf and the average length): a name or word asked about again
-        costs no pass over its postings.
+        Kept for the terms asked last (:data:`POSTINGS_KEPT` gains in all) until a document
+        is added or removed (which moves idf and the average length): a name or word asked
+        about again costs no pass over its postings.
         """
         kept = self._term_scores.get(term)
         if kept is not None:
@@ -173,8 +178,9 @@ class LexicalIndex:
         gain = (np.float32(idf) * tf * (self.k1 + 1.0) / (tf + norm)).astype(np.float32)
         gain.setflags(write=False)
         self._term_scores[term] = gain
-        if len(self._term_scores) > TERMS_KEPT:
-            self._term_scores.popitem(last=False)
+        self._kept_postings += gain.size
+        while self._kept_postings > POSTINGS_KEPT:
+            self._kept_postings -= self._term_scores.popitem(last=False)[1].size
         return gain
 
     def to_arrays(self) -> tuple[list[str], dict[str, npt.NDArray[Any]]]:
