@@ -243,8 +243,20 @@ def group_bounds(keys: npt.NDArray[np.int64]) -> tuple[list[int], list[int]]:
 
 
 def sorted_union(parts: Sequence[npt.NDArray[np.integer[Any]]]) -> RowArray:
-    """The distinct values of ``parts`` (row numbers), ascending, as ``intp``."""
-    return merge_rows(parts)[0]
+    """The distinct values of ``parts`` (row numbers), ascending, as ``intp``.
+
+    For a few hundred rows (a ranking's neighbourhood); :func:`merge_rows` for postings.
+    """
+    if not parts:
+        return np.zeros(0, dtype=np.intp)
+    ordered = np.sort(np.concatenate(parts).astype(np.intp, copy=False))
+    if ordered.size < 2:
+        return ordered
+    keep = np.empty(ordered.shape, dtype=np.bool_)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    union: RowArray = ordered[keep]
+    return union
 
 
 def merge_rows(
