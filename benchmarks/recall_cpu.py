@@ -8,7 +8,9 @@ SQLite brain of ``--size`` synthetic memories (kept in ``--workdir`` and reused)
 ``--base`` (the ``src`` folder of other code, e.g. ``git archive`` of an earlier commit) it
 alternates runs of that code and of the code on ``PYTHONPATH``, ``--rounds`` times each,
 every run on its own copy of the brain, and prints each run's median CPU and wall per recall
-and the median ratio.
+and the median ratio. ``--scale-dir DIR`` takes the brain of ``--size`` memories that
+``benchmarks.scale --workdir DIR --keep`` filled (``DIR/scale-<size>.db`` and its note)
+instead of building one (the same generated memories): e.g. a kept 1M brain.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/recall-cpu"))
     parser.add_argument("--base", type=Path, default=None, help="src folder of the baseline")
+    parser.add_argument(
+        "--scale-dir", type=Path, default=None, help="use the brain benchmarks.scale kept here"
+    )
     parser.add_argument("--run", type=Path, default=None, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -93,11 +98,11 @@ async def measure(path: Path, queries: int) -> dict[str, float]:
     }
 
 
-def _one_run(src: str, brain: Path, copy: Path, queries: int) -> dict[str, float]:
+def _one_run(src: str, brain: Path, brain_id: Path, copy: Path, queries: int) -> dict[str, float]:
     for suffix in ("", "-wal", "-shm"):
         if Path(f"{brain}{suffix}").exists():
             shutil.copy(f"{brain}{suffix}", f"{copy}{suffix}")
-    shutil.copy(brain.with_suffix(".brain"), copy.with_suffix(".brain"))
+    shutil.copy(brain_id, copy.with_suffix(".brain"))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.getcwd()])}
     command = [sys.executable, "-m", "benchmarks.recall_cpu", "--run", str(copy)]
     command += ["--queries", str(queries)]
@@ -114,14 +119,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     args.workdir.mkdir(parents=True, exist_ok=True)
     brain = args.workdir / f"brain-{args.size}.db"
-    asyncio.run(build(brain, args.size))
+    brain_id = brain.with_suffix(".brain")
+    if args.scale_dir is not None:  # read only: each run copies it
+        brain = args.scale_dir / f"scale-{args.size}.db"
+        kept = json.loads((args.scale_dir / f"sqlite-{args.size}.json").read_text())
+        brain_id = args.workdir / f"scale-{args.size}.brain"
+        brain_id.write_text(kept["brain_id"])
+    else:
+        asyncio.run(build(brain, args.size))
     current = os.environ.get("PYTHONPATH", "src").split(os.pathsep)[0]
     systems = {"current": current} | ({"base": str(args.base)} if args.base else {})
     rows: dict[str, list[dict[str, float]]] = {name: [] for name in systems}
     for round_number in range(args.rounds):
         for name, src in reversed(systems.items()) if round_number % 2 else systems.items():
             copy = args.workdir / f"run-{name}.db"
-            rows[name].append(_one_run(src, brain, copy, args.queries))
+            rows[name].append(_one_run(src, brain, brain_id, copy, args.queries))
             print(f"round {round_number + 1} {name:>7}: {rows[name][-1]}", file=sys.stderr)
     print(f"size {args.size:,}, {args.queries} recalls per run, {args.rounds} runs each")
     for name, runs in rows.items():
