@@ -1,8 +1,9 @@
 """The HTTP server under load, keys on: ``python -m benchmarks.load``.
 
-Starts ``neural-memory-server`` over a fresh SQLite file on loopback (1 and 2 workers), seeds
-one brain, then runs bounded scenarios with 16 concurrent clients, each sending requests
-back to back with the admin key:
+Starts ``neural-memory-server`` over a fresh SQLite file on loopback (1 and 2 workers; with
+the default embedding model and with ``--no-embeddings``, so the engine-only figure stands
+beside the default one), seeds one brain, then runs bounded scenarios with 16 concurrent
+clients, each sending requests back to back with the admin key:
 
 - ``recall``: recall only;
 - ``mixed``: one store for every four recalls (1:4);
@@ -14,6 +15,11 @@ server memory (VmHWM of every server process, summed) and, for ``mixed``, lost m
 (stores answered 201 minus fibers found afterwards). Every loop is bounded by a request
 count and a time limit; traffic goes to 127.0.0.1 only. The load generator runs on the same
 2 cores as the server, so figures are a lower bound of what the server alone would do.
+
+Every recall asks a question no earlier request asked (a running number in it), so no cache
+of query vectors can serve it. ``--base OLD_SRC`` runs each server configuration twice,
+alternating this checkout's server with the one whose sources are at ``OLD_SRC`` (the
+client is this checkout's either way), and prints both rows and their ratio.
 """
 
 from __future__ import annotations
@@ -57,8 +63,8 @@ def sentence(i: int) -> str:
 
 
 def question(i: int) -> str:
-    """A question about one of the seeded memories."""
-    return f"What did {_PEOPLE[i % 8]} discuss about {_TOPICS[i % 7]}?"
+    """A question about one of the seeded memories, different for every ``i``."""
+    return f"What did {_PEOPLE[i % 8]} discuss about {_TOPICS[i % 7]} on day {i}?"
 
 
 @dataclass
@@ -67,6 +73,8 @@ class Result:
 
     scenario: str
     workers: int
+    server: str = "new"
+    embeddings: bool = True
     requests: int = 0
     errors: int = 0
     seconds: float = 0.0
@@ -99,11 +107,22 @@ def _free_port() -> int:
         return port
 
 
+@dataclass(frozen=True)
+class ServerSetup:
+    """Which server to start: its sources (None: this checkout's), workers, embeddings."""
+
+    workers: int
+    embeddings: bool = True
+    source: Path | None = None
+
+
 @contextmanager
-def server(db: Path, workers: int) -> Iterator[tuple[str, int]]:
-    """A server process (``workers`` workers) over ``db``; yields its URL and pid."""
+def server(db: Path, setup: ServerSetup) -> Iterator[tuple[str, int]]:
+    """A server process as ``setup`` says, over ``db``; yields its URL and pid."""
     port = _free_port()
     env = {**os.environ, "NEURAL_MEMORY_API_KEY": ADMIN_KEY}
+    if setup.source is not None:
+        env["PYTHONPATH"] = os.pathsep.join((str(setup.source), env.get("PYTHONPATH", "")))
     command = [
         sys.executable,
         "-m",
@@ -113,12 +132,14 @@ def server(db: Path, workers: int) -> Iterator[tuple[str, int]]:
         "--port",
         str(port),
         "--workers",
-        str(workers),
+        str(setup.workers),
         "--rate-limit",
         "0",
         "--log-level",
         "warning",
     ]
+    if not setup.embeddings:
+        command.append("--no-embeddings")
     process = subprocess.Popen(command, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -181,7 +202,7 @@ def _client(url: str) -> httpx.AsyncClient:
 async def seed(url: str, memories: int) -> str:
     """A brain holding ``memories`` memories; its id."""
     async with _client(url) as http:
-        brain = (await http.post("/brains", json={"name": "load"})).json()["id"]
+        brain: str = (await http.post("/brains", json={"name": "load"})).json()["id"]
         for i in range(memories):
             stored = await http.post(f"/brains/{brain}/memories", json={"text": sentence(i)})
             stored.raise_for_status()
@@ -259,34 +280,37 @@ async def health_during_big_store(url: str, brain: str, result: Result) -> None:
 
 
 async def scenario_set(
-    workers: int, *, seed_memories: int, per_client: int, limit_s: float
+    setup: ServerSetup, *, seed_memories: int, per_client: int, limit_s: float, health: bool
 ) -> list[Result]:
-    """Every scenario against one fresh server with ``workers`` workers."""
+    """Every scenario against one fresh server started as ``setup`` says."""
     results = []
+    label = "new" if setup.source is None else "base"
+
+    def result(scenario: str) -> Result:
+        return Result(scenario, setup.workers, server=label, embeddings=setup.embeddings)
+
     with (
         tempfile.TemporaryDirectory() as tmp,
-        server(Path(tmp) / "load.db", workers) as (
-            url,
-            pid,
-        ),
+        server(Path(tmp) / "load.db", setup) as (url, pid),
     ):
         brain = await seed(url, seed_memories)
-        recall = Result("recall", workers)
+        recall = result("recall")
         await run_mix(url, brain, recall, store_every=0, per_client=per_client, limit_s=limit_s)
         recall.peak_rss_mib = peak_rss_mib(pid)
         results.append(recall)
         before = await fiber_count(url, brain)
-        mixed = Result("mixed 1:4", workers)
+        mixed = result("mixed 1:4")
         stored = await run_mix(
             url, brain, mixed, store_every=5, per_client=per_client, limit_s=limit_s
         )
         mixed.lost_memories = stored - (await fiber_count(url, brain) - before)
         mixed.peak_rss_mib = peak_rss_mib(pid)
         results.append(mixed)
-        health = Result("health during max store", workers)
-        await health_during_big_store(url, brain, health)
-        health.peak_rss_mib = peak_rss_mib(pid)
-        results.append(health)
+        if health:
+            during = result("health during max store")
+            await health_during_big_store(url, brain, during)
+            during.peak_rss_mib = peak_rss_mib(pid)
+            results.append(during)
     return results
 
 
@@ -296,6 +320,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         prog="python -m benchmarks.load", description="The HTTP server under load, keys on."
     )
     parser.add_argument("--workers", default="1,2", help="Worker counts to run (default 1,2).")
+    parser.add_argument(
+        "--embeddings",
+        default="on,off",
+        help="Servers with the default embedding model (on) and with --no-embeddings (off).",
+    )
+    parser.add_argument(
+        "--base", type=Path, help="Also run the server of these sources (alternating)."
+    )
+    parser.add_argument(
+        "--no-health", action="store_true", help="Skip the maximum-size store scenario."
+    )
     parser.add_argument("--seed-memories", type=int, default=300)
     parser.add_argument("--requests", type=int, default=100, help="Requests per client.")
     parser.add_argument("--limit-s", type=float, default=30.0, help="Time limit per scenario.")
@@ -303,25 +338,59 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def setups(args: argparse.Namespace) -> list[ServerSetup]:
+    """The servers to run, in order: per configuration the base (when given), then new."""
+    out = []
+    for workers in (int(w) for w in args.workers.split(",")):
+        for switch in args.embeddings.split(","):
+            embeddings = switch.strip() == "on"
+            if args.base is not None:
+                out.append(ServerSetup(workers, embeddings, args.base.resolve()))
+            out.append(ServerSetup(workers, embeddings))
+    return out
+
+
+def ratios(rows: list[dict[str, object]]) -> list[str]:
+    """New / base requests/s and p95 of each scenario and configuration run both ways."""
+    base = {
+        (r["scenario"], r["workers"], r["embeddings"]): r for r in rows if r["server"] == "base"
+    }
+    lines = []
+    for row in rows:
+        old = base.get((row["scenario"], row["workers"], row["embeddings"]))
+        if row["server"] != "new" or old is None or not old["rps"] or not row["p95_ms"]:
+            continue
+        rps = float(str(row["rps"])) / float(str(old["rps"]))
+        p95 = float(str(old["p95_ms"])) / float(str(row["p95_ms"]))
+        lines.append(
+            f"{row['scenario']} workers {row['workers']} embeddings {row['embeddings']}: "
+            f"new/base requests/s x{rps:.2f}, p95 base/new x{p95:.2f}"
+        )
+    return lines
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; print a table (and the targets)."""
     args = parse_args(argv)
-    rows = []
-    for workers in (int(w) for w in args.workers.split(",")):
+    rows: list[dict[str, object]] = []
+    for setup in setups(args):
         results = asyncio.run(
             scenario_set(
-                workers,
+                setup,
                 seed_memories=args.seed_memories,
                 per_client=args.requests,
                 limit_s=args.limit_s,
+                health=not args.no_health,
             )
         )
         rows.extend(r.summary() for r in results)
-    columns = ["scenario", "workers", "requests", "errors", "rps", "p50_ms", "p95_ms", "p99_ms"]
-    columns += ["peak_rss_mib", "lost_memories"]
+    columns = ["server", "embeddings", "scenario", "workers", "requests", "errors", "rps"]
+    columns += ["p50_ms", "p95_ms", "p99_ms", "peak_rss_mib", "lost_memories"]
     print(" | ".join(columns))
     for row in rows:
         print(" | ".join(str(row[c]) for c in columns))
+    for line in ratios(rows):
+        print(line)
     print("targets:", ", ".join(f"{k} {v}" for k, v in TARGETS.items()))
     if args.report:
         args.report.write_text(json.dumps({"rows": rows, "targets": TARGETS}, indent=2))
