@@ -10,9 +10,11 @@ clients, each sending requests back to back with the admin key:
 - ``health``: one maximum-size memory (``MAX_TEXT_LENGTH`` characters) is stored while a
   client polls ``GET /health``; reports the health latency during the store.
 
-For each: requests/s, p50/p95/p99 latency, errors (any non-2xx or transport error), peak
-server memory (VmHWM of every server process, summed) and, for ``mixed``, lost memories
-(stores answered 201 minus fibers found afterwards). Every loop is bounded by a request
+For each: requests/s, p50/p95/p99 latency, errors (any non-2xx or transport error), the
+server's CPU time per request (all its processes: on a shared machine a steadier figure than
+requests/s, and what bounds requests/s at 2 cores / CPU per request), peak server memory
+(VmHWM of every server process, summed) and, for ``mixed``, lost memories (stores answered
+201 minus fibers found afterwards). Every loop is bounded by a request
 count and a time limit; traffic goes to 127.0.0.1 only. The load generator runs on the same
 2 cores as the server, so figures are a lower bound of what the server alone would do.
 
@@ -81,6 +83,7 @@ class Result:
     latencies_ms: list[float] = field(default_factory=list, repr=False)
     peak_rss_mib: float = 0.0
     lost_memories: int | None = None
+    server_cpu_s: float = 0.0
 
     def summary(self) -> dict[str, object]:
         """The figures, latencies as percentiles."""
@@ -89,6 +92,10 @@ class Result:
         for name, q in (("p50_ms", 50), ("p95_ms", 95), ("p99_ms", 99)):
             row[name] = round(_percentile(self.latencies_ms, q), 1)
         row["seconds"] = round(self.seconds, 2)
+        row["cpu_ms_per_request"] = (
+            round(self.server_cpu_s * 1000 / self.requests, 2) if self.requests else 0.0
+        )
+        del row["server_cpu_s"]
         return row
 
 
@@ -176,6 +183,20 @@ def peak_rss_mib(pid: int) -> float:
             if line.startswith("VmHWM:"):
                 total_kib += int(line.split()[1])
     return total_kib / 1024
+
+
+def server_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and its children (the workers) so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for each in [pid, *_children(pid)]:
+        try:
+            stat = Path(f"/proc/{each}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
 
 
 def _children(pid: int) -> list[int]:
@@ -295,14 +316,18 @@ async def scenario_set(
     ):
         brain = await seed(url, seed_memories)
         recall = result("recall")
+        cpu = server_cpu_s(pid)
         await run_mix(url, brain, recall, store_every=0, per_client=per_client, limit_s=limit_s)
+        recall.server_cpu_s = server_cpu_s(pid) - cpu
         recall.peak_rss_mib = peak_rss_mib(pid)
         results.append(recall)
         before = await fiber_count(url, brain)
         mixed = result("mixed 1:4")
+        cpu = server_cpu_s(pid)
         stored = await run_mix(
             url, brain, mixed, store_every=5, per_client=per_client, limit_s=limit_s
         )
+        mixed.server_cpu_s = server_cpu_s(pid) - cpu
         mixed.lost_memories = stored - (await fiber_count(url, brain) - before)
         mixed.peak_rss_mib = peak_rss_mib(pid)
         results.append(mixed)
@@ -385,7 +410,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         rows.extend(r.summary() for r in results)
     columns = ["server", "embeddings", "scenario", "workers", "requests", "errors", "rps"]
-    columns += ["p50_ms", "p95_ms", "p99_ms", "peak_rss_mib", "lost_memories"]
+    columns += ["p50_ms", "p95_ms", "p99_ms", "cpu_ms_per_request", "peak_rss_mib"]
+    columns += ["lost_memories"]
     print(" | ".join(columns))
     for row in rows:
         print(" | ".join(str(row[c]) for c in columns))
