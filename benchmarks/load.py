@@ -69,6 +69,11 @@ def question(i: int) -> str:
     return f"What did {_PEOPLE[i % 8]} discuss about {_TOPICS[i % 7]} on day {i}?"
 
 
+def client_question(client: int, i: int, per_client: int) -> str:
+    """The ``i``-th question of client ``client``: no two requests of a run ask the same."""
+    return question(client * per_client + i)
+
+
 @dataclass
 class Result:
     """One scenario's figures."""
@@ -250,7 +255,7 @@ async def run_mix(
                         text = sentence(100_000 + number * per_client + i)
                         response = await http.post(f"/brains/{brain}/memories", json={"text": text})
                     else:
-                        query = {"query": question(number * 31 + i)}
+                        query = {"query": client_question(number, i, per_client)}
                         response = await http.post(f"/brains/{brain}/recall", json=query)
                     ok = response.is_success
                 except httpx.HTTPError:
