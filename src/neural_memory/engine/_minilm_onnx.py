@@ -72,12 +72,13 @@ SESSION_THREADS = 1
 """ONNX Runtime intra-op threads of the MiniLM session.
 
 One: the work of a query is the same on one thread as on two, and a second thread costs
-CPU of its own. Measured on 2 loaded cores (``python -m benchmarks.embedding_speed``'s
-session table, 40 queries of ~12 tokens): ONNX Runtime's default (one spinning thread per
-core) 24.9 ms of process CPU per query, two threads without spinning 13.4-15.9 ms, one
-thread 11.8-12.7 ms, vectors identical (cosine 1.0). A lone query on an idle machine is
-faster on two threads (9.5 ms instead of 16 ms), but a server under load is bound by CPU,
-and its event loop needs the other core.
+CPU of its own. Measured on 2 loaded cores, process CPU per query of ~12 tokens (two runs;
+``python -m benchmarks.embedding_speed``'s session table): ONNX Runtime's default (one
+spinning thread per core) 2.0-2.3x that of one thread, two threads without spinning
+1.07-1.25x; the optimisation level (basic, extended, all) within the noise; vectors
+identical (cosine 1.0). A lone query on an idle machine is faster on two threads (9.5 ms
+instead of 16 ms), but a server under load is bound by CPU, and its event loop needs the
+other core.
 """
 _RUNTIME_PACKAGES = ("onnxruntime", "tokenizers")
 _INPUTS = frozenset({"input_ids", "attention_mask", "token_type_ids"})
