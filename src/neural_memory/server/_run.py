@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import ipaddress
 import json
 import logging
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_DB",
     "KEY_STORE_FILE",
+    "event_loop_factory",
     "ServeOptions",
     "is_postgres_url",
     "open_storage",
@@ -119,7 +121,8 @@ def serve(
     options = options or ServeOptions()
     _warn_if_remote(options)
     if options.workers == 1:
-        asyncio.run(serve_async(db_path, config, options, embedder=embedder))
+        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+            runner.run(serve_async(db_path, config, options, embedder=embedder))
         return
     if embedder is not None and embedder is not DEFAULT_EMBEDDER:
         raise ValidationError("an embedder object cannot be shared with worker processes")
@@ -135,6 +138,20 @@ def serve(
         workers=options.workers,
         log_level=options.log_level,
     )
+
+
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The uvloop event loop when installed (the ``server`` extra), else None (asyncio's).
+
+    uvicorn picks uvloop for its worker processes itself; a single process runs the
+    server inside a loop of its own making, so it chooses the same one here.
+    """
+    try:
+        uvloop = importlib.import_module("uvloop")
+    except ImportError:
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
 
 
 async def serve_async(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, TypeVar, cast
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from pydantic import BaseModel
 
 from neural_memory.core.alert import Alert, AlertStatus
@@ -53,7 +53,7 @@ from neural_memory.server.engine_models import (
 from neural_memory.server.metadata_fields import given_metadata
 from neural_memory.sharing.limits import MAX_ID_LENGTH
 
-__all__ = ["ERROR_RESPONSES", "ID_PATTERN", "router", "server_state", "shaped"]
+__all__ = ["ERROR_RESPONSES", "ID_PATTERN", "router", "server_state", "shaped", "trusted_json"]
 
 _Model = TypeVar("_Model", bound=BaseModel)
 
@@ -173,7 +173,7 @@ async def remember(body: MemoryRequest, brain: CurrentBrain, state: State) -> Me
 @router.post(
     "/brains/{brain_id}/recall", response_model=RecallResponse, dependencies=[require_read]
 )
-async def recall(body: RecallRequest, brain: CurrentBrain, state: State) -> RecallResponse:
+async def recall(body: RecallRequest, brain: CurrentBrain, state: State) -> Response:
     """Recall by spreading activation; the context fits ``max_tokens``."""
     pipeline = ReflexPipeline(state.view(brain.id), brain.config, embedder=state.embedder)
     result = await pipeline.query(
@@ -184,22 +184,22 @@ async def recall(body: RecallRequest, brain: CurrentBrain, state: State) -> Reca
         max_fibers=body.max_fibers,
         explain=body.explain,
     )
-    return RecallResponse(
+    answer = RecallResponse.model_construct(
         query=result.query,
         context=result.context,
-        confidence=result.confidence,
-        depth_used=cast(Any, result.depth_used.name.lower()),
+        confidence=float(result.confidence),
+        depth_used=result.depth_used.name.lower(),
         neurons_activated=result.neurons_activated,
         tokens_used=result.tokens_used,
-        latency_ms=result.latency_ms,
+        latency_ms=float(result.latency_ms),
         fibers=[
-            RecalledFiber(
+            RecalledFiber.model_construct(
                 fiber_id=f.fiber_id,
                 content=f.content,
-                score=f.score,
-                lexical=f.lexical,
-                activation=f.activation,
-                semantic=f.semantic,
+                score=float(f.score),
+                lexical=float(f.lexical),
+                activation=float(f.activation),
+                semantic=float(f.semantic),
                 occurred_at=f.occurred_at,
                 metadata=dict(f.metadata),
                 why=why_model(f.why) if f.why is not None else None,
@@ -207,6 +207,7 @@ async def recall(body: RecallRequest, brain: CurrentBrain, state: State) -> Reca
             for f in result.fibers
         ],
     )
+    return trusted_json(answer)
 
 
 @router.get("/brains/{brain_id}/stats", response_model=StatsResponse, dependencies=[require_read])
@@ -334,6 +335,16 @@ async def acknowledge(
 
 
 # -- conversions ---------------------------------------------------------------------------
+
+
+def trusted_json(model: BaseModel) -> Response:
+    """``model`` as a JSON response, sent as it is.
+
+    For models built with ``model_construct`` from the engine's own (typed) results: the
+    route's ``response_model`` still documents the shape, but FastAPI does not dump,
+    validate and serialize the answer a second time.
+    """
+    return Response(model.model_dump_json(), media_type="application/json")
 
 
 def shaped(model: type[_Model], source: object) -> _Model:

@@ -1,0 +1,47 @@
+"""The HTTP load benchmark's plan: distinct questions, base and new servers alternated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchmarks.load import ServerSetup, client_question, parse_args, ratios, setups
+
+
+def test_no_two_recalls_ask_the_same_question() -> None:
+    # A cache of query vectors must not serve any recall of the benchmark.
+    asked = [client_question(c, i, 100) for c in range(16) for i in range(100)]
+    assert len(set(asked)) == len(asked)
+
+
+def test_each_configuration_runs_the_base_server_then_the_new_one() -> None:
+    args = parse_args(["--workers", "1,2", "--base", "old/src"])
+    base = Path("old/src").resolve()
+    assert setups(args) == [
+        ServerSetup(1, True, base),
+        ServerSetup(1, True),
+        ServerSetup(1, False, base),
+        ServerSetup(1, False),
+        ServerSetup(2, True, base),
+        ServerSetup(2, True),
+        ServerSetup(2, False, base),
+        ServerSetup(2, False),
+    ]
+
+
+def test_ratios_compare_new_with_base_of_the_same_configuration() -> None:
+    def row(server: str, embeddings: bool, rps: float, p95: float) -> dict[str, object]:
+        return {
+            "server": server,
+            "scenario": "recall",
+            "workers": 1,
+            "embeddings": embeddings,
+            "rps": rps,
+            "p95_ms": p95,
+        }
+
+    rows = [row("base", True, 40.0, 400.0), row("new", True, 60.0, 200.0)]
+    rows += [row("base", False, 100.0, 100.0), row("new", False, 100.0, 100.0)]
+    assert ratios(rows) == [
+        "recall workers 1 embeddings True: new/base requests/s x1.50, p95 base/new x2.00",
+        "recall workers 1 embeddings False: new/base requests/s x1.00, p95 base/new x1.00",
+    ]
