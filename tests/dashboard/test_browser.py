@@ -53,6 +53,7 @@ def test_recall_explorer_draws_the_path_of_a_multi_hop_answer(
         f"{dashboard.url}/brains/{dashboard.brain.brain_id}/recall",
         json={"query": PATH_QUESTION, "explain": True},
         headers={"Authorization": f"Bearer {API_KEY}"},
+        timeout=30,
     )
     if probe.status_code == 422 or not any(f.get("why") for f in probe.json()["fibers"]):
         pytest.skip("the server's recall does not explain itself yet (no `explain` / `why`)")
@@ -138,7 +139,9 @@ def test_tagging_and_forgetting_take_effect(page: Any, dashboard: Dashboard) -> 
     page.click('#detail [data-action="forget"]')
     page.click('#detail [data-action="forget"]')
     page.wait_for_selector("#detail", state="hidden")
-    gone = httpx.get(dashboard.api(f"/memories/{dashboard.brain.carol}"), headers=_auth())
+    gone = httpx.get(
+        dashboard.api(f"/memories/{dashboard.brain.carol}"), headers=_auth(), timeout=30
+    )
     assert gone.status_code == 404
     contents = [f["content"] for f in _recall(dashboard, "Who leads the mobile team?")["fibers"]]
     assert "Carol leads the mobile team" not in contents
@@ -149,6 +152,7 @@ def test_a_read_key_cannot_edit(browser: Any, dashboard: Dashboard) -> None:
         f"{dashboard.url}/keys",
         json={"brains": [dashboard.brain.brain_id], "access": "read"},
         headers=_auth(),
+        timeout=30,
     )
     if created.status_code in (404, 405):
         pytest.skip("the server has no API keys yet (POST /keys is not a route)")
@@ -165,7 +169,9 @@ def test_a_read_key_cannot_edit(browser: Any, dashboard: Dashboard) -> None:
     tab.click('#detail [data-action="edit"]')
     tab.wait_for_selector('[data-role="detail-status"][data-failed="true"]')
     context.close()
-    still = httpx.get(dashboard.api(f"/memories/{dashboard.brain.carol}"), headers=_auth())
+    still = httpx.get(
+        dashboard.api(f"/memories/{dashboard.brain.carol}"), headers=_auth(), timeout=30
+    )
     assert still.json()["chain"][-1]["fiber_id"] == dashboard.brain.carol
 
 
@@ -181,7 +187,7 @@ def test_pages_load_nothing_from_outside_the_server(
 def test_a_wrong_key_is_refused_when_the_server_checks_keys(
     browser: Any, dashboard: Dashboard
 ) -> None:
-    anonymous = httpx.get(f"{dashboard.url}/brains")
+    anonymous = httpx.get(f"{dashboard.url}/brains", timeout=30)
     if anonymous.status_code == 200:
         pytest.skip("the server does not check API keys yet")
     tab = browser.new_page()
@@ -198,7 +204,7 @@ def _auth() -> dict[str, str]:
 
 def _recall(dashboard: Dashboard, question: str) -> dict[str, Any]:
     url = f"{dashboard.url}/brains/{dashboard.brain.brain_id}/recall"
-    answer = httpx.post(url, json={"query": question}, headers=_auth())
+    answer = httpx.post(url, json={"query": question}, headers=_auth(), timeout=30)
     answer.raise_for_status()
     result: dict[str, Any] = answer.json()
     return result

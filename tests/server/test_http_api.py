@@ -261,7 +261,7 @@ async def test_closed_or_unreachable_storage_is_503(
     unusable = SQLiteStorage(tmp_path)  # a directory is no database
     for storage, needle in ((closed, "closed"), (unusable, str(tmp_path))):
         url = serve(storage).url
-        async with httpx.AsyncClient(base_url=url, headers=admin_headers()) as http:
+        async with httpx.AsyncClient(base_url=url, timeout=30, headers=admin_headers()) as http:
             assert_error(await http.get("/brains"), 503, "StorageUnavailableError", needle)
             assert_error(await http.get("/v1/storage/health"), 503, "StorageUnavailableError")
         with pytest.raises(StorageUnavailableError, match=needle):
@@ -272,7 +272,7 @@ async def test_request_size_limit(serve: Callable[..., Served]) -> None:
     served = serve(
         InMemoryStorage(), config=ServerConfig(admin_key=ADMIN_KEY, max_request_bytes=2_000)
     )
-    async with httpx.AsyncClient(base_url=served.url, headers=admin_headers()) as http:
+    async with httpx.AsyncClient(base_url=served.url, timeout=30, headers=admin_headers()) as http:
         brain_id = await create_brain(http)
         big = {"text": "word " * 1_000}
         declared = await http.post(f"/brains/{brain_id}/memories", json=big)
@@ -445,7 +445,7 @@ async def test_a_given_http_client_is_used_and_left_open(served: Served) -> None
     async def record(request: httpx.Request) -> None:
         sent.append(request.url.path.rsplit("/", 1)[-1])
 
-    async with httpx.AsyncClient(event_hooks={"request": [record]}) as client:
+    async with httpx.AsyncClient(timeout=30, event_hooks={"request": [record]}) as client:
         async with SharedStorage(served.url, client=client, api_key=ADMIN_KEY) as storage:
             assert await storage.list_brains() == []
         assert sent == ["health", "list_brains"]
@@ -491,7 +491,7 @@ async def test_strict_types_in_config_and_storage_bodies(http: httpx.AsyncClient
 
 
 async def test_api_documents_are_served_offline_without_a_key(served: Served) -> None:
-    async with httpx.AsyncClient(base_url=served.url) as anonymous:
+    async with httpx.AsyncClient(base_url=served.url, timeout=30) as anonymous:
         for page, asset in (("/docs", "swagger-ui-bundle.js"), ("/redoc", "redoc.standalone.js")):
             html = (await anonymous.get(page)).text
             assert asset in html and "cdn" not in html
