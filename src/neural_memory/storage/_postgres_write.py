@@ -191,7 +191,7 @@ async def _write_locked(
         )
     integrity.refuse_dangling(batch, await _stored_references(conn, brain, batch))
     cascaded = await _apply(conn, brain, batch, old_fibers)
-    return await _log_changes(conn, brain, common.change_entries(batch, cascaded), change_log_limit)
+    return await _log_changes(conn, brain, common.change_texts(batch, cascaded), change_log_limit)
 
 
 async def _fibers_naming(
@@ -398,10 +398,9 @@ async def _delete(
 
 
 async def _log_changes(
-    conn: Connection, brain: int, changes: common.ChangeEntries, limit: int
+    conn: Connection, brain: int, entries: list[tuple[str, str]], limit: int
 ) -> int:
-    """Log ``changes`` under fresh seqs; trim the log to ``limit``; return the last seq."""
-    entries = [(kind.value, entity_id) for kind, entity_id in changes]
+    """Log ``entries`` (kind, id) under fresh seqs; trim the log to ``limit``; the last seq."""
     if not entries:
         return int(await conn.fetchval("SELECT seq FROM brains WHERE num = $1", brain))
     sql = "UPDATE brains SET seq = seq + $1 WHERE num = $2 RETURNING seq"

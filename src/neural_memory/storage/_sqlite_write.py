@@ -144,7 +144,7 @@ def _write_in_transaction(
     integrity.refuse_neurons_in_use(batch, _fibers_naming(conn, brain, batch.delete_neuron_ids))
     integrity.refuse_dangling(batch, _stored_references(conn, brain, batch))
     cascaded = _apply(conn, brain, batch, old_fibers)
-    return _log_changes(conn, brain, common.change_entries(batch, cascaded), change_log_limit)
+    return _log_changes(conn, brain, common.change_texts(batch, cascaded), change_log_limit)
 
 
 def _apply_accesses(conn: sqlite3.Connection, brain: int, batch: WriteBatch) -> None:
@@ -397,10 +397,9 @@ def _delete(conn: sqlite3.Connection, table: str, brain: int, ids: Iterable[str]
 
 
 def _log_changes(
-    conn: sqlite3.Connection, brain: int, changes: common.ChangeEntries, limit: int
+    conn: sqlite3.Connection, brain: int, entries: list[tuple[str, str]], limit: int
 ) -> int:
-    """Log ``changes`` under fresh seqs; trim the log to ``limit``; return the last seq."""
-    entries = [(kind.value, entity_id) for kind, entity_id in changes]
+    """Log ``entries`` (kind, id) under fresh seqs; trim the log to ``limit``; the last seq."""
     if entries:
         conn.execute("UPDATE brains SET seq = seq + ? WHERE num = ?", (len(entries), brain))
     seq: int = conn.execute("SELECT seq FROM brains WHERE num = ?", (brain,)).fetchone()[0]

@@ -20,6 +20,7 @@ from neural_memory.storage.batch import WriteBatch
 __all__ = [
     "ChangeEntries",
     "change_entries",
+    "change_texts",
     "conflict_clause",
     "deleted_synapse_ends",
     "grouped",
@@ -88,6 +89,20 @@ def change_entries(batch: WriteBatch, cascaded: Iterable[str]) -> ChangeEntries:
         )
         for entity_id in sorted(ids)
     ]
+
+
+def change_texts(batch: WriteBatch, cascaded: Iterable[str]) -> list[tuple[str, str]]:
+    """:func:`change_entries` with each kind as its stored text (what SQL backends log)."""
+    neurons, synapses, fibers = batch.changed_ids()
+    synapses.update(cascaded)
+    return [
+        (kind, entity_id)
+        for kind, ids in ((_NEURON, neurons), (_SYNAPSE, synapses), (_FIBER, fibers))
+        for entity_id in sorted(ids)
+    ]
+
+
+_NEURON, _SYNAPSE, _FIBER = (ChangeKind.NEURON.value, ChangeKind.SYNAPSE.value, ChangeKind.FIBER.value)
 
 
 def grouped(pairs: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
