@@ -102,7 +102,11 @@ def change_texts(batch: WriteBatch, cascaded: Iterable[str]) -> list[tuple[str, 
     ]
 
 
-_NEURON, _SYNAPSE, _FIBER = (ChangeKind.NEURON.value, ChangeKind.SYNAPSE.value, ChangeKind.FIBER.value)
+_NEURON, _SYNAPSE, _FIBER = (
+    ChangeKind.NEURON.value,
+    ChangeKind.SYNAPSE.value,
+    ChangeKind.FIBER.value,
+)
 
 
 def grouped(pairs: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
