@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from neural_memory.core.neuron import Neuron
@@ -287,6 +288,8 @@ class _Stored:
     names (:func:`integrity.synapse_references`)."""
     fibers: dict[str, frozenset[str]]
     """The neuron ids of the stored fibers among the batch's fibers."""
+    deltas: list[tuple[str, float]]
+    """The synapse deltas that may move a stored synapse (:func:`common.live_deltas`)."""
 
 
 async def _check(conn: Connection, brain: int, batch: WriteBatch) -> _Stored:
@@ -309,7 +312,7 @@ async def _check(conn: Connection, brain: int, batch: WriteBatch) -> _Stored:
     old_fibers = await _fiber_neurons(conn, brain, common.ids_of(*fibers))
     integrity.refuse_conflicts(*fibers, old_fibers, "fiber")
     integrity.refuse_missing_members(batch, known)
-    return _Stored(neurons, ends, old_fibers)
+    return _Stored(neurons, ends, old_fibers, common.live_deltas(batch, links, ends))
 
 
 # -- apply ---------------------------------------------------------------------------------
@@ -326,8 +329,8 @@ async def _apply(conn: Connection, brain: int, batch: WriteBatch, stored: _Store
     """Apply a checked batch; return the ids of synapses deleted with their neurons."""
     neurons = (batch.ensure_neurons, batch.insert_neurons, batch.update_neurons)
     await _write_records(conn, brain, _NEURONS, *neurons, stored.neurons)
-    if batch.synapse_deltas:  # before the synapse writes: deltas move stored synapses only
-        await _move_synapses(conn, brain, batch)
+    if stored.deltas:  # before the synapse writes: deltas move stored synapses only
+        await _move_synapses(conn, brain, stored.deltas, batch.deltas_at)
     synapses = (batch.ensure_synapses, batch.insert_synapses, batch.update_synapses)
     await _write_records(conn, brain, _SYNAPSES, *synapses, stored.synapse_ends)
     fibers = (*batch.insert_fibers, *batch.update_fibers)
@@ -357,15 +360,17 @@ async def _apply(conn: Connection, brain: int, batch: WriteBatch, stored: _Store
     return cascaded
 
 
-async def _move_synapses(conn: Connection, brain: int, batch: WriteBatch) -> None:
-    """Apply the synapse deltas: one statement, or one per delta when an id repeats."""
-    at = codec.to_micros(batch.deltas_at)
-    ids = [synapse_id for synapse_id, _ in batch.synapse_deltas]
+async def _move_synapses(
+    conn: Connection, brain: int, pairs: list[tuple[str, float]], moment: datetime
+) -> None:
+    """Apply synapse deltas: one statement, or one per delta when an id repeats."""
+    at = codec.to_micros(moment)
+    ids = [synapse_id for synapse_id, _ in pairs]
     if len(set(ids)) == len(ids):
-        deltas = [float(delta) for _, delta in batch.synapse_deltas]
+        deltas = [float(delta) for _, delta in pairs]
         await conn.execute(_SYNAPSE_DELTAS, brain, at, ids, deltas)
     else:  # each delta clamps the weight the previous one left
-        params = [(float(delta), at, brain, sid) for sid, delta in batch.synapse_deltas]
+        params = [(float(delta), at, brain, sid) for sid, delta in pairs]
         await conn.executemany(_SYNAPSE_DELTA, params)
 
 
