@@ -6,7 +6,8 @@ the state the batch applies to, and the change sequence bumped at the end hands 
 distinct, increasing seqs. The semantics copy InMemoryStorage exactly: the batch is checked
 against the state before it (duplicates, missing ids, missing neurons), then applied in the
 WriteBatch order, then logged with one change-log entry per touched id. Rows are written in
-bulk: one ``INSERT ... SELECT FROM unnest(<one array per column>)`` per table.
+bulk: one ``INSERT ... SELECT FROM unnest(<one array per column>)`` per table, or ``COPY``
+for many rows of ids the checks found free (the brain's lock keeps them free).
 """
 
 from __future__ import annotations
