@@ -7,6 +7,9 @@ in the same run, and prints memories per second of wall time and of this process
 into InMemoryStorage is the baseline: the engine's own share of the time. Without
 ``--dsn`` a throwaway PostgreSQL cluster is started (``tests/postgres_server.py``: fsync off,
 like the test suite) and removed afterwards; pass ``--dsn`` to measure a real server.
+
+Then the memory brain's snapshot (JSON text) is imported into each backend as ``nmem
+import`` does (parse, checks, one transaction), and its rate printed the same way.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from benchmarks.scale import run_sql
 from benchmarks.speed_data import SyntheticMemory, make_memories
 from neural_memory import Brain
 from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
+from neural_memory.sharing import BrainExporter, BrainImporter
 from neural_memory.storage import InMemoryStorage, PostgresStorage, SQLiteStorage, Storage
 
 
@@ -34,6 +38,14 @@ async def ingest(
 
     Returns each batch's wall seconds and the CPU seconds of the whole ingest.
     """
+    measured, _ = await _ingest(storage, memories, batch)
+    return measured
+
+
+async def _ingest(
+    storage: Storage, memories: Sequence[SyntheticMemory], batch: int
+) -> tuple[tuple[list[float], float], str]:
+    """:func:`ingest`, and the snapshot JSON of the brain it filled."""
     async with storage:
         brain = Brain.create("ingest")
         await storage.save_brain(brain)
@@ -52,7 +64,21 @@ async def ingest(
         cpu = time.process_time() - cpu_started
         stats = await storage.get_stats()
         assert stats.fiber_count > 0.9 * len(memories), stats
-        return seconds, cpu
+        snapshot = await BrainExporter().export(storage, brain.id)
+        return (seconds, cpu), snapshot.to_json()
+
+
+async def import_snapshot(storage: Storage, text: str) -> tuple[list[float], float]:
+    """Import the snapshot JSON ``text`` into a new brain of ``storage``, as ``nmem import``.
+
+    Returns the wall seconds (one item: the whole import, parse and checks included) and
+    the CPU seconds of this process.
+    """
+    async with storage:
+        cpu_started = time.process_time()
+        started = time.perf_counter()
+        await BrainImporter().import_brain(storage, text, str(uuid.uuid4()))
+        return [time.perf_counter() - started], time.process_time() - cpu_started
 
 
 def row(name: str, count: int, measured: tuple[list[float], float]) -> str:
@@ -73,16 +99,27 @@ async def run(memories: int, batch: int, dsn: str, seed: int) -> None:
         f"{'backend':<10} {'memories/s':>12} {'per CPU-s':>12} {'median ms':>12} {'max ms':>12}"
         "  (ms per batch)"
     )
-    print(row("memory", memories, await ingest(InMemoryStorage(), data, batch)))
+    measured, snapshot = await _ingest(InMemoryStorage(), data, batch)
+    print(row("memory", memories, measured))
+    fibers = snapshot.count('"anchor_neuron_id"')  # one per memory stored
+    imports: list[tuple[str, tuple[list[float], float]]] = []
     with tempfile.TemporaryDirectory() as workdir:
         measured = await ingest(SQLiteStorage(Path(workdir) / "ingest.db"), data, batch)
         print(row("sqlite", memories, measured))
+        imported = await import_snapshot(SQLiteStorage(Path(workdir) / "import.db"), snapshot)
+        imports.append(("sqlite", imported))
     schema = f"ingest_{uuid.uuid4().hex[:8]}"
     try:
         measured = await ingest(PostgresStorage(dsn, schema=schema), data, batch)
         print(row("postgres", memories, measured))
+        imports.append(
+            ("postgres", await import_snapshot(PostgresStorage(dsn, schema=schema), snapshot))
+        )
     finally:
         await run_sql(dsn, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    print(f"import of the snapshot of the memory brain ({fibers:,} memories, from JSON text):")
+    for name, measured in imports:
+        print(row(name, fibers, measured))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

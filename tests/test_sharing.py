@@ -481,3 +481,27 @@ async def test_a_failed_write_removes_the_new_brain_again(valid_json: str) -> No
     assert [b.id for b in await storage.list_brains()] == ["b-keep"]
     with pytest.raises(BrainNotSetError):
         _ = storage.brain_id
+
+
+async def test_import_reports_its_stages_and_can_rename_the_brain(valid_json: str) -> None:
+    snapshot = BrainImporter().from_json(valid_json)
+    sections = (snapshot.neurons, snapshot.synapses, snapshot.fibers, snapshot.typed_memories)
+    total = sum(map(len, sections)) + len(snapshot.projects)
+    seen: list[tuple[str, int, int]] = []
+    storage = InMemoryStorage()
+    result = await BrainImporter().import_brain(
+        storage,
+        snapshot,
+        "b-renamed",
+        name="renamed",
+        progress=lambda stage, done, of: seen.append((stage, done, of)),
+    )
+    assert seen == [
+        ("checking", 0, total),
+        ("checking", total, total),
+        ("writing", 0, total),
+        ("writing", total, total),
+    ]
+    brain = await storage.get_brain(result.brain_id)
+    assert brain is not None and brain.name == "renamed"
+    assert result.fibers == len(snapshot.fibers) > 0

@@ -177,15 +177,19 @@ async def _import_snapshot(
     with console.status("Checking the snapshot…"):
         snapshot = importer.from_json(text)
     new_name = (name or snapshot.brain.name).strip()
-    snapshot = dataclasses.replace(
-        snapshot, brain=dataclasses.replace(snapshot.brain, name=new_name)
-    )
     async with open_database(
         config.db, create=True, may_create_folder=config.db_is_default
     ) as storage:
         await _refuse_taken(storage, new_name)
-        with console.status(f"Writing {len(snapshot.fibers):,} memories…"):
-            result = await importer.import_brain(storage, snapshot, _new_id())
+        with progress(console) as bar:
+            task = bar.add_task("importing", total=None)
+
+            def advance(stage: str, done: int, total: int) -> None:
+                bar.update(task, description=stage, completed=done, total=total)
+
+            result = await importer.import_brain(
+                storage, snapshot, _new_id(), name=new_name, progress=advance
+            )
     return {"brain": new_name, "brain_id": result.brain_id, "memories": result.fibers,
             "neurons": result.neurons, "synapses": result.synapses}  # fmt: skip
 

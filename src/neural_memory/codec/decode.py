@@ -110,8 +110,11 @@ class _Reader:
     def read(self, spec: FieldSpec) -> Any:
         """The value of one field, checked against its shape."""
         value = self.value[spec.name]
-        at = f"{self.path}.{spec.name}"
         shape = spec.shape
+        plain = _PLAINLY.get(type(value))
+        if plain is not None and (plain is shape or plain is _ANY_SHAPE.get(shape)):
+            return value  # already what the field holds (most fields of a bulk import)
+        at = f"{self.path}.{spec.name}"
         if value is None and shape in (Shape.OPTIONAL_TEXT, Shape.OPTIONAL_TIME):
             return None
         if shape in (Shape.TEXT, Shape.OPTIONAL_TEXT):
@@ -135,6 +138,12 @@ class _Reader:
         if shape is Shape.RECORD and spec.record is not None:
             return decode_record(spec.record, value, at)
         raise ValidationError(f"{at}: field table entry {spec!r} is incomplete")
+
+
+_PLAINLY: dict[type, Shape] = {str: Shape.TEXT, float: Shape.NUMBER, int: Shape.INTEGER}
+"""The shape a JSON value of each type is read as unchanged (``bool`` is not an ``int`` here)."""
+_ANY_SHAPE: dict[Shape, Shape] = {Shape.OPTIONAL_TEXT: Shape.TEXT}
+"""Shapes that read a value as another shape does (when it is not null)."""
 
 
 def _text(value: Any, at: str) -> str:

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from neural_memory.core._validation import require_text
 from neural_memory.errors import AlreadyExistsError, ValidationError
 from neural_memory.sharing.limits import MAX_ID_LENGTH
-from neural_memory.sharing.snapshot import BrainSnapshot, snapshot_from_json, validate_snapshot
+from neural_memory.sharing.snapshot import BrainSnapshot, checked_snapshot, snapshot_from_json
 from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
 
-__all__ = ["BrainImportResult", "BrainImporter"]
+__all__ = ["BrainImportResult", "BrainImporter", "ImportProgress"]
+
+ImportProgress = Callable[[str, int, int], None]
+"""``(stage, done, total)``: an import's progress, in records, for a progress bar.
+
+The stages are ``"checking"`` (the snapshot against the format and the limits) and
+``"writing"`` (the one transaction that creates the brain). Each is reported when it starts
+(``done`` 0) and when it ends (``done == total``).
+"""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -34,27 +43,42 @@ class BrainImporter:
         return snapshot_from_json(text)
 
     async def import_brain(
-        self, storage: Storage, snapshot: BrainSnapshot | str, new_brain_id: str
+        self,
+        storage: Storage,
+        snapshot: BrainSnapshot | str,
+        new_brain_id: str,
+        *,
+        name: str | None = None,
+        progress: ImportProgress | None = None,
     ) -> BrainImportResult:
         """Create brain ``new_brain_id`` holding everything in ``snapshot``.
 
         ``snapshot`` may be a BrainSnapshot or its JSON text. It is validated in full
-        before anything is written (SnapshotFormatError). The brain record and all its
+        before anything is written (SnapshotFormatError); a snapshot that
+        :meth:`from_json` returned is not checked twice. ``name`` renames the new brain
+        (default: the snapshot's name); ``progress`` is called as each stage starts and
+        ends (:data:`ImportProgress`). The brain record and all its
         entities are written in one transaction (``Storage.create_brain``): either the
         complete brain appears or nothing does, so a failed or killed import leaves no
         brain, and of two imports racing for one new id exactly one succeeds while the
         other gets AlreadyExistsError. An existing ``new_brain_id`` is refused
         (AlreadyExistsError) and left untouched. The storage's selected brain is unchanged.
         """
+        report = progress or _quiet
         if isinstance(snapshot, str):
             snapshot = snapshot_from_json(snapshot)
-        else:
-            validate_snapshot(snapshot)
+        total = _records(snapshot) if isinstance(snapshot, BrainSnapshot) else 0
+        report("checking", 0, total)
+        checked_snapshot(snapshot)
+        report("checking", total, total)
         brain_id = require_text(new_brain_id, "new_brain_id")
         if len(brain_id) > MAX_ID_LENGTH:
             raise ValidationError(f"new_brain_id is longer than {MAX_ID_LENGTH} characters")
         if await storage.get_brain(brain_id) is not None:
             raise AlreadyExistsError(f"brain {brain_id!r} already exists; choose another id")
+        brain = replace(snapshot.brain, id=brain_id)
+        if name is not None:
+            brain = replace(brain, name=name)  # the Brain record checks the name
         batch = WriteBatch(
             insert_neurons=snapshot.neurons,
             insert_synapses=snapshot.synapses,
@@ -62,7 +86,9 @@ class BrainImporter:
             put_typed_memories=snapshot.typed_memories,
             put_projects=snapshot.projects,
         )
-        await storage.create_brain(replace(snapshot.brain, id=brain_id), batch)
+        report("writing", 0, total)
+        await storage.create_brain(brain, batch)
+        report("writing", total, total)
         return BrainImportResult(
             brain_id=brain_id,
             neurons=len(snapshot.neurons),
@@ -71,3 +97,13 @@ class BrainImporter:
             typed_memories=len(snapshot.typed_memories),
             projects=len(snapshot.projects),
         )
+
+
+def _records(snapshot: BrainSnapshot) -> int:
+    sections = (snapshot.neurons, snapshot.synapses, snapshot.fibers)
+    extra = (snapshot.typed_memories, snapshot.projects)
+    return sum(len(items) for items in (*sections, *extra) if isinstance(items, tuple))
+
+
+def _quiet(stage: str, done: int, total: int) -> None:
+    """The progress callback of an import nobody watches."""

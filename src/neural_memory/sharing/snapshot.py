@@ -25,7 +25,7 @@ from neural_memory.codec import (
 from neural_memory.core.brain import Brain
 from neural_memory.core.clock import as_utc, utcnow
 from neural_memory.core.fiber import Fiber
-from neural_memory.core.limits import check_record
+from neural_memory.core.limits import check_record, check_records
 from neural_memory.core.neuron import Neuron
 from neural_memory.core.project import Project
 from neural_memory.core.synapse import Synapse
@@ -33,7 +33,13 @@ from neural_memory.core.typed_memory import TypedMemory
 from neural_memory.errors import SnapshotFormatError, ValidationError
 from neural_memory.sharing import limits
 
-__all__ = ["BrainSnapshot", "snapshot_from_json", "snapshot_to_json", "validate_snapshot"]
+__all__ = [
+    "BrainSnapshot",
+    "checked_snapshot",
+    "snapshot_from_json",
+    "snapshot_to_json",
+    "validate_snapshot",
+]
 
 _SECTIONS: dict[str, tuple[type, int]] = {
     "neurons": (Neuron, limits.MAX_NEURONS),
@@ -62,6 +68,8 @@ class BrainSnapshot:
     projects: tuple[Project, ...] = ()
     exported_at: datetime = field(default_factory=utcnow)
     version: int = limits.SNAPSHOT_FORMAT_VERSION
+    _checked: bool = field(default=False, init=False, repr=False, compare=False)
+    """Set by :func:`validate_snapshot` when the snapshot passed (never copied by replace)."""
 
     def to_json(self) -> str:
         """Return this snapshot as JSON text (see :func:`snapshot_to_json`)."""
@@ -75,7 +83,7 @@ class BrainSnapshot:
 
 def snapshot_to_json(snapshot: BrainSnapshot) -> str:
     """Validate ``snapshot`` and write it as compact JSON text (ASCII only)."""
-    validate_snapshot(snapshot)
+    checked_snapshot(snapshot)
     payload: dict[str, Any] = {
         "format": limits.SNAPSHOT_FORMAT,
         "version": limits.SNAPSHOT_FORMAT_VERSION,
@@ -139,14 +147,28 @@ def validate_snapshot(snapshot: BrainSnapshot) -> None:
             raise SnapshotFormatError(f"{section}: {len(items)} items exceed the limit of {cap}")
         ids: set[str] = set()
         for index, item in enumerate(items):
-            path = f"{section}[{index}]"
-            if not isinstance(item, kind):
-                raise SnapshotFormatError(f"{path} must be a {kind.__name__}")
+            if type(item) is not kind and not isinstance(item, kind):
+                raise SnapshotFormatError(f"{section}[{index}] must be a {kind.__name__}")
             if item.id in ids:
-                raise SnapshotFormatError(f"{path}: duplicate id {item.id!r}")
+                raise SnapshotFormatError(f"{section}[{index}]: duplicate id {item.id!r}")
             ids.add(item.id)
-            _check_record(item, path)
+        try:
+            check_records(items, section)  # column by column: as fast as a storage write
+        except ValidationError as error:
+            raise SnapshotFormatError(str(error)) from None
     _check_references(snapshot)
+    object.__setattr__(snapshot, "_checked", True)
+
+
+def checked_snapshot(snapshot: BrainSnapshot) -> BrainSnapshot:
+    """``snapshot`` after :func:`validate_snapshot`, which is skipped if it passed already.
+
+    A snapshot is immutable, so one that passed stays valid; an import of a snapshot that
+    :func:`snapshot_from_json` has just read checks it once.
+    """
+    if not (isinstance(snapshot, BrainSnapshot) and snapshot._checked):
+        validate_snapshot(snapshot)
+    return snapshot
 
 
 def _parse(text: str) -> Any:

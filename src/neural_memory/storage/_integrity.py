@@ -218,7 +218,10 @@ def _refuse_bad_fiber_synapses(
     gone = set(batch.delete_neuron_ids)
     for synapse_id in batch.delete_synapse_ids:
         ends.pop(synapse_id, None)
-    for fiber in written_fibers(batch):
+    fibers = written_fibers(batch)
+    if not gone and _all_join(fibers, ends):
+        return
+    for fiber in fibers:  # something is wrong: find the first problem, in id order
         for synapse_id in sorted(fiber.synapse_ids):
             found = ends.get(synapse_id)
             if found is None or not gone.isdisjoint(found):
@@ -228,6 +231,17 @@ def _refuse_bad_fiber_synapses(
                     f"fiber {fiber.id!r} names synapse {synapse_id!r}, which does not join "
                     "two of the fiber's neurons"
                 )
+
+
+def _all_join(fibers: Iterable[Fiber], ends: Mapping[str, tuple[str, str]]) -> bool:
+    """True when every synapse each fiber names is in ``ends`` and joins two of its neurons."""
+    for fiber in fibers:
+        neurons = fiber.neuron_ids
+        for synapse_id in fiber.synapse_ids:
+            found = ends.get(synapse_id)
+            if found is None or found[0] not in neurons or found[1] not in neurons:
+                return False
+    return True
 
 
 def neuron_in_use(

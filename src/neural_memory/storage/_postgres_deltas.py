@@ -95,8 +95,8 @@ async def write_deltas(
 
     None when the brain does not exist (nothing was written).
     """
-    entries = common.change_entries(batch, ())
-    kinds = [kind.value for kind, _ in entries]
+    entries = common.change_texts(batch, ())
+    kinds = [kind for kind, _ in entries]
     seq = await conn.fetchval(
         _DELTAS,
         brain_id,

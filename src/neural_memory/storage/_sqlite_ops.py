@@ -83,8 +83,12 @@ def configure(conn: sqlite3.Connection, where: str) -> None:
     Checkpoints (which fsync) run every 10,000 WAL pages instead of SQLite's 1,000: measured
     on encoder batches this halves the mean write time and cuts the 90th percentile fourfold,
     for a WAL of up to ~40 MB (trimmed back to 64 MB after an unusually large transaction).
+    The page cache may grow to 64 MiB (SQLite's default is 2 MiB): a bulk write inserts into
+    five indexes keyed by random ids, and measured on batches of 1,000 memories the larger
+    cache cut the time spent in SQLite by about a sixth.
     """
     conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA cache_size = -65536")
     conn.execute("PRAGMA journal_mode = WAL").fetchone()
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA wal_autocheckpoint = 10000").fetchone()

@@ -99,10 +99,15 @@ def _opt_dt(micros: int | None) -> datetime | None:
     return None if micros is None else _EPOCH + timedelta(microseconds=micros)
 
 
+# One encoder each, made once: ``json.dumps`` with options builds a new encoder per call.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_ARRAY = json.JSONEncoder(ensure_ascii=False)
+
+
 def dump_json(value: object, what: str = "value") -> str:
     """Serialise ``value`` as compact JSON; ValidationError when it is not JSON data."""
     try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        return _COMPACT.encode(value)
     except (TypeError, ValueError) as exc:
         raise ValidationError(f"{what} must be JSON-serialisable: {exc}") from None
 
@@ -114,14 +119,14 @@ def load_json(text: str) -> Any:
 
 def id_list(ids: Iterable[str]) -> str:
     """Encode strings as a sorted JSON array (sets, and ``json_each`` parameters)."""
-    return json.dumps(sorted(ids), ensure_ascii=False) if ids else "[]"
+    return _ARRAY.encode(sorted(ids)) if ids else "[]"
 
 
 def _members(values: Collection[str]) -> str:
     """Members as a JSON array: a set sorted, a sequence in its order."""
     if isinstance(values, frozenset):
         return id_list(values)
-    return json.dumps(values, ensure_ascii=False) if values else "[]"
+    return _ARRAY.encode(values) if values else "[]"
 
 
 # -- the storage codec of each shape ---------------------------------------------------------

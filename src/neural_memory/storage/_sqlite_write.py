@@ -142,9 +142,12 @@ def _write_in_transaction(
     _apply_accesses(conn, brain, batch)  # first: on the records stored before the batch
     old_fibers = _check(conn, brain, batch)
     integrity.refuse_neurons_in_use(batch, _fibers_naming(conn, brain, batch.delete_neuron_ids))
-    integrity.refuse_dangling(batch, _stored_references(conn, brain, batch))
-    cascaded = _apply(conn, brain, batch, old_fibers)
-    return _log_changes(conn, brain, common.change_entries(batch, cascaded), change_log_limit)
+    references = _stored_references(conn, brain, batch)
+    integrity.refuse_dangling(batch, references)
+    named = integrity.synapse_references(batch)
+    deltas = common.live_deltas(batch, named, references.synapse_ends)
+    cascaded = _apply(conn, brain, batch, old_fibers, deltas)
+    return _log_changes(conn, brain, common.change_texts(batch, cascaded), change_log_limit)
 
 
 def _apply_accesses(conn: sqlite3.Connection, brain: int, batch: WriteBatch) -> None:
@@ -282,17 +285,22 @@ def _apply(
     brain: int,
     batch: WriteBatch,
     old_fibers: dict[str, frozenset[str]] | None,
+    deltas: list[tuple[str, float]],
 ) -> set[str]:
-    """Apply a checked batch; return the ids of synapses deleted with their neurons."""
+    """Apply a checked batch; return the ids of synapses deleted with their neurons.
+
+    ``deltas`` are the batch's synapse deltas that may move a stored synapse
+    (:func:`common.live_deltas`).
+    """
     _put(conn, _ENSURE_NEURON, common.rows_of(brain, batch.ensure_neurons, codec.neuron_row))
     _put(
         conn,
         _PUT_NEURON,
         common.rows_of(brain, (*batch.insert_neurons, *batch.update_neurons), codec.neuron_row),
     )
-    if batch.synapse_deltas:  # before the synapse writes: deltas move stored synapses only
+    if deltas:  # before the synapse writes: deltas move stored synapses only
         at = codec.to_micros(batch.deltas_at)
-        params = [(float(delta), at, brain, sid) for sid, delta in batch.synapse_deltas]
+        params = [(float(delta), at, brain, sid) for sid, delta in deltas]
         conn.executemany(_SYNAPSE_DELTA, params)
     _put(conn, _ENSURE_SYNAPSE, common.rows_of(brain, batch.ensure_synapses, codec.synapse_row))
     puts = (*batch.insert_synapses, *batch.update_synapses)
@@ -397,10 +405,9 @@ def _delete(conn: sqlite3.Connection, table: str, brain: int, ids: Iterable[str]
 
 
 def _log_changes(
-    conn: sqlite3.Connection, brain: int, changes: common.ChangeEntries, limit: int
+    conn: sqlite3.Connection, brain: int, entries: list[tuple[str, str]], limit: int
 ) -> int:
-    """Log ``changes`` under fresh seqs; trim the log to ``limit``; return the last seq."""
-    entries = [(kind.value, entity_id) for kind, entity_id in changes]
+    """Log ``entries`` (kind, id) under fresh seqs; trim the log to ``limit``; the last seq."""
     if entries:
         conn.execute("UPDATE brains SET seq = seq + ? WHERE num = ?", (len(entries), brain))
     seq: int = conn.execute("SELECT seq FROM brains WHERE num = ?", (brain,)).fetchone()[0]

@@ -7,7 +7,7 @@ each spell out.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from typing import TypeVar
 
 from neural_memory.core.events import ChangeKind
@@ -20,10 +20,12 @@ from neural_memory.storage.batch import WriteBatch
 __all__ = [
     "ChangeEntries",
     "change_entries",
+    "change_texts",
     "conflict_clause",
     "deleted_synapse_ends",
     "grouped",
     "ids_of",
+    "live_deltas",
     "neuron_lookups",
     "rows_of",
 ]
@@ -87,6 +89,40 @@ def change_entries(batch: WriteBatch, cascaded: Iterable[str]) -> ChangeEntries:
             (ChangeKind.FIBER, fibers),
         )
         for entity_id in sorted(ids)
+    ]
+
+
+def change_texts(batch: WriteBatch, cascaded: Iterable[str]) -> list[tuple[str, str]]:
+    """:func:`change_entries` with each kind as its stored text (what SQL backends log)."""
+    neurons, synapses, fibers = batch.changed_ids()
+    synapses.update(cascaded)
+    return [
+        (kind, entity_id)
+        for kind, ids in ((_NEURON, neurons), (_SYNAPSE, synapses), (_FIBER, fibers))
+        for entity_id in sorted(ids)
+    ]
+
+
+_NEURON, _SYNAPSE, _FIBER = (
+    ChangeKind.NEURON.value,
+    ChangeKind.SYNAPSE.value,
+    ChangeKind.FIBER.value,
+)
+
+
+def live_deltas(
+    batch: WriteBatch, looked_up: Container[str], stored: Container[str]
+) -> list[tuple[str, float]]:
+    """The batch's synapse deltas, less those of ids ``looked_up`` and not ``stored``.
+
+    Deltas move only the synapses stored before the batch, so a delta of a synapse the
+    checks looked up and did not find (most often one the same batch creates) is a no-op;
+    leaving it out saves a key lookup per delta. The order of the rest is kept.
+    """
+    return [
+        (synapse_id, delta)
+        for synapse_id, delta in batch.synapse_deltas
+        if synapse_id in stored or synapse_id not in looked_up
     ]
 
 
