@@ -167,7 +167,7 @@ def test_ctrl_c_at_the_prompt_exits_at_once_and_closes_the_brain(tmp_path: Path)
             seen += chunk
         process.send_signal(signal.SIGINT)
         try:
-            _, err = process.communicate(timeout=10)
+            _, err = process.communicate(timeout=_TIMEOUT)
         except subprocess.TimeoutExpired:
             process.kill()
             process.communicate()
