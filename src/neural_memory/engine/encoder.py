@@ -217,9 +217,10 @@ class MemoryEncoder:
         )
         stored = await handle.storage.get_fibers(plan.fiber.id for plan in plans)
         fresh, merged = split_duplicates(plans, stored)
-        older = await _older_statements(handle.storage, fresh)
+        known = await _known_ids(handle.storage, fresh)
+        older = await _older_statements(handle.storage, fresh, known.neurons)
         superseded, fresh = apply_supersession(fresh, older)
-        created = await _results(handle.storage, fresh)
+        created = _results(fresh, known)
         batch = WriteBatch(
             ensure_neurons=tuple(n for r in created for n in r.neurons_created),
             ensure_synapses=_new_synapses(fresh, created, self._config.reinforcement_delta),
@@ -276,10 +277,17 @@ async def _start_index_of_new_brain(handle: BrainHandle, embedder: Embedder | No
         await index.sync()
 
 
-async def _older_statements(storage: Storage, plans: Sequence[Plan]) -> dict[str, list[Fiber]]:
-    """Stored fibers stating each fact the plans state, by fact neuron id."""
+async def _older_statements(
+    storage: Storage, plans: Sequence[Plan], stored_neurons: set[str]
+) -> dict[str, list[Fiber]]:
+    """Stored fibers stating each fact the plans state, by fact neuron id.
+
+    A fact whose neuron is not stored yet has no stored statement (no fiber names a neuron
+    that does not exist), so only the facts stated before are looked up.
+    """
     older: dict[str, list[Fiber]] = {}
-    for fact_id in dict.fromkeys(p.fact_neuron_id for p in plans if p.fact_neuron_id):
+    facts = dict.fromkeys(p.fact_neuron_id for p in plans if p.fact_neuron_id)
+    for fact_id in (f for f in facts if f in stored_neurons):
         older[fact_id] = await storage.find_fibers(neuron_id=fact_id)
     return older
 
@@ -562,11 +570,24 @@ def _merged_result(fiber: Fiber) -> EncodingResult:
     )
 
 
-async def _results(storage: Storage, plans: Sequence[Plan]) -> list[EncodingResult]:
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """The ids of the plans' neurons and synapses that storage held before the batch."""
+
+    neurons: set[str]
+    synapses: set[str]
+
+
+async def _known_ids(storage: Storage, plans: Sequence[Plan]) -> _Known:
+    """Which of the plans' neurons and synapses exist (ids only: no record is read)."""
+    neurons = await storage.existing_neuron_ids({n.id for p in plans for n in p.neurons})
+    synapses = await storage.existing_synapse_ids({s.id for p in plans for s in p.synapses})
+    return _Known(neurons, synapses)
+
+
+def _results(plans: Sequence[Plan], known: _Known) -> list[EncodingResult]:
     """Split each plan into created and reused parts; later plans reuse earlier ones."""
-    known_neurons = set(await storage.get_neurons({n.id for p in plans for n in p.neurons}))
-    synapse_ids = {s.id for p in plans for s in p.synapses}
-    known_synapses = set(await storage.get_synapses_by_id(synapse_ids))
+    known_neurons, known_synapses = set(known.neurons), set(known.synapses)
     results = []
     for plan in plans:
         created_n = tuple(n for n in plan.neurons if n.id not in known_neurons)
