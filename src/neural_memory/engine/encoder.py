@@ -40,7 +40,7 @@ from neural_memory.engine._store_merge import (
     split_duplicates,
     stable_fiber_id,
 )
-from neural_memory.engine.extraction import ExtractedLink, Extraction, extract
+from neural_memory.engine.extraction import Extraction, extract
 from neural_memory.engine.facts import fact_key
 from neural_memory.engine.handle import BrainHandle, ThreadTail, thread_key
 from neural_memory.engine.header import Header, read_header
@@ -455,12 +455,14 @@ class _SharedParts:
         speaker = _speaker(item)
         if extraction is None:
             extraction = extract(item.text, moment, speaker=speaker)
-        ids = {key: _neuron_id(key) for key in extraction.keys}
-        neurons = [
-            self.neuron(ids[n.key], n.type, n.content, n.key, moment) for n in extraction.neurons
+        ids = {n.key: _neuron_id(n.key) for n in extraction.neurons}  # keys are unique
+        neuron, link = self.neuron, self.link
+        neurons = [neuron(ids[n.key], n.type, n.content, n.key, moment) for n in extraction.neurons]
+        synapses = [
+            link(ids[x.source_key], ids[x.target_key], x.type, x.bidirectional, moment)
+            for x in extraction.links
         ]
-        synapses = [self.synapse(ids, link, moment) for link in extraction.links]
-        pathway = tuple(ids[key] for key in extraction.keys)
+        pathway = tuple(ids.values())
         fact = fact_key(item.text)
         fact_id = None
         if fact is not None:
@@ -510,11 +512,6 @@ class _SharedParts:
             )
         return neuron
 
-    def synapse(self, ids: Mapping[str, str], link: ExtractedLink, moment: datetime) -> Synapse:
-        """The synapse of an extracted link."""
-        source, target = ids[link.source_key], ids[link.target_key]
-        return self.link(source, target, link.type, link.bidirectional, moment)
-
     def fact_synapse(self, fact_id: str, subject_id: str, moment: datetime) -> Synapse:
         """The link from a fact neuron to the first neuron of the statement."""
         return self.link(fact_id, subject_id, SynapseType.RELATED_TO, True, moment)
@@ -545,6 +542,7 @@ class _SharedParts:
 _new_neuron = assembler(Neuron)
 _new_synapse = assembler(Synapse)
 _new_fiber = assembler(Fiber)
+_new_result = assembler(EncodingResult)
 
 
 @lru_cache(maxsize=262_144)
@@ -590,15 +588,28 @@ def _results(plans: Sequence[Plan], known: _Known) -> list[EncodingResult]:
     known_neurons, known_synapses = set(known.neurons), set(known.synapses)
     results = []
     for plan in plans:
-        created_n = tuple(n for n in plan.neurons if n.id not in known_neurons)
-        created_s = tuple(s for s in plan.synapses if s.id not in known_synapses)
+        created_n: list[Neuron] = []
+        linked: list[str] = []
+        for n in plan.neurons:
+            if n.id in known_neurons:
+                linked.append(n.id)
+            else:
+                created_n.append(n)
+        created_s: list[Synapse] = []
+        reinforced: list[str] = []
+        for s in plan.synapses:
+            if s.id in known_synapses:
+                reinforced.append(s.id)
+            else:
+                created_s.append(s)
         results.append(
-            EncodingResult(
+            _new_result(
                 fiber=plan.fiber,
-                neurons_created=created_n,
-                neurons_linked=tuple(n.id for n in plan.neurons if n.id in known_neurons),
-                synapses_created=created_s,
-                synapses_reinforced=tuple(s.id for s in plan.synapses if s.id in known_synapses),
+                neurons_created=tuple(created_n),
+                neurons_linked=tuple(linked),
+                synapses_created=tuple(created_s),
+                synapses_reinforced=tuple(reinforced),
+                merged=False,
             )
         )
         known_neurons.update(n.id for n in created_n)

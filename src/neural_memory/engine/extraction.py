@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from neural_memory.core.neuron import NeuronType
 from neural_memory.core.synapse import SynapseType
-from neural_memory.engine.text import STOP_WORDS, stem, terms
+from neural_memory.engine.text import STOP_WORDS, document_terms, stem
 from neural_memory.engine.timeparse import TimeSpan, day_span, find_time_spans
 
 __all__ = [
@@ -203,8 +203,7 @@ def extract(
         kept.append(ExtractedNeuron(own_day_key, NeuronType.TIME, own_day, 10**9))
     neurons = tuple(_dedupe(kept))
     links = _links(scan, neurons, own_day_key if with_own_day else None)
-    words = terms(text) + (terms(speaker) if speaker else [])
-    return Extraction(neurons, links, tuple(words), tuple(spans))
+    return Extraction(neurons, links, tuple(document_terms(text, speaker)), tuple(spans))
 
 
 def _add_words(text: str, words: list[re.Match[str]], found: dict[str, ExtractedNeuron]) -> None:
