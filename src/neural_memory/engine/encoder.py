@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
@@ -221,10 +222,11 @@ class MemoryEncoder:
         older = await _older_statements(handle.storage, fresh, known.neurons)
         superseded, fresh = apply_supersession(fresh, older)
         created = _results(fresh, known)
+        uses = _link_uses(fresh)
         batch = WriteBatch(
             ensure_neurons=tuple(n for r in created for n in r.neurons_created),
-            ensure_synapses=_new_synapses(fresh, created, self._config.reinforcement_delta),
-            synapse_deltas=_reinforcements(fresh, self._config.reinforcement_delta),
+            ensure_synapses=_new_synapses(uses, created, self._config.reinforcement_delta),
+            synapse_deltas=_reinforcements(uses, self._config.reinforcement_delta),
             insert_fibers=tuple(plan.fiber for plan in fresh),
             update_fibers=(*merged.values(), *superseded),
             put_vectors=await self._vectors(fresh, _given_vectors(plans, inputs)),
@@ -296,18 +298,20 @@ def _pair(tail: ThreadTail | None) -> tuple[str, datetime] | None:
     return (tail.fiber_id, tail.occurred_at) if tail is not None else None
 
 
+def _link_uses(plans: Sequence[Plan]) -> dict[str, int]:
+    """How many of the plans use each link, by synapse id (in order of first use)."""
+    return Counter(synapse.id for plan in plans for synapse in plan.synapses)
+
+
 def _new_synapses(
-    plans: Sequence[Plan], created: Sequence[EncodingResult], delta: float
+    uses: Mapping[str, int], created: Sequence[EncodingResult], delta: float
 ) -> tuple[Synapse, ...]:
     """The synapses the plans create (the ones storage did not hold when they were planned).
 
-    A link used by several of the plans starts reinforced once (the first use creates it).
-    Links storage holds already are only reinforced (see :func:`_reinforcements`).
+    A link used by several of the plans (``uses``) starts reinforced once (the first use
+    creates it). Links storage holds already are only reinforced (see
+    :func:`_reinforcements`).
     """
-    uses: dict[str, int] = {}
-    for plan in plans:
-        for synapse in plan.synapses:
-            uses[synapse.id] = uses.get(synapse.id, 0) + 1
     return tuple(
         s.reinforce(delta, at=s.created_at) if uses[s.id] > 1 else s
         for result in created
@@ -315,14 +319,13 @@ def _new_synapses(
     )
 
 
-def _reinforcements(plans: Sequence[Plan], delta: float) -> tuple[tuple[str, float], ...]:
+def _reinforcements(uses: Mapping[str, int], delta: float) -> tuple[tuple[str, float], ...]:
     """A delta for every link the plans use: it moves only the links stored before the batch.
 
     So a link that exists is reinforced once per batch, and two processes creating the same
     link at once leave it created once and reinforced once (no lost reinforcement).
     """
-    ids = sorted({s.id for plan in plans for s in plan.synapses})
-    return tuple((sid, delta) for sid in ids)
+    return tuple((sid, delta) for sid in sorted(uses))
 
 
 def _validated(item: MemoryInput) -> MemoryInput:

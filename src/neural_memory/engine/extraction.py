@@ -11,6 +11,7 @@ temporal links between the clauses around them.
 from __future__ import annotations
 
 import itertools
+import operator
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -193,7 +194,7 @@ def extract(
         _put(found, f"time:{label}", NeuronType.TIME, label, _pos(text, span.text))
     _retype(found, _INTENT_CUES, scan, NeuronType.INTENT)
     _retype(found, _SENSORY_CUES, scan, NeuronType.SENSORY)
-    ordered = sorted(found.values(), key=lambda n: (n.position, n.key))
+    ordered = sorted(found.values(), key=_BY_POSITION)
     kept = _keep_most_telling(ordered)
     if speaker:
         kept.insert(0, ExtractedNeuron(word_key(speaker), NeuronType.ENTITY, speaker, -1))
@@ -204,6 +205,10 @@ def extract(
     neurons = tuple(_dedupe(kept))
     links = _links(scan, neurons, own_day_key if with_own_day else None)
     return Extraction(neurons, links, tuple(document_terms(text, speaker)), tuple(spans))
+
+
+_BY_POSITION = operator.itemgetter(3, 0)
+"""An extracted neuron's (position, key): the order of a memory's neurons."""
 
 
 def _add_words(text: str, words: list[re.Match[str]], found: dict[str, ExtractedNeuron]) -> None:
