@@ -533,7 +533,7 @@ class _SharedParts:
                 target_id=target,
                 type=kind,
                 weight=INITIAL_SYNAPSE_WEIGHT,
-                direction=Direction.BIDIRECTIONAL if both else Direction.UNIDIRECTIONAL,
+                direction=_DIRECTIONS[both],
                 metadata=EMPTY_MAPPING,
                 created_at=moment,
                 last_activated=None,
@@ -541,6 +541,9 @@ class _SharedParts:
             )
         return synapse
 
+
+_DIRECTIONS = {True: Direction.BIDIRECTIONAL, False: Direction.UNIDIRECTIONAL}
+"""A link's direction by whether it runs both ways (a member lookup on an Enum is slow)."""
 
 _new_neuron = assembler(Neuron)
 _new_synapse = assembler(Synapse)

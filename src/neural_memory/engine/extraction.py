@@ -130,6 +130,18 @@ _CUES: tuple[tuple[_Cased, SynapseType, bool], ...] = tuple(
     )
 )
 
+# Enum members as module constants: looking a member up on its Enum class costs several
+# times a global's lookup, and the loops below do it for every word and link.
+_ENTITY, _SPATIAL, _STATE = NeuronType.ENTITY, NeuronType.SPATIAL, NeuronType.STATE
+_ACTION, _CONCEPT, _TIME = NeuronType.ACTION, NeuronType.CONCEPT, NeuronType.TIME
+_INTENT, _SENSORY = NeuronType.INTENT, NeuronType.SENSORY
+_RELATED_TO, _CO_OCCURS = SynapseType.RELATED_TO, SynapseType.CO_OCCURS
+_HAPPENED_AT, _HAS_PROPERTY = SynapseType.HAPPENED_AT, SynapseType.HAS_PROPERTY
+_RANK = {_ENTITY: 0, _TIME: 0, _SPATIAL: 1, _INTENT: 1}
+"""How telling a neuron type is when a long text keeps only some (lower: kept first)."""
+_PROPER = (_ENTITY, _SPATIAL)
+_ACTING = (_ACTION, _INTENT)
+
 _ANY_CUE = _Cased.of("|".join(pattern.lower.pattern for pattern, _, _ in _CUES))
 """Matches where any cue does: a text without a cue word is not scanned once per cue."""
 
@@ -191,17 +203,17 @@ def extract(
     _add_names(text, matches, found)
     for span in spans:
         label = span.label
-        _put(found, f"time:{label}", NeuronType.TIME, label, _pos(text, span.text))
-    _retype(found, _INTENT_CUES, scan, NeuronType.INTENT)
-    _retype(found, _SENSORY_CUES, scan, NeuronType.SENSORY)
+        _put(found, f"time:{label}", _TIME, label, _pos(text, span.text))
+    _retype(found, _INTENT_CUES, scan, _INTENT)
+    _retype(found, _SENSORY_CUES, scan, _SENSORY)
     ordered = sorted(found.values(), key=_BY_POSITION)
     kept = _keep_most_telling(ordered)
     if speaker:
-        kept.insert(0, ExtractedNeuron(word_key(speaker), NeuronType.ENTITY, speaker, -1))
+        kept.insert(0, ExtractedNeuron(word_key(speaker), _ENTITY, speaker, -1))
     own_day = day_span(moment).label
     own_day_key = f"time:{own_day}"
     if with_own_day and all(n.key != own_day_key for n in kept):
-        kept.append(ExtractedNeuron(own_day_key, NeuronType.TIME, own_day, 10**9))
+        kept.append(ExtractedNeuron(own_day_key, _TIME, own_day, 10**9))
     neurons = tuple(_dedupe(kept))
     links = _links(scan, neurons, own_day_key if with_own_day else None)
     return Extraction(neurons, links, tuple(document_terms(text, speaker)), tuple(spans))
@@ -223,11 +235,11 @@ def _add_words(text: str, words: list[re.Match[str]], found: dict[str, Extracted
         kind = _word_type(word, previous, sentence_start)
         current = found.get(word.key)
         if current is None:
-            proper = word.capital and kind in (NeuronType.ENTITY, NeuronType.SPATIAL)
+            proper = word.capital and kind in _PROPER
             found[word.key] = ExtractedNeuron(
                 word.key, kind, word.raw if proper else word.folded, start
             )
-        elif kind is NeuronType.ENTITY and current.type is not NeuronType.ENTITY:
+        elif kind is _ENTITY and current.type is not _ENTITY:
             found[word.key] = ExtractedNeuron(word.key, kind, word.raw, current.position)
         previous = word.folded
 
@@ -269,14 +281,14 @@ def _word(matched: str) -> _Word:
 
 def _word_type(word: _Word, previous: str, sentence_start: bool) -> NeuronType:
     if word.capital and (not sentence_start or word.name_like):
-        return NeuronType.SPATIAL if previous in _PLACE_PREPOSITIONS else NeuronType.ENTITY
+        return _SPATIAL if previous in _PLACE_PREPOSITIONS else _ENTITY
     if word.place:
-        return NeuronType.SPATIAL
+        return _SPATIAL
     if previous in _STATE_VERBS:
-        return NeuronType.STATE
+        return _STATE
     if word.action:
-        return NeuronType.ACTION
-    return NeuronType.CONCEPT
+        return _ACTION
+    return _CONCEPT
 
 
 def _looks_like_name(word: str) -> bool:
@@ -309,7 +321,7 @@ def _add_name(text: str, run: list[re.Match[str]], found: dict[str, ExtractedNeu
     names = [m.group(0) for m in run if m.group(0).casefold() not in STOP_WORDS]
     if len(names) >= 2:
         name = " ".join(names)
-        _put(found, f"entity:{name.casefold()}", NeuronType.ENTITY, name, run[0].start())
+        _put(found, f"entity:{name.casefold()}", _ENTITY, name, run[0].start())
 
 
 def _retype(
@@ -325,8 +337,7 @@ def _retype(
 def _keep_most_telling(ordered: list[ExtractedNeuron]) -> list[ExtractedNeuron]:
     if len(ordered) <= MAX_NEURONS_PER_MEMORY:
         return list(ordered)
-    rank = {NeuronType.ENTITY: 0, NeuronType.TIME: 0, NeuronType.SPATIAL: 1, NeuronType.INTENT: 1}
-    chosen = sorted(ordered, key=lambda n: (rank.get(n.type, 2), n.position))
+    chosen = sorted(ordered, key=lambda n: (_RANK.get(n.type, 2), n.position))
     keep = {n.key for n in chosen[:MAX_NEURONS_PER_MEMORY]}
     return [n for n in ordered if n.key in keep]
 
@@ -339,27 +350,27 @@ def _links(
     keys = [n.key for n in content]
     for left, right in itertools.pairwise(keys):
         if left != right:
-            links.setdefault((left, right, SynapseType.RELATED_TO), True)
-    entities = [n.key for n in content if n.type is NeuronType.ENTITY][:MAX_LINKED_ENTITIES]
+            links.setdefault((left, right, _RELATED_TO), True)
+    entities = [n.key for n in content if n.type is _ENTITY][:MAX_LINKED_ENTITIES]
     for index, left in enumerate(entities):
         for right in entities[index + 1 :]:
             if left != right:
-                links.setdefault((left, right, SynapseType.CO_OCCURS), True)
+                links.setdefault((left, right, _CO_OCCURS), True)
     if own_day_key is not None:
         for neuron in content:
             if neuron.type in _HAPPENING:
-                links.setdefault((neuron.key, own_day_key, SynapseType.HAPPENED_AT), False)
+                links.setdefault((neuron.key, own_day_key, _HAPPENED_AT), False)
     if entities:
         for neuron in content:
-            if neuron.type is NeuronType.STATE and neuron.key != entities[0]:
-                links.setdefault((entities[0], neuron.key, SynapseType.HAS_PROPERTY), False)
+            if neuron.type is _STATE and neuron.key != entities[0]:
+                links.setdefault((entities[0], neuron.key, _HAS_PROPERTY), False)
     for source, target, kind, both in _cue_links(scan, content):
         if source != target:
             links.setdefault((source, target, kind), both)
     return tuple(ExtractedLink(s, t, kind, both) for (s, t, kind), both in links.items())
 
 
-_HAPPENING = frozenset({NeuronType.ENTITY, NeuronType.ACTION, NeuronType.INTENT})
+_HAPPENING = frozenset({_ENTITY, _ACTION, _INTENT})
 """Neurons that happened on the memory's day (linked to it)."""
 
 
@@ -381,7 +392,7 @@ def _cue_links(
 
 def _main(clause: list[ExtractedNeuron]) -> ExtractedNeuron:
     """The most telling neuron of a clause: its first action, else its last neuron."""
-    actions = [n for n in clause if n.type in (NeuronType.ACTION, NeuronType.INTENT)]
+    actions = [n for n in clause if n.type in _ACTING]
     return actions[0] if actions else clause[-1]
 
 
@@ -391,7 +402,7 @@ def _put(
     current = found.get(key)
     if current is None:
         found[key] = ExtractedNeuron(key, kind, content, position)
-    elif kind is NeuronType.ENTITY and current.type is not NeuronType.ENTITY:
+    elif kind is _ENTITY and current.type is not _ENTITY:
         found[key] = ExtractedNeuron(key, kind, content, current.position)
 
 
