@@ -22,7 +22,7 @@ from typing import NamedTuple
 from neural_memory.core.neuron import NeuronType
 from neural_memory.core.synapse import SynapseType
 from neural_memory.engine.text import STOP_WORDS, document_terms, stem
-from neural_memory.engine.timeparse import TimeSpan, day_span, find_time_spans
+from neural_memory.engine.timeparse import TimeSpan, find_time_spans
 
 __all__ = [
     "MAX_LINKED_ENTITIES",
@@ -210,7 +210,7 @@ def extract(
     kept = _keep_most_telling(ordered)
     if speaker:
         kept.insert(0, ExtractedNeuron(word_key(speaker), _ENTITY, speaker, -1))
-    own_day = day_span(moment).label
+    own_day = moment.date().isoformat()  # the label of the memory's day (``day_span``)
     own_day_key = f"time:{own_day}"
     if with_own_day and all(n.key != own_day_key for n in kept):
         kept.append(ExtractedNeuron(own_day_key, _TIME, own_day, 10**9))

@@ -146,8 +146,8 @@ def find_time_spans(text: str, reference: datetime | date) -> list[TimeSpan]:
     scanned, patterns = (text, _PATTERNS) if lowered is None else (lowered, _LOWER_PATTERNS)
     taken: list[tuple[int, int]] = []
     found: list[tuple[int, TimeSpan]] = []
-    for name, pattern in patterns:
-        if not present[name]:
+    for (name, pattern), seen in zip(patterns, present, strict=True):
+        if not seen:
             continue
         for match in pattern.finditer(scanned):
             start, end = match.span()
@@ -157,22 +157,27 @@ def find_time_spans(text: str, reference: datetime | date) -> list[TimeSpan]:
             if span is not None:
                 taken.append((start, end))
                 found.append((start, span))
-    return [span for _, span in sorted(found, key=lambda item: item[0])]
+    if len(found) > 1:
+        found.sort(key=lambda item: item[0])
+    return [span for _, span in found]
 
 
-def _present_guards(text: str, lowered: str | None) -> dict[str, bool]:
-    """Whether each pattern's guard occurs in ``text`` (``lowered``: the text lower-cased)."""
+def _present_guards(text: str, lowered: str | None) -> list[bool]:
+    """Whether each pattern's guard occurs in ``text``, in the patterns' order.
+
+    ``lowered`` is the text lower-cased when it is ASCII (else None).
+    """
     if lowered is None:
         seen: dict[re.Pattern[str], bool] = {}
         for guard in _GUARDS.values():
             if guard not in seen:
                 seen[guard] = guard.search(text) is not None
-        return {name: seen[guard] for name, guard in _GUARDS.items()}
+        return [seen[_GUARDS[name]] for name, _ in _PATTERNS]
     words_seen: dict[tuple[str, ...], bool] = {}
     for words in _GUARD_WORDS.values():
         if words not in words_seen:
             words_seen[words] = any(map(lowered.__contains__, words))
-    return {name: words_seen[words] for name, words in _GUARD_WORDS.items()}
+    return [words_seen[_GUARD_WORDS[name]] for name, _ in _PATTERNS]
 
 
 def _resolve(name: str, match: re.Match[str], today: date, text: str) -> TimeSpan | None:
