@@ -23,23 +23,28 @@ __all__ = ["FactKey", "fact_key"]
 
 MAX_STATEMENT_WORDS = 24
 
-_RELATION_SOURCES: tuple[tuple[str, str], ...] = (
+# (pattern, relation, words one of which every match holds: a lower-cased sentence without
+# them is not matched against the pattern at all).
+_RELATION_SOURCES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
         r"^(?P<subject>.+?)\s+(?:lives|lived|living|moved|relocated|is living)\s+(?:in|to)\s+"
         r"(?P<value>.+)$",
         "live in",
+        ("liv", "moved", "relocated"),
     ),
     (
         r"^(?P<subject>.+?)\s+(?:works|worked|is working|started working)\s+(?:at|for)\s+"
         r"(?P<value>.+)$",
         "work at",
+        ("work",),
     ),
     (
         r"^(?P<subject>.+?)\s+(?:is|are|was|were|has been|is now|are now|changed to|became"
         r"|=)\s+(?P<value>.+)$",
         "",
+        ("is", "are", "was", "were", "been", "changed", "became", "="),
     ),
-    (r"^(?P<subject>[^:]{3,60}):\s*(?P<value>.+)$", ""),
+    (r"^(?P<subject>[^:]{3,60}):\s*(?P<value>.+)$", "", (":",)),
 )
 _CLAUSES = r"[.?!;,]|\b(?:but|and|because|if|when)\b"
 _POSSESSIVES = r"\b(?:my|our|his|her|their|its|\w+'s)\b"
@@ -48,14 +53,18 @@ _POSSESSIVES = r"\b(?:my|our|his|her|their|its|\w+'s)\b"
 class _Patterns(NamedTuple):
     """The statement patterns (written in lower case), compiled with the flags of one scan."""
 
-    relations: tuple[tuple[re.Pattern[str], str], ...]
+    relations: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...]
     clauses: re.Pattern[str]
     possessive: re.Pattern[str]
 
     @classmethod
-    def compiled(cls, flags: int) -> _Patterns:
+    def compiled(cls, flags: int, *, guarded: bool) -> _Patterns:
+        """The patterns; ``guarded``: with their guard words (else with "": always run)."""
         return cls(
-            tuple((re.compile(p, flags), relation) for p, relation in _RELATION_SOURCES),
+            tuple(
+                (re.compile(p, flags), relation, words if guarded else ("",))
+                for p, relation, words in _RELATION_SOURCES
+            ),
             re.compile(_CLAUSES, flags),
             re.compile(_POSSESSIVES, flags),
         )
@@ -63,8 +72,8 @@ class _Patterns(NamedTuple):
 
 # Any statement is read case-insensitively; an ASCII one is lower-cased first and read
 # case-sensitively (the same matches, faster). The key is made of terms, which fold case.
-_ANY_CASE = _Patterns.compiled(re.IGNORECASE)
-_LOWER_CASE = _Patterns.compiled(0)
+_ANY_CASE = _Patterns.compiled(re.IGNORECASE, guarded=False)
+_LOWER_CASE = _Patterns.compiled(0, guarded=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +104,9 @@ def _read(sentence: str, patterns: _Patterns) -> FactKey | None:
         or patterns.clauses.search(sentence)
     ):
         return None
-    for pattern, relation in patterns.relations:
+    for pattern, relation, words in patterns.relations:
+        if not any(map(sentence.__contains__, words)):
+            continue
         match = pattern.match(sentence)
         if match is None:
             continue
