@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
@@ -38,6 +37,9 @@ from neural_memory.engine._store_merge import (
     Plan,
     apply_supersession,
     link_threads,
+    link_uses,
+    new_synapses,
+    reinforcements,
     split_duplicates,
     stable_fiber_id,
 )
@@ -222,11 +224,12 @@ class MemoryEncoder:
         older = await _older_statements(handle.storage, fresh, known.neurons)
         superseded, fresh = apply_supersession(fresh, older)
         created = _results(fresh, known)
-        uses = _link_uses(fresh)
+        uses = link_uses(fresh)
+        created_links = (s for result in created for s in result.synapses_created)
         batch = WriteBatch(
             ensure_neurons=tuple(n for r in created for n in r.neurons_created),
-            ensure_synapses=_new_synapses(uses, created, self._config.reinforcement_delta),
-            synapse_deltas=_reinforcements(uses, self._config.reinforcement_delta),
+            ensure_synapses=new_synapses(uses, created_links, self._config.reinforcement_delta),
+            synapse_deltas=reinforcements(uses, self._config.reinforcement_delta),
             insert_fibers=tuple(plan.fiber for plan in fresh),
             update_fibers=(*merged.values(), *superseded),
             put_vectors=await self._vectors(fresh, _given_vectors(plans, inputs)),
@@ -296,36 +299,6 @@ async def _older_statements(
 
 def _pair(tail: ThreadTail | None) -> tuple[str, datetime] | None:
     return (tail.fiber_id, tail.occurred_at) if tail is not None else None
-
-
-def _link_uses(plans: Sequence[Plan]) -> dict[str, int]:
-    """How many of the plans use each link, by synapse id (in order of first use)."""
-    return Counter(synapse.id for plan in plans for synapse in plan.synapses)
-
-
-def _new_synapses(
-    uses: Mapping[str, int], created: Sequence[EncodingResult], delta: float
-) -> tuple[Synapse, ...]:
-    """The synapses the plans create (the ones storage did not hold when they were planned).
-
-    A link used by several of the plans (``uses``) starts reinforced once (the first use
-    creates it). Links storage holds already are only reinforced (see
-    :func:`_reinforcements`).
-    """
-    return tuple(
-        s.reinforce(delta, at=s.created_at) if uses[s.id] > 1 else s
-        for result in created
-        for s in result.synapses_created
-    )
-
-
-def _reinforcements(uses: Mapping[str, int], delta: float) -> tuple[tuple[str, float], ...]:
-    """A delta for every link the plans use: it moves only the links stored before the batch.
-
-    So a link that exists is reinforced once per batch, and two processes creating the same
-    link at once leave it created once and reinforced once (no lost reinforcement).
-    """
-    return tuple((sid, delta) for sid in sorted(uses))
 
 
 def _validated(item: MemoryInput) -> MemoryInput:
