@@ -67,7 +67,18 @@ def test_skipping_patterns_whose_words_are_absent_finds_the_same_spans(
     text = " ".join(words)
     reference = datetime(2020, 1, 1) + timedelta(days=days)
     everything = {name: re.compile("") for name in timeparse._GUARDS}
-    guarded = find_time_spans(text, reference)
+    every_word = {name: ("",) for name in timeparse._GUARD_WORDS}
+    guarded = find_time_spans(text, reference), find_time_spans(f"{text} é", reference)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(timeparse, "_GUARDS", everything)
-        assert find_time_spans(text, reference) == guarded
+        patch.setattr(timeparse, "_GUARD_WORDS", every_word)
+        unguarded = find_time_spans(text, reference), find_time_spans(f"{text} é", reference)
+    assert unguarded == guarded
+
+
+@given(st.lists(st.sampled_from(_DATE_WORDS), max_size=12), st.integers(0, 3000))
+def test_ascii_text_finds_what_any_text_finds(words: list[str], days: int) -> None:
+    # An ASCII text is scanned lower-cased; a non-ASCII word beside it takes the general path.
+    text = " ".join(words)
+    reference = datetime(2020, 1, 1) + timedelta(days=days)
+    assert find_time_spans(text, reference) == find_time_spans(f"{text} ünïcode", reference)

@@ -74,7 +74,20 @@ def terms(text: str) -> list[str]:
 
 def document_terms(content: str, speaker: str | None) -> list[str]:
     """The lexical (BM25) terms of a memory: its text's terms, then its speaker's."""
-    return terms(content) + (terms(speaker) if speaker else [])
+    if len(content) > _REMEMBERED_CHARS:
+        return terms(content) + (terms(speaker) if speaker else [])
+    return list(_remembered_document_terms(content, speaker))
+
+
+_REMEMBERED_CHARS = 1_000
+"""Terms of memories up to this long are remembered (a few MB at most are kept)."""
+
+
+@lru_cache(maxsize=4_096)
+def _remembered_document_terms(content: str, speaker: str | None) -> tuple[str, ...]:
+    # Bulk ingest asks for each new memory's terms three times: extraction, the recall
+    # index, and the row SQLite stores; a batch of a thousand memories fits.
+    return (*terms(content), *(terms(speaker) if speaker else ()))
 
 
 TERMS_VERSION: str = hashlib.blake2b(

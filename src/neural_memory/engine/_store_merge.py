@@ -1,10 +1,11 @@
-"""What storing a memory changes besides adding it: duplicate merging and supersession (pure)."""
+"""What storing a memory changes besides adding it (pure): merges, supersession, new links."""
 
 from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -18,6 +19,9 @@ __all__ = [
     "Plan",
     "apply_supersession",
     "link_threads",
+    "link_uses",
+    "new_synapses",
+    "reinforcements",
     "split_duplicates",
     "stable_fiber_id",
 ]
@@ -134,3 +138,29 @@ def apply_supersession(
             if fiber_id in updates:
                 result[i] = replace(result[i], fiber=updates.pop(fiber_id))
     return list(updates.values()), result
+
+
+def link_uses(plans: Sequence[Plan]) -> dict[str, int]:
+    """How many of the plans use each link, by synapse id (in order of first use)."""
+    return Counter(synapse.id for plan in plans for synapse in plan.synapses)
+
+
+def new_synapses(
+    uses: Mapping[str, int], created: Iterable[Synapse], delta: float
+) -> tuple[Synapse, ...]:
+    """The synapses the plans create (``created``: those storage did not hold when planned).
+
+    A link used by several of the plans (``uses``) starts reinforced once (the first use
+    creates it). Links storage holds already are only reinforced (see :func:`reinforcements`).
+    """
+    return tuple(s.reinforce(delta, at=s.created_at) if uses[s.id] > 1 else s for s in created)
+
+
+def reinforcements(uses: Mapping[str, int], delta: float) -> tuple[tuple[str, float], ...]:
+    """A delta for every link the plans use: it moves only the links stored before the batch.
+
+    So a link that exists is reinforced once per batch, and two processes creating the same
+    link at once leave it created once and reinforced once (no lost reinforcement). In id
+    order (deterministic).
+    """
+    return tuple((sid, delta) for sid in sorted(uses))

@@ -37,10 +37,13 @@ from neural_memory.engine._store_merge import (
     Plan,
     apply_supersession,
     link_threads,
+    link_uses,
+    new_synapses,
+    reinforcements,
     split_duplicates,
     stable_fiber_id,
 )
-from neural_memory.engine.extraction import ExtractedLink, Extraction, extract
+from neural_memory.engine.extraction import Extraction, extract
 from neural_memory.engine.facts import fact_key
 from neural_memory.engine.handle import BrainHandle, ThreadTail, thread_key
 from neural_memory.engine.header import Header, read_header
@@ -217,13 +220,16 @@ class MemoryEncoder:
         )
         stored = await handle.storage.get_fibers(plan.fiber.id for plan in plans)
         fresh, merged = split_duplicates(plans, stored)
-        older = await _older_statements(handle.storage, fresh)
+        known = await _known_ids(handle.storage, fresh)
+        older = await _older_statements(handle.storage, fresh, known.neurons)
         superseded, fresh = apply_supersession(fresh, older)
-        created = await _results(handle.storage, fresh)
+        created = _results(fresh, known)
+        uses = link_uses(fresh)
+        created_links = (s for result in created for s in result.synapses_created)
         batch = WriteBatch(
             ensure_neurons=tuple(n for r in created for n in r.neurons_created),
-            ensure_synapses=_new_synapses(fresh, created, self._config.reinforcement_delta),
-            synapse_deltas=_reinforcements(fresh, self._config.reinforcement_delta),
+            ensure_synapses=new_synapses(uses, created_links, self._config.reinforcement_delta),
+            synapse_deltas=reinforcements(uses, self._config.reinforcement_delta),
             insert_fibers=tuple(plan.fiber for plan in fresh),
             update_fibers=(*merged.values(), *superseded),
             put_vectors=await self._vectors(fresh, _given_vectors(plans, inputs)),
@@ -276,45 +282,23 @@ async def _start_index_of_new_brain(handle: BrainHandle, embedder: Embedder | No
         await index.sync()
 
 
-async def _older_statements(storage: Storage, plans: Sequence[Plan]) -> dict[str, list[Fiber]]:
-    """Stored fibers stating each fact the plans state, by fact neuron id."""
+async def _older_statements(
+    storage: Storage, plans: Sequence[Plan], stored_neurons: set[str]
+) -> dict[str, list[Fiber]]:
+    """Stored fibers stating each fact the plans state, by fact neuron id.
+
+    A fact whose neuron is not stored yet has no stored statement (no fiber names a neuron
+    that does not exist), so only the facts stated before are looked up.
+    """
     older: dict[str, list[Fiber]] = {}
-    for fact_id in dict.fromkeys(p.fact_neuron_id for p in plans if p.fact_neuron_id):
+    facts = dict.fromkeys(p.fact_neuron_id for p in plans if p.fact_neuron_id)
+    for fact_id in (f for f in facts if f in stored_neurons):
         older[fact_id] = await storage.find_fibers(neuron_id=fact_id)
     return older
 
 
 def _pair(tail: ThreadTail | None) -> tuple[str, datetime] | None:
     return (tail.fiber_id, tail.occurred_at) if tail is not None else None
-
-
-def _new_synapses(
-    plans: Sequence[Plan], created: Sequence[EncodingResult], delta: float
-) -> tuple[Synapse, ...]:
-    """The synapses the plans create (the ones storage did not hold when they were planned).
-
-    A link used by several of the plans starts reinforced once (the first use creates it).
-    Links storage holds already are only reinforced (see :func:`_reinforcements`).
-    """
-    uses: dict[str, int] = {}
-    for plan in plans:
-        for synapse in plan.synapses:
-            uses[synapse.id] = uses.get(synapse.id, 0) + 1
-    return tuple(
-        s.reinforce(delta, at=s.created_at) if uses[s.id] > 1 else s
-        for result in created
-        for s in result.synapses_created
-    )
-
-
-def _reinforcements(plans: Sequence[Plan], delta: float) -> tuple[tuple[str, float], ...]:
-    """A delta for every link the plans use: it moves only the links stored before the batch.
-
-    So a link that exists is reinforced once per batch, and two processes creating the same
-    link at once leave it created once and reinforced once (no lost reinforcement).
-    """
-    ids = sorted({s.id for plan in plans for s in plan.synapses})
-    return tuple((sid, delta) for sid in ids)
 
 
 def _validated(item: MemoryInput) -> MemoryInput:
@@ -447,12 +431,14 @@ class _SharedParts:
         speaker = _speaker(item)
         if extraction is None:
             extraction = extract(item.text, moment, speaker=speaker)
-        ids = {key: _neuron_id(key) for key in extraction.keys}
-        neurons = [
-            self.neuron(ids[n.key], n.type, n.content, n.key, moment) for n in extraction.neurons
+        ids = {n.key: _neuron_id(n.key) for n in extraction.neurons}  # keys are unique
+        neuron, link = self.neuron, self.link
+        neurons = [neuron(ids[n.key], n.type, n.content, n.key, moment) for n in extraction.neurons]
+        synapses = [
+            link(ids[x.source_key], ids[x.target_key], x.type, x.bidirectional, moment)
+            for x in extraction.links
         ]
-        synapses = [self.synapse(ids, link, moment) for link in extraction.links]
-        pathway = tuple(ids[key] for key in extraction.keys)
+        pathway = tuple(ids.values())
         fact = fact_key(item.text)
         fact_id = None
         if fact is not None:
@@ -502,11 +488,6 @@ class _SharedParts:
             )
         return neuron
 
-    def synapse(self, ids: Mapping[str, str], link: ExtractedLink, moment: datetime) -> Synapse:
-        """The synapse of an extracted link."""
-        source, target = ids[link.source_key], ids[link.target_key]
-        return self.link(source, target, link.type, link.bidirectional, moment)
-
     def fact_synapse(self, fact_id: str, subject_id: str, moment: datetime) -> Synapse:
         """The link from a fact neuron to the first neuron of the statement."""
         return self.link(fact_id, subject_id, SynapseType.RELATED_TO, True, moment)
@@ -525,7 +506,7 @@ class _SharedParts:
                 target_id=target,
                 type=kind,
                 weight=INITIAL_SYNAPSE_WEIGHT,
-                direction=Direction.BIDIRECTIONAL if both else Direction.UNIDIRECTIONAL,
+                direction=_DIRECTIONS[both],
                 metadata=EMPTY_MAPPING,
                 created_at=moment,
                 last_activated=None,
@@ -534,9 +515,13 @@ class _SharedParts:
         return synapse
 
 
+_DIRECTIONS = {True: Direction.BIDIRECTIONAL, False: Direction.UNIDIRECTIONAL}
+"""A link's direction by whether it runs both ways (a member lookup on an Enum is slow)."""
+
 _new_neuron = assembler(Neuron)
 _new_synapse = assembler(Synapse)
 _new_fiber = assembler(Fiber)
+_new_result = assembler(EncodingResult)
 
 
 @lru_cache(maxsize=262_144)
@@ -562,22 +547,48 @@ def _merged_result(fiber: Fiber) -> EncodingResult:
     )
 
 
-async def _results(storage: Storage, plans: Sequence[Plan]) -> list[EncodingResult]:
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """The ids of the plans' neurons and synapses that storage held before the batch."""
+
+    neurons: set[str]
+    synapses: set[str]
+
+
+async def _known_ids(storage: Storage, plans: Sequence[Plan]) -> _Known:
+    """Which of the plans' neurons and synapses exist (ids only: no record is read)."""
+    neurons = await storage.existing_neuron_ids({n.id for p in plans for n in p.neurons})
+    synapses = await storage.existing_synapse_ids({s.id for p in plans for s in p.synapses})
+    return _Known(neurons, synapses)
+
+
+def _results(plans: Sequence[Plan], known: _Known) -> list[EncodingResult]:
     """Split each plan into created and reused parts; later plans reuse earlier ones."""
-    known_neurons = set(await storage.get_neurons({n.id for p in plans for n in p.neurons}))
-    synapse_ids = {s.id for p in plans for s in p.synapses}
-    known_synapses = set(await storage.get_synapses_by_id(synapse_ids))
+    known_neurons, known_synapses = set(known.neurons), set(known.synapses)
     results = []
     for plan in plans:
-        created_n = tuple(n for n in plan.neurons if n.id not in known_neurons)
-        created_s = tuple(s for s in plan.synapses if s.id not in known_synapses)
+        created_n: list[Neuron] = []
+        linked: list[str] = []
+        for n in plan.neurons:
+            if n.id in known_neurons:
+                linked.append(n.id)
+            else:
+                created_n.append(n)
+        created_s: list[Synapse] = []
+        reinforced: list[str] = []
+        for s in plan.synapses:
+            if s.id in known_synapses:
+                reinforced.append(s.id)
+            else:
+                created_s.append(s)
         results.append(
-            EncodingResult(
+            _new_result(
                 fiber=plan.fiber,
-                neurons_created=created_n,
-                neurons_linked=tuple(n.id for n in plan.neurons if n.id in known_neurons),
-                synapses_created=created_s,
-                synapses_reinforced=tuple(s.id for s in plan.synapses if s.id in known_synapses),
+                neurons_created=tuple(created_n),
+                neurons_linked=tuple(linked),
+                synapses_created=tuple(created_s),
+                synapses_reinforced=tuple(reinforced),
+                merged=False,
             )
         )
         known_neurons.update(n.id for n in created_n)

@@ -11,7 +11,9 @@ temporal links between the clauses around them.
 from __future__ import annotations
 
 import itertools
+import operator
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -19,8 +21,8 @@ from typing import NamedTuple
 
 from neural_memory.core.neuron import NeuronType
 from neural_memory.core.synapse import SynapseType
-from neural_memory.engine.text import STOP_WORDS, stem, terms
-from neural_memory.engine.timeparse import TimeSpan, day_span, find_time_spans
+from neural_memory.engine.text import STOP_WORDS, document_terms, stem
+from neural_memory.engine.timeparse import TimeSpan, find_time_spans
 
 __all__ = [
     "MAX_LINKED_ENTITIES",
@@ -39,20 +41,53 @@ MAX_LINKED_ENTITIES = 5
 """Entities of one memory linked pairwise (bounds the links of name-heavy texts)."""
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
-_SENTENCE_END = re.compile(r"[.!?:;\n\"“(\[]\s*$")
+_SENTENCE_ENDS = frozenset('.!?:;\n"“([')
+"""A word after one of these (and whitespace) starts a sentence."""
 _PLACE_PREPOSITIONS = frozenset({"in", "at", "from", "to", "near", "visited", "visit"})
 _STATE_VERBS = frozenset(
     {"is", "was", "are", "were", "am", "feel", "felt", "feeling", "seems", "seemed", "looks"}
 )
-_INTENT_CUES = re.compile(
+
+
+class _Cased(NamedTuple):
+    """A case-insensitive pattern written in lower case, and the same pattern case-sensitive.
+
+    An ASCII text is lower-cased once and scanned case-sensitively (the same matches at the
+    same places, several times faster); any other text is scanned case-insensitively.
+    """
+
+    anycase: re.Pattern[str]
+    lower: re.Pattern[str]
+
+    @classmethod
+    def of(cls, pattern: str) -> _Cased:
+        return cls(re.compile(pattern, re.IGNORECASE), re.compile(pattern))
+
+
+class _Scan(NamedTuple):
+    """A text as the cue patterns scan it: lower-cased when it is ASCII."""
+
+    text: str
+    lowered: bool
+
+    @classmethod
+    def of(cls, text: str) -> _Scan:
+        return cls(text.lower(), True) if text.isascii() else cls(text, False)
+
+    def finditer(self, pattern: _Cased) -> Iterator[re.Match[str]]:
+        return (pattern.lower if self.lowered else pattern.anycase).finditer(self.text)
+
+    def search(self, pattern: _Cased) -> bool:
+        return (pattern.lower if self.lowered else pattern.anycase).search(self.text) is not None
+
+
+_INTENT_CUES = _Cased.of(
     r"\b(?:want(?:s|ed)? to|plan(?:s|ned|ning)? to|going to|gonna|intend(?:s|ed)? to|"
-    r"need(?:s|ed)? to|hope(?:s|d)? to|goal is to|todo:?|aim(?:s|ing)? to)\s+(?P<what>[a-z]+)",
-    re.IGNORECASE,
+    r"need(?:s|ed)? to|hope(?:s|d)? to|goal is to|todo:?|aim(?:s|ing)? to)\s+(?P<what>[a-z]+)"
 )
-_SENSORY_CUES = re.compile(
+_SENSORY_CUES = _Cased.of(
     r"\b(?:saw|seen|see|heard|hear|smell(?:ed)?|tasted?|watched|shares? image:?|photo of)"
-    r"\s+(?:a |an |the |of )?(?P<what>[a-z]+)",
-    re.IGNORECASE,
+    r"\s+(?:a |an |the |of )?(?P<what>[a-z]+)"
 )
 _TIME_WORDS = frozenset(
     """yesterday today tonight tomorrow ago week weeks weekend month months year years day days
@@ -77,8 +112,8 @@ _PLACE_WORDS = frozenset(
     shop store mall studio bar club theater cinema zoo garden camp hotel kitchen""".split()
 )
 # (cue, synapse type, direction: True when the link runs from the clause after the cue).
-_CUES: tuple[tuple[re.Pattern[str], SynapseType, bool], ...] = tuple(
-    (re.compile(pattern, re.IGNORECASE), kind, backwards)
+_CUES: tuple[tuple[_Cased, SynapseType, bool], ...] = tuple(
+    (_Cased.of(pattern), kind, backwards)
     for pattern, kind, backwards in (
         (r"\b(?:because|since|due to|caused by|thanks to|reason:)", SynapseType.CAUSED_BY, False),
         (
@@ -95,12 +130,26 @@ _CUES: tuple[tuple[re.Pattern[str], SynapseType, bool], ...] = tuple(
     )
 )
 
-_ANY_CUE = re.compile("|".join(pattern.pattern for pattern, _, _ in _CUES), re.IGNORECASE)
+# Enum members as module constants: looking a member up on its Enum class costs several
+# times a global's lookup, and the loops below do it for every word and link.
+_ENTITY, _SPATIAL, _STATE = NeuronType.ENTITY, NeuronType.SPATIAL, NeuronType.STATE
+_ACTION, _CONCEPT, _TIME = NeuronType.ACTION, NeuronType.CONCEPT, NeuronType.TIME
+_INTENT, _SENSORY = NeuronType.INTENT, NeuronType.SENSORY
+_RELATED_TO, _CO_OCCURS = SynapseType.RELATED_TO, SynapseType.CO_OCCURS
+_HAPPENED_AT, _HAS_PROPERTY = SynapseType.HAPPENED_AT, SynapseType.HAS_PROPERTY
+_RANK = {_ENTITY: 0, _TIME: 0, _SPATIAL: 1, _INTENT: 1}
+"""How telling a neuron type is when a long text keeps only some (lower: kept first)."""
+_PROPER = (_ENTITY, _SPATIAL)
+_ACTING = (_ACTION, _INTENT)
+
+_ANY_CUE = _Cased.of("|".join(pattern.lower.pattern for pattern, _, _ in _CUES))
 """Matches where any cue does: a text without a cue word is not scanned once per cue."""
 
 
-@dataclass(frozen=True, slots=True)
-class ExtractedNeuron:
+# ExtractedNeuron and ExtractedLink are named tuples, not frozen dataclasses: extraction makes
+# about twenty per memory, and a tuple is made several times faster (and pickles smaller for
+# a planner process).
+class ExtractedNeuron(NamedTuple):
     """A neuron a text names: its identity key, type, display text and first position."""
 
     key: str
@@ -109,8 +158,7 @@ class ExtractedNeuron:
     position: int
 
 
-@dataclass(frozen=True, slots=True)
-class ExtractedLink:
+class ExtractedLink(NamedTuple):
     """A typed link between two extracted neurons (by key)."""
 
     source_key: str
@@ -150,23 +198,29 @@ def extract(
     spans = find_time_spans(text, moment)
     found: dict[str, ExtractedNeuron] = {}
     matches = list(_WORD.finditer(text))
+    scan = _Scan.of(text)
     _add_words(text, matches, found)
     _add_names(text, matches, found)
     for span in spans:
-        _put(found, f"time:{span.label}", NeuronType.TIME, span.label, _pos(text, span.text))
-    _retype(found, _INTENT_CUES, text, NeuronType.INTENT)
-    _retype(found, _SENSORY_CUES, text, NeuronType.SENSORY)
-    ordered = sorted(found.values(), key=lambda n: (n.position, n.key))
+        label = span.label
+        _put(found, f"time:{label}", _TIME, label, _pos(text, span.text))
+    _retype(found, _INTENT_CUES, scan, _INTENT)
+    _retype(found, _SENSORY_CUES, scan, _SENSORY)
+    ordered = sorted(found.values(), key=_BY_POSITION)
     kept = _keep_most_telling(ordered)
     if speaker:
-        kept.insert(0, ExtractedNeuron(word_key(speaker), NeuronType.ENTITY, speaker, -1))
-    own_day = day_span(moment)
-    if with_own_day and f"time:{own_day.label}" not in {n.key for n in kept}:
-        kept.append(ExtractedNeuron(f"time:{own_day.label}", NeuronType.TIME, own_day.label, 10**9))
+        kept.insert(0, ExtractedNeuron(word_key(speaker), _ENTITY, speaker, -1))
+    own_day = moment.date().isoformat()  # the label of the memory's day (``day_span``)
+    own_day_key = f"time:{own_day}"
+    if with_own_day and all(n.key != own_day_key for n in kept):
+        kept.append(ExtractedNeuron(own_day_key, _TIME, own_day, 10**9))
     neurons = tuple(_dedupe(kept))
-    links = _links(text, neurons, f"time:{own_day.label}" if with_own_day else None)
-    words = terms(text) + (terms(speaker) if speaker else [])
-    return Extraction(neurons, links, tuple(words), tuple(spans))
+    links = _links(scan, neurons, own_day_key if with_own_day else None)
+    return Extraction(neurons, links, tuple(document_terms(text, speaker)), tuple(spans))
+
+
+_BY_POSITION = operator.itemgetter(3, 0)
+"""An extracted neuron's (position, key): the order of a memory's neurons."""
 
 
 def _add_words(text: str, words: list[re.Match[str]], found: dict[str, ExtractedNeuron]) -> None:
@@ -176,10 +230,17 @@ def _add_words(text: str, words: list[re.Match[str]], found: dict[str, Extracted
         if word.skipped:
             previous = word.folded
             continue
-        sentence_start = word.capital and _starts_sentence(text, match.start())
+        start = match.start()
+        sentence_start = word.capital and _starts_sentence(text, start)
         kind = _word_type(word, previous, sentence_start)
-        proper = word.capital and kind in (NeuronType.ENTITY, NeuronType.SPATIAL)
-        _put(found, word.key, kind, word.raw if proper else word.folded, match.start())
+        current = found.get(word.key)
+        if current is None:
+            proper = word.capital and kind in _PROPER
+            found[word.key] = ExtractedNeuron(
+                word.key, kind, word.raw if proper else word.folded, start
+            )
+        elif kind is _ENTITY and current.type is not _ENTITY:
+            found[word.key] = ExtractedNeuron(word.key, kind, word.raw, current.position)
         previous = word.folded
 
 
@@ -220,14 +281,14 @@ def _word(matched: str) -> _Word:
 
 def _word_type(word: _Word, previous: str, sentence_start: bool) -> NeuronType:
     if word.capital and (not sentence_start or word.name_like):
-        return NeuronType.SPATIAL if previous in _PLACE_PREPOSITIONS else NeuronType.ENTITY
+        return _SPATIAL if previous in _PLACE_PREPOSITIONS else _ENTITY
     if word.place:
-        return NeuronType.SPATIAL
+        return _SPATIAL
     if previous in _STATE_VERBS:
-        return NeuronType.STATE
+        return _STATE
     if word.action:
-        return NeuronType.ACTION
-    return NeuronType.CONCEPT
+        return _ACTION
+    return _CONCEPT
 
 
 def _looks_like_name(word: str) -> bool:
@@ -243,77 +304,85 @@ def _add_names(text: str, words: list[re.Match[str]], found: dict[str, Extracted
     """Multi-word capitalised names ("New York", "Carol Smith") get a neuron of their own."""
     run: list[re.Match[str]] = []
     for match in [*words, None]:
-        capital = match is not None and match.group(0)[0].isupper()
+        capital = match is not None and text[match.start()].isupper()
         adjacent = match is not None and run and text[run[-1].end() : match.start()] == " "
         if capital and (not run or adjacent):
             run.append(match)  # type: ignore[arg-type]
             continue
-        if run and _starts_sentence(text, run[0].start()):
-            run = run[1:]  # a capitalised first word of a sentence is rarely part of a name
-        names = [m.group(0) for m in run if m.group(0).casefold() not in STOP_WORDS]
-        if len(names) >= 2:
-            name = " ".join(names)
-            _put(found, f"entity:{name.casefold()}", NeuronType.ENTITY, name, run[0].start())
+        if len(run) >= 2:  # a shorter run names nothing
+            _add_name(text, run, found)
         run = [match] if capital and match is not None else []
 
 
+def _add_name(text: str, run: list[re.Match[str]], found: dict[str, ExtractedNeuron]) -> None:
+    """The name a run of adjacent capitalised words makes, if it is one."""
+    if _starts_sentence(text, run[0].start()):
+        run = run[1:]  # a capitalised first word of a sentence is rarely part of a name
+    names = [m.group(0) for m in run if m.group(0).casefold() not in STOP_WORDS]
+    if len(names) >= 2:
+        name = " ".join(names)
+        _put(found, f"entity:{name.casefold()}", _ENTITY, name, run[0].start())
+
+
 def _retype(
-    found: dict[str, ExtractedNeuron], pattern: re.Pattern[str], text: str, kind: NeuronType
+    found: dict[str, ExtractedNeuron], pattern: _Cased, scan: _Scan, kind: NeuronType
 ) -> None:
-    for match in pattern.finditer(text):
+    for match in scan.finditer(pattern):
         key = word_key(match.group("what"))
-        if key in found:
-            old = found[key]
-            found[key] = ExtractedNeuron(old.key, kind, old.content, old.position)
+        old = found.get(key)
+        if old is not None:
+            found[key] = old._replace(type=kind)
 
 
 def _keep_most_telling(ordered: list[ExtractedNeuron]) -> list[ExtractedNeuron]:
     if len(ordered) <= MAX_NEURONS_PER_MEMORY:
         return list(ordered)
-    rank = {NeuronType.ENTITY: 0, NeuronType.TIME: 0, NeuronType.SPATIAL: 1, NeuronType.INTENT: 1}
-    chosen = sorted(ordered, key=lambda n: (rank.get(n.type, 2), n.position))
+    chosen = sorted(ordered, key=lambda n: (_RANK.get(n.type, 2), n.position))
     keep = {n.key for n in chosen[:MAX_NEURONS_PER_MEMORY]}
     return [n for n in ordered if n.key in keep]
 
 
 def _links(
-    text: str, neurons: tuple[ExtractedNeuron, ...], own_day_key: str | None
+    scan: _Scan, neurons: tuple[ExtractedNeuron, ...], own_day_key: str | None
 ) -> tuple[ExtractedLink, ...]:
-    links: dict[tuple[str, str, SynapseType], ExtractedLink] = {}
-
-    def add(source: str, target: str, kind: SynapseType, both: bool) -> None:
-        key = (source, target, kind)
-        if source != target and key not in links:
-            links[key] = ExtractedLink(source, target, kind, both)
-
+    links: dict[tuple[str, str, SynapseType], bool] = {}  # the first of each link is kept
     content = [n for n in neurons if n.key != own_day_key]
-    for left, right in itertools.pairwise(content):
-        add(left.key, right.key, SynapseType.RELATED_TO, True)
-    entities = [n for n in content if n.type is NeuronType.ENTITY][:MAX_LINKED_ENTITIES]
+    keys = [n.key for n in content]
+    for left, right in itertools.pairwise(keys):
+        if left != right:
+            links.setdefault((left, right, _RELATED_TO), True)
+    entities = [n.key for n in content if n.type is _ENTITY][:MAX_LINKED_ENTITIES]
     for index, left in enumerate(entities):
         for right in entities[index + 1 :]:
-            add(left.key, right.key, SynapseType.CO_OCCURS, True)
+            if left != right:
+                links.setdefault((left, right, _CO_OCCURS), True)
     if own_day_key is not None:
         for neuron in content:
-            if neuron.type in (NeuronType.ENTITY, NeuronType.ACTION, NeuronType.INTENT):
-                add(neuron.key, own_day_key, SynapseType.HAPPENED_AT, False)
-    for neuron in content:
-        if neuron.type is NeuronType.STATE and entities:
-            add(entities[0].key, neuron.key, SynapseType.HAS_PROPERTY, False)
-    for link in _cue_links(text, content):
-        add(*link)
-    return tuple(links.values())
+            if neuron.type in _HAPPENING:
+                links.setdefault((neuron.key, own_day_key, _HAPPENED_AT), False)
+    if entities:
+        for neuron in content:
+            if neuron.type is _STATE and neuron.key != entities[0]:
+                links.setdefault((entities[0], neuron.key, _HAS_PROPERTY), False)
+    for source, target, kind, both in _cue_links(scan, content):
+        if source != target:
+            links.setdefault((source, target, kind), both)
+    return tuple(ExtractedLink(s, t, kind, both) for (s, t, kind), both in links.items())
+
+
+_HAPPENING = frozenset({_ENTITY, _ACTION, _INTENT})
+"""Neurons that happened on the memory's day (linked to it)."""
 
 
 def _cue_links(
-    text: str, neurons: list[ExtractedNeuron]
+    scan: _Scan, neurons: list[ExtractedNeuron]
 ) -> list[tuple[str, str, SynapseType, bool]]:
     """Link the clause before a cue word to the clause after it."""
     found: list[tuple[str, str, SynapseType, bool]] = []
-    if not _ANY_CUE.search(text):
+    if not scan.search(_ANY_CUE):
         return found
     for pattern, kind, _ in _CUES:
-        for match in pattern.finditer(text):
+        for match in scan.finditer(pattern):
             before = [n for n in neurons if 0 <= n.position < match.start()]
             after = [n for n in neurons if n.position >= match.end()]
             if before and after:
@@ -323,7 +392,7 @@ def _cue_links(
 
 def _main(clause: list[ExtractedNeuron]) -> ExtractedNeuron:
     """The most telling neuron of a clause: its first action, else its last neuron."""
-    actions = [n for n in clause if n.type in (NeuronType.ACTION, NeuronType.INTENT)]
+    actions = [n for n in clause if n.type in _ACTING]
     return actions[0] if actions else clause[-1]
 
 
@@ -333,7 +402,7 @@ def _put(
     current = found.get(key)
     if current is None:
         found[key] = ExtractedNeuron(key, kind, content, position)
-    elif kind is NeuronType.ENTITY and current.type is not NeuronType.ENTITY:
+    elif kind is _ENTITY and current.type is not _ENTITY:
         found[key] = ExtractedNeuron(key, kind, content, current.position)
 
 
@@ -348,7 +417,16 @@ def _dedupe(neurons: list[ExtractedNeuron]) -> list[ExtractedNeuron]:
 
 
 def _starts_sentence(text: str, start: int) -> bool:
-    return start == 0 or bool(_SENTENCE_END.search(text[max(0, start - 3) : start]))
+    """Whether the (up to) three characters before ``start`` end a sentence.
+
+    That is: the last of them that is not whitespace ends a sentence, or a line break
+    follows it (a line break is both).
+    """
+    if start == 0:
+        return True
+    before = text[max(0, start - 3) : start]
+    kept = before.rstrip()
+    return (kept != "" and kept[-1] in _SENTENCE_ENDS) or "\n" in before[len(kept) :]
 
 
 def _pos(text: str, fragment: str) -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from neural_memory.engine.text import terms
 
@@ -22,28 +23,57 @@ __all__ = ["FactKey", "fact_key"]
 
 MAX_STATEMENT_WORDS = 24
 
-_RELATIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern, re.IGNORECASE), relation)
-    for pattern, relation in (
-        (
-            r"^(?P<subject>.+?)\s+(?:lives|lived|living|moved|relocated|is living)\s+(?:in|to)\s+"
-            r"(?P<value>.+)$",
-            "live in",
-        ),
-        (
-            r"^(?P<subject>.+?)\s+(?:works|worked|is working|started working)\s+(?:at|for)\s+"
-            r"(?P<value>.+)$",
-            "work at",
-        ),
-        (
-            r"^(?P<subject>.+?)\s+(?:is|are|was|were|has been|is now|are now|changed to|became"
-            r"|=)\s+(?P<value>.+)$",
-            "",
-        ),
-        (r"^(?P<subject>[^:]{3,60}):\s*(?P<value>.+)$", ""),
-    )
+# (pattern, relation, words one of which every match holds: a lower-cased sentence without
+# them is not matched against the pattern at all).
+_RELATION_SOURCES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    (
+        r"^(?P<subject>.+?)\s+(?:lives|lived|living|moved|relocated|is living)\s+(?:in|to)\s+"
+        r"(?P<value>.+)$",
+        "live in",
+        ("liv", "moved", "relocated"),
+    ),
+    (
+        r"^(?P<subject>.+?)\s+(?:works|worked|is working|started working)\s+(?:at|for)\s+"
+        r"(?P<value>.+)$",
+        "work at",
+        ("work",),
+    ),
+    (
+        r"^(?P<subject>.+?)\s+(?:is|are|was|were|has been|is now|are now|changed to|became"
+        r"|=)\s+(?P<value>.+)$",
+        "",
+        ("is", "are", "was", "were", "been", "changed", "became", "="),
+    ),
+    (r"^(?P<subject>[^:]{3,60}):\s*(?P<value>.+)$", "", (":",)),
 )
-_POSSESSIVE = re.compile(r"\b(?:my|our|his|her|their|its|\w+'s)\b", re.IGNORECASE)
+_CLAUSES = r"[.?!;,]|\b(?:but|and|because|if|when)\b"
+_POSSESSIVES = r"\b(?:my|our|his|her|their|its|\w+'s)\b"
+
+
+class _Patterns(NamedTuple):
+    """The statement patterns (written in lower case), compiled with the flags of one scan."""
+
+    relations: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...]
+    clauses: re.Pattern[str]
+    possessive: re.Pattern[str]
+
+    @classmethod
+    def compiled(cls, flags: int, *, guarded: bool) -> _Patterns:
+        """The patterns; ``guarded``: with their guard words (else with "": always run)."""
+        return cls(
+            tuple(
+                (re.compile(p, flags), relation, words if guarded else ("",))
+                for p, relation, words in _RELATION_SOURCES
+            ),
+            re.compile(_CLAUSES, flags),
+            re.compile(_POSSESSIVES, flags),
+        )
+
+
+# Any statement is read case-insensitively; an ASCII one is lower-cased first and read
+# case-sensitively (the same matches, faster). The key is made of terms, which fold case.
+_ANY_CASE = _Patterns.compiled(re.IGNORECASE, guarded=False)
+_LOWER_CASE = _Patterns.compiled(0, guarded=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +92,21 @@ class FactKey:
 def fact_key(text: str) -> FactKey | None:
     """The fact ``text`` states, or None when it is not a short attribute statement."""
     sentence = text.strip().rstrip(".!")
+    if sentence.isascii():
+        return _read(sentence.lower(), _LOWER_CASE)
+    return _read(sentence, _ANY_CASE)
+
+
+def _read(sentence: str, patterns: _Patterns) -> FactKey | None:
     if (
         not sentence
         or len(sentence.split()) > MAX_STATEMENT_WORDS
-        or re.search(r"[.?!;,]|\b(?:but|and|because|if|when)\b", sentence, re.IGNORECASE)
+        or patterns.clauses.search(sentence)
     ):
         return None
-    for pattern, relation in _RELATIONS:
+    for pattern, relation, words in patterns.relations:
+        if not any(map(sentence.__contains__, words)):
+            continue
         match = pattern.match(sentence)
         if match is None:
             continue
@@ -77,7 +115,7 @@ def fact_key(text: str) -> FactKey | None:
         value = " ".join(terms(match.group("value")))
         if not subject or not value or len(subject_text.split()) > 5:
             return None
-        if not relation and len(subject) < 2 and not _POSSESSIVE.search(subject_text):
+        if not relation and len(subject) < 2 and not patterns.possessive.search(subject_text):
             return None
         key = " ".join([*subject, relation] if relation else subject)
         return FactKey(subject=key, value=value)

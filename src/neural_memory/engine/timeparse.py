@@ -43,48 +43,57 @@ _DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
 _YEAR = r"(?P<year>(?:19|20)\d\d)"
 _COUNT = r"(?P<count>\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|couple|few|several)"
 
-_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (name, re.compile(pattern, re.IGNORECASE))
-    for name, pattern in (
-        ("iso", r"\b(?P<year>(?:19|20)\d\d)[-/](?P<month>[01]?\d)[-/](?P<day>[0-3]?\d)\b"),
-        ("day_month_year", rf"\b{_DAY}(?: of)? {_MONTH},? {_YEAR}\b"),
-        ("month_day_year", rf"\b{_MONTH} {_DAY},? {_YEAR}\b"),
-        ("day_month", rf"\b{_DAY}(?: of)? {_MONTH}\b"),
-        ("month_day", rf"\b{_MONTH} {_DAY}\b(?!,? (?:19|20)\d\d)"),
-        ("month_year", rf"\b{_MONTH},? {_YEAR}\b"),
-        ("ago", rf"\b{_COUNT}(?: of)? (?P<unit>day|week|month|year)s? ago\b"),
-        ("relative_unit", r"\b(?P<which>last|this|next|past) (?P<unit>week|weekend|month|year)\b"),
-        (
-            "weekday",
-            r"\b(?:(?P<which>last|this|next|on) )?"
-            r"(?P<weekday>monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
-        ),
-        ("named_day", r"\b(?P<word>yesterday|today|tonight|tomorrow)\b"),
-        ("month", rf"\b(?:in|since|during|last|this|next|early|late|mid) {_MONTH}\b"),
-        ("year", rf"\b{_YEAR}\b"),
-    )
+_SOURCES: tuple[tuple[str, str], ...] = (
+    ("iso", r"\b(?P<year>(?:19|20)\d\d)[-/](?P<month>[01]?\d)[-/](?P<day>[0-3]?\d)\b"),
+    ("day_month_year", rf"\b{_DAY}(?: of)? {_MONTH},? {_YEAR}\b"),
+    ("month_day_year", rf"\b{_MONTH} {_DAY},? {_YEAR}\b"),
+    ("day_month", rf"\b{_DAY}(?: of)? {_MONTH}\b"),
+    ("month_day", rf"\b{_MONTH} {_DAY}\b(?!,? (?:19|20)\d\d)"),
+    ("month_year", rf"\b{_MONTH},? {_YEAR}\b"),
+    ("ago", rf"\b{_COUNT}(?: of)? (?P<unit>day|week|month|year)s? ago\b"),
+    ("relative_unit", r"\b(?P<which>last|this|next|past) (?P<unit>week|weekend|month|year)\b"),
+    (
+        "weekday",
+        r"\b(?:(?P<which>last|this|next|on) )?"
+        r"(?P<weekday>monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
+    ),
+    ("named_day", r"\b(?P<word>yesterday|today|tonight|tomorrow)\b"),
+    ("month", rf"\b(?:in|since|during|last|this|next|early|late|mid) {_MONTH}\b"),
+    ("year", rf"\b{_YEAR}\b"),
 )
-
+# Every pattern is written in lower case. Any text is scanned case-insensitively; an ASCII
+# text is lower-cased once and scanned case-sensitively instead (the same matches at the same
+# places, several times faster).
+_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(pattern, re.IGNORECASE)) for name, pattern in _SOURCES
+)
+_LOWER_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(pattern)) for name, pattern in _SOURCES
+)
 
 # Text every match of a pattern contains (the same case folding): a text without it is not
 # scanned with that pattern at all. Most texts hold no digit, so the dated patterns rarely run.
+# ``_GUARD_WORDS`` are looked for in a lower-cased ASCII text (``\d`` is 0-9 there),
+# ``_GUARDS`` in any other text.
+_DIGITS = tuple("0123456789")
+_GUARD_WORDS: dict[str, tuple[str, ...]] = {
+    "iso": _DIGITS,
+    "day_month_year": _DIGITS,
+    "month_day_year": _DIGITS,
+    "day_month": _DIGITS,
+    "month_day": _DIGITS,
+    "month_year": _DIGITS,
+    "ago": ("ago",),
+    "relative_unit": ("last", "this", "next", "past"),
+    "weekday": ("day",),
+    "named_day": ("yesterday", "today", "tonight", "tomorrow"),
+    "month": tuple("jan feb mar apr may jun jul aug sep oct nov dec".split()),
+    "year": _DIGITS,
+}
 _DIGIT = re.compile(r"\d")
 _GUARDS: dict[str, re.Pattern[str]] = {
-    name: re.compile(guard, re.IGNORECASE) if guard != r"\d" else _DIGIT
-    for name, guard in (
-        ("iso", r"\d"),
-        ("day_month_year", r"\d"),
-        ("month_day_year", r"\d"),
-        ("day_month", r"\d"),
-        ("month_day", r"\d"),
-        ("month_year", r"\d"),
-        ("ago", "ago"),
-        ("relative_unit", "last|this|next|past"),
-        ("weekday", "day"),
-        ("named_day", "yesterday|today|tonight|tomorrow"),
-        ("month", "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"),
-        ("year", r"\d"),
-    )
+    name: _DIGIT if words is _DIGITS else re.compile("|".join(words), re.IGNORECASE)
+    for name, words in _GUARD_WORDS.items()
 }
 
 
@@ -132,34 +141,55 @@ def day_span(moment: datetime | date) -> TimeSpan:
 def find_time_spans(text: str, reference: datetime | date) -> list[TimeSpan]:
     """Every time expression of ``text`` resolved against ``reference``, in text order."""
     today = reference.date() if isinstance(reference, datetime) else reference
+    lowered = text.lower() if text.isascii() else None
+    present = _present_guards(text, lowered)
+    scanned, patterns = (text, _PATTERNS) if lowered is None else (lowered, _LOWER_PATTERNS)
     taken: list[tuple[int, int]] = []
     found: list[tuple[int, TimeSpan]] = []
-    present: dict[re.Pattern[str], bool] = {}
-    for name, pattern in _PATTERNS:
-        guard = _GUARDS[name]
-        if guard not in present:
-            present[guard] = guard.search(text) is not None
-        if not present[guard]:
+    for (name, pattern), seen in zip(patterns, present, strict=True):
+        if not seen:
             continue
-        for match in pattern.finditer(text):
-            if any(match.start() < end and start < match.end() for start, end in taken):
+        for match in pattern.finditer(scanned):
+            start, end = match.span()
+            if any(start < before_end and before_start < end for before_start, before_end in taken):
                 continue
-            span = _resolve(name, match, today)
+            span = _resolve(name, match, today, text[start:end])
             if span is not None:
-                taken.append((match.start(), match.end()))
-                found.append((match.start(), span))
-    return [span for _, span in sorted(found, key=lambda item: item[0])]
+                taken.append((start, end))
+                found.append((start, span))
+    if len(found) > 1:
+        found.sort(key=lambda item: item[0])
+    return [span for _, span in found]
 
 
-def _resolve(name: str, match: re.Match[str], today: date) -> TimeSpan | None:
+def _present_guards(text: str, lowered: str | None) -> list[bool]:
+    """Whether each pattern's guard occurs in ``text``, in the patterns' order.
+
+    ``lowered`` is the text lower-cased when it is ASCII (else None).
+    """
+    if lowered is None:
+        seen: dict[re.Pattern[str], bool] = {}
+        for guard in _GUARDS.values():
+            if guard not in seen:
+                seen[guard] = guard.search(text) is not None
+        return [seen[_GUARDS[name]] for name, _ in _PATTERNS]
+    words_seen: dict[tuple[str, ...], bool] = {}
+    for words in _GUARD_WORDS.values():
+        if words not in words_seen:
+            words_seen[words] = any(map(lowered.__contains__, words))
+    return [words_seen[_GUARD_WORDS[name]] for name, _ in _PATTERNS]
+
+
+def _resolve(name: str, match: re.Match[str], today: date, text: str) -> TimeSpan | None:
     """The span of one match, or None when it names no valid date.
 
-    A date outside what :class:`datetime.date` holds ("6000 years ago" near year 1, "next
-    year" in 9999, "99999999999 days ago") is no span: the text is kept, its time is not.
+    ``text`` is what the match covers as written (the scan may have lower-cased it). A date
+    outside what :class:`datetime.date` holds ("6000 years ago" near year 1, "next year" in
+    9999, "99999999999 days ago") is no span: the text is kept, its time is not.
     """
     parts = {key: value.casefold() for key, value in match.groupdict().items() if value}
     try:
-        return _resolve_parts(name, parts, today, match.group(0))
+        return _resolve_parts(name, parts, today, text)
     except (ValueError, OverflowError):
         return None
 

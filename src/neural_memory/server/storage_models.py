@@ -46,6 +46,7 @@ __all__ = [
     "GetRecallEventsRequest",
     "GetStatsRequest",
     "IdsRequest",
+    "IdsResponse",
     "MetaKeysResponse",
     "MetaResponse",
     "OkResponse",
@@ -294,6 +295,12 @@ class MetaResponse(BaseModel):
     """``_get_meta``: the stored JSON value, or null."""
 
     value: Any
+
+
+class IdsResponse(BaseModel):
+    """``_existing_neuron_ids``, ``_existing_synapse_ids``: the ids asked for that exist."""
+
+    ids: list[str]
 
 
 class MetaKeysResponse(BaseModel):

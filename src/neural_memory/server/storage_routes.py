@@ -44,6 +44,7 @@ from neural_memory.server.storage_models import (
     GetStatsRequest,
     GetVectorsRequest,
     IdsRequest,
+    IdsResponse,
     MetaKeysResponse,
     MetaResponse,
     OkResponse,
@@ -215,6 +216,23 @@ async def find_fibers(body: FindFibersRequest, state: State, key: Caller) -> Res
     """Fibers binding a neuron and carrying all tags, oldest first."""
     storage = await _scoped(state, key, body.brain_id, Access.READ)
     return _items(await storage.find_fibers(body.neuron_id, body.tags, limit=body.limit))
+
+
+# -- which ids exist -----------------------------------------------------------------------
+
+
+@router.post("/existing_neuron_ids", response_model=IdsResponse)
+async def existing_neuron_ids(body: IdsRequest, state: State, key: Caller) -> Response:
+    """The ids asked for of neurons the brain holds, sorted."""
+    storage = await _scoped(state, key, body.brain_id, Access.READ)
+    return _answer({"ids": sorted(await storage.existing_neuron_ids(body.ids))})
+
+
+@router.post("/existing_synapse_ids", response_model=IdsResponse)
+async def existing_synapse_ids(body: IdsRequest, state: State, key: Caller) -> Response:
+    """The ids asked for of synapses the brain holds, sorted."""
+    storage = await _scoped(state, key, body.brain_id, Access.READ)
+    return _answer({"ids": sorted(await storage.existing_synapse_ids(body.ids))})
 
 
 # -- knowledge -----------------------------------------------------------------------------

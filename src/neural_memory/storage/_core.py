@@ -342,6 +342,16 @@ class StorageCore(abc.ABC):
     async def _find_fibers(self, brain_id: str, query: FiberFilter) -> list[Fiber]:
         """Matching fibers, oldest first."""
 
+    # -- primitives: which ids exist ---------------------------------------------------------
+
+    @abc.abstractmethod
+    async def _existing_neuron_ids(self, brain_id: str, ids: frozenset[str]) -> set[str]:
+        """The ids among ``ids`` of stored neurons (their records are not read)."""
+
+    @abc.abstractmethod
+    async def _existing_synapse_ids(self, brain_id: str, ids: frozenset[str]) -> set[str]:
+        """The ids among ``ids`` of stored synapses (their records are not read)."""
+
     # -- primitives: knowledge -------------------------------------------------------------
 
     @abc.abstractmethod

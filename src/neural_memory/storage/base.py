@@ -245,6 +245,21 @@ class Storage(StorageCore):
         await self.write(WriteBatch(delete_synapse_ids=(synapse_id,)))
         return True
 
+    # -- which ids exist ---------------------------------------------------------------------
+
+    async def existing_neuron_ids(self, neuron_ids: Iterable[str]) -> set[str]:
+        """The ids among ``neuron_ids`` of neurons the brain holds (one round-trip).
+
+        Cheaper than :meth:`get_neurons` when only existence matters: no record is read.
+        """
+        ids = freeze_strings(neuron_ids, "neuron_ids")
+        return await self._existing_neuron_ids(await self._current_brain(), ids) if ids else set()
+
+    async def existing_synapse_ids(self, synapse_ids: Iterable[str]) -> set[str]:
+        """The ids among ``synapse_ids`` of synapses the brain holds (one round-trip)."""
+        ids = freeze_strings(synapse_ids, "synapse_ids")
+        return await self._existing_synapse_ids(await self._current_brain(), ids) if ids else set()
+
     # -- fibers ------------------------------------------------------------------------------
 
     async def add_fiber(self, fiber: Fiber) -> None:

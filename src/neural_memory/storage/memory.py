@@ -177,6 +177,14 @@ class InMemoryStorage(Storage):
         )
         return found[: query.limit] if query.limit is not None else found
 
+    # -- which ids exist -----------------------------------------------------------------------
+
+    async def _existing_neuron_ids(self, brain_id: str, ids: frozenset[str]) -> set[str]:
+        return set(ids.intersection(self._brains[brain_id].neurons))
+
+    async def _existing_synapse_ids(self, brain_id: str, ids: frozenset[str]) -> set[str]:
+        return set(ids.intersection(self._brains[brain_id].synapses))
+
     # -- knowledge -------------------------------------------------------------------------
 
     async def _get_typed_memories(

@@ -397,6 +397,16 @@ class PostgresStorage(Storage):
         found = await self._fetch(sql, *params, query.limit)
         return [rows.FIBER.record(row) for row in found]
 
+    # -- which ids exist -------------------------------------------------------------------
+
+    async def _existing_neuron_ids(self, brain_id: str, ids: frozenset[str]) -> set[str]:
+        sql = f"SELECT id FROM neurons WHERE brain = {_B} AND id = ANY($2::text[])"
+        return {row[0] for row in await self._fetch(sql, brain_id, list(ids))}
+
+    async def _existing_synapse_ids(self, brain_id: str, ids: frozenset[str]) -> set[str]:
+        sql = f"SELECT id FROM synapses WHERE brain = {_B} AND id = ANY($2::text[])"
+        return {row[0] for row in await self._fetch(sql, brain_id, list(ids))}
+
     # -- knowledge -------------------------------------------------------------------------
 
     async def _get_typed_memories(

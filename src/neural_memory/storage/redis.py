@@ -488,6 +488,24 @@ class RedisStorage(Storage):
         )
         return found[: query.limit] if query.limit is not None else found
 
+    # -- which ids exist -------------------------------------------------------------------
+
+    async def _existing_neuron_ids(self, brain_id: str, ids: frozenset[str]) -> set[str]:
+        return await self._hexisting(self._keys(brain_id).key("n"), ids)
+
+    async def _existing_synapse_ids(self, brain_id: str, ids: frozenset[str]) -> set[str]:
+        return await self._hexisting(self._keys(brain_id).key("s"), ids)
+
+    async def _hexisting(self, hash_key: str, ids: frozenset[str]) -> set[str]:
+        """The ids among ``ids`` that are fields of ``hash_key`` (one round trip)."""
+        wanted = list(ids)
+        with self._errors():
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for field_id in wanted:
+                    pipe.hexists(hash_key, field_id)
+                found = await pipe.execute()
+        return {i for i, there in zip(wanted, found, strict=True) if there}
+
     # -- knowledge -------------------------------------------------------------------------
 
     async def _get_typed_memories(

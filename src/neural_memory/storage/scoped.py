@@ -136,6 +136,12 @@ class ScopedStorage(Storage):
     async def _find_fibers(self, brain_id: str, query: FiberFilter) -> list[Fiber]:
         return await self._base._find_fibers(brain_id, query)
 
+    async def _existing_neuron_ids(self, brain_id: str, ids: frozenset[str]) -> set[str]:
+        return await self._base._existing_neuron_ids(brain_id, ids)
+
+    async def _existing_synapse_ids(self, brain_id: str, ids: frozenset[str]) -> set[str]:
+        return await self._base._existing_synapse_ids(brain_id, ids)
+
     async def _get_typed_memories(
         self, brain_id: str, ids: frozenset[str]
     ) -> dict[str, TypedMemory]:

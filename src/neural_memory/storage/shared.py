@@ -263,6 +263,21 @@ class SharedStorage(Storage):
         body = {"brain_id": brain_id, **encode_fiber_filter(query)}
         return await self._records("find_fibers", Fiber, body)
 
+    # -- which ids exist -------------------------------------------------------------------
+
+    async def _existing_neuron_ids(self, brain_id: str, ids: frozenset[str]) -> set[str]:
+        return await self._id_set("existing_neuron_ids", _ids(brain_id, ids))
+
+    async def _existing_synapse_ids(self, brain_id: str, ids: frozenset[str]) -> set[str]:
+        return await self._id_set("existing_synapse_ids", _ids(brain_id, ids))
+
+    async def _id_set(self, name: str, body: dict[str, Any]) -> set[str]:
+        """The ``ids`` list of a POST to ``name``, as a set."""
+        found = await self._post(name, body, "ids")
+        if not isinstance(found, list) or not all(isinstance(i, str) for i in found):
+            raise StorageError(f"the server answered {name} with {found!r}")
+        return set(found)
+
     # -- knowledge -------------------------------------------------------------------------
 
     async def _get_typed_memories(

@@ -269,6 +269,16 @@ class SQLiteStorage(Storage):
         params.append(_sql_limit(query.limit))
         return await self._select(brain_id, sql, params, rows.FIBER.record)
 
+    # -- which ids exist -------------------------------------------------------------------
+
+    async def _existing_neuron_ids(self, brain_id: str, ids: frozenset[str]) -> set[str]:
+        sql = f"SELECT id FROM neurons WHERE brain = ? AND id {_IN}"
+        return set(await self._select(brain_id, sql, [rows.id_list(ids)], _first_cell))
+
+    async def _existing_synapse_ids(self, brain_id: str, ids: frozenset[str]) -> set[str]:
+        sql = f"SELECT id FROM synapses WHERE brain = ? AND id {_IN}"
+        return set(await self._select(brain_id, sql, [rows.id_list(ids)], _first_cell))
+
     # -- knowledge -------------------------------------------------------------------------
 
     async def _get_typed_memories(
@@ -433,3 +443,8 @@ def _typed_memory_query(query: TypedMemoryFilter) -> tuple[str, list[object]]:
     sql += " ORDER BY priority DESC, created_at DESC, id LIMIT ?"
     params.append(_sql_limit(query.limit))
     return sql, params
+
+
+def _first_cell(row: Any) -> str:
+    cell: str = row[0]
+    return cell

@@ -23,7 +23,7 @@ import numpy.typing as npt
 from neural_memory.core.events import ChangeKind, ChangeRecord
 from neural_memory.core.fiber import Fiber
 from neural_memory.core.neuron import NeuronType, stable_neuron_id
-from neural_memory.core.synapse import Synapse
+from neural_memory.core.synapse import Direction, Synapse
 from neural_memory.engine.extraction import word_key
 from neural_memory.engine.retrieval._snapshot import (
     SnapshotUnreadableError,
@@ -248,7 +248,11 @@ class BrainIndex:
             if slot is not None:
                 self._set_weight(slot, self._links.weight[slot] + delta)
         new = [s for s in batch.ensure_synapses if s.id not in self._synapses]
-        self._put_synapses([*new, *batch.insert_synapses, *batch.update_synapses])
+        replaced = [*batch.insert_synapses, *batch.update_synapses]
+        if replaced:
+            self._put_synapses([*new, *replaced])
+        else:  # nothing to drop first: the common case of a bulk ingest
+            self._add_links(_link_rows(new))
         self._put_fibers([*batch.insert_fibers, *batch.update_fibers])
         if self.embedder is not None:
             name = self.embedder.name
@@ -339,9 +343,7 @@ class BrainIndex:
         """Add or replace these synapses (the last of one id wins)."""
         for synapse in synapses:
             self._drop_synapse(synapse.id)
-        self._add_links(
-            [(s.id, s.source_id, s.target_id, s.weight, s.is_bidirectional) for s in synapses]
-        )
+        self._add_links(_link_rows(synapses))
 
     def _set_weight(self, slot: int, weight: float) -> None:
         links = self._links
@@ -408,7 +410,9 @@ class BrainIndex:
                     continue
                 self._drop_fiber(fiber.id)
             fresh.append(i)
-        if fresh:
+        if len(fresh) == len(fibers):  # all new: the rows as they are
+            self._add_fibers(rows, fibers)
+        elif fresh:
             self._add_fibers(_select(rows, fresh), [fibers[i] for i in fresh])
 
     def _add_fibers(self, rows: FiberRows, fibers: list[Fiber]) -> None:
@@ -651,6 +655,12 @@ def _documents(rows: FiberRows) -> list[str]:
         stored if stored is not None else " ".join(document_terms(content or "", speaker))
         for stored, content, speaker in zip(rows.terms, rows.contents, rows.speakers, strict=True)
     ]
+
+
+def _link_rows(synapses: Sequence[Synapse]) -> list[tuple[str, str, str, float, bool]]:
+    """The synapses as the rows ``_add_links`` takes (GraphRows' tuples)."""
+    both = Direction.BIDIRECTIONAL
+    return [(s.id, s.source_id, s.target_id, s.weight, s.direction is both) for s in synapses]
 
 
 def _select(rows: FiberRows, keep: list[int]) -> FiberRows:
