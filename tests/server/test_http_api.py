@@ -454,6 +454,20 @@ async def test_a_given_http_client_is_used_and_left_open(served: Served) -> None
         assert listed.status_code == 200
 
 
+async def test_a_client_of_another_storage_protocol_is_refused_when_it_starts(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A client newer than the server would otherwise fail on the first route the server
+    # lacks (existing_neuron_ids while encoding): it must fail at once, saying why.
+    import neural_memory.storage.shared as shared_module
+
+    monkeypatch.setattr(shared_module, "PROTOCOL_VERSION", shared_module.PROTOCOL_VERSION + 1)
+    storage = SharedStorage(served.url, api_key=ADMIN_KEY)
+    with pytest.raises(StorageUnavailableError, match="speaks storage protocol"):
+        await storage.initialize()
+    await storage.close()
+
+
 @pytest.mark.parametrize(
     ("path", "body", "field"),
     [

@@ -79,8 +79,12 @@ __all__ = [
     "optional_time",
 ]
 
-PROTOCOL_VERSION = 1
-"""Version of the ``/v1/storage`` protocol; the health route reports it."""
+PROTOCOL_VERSION = 2
+"""Version of the ``/v1/storage`` protocol; the health route reports it.
+
+2: access deltas in write batches and the ``existing_neuron_ids`` / ``existing_synapse_ids``
+routes. A client and a server of different versions refuse each other when the client
+starts, instead of failing on the first call the other side does not know."""
 
 STORAGE_PREFIX = "/v1/storage"
 """Path prefix of the storage RPC routes."""
