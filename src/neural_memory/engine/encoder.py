@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -56,6 +56,8 @@ if TYPE_CHECKING:
     from neural_memory.engine.embeddings import Embedder
 
 __all__ = ["EncodingResult", "MemoryEncoder", "MemoryInput", "stable_fiber_id"]
+
+_Record = TypeVar("_Record", Neuron, Synapse)
 
 INITIAL_SYNAPSE_WEIGHT = 0.5
 """Weight of a synapse the first time two neurons are linked."""
@@ -567,30 +569,27 @@ def _results(plans: Sequence[Plan], known: _Known) -> list[EncodingResult]:
     known_neurons, known_synapses = set(known.neurons), set(known.synapses)
     results = []
     for plan in plans:
-        created_n: list[Neuron] = []
-        linked: list[str] = []
-        for n in plan.neurons:
-            if n.id in known_neurons:
-                linked.append(n.id)
-            else:
-                created_n.append(n)
-        created_s: list[Synapse] = []
-        reinforced: list[str] = []
-        for s in plan.synapses:
-            if s.id in known_synapses:
-                reinforced.append(s.id)
-            else:
-                created_s.append(s)
+        created_n, linked = _split_known(plan.neurons, known_neurons)
+        created_s, reinforced = _split_known(plan.synapses, known_synapses)
         results.append(
             _new_result(
                 fiber=plan.fiber,
-                neurons_created=tuple(created_n),
-                neurons_linked=tuple(linked),
-                synapses_created=tuple(created_s),
-                synapses_reinforced=tuple(reinforced),
+                neurons_created=created_n,
+                neurons_linked=linked,
+                synapses_created=created_s,
+                synapses_reinforced=reinforced,
                 merged=False,
             )
         )
         known_neurons.update(n.id for n in created_n)
         known_synapses.update(s.id for s in created_s)
     return results
+
+
+def _split_known(
+    records: Sequence[_Record], known: set[str]
+) -> tuple[tuple[_Record, ...], tuple[str, ...]]:
+    """``records`` not in ``known`` (to create), and the ids of those that are (reused)."""
+    created = tuple(r for r in records if r.id not in known)
+    reused = tuple(r.id for r in records if r.id in known)
+    return created, reused

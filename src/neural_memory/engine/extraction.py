@@ -233,14 +233,8 @@ def _add_words(text: str, words: list[re.Match[str]], found: dict[str, Extracted
         start = match.start()
         sentence_start = word.capital and _starts_sentence(text, start)
         kind = _word_type(word, previous, sentence_start)
-        current = found.get(word.key)
-        if current is None:
-            proper = word.capital and kind in _PROPER
-            found[word.key] = ExtractedNeuron(
-                word.key, kind, word.raw if proper else word.folded, start
-            )
-        elif kind is _ENTITY and current.type is not _ENTITY:
-            found[word.key] = ExtractedNeuron(word.key, kind, word.raw, current.position)
+        proper = word.capital and kind in _PROPER
+        _put(found, word.key, kind, word.raw if proper else word.folded, start)
         previous = word.folded
 
 

@@ -79,35 +79,30 @@ def change_entries(batch: WriteBatch, cascaded: Iterable[str]) -> ChangeEntries:
 
     ``cascaded`` are the synapses deleted with their neurons, logged with the batch's own.
     """
-    neurons, synapses, fibers = batch.changed_ids()
-    synapses.update(cascaded)
-    return [
-        (kind, entity_id)
-        for kind, ids in (
-            (ChangeKind.NEURON, neurons),
-            (ChangeKind.SYNAPSE, synapses),
-            (ChangeKind.FIBER, fibers),
-        )
-        for entity_id in sorted(ids)
-    ]
+    return _changes(batch, cascaded, _KINDS)
 
 
 def change_texts(batch: WriteBatch, cascaded: Iterable[str]) -> list[tuple[str, str]]:
     """:func:`change_entries` with each kind as its stored text (what SQL backends log)."""
+    return _changes(batch, cascaded, _KIND_TEXTS)
+
+
+_KINDS = (ChangeKind.NEURON, ChangeKind.SYNAPSE, ChangeKind.FIBER)
+_KIND_TEXTS = tuple(kind.value for kind in _KINDS)
+_Kind = TypeVar("_Kind", ChangeKind, str)
+
+
+def _changes(
+    batch: WriteBatch, cascaded: Iterable[str], kinds: tuple[_Kind, ...]
+) -> list[tuple[_Kind, str]]:
+    """``(kind, id)`` per touched id, ``kinds`` naming neurons, synapses and fibers."""
     neurons, synapses, fibers = batch.changed_ids()
     synapses.update(cascaded)
     return [
         (kind, entity_id)
-        for kind, ids in ((_NEURON, neurons), (_SYNAPSE, synapses), (_FIBER, fibers))
+        for kind, ids in zip(kinds, (neurons, synapses, fibers), strict=True)
         for entity_id in sorted(ids)
     ]
-
-
-_NEURON, _SYNAPSE, _FIBER = (
-    ChangeKind.NEURON.value,
-    ChangeKind.SYNAPSE.value,
-    ChangeKind.FIBER.value,
-)
 
 
 def live_deltas(

@@ -246,6 +246,7 @@ def sorted_union(parts: Sequence[npt.NDArray[np.integer[Any]]]) -> RowArray:
     """The distinct values of ``parts`` (row numbers), ascending, as ``intp``.
 
     For a few hundred rows (a ranking's neighbourhood); :func:`merge_rows` for postings.
+    A sort and one comparison: ``np.unique`` costs about three times as much at this size.
     """
     if not parts:
         return np.zeros(0, dtype=np.intp)
