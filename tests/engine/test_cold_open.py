@@ -71,6 +71,7 @@ async def test_an_sqlite_v2_brain_is_migrated_and_recalls(tmp_path: Path) -> Non
     path = tmp_path / "old.db"
     brain_id, before = await _sqlite_brain(path)
     with sqlite3.connect(path) as conn:  # back to version 2: no terms column, no v4 index
+        conn.execute("ALTER TABLE brains DROP COLUMN record_version")
         conn.execute("DROP TABLE index_snapshots")
         conn.execute("DROP INDEX fibers_by_successor")
         conn.execute("ALTER TABLE fibers DROP COLUMN terms")
@@ -79,7 +80,7 @@ async def test_an_sqlite_v2_brain_is_migrated_and_recalls(tmp_path: Path) -> Non
     assert after == before
     assert None not in terms  # the migration stored every memory's terms
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
         indexes = {row[1] for row in conn.execute("PRAGMA index_list(fibers)")}
         assert "fibers_by_successor" in indexes
 

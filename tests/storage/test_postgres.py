@@ -190,6 +190,34 @@ async def test_newer_schema_version_is_refused(dsn: str, schema: str) -> None:
     assert not isinstance(newer, StorageUnavailableError)
 
 
+async def test_a_v4_schema_is_migrated_to_record_versions(dsn: str, schema: str) -> None:
+    storage = await _with_brain(dsn, schema)
+    brain_id = storage.brain_id
+    await storage.add_neuron(neuron("kept"))
+    seq = await storage.get_change_seq()
+    await storage.close()
+    connection = await asyncpg.connect(dsn, server_settings={"search_path": schema})
+    try:  # back to version 4: brains had no record version
+        await connection.execute("ALTER TABLE brains DROP COLUMN record_version")
+        await connection.execute("DELETE FROM schema_version WHERE version = 5")
+    finally:
+        await connection.close()
+    migrated = PostgresStorage(dsn, schema=schema)
+    await migrated.initialize()
+    try:
+        brain = await migrated.get_brain(brain_id)
+        assert brain is not None
+        before = await migrated.get_brain_version(brain_id)
+        assert before.change_seq == seq
+        await migrated.save_brain(brain.with_name("renamed"))
+        after = await migrated.get_brain_version(brain_id)
+        assert (after.change_seq, after.record) == (seq, before.record + 1)
+    finally:
+        await migrated.close()
+    assert SCHEMA_VERSION == 5
+    assert await _query(dsn, schema, "SELECT max(version) FROM schema_version") == 5
+
+
 async def test_concurrent_starters_create_the_schema_once(dsn: str, schema: str) -> None:
     storages = [PostgresStorage(dsn, schema=schema) for _ in range(4)]
     await asyncio.gather(*(s.initialize() for s in storages))

@@ -187,6 +187,29 @@ async def test_newer_schema_version_is_refused(tmp_path: Path) -> None:
     assert threading.active_count() == threads
 
 
+async def test_a_v5_database_is_migrated_to_record_versions(tmp_path: Path) -> None:
+    path = tmp_path / "brain.db"
+    brain = Brain.create("b")
+    async with SQLiteStorage(path) as storage:
+        await storage.save_brain(brain)
+        storage.set_brain(brain.id)
+        await storage.add_neuron(neuron("kept"))
+        seq = await storage.get_change_seq()
+    with sqlite3.connect(path) as raw:  # back to version 5: brains had no record version
+        raw.execute("ALTER TABLE brains DROP COLUMN record_version")
+        raw.execute("PRAGMA user_version = 5")
+    async with SQLiteStorage(path) as storage:
+        assert await storage.get_brain(brain.id) == brain
+        before = await storage.get_brain_version(brain.id)
+        assert before.change_seq == seq
+        await storage.save_brain(brain.with_name("renamed"))
+        after = await storage.get_brain_version(brain.id)
+        assert after.record > before.record
+        assert after.change_seq == seq
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
+
+
 async def test_database_of_another_application_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "other.db"
     with sqlite3.connect(path) as raw:

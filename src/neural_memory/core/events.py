@@ -11,7 +11,7 @@ from enum import StrEnum
 from neural_memory.core._validation import require_text, require_unit, set_field
 from neural_memory.core.clock import as_utc, utcnow
 
-__all__ = ["BrainStats", "ChangeKind", "ChangeRecord", "RecallEvent"]
+__all__ = ["BrainStats", "BrainVersion", "ChangeKind", "ChangeRecord", "RecallEvent"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,6 +78,22 @@ class ChangeRecord:
     seq: int
     kind: ChangeKind
     entity_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class BrainVersion:
+    """Where a brain stands: its change seq and the version of its record (name, config).
+
+    A process that keeps something derived from a brain (its record, its recall index)
+    compares versions to learn, in one storage round trip, whether anything changed.
+
+    Attributes:
+        change_seq: The brain's latest change sequence number (moves with every write).
+        record: Moves whenever ``save_brain`` replaces the brain's name or config.
+    """
+
+    change_seq: int
+    record: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -30,6 +30,7 @@ __all__ = [
     "AddRecallEventRequest",
     "BrainIdRequest",
     "BrainResponse",
+    "BrainVersionResponse",
     "BrainsResponse",
     "ChangesResponse",
     "CreateBrainRequest",
@@ -113,7 +114,7 @@ class CreateBrainRequest(_Rpc):
 
 
 class BrainIdRequest(_Rpc):
-    """``_get_brain``, ``_delete_brain``, ``_get_change_seq``."""
+    """``_get_brain``, ``_get_brain_version``, ``_delete_brain``, ``_get_change_seq``."""
 
     brain_id: BrainId
 
@@ -259,6 +260,19 @@ class BrainResponse(BaseModel):
     """``_get_brain``: the brain, or null."""
 
     brain: BrainRecord | None
+
+
+class BrainVersionModel(BaseModel):
+    """A brain's change seq and record version (``BrainVersion``)."""
+
+    change_seq: int
+    record: int
+
+
+class BrainVersionResponse(BaseModel):
+    """``_get_brain_version``: the brain's version, or null (no such brain)."""
+
+    version: BrainVersionModel | None
 
 
 class BrainsResponse(BaseModel):

@@ -19,6 +19,7 @@ from neural_memory.core.alert import Alert
 from neural_memory.core.brain import Brain
 from neural_memory.core.events import RecallEvent
 from neural_memory.engine.handle import BrainHandle
+from neural_memory.errors import BrainNotFoundError
 from neural_memory.server._state import ServerState
 from neural_memory.server.access import Caller, admin_only, check_brain
 from neural_memory.server.engine_routes import ERROR_RESPONSES, State
@@ -28,6 +29,7 @@ from neural_memory.server.storage_models import (
     BrainIdRequest,
     BrainResponse,
     BrainsResponse,
+    BrainVersionResponse,
     ChangesResponse,
     CreateBrainRequest,
     DeletedResponse,
@@ -137,6 +139,18 @@ async def get_brain(body: BrainIdRequest, state: State, key: Caller) -> Response
         return _answer({"brain": None})  # as if it did not exist
     brain = await (await state.opened()).get_brain(body.brain_id)
     return _answer({"brain": encode_record(brain) if brain is not None else None})
+
+
+@router.post("/get_brain_version", response_model=BrainVersionResponse)
+async def get_brain_version(body: BrainIdRequest, state: State, key: Caller) -> Response:
+    """The brain's change seq and record version, or null."""
+    if not key.sees(body.brain_id):
+        return _answer({"version": None})  # as if it did not exist
+    try:
+        version = await (await state.opened()).get_brain_version(body.brain_id)
+    except BrainNotFoundError:
+        return _answer({"version": None})
+    return _answer({"version": {"change_seq": version.change_seq, "record": version.record}})
 
 
 @router.post("/list_brains", response_model=BrainsResponse)

@@ -23,7 +23,7 @@ import numpy.typing as npt
 from neural_memory.core._validation import require_text
 from neural_memory.core.alert import Alert
 from neural_memory.core.brain import Brain
-from neural_memory.core.events import BrainStats, ChangeRecord, RecallEvent
+from neural_memory.core.events import BrainStats, BrainVersion, ChangeRecord, RecallEvent
 from neural_memory.core.fiber import Fiber
 from neural_memory.core.fiber_metadata import CONCEPT_OF, FOLLOWS, SPEAKER
 from neural_memory.core.neuron import Neuron, NeuronType
@@ -294,10 +294,14 @@ class StorageCore(abc.ABC):
 
     @abc.abstractmethod
     async def _save_brain(self, brain: Brain) -> None:
-        """Insert or replace ``brain`` (its data is kept)."""
+        """Insert or replace ``brain`` (its data is kept); replacing moves its record version."""
 
     @abc.abstractmethod
     async def _get_brain(self, brain_id: str) -> Brain | None: ...
+
+    @abc.abstractmethod
+    async def _get_brain_version(self, brain_id: str) -> BrainVersion | None:
+        """The brain's change seq and record version; None for an unknown brain."""
 
     @abc.abstractmethod
     async def _list_brains(self) -> list[Brain]:

@@ -40,7 +40,7 @@ BRAIN_TABLES = (
 )
 """Every table holding rows of a brain (``brain`` column), emptied when it is deleted."""
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """The schema version this release reads and writes (older versions are migrated on start)."""
 
 _ID = 'text COLLATE "C" NOT NULL'
@@ -215,6 +215,9 @@ _MIGRATIONS: dict[int, str] = {
     # change seq it reflects: a new process loads it instead of rebuilding the index.
     4: f"CREATE TABLE index_snapshots (brain {_BRAIN} PRIMARY KEY, seq bigint NOT NULL, "
     "data bytea NOT NULL)",
+    # Each brain's record version, moved by every ``save_brain`` that replaces it: a server
+    # worker learns the brain's config changed from the row that gives its change seq.
+    5: "ALTER TABLE brains ADD COLUMN record_version bigint NOT NULL DEFAULT 0",
 }
 """Version -> the statements that bring a schema of the version before it to it."""
 

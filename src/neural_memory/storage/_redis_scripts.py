@@ -305,10 +305,13 @@ return redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. ARGV[1], '+inf')
 """
 
 SAVE_BRAIN = r"""
--- KEYS[1] brains hash, KEYS[2] brain order sorted set, KEYS[3] order counter
+-- KEYS[1] brains hash, KEYS[2] brain order sorted set, KEYS[3] order counter,
+-- KEYS[4] the brain's record version (moved when an existing brain is replaced)
 -- ARGV[1] brain id, ARGV[2] brain JSON
 if redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) == 1 then
   redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[3]), ARGV[1])
+else
+  redis.call('INCR', KEYS[4])
 end
 return 1
 """

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from neural_memory.core.brain import Brain
-from neural_memory.core.events import BrainStats, ChangeKind, ChangeRecord
+from neural_memory.core.events import BrainStats, BrainVersion, ChangeKind, ChangeRecord
 from neural_memory.core.fiber_metadata import CONCEPT_OF, FOLLOWS, SPEAKER
 from neural_memory.core.neuron import NeuronType
 from neural_memory.core.synapse import Direction
@@ -23,6 +23,7 @@ from neural_memory.storage._sqlite_write import brain_number, write_transaction
 from neural_memory.storage.sqlite_schema import prepare_schema
 
 __all__ = [
+    "brain_version",
     "change_seq",
     "changes_since",
     "configure",
@@ -57,7 +58,7 @@ _BRAIN_TABLES = (
 _SAVE_BRAIN = (
     f"INSERT INTO brains ({rows.BRAIN.columns}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE "
     "SET name = excluded.name, config = excluded.config, created_at = excluded.created_at, "
-    "updated_at = excluded.updated_at"
+    "updated_at = excluded.updated_at, record_version = record_version + 1"
 )
 _STATS = """
 SELECT
@@ -211,6 +212,14 @@ def change_seq(conn: sqlite3.Connection, brain_id: str) -> int:
     """Return the brain's latest change seq (0 for an unknown brain)."""
     row = conn.execute("SELECT seq FROM brains WHERE id = ?", (brain_id,)).fetchone()
     return 0 if row is None else int(row[0])
+
+
+def brain_version(conn: sqlite3.Connection, brain_id: str) -> BrainVersion | None:
+    """Return the brain's change seq and record version (None for an unknown brain)."""
+    row = conn.execute(
+        "SELECT seq, record_version FROM brains WHERE id = ?", (brain_id,)
+    ).fetchone()
+    return None if row is None else BrainVersion(int(row[0]), int(row[1]))
 
 
 def changes_since(conn: sqlite3.Connection, brain_id: str, since: int) -> list[ChangeRecord] | None:

@@ -79,12 +79,13 @@ __all__ = [
     "optional_time",
 ]
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 """Version of the ``/v1/storage`` protocol; the health route reports it.
 
 2: access deltas in write batches and the ``existing_neuron_ids`` / ``existing_synapse_ids``
-routes. A client and a server of different versions refuse each other when the client
-starts, instead of failing on the first call the other side does not know."""
+routes. 3: the ``get_brain_version`` route. A client and a server of different versions
+refuse each other when the client starts, instead of failing on the first call the other
+side does not know."""
 
 STORAGE_PREFIX = "/v1/storage"
 """Path prefix of the storage RPC routes."""

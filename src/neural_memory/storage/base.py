@@ -14,14 +14,19 @@ from neural_memory.core._validation import freeze_strings, require_enum, require
 from neural_memory.core.alert import Alert, AlertStatus, AlertType
 from neural_memory.core.brain import Brain
 from neural_memory.core.clock import as_utc, utcnow
-from neural_memory.core.events import BrainStats, ChangeRecord, RecallEvent
+from neural_memory.core.events import BrainStats, BrainVersion, ChangeRecord, RecallEvent
 from neural_memory.core.fiber import Fiber
 from neural_memory.core.limits import check_record
 from neural_memory.core.neuron import Neuron, NeuronType
 from neural_memory.core.project import Project
 from neural_memory.core.synapse import Synapse, SynapseType
 from neural_memory.core.typed_memory import MemoryType, Priority, TypedMemory
-from neural_memory.errors import AlreadyExistsError, NotFoundError, ValidationError
+from neural_memory.errors import (
+    AlreadyExistsError,
+    BrainNotFoundError,
+    NotFoundError,
+    ValidationError,
+)
 from neural_memory.storage._accesses import as_record_updates
 from neural_memory.storage._core import (
     FiberRows,
@@ -110,6 +115,22 @@ class Storage(StorageCore):
         """The brain with ``brain_id``, or None."""
         await self._ensure_open()
         return await self._get_brain(require_text(brain_id, "brain_id"))
+
+    async def get_brain_version(self, brain_id: str) -> BrainVersion:
+        """The brain's change seq and record version, in one round trip.
+
+        Both only grow while the brain exists: ``change_seq`` with every write to its
+        contents, ``record`` with every ``save_brain`` of it. A process keeping the brain's
+        record or recall index compares them to what it holds instead of re-reading.
+        BrainNotFoundError for an unknown brain.
+        """
+        await self._ensure_open()
+        version = await self._get_brain_version(require_text(brain_id, "brain_id"))
+        if version is None:
+            self._known_brains.discard(brain_id)
+            raise BrainNotFoundError(f"brain {brain_id!r} does not exist in this storage")
+        self._known_brains.add(brain_id)
+        return version
 
     async def list_brains(self) -> list[Brain]:
         """Every brain in this storage, oldest first."""

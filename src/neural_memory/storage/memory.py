@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from neural_memory.core.alert import Alert
 from neural_memory.core.brain import Brain
-from neural_memory.core.events import BrainStats, ChangeRecord, RecallEvent
+from neural_memory.core.events import BrainStats, BrainVersion, ChangeRecord, RecallEvent
 from neural_memory.core.fiber import Fiber
 from neural_memory.core.neuron import Neuron
 from neural_memory.core.project import Project
@@ -57,6 +57,8 @@ class _BrainData:
     vectors: dict[str, dict[str, npt.NDArray[np.float32]]] = field(default_factory=dict)
     """model -> fiber id -> vector."""
     seq: int = 0
+    record: int = 0
+    """Moves with every ``save_brain`` replacing the brain (see ``BrainVersion``)."""
     changes: list[ChangeRecord] = field(default_factory=list)
     index_snapshot: IndexSnapshot | None = None
 
@@ -88,6 +90,7 @@ class InMemoryStorage(Storage):
             self._brains[brain.id] = _BrainData(brain=brain)
         else:
             data.brain = brain
+            data.record += 1
 
     async def _create_brain(self, brain: Brain, contents: WriteBatch) -> int:
         # No await between the check and the last write: one transaction for the event loop.
@@ -101,6 +104,10 @@ class InMemoryStorage(Storage):
     async def _get_brain(self, brain_id: str) -> Brain | None:
         data = self._brains.get(brain_id)
         return data.brain if data else None
+
+    async def _get_brain_version(self, brain_id: str) -> BrainVersion | None:
+        data = self._brains.get(brain_id)
+        return BrainVersion(data.seq, data.record) if data else None
 
     async def _list_brains(self) -> list[Brain]:
         return sorted((d.brain for d in self._brains.values()), key=lambda b: b.created_at)

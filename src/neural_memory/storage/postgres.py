@@ -25,7 +25,13 @@ import neural_memory.storage.memory as _memory
 from neural_memory.core._validation import require_text
 from neural_memory.core.alert import Alert
 from neural_memory.core.brain import Brain
-from neural_memory.core.events import BrainStats, ChangeKind, ChangeRecord, RecallEvent
+from neural_memory.core.events import (
+    BrainStats,
+    BrainVersion,
+    ChangeKind,
+    ChangeRecord,
+    RecallEvent,
+)
 from neural_memory.core.fiber import Fiber
 from neural_memory.core.fiber_metadata import CONCEPT_OF, FOLLOWS, SPEAKER
 from neural_memory.core.neuron import Neuron, NeuronType
@@ -104,7 +110,8 @@ _FIBERS_OF_NEURON = (
 _SAVE_BRAIN = (
     f"INSERT INTO brains ({rows.BRAIN.columns}) VALUES ($1, $2, $3, $4, $5) "
     "ON CONFLICT (id) DO UPDATE SET name = excluded.name, config = excluded.config, "
-    "created_at = excluded.created_at, updated_at = excluded.updated_at"
+    "created_at = excluded.created_at, updated_at = excluded.updated_at, "
+    "record_version = brains.record_version + 1"
 )
 _CHANGES = (
     "SELECT b.seq, c.seq, c.kind, c.entity_id FROM brains AS b "
@@ -308,6 +315,11 @@ class PostgresStorage(Storage):
         sql = f"SELECT {rows.BRAIN.selected} FROM brains WHERE id = $1"
         found = await self._fetch(sql, brain_id)
         return rows.BRAIN.record(found[0]) if found else None
+
+    async def _get_brain_version(self, brain_id: str) -> BrainVersion | None:
+        sql = "SELECT seq, record_version FROM brains WHERE id = $1"
+        found = await self._fetch(sql, brain_id)
+        return BrainVersion(int(found[0][0]), int(found[0][1])) if found else None
 
     async def _list_brains(self) -> list[Brain]:
         sql = f"SELECT {rows.BRAIN.selected} FROM brains ORDER BY created_at, num"

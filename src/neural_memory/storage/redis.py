@@ -32,6 +32,7 @@ the braces delimit the id, so no brain's prefix is a prefix of another's)::
     P r / P rctr         zset / string   recall events by created_at (member: 16-digit
                                  insertion counter + JSON, so ties keep insertion order)
     P seq                string  the brain's change sequence (INCRBY)
+    P rv                 string  the brain's record version (INCR by SAVE_BRAIN on a replace)
     P ix                 hash    the recall index's snapshot: seq, data (base64)
     P log                zset    change log: member ``seq|kind|id`` scored by seq, trimmed to
                                  ``CHANGE_LOG_LIMIT`` entries (shared with InMemoryStorage)
@@ -84,7 +85,7 @@ import numpy.typing as npt
 
 from neural_memory.core.alert import Alert
 from neural_memory.core.brain import Brain
-from neural_memory.core.events import BrainStats, ChangeRecord, RecallEvent
+from neural_memory.core.events import BrainStats, BrainVersion, ChangeRecord, RecallEvent
 from neural_memory.core.fiber import Fiber
 from neural_memory.core.neuron import Neuron
 from neural_memory.core.project import Project
@@ -254,7 +255,12 @@ class RedisStorage(Storage):
         with self._errors():
             await self._run(
                 "SAVE_BRAIN",
-                [self._brains_key, f"{ns}:brain_order", f"{ns}:brain_ctr"],
+                [
+                    self._brains_key,
+                    f"{ns}:brain_order",
+                    f"{ns}:brain_ctr",
+                    self._keys(brain.id).key("rv"),
+                ],
                 [brain.id, encode(brain)],
             )
 
@@ -279,6 +285,16 @@ class RedisStorage(Storage):
         with self._errors():
             raw = await self._redis.hget(self._brains_key, brain_id)
         return decode(Brain, raw) if raw else None
+
+    async def _get_brain_version(self, brain_id: str) -> BrainVersion | None:
+        keys = self._keys(brain_id)
+        with self._errors():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hexists(self._brains_key, brain_id)
+                pipe.get(keys.key("seq"))
+                pipe.get(keys.key("rv"))
+                exists, seq, record = await pipe.execute()
+        return BrainVersion(int(seq or 0), int(record or 0)) if exists else None
 
     async def _list_brains(self) -> list[Brain]:
         with self._errors():

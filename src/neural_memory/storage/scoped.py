@@ -19,7 +19,7 @@ import numpy.typing as npt
 from neural_memory.core._validation import require_text
 from neural_memory.core.alert import Alert
 from neural_memory.core.brain import Brain
-from neural_memory.core.events import BrainStats, ChangeRecord, RecallEvent
+from neural_memory.core.events import BrainStats, BrainVersion, ChangeRecord, RecallEvent
 from neural_memory.core.fiber import Fiber
 from neural_memory.core.neuron import Neuron
 from neural_memory.core.project import Project
@@ -102,6 +102,9 @@ class ScopedStorage(Storage):
 
     async def _get_brain(self, brain_id: str) -> Brain | None:
         return await self._base._get_brain(brain_id)
+
+    async def _get_brain_version(self, brain_id: str) -> BrainVersion | None:
+        return await self._base._get_brain_version(brain_id)
 
     async def _list_brains(self) -> list[Brain]:
         return await self._base._list_brains()

@@ -34,7 +34,7 @@ from neural_memory.codec import (
 from neural_memory.core._validation import require_text
 from neural_memory.core.alert import Alert
 from neural_memory.core.brain import Brain
-from neural_memory.core.events import BrainStats, ChangeRecord, RecallEvent
+from neural_memory.core.events import BrainStats, BrainVersion, ChangeRecord, RecallEvent
 from neural_memory.core.fiber import Fiber
 from neural_memory.core.neuron import Neuron
 from neural_memory.core.project import Project
@@ -222,6 +222,13 @@ class SharedStorage(Storage):
         if found is None:
             return None
         return _decoded("get_brain", lambda: decode_record(Brain, found, "brain"))
+
+    async def _get_brain_version(self, brain_id: str) -> BrainVersion | None:
+        found = await self._post("get_brain_version", {"brain_id": brain_id}, "version")
+        if found is None:
+            return None
+        version = _dict(found)
+        return BrainVersion(_int(version.get("change_seq")), _int(version.get("record")))
 
     async def _list_brains(self) -> list[Brain]:
         brains = await self._post("list_brains", {}, "brains")

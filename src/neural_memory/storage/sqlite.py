@@ -25,7 +25,7 @@ import numpy.typing as npt
 import neural_memory.storage.memory as _memory
 from neural_memory.core.alert import Alert
 from neural_memory.core.brain import Brain
-from neural_memory.core.events import BrainStats, ChangeRecord, RecallEvent
+from neural_memory.core.events import BrainStats, BrainVersion, ChangeRecord, RecallEvent
 from neural_memory.core.fiber import Fiber
 from neural_memory.core.neuron import Neuron
 from neural_memory.core.project import Project
@@ -182,6 +182,9 @@ class SQLiteStorage(Storage):
         sql = f"SELECT {rows.BRAIN.selected} FROM brains WHERE id = ?"
         found = await self._run(ops.fetch_brains, sql, (brain_id,))
         return found[0] if found else None
+
+    async def _get_brain_version(self, brain_id: str) -> BrainVersion | None:
+        return await self._run(ops.brain_version, brain_id)
 
     async def _list_brains(self) -> list[Brain]:
         sql = f"SELECT {rows.BRAIN.selected} FROM brains ORDER BY created_at, num"

@@ -16,7 +16,7 @@ from neural_memory.storage._sqlite_rows import stored_terms
 
 __all__ = ["SCHEMA_VERSION", "prepare_schema"]
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """The schema version this release reads and writes (older versions are migrated on open)."""
 
 # Every brain-scoped table is keyed by (brain, id), where ``brain`` is the brain's row number
@@ -215,11 +215,19 @@ CREATE TABLE index_snapshots (
 )
 """
 
+# Version 6: each brain's record version, moved by every ``save_brain`` that replaces it, so
+# a process that keeps the brain's record (a server worker) learns it changed from the same
+# one-row read that gives the change seq (``Storage.get_brain_version``).
+_MIGRATION_V6 = """
+ALTER TABLE brains ADD COLUMN record_version INTEGER NOT NULL DEFAULT 0
+"""
+
 _MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     2: lambda conn: _execute_script(conn, _MIGRATION_V2),
     3: _add_terms,
     4: lambda conn: _execute_script(conn, _MIGRATION_V4),
     5: lambda conn: _execute_script(conn, _MIGRATION_V5),
+    6: lambda conn: _execute_script(conn, _MIGRATION_V6),
 }
 """Version -> what brings a database of the version before it to it."""
 
