@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from neural_memory import Brain, BrainNotFoundError
+from neural_memory import Brain, BrainConfig, BrainNotFoundError
 from neural_memory.codec import encode_record
 from neural_memory.errors import AccessDeniedError
 from neural_memory.storage import SharedStorage
@@ -253,6 +253,30 @@ def test_two_processes_share_one_database_and_one_key_store(tmp_path: Path) -> N
             _error(reader.get(f"/brains/{brain}"), 401, "AccessDeniedError")
         with _client(first, created["key"]) as reader:
             _error(reader.get(f"/brains/{brain}"), 401, "AccessDeniedError")
+
+
+def test_a_config_change_through_one_process_is_seen_by_the_other_at_once(
+    tmp_path: Path,
+) -> None:
+    env = {"NEURAL_MEMORY_API_KEY": ADMIN}
+    with (
+        running_server(tmp_path / "config.db", env=env) as first,
+        running_server(tmp_path / "config.db", env=env) as second,
+        _client(first, ADMIN) as one,
+        _client(second, ADMIN) as two,
+    ):
+        brain_id = one.post("/brains", json={"name": "team"}).json()["id"]
+        text = {"text": "Grace renews the domain names every May"}
+        assert one.post(f"/brains/{brain_id}/memories", json=text).status_code == 201
+        query = {"query": "Who renews the domain names?"}
+        assert "Grace" in two.post(f"/brains/{brain_id}/recall", json=query).json()["context"]
+        assert two.get(f"/brains/{brain_id}").json()["config"]["decay_rate"] != 0.5
+        brain = Brain.create("renamed", BrainConfig(decay_rate=0.5), brain_id=brain_id)
+        saved = one.post("/v1/storage/save_brain", json={"brain": encode_record(brain)})
+        assert saved.status_code == 200, saved.text
+        seen = two.get(f"/brains/{brain_id}").json()
+        assert (seen["name"], seen["config"]["decay_rate"]) == ("renamed", 0.5)
+        assert "Grace" in two.post(f"/brains/{brain_id}/recall", json=query).json()["context"]
 
 
 def test_workers_flag_serves_from_several_processes(tmp_path: Path) -> None:

@@ -91,6 +91,12 @@ class BrainHandle:
         self._brain_id = storage.brain_id
         self._indexes: dict[str, BrainIndex] = {}
         self._deltas = DeltaCommitter(self.write)
+        self.known_change_seq: int | None = None
+        """The brain's change seq as a caller just read it, or None.
+
+        A server reads it with the brain's version at the start of a request; the next
+        :meth:`synced_index` uses it (once) instead of reading it again.
+        """
 
     @classmethod
     def of(cls, storage: Storage | BrainHandle, brain_id: str | None = None) -> BrainHandle:
@@ -139,7 +145,8 @@ class BrainHandle:
     async def synced_index(self, embedder: Embedder | None = None) -> BrainIndex:
         """The recall index for ``embedder``, caught up with every write to the brain."""
         index = self.index(embedder)
-        await index.sync()
+        seq, self.known_change_seq = self.known_change_seq, None
+        await index.sync(seq)
         return index
 
     async def memories(self) -> list[Fiber]:

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from neural_memory.core.brain import Brain
+from neural_memory.core.events import BrainVersion
+from neural_memory.engine.handle import BrainHandle
 from neural_memory.errors import BrainNotFoundError, ValidationError
 from neural_memory.storage.base import Storage
 
@@ -22,17 +24,29 @@ MAX_VIEWS = 64
 """Brains whose in-process state (recall index, conversation threads) a server keeps warm."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Record:
+    """A brain's record as this process last read it, and the newest version seen since."""
+
+    brain: Brain
+    version: BrainVersion
+
+
 @dataclass
 class ServerState:
     """The injected storage (opened lazily, never closed here) and per-brain helpers.
 
     Known brain ids are cached like ``Storage`` itself does, so a brain-scoped storage call
-    costs no extra lookup; brains deleted through this server are forgotten at once.
+    costs no extra lookup; brains deleted through this server are forgotten at once. Brain
+    records are cached too, checked against the brain's version on every request (one read
+    that also gives the change seq recall syncs to), so a worker sees another worker's
+    config change at once.
     """
 
     storage: Storage
     embedder: Embedder | None = None
     _known: set[str] = field(default_factory=set)
+    _records: dict[str, _Record] = field(default_factory=dict)
     max_views: int = MAX_VIEWS
     _warm: OrderedDict[str, None] = field(default_factory=OrderedDict)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
@@ -60,13 +74,41 @@ class ServerState:
         return brain_id
 
     async def brain(self, brain_id: str) -> Brain:
-        """The current record of the brain (its config may have changed)."""
-        brain = await (await self.opened()).get_brain(brain_id)
-        if brain is None:
+        """The current record of the brain (its config may have changed).
+
+        One storage read (the brain's version) when the cached record is still current.
+        """
+        storage = await self.opened()
+        try:
+            version = await storage.get_brain_version(brain_id)
+        except BrainNotFoundError:
             self.forget(brain_id)
-            raise BrainNotFoundError(f"brain {brain_id!r} does not exist")
+            raise
+        cached = self._records.get(brain_id)
+        if cached is None or cached.version.record < version.record:
+            brain = await storage.get_brain(brain_id)
+            if brain is None:
+                self.forget(brain_id)
+                raise BrainNotFoundError(f"brain {brain_id!r} does not exist")
+            cached = _Record(brain, version)
+        else:  # versions only grow: a request that read an older one never rolls it back
+            seq = max(cached.version.change_seq, version.change_seq)
+            cached = _Record(cached.brain, BrainVersion(seq, cached.version.record))
+        self._records[brain_id] = cached
         self._known.add(brain_id)
-        return brain
+        return cached.brain
+
+    def recall_view(self, brain_id: str) -> Storage:
+        """:meth:`view`, whose recall index syncs to the change seq :meth:`brain` read.
+
+        Saves recall reading the seq a second time; the seq is at least as new as the
+        request, so writes other workers answered before it are seen.
+        """
+        view = self.view(brain_id)
+        cached = self._records.get(brain_id)
+        if cached is not None:
+            BrainHandle.of(view).known_change_seq = cached.version.change_seq
+        return view
 
     def view(self, brain_id: str) -> Storage:
         """The storage scoped to ``brain_id``; the most recently used brains stay warm.
@@ -99,10 +141,12 @@ class ServerState:
     def saved(self, brain_id: str) -> None:
         """A brain was created or replaced."""
         self._known.add(brain_id)
+        self._records.pop(brain_id, None)
 
     def forget(self, brain_id: str) -> None:
-        """A brain was deleted: drop its cache entry and its view."""
+        """A brain was deleted: drop its cache entries and its view."""
         self._known.discard(brain_id)
+        self._records.pop(brain_id, None)
         self._warm.pop(brain_id, None)
         self.storage.release_brain(brain_id)
         self._locks.pop(brain_id, None)

@@ -175,7 +175,7 @@ async def remember(body: MemoryRequest, brain: CurrentBrain, state: State) -> Me
 )
 async def recall(body: RecallRequest, brain: CurrentBrain, state: State) -> Response:
     """Recall by spreading activation; the context fits ``max_tokens``."""
-    pipeline = ReflexPipeline(state.view(brain.id), brain.config, embedder=state.embedder)
+    pipeline = ReflexPipeline(state.recall_view(brain.id), brain.config, embedder=state.embedder)
     result = await pipeline.query(
         body.query,
         DepthLevel[body.depth.upper()] if body.depth else None,

@@ -143,10 +143,15 @@ class BrainIndex:
 
     # -- sync --------------------------------------------------------------------------------
 
-    async def sync(self) -> None:
-        """Catch up with every change the brain's storage has seen since the last sync."""
+    async def sync(self, seq: int | None = None) -> None:
+        """Catch up with every change the brain's storage has seen since the last sync.
+
+        ``seq``: the brain's change seq as the caller just read it (``get_brain_version``),
+        so it is not read again; when the index is there already, nothing is read at all.
+        """
         async with self._lock:
-            seq = await self.storage.get_change_seq()
+            if seq is None:
+                seq = await self.storage.get_change_seq()
             if self.seq < 0:
                 await self._open(seq)
             elif seq != self.seq:
