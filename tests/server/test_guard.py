@@ -90,6 +90,24 @@ def test_keys_are_stored_hashed_and_revocable(tmp_path: Path) -> None:
     other.close()
 
 
+def test_a_key_used_before_is_refused_at_once_after_revocation(tmp_path: Path) -> None:
+    worker_a, worker_b = KeyStore(tmp_path / "keys.db"), KeyStore(tmp_path / "keys.db")
+    first, first_secret = worker_a.create(["a"], Access.READ)
+    second, second_secret = worker_b.create(["b"], Access.WRITE)
+    for _ in range(3):  # found again and again (from the cache after the first time)
+        assert worker_a.find(first_secret) == first
+        assert worker_a.find(second_secret) == second
+        assert worker_b.find(first_secret) == first
+    assert worker_b.revoke(first.id)  # through the other worker
+    assert worker_a.find(first_secret) is None
+    assert worker_a.find(second_secret) == second
+    assert worker_a.revoke(second.id)  # through the same worker
+    assert worker_a.find(second_secret) is None
+    assert worker_b.find(second_secret) is None
+    worker_a.close()
+    worker_b.close()
+
+
 def test_the_generated_admin_key_is_owner_readable_and_kept(tmp_path: Path) -> None:
     key, path, created = load_or_create_admin_key(tmp_path / "data")
     assert created and path.stat().st_mode & 0o777 == 0o600

@@ -8,7 +8,9 @@ lookup is one index probe. The digest found is compared again with
 The store is one SQLite file in the data directory (WAL mode, busy timeout), so every worker
 process of one server sees a key created or revoked through another at its next request.
 Its queries are single indexed statements on a local file (tens of microseconds), so they run
-on the event loop rather than paying a thread hop per request.
+on the event loop rather than paying a thread hop per request. Keys found are cached per
+process while ``PRAGMA data_version`` says no other connection changed the file (a revoke
+through this store clears the cache itself), so revocation stays immediate everywhere.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ MAX_KEY_CHARS = 256
 """Longest secret looked at: anything longer is no key."""
 
 _KEY_PREFIX = "nmk_"
+_MAX_CACHED = 1024  # keys kept found per process (unknown secrets are never cached)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_keys (
     id TEXT PRIMARY KEY,
@@ -159,6 +162,8 @@ class KeyStore:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self._path = str(path)
         self._db: sqlite3.Connection | None = None
+        self._found: dict[str, ApiKey] = {}  # digest -> key, while _seen_version holds
+        self._seen_version = -1
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
@@ -206,19 +211,31 @@ class KeyStore:
         return key, secret
 
     def find(self, secret: str) -> ApiKey | None:
-        """The key whose secret this is, or None (revoked or unknown)."""
+        """The key whose secret this is, or None (revoked or unknown).
+
+        A key found before is answered from the cache while the file's data version shows
+        no commit by another connection (one pragma instead of a lookup and a decode).
+        """
         digest = hash_key(secret)
-        row = (
-            self._connection()
-            .execute(
-                "SELECT id, digest, access, brains, created_at FROM api_keys WHERE digest = ?",
-                (digest,),
-            )
-            .fetchone()
-        )
+        db = self._connection()
+        version = int(db.execute("PRAGMA data_version").fetchone()[0])
+        if version != self._seen_version:
+            self._found.clear()
+            self._seen_version = version
+        cached = self._found.get(digest)
+        if cached is not None:
+            return cached
+        row = db.execute(
+            "SELECT id, digest, access, brains, created_at FROM api_keys WHERE digest = ?",
+            (digest,),
+        ).fetchone()
         if row is None or not hmac.compare_digest(row[1], digest):
             return None
-        return _key_from_row(row)
+        key = _key_from_row(row)
+        if len(self._found) >= _MAX_CACHED:
+            self._found.clear()
+        self._found[digest] = key
+        return key
 
     def list(self) -> list[ApiKey]:
         """Every scoped key, oldest first."""
@@ -237,11 +254,14 @@ class KeyStore:
         db = self._connection()
         with db:
             deleted = db.execute("DELETE FROM api_keys WHERE id = ?", (key_id,)).rowcount
+        self._found.clear()  # this connection's own commits leave its data_version alone
         return deleted > 0
 
     def close(self) -> None:
         """Close the database connection (reopened on next use)."""
         db, self._db = self._db, None
+        self._found.clear()
+        self._seen_version = -1
         if db is not None:
             db.close()
 
