@@ -21,7 +21,9 @@ count and a time limit; traffic goes to 127.0.0.1 only. The load generator runs 
 Every recall asks a question no earlier request asked (a running number in it), so no cache
 of query vectors can serve it. ``--base OLD_SRC`` runs each server configuration twice,
 alternating this checkout's server with the one whose sources are at ``OLD_SRC`` (the
-client is this checkout's either way), and prints both rows and their ratio.
+client is this checkout's either way), and prints both rows and their ratio. ``--rounds N``
+repeats the whole alternation N times and prints each figure's median over the rounds
+(errors and lost memories summed); the ratios compare medians, CPU per request included.
 """
 
 from __future__ import annotations
@@ -364,6 +366,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed-memories", type=int, default=300)
     parser.add_argument("--requests", type=int, default=100, help="Requests per client.")
     parser.add_argument("--limit-s", type=float, default=30.0, help="Time limit per scenario.")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="Repeat every run; report medians (default 1)."
+    )
     parser.add_argument("--report", type=Path, help="Write the figures as JSON here.")
     return parser.parse_args(argv)
 
@@ -380,8 +385,34 @@ def setups(args: argparse.Namespace) -> list[ServerSetup]:
     return out
 
 
+_SUMMED = ("requests", "errors", "lost_memories")
+_MEDIAN = ("rps", "p50_ms", "p95_ms", "p99_ms", "cpu_ms_per_request", "peak_rss_mib", "seconds")
+
+
+def medians(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    """One row per server, configuration and scenario: medians over its rounds.
+
+    Counts (requests, errors, lost memories) are summed over the rounds instead.
+    """
+    groups: dict[tuple[object, ...], list[dict[str, object]]] = {}
+    for row in rows:
+        key = (row["server"], row["embeddings"], row["scenario"], row["workers"])
+        groups.setdefault(key, []).append(row)
+    out = []
+    for group in groups.values():
+        merged = dict(group[0])
+        merged["rounds"] = len(group)
+        for name in _MEDIAN:
+            merged[name] = round(statistics.median(float(str(r[name])) for r in group), 2)
+        for name in _SUMMED:
+            counts = [r[name] for r in group if r[name] is not None]
+            merged[name] = sum(int(str(c)) for c in counts) if counts else None
+        out.append(merged)
+    return out
+
+
 def ratios(rows: list[dict[str, object]]) -> list[str]:
-    """New / base requests/s and p95 of each scenario and configuration run both ways."""
+    """New / base requests/s, p95 and CPU per request of each configuration run both ways."""
     base = {
         (r["scenario"], r["workers"], r["embeddings"]): r for r in rows if r["server"] == "base"
     }
@@ -392,30 +423,39 @@ def ratios(rows: list[dict[str, object]]) -> list[str]:
             continue
         rps = float(str(row["rps"])) / float(str(old["rps"]))
         p95 = float(str(old["p95_ms"])) / float(str(row["p95_ms"]))
-        lines.append(
+        line = (
             f"{row['scenario']} workers {row['workers']} embeddings {row['embeddings']}: "
             f"new/base requests/s x{rps:.2f}, p95 base/new x{p95:.2f}"
         )
+        if old.get("cpu_ms_per_request") and row.get("cpu_ms_per_request"):
+            cpu = float(str(row["cpu_ms_per_request"])) / float(str(old["cpu_ms_per_request"]))
+            line += (
+                f", CPU per request {row['cpu_ms_per_request']} / "
+                f"{old['cpu_ms_per_request']} ms (new/base x{cpu:.2f})"
+            )
+        lines.append(line)
     return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; print a table (and the targets)."""
     args = parse_args(argv)
-    rows: list[dict[str, object]] = []
-    for setup in setups(args):
-        results = asyncio.run(
-            scenario_set(
-                setup,
-                seed_memories=args.seed_memories,
-                per_client=args.requests,
-                limit_s=args.limit_s,
-                health=not args.no_health,
+    runs: list[dict[str, object]] = []
+    for number in range(max(1, args.rounds)):
+        for setup in setups(args):
+            results = asyncio.run(
+                scenario_set(
+                    setup,
+                    seed_memories=args.seed_memories,
+                    per_client=args.requests,
+                    limit_s=args.limit_s,
+                    health=not args.no_health,
+                )
             )
-        )
-        rows.extend(r.summary() for r in results)
-    columns = ["server", "embeddings", "scenario", "workers", "requests", "errors", "rps"]
-    columns += ["p50_ms", "p95_ms", "p99_ms", "cpu_ms_per_request", "peak_rss_mib"]
+            runs.extend({**r.summary(), "round": number + 1} for r in results)
+    rows = medians(runs)
+    columns = ["server", "embeddings", "scenario", "workers", "rounds", "requests", "errors"]
+    columns += ["rps", "p50_ms", "p95_ms", "p99_ms", "cpu_ms_per_request", "peak_rss_mib"]
     columns += ["lost_memories"]
     print(" | ".join(columns))
     for row in rows:
@@ -424,7 +464,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(line)
     print("targets:", ", ".join(f"{k} {v}" for k, v in TARGETS.items()))
     if args.report:
-        args.report.write_text(json.dumps({"rows": rows, "targets": TARGETS}, indent=2))
+        report = {"rows": rows, "runs": runs, "targets": TARGETS}
+        args.report.write_text(json.dumps(report, indent=2))
     return 0
 
 

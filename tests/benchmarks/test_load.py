@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmarks.load import ServerSetup, client_question, parse_args, ratios, setups
+from benchmarks.load import (
+    ServerSetup,
+    client_question,
+    medians,
+    parse_args,
+    ratios,
+    setups,
+)
 
 
 def test_no_two_recalls_ask_the_same_question() -> None:
@@ -45,3 +52,35 @@ def test_ratios_compare_new_with_base_of_the_same_configuration() -> None:
         "recall workers 1 embeddings True: new/base requests/s x1.50, p95 base/new x2.00",
         "recall workers 1 embeddings False: new/base requests/s x1.00, p95 base/new x1.00",
     ]
+
+
+def test_rounds_report_medians_and_cpu_ratios() -> None:
+    def run(server: str, rps: float, cpu: float, errors: int) -> dict[str, object]:
+        return {
+            "server": server,
+            "scenario": "recall",
+            "workers": 1,
+            "embeddings": False,
+            "requests": 100,
+            "errors": errors,
+            "lost_memories": None,
+            "rps": rps,
+            "p50_ms": 10.0,
+            "p95_ms": 20.0,
+            "p99_ms": 30.0,
+            "cpu_ms_per_request": cpu,
+            "peak_rss_mib": 100.0,
+            "seconds": 1.0,
+        }
+
+    runs = [run("base", rps, cpu, 0) for rps, cpu in ((50.0, 10.0), (40.0, 12.0), (60.0, 8.0))]
+    runs += [run("new", rps, cpu, 1) for rps, cpu in ((70.0, 7.0), (80.0, 6.0), (10.0, 9.0))]
+    base, new = medians(runs)
+    assert (base["rounds"], base["rps"], base["cpu_ms_per_request"]) == (3, 50.0, 10.0)
+    assert (new["rps"], new["cpu_ms_per_request"], new["errors"]) == (70.0, 7.0, 3)
+    assert new["requests"] == 300 and new["lost_memories"] is None
+    assert ratios([base, new]) == [
+        "recall workers 1 embeddings False: new/base requests/s x1.40, p95 base/new x1.00, "
+        "CPU per request 7.0 / 10.0 ms (new/base x0.70)"
+    ]
+    assert parse_args(["--rounds", "3"]).rounds == 3
