@@ -154,7 +154,7 @@ class BrainIndex:
                 seq = await self.storage.get_change_seq()
             if self.seq < 0:
                 await self._open(seq)
-            elif seq != self.seq:
+            elif seq > self.seq:  # at or past it: own writes applied since it was read
                 changes = await self.storage.get_changes(self.seq)
                 if changes is None:
                     await self._rebuild()
