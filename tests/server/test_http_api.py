@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from neural_memory import Brain
+from neural_memory.codec import encode_record
 from neural_memory.core import Alert, AlertSeverity, AlertType, Neuron, NeuronType
 from neural_memory.errors import NeuralMemoryError, StorageUnavailableError, ValidationError
 from neural_memory.server import create_app
@@ -383,6 +384,42 @@ async def test_two_clients_share_one_brain(served: Served) -> None:
         await encoder.encode("Dave maintains the monitoring dashboards")
         second = await pipeline.query("Who maintains the monitoring dashboards?")
         assert "Dave" in second.context.splitlines()[0]
+
+
+class _ReadCounting(InMemoryStorage):
+    """Notes every read of a brain record or of a change seq."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: list[str] = []
+
+    async def _get_brain(self, brain_id: str) -> Brain | None:
+        self.reads.append("brain")
+        return await super()._get_brain(brain_id)
+
+    async def _get_change_seq(self, brain_id: str) -> int:
+        self.reads.append("seq")
+        return await super()._get_change_seq(brain_id)
+
+
+async def test_recalls_of_an_unchanged_brain_read_only_its_version(
+    serve: Callable[..., Served],
+) -> None:
+    storage = _ReadCounting()
+    served = serve(storage)
+    async with httpx.AsyncClient(base_url=served.url, timeout=30, headers=admin_headers()) as http:
+        brain_id = await create_brain(http)
+        await remember(http, brain_id, text="Heidi keeps the backup tapes in the basement")
+        query = {"query": "Who keeps the backup tapes?"}
+        assert (await http.post(f"/brains/{brain_id}/recall", json=query)).status_code == 200
+        storage.reads.clear()
+        for _ in range(3):
+            answer = await http.post(f"/brains/{brain_id}/recall", json=query)
+            assert "Heidi" in answer.json()["context"]
+        assert storage.reads == []  # the brain version told both were unchanged
+        renamed = {"brain": encode_record(Brain.create("renamed", brain_id=brain_id))}
+        assert (await http.post("/v1/storage/save_brain", json=renamed)).status_code == 200
+        assert (await http.get(f"/brains/{brain_id}")).json()["name"] == "renamed"
 
 
 SEED_SAMPLE = """
