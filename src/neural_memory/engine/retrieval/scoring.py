@@ -73,12 +73,19 @@ def relative_similarity(similarities: FloatArray, present: npt.NDArray[np.bool_]
 
 
 def top_rows(values: FloatArray, k: int) -> npt.NDArray[np.intp]:
-    """Indices of the ``k`` largest positive values, best first."""
+    """Indices of the ``k`` largest positive values, best first; equal values lowest first.
+
+    Ties are broken by index wherever they fall, at the cut too (``argpartition`` alone
+    keeps an arbitrary few of the values equal to the k-th largest), so the answer does not
+    depend on how numpy partitions.
+    """
     positive = np.flatnonzero(values > 0)
     if positive.size > k:
-        part = np.argpartition(values[positive], -k)[-k:]
-        positive = positive[part]
-    return positive[np.argsort(-values[positive], kind="stable")]
+        kept = values[positive]
+        kth = kept[np.argpartition(kept, -k)[-k]]
+        positive = positive[kept >= kth]  # still ascending: ties keep index order below
+    order = np.argsort(-values[positive], kind="stable")[:k]
+    return positive[order]
 
 
 def fuse(
