@@ -94,6 +94,7 @@ def test_top_rows_break_ties_by_lowest_row_at_the_cut_too() -> None:
         expected = sorted(np.flatnonzero(values > 0).tolist(), key=lambda r: (-values[r], r))
         assert top_rows(values, k).tolist() == expected[:k]
     assert top_rows(np.zeros(3, dtype=np.float32), 2).size == 0
+    assert top_rows(values, 0).size == 0
 
 
 def test_member_bits_tell_which_rows_are_members() -> None:

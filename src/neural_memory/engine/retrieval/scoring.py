@@ -77,15 +77,16 @@ def top_rows(values: FloatArray, k: int) -> npt.NDArray[np.intp]:
 
     Ties are broken by index wherever they fall, at the cut too (``argpartition`` alone
     keeps an arbitrary few of the values equal to the k-th largest), so the answer does not
-    depend on how numpy partitions.
+    depend on how numpy partitions. Only the k-th largest value is searched for (a partition
+    of the values, no index array); the rows at or above it are then taken in index order.
     """
-    positive = np.flatnonzero(values > 0)
-    if positive.size > k:
-        kept = values[positive]
-        kth = kept[np.argpartition(kept, -k)[-k]]
-        positive = positive[kept >= kth]  # still ascending: ties keep index order below
-    order = np.argsort(-values[positive], kind="stable")[:k]
-    return positive[order]
+    size = values.size
+    if k < 1:
+        return np.zeros(0, dtype=np.intp)
+    kth = np.partition(values, size - k)[size - k] if size > k else 0
+    rows = np.flatnonzero(values >= kth) if kth > 0 else np.flatnonzero(values > 0)
+    order = np.argsort(-values[rows], kind="stable")[:k]
+    return rows[order]
 
 
 def fuse(
