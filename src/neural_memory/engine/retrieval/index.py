@@ -412,6 +412,8 @@ class BrainIndex:
         or its terms); otherwise its old row is dropped and it gets a new one. When one id
         comes twice, the last one counts.
         """
+        if not fibers:  # a write-back: no memory rows to build
+            return
         fibers = list({fiber.id: fiber for fiber in fibers}.values())
         rows = fiber_rows_of(fibers)
         documents = _documents(rows)
