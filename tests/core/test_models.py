@@ -154,6 +154,24 @@ def test_fiber_seed_sample() -> None:
     assert fiber.pathway_position("zz") is None
 
 
+def test_fiber_conduct_is_a_checked_copy() -> None:
+    fiber = Fiber.create(["n1", "n2"], content="x", metadata={"k": "v"}, tags={"t"})
+    naive = datetime(2024, 1, 2, 3, 4)  # taken as UTC
+    conducted = fiber.conduct(conducted_at=naive)
+    expected = dataclasses.replace(
+        fiber,
+        conductivity=1.0,
+        last_conducted=naive.replace(tzinfo=UTC),
+        access_count=1,
+    )
+    assert conducted == expected
+    assert fiber.access_count == 0 and fiber.last_conducted is None  # the original is kept
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        conducted.access_count = 5  # type: ignore[misc]
+    with pytest.raises(ValidationError):
+        fiber.conduct(conducted_at="2024-01-02")  # type: ignore[arg-type]
+
+
 def test_fiber_validates_its_pathway_and_anchor() -> None:
     with pytest.raises(ValidationError):
         Fiber.create(neuron_ids={"n1"}, anchor_neuron_id="n9")

@@ -254,3 +254,36 @@ async def test_a_pass_refused_on_an_unmoved_brain_raises_at_once(storage: Storag
         await handle.write_planned(wrong_plan)
     assert plans == ["planned"]
     assert await storage.get_neuron(tea.id) == tea
+
+
+async def test_own_conducts_reach_the_index_as_storage_has_them(tmp_path: Path) -> None:
+    storage, brain = await _brain(tmp_path)
+    try:
+        encoder = MemoryEncoder(storage, brain.config)
+        texts = ["Carol leads the mobile team", "Dan fixed the login crash"]
+        await encoder.encode_many([MemoryInput(text=t, timestamp=T0) for t in texts])
+        await storage.close()
+        storage = SQLiteStorage(tmp_path / "brain.db")  # a new process: nothing loaded
+        await storage.initialize()
+        storage.set_brain(brain.id)
+        handle = BrainHandle.of(storage)
+        index = await handle.synced_index()
+        carol, dan = (index.fiber_rows[f.id] for f in await storage.find_fibers())
+        await index.load_fibers([carol])  # dan stays unloaded
+        ids = (index.fibers[carol].id, index.fibers[carol].id)  # two recalls, one write
+        seq = await handle.write(WriteBatch(fiber_conducts=ids, deltas_at=T0))
+        assert index.seq == seq  # applied in place, nothing left to read back
+        stored = await storage.get_fiber(ids[0])
+        assert stored is not None and stored.access_count == 2
+        assert index.fibers[carol].loaded == stored
+        assert index.conductivity()[carol] == np.float32(stored.conductivity)
+
+        dan_id = index.fibers[dan].id
+        seq = await handle.write(WriteBatch(fiber_conducts=(dan_id,), deltas_at=T0))
+        assert index.seq < seq  # not loaded: the next sync reads it back
+        await index.sync()
+        assert index.seq == seq
+        await index.load_fibers([dan])
+        assert index.fibers[dan].loaded == await storage.get_fiber(dan_id)
+    finally:
+        await storage.close()

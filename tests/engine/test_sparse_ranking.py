@@ -17,7 +17,7 @@ from neural_memory.engine.retrieval.candidates import RowScores, member_bits, me
 from neural_memory.engine.retrieval.index import BrainIndex
 from neural_memory.engine.retrieval.lexical import LexicalIndex, merge_rows, sorted_union
 from neural_memory.engine.retrieval.ranking import QuerySignals, rank
-from neural_memory.engine.retrieval.scoring import FusionWeights
+from neural_memory.engine.retrieval.scoring import FusionWeights, top_rows
 from tests.backends import BACKENDS
 
 START = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
@@ -85,6 +85,16 @@ def test_row_scores_read_zero_for_rows_they_do_not_hold() -> None:
     assert scores.at(wanted).tolist() == [0.0, 0.5, 0.0, 0.25, 0.0]
     empty = RowScores(np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32))
     assert empty.at(wanted).tolist() == [0.0] * 5
+
+
+def test_top_rows_break_ties_by_lowest_row_at_the_cut_too() -> None:
+    rng = np.random.default_rng(3)
+    values = rng.choice(np.array([0.0, 0.25, 0.5, 1.0], dtype=np.float32), size=5000)
+    for k in (1, 7, 200, 5000):
+        expected = sorted(np.flatnonzero(values > 0).tolist(), key=lambda r: (-values[r], r))
+        assert top_rows(values, k).tolist() == expected[:k]
+    assert top_rows(np.zeros(3, dtype=np.float32), 2).size == 0
+    assert top_rows(values, 0).size == 0
 
 
 def test_member_bits_tell_which_rows_are_members() -> None:

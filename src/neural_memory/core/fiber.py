@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from neural_memory.core._validation import (
+    assembler,
     empty_mapping,
     freeze_mapping,
     freeze_strings,
@@ -158,11 +159,23 @@ class Fiber:
         With ``reinforce`` the conductivity grows by ``CONDUCT_REINFORCEMENT`` (capped at 1).
         """
         gain = CONDUCT_REINFORCEMENT if reinforce else 0.0
-        return replace(
-            self,
+        at = optional_utc(conducted_at, "conducted_at") if conducted_at else utcnow()
+        return _assemble(  # only the changed fields need a check: the rest were checked
+            id=self.id,
+            neuron_ids=self.neuron_ids,
+            synapse_ids=self.synapse_ids,
+            anchor_neuron_id=self.anchor_neuron_id,
+            pathway=self.pathway,
+            content=self.content,
             conductivity=min(1.0, self.conductivity + gain),
-            last_conducted=as_utc(conducted_at) if conducted_at else utcnow(),
+            salience=self.salience,
+            last_conducted=at,
             access_count=self.access_count + 1,
+            tags=self.tags,
+            metadata=self.metadata,
+            occurred_at=self.occurred_at,
+            created_at=self.created_at,
+            superseded_by=self.superseded_by,
         )
 
     def with_salience(self, salience: float) -> Fiber:
@@ -186,3 +199,6 @@ class Fiber:
     def last_used(self) -> datetime:
         """When the memory was last used: last conducted, else stored."""
         return self.last_conducted or self.created_at
+
+
+_assemble = assembler(Fiber)

@@ -16,7 +16,7 @@ any process, follows the same predecessor.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -205,9 +205,7 @@ class BrainHandle:
         """Apply ``batch`` to the brain in one transaction, then to every index; the new seq."""
         seq = await self._storage.write(batch)
         for index in self._indexes.values():
-            seen = _as_index_sees(batch, index)
-            if seen is not None:
-                index.apply_own_write(seen, seq)
+            index.apply_own_write(batch, seq)
         return seq
 
     async def write_planned(
@@ -248,25 +246,3 @@ class BrainHandle:
     async def thread_tail(self, conversation: str | None = None) -> ThreadTail | None:
         """The last memory stored in ``conversation`` (None: the default thread), or None."""
         return ThreadTail.from_json(await self._storage.get_meta(thread_key(conversation)))
-
-
-def _as_index_sees(batch: WriteBatch, index: BrainIndex) -> WriteBatch | None:
-    """``batch`` with its fiber conducts as updates of the fibers ``index`` holds.
-
-    The index keeps each memory's conductivity, which a conduct moves; neuron accesses
-    change nothing it keeps. None when a conducted fiber is not loaded in the index: its
-    next sync reads the change back from storage instead.
-    """
-    if not batch.fiber_conducts:
-        return batch
-    conducted: dict[str, Fiber] = {}
-    for fiber_id in batch.fiber_conducts:
-        fiber = conducted.get(fiber_id)
-        if fiber is None:
-            row = index.fiber_rows.get(fiber_id)
-            fiber = index.fibers[row].loaded if row is not None else None
-        if fiber is None:
-            return None
-        conducted[fiber_id] = fiber.conduct(conducted_at=batch.deltas_at)
-    updates = (*conducted.values(), *batch.update_fibers)  # the batch's own version last
-    return replace(batch, fiber_conducts=(), update_fibers=updates)

@@ -241,10 +241,12 @@ class BrainIndex:
         ``seq`` is what ``write`` returned. A batch logs one change per entity it touches,
         so when ``seq`` is exactly that many past the index's own seq, no other writer came
         in between, and the batch can be applied here instead of read back. Otherwise this
-        does nothing and the next ``sync`` reads the changes from storage as usual.
+        does nothing and the next ``sync`` reads the changes from storage as usual; so too
+        when the batch conducts a memory the index has not loaded (its conductivity and
+        count are read back rather than guessed from the float32 column).
         """
         count = sum(len(ids) for ids in batch.changed_ids())
-        if self.seq < 0 or seq - count != self.seq:
+        if self.seq < 0 or seq - count != self.seq or not self._holds(batch.fiber_conducts):
             return
         for neuron in (*batch.ensure_neurons, *batch.insert_neurons, *batch.update_neurons):
             self._put_neuron(neuron.id, neuron.type)
@@ -258,6 +260,7 @@ class BrainIndex:
             self._put_synapses([*new, *replaced])
         else:  # nothing to drop first: the common case of a bulk ingest
             self._add_links(_link_rows(new))
+        self._conduct(batch.fiber_conducts, batch)
         self._put_fibers([*batch.insert_fibers, *batch.update_fibers])
         if self.embedder is not None:
             name = self.embedder.name
@@ -266,6 +269,23 @@ class BrainIndex:
             self.seq = seq - count  # deletions cascade in storage: let sync read them back
             return
         self.seq = seq
+
+    def _holds(self, fiber_ids: Iterable[str]) -> bool:
+        """Whether every one of ``fiber_ids`` is a memory loaded in the index."""
+        rows = [self.fiber_rows.get(fiber_id) for fiber_id in fiber_ids]
+        return all(row is not None and self.fibers[row].loaded is not None for row in rows)
+
+    def _conduct(self, fiber_ids: Sequence[str], batch: WriteBatch) -> None:
+        """Conduct the loaded memories ``fiber_ids`` at ``batch.deltas_at``, in place.
+
+        What storage does to them (``WriteBatch.fiber_conducts``), once per mention: only
+        their conductivity column and the kept memory move (not their context line).
+        """
+        for fiber_id in fiber_ids:
+            row = self.fiber_rows[fiber_id]
+            record = self.fibers[row]
+            record.loaded = fiber = record.fiber.conduct(conducted_at=batch.deltas_at)
+            self._columns.conductivity[row] = fiber.conductivity
 
     async def _replay(self, changes: list[ChangeRecord]) -> None:
         ids: defaultdict[ChangeKind, dict[str, None]] = defaultdict(dict)
@@ -397,6 +417,8 @@ class BrainIndex:
         or its terms); otherwise its old row is dropped and it gets a new one. When one id
         comes twice, the last one counts.
         """
+        if not fibers:  # a write-back: no memory rows to build
+            return
         fibers = list({fiber.id: fiber for fiber in fibers}.values())
         rows = fiber_rows_of(fibers)
         documents = _documents(rows)

@@ -282,9 +282,7 @@ class ReflexPipeline:
             weights=self._weights,
             min_relative_score=self._min_relative_score,
         )
-        chosen = await _drop_expired(handle, index, ranking.candidates, max_fibers, now)
-        await index.load_fibers(c.row for c in chosen)
-        chosen = [c for c in chosen if index.fibers[c.row].loaded is not None]
+        chosen = await _unexpired(handle, index, ranking.candidates, max_fibers, now)
         return handle, index, ranking, chosen
 
     async def _signals(
@@ -370,21 +368,29 @@ class ReflexPipeline:
         )
 
 
-async def _drop_expired(
+async def _unexpired(
     handle: BrainHandle,
     index: BrainIndex,
     candidates: Sequence[Candidate],
     limit: int,
     now: datetime,
 ) -> list[Candidate]:
+    """The best ``limit`` candidates whose memory has not expired, loaded in the index.
+
+    The expiry of the first ``limit * 3`` and the memories of the first ``limit`` are read
+    in one wait (both go to storage at once); a memory further down is read only when one
+    above it expired. A memory deleted from storage meanwhile is left out.
+    """
     window = candidates[: limit * 3]
-    typed = await handle.storage.get_typed_memories_for_fibers(
-        index.fibers[c.row].id for c in window
+    typed, _ = await asyncio.gather(
+        handle.storage.get_typed_memories_for_fibers(index.fibers[c.row].id for c in window),
+        index.load_fibers(c.row for c in window[:limit]),
     )
     fresh = [
         c for c in window if not (m := typed.get(index.fibers[c.row].id)) or not m.is_expired(now)
-    ]
-    return fresh[:limit]
+    ][:limit]
+    await index.load_fibers(c.row for c in fresh)  # nothing left to read unless one expired
+    return [c for c in fresh if index.fibers[c.row].loaded is not None]
 
 
 def _scored(fiber: Fiber, candidate: Candidate, why: Explanation | None = None) -> ScoredFiber:

@@ -120,9 +120,9 @@ def rank(
     speaker_match = _speaker_match(index, entities, rows)
     fused = fuse(
         lexical=lexical_rows,
-        semantic=_gather(semantic, rows),
+        semantic=None if semantic is None else semantic[rows],
         activation=activation,
-        time_match=_time_match(index, signals.time_spans, rows),
+        time_match=_time_match(index, signals.time_spans, rows) if signals.time_spans else None,
         entity_match=entity_match,
         speaker_match=speaker_match,
         conductivity=index.conductivity()[rows],

@@ -73,20 +73,28 @@ def relative_similarity(similarities: FloatArray, present: npt.NDArray[np.bool_]
 
 
 def top_rows(values: FloatArray, k: int) -> npt.NDArray[np.intp]:
-    """Indices of the ``k`` largest positive values, best first."""
-    positive = np.flatnonzero(values > 0)
-    if positive.size > k:
-        part = np.argpartition(values[positive], -k)[-k:]
-        positive = positive[part]
-    return positive[np.argsort(-values[positive], kind="stable")]
+    """Indices of the ``k`` largest positive values, best first; equal values lowest first.
+
+    Ties are broken by index wherever they fall, at the cut too (``argpartition`` alone
+    keeps an arbitrary few of the values equal to the k-th largest), so the answer does not
+    depend on how numpy partitions. Only the k-th largest value is searched for (a partition
+    of the values, no index array); the rows at or above it are then taken in index order.
+    """
+    size = values.size
+    if k < 1:
+        return np.zeros(0, dtype=np.intp)
+    kth = np.partition(values, size - k)[size - k] if size > k else 0
+    rows = np.flatnonzero(values >= kth) if kth > 0 else np.flatnonzero(values > 0)
+    order = np.argsort(-values[rows], kind="stable")[:k]
+    return rows[order]
 
 
 def fuse(
     *,
     lexical: FloatArray,
-    semantic: FloatArray,
+    semantic: FloatArray | None,
     activation: FloatArray,
-    time_match: FloatArray,
+    time_match: FloatArray | None,
     entity_match: FloatArray,
     speaker_match: FloatArray,
     conductivity: FloatArray,
@@ -98,13 +106,20 @@ def fuse(
     Every argument holds one value per row, for the same rows (all of a brain's, or some
     of them): ``activation`` is the raw spreading activation, scaled here by its maximum
     (so ``rows`` must hold every activated fiber); the other signals are already 0-1.
+    ``semantic`` and ``time_match`` may be None (no query vector, no time asked about):
+    every row 0, and the passes that would add those zeros are skipped (adding 0 changes
+    no float, so the scores are the same).
     """
     act = normalise(activation) ** weights.activation_gamma
-    score = weights.lexical * lexical + weights.activation * act + weights.semantic * semantic
+    score = weights.lexical * lexical + weights.activation * act
+    if semantic is not None:
+        score = score + weights.semantic * semantic
     relevant = score > 0
-    context = (
-        weights.time * time_match + weights.entity * entity_match + weights.speaker * speaker_match
-    )
+    if time_match is None:
+        context = weights.entity * entity_match + weights.speaker * speaker_match
+    else:  # summed in this order, as always
+        timed = weights.time * time_match + weights.entity * entity_match
+        context = timed + weights.speaker * speaker_match
     score = score + context * relevant
     score *= 1.0 - weights.conductivity + weights.conductivity * conductivity
     score[superseded] *= weights.superseded_penalty
