@@ -7,7 +7,8 @@ cost one more round trip on release), this process's CPU milliseconds and the wa
 p50 / p95. The brain is the one ``python -m benchmarks.scale --workdir DIR --keep`` kept
 for ``--size`` (schema ``scale_<size>``) when ``--workdir`` is given, else a fresh one of
 ``--size`` memories in a throwaway schema. Run it with ``PYTHONPATH`` on a baseline tree
-for the figures beside it. Without ``--dsn`` a throwaway PostgreSQL cluster is started (``tests/postgres_server.py``).
+for the figures beside it. Without ``--dsn`` a throwaway PostgreSQL cluster is started
+(``tests/postgres_server.py``).
 """
 
 from __future__ import annotations
