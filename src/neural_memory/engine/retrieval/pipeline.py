@@ -282,7 +282,14 @@ class ReflexPipeline:
             weights=self._weights,
             min_relative_score=self._min_relative_score,
         )
-        chosen = await _drop_expired(handle, index, ranking.candidates, max_fibers, now)
+        # The best rows' memories load while their typed records are checked: on a server
+        # database the two reads overlap. A row dropped as expired was loaded for nothing;
+        # one that moved up in its place is loaded after.
+        head = [c.row for c in ranking.candidates[:max_fibers]]
+        chosen, _ = await asyncio.gather(
+            _drop_expired(handle, index, ranking.candidates, max_fibers, now),
+            index.load_fibers(head),
+        )
         await index.load_fibers(c.row for c in chosen)
         chosen = [c for c in chosen if index.fibers[c.row].loaded is not None]
         return handle, index, ranking, chosen
