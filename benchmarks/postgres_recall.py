@@ -1,14 +1,14 @@
 """Statements and CPU per recall on PostgreSQL: ``python -m benchmarks.postgres_recall``.
 
 Runs ``--queries`` generated recalls (``benchmarks.speed_data``, embeddings off) on a brain in
-PostgreSQL and prints, per recall, the SQL statements the storage sent (each a round trip,
-by kind), its pool checkouts (before asyncpg's reset query was turned off, each checkout
-cost one more round trip on release), this process's CPU milliseconds and the wall
-p50 / p95. The brain is the one ``python -m benchmarks.scale --workdir DIR --keep`` kept
-for ``--size`` (schema ``scale_<size>``) when ``--workdir`` is given, else a fresh one of
-``--size`` memories in a throwaway schema. Run it with ``PYTHONPATH`` on a baseline tree
-for the figures beside it. Without ``--dsn`` a throwaway PostgreSQL cluster is started
-(``tests/postgres_server.py``).
+PostgreSQL and prints, per recall, the SQL statements the storage sent (each a round trip;
+by kind, with each kind's median round trip), its pool checkouts (before asyncpg's reset
+query was turned off, each checkout cost one more round trip on release), this process's
+CPU milliseconds and the wall p50 / p95. The brain is the one ``python -m benchmarks.scale
+--workdir DIR --keep`` kept for ``--size`` (schema ``scale_<size>``) when ``--workdir`` is
+given, else a fresh one of ``--size`` memories in a throwaway schema. Run it with
+``PYTHONPATH`` on a baseline tree for the figures beside it. Without ``--dsn`` a throwaway
+PostgreSQL cluster is started (``tests/postgres_server.py``).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ class CountingStorage(PostgresStorage):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.statements: collections.Counter[str] = collections.Counter()
+        self.elapsed: dict[str, list[float]] = collections.defaultdict(list)
         self.checkouts = 0
 
     @asynccontextmanager
@@ -52,7 +53,9 @@ class CountingStorage(PostgresStorage):
                 conn.remove_query_logger(self._log)
 
     def _log(self, record: Any) -> None:
-        self.statements[_WORDS.sub(" ", record.query).strip()[:70]] += 1
+        kind = _WORDS.sub(" ", record.query).strip()[:70]
+        self.statements[kind] += 1
+        self.elapsed[kind].append(record.elapsed)
 
 
 async def measure(storage: CountingStorage, brain_id: str, count: int) -> dict[str, Any]:
@@ -63,6 +66,7 @@ async def measure(storage: CountingStorage, brain_id: str, count: int) -> dict[s
     await pipeline.query("What happened last week?", reference_time=REFERENCE_TIME)
     await asyncio.sleep(0.5)  # the warm-up's write-back
     storage.statements.clear()
+    storage.elapsed.clear()
     storage.checkouts = 0
     wall = []
     cpu_started = time.process_time()
@@ -75,7 +79,10 @@ async def measure(storage: CountingStorage, brain_id: str, count: int) -> dict[s
     return {
         "statements": sum(storage.statements.values()) / count,
         "checkouts": storage.checkouts / count,
-        "kinds": {k: v / count for k, v in storage.statements.most_common()},
+        "kinds": {
+            k: (v / count, statistics.median(storage.elapsed[k]) * 1e3)
+            for k, v in storage.statements.most_common()
+        },
         "cpu_ms": cpu * 1e3 / count,
         "p50_ms": statistics.median(wall) * 1e3,
         "p95_ms": percentile(wall, 0.95) * 1e3,
@@ -107,8 +114,9 @@ def report(result: dict[str, Any]) -> None:
         f"checkouts, {result['cpu_ms']:.1f} ms CPU "
         f"(this process); wall p50 {result['p50_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms"
     )
-    for kind, times in result["kinds"].items():
-        print(f"  {times:5.2f}  {kind}")
+    print("  per recall, median ms (round trip as the client saw it), statement:")
+    for kind, (times, median_ms) in result["kinds"].items():
+        print(f"  {times:5.2f}  {median_ms:6.2f}  {kind}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
