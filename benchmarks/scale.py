@@ -151,9 +151,9 @@ async def fill(
         return kept
     memories = make_memories(size, seed=7)
     if kept is None:
-        brain = Brain.create(f"scale-{size}")
-        await storage.save_brain(brain)
-        kept = Kept(brain.id, 0, SCHEMA_VERSION)
+        new = Brain.create(f"scale-{size}")
+        await storage.save_brain(new)
+        kept = Kept(new.id, 0, SCHEMA_VERSION)
     storage.set_brain(kept.brain_id)
     brain = await storage.get_brain(kept.brain_id)
     assert brain is not None
@@ -326,9 +326,10 @@ def one_row(args: argparse.Namespace, dsn: str | None, backend: str, size: int) 
     """Measure one backend at one size: on a kept brain, a kept new one, or a throwaway one."""
     workdir: Path | None = args.workdir
     note = workdir / f"{backend}-{size}.json" if workdir is not None and args.keep else None
+    if workdir is not None:
+        workdir.mkdir(parents=True, exist_ok=True)
     if backend == "sqlite":
         if workdir is not None:
-            workdir.mkdir(parents=True, exist_ok=True)
             store = Store("sqlite", str(workdir / f"scale-{size}.db"))
             try:
                 run = measure(store, size, args.batch, args.queries, note, not args.as_is)
@@ -409,12 +410,18 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def run_all(args: argparse.Namespace, dsn: str | None) -> None:
-    """The growth table, then the two-server run."""
+    """The growth table, then the two-server run (on a copy of the largest kept PG brain)."""
     growth(args, dsn)
     if args.lag_samples > 0 and dsn is not None:
-        from benchmarks.scale_lag import two_servers
+        from benchmarks.scale_lag import KeptBrain, two_servers
 
-        print(two_servers(dsn, args.lag_samples), flush=True)
+        kept = None
+        if args.keep and "postgres" in args.backends:
+            size = max(args.sizes)
+            note = Kept.load(args.workdir / f"postgres-{size}.json")
+            if note is not None:
+                kept = KeptBrain(f"scale_{size}", note.brain_id, note.encoded)
+        print(two_servers(dsn, args.lag_samples, kept), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 """Two ``neural-memory-server`` processes on one PostgreSQL: the catch-up lag.
 
-Part of ``python -m benchmarks.scale`` (see there). A fresh database gets a brain of 1,000
-memories; two server processes serve it. Each sample stores a memory through
-the first server and then recalls it through the second until it comes back; the lag is the
-time from the write's response to that recall's response. Baseline in the same run: a recall
-through the second server of a memory it has long known.
+Part of ``python -m benchmarks.scale`` (see there). The servers (embeddings off) serve a
+throwaway database: a copy of the kept PostgreSQL brain of the largest size when the run kept
+one (``--workdir DIR --keep``), else a fresh brain of 1,000 memories. Each sample stores a
+memory through the first server and then recalls it through the second until it comes back;
+the lag is the time from the write's response to that recall's response. Baseline in the same
+run: a recall through the second server of a memory it has long known.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -23,35 +25,77 @@ from tests.server.server_process import running_server
 from benchmarks.scale import fill, percentile, run_sql
 from neural_memory.storage import PostgresStorage
 
-__all__ = ["two_servers"]
+__all__ = ["KeptBrain", "two_servers"]
 
 _PREFILL = 1_000
 
 
-def two_servers(dsn: str, samples: int) -> str:
-    """Run the two-server measurement on a new database of ``dsn``'s server; a report line."""
+@dataclass(frozen=True, slots=True)
+class KeptBrain:
+    """A brain the growth table kept in PostgreSQL: its schema, id and size."""
+
+    schema: str
+    brain_id: str
+    size: int
+
+
+def two_servers(
+    dsn: str, samples: int, kept: KeptBrain | None = None, prefill: int = _PREFILL
+) -> str:
+    """Run the two-server measurement on a new database of ``dsn``'s server; a report line.
+
+    With ``kept``, the new database is a copy of ``dsn``'s database whose ``public`` schema
+    is the kept brain's schema (the servers serve ``public``); else it gets a fresh brain of
+    ``prefill`` memories.
+    ``dsn``'s database must have no other connection while it is copied (this one's own
+    does not count).
+    """
     database = f"lag_{uuid.uuid4().hex[:8]}"
-    asyncio.run(run_sql(dsn, f'CREATE DATABASE "{database}"'))
     url = dsn.rsplit("/", 1)[0] + f"/{database}"
+    source = dsn.rsplit("/", 1)[1].split("?", 1)[0]
+    template = f' TEMPLATE "{source}"' if kept is not None else ""
+    asyncio.run(run_sql(dsn, f'CREATE DATABASE "{database}"{template}'))
     try:
-        brain_id = asyncio.run(_prefill(url))
-        with tempfile.TemporaryDirectory() as home:
-            env = {"NEURAL_MEMORY_DB": url, "NEURAL_MEMORY_API_KEY": ADMIN_KEY, "HOME": home}
-            unused = Path(home) / "unused.db"
-            with (
-                running_server(unused, env=env) as first,
-                running_server(unused, env=env) as second,
-            ):
-                lags, baseline, first_try = asyncio.run(
-                    _measure(first.url, second.url, brain_id, samples)
-                )
+        if kept is None:
+            brain_id, size = asyncio.run(_prefill(url, prefill)), prefill
+        else:
+            asyncio.run(run_sql(url, _serve_schema(kept.schema)))
+            brain_id, size = kept.brain_id, kept.size
+        lags, baseline, first_try = _serve_and_measure(url, brain_id, samples)
     finally:
         asyncio.run(run_sql(dsn, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    origin = "a copy of the kept brain" if kept is not None else "a fresh brain"
     return (
-        f"two servers on one PostgreSQL ({_PREFILL:,} memories, {samples} samples): "
+        f"two servers on one PostgreSQL ({origin} of {size:,} memories, {samples} samples): "
         f"lag {_spread(lags)}; found by the first recall after the write in {first_try} of "
         f"{samples}; baseline recall through the reader {_spread(baseline)}"
     )
+
+
+def _serve_schema(schema: str) -> str:
+    """SQL making ``schema`` the copy's ``public`` (where the servers look for their tables).
+
+    The old ``public`` is renamed, not dropped: an extension such as pgvector may live there.
+    """
+    return (
+        f'ALTER SCHEMA public RENAME TO "old_{uuid.uuid4().hex[:8]}"; '
+        f'ALTER SCHEMA "{schema}" RENAME TO public'
+    )
+
+
+def _serve_and_measure(
+    url: str, brain_id: str, samples: int
+) -> tuple[list[float], list[float], int]:
+    """Start two servers on ``url`` (embeddings off) and measure ``samples`` lags."""
+    with tempfile.TemporaryDirectory() as home:
+        env = {"NEURAL_MEMORY_DB": url, "NEURAL_MEMORY_API_KEY": ADMIN_KEY, "HOME": home}
+        unused = Path(home) / "unused.db"
+        args = ["--no-embeddings"]
+        with (
+            running_server(unused, args, env=env) as first,
+            running_server(unused, args, env=env) as second,
+        ):
+            return asyncio.run(_measure(first.url, second.url, brain_id, samples))
 
 
 def _spread(seconds: list[float]) -> str:
@@ -59,10 +103,10 @@ def _spread(seconds: list[float]) -> str:
     return f"p50 {median:.1f} ms, p95 {p95:.1f} ms, max {max(seconds) * 1e3:.1f} ms"
 
 
-async def _prefill(url: str) -> str:
+async def _prefill(url: str, size: int) -> str:
     async with PostgresStorage(url) as storage:
-        brain_id, _ = await fill(storage, _PREFILL, _PREFILL)
-    return brain_id
+        kept = await fill(storage, size, size, None)
+    return kept.brain_id
 
 
 async def _measure(
@@ -70,12 +114,15 @@ async def _measure(
 ) -> tuple[list[float], list[float], int]:
     headers = admin_headers()
     async with (
-        httpx.AsyncClient(base_url=writer_url, timeout=60, headers=headers) as writer,
-        httpx.AsyncClient(base_url=reader_url, timeout=60, headers=headers) as reader,
+        httpx.AsyncClient(base_url=writer_url, timeout=120, headers=headers) as writer,
+        httpx.AsyncClient(base_url=reader_url, timeout=120, headers=headers) as reader,
     ):
         recall = f"/brains/{brain_id}/recall"
-        await reader.post(recall, json={"query": "What happened last week?"})  # build its index
-        lags, baseline, first_try = [], [], 0
+        warm = await reader.post(recall, json={"query": "What happened last week?"})
+        warm.raise_for_status()  # the reader has built its index
+        lags: list[float] = []
+        baseline: list[float] = []
+        first_try = 0
         for sample in range(samples):
             marker = f"probe{uuid.uuid4().hex[:10]}"
             stored = await writer.post(

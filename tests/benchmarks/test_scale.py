@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from pathlib import Path
 
-from benchmarks.scale import Kept, Store, fill, measure, percentile, run_sql, table_line
+import pytest
+from benchmarks.scale import Kept, Store, fill, main, measure, percentile, run_sql, table_line
+from benchmarks.scale_lag import two_servers
 
 from tests.postgres_server import PostgresServer
 
@@ -56,3 +59,24 @@ async def test_a_kept_brain_is_resumed_where_its_note_stops_then_reused(tmp_path
     assert stats.fiber_count <= 90  # the last batch again: merged, not stored twice
     row = await measure(store, 90, 30, 2, note)
     assert row.reused and row.size == 90 and "(kept)" in table_line(row)
+
+
+def test_the_command_measures_then_lags_two_servers_on_a_copy_of_the_kept_brain(
+    postgres_server: PostgresServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = asyncio.run(postgres_server.create_database())
+    dsn = postgres_server.url(database, driver="postgresql")
+    words = ["--sizes", "40", "--backends", "postgres", "--queries", "2", "--lag-samples", "2"]
+    main([*words, "--dsn", dsn, "--workdir", str(tmp_path), "--keep"])
+    out = capsys.readouterr().out
+    assert "| postgres | 40 |" in out
+    assert "two servers on one PostgreSQL (a copy of the kept brain of 40 memories" in out
+    assert "found by the first recall after the write in 2 of 2" in out  # within 100 ms
+    assert Kept.load(tmp_path / "postgres-40.json") is not None  # the kept brain stays
+
+
+def test_two_servers_lag_on_a_fresh_brain(postgres_server: PostgresServer) -> None:
+    database = asyncio.run(postgres_server.create_database())
+    line = two_servers(postgres_server.url(database, driver="postgresql"), 1, prefill=30)
+    assert line.startswith("two servers on one PostgreSQL (a fresh brain of 30 memories")
+    assert "lag p50" in line and "baseline recall through the reader p50" in line

@@ -94,6 +94,25 @@ async def test_trimmed_log_reports_none(storage: Storage, monkeypatch: pytest.Mo
     ]
 
 
+async def test_every_write_keeps_the_last_limit_entries(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small batches and recall write-backs (deltas only) each trim what they push out.
+    limit = 5
+    monkeypatch.setattr(memory_module, "CHANGE_LOG_LIMIT", limit)
+    a, b = neuron("a"), neuron("b")
+    await storage.write(WriteBatch(insert_neurons=(a, b)))
+    for minute in range(4):
+        await storage.write(WriteBatch(neuron_accesses=((a.id, 0.1), (b.id, 0.1))))
+        await storage.write(WriteBatch(ensure_neurons=(neuron(f"c{minute}"),)))
+        seq = await storage.get_change_seq()
+        assert await storage.get_changes(seq - limit - 1) is None
+        kept = await storage.get_changes(seq - limit)
+        assert kept is not None
+        assert [change.seq for change in kept] == list(range(seq - limit + 1, seq + 1))
+    assert seq == 2 + 4 * 3
+
+
 # -- statistics ----------------------------------------------------------------------------
 
 

@@ -318,6 +318,25 @@ async def test_numbers_beyond_bigint_are_validation_errors(dsn: str, schema: str
         await storage.close()
 
 
+async def test_a_failed_write_leaves_its_pooled_connection_clean(dsn: str, schema: str) -> None:
+    # One connection, released without asyncpg's reset query: the failed batch's transaction
+    # must still be rolled back before the next borrower writes on it.
+    storage = PostgresStorage(dsn, schema=schema, max_connections=1)
+    await storage.initialize()
+    try:
+        brain = Brain.create("b")
+        await storage.save_brain(brain)
+        storage.set_brain(brain.id)
+        failing = WriteBatch(insert_neurons=(neuron("a"), replace(neuron("b"), access_count=2**70)))
+        with pytest.raises(ValidationError):
+            await storage.write(failing)
+        assert await storage.write(WriteBatch(insert_neurons=(neuron("c"),))) == 1
+        stored = await _query(dsn, schema, "SELECT string_agg(id, ',') FROM neurons")
+        assert stored == neuron("c").id  # nothing of the failed batch
+    finally:
+        await storage.close()
+
+
 # -- several writers -----------------------------------------------------------------------
 
 

@@ -9,6 +9,9 @@ in turn up to float rounding as long as no delta is negative (:func:`adds_up`).
 The statement takes the brain row's lock first (every update joins the seq update's
 result), so it serialises with the brain's other writers in the same order as
 ``_postgres_write.write_batch`` does, and its change-log seqs become visible in commit order.
+It deletes only the change-log entries its own entries push out of the window (every writer
+does, so none older remain): an open-ended ``seq <= cutoff`` walked the index over every
+entry deleted before and not yet vacuumed, 7-12 ms a statement on a filled brain.
 """
 
 from __future__ import annotations
@@ -67,7 +70,8 @@ WITH q AS (
     SELECT q.num, q.seq - $2 + u.o, u.k, u.e
     FROM q, unnest($9::text[], $10::text[]) WITH ORDINALITY AS u(k, e, o)
 ), t AS (
-    DELETE FROM changes AS c USING q WHERE c.brain = q.num AND c.seq <= q.seq - $11
+    DELETE FROM changes AS c USING q
+    WHERE c.brain = q.num AND c.seq > q.seq - $2 - $11 AND c.seq <= q.seq - $11
 )
 SELECT seq FROM q
 """

@@ -506,6 +506,8 @@ async def _log_changes(
     else:
         await conn.execute(_LOG, brain, list(range(first, seq + 1)), *bulk_args(entries))
     if seq > limit:
-        sql = "DELETE FROM changes WHERE brain = $1 AND seq <= $2"
-        await conn.execute(sql, brain, seq - limit)
+        # Only the entries these push out of the window (see _postgres_deltas): each writer
+        # trims its own share, so no older one is left, and the dead ones are not walked.
+        sql = "DELETE FROM changes WHERE brain = $1 AND seq > $2 AND seq <= $3"
+        await conn.execute(sql, brain, first - 1 - limit, seq - limit)
     return seq

@@ -216,6 +216,7 @@ class PostgresStorage(Storage):
                 max_size=self._max,
                 timeout=self._timeout,
                 server_settings={"search_path": search_path},
+                reset=_keep_session,
             )
         except (TimeoutError, OSError, ValueError, asyncpg.PostgresError) as exc:
             raise StorageUnavailableError(
@@ -571,6 +572,16 @@ class PostgresStorage(Storage):
         if row[8] is None:
             return BrainStats()
         return rows.STATS.record(row)
+
+
+async def _keep_session(conn: Connection) -> None:
+    """Release a connection to the pool as it is (the pool's ``reset``).
+
+    asyncpg's default reset runs ``RESET ALL``, ``UNLISTEN *``, ``CLOSE ALL`` and
+    ``pg_advisory_unlock_all()``: a round trip per checkout, undoing session state this class
+    never leaves (its settings are the pool's connection settings, its advisory locks are
+    transaction-scoped, it listens to nothing). An open transaction is still rolled back.
+    """
 
 
 def redact_dsn(dsn: str, password: str | None = None) -> str:
