@@ -205,3 +205,42 @@ def test_change_records_travel_as_triples() -> None:
     for bad in ([1, "neuron"], [-1, "neuron", "n"], [1, "cat", "n"], [1, ["x"], "n"]):
         with pytest.raises(SnapshotFormatError):
             decode_change(bad)
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=lambda r: type(r).__name__)
+def test_a_list_of_records_reads_as_each_record_does(record: Any) -> None:
+    # Lists are read column by column; the records must be those read one by one, with
+    # optional fields present in some items and null in others.
+    kind = type(record)
+    body = good(kind)
+    emptied = {k: None for k, v in body.items() if v is not None and k in TIME_FIELDS[kind]}
+    emptied.update({k: None for k in ("superseded_by", "project_id") if k in body})
+    items = [body, {**body, **emptied}, as_json({**body, **{"id": "other"}})]
+    items = [item for item in items if _decodes(kind, item)]
+    assert decode_records(kind, items, "items") == [
+        decode_record(kind, item, f"items[{i}]") for i, item in enumerate(items)
+    ]
+
+
+def _decodes(kind: type, item: dict[str, Any]) -> bool:
+    try:
+        decode_record(kind, item, "x")
+    except SnapshotFormatError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_a_bad_record_in_a_list_is_named_by_its_index(case: str) -> None:
+    kind, value, needle = BAD[case]
+    items = [good(kind), good(kind), value] if isinstance(value, dict) else [good(kind), value]
+    with pytest.raises(SnapshotFormatError) as raised:
+        decode_records(kind, items, "items")
+    assert str(raised.value).startswith(f"items[{len(items) - 1}]")
+    assert needle.replace("x", f"items[{len(items) - 1}]", 1) in str(raised.value)
+
+
+def test_integral_numbers_read_as_floats_in_lists() -> None:
+    body = changed(Synapse, weight=1)
+    (synapse,) = decode_records(Synapse, [body], "items")
+    assert type(synapse.weight) is float and synapse.weight == 1.0
