@@ -175,6 +175,15 @@ BAD: dict[str, tuple[type, dict[str, Any], str]] = {
     "config": (Brain, changed(Brain, config={**good(Brain)["config"], "decay_rate": "1"}), ""),
     "range": (Synapse, changed(Synapse, weight=7), "x: "),
     "not an object": (BrainStats, [], "x must be an object, got a list"),
+    # the records' own invariants (checked by column for neurons, synapses and fibers)
+    "blank id": (Synapse, changed(Synapse, id=" "), "x: synapse id must not be empty"),
+    "self loop": (Synapse, changed(Synapse, target_id="n-1"), "x: a synapse cannot connect"),
+    "negative count": (Synapse, changed(Synapse, reinforced_count=-1), "x: reinforced_count"),
+    "blank content": (Neuron, changed(Neuron, content=""), "x: neuron content must not be"),
+    "activation": (Neuron, changed(Neuron, activation=-0.1), "x: activation must be between"),
+    "anchor": (Fiber, changed(Fiber, anchor_neuron_id="n-9"), "x: anchor_neuron_id must be"),
+    "pathway": (Fiber, changed(Fiber, pathway=["n-1", "n-9"]), "x: pathway names neurons"),
+    "salience": (Fiber, changed(Fiber, salience=1.5), "x: salience must be between 0 and 1"),
 }
 
 
@@ -210,12 +219,13 @@ def test_change_records_travel_as_triples() -> None:
 @pytest.mark.parametrize("record", RECORDS, ids=lambda r: type(r).__name__)
 def test_a_list_of_records_reads_as_each_record_does(record: Any) -> None:
     # Lists are read column by column; the records must be those read one by one, with
-    # optional fields present in some items and null in others.
+    # optional fields present in some items and null in others, and times in other offsets.
     kind = type(record)
     body = good(kind)
     emptied = {k: None for k, v in body.items() if v is not None and k in TIME_FIELDS[kind]}
     emptied.update({k: None for k in ("superseded_by", "project_id") if k in body})
-    items = [body, {**body, **emptied}, as_json({**body, **{"id": "other"}})]
+    shifted = {k: body[k].replace("+00:00", "+02:00") for k in TIME_FIELDS[kind] if body[k]}
+    items = [body, {**body, **emptied}, {**body, "id": "other", **shifted}]
     items = [item for item in items if _decodes(kind, item)]
     assert decode_records(kind, items, "items") == [
         decode_record(kind, item, f"items[{i}]") for i, item in enumerate(items)

@@ -16,6 +16,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, TypeVar
 
+from neural_memory.codec._assemble import ASSEMBLERS as _ASSEMBLERS
 from neural_memory.codec.schema import MAX_FIBER_MEMBERS, MAX_TAGS, SCHEMAS, FieldSpec, Shape
 from neural_memory.core.fiber import Fiber
 from neural_memory.core.fiber_metadata import check_reserved
@@ -52,14 +53,25 @@ def decode_columns(kind: type[T], values: list[Any]) -> list[T] | None:
 
 
 def _build_all(kind: type[T], names: tuple[str, ...], columns: list[_Column]) -> list[T] | None:
-    try:
-        records = [kind(**dict(zip(names, row, strict=True))) for row in zip(*columns, strict=True)]
-        if kind is Fiber:
+    assemble = _ASSEMBLERS.get(kind)
+    if assemble is not None:
+        records: list[Any] | None = assemble(dict(zip(names, columns, strict=True)))
+    else:
+        records = _constructed(kind, names, columns)
+    if records is not None and kind is Fiber:
+        try:
             for record in records:
-                check_reserved(metadata=record.metadata)  # type: ignore[attr-defined]
+                check_reserved(metadata=record.metadata)
+        except ValidationError:
+            return None
+    return records
+
+
+def _constructed(kind: type[T], names: tuple[str, ...], columns: list[_Column]) -> list[T] | None:
+    try:
+        return [kind(**dict(zip(names, row, strict=True))) for row in zip(*columns, strict=True)]
     except (ValidationError, ConfigError):
         return None
-    return records
 
 
 def _read_column(spec: FieldSpec, column: _Column) -> _Column | None:
