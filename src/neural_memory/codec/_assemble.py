@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
+from neural_memory.codec.schema import FIELD_NAMES
 from neural_memory.core._validation import assembler
 from neural_memory.core.fiber import Fiber
 from neural_memory.core.neuron import Neuron
@@ -29,10 +30,8 @@ _Columns = dict[str, list[Any]]
 
 def _make(kind: type, columns: _Columns) -> list[Any]:
     make = _MAKERS[kind]
-    names = list(columns)
-    return [
-        make(**dict(zip(names, row, strict=True))) for row in zip(*columns.values(), strict=True)
-    ]
+    fields = [columns[name] for name in FIELD_NAMES[kind]]  # the assembler's (slots') order
+    return [make(*row) for row in zip(*fields, strict=True)]
 
 
 def _non_blank(column: list[str]) -> bool:
@@ -124,7 +123,7 @@ def _fibers(columns: _Columns) -> list[Any] | None:
 
 
 _MAKERS: dict[type, Callable[..., Any]] = {
-    kind: assembler(kind) for kind in (Neuron, Synapse, Fiber)
+    kind: assembler(kind, positional=True) for kind in (Neuron, Synapse, Fiber)
 }
 
 ASSEMBLERS: dict[type, Callable[[_Columns], list[Any] | None]] = {
