@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from neural_memory.engine import facts
+from neural_memory.engine._cased import CaseScan
 from neural_memory.engine.extraction import extract
 
 _WORDS = (
@@ -45,6 +46,6 @@ _STATEMENT_WORDS = (
 @given(st.lists(st.sampled_from(_STATEMENT_WORDS), min_size=1, max_size=12))
 def test_a_lower_cased_ascii_statement_reads_as_the_statement_as_written(words: list[str]) -> None:
     sentence = " ".join(words)
-    assert facts._read(sentence.lower(), facts._LOWER_CASE) == facts._read(
-        sentence, facts._ANY_CASE
+    assert facts._read(CaseScan(sentence.lower(), lowered=True)) == facts._read(
+        CaseScan(sentence, lowered=False)
     )

@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 import operator
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -21,6 +20,7 @@ from typing import NamedTuple
 
 from neural_memory.core.neuron import NeuronType
 from neural_memory.core.synapse import SynapseType
+from neural_memory.engine._cased import CasedPattern, CaseScan
 from neural_memory.engine.text import STOP_WORDS, document_terms, stem
 from neural_memory.engine.timeparse import TimeSpan, find_time_spans
 
@@ -49,43 +49,11 @@ _STATE_VERBS = frozenset(
 )
 
 
-class _Cased(NamedTuple):
-    """A case-insensitive pattern written in lower case, and the same pattern case-sensitive.
-
-    An ASCII text is lower-cased once and scanned case-sensitively (the same matches at the
-    same places, several times faster); any other text is scanned case-insensitively.
-    """
-
-    anycase: re.Pattern[str]
-    lower: re.Pattern[str]
-
-    @classmethod
-    def of(cls, pattern: str) -> _Cased:
-        return cls(re.compile(pattern, re.IGNORECASE), re.compile(pattern))
-
-
-class _Scan(NamedTuple):
-    """A text as the cue patterns scan it: lower-cased when it is ASCII."""
-
-    text: str
-    lowered: bool
-
-    @classmethod
-    def of(cls, text: str) -> _Scan:
-        return cls(text.lower(), True) if text.isascii() else cls(text, False)
-
-    def finditer(self, pattern: _Cased) -> Iterator[re.Match[str]]:
-        return (pattern.lower if self.lowered else pattern.anycase).finditer(self.text)
-
-    def search(self, pattern: _Cased) -> bool:
-        return (pattern.lower if self.lowered else pattern.anycase).search(self.text) is not None
-
-
-_INTENT_CUES = _Cased.of(
+_INTENT_CUES = CasedPattern.of(
     r"\b(?:want(?:s|ed)? to|plan(?:s|ned|ning)? to|going to|gonna|intend(?:s|ed)? to|"
     r"need(?:s|ed)? to|hope(?:s|d)? to|goal is to|todo:?|aim(?:s|ing)? to)\s+(?P<what>[a-z]+)"
 )
-_SENSORY_CUES = _Cased.of(
+_SENSORY_CUES = CasedPattern.of(
     r"\b(?:saw|seen|see|heard|hear|smell(?:ed)?|tasted?|watched|shares? image:?|photo of)"
     r"\s+(?:a |an |the |of )?(?P<what>[a-z]+)"
 )
@@ -112,8 +80,8 @@ _PLACE_WORDS = frozenset(
     shop store mall studio bar club theater cinema zoo garden camp hotel kitchen""".split()
 )
 # (cue, synapse type, direction: True when the link runs from the clause after the cue).
-_CUES: tuple[tuple[_Cased, SynapseType, bool], ...] = tuple(
-    (_Cased.of(pattern), kind, backwards)
+_CUES: tuple[tuple[CasedPattern, SynapseType, bool], ...] = tuple(
+    (CasedPattern.of(pattern), kind, backwards)
     for pattern, kind, backwards in (
         (r"\b(?:because|since|due to|caused by|thanks to|reason:)", SynapseType.CAUSED_BY, False),
         (
@@ -142,7 +110,7 @@ _RANK = {_ENTITY: 0, _TIME: 0, _SPATIAL: 1, _INTENT: 1}
 _PROPER = (_ENTITY, _SPATIAL)
 _ACTING = (_ACTION, _INTENT)
 
-_ANY_CUE = _Cased.of("|".join(pattern.lower.pattern for pattern, _, _ in _CUES))
+_ANY_CUE = CasedPattern.of("|".join(pattern.lower.pattern for pattern, _, _ in _CUES))
 """Matches where any cue does: a text without a cue word is not scanned once per cue."""
 
 
@@ -198,7 +166,7 @@ def extract(
     spans = find_time_spans(text, moment)
     found: dict[str, ExtractedNeuron] = {}
     matches = list(_WORD.finditer(text))
-    scan = _Scan.of(text)
+    scan = CaseScan.of(text)
     _add_words(text, matches, found)
     _add_names(text, matches, found)
     for span in spans:
@@ -319,7 +287,7 @@ def _add_name(text: str, run: list[re.Match[str]], found: dict[str, ExtractedNeu
 
 
 def _retype(
-    found: dict[str, ExtractedNeuron], pattern: _Cased, scan: _Scan, kind: NeuronType
+    found: dict[str, ExtractedNeuron], pattern: CasedPattern, scan: CaseScan, kind: NeuronType
 ) -> None:
     for match in scan.finditer(pattern):
         key = word_key(match.group("what"))
@@ -337,7 +305,7 @@ def _keep_most_telling(ordered: list[ExtractedNeuron]) -> list[ExtractedNeuron]:
 
 
 def _links(
-    scan: _Scan, neurons: tuple[ExtractedNeuron, ...], own_day_key: str | None
+    scan: CaseScan, neurons: tuple[ExtractedNeuron, ...], own_day_key: str | None
 ) -> tuple[ExtractedLink, ...]:
     links: dict[tuple[str, str, SynapseType], bool] = {}  # the first of each link is kept
     content = [n for n in neurons if n.key != own_day_key]
@@ -369,7 +337,7 @@ _HAPPENING = frozenset({_ENTITY, _ACTION, _INTENT})
 
 
 def _cue_links(
-    scan: _Scan, neurons: list[ExtractedNeuron]
+    scan: CaseScan, neurons: list[ExtractedNeuron]
 ) -> list[tuple[str, str, SynapseType, bool]]:
     """Link the clause before a cue word to the clause after it."""
     found: list[tuple[str, str, SynapseType, bool]] = []

@@ -13,10 +13,9 @@ and "Caroline is a counselor" are two facts, not one updated fact.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from typing import NamedTuple
 
+from neural_memory.engine._cased import CasedPattern, CaseScan
 from neural_memory.engine.text import terms
 
 __all__ = ["FactKey", "fact_key"]
@@ -50,30 +49,13 @@ _CLAUSES = r"[.?!;,]|\b(?:but|and|because|if|when)\b"
 _POSSESSIVES = r"\b(?:my|our|his|her|their|its|\w+'s)\b"
 
 
-class _Patterns(NamedTuple):
-    """The statement patterns (written in lower case), compiled with the flags of one scan."""
-
-    relations: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...]
-    clauses: re.Pattern[str]
-    possessive: re.Pattern[str]
-
-    @classmethod
-    def compiled(cls, flags: int, *, guarded: bool) -> _Patterns:
-        """The patterns; ``guarded``: with their guard words (else with "": always run)."""
-        return cls(
-            tuple(
-                (re.compile(p, flags), relation, words if guarded else ("",))
-                for p, relation, words in _RELATION_SOURCES
-            ),
-            re.compile(_CLAUSES, flags),
-            re.compile(_POSSESSIVES, flags),
-        )
-
-
-# Any statement is read case-insensitively; an ASCII one is lower-cased first and read
-# case-sensitively (the same matches, faster). The key is made of terms, which fold case.
-_ANY_CASE = _Patterns.compiled(re.IGNORECASE, guarded=False)
-_LOWER_CASE = _Patterns.compiled(0, guarded=True)
+# Statements are read case-insensitively (see :mod:`neural_memory.engine._cased`); the key is
+# made of terms, which fold case.
+_RELATIONS: tuple[tuple[CasedPattern, str, tuple[str, ...]], ...] = tuple(
+    (CasedPattern.of(pattern), relation, words) for pattern, relation, words in _RELATION_SOURCES
+)
+_CLAUSE = CasedPattern.of(_CLAUSES)
+_POSSESSIVE = CasedPattern.of(_POSSESSIVES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,23 +73,18 @@ class FactKey:
 
 def fact_key(text: str) -> FactKey | None:
     """The fact ``text`` states, or None when it is not a short attribute statement."""
-    sentence = text.strip().rstrip(".!")
-    if sentence.isascii():
-        return _read(sentence.lower(), _LOWER_CASE)
-    return _read(sentence, _ANY_CASE)
+    return _read(CaseScan.of(text.strip().rstrip(".!")))
 
 
-def _read(sentence: str, patterns: _Patterns) -> FactKey | None:
-    if (
-        not sentence
-        or len(sentence.split()) > MAX_STATEMENT_WORDS
-        or patterns.clauses.search(sentence)
-    ):
+def _read(scan: CaseScan) -> FactKey | None:
+    sentence = scan.text
+    if not sentence or len(sentence.split()) > MAX_STATEMENT_WORDS or scan.search(_CLAUSE):
         return None
-    for pattern, relation, words in patterns.relations:
-        if not any(map(sentence.__contains__, words)):
+    for pattern, relation, words in _RELATIONS:
+        # The guard words are lower case: they can only rule out a lower-cased sentence.
+        if scan.lowered and not any(map(sentence.__contains__, words)):
             continue
-        match = pattern.match(sentence)
+        match = scan.match(pattern)
         if match is None:
             continue
         subject_text = match.group("subject")
@@ -115,7 +92,11 @@ def _read(sentence: str, patterns: _Patterns) -> FactKey | None:
         value = " ".join(terms(match.group("value")))
         if not subject or not value or len(subject_text.split()) > 5:
             return None
-        if not relation and len(subject) < 2 and not patterns.possessive.search(subject_text):
+        if (
+            not relation
+            and len(subject) < 2
+            and not scan.compiled(_POSSESSIVE).search(subject_text)
+        ):
             return None
         key = " ".join([*subject, relation] if relation else subject)
         return FactKey(subject=key, value=value)

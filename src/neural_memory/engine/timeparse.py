@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
+from neural_memory.engine._cased import CasedPattern, CaseScan
+
 __all__ = ["Granularity", "TimeSpan", "day_span", "find_time_spans", "leading_moment"]
 
 _MONTHS = {name[:3].casefold(): index for index, name in enumerate(calendar.month_abbr) if name}
@@ -61,14 +63,10 @@ _SOURCES: tuple[tuple[str, str], ...] = (
     ("month", rf"\b(?:in|since|during|last|this|next|early|late|mid) {_MONTH}\b"),
     ("year", rf"\b{_YEAR}\b"),
 )
-# Every pattern is written in lower case. Any text is scanned case-insensitively; an ASCII
-# text is lower-cased once and scanned case-sensitively instead (the same matches at the same
-# places, several times faster).
-_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (name, re.compile(pattern, re.IGNORECASE)) for name, pattern in _SOURCES
-)
-_LOWER_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (name, re.compile(pattern)) for name, pattern in _SOURCES
+# Every pattern is written in lower case and read case-insensitively (see
+# :mod:`neural_memory.engine._cased`).
+_PATTERNS: tuple[tuple[str, CasedPattern], ...] = tuple(
+    (name, CasedPattern.of(pattern)) for name, pattern in _SOURCES
 )
 
 # Text every match of a pattern contains (the same case folding): a text without it is not
@@ -141,15 +139,14 @@ def day_span(moment: datetime | date) -> TimeSpan:
 def find_time_spans(text: str, reference: datetime | date) -> list[TimeSpan]:
     """Every time expression of ``text`` resolved against ``reference``, in text order."""
     today = reference.date() if isinstance(reference, datetime) else reference
-    lowered = text.lower() if text.isascii() else None
-    present = _present_guards(text, lowered)
-    scanned, patterns = (text, _PATTERNS) if lowered is None else (lowered, _LOWER_PATTERNS)
+    scan = CaseScan.of(text)
+    present = _present_guards(scan)
     taken: list[tuple[int, int]] = []
     found: list[tuple[int, TimeSpan]] = []
-    for (name, pattern), seen in zip(patterns, present, strict=True):
+    for (name, pattern), seen in zip(_PATTERNS, present, strict=True):
         if not seen:
             continue
-        for match in pattern.finditer(scanned):
+        for match in scan.finditer(pattern):
             start, end = match.span()
             if any(start < before_end and before_start < end for before_start, before_end in taken):
                 continue
@@ -162,12 +159,10 @@ def find_time_spans(text: str, reference: datetime | date) -> list[TimeSpan]:
     return [span for _, span in found]
 
 
-def _present_guards(text: str, lowered: str | None) -> list[bool]:
-    """Whether each pattern's guard occurs in ``text``, in the patterns' order.
-
-    ``lowered`` is the text lower-cased when it is ASCII (else None).
-    """
-    if lowered is None:
+def _present_guards(scan: CaseScan) -> list[bool]:
+    """Whether each pattern's guard occurs in the scanned text, in the patterns' order."""
+    text = scan.text
+    if not scan.lowered:
         seen: dict[re.Pattern[str], bool] = {}
         for guard in _GUARDS.values():
             if guard not in seen:
@@ -176,7 +171,7 @@ def _present_guards(text: str, lowered: str | None) -> list[bool]:
     words_seen: dict[tuple[str, ...], bool] = {}
     for words in _GUARD_WORDS.values():
         if words not in words_seen:
-            words_seen[words] = any(map(lowered.__contains__, words))
+            words_seen[words] = any(map(text.__contains__, words))
     return [words_seen[_GUARD_WORDS[name]] for name, _ in _PATTERNS]
 
 
