@@ -175,6 +175,15 @@ BAD: dict[str, tuple[type, dict[str, Any], str]] = {
     "config": (Brain, changed(Brain, config={**good(Brain)["config"], "decay_rate": "1"}), ""),
     "range": (Synapse, changed(Synapse, weight=7), "x: "),
     "not an object": (BrainStats, [], "x must be an object, got a list"),
+    # the records' own invariants (checked by column for neurons, synapses and fibers)
+    "blank id": (Synapse, changed(Synapse, id=" "), "x: synapse id must not be empty"),
+    "self loop": (Synapse, changed(Synapse, target_id="n-1"), "x: a synapse cannot connect"),
+    "negative count": (Synapse, changed(Synapse, reinforced_count=-1), "x: reinforced_count"),
+    "blank content": (Neuron, changed(Neuron, content=""), "x: neuron content must not be"),
+    "activation": (Neuron, changed(Neuron, activation=-0.1), "x: activation must be between"),
+    "anchor": (Fiber, changed(Fiber, anchor_neuron_id="n-9"), "x: anchor_neuron_id must be"),
+    "pathway": (Fiber, changed(Fiber, pathway=["n-1", "n-9"]), "x: pathway names neurons"),
+    "salience": (Fiber, changed(Fiber, salience=1.5), "x: salience must be between 0 and 1"),
 }
 
 
@@ -205,3 +214,43 @@ def test_change_records_travel_as_triples() -> None:
     for bad in ([1, "neuron"], [-1, "neuron", "n"], [1, "cat", "n"], [1, ["x"], "n"]):
         with pytest.raises(SnapshotFormatError):
             decode_change(bad)
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=lambda r: type(r).__name__)
+def test_a_list_of_records_reads_as_each_record_does(record: Any) -> None:
+    # Lists are read column by column; the records must be those read one by one, with
+    # optional fields present in some items and null in others, and times in other offsets.
+    kind = type(record)
+    body = good(kind)
+    emptied = {k: None for k, v in body.items() if v is not None and k in TIME_FIELDS[kind]}
+    emptied.update({k: None for k in ("superseded_by", "project_id") if k in body})
+    shifted = {k: body[k].replace("+00:00", "+02:00") for k in TIME_FIELDS[kind] if body[k]}
+    items = [body, {**body, **emptied}, {**body, "id": "other", **shifted}]
+    items = [item for item in items if _decodes(kind, item)]
+    assert decode_records(kind, items, "items") == [
+        decode_record(kind, item, f"items[{i}]") for i, item in enumerate(items)
+    ]
+
+
+def _decodes(kind: type, item: dict[str, Any]) -> bool:
+    try:
+        decode_record(kind, item, "x")
+    except SnapshotFormatError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_a_bad_record_in_a_list_is_named_by_its_index(case: str) -> None:
+    kind, value, needle = BAD[case]
+    items = [good(kind), good(kind), value] if isinstance(value, dict) else [good(kind), value]
+    with pytest.raises(SnapshotFormatError) as raised:
+        decode_records(kind, items, "items")
+    assert str(raised.value).startswith(f"items[{len(items) - 1}]")
+    assert needle.replace("x", f"items[{len(items) - 1}]", 1) in str(raised.value)
+
+
+def test_integral_numbers_read_as_floats_in_lists() -> None:
+    body = changed(Synapse, weight=1)
+    (synapse,) = decode_records(Synapse, [body], "items")
+    assert type(synapse.weight) is float and synapse.weight == 1.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -83,6 +84,25 @@ def test_a_fiber_row_stores_sets_sorted_times_in_micros_and_its_terms() -> None:
     assert row[11:13] == ('["a", "b"]', '{"speaker":"Ann","note":{"k":[1]}}')
     assert row[13] == row[14] == rows.to_micros(at(0))
     assert row[-1] == rows.stored_terms(fiber.content, "Ann")
+
+
+ODD_IDS = [
+    ["n-1"],
+    ['q"uote', "b"],
+    ['a", "b'],
+    ["back\\slash"],
+    ["tab\t", "\x01"],
+    ["ü", "\u2028"],
+]
+
+
+@pytest.mark.parametrize("ids", ODD_IDS)
+def test_id_arrays_are_the_json_encoders_whatever_the_ids_hold(ids: list[str]) -> None:
+    fiber = Fiber.create(ids, pathway=ids, fiber_id="f-1")
+    row = rows.fiber_row(7, fiber)
+    assert row[2] == json.dumps(sorted(ids), ensure_ascii=False)
+    assert row[5] == json.dumps(ids, ensure_ascii=False)
+    assert rows.id_list(set(ids)) == row[2]
 
 
 def test_a_neuron_row_stores_its_content_key_after_its_content() -> None:

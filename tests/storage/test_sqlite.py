@@ -324,6 +324,53 @@ def test_sqlite_errors_map_to_storage_errors() -> None:
     raw.close()
 
 
+# -- references without foreign-key checks -------------------------------------------------
+
+
+def _orphans(path: Path) -> list[tuple[object, ...]]:
+    """What SQLite's own foreign-key check finds in the file (synapses naming no neuron)."""
+    with sqlite3.connect(path) as raw:
+        return list(raw.execute("PRAGMA foreign_key_check"))
+
+
+async def test_batch_writes_leave_no_orphan_synapses(tmp_path: Path) -> None:
+    # Batches are written with SQLite's foreign-key checks off (the batch code checks every
+    # reference itself); the file must still pass SQLite's own check after every outcome.
+    path = tmp_path / "brain.db"
+    storage = await _with_brain(path)
+    try:
+        a, b, c = neuron("a"), neuron("b"), neuron("c")
+        await storage.write(
+            WriteBatch(insert_neurons=(a, b), insert_synapses=(synapse(a, b), synapse(b, a)))
+        )
+        with pytest.raises(NotFoundError, match="missing neuron"):  # c is stored nowhere
+            await storage.write(WriteBatch(ensure_synapses=(synapse(a, c),)))
+        with pytest.raises(NotFoundError, match="missing neurons"):  # fails after its checks
+            await storage.write(
+                WriteBatch(
+                    insert_neurons=(c,),
+                    insert_synapses=(synapse(a, c),),
+                    insert_fibers=(fiber(c, neuron("nowhere")),),
+                )
+            )
+        assert await storage.get_neuron(c.id) is None
+        assert len(await storage.get_synapses()) == 2
+        assert _orphans(path) == []
+        await storage.write(WriteBatch(delete_neuron_ids=(b.id,)))  # its synapses go with it
+        assert await storage.get_synapses() == []
+        assert _orphans(path) == []
+        brain = Brain.create("copy")
+        with pytest.raises(NotFoundError):
+            await storage.create_brain(brain, WriteBatch(insert_synapses=(synapse(a, c),)))
+        assert await storage.get_brain(brain.id) is None
+        assert _orphans(path) == []
+        # the connection's own checks are back on between batches
+        on = await storage._run(lambda conn: conn.execute("PRAGMA foreign_keys").fetchone()[0])
+        assert on == 1
+    finally:
+        await storage.close()
+
+
 # -- several writers -----------------------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, TypeVar
 
+from neural_memory.codec.columns import decode_columns
 from neural_memory.codec.schema import MAX_FIBER_MEMBERS, MAX_TAGS, SCHEMAS, FieldSpec, Shape
 from neural_memory.core.events import ChangeKind, ChangeRecord
 from neural_memory.core.fiber import Fiber
@@ -45,6 +46,9 @@ def decode_records(kind: type[T], values: Any, path: str) -> list[T]:
     """A JSON list of records of ``kind``; items are named ``path[i]`` in errors."""
     if not isinstance(values, list):
         raise SnapshotFormatError(f"{path} must be a list")
+    fast = decode_columns(kind, values)
+    if fast is not None:
+        return fast
     return [decode_record(kind, item, f"{path}[{i}]") for i, item in enumerate(values)]
 
 

@@ -88,7 +88,7 @@ def set_field(obj: object, name: str, value: object) -> None:
     object.__setattr__(obj, name, value)
 
 
-def assembler(record_type: type[R]) -> Callable[..., R]:
+def assembler(record_type: type[R], *, positional: bool = False) -> Callable[..., R]:
     """A function making a ``record_type`` from every field's value (by keyword), as given.
 
     It skips ``__post_init__``: only for values already in the form that check leaves them in
@@ -97,10 +97,13 @@ def assembler(record_type: type[R]) -> Callable[..., R]:
     and checking them again cost a fifth of its time; storage still checks every write.
     The function is generated once per type (as ``dataclasses`` makes ``__init__``), from
     the field names only, and refuses a missing or unknown field like any call.
+    ``positional`` makes it take the values in field order instead (bulk decoding builds
+    records from columns, where a keyword dict per record would cost as much as the record).
     """
     names: tuple[str, ...] = record_type.__slots__  # type: ignore[attr-defined]
     scope: dict[str, Any] = {"new": object.__new__, "kind": record_type}
-    lines = [f"def assemble(*, {', '.join(names)}):", "    record = new(kind)"]
+    star = "" if positional else "*, "
+    lines = [f"def assemble({star}{', '.join(names)}):", "    record = new(kind)"]
     for name in names:
         scope[f"set_{name}"] = getattr(record_type, name).__set__  # the slot, past frozen
         lines.append(f"    set_{name}(record, {name})")

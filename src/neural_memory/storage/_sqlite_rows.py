@@ -119,14 +119,27 @@ def load_json(text: str) -> Any:
 
 def id_list(ids: Iterable[str]) -> str:
     """Encode strings as a sorted JSON array (sets, and ``json_each`` parameters)."""
-    return _ARRAY.encode(sorted(ids)) if ids else "[]"
+    return _string_array(sorted(ids)) if ids else "[]"
 
 
 def _members(values: Collection[str]) -> str:
     """Members as a JSON array: a set sorted, a sequence in its order."""
     if isinstance(values, frozenset):
         return id_list(values)
-    return _ARRAY.encode(values) if values else "[]"
+    return _string_array(list(values)) if values else "[]"
+
+
+def _string_array(values: list[str]) -> str:
+    """``values`` (at least one) as the JSON array ``_ARRAY`` writes, joined directly.
+
+    Ids almost never hold a quote, a backslash or a character that is not printable; when
+    the joined text shows none (its quotes are the separators' own), nothing needs escaping
+    and the join costs about half of the JSON encoder on a fiber's few dozen ids.
+    """
+    joined = '", "'.join(values)
+    if joined.isprintable() and "\\" not in joined and joined.count('"') == 2 * len(values) - 2:
+        return '["' + joined + '"]'
+    return _ARRAY.encode(values)
 
 
 # -- the storage codec of each shape ---------------------------------------------------------

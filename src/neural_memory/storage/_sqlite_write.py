@@ -24,6 +24,7 @@ from neural_memory.storage.batch import WriteBatch
 __all__ = [
     "PUT_META",
     "brain_number",
+    "checked_write_transaction",
     "create_brain",
     "existing_ids",
     "insert_sql",
@@ -44,6 +45,23 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     finally:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
+
+
+@contextmanager
+def checked_write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """:func:`write_transaction` without SQLite's foreign-key checks, for batch writes.
+
+    The batch code checks every reference itself before it writes (a synapse's ends are
+    stored or created by the same batch, a deleted neuron's synapses are deleted with it),
+    so the per-row lookups of the two synapse foreign keys are redundant work. The pragma is
+    a no-op inside a transaction, so it is set around it and always set back.
+    """
+    conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        with write_transaction(conn):
+            yield conn
+    finally:
+        conn.execute("PRAGMA foreign_keys = ON")
 
 
 def insert_sql(table: str, columns: str, on_conflict: str = "") -> str:
@@ -110,7 +128,7 @@ def write_batch(
     conn: sqlite3.Connection, brain_id: str, batch: WriteBatch, change_log_limit: int
 ) -> int:
     """Apply ``batch`` to ``brain_id`` atomically, log its changes, return the new seq."""
-    with write_transaction(conn):
+    with checked_write_transaction(conn):
         return _write_in_transaction(conn, brain_id, batch, change_log_limit)
 
 
@@ -125,7 +143,7 @@ def create_brain(
     AlreadyExistsError when the id is taken; on any failure nothing is kept.
     """
     brain_id = str(brain_row[0])
-    with write_transaction(conn):
+    with checked_write_transaction(conn):
         if conn.execute("SELECT 1 FROM brains WHERE id = ?", (brain_id,)).fetchone():
             raise AlreadyExistsError(f"brain {brain_id!r} already exists")
         columns = ", ".join("?" * len(brain_row))

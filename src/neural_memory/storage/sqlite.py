@@ -1,7 +1,8 @@
 """SQLiteStorage: the embedded default backend, one database file holding any number of brains.
 
 One sqlite3 connection per storage, owned by one dedicated worker thread (the single writer),
-WAL journal, ``synchronous=NORMAL``, foreign keys on. Every operation runs as one synchronous
+WAL journal, ``synchronous=NORMAL``, foreign keys on (off while a write batch, which checks
+its references itself, runs). Every operation runs as one synchronous
 function on that thread, so a write batch is one ``BEGIN IMMEDIATE`` transaction and one hop
 from the event loop. The worker is a ``concurrent.futures`` thread, which the interpreter
 stops at exit, so a storage left open never keeps a process alive.
