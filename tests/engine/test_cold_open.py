@@ -17,6 +17,7 @@ from neural_memory.engine.retrieval import _snapshot as snapshot_module
 from neural_memory.storage import SQLiteStorage, Storage
 from neural_memory.storage.sqlite_schema import SCHEMA_VERSION
 from tests.engine.test_retrieval import START, TEAM_FACTS, filler
+from tests.storage.helpers import unrun_changes
 
 QUESTIONS = (
     "Who leads the team of the person who fixed the login crash?",
@@ -72,6 +73,7 @@ async def test_an_sqlite_v2_brain_is_migrated_and_recalls(tmp_path: Path) -> Non
     brain_id, before = await _sqlite_brain(path)
     with sqlite3.connect(path) as conn:  # back to version 2: no terms column, no v4 index
         conn.execute("ALTER TABLE brains DROP COLUMN record_version")
+        unrun_changes(conn)
         conn.execute("DROP TABLE index_snapshots")
         conn.execute("DROP INDEX fibers_by_successor")
         conn.execute("ALTER TABLE fibers DROP COLUMN terms")
@@ -80,7 +82,7 @@ async def test_an_sqlite_v2_brain_is_migrated_and_recalls(tmp_path: Path) -> Non
     assert after == before
     assert None not in terms  # the migration stored every memory's terms
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
         indexes = {row[1] for row in conn.execute("PRAGMA index_list(fibers)")}
         assert "fibers_by_successor" in indexes
 
@@ -145,7 +147,7 @@ async def test_an_index_loaded_from_its_snapshot_recalls_as_a_rebuilt_one(tmp_pa
         " AS BLOB)",
         "UPDATE index_snapshots SET data = substr(data, 1, length(data) / 2)",
         "UPDATE index_snapshots SET data = CAST(x'00' || substr(data, 2) AS BLOB)",
-        "DELETE FROM changes",  # the log no longer reaches back to the snapshot
+        "DELETE FROM change_runs",  # the log no longer reaches back to the snapshot
         "UPDATE index_snapshots SET seq = seq + 1000",  # newer than the brain
     ],
 )

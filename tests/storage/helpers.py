@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -43,3 +44,16 @@ async def store_fibers(storage: Storage, *fiber_ids: str) -> list[Fiber]:
     fibers = [fiber(anchor, fiber_id=fiber_id) for fiber_id in fiber_ids]
     await storage.write(WriteBatch(ensure_neurons=(anchor,), insert_fibers=tuple(fibers)))
     return fibers
+
+
+def unrun_changes(conn: sqlite3.Connection) -> None:
+    """An SQLite change log back to one row per entry, as before it was kept in runs."""
+    conn.execute(
+        "CREATE TABLE changes (brain INTEGER NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, "
+        "entity_id TEXT NOT NULL, PRIMARY KEY (brain, seq)) WITHOUT ROWID"
+    )
+    conn.execute(
+        "INSERT INTO changes SELECT r.brain, r.first_seq + CAST(j.key AS INTEGER), r.kind, "
+        "j.value FROM change_runs AS r, json_each(r.entity_ids) AS j"
+    )
+    conn.execute("DROP TABLE change_runs")

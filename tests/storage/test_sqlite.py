@@ -21,6 +21,8 @@ from neural_memory.core import (
     AlertType,
     ChangeKind,
     MemoryType,
+    Neuron,
+    NeuronType,
     Project,
     RecallEvent,
     TypedMemory,
@@ -33,11 +35,12 @@ from neural_memory.errors import (
     ValidationError,
 )
 from neural_memory.storage import SQLiteStorage, WriteBatch
+from neural_memory.storage import memory as memory_module
 from neural_memory.storage.sqlite import _storage_error
 from neural_memory.storage.sqlite_schema import SCHEMA_VERSION
 from tests.processes import new_sqlite_brain, run_together
 from tests.storage import _sqlite_workers as workers
-from tests.storage.helpers import at, fiber, neuron, synapse
+from tests.storage.helpers import at, fiber, neuron, synapse, unrun_changes
 
 
 async def _open(path: Path | str, **kw: float) -> SQLiteStorage:
@@ -197,6 +200,7 @@ async def test_a_v5_database_is_migrated_to_record_versions(tmp_path: Path) -> N
         seq = await storage.get_change_seq()
     with sqlite3.connect(path) as raw:  # back to version 5: brains had no record version
         raw.execute("ALTER TABLE brains DROP COLUMN record_version")
+        unrun_changes(raw)
         raw.execute("PRAGMA user_version = 5")
     async with SQLiteStorage(path) as storage:
         assert await storage.get_brain(brain.id) == brain
@@ -207,7 +211,7 @@ async def test_a_v5_database_is_migrated_to_record_versions(tmp_path: Path) -> N
         assert after.record > before.record
         assert after.change_seq == seq
     with sqlite3.connect(path) as raw:
-        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
 
 
 async def test_database_of_another_application_is_refused(tmp_path: Path) -> None:
@@ -367,6 +371,83 @@ async def test_batch_writes_leave_no_orphan_synapses(tmp_path: Path) -> None:
         # the connection's own checks are back on between batches
         on = await storage._run(lambda conn: conn.execute("PRAGMA foreign_keys").fetchone()[0])
         assert on == 1
+    finally:
+        await storage.close()
+
+
+# -- the change log in runs -----------------------------------------------------------------
+
+
+async def test_a_batch_logs_its_changes_in_at_most_three_runs(tmp_path: Path) -> None:
+    path = tmp_path / "brain.db"
+    storage = await _with_brain(path)
+    try:
+        odd = Neuron(id='n-"quoted\\', type=NeuronType.CONCEPT, content="odd", created_at=at(0))
+        many = tuple(neuron(f"w{i}") for i in range(50))
+        links = tuple(synapse(a, b) for a, b in itertools.pairwise(many))
+        seq = await storage.write(
+            WriteBatch(
+                insert_neurons=(*many, odd), insert_synapses=links, insert_fibers=(fiber(*many),)
+            )
+        )
+        assert seq == 51 + 49 + 1
+        with sqlite3.connect(path) as raw:
+            runs = list(raw.execute("SELECT first_seq, last_seq, kind FROM change_runs"))
+        assert runs == [(1, 51, "neuron"), (52, 100, "synapse"), (101, 101, "fiber")]
+        changes = await storage.get_changes(0)
+        assert changes is not None and [c.seq for c in changes] == list(range(1, 102))
+        neuron_ids = sorted([*(n.id for n in many), odd.id])
+        assert [c.entity_id for c in changes[:51]] == neuron_ids
+        assert await storage.get_changes(60) == changes[60:]  # from inside a run
+    finally:
+        await storage.close()
+
+
+async def test_trimming_cuts_the_run_it_reaches_into(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(memory_module, "CHANGE_LOG_LIMIT", 40)
+    path = tmp_path / "brain.db"
+    storage = await _with_brain(path)
+    try:
+        first = tuple(neuron(f"a{i:02d}") for i in range(30))
+        await storage.write(WriteBatch(insert_neurons=first))  # seqs 1-30
+        await storage.write(WriteBatch(insert_neurons=tuple(neuron(f"b{i}") for i in range(30))))
+        assert await storage.get_changes(19) is None  # 1-20 trimmed: exactly 40 kept
+        kept = await storage.get_changes(20)
+        assert kept is not None and [c.seq for c in kept] == list(range(21, 61))
+        assert [c.entity_id for c in kept[:10]] == sorted(n.id for n in first)[20:]
+        with sqlite3.connect(path) as raw:
+            runs = list(raw.execute("SELECT first_seq, last_seq FROM change_runs ORDER BY 2"))
+        assert runs == [(21, 30), (31, 60)]
+    finally:
+        await storage.close()
+
+
+async def test_a_change_log_of_single_entries_is_migrated_to_runs(tmp_path: Path) -> None:
+    path = tmp_path / "brain.db"
+    storage = await _with_brain(path)
+    brain_id = storage.brain_id
+    a, b, c = neuron("a"), neuron("b"), neuron("c")
+    memory = fiber(a, c)
+    await storage.write(WriteBatch(insert_neurons=(a, b), insert_synapses=(synapse(a, b),)))
+    await storage.write(WriteBatch(insert_neurons=(c,), insert_fibers=(memory,)))
+    before = await storage.get_changes(0)
+    await storage.close()
+    with sqlite3.connect(path) as raw:  # as the version before runs wrote it
+        unrun_changes(raw)
+        raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    storage = await _open(path)
+    try:
+        storage.set_brain(brain_id)
+        assert await storage.get_changes(0) == before
+        assert await storage.get_changes(2) == (before or [])[2:]
+        seq = await storage.write(WriteBatch(delete_fiber_ids=(memory.id,)))
+        assert seq == len(before or []) + 1
+        with sqlite3.connect(path) as raw:
+            assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+            tables = {row[0] for row in raw.execute("SELECT name FROM sqlite_master")}
+        assert "changes" not in tables and "change_runs" in tables
     finally:
         await storage.close()
 

@@ -13,12 +13,13 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from neural_memory.core.brain import Brain
-from neural_memory.core.events import BrainStats, BrainVersion, ChangeKind, ChangeRecord
+from neural_memory.core.events import BrainStats, BrainVersion, ChangeRecord
 from neural_memory.core.fiber_metadata import CONCEPT_OF, FOLLOWS, SPEAKER
 from neural_memory.core.neuron import NeuronType
 from neural_memory.core.synapse import Direction
 from neural_memory.storage import _sqlite_rows as rows
 from neural_memory.storage._core import FiberRows, GraphRows
+from neural_memory.storage._sqlite_changes import read_changes
 from neural_memory.storage._sqlite_write import brain_number, write_transaction
 from neural_memory.storage.sqlite_schema import prepare_schema
 
@@ -43,7 +44,7 @@ _I = TypeVar("_I")
 _NUM = "SELECT num FROM brains WHERE id = ?"
 _BRAIN_TABLES = (
     "index_snapshots",
-    "changes",
+    "change_runs",
     "vectors",
     "meta",
     "recall_events",
@@ -228,14 +229,7 @@ def changes_since(conn: sqlite3.Connection, brain_id: str, since: int) -> list[C
         row = conn.execute("SELECT num, seq FROM brains WHERE id = ?", (brain_id,)).fetchone()
         if row is None or since >= row[1]:
             return []
-        found = conn.execute(
-            "SELECT seq, kind, entity_id FROM changes WHERE brain = ? AND seq > ? ORDER BY seq",
-            (row[0], since),
-        ).fetchall()
-    if not found or found[0][0] != since + 1:
-        return None
-    kinds = {kind.value: kind for kind in ChangeKind}
-    return [ChangeRecord(seq, kinds[kind], entity_id) for seq, kind, entity_id in found]
+        return read_changes(conn, row[0], since)
 
 
 def stats(conn: sqlite3.Connection, brain_id: str, now: int) -> BrainStats:

@@ -66,6 +66,7 @@ __all__ = [
     "neuron_row",
     "project_row",
     "stored_terms",
+    "string_array",
     "synapse_row",
     "to_micros",
     "typed_memory_row",
@@ -119,17 +120,17 @@ def load_json(text: str) -> Any:
 
 def id_list(ids: Iterable[str]) -> str:
     """Encode strings as a sorted JSON array (sets, and ``json_each`` parameters)."""
-    return _string_array(sorted(ids)) if ids else "[]"
+    return string_array(sorted(ids)) if ids else "[]"
 
 
 def _members(values: Collection[str]) -> str:
     """Members as a JSON array: a set sorted, a sequence in its order."""
     if isinstance(values, frozenset):
         return id_list(values)
-    return _string_array(list(values)) if values else "[]"
+    return string_array(list(values)) if values else "[]"
 
 
-def _string_array(values: list[str]) -> str:
+def string_array(values: list[str]) -> str:
     """``values`` (at least one) as the JSON array ``_ARRAY`` writes, joined directly.
 
     Ids almost never hold a quote, a backslash or a character that is not printable; when

@@ -18,6 +18,7 @@ from neural_memory.errors import AlreadyExistsError, BrainNotFoundError
 from neural_memory.storage import _integrity as integrity
 from neural_memory.storage import _sqlite_rows as codec
 from neural_memory.storage import _write_common as common
+from neural_memory.storage._sqlite_changes import log_changes
 from neural_memory.storage._vectors import vector_to_bytes
 from neural_memory.storage.batch import WriteBatch
 
@@ -165,7 +166,7 @@ def _write_in_transaction(
     named = integrity.synapse_references(batch)
     deltas = common.live_deltas(batch, named, references.synapse_ends)
     cascaded = _apply(conn, brain, batch, old_fibers, deltas)
-    return _log_changes(conn, brain, common.change_texts(batch, cascaded), change_log_limit)
+    return log_changes(conn, brain, common.change_texts(batch, cascaded), change_log_limit)
 
 
 def _apply_accesses(conn: sqlite3.Connection, brain: int, batch: WriteBatch) -> None:
@@ -417,27 +418,3 @@ def _delete(conn: sqlite3.Connection, table: str, brain: int, ids: Iterable[str]
     if wanted:
         sql = f"DELETE FROM {table} WHERE brain = ? AND id {_IN_IDS}"
         conn.execute(sql, (brain, codec.id_list(wanted)))
-
-
-# -- change log ----------------------------------------------------------------------------
-
-
-def _log_changes(
-    conn: sqlite3.Connection, brain: int, entries: list[tuple[str, str]], limit: int
-) -> int:
-    """Log ``entries`` (kind, id) under fresh seqs; trim the log to ``limit``; the last seq."""
-    if entries:
-        conn.execute("UPDATE brains SET seq = seq + ? WHERE num = ?", (len(entries), brain))
-    seq: int = conn.execute("SELECT seq FROM brains WHERE num = ?", (brain,)).fetchone()[0]
-    if entries:
-        first = seq - len(entries) + 1
-        conn.executemany(
-            "INSERT INTO changes (brain, seq, kind, entity_id) VALUES (?, ?, ?, ?)",
-            [(brain, first + i, kind, eid) for i, (kind, eid) in enumerate(entries)],
-        )
-        if seq > limit:
-            conn.execute(
-                "DELETE FROM changes WHERE brain = ? AND seq <= ?",
-                (brain, seq - limit),
-            )
-    return seq

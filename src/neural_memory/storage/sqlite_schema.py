@@ -16,7 +16,7 @@ from neural_memory.storage._sqlite_rows import stored_terms
 
 __all__ = ["SCHEMA_VERSION", "prepare_schema"]
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 """The schema version this release reads and writes (older versions are migrated on open)."""
 
 # Every brain-scoped table is keyed by (brain, id), where ``brain`` is the brain's row number
@@ -222,12 +222,31 @@ _MIGRATION_V6 = """
 ALTER TABLE brains ADD COLUMN record_version INTEGER NOT NULL DEFAULT 0
 """
 
+# Version 7: the change log in runs (``_sqlite_changes``): one row per run of consecutive seqs
+# of one kind, its ids a JSON array, instead of one row per entry (a batch of a thousand
+# memories logged about 8,000 rows, now at most three). A rowid table: a run's row may be
+# large. Each old entry becomes a run of one.
+_MIGRATION_V7 = """
+CREATE TABLE change_runs (
+    brain INTEGER NOT NULL,
+    first_seq INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    entity_ids TEXT NOT NULL,
+    PRIMARY KEY (brain, last_seq)
+);
+INSERT INTO change_runs (brain, first_seq, last_seq, kind, entity_ids)
+    SELECT brain, seq, seq, kind, json_array(entity_id) FROM changes;
+DROP TABLE changes
+"""
+
 _MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     2: lambda conn: _execute_script(conn, _MIGRATION_V2),
     3: _add_terms,
     4: lambda conn: _execute_script(conn, _MIGRATION_V4),
     5: lambda conn: _execute_script(conn, _MIGRATION_V5),
     6: lambda conn: _execute_script(conn, _MIGRATION_V6),
+    7: lambda conn: _execute_script(conn, _MIGRATION_V7),
 }
 """Version -> what brings a database of the version before it to it."""
 
