@@ -25,7 +25,7 @@ from neural_memory.storage.batch import WriteBatch
 __all__ = [
     "PUT_META",
     "brain_number",
-    "checked_write_transaction",
+    "batch_write_transaction",
     "create_brain",
     "existing_ids",
     "insert_sql",
@@ -49,7 +49,7 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 
 @contextmanager
-def checked_write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def batch_write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """:func:`write_transaction` without SQLite's foreign-key checks, for batch writes.
 
     The batch code checks every reference itself before it writes (a synapse's ends are
@@ -129,7 +129,7 @@ def write_batch(
     conn: sqlite3.Connection, brain_id: str, batch: WriteBatch, change_log_limit: int
 ) -> int:
     """Apply ``batch`` to ``brain_id`` atomically, log its changes, return the new seq."""
-    with checked_write_transaction(conn):
+    with batch_write_transaction(conn):
         return _write_in_transaction(conn, brain_id, batch, change_log_limit)
 
 
@@ -144,7 +144,7 @@ def create_brain(
     AlreadyExistsError when the id is taken; on any failure nothing is kept.
     """
     brain_id = str(brain_row[0])
-    with checked_write_transaction(conn):
+    with batch_write_transaction(conn):
         if conn.execute("SELECT 1 FROM brains WHERE id = ?", (brain_id,)).fetchone():
             raise AlreadyExistsError(f"brain {brain_id!r} already exists")
         columns = ", ".join("?" * len(brain_row))
