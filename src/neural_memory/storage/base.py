@@ -117,12 +117,13 @@ class Storage(StorageCore):
         return await self._get_brain(require_text(brain_id, "brain_id"))
 
     async def get_brain_version(self, brain_id: str) -> BrainVersion:
-        """The brain's change seq and record version, in one round trip.
+        """The brain's change seq, record version and generation, in one round trip.
 
-        Both only grow while the brain exists: ``change_seq`` with every write to its
-        contents, ``record`` with every ``save_brain`` of it. A process keeping the brain's
-        record or recall index compares them to what it holds instead of re-reading.
-        BrainNotFoundError for an unknown brain.
+        Both counters only grow while the brain exists: ``change_seq`` with every write to
+        its contents, ``record`` with every ``save_brain`` of it. A brain deleted and created
+        again under the same id counts from zero again under a new, larger ``generation``.
+        A process keeping the brain's record or recall index compares them to what it holds
+        instead of re-reading. BrainNotFoundError for an unknown brain.
         """
         await self._ensure_open()
         version = await self._get_brain_version(require_text(brain_id, "brain_id"))
