@@ -9,7 +9,8 @@ Key layout (``{ns}`` is the namespace, ``P`` = ``{ns}:b:{<brain id, percent-enco
 the braces delimit the id, so no brain's prefix is a prefix of another's)::
 
     {ns}:brains          hash    brain id -> Brain JSON (the directory of brains)
-    {ns}:brain_order     zset    brain id by creation order (ties in list_brains)
+    {ns}:brain_order     zset    brain id by creation order (ties in list_brains); the
+                                 score is the brain's generation (``BrainVersion``)
     {ns}:brain_ctr       string  counter feeding brain_order
     {ns}:layout          string  key layout version; opening a namespace of an older layout
                                  upgrades it (2: ``sb:`` sets filled for older fibers)
