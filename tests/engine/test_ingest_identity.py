@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import gzip
 import json
+import multiprocessing
+import pickle
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+from neural_memory.engine._encode_plan import moment_of, pack, read, speaker_of, unpack
 from neural_memory.storage import Storage
-from tests.engine.ingest_corpus import GOLDEN, encode_corpus
+from tests.engine.ingest_corpus import GOLDEN, corpus, encode_corpus
 
 
 def _golden() -> dict[str, Any]:
@@ -20,14 +24,36 @@ def _golden() -> dict[str, Any]:
     return loaded
 
 
-async def test_encoding_the_corpus_stores_what_the_reference_encoder_stored(
-    storage: Storage,
-) -> None:
+def _same_as_golden(encoded: dict[str, Any]) -> None:
     expected = _golden()
-    found = json.loads(json.dumps(await encode_corpus(storage), sort_keys=True))
+    found = json.loads(json.dumps(encoded, sort_keys=True))
     assert found["results"] == expected["results"]
     for section in ("fibers", "neurons", "synapses"):
         mine, theirs = found["stored"][section], expected["stored"][section]
         assert sorted(mine) == sorted(theirs), section
         differing = [key for key in theirs if mine[key] != theirs[key]]
         assert not differing, (section, mine[differing[0]], theirs[differing[0]])
+
+
+async def test_encoding_the_corpus_stores_what_the_reference_encoder_stored(
+    storage: Storage,
+) -> None:
+    _same_as_golden(await encode_corpus(storage))
+
+
+async def test_encode_batches_stores_what_encode_many_stores(storage: Storage) -> None:
+    _same_as_golden(await encode_corpus(storage, pipelined=True))
+
+
+async def test_encode_batches_with_a_planner_process_stores_the_same(
+    storage: Storage,
+) -> None:
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as planner:
+        _same_as_golden(await encode_corpus(storage, pipelined=True, planner=planner))
+
+
+def test_a_packed_extraction_reads_back_as_it_was() -> None:
+    for item in corpus():
+        found = read(item.text, moment_of(item), speaker_of(item))
+        assert unpack(pack(found)) == found
+        assert unpack(pickle.loads(pickle.dumps(pack(found)))) == found

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import Executor
+from collections import deque
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -31,6 +32,7 @@ from neural_memory.engine._default_embedder import (
 )
 from neural_memory.engine._encode_plan import (
     Job,
+    Packed,
     extract_all,
     moment_of,
     plan_all,
@@ -200,11 +202,49 @@ class MemoryEncoder:
         starts with a written date and/or a speaker ("[2023-05-08 13:56] Caroline: ...") is
         stored as if they had been passed as ``timestamp`` and ``metadata["speaker"]``.
         """
-        given = [MemoryInput(text=i) if isinstance(i, str) else i for i in items]
-        if not given:
-            return []
+        inputs = _inputs(items)
+        return await self._encode(inputs, None) if inputs else []
+
+    async def encode_batches(
+        self, batches: Iterable[Sequence[MemoryInput | str]]
+    ) -> AsyncIterator[list[EncodingResult]]:
+        """:meth:`encode_many` of each batch in turn, reading the next batch meanwhile.
+
+        Yields each batch's results once the batch is stored. Every batch is its own
+        transaction and stores exactly what ``encode_many`` of it stores, in the same order;
+        a batch that fails raises at its turn, after the batches before it are stored, and
+        nothing after it is stored. While one batch is planned and written, the texts of the
+        next are extracted off the event loop: in the encoder's ``planner`` (a process pool
+        puts a second core to work) or else in a worker thread, which runs while SQLite or
+        the network holds no lock on the interpreter. A memory without a timestamp gets its
+        time when its batch is read, which may be while the batch before it is written.
+        ``batches`` is read one batch ahead. Close the iterator (``contextlib.aclosing``)
+        when stopping before its end.
+        """
+        executor = self._planner or ThreadPoolExecutor(1, thread_name_prefix="nm-extract")
+        reading: deque[asyncio.Task[_Read]] = deque()
+        try:
+            for items in batches:
+                reading.append(asyncio.ensure_future(_read(items, executor)))
+                if len(reading) > 1:
+                    yield await self._encode_read(await reading.popleft())
+            while reading:
+                yield await self._encode_read(await reading.popleft())
+        finally:
+            for task in reading:
+                _drop(task)
+            if executor is not self._planner:
+                executor.shutdown(wait=False)
+
+    async def _encode_read(self, read: _Read) -> list[EncodingResult]:
+        inputs, found = read
+        return await self._encode(inputs, found) if inputs else []
+
+    async def _encode(
+        self, inputs: list[MemoryInput], found: Sequence[Packed] | None
+    ) -> list[EncodingResult]:
+        """Encode validated, timed ``inputs``, from their extractions when ``found``."""
         handle = self._handle()
-        inputs = [_timed(_with_header(_validated(item))) for item in given]
         conversations = [item.conversation for item in inputs]
         tails = {c: await handle.thread_tail(c) for c in dict.fromkeys(conversations)}
         fiber_ids = [stable_fiber_id(item.text, speaker_of(item)) for item in inputs]
@@ -217,6 +257,7 @@ class MemoryEncoder:
         plans = await _plans(
             [Job(i, f, after) for i, f, after in zip(inputs, fiber_ids, follows, strict=True)],
             self._planner,
+            found,
         )
         stored = await handle.storage.get_fibers(plan.fiber.id for plan in plans)
         fresh, merged = split_duplicates(plans, stored)
@@ -319,15 +360,48 @@ def _validated(item: MemoryInput) -> MemoryInput:
     return item
 
 
-async def _plans(jobs: Sequence[Job], planner: Executor | None) -> list[Plan]:
-    """Every job's plan; long texts (CPU-bound extraction) off the loop."""
+async def _plans(
+    jobs: Sequence[Job], planner: Executor | None, found: Sequence[Packed] | None = None
+) -> list[Plan]:
+    """Every job's plan (from its extraction when ``found``); long texts off the loop."""
     if sum(len(job.item.text) for job in jobs) <= _PLAN_INLINE_CHARS:
-        return plan_all(jobs)
-    if planner is None:
+        return plan_all(jobs, found)
+    if planner is None and found is None:
         return await asyncio.to_thread(plan_all, jobs)
-    texts = [(job.item.text, moment_of(job.item), speaker_of(job.item)) for job in jobs]
-    found = await asyncio.get_running_loop().run_in_executor(planner, extract_all, texts)
+    if found is None:
+        found = await asyncio.get_running_loop().run_in_executor(planner, extract_all, _texts(jobs))
     return await asyncio.to_thread(plan_all, jobs, found)
+
+
+def _texts(jobs: Sequence[Job]) -> list[tuple[str, datetime, str | None]]:
+    """What extraction reads of each job: its text, moment and speaker."""
+    return [(job.item.text, moment_of(job.item), speaker_of(job.item)) for job in jobs]
+
+
+def _inputs(items: Sequence[MemoryInput | str]) -> list[MemoryInput]:
+    """``items`` as validated memories with their header read and their moment fixed."""
+    given = [MemoryInput(text=i) if isinstance(i, str) else i for i in items]
+    return [_timed(_with_header(_validated(item))) for item in given]
+
+
+_Read = tuple[list[MemoryInput], list[Packed]]
+"""A batch read ahead: its memories (as ``_inputs`` leaves them) and their extractions."""
+
+
+async def _read(items: Sequence[MemoryInput | str], executor: Executor) -> _Read:
+    """Validate ``items`` and extract their texts in ``executor`` (errors: when awaited)."""
+    inputs = _inputs(items)
+    texts = [(item.text, moment_of(item), speaker_of(item)) for item in inputs]
+    loop = asyncio.get_running_loop()
+    return inputs, await loop.run_in_executor(executor, extract_all, texts)
+
+
+def _drop(task: asyncio.Task[_Read]) -> None:
+    """Cancel a batch read ahead that will not be encoded (its error, if any, is dropped)."""
+    if not task.done():
+        task.cancel()
+    elif not task.cancelled():
+        task.exception()  # retrieved: not reported as never retrieved
 
 
 def _timed(item: MemoryInput) -> MemoryInput:
