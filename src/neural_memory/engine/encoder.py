@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -207,7 +207,7 @@ class MemoryEncoder:
 
     async def encode_batches(
         self, batches: Iterable[Sequence[MemoryInput | str]]
-    ) -> AsyncIterator[list[EncodingResult]]:
+    ) -> AsyncGenerator[list[EncodingResult], None]:
         """:meth:`encode_many` of each batch in turn, reading the next batch meanwhile.
 
         Yields each batch's results once the batch is stored. Every batch is its own
