@@ -331,11 +331,19 @@ async def _older_statements(
     A fact whose neuron is not stored yet has no stored statement (no fiber names a neuron
     that does not exist), so only the facts stated before are looked up.
     """
-    older: dict[str, list[Fiber]] = {}
     facts = dict.fromkeys(p.fact_neuron_id for p in plans if p.fact_neuron_id)
-    for fact_id in (f for f in facts if f in stored_neurons):
-        older[fact_id] = await storage.find_fibers(neuron_id=fact_id)
+    stated = [fact_id for fact_id in facts if fact_id in stored_neurons]
+    older: dict[str, list[Fiber]] = {}
+    for start in range(0, len(stated), _LOOKUPS_AT_ONCE):  # a pool's connections at once
+        some = stated[start : start + _LOOKUPS_AT_ONCE]
+        found = await asyncio.gather(*(storage.find_fibers(neuron_id=f) for f in some))
+        older.update(zip(some, found, strict=True))
     return older
+
+
+_LOOKUPS_AT_ONCE = 8
+"""Older statements looked up concurrently (a bulk batch states a fact in about one memory of
+six: on PostgreSQL each lookup is a round trip, which several connections overlap)."""
 
 
 def _pair(tail: ThreadTail | None) -> tuple[str, datetime] | None:
