@@ -14,7 +14,7 @@ import pickle
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-from neural_memory.engine._encode_plan import moment_of, pack, read, speaker_of, unpack
+from neural_memory.engine._encode_plan import extract_all, moment_of, read, speaker_of
 from neural_memory.storage import Storage
 from tests.engine.ingest_corpus import GOLDEN, corpus, encode_corpus
 
@@ -52,8 +52,8 @@ async def test_encode_batches_with_a_planner_process_stores_the_same(
         _same_as_golden(await encode_corpus(storage, pipelined=True, planner=planner))
 
 
-def test_a_packed_extraction_reads_back_as_it_was() -> None:
-    for item in corpus():
-        found = read(item.text, moment_of(item), speaker_of(item))
-        assert unpack(pack(found)) == found
-        assert unpack(pickle.loads(pickle.dumps(pack(found)))) == found
+def test_what_a_planner_process_sends_reads_back_as_it_was() -> None:
+    texts = [(item.text, moment_of(item), speaker_of(item)) for item in corpus()]
+    sent = pickle.loads(pickle.dumps(extract_all(texts)))
+    assert sent == [read(*text) for text in texts]
+    assert all(type(link) is tuple for _, links, _ in sent for link in links)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from functools import lru_cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -20,9 +20,8 @@ from neural_memory.core.fiber_metadata import SPEAKER
 from neural_memory.core.neuron import Neuron, NeuronType, stable_neuron_id
 from neural_memory.core.synapse import Direction, Synapse, SynapseType, stable_synapse_id
 from neural_memory.engine._store_merge import Plan
-from neural_memory.engine.extraction import ExtractedLink, ExtractedNeuron, Extraction, extract
-from neural_memory.engine.facts import FactKey, fact_key
-from neural_memory.engine.timeparse import Granularity, TimeSpan
+from neural_memory.engine.extraction import extract
+from neural_memory.engine.facts import fact_key
 from neural_memory.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -31,13 +30,14 @@ if TYPE_CHECKING:
 __all__ = [
     "INITIAL_SYNAPSE_WEIGHT",
     "Job",
-    "Packed",
+    "LinkPart",
+    "NeuronPart",
+    "Parts",
     "extract_all",
     "moment_of",
-    "pack",
     "plan_all",
+    "read",
     "speaker_of",
-    "unpack",
 ]
 
 INITIAL_SYNAPSE_WEIGHT = 0.5
@@ -53,71 +53,39 @@ class Job:
     follows: str | None
 
 
-Packed = tuple[
-    tuple[tuple[str, int, str, int], ...],
-    tuple[tuple[str, str, int, bool], ...],
-    tuple[str, ...],
-    tuple[tuple[int, int, int, str], ...],
-    tuple[str, str] | None,
-]
-"""A text's :class:`Extraction` and fact key as plain tuples, enum members as their index
-(see :func:`pack`)."""
-
-Read = tuple[Extraction, FactKey | None]
-"""What planning reads of a text: its extraction and the fact it states, if any."""
-
-_NEURON_TYPES = tuple(NeuronType)
-_SYNAPSE_TYPES = tuple(SynapseType)
-_GRANULARITIES = tuple(Granularity)
-_NEURON_CODES = {kind: code for code, kind in enumerate(_NEURON_TYPES)}
-_SYNAPSE_CODES = {kind: code for code, kind in enumerate(_SYNAPSE_TYPES)}
-_GRANULARITY_CODES = {kind: code for code, kind in enumerate(_GRANULARITIES)}
+NeuronPart = tuple[str, NeuronType, str, int]
+"""A neuron as extraction found it: key, type, content, position (an ``ExtractedNeuron``)."""
+LinkPart = tuple[str, str, SynapseType, bool]
+"""A link as extraction found it: source key, target key, type, both ways (``ExtractedLink``)."""
+Parts = tuple[Sequence[NeuronPart], Sequence[LinkPart], tuple[str, str] | None]
+"""What planning reads of a text: its neurons, its links and the fact it states (subject,
+value), if any."""
 
 
-def extract_all(jobs: Sequence[tuple[str, datetime, str | None]]) -> list[Packed]:
-    """Extraction of several texts, packed (what a planner process runs)."""
-    return [pack(read(text, moment, speaker)) for text, moment, speaker in jobs]
+def read(text: str, moment: datetime, speaker: str | None) -> Parts:
+    """What planning reads of ``text`` written at ``moment`` by ``speaker``."""
+    found = extract(text, moment, speaker=speaker)
+    fact = fact_key(text)
+    return found.neurons, found.links, None if fact is None else (fact.subject, fact.value)
 
 
-def read(text: str, moment: datetime, speaker: str | None) -> Read:
-    """The extraction of ``text`` and the fact it states."""
-    return extract(text, moment, speaker=speaker), fact_key(text)
+def extract_all(jobs: Sequence[tuple[str, datetime, str | None]]) -> list[Parts]:
+    """:func:`read` of several texts, as plain tuples (what a planner process runs).
 
-
-def pack(found: Read) -> Packed:
-    """``found`` as plain tuples: another process reads them back several times faster.
-
-    Unpickling an enum member or a dataclass runs Python code for each; a tuple of strings
-    and ints is read in C, so a planner process saves the event loop's process the work.
+    Named tuples and dataclasses unpickle through Python code, one call per object; plain
+    tuples of strings, numbers and enum members (each member pickled once per call, then
+    referenced) unpickle in C, so the loop's process gets them at little cost.
     """
-    extraction, fact = found
-    spans = extraction.time_spans
+    return [_plain(read(text, moment, speaker)) for text, moment, speaker in jobs]
+
+
+def _plain(parts: Parts) -> Parts:
+    neurons, links, fact = parts
     return (
-        tuple((n.key, _NEURON_CODES[n.type], n.content, n.position) for n in extraction.neurons),
-        tuple((x[0], x[1], _SYNAPSE_CODES[x[2]], x[3]) for x in extraction.links),
-        extraction.terms,
-        tuple(
-            (s.start.toordinal(), s.end.toordinal(), _GRANULARITY_CODES[s.granularity], s.text)
-            for s in spans
-        ),
-        None if fact is None else (fact.subject, fact.value),
+        tuple((key, kind, content, at) for key, kind, content, at in neurons),
+        tuple((source, target, kind, both) for source, target, kind, both in links),
+        fact,
     )
-
-
-def unpack(packed: Packed) -> Read:
-    """What :func:`pack` packed."""
-    neurons, links, terms, spans, fact = packed
-    kinds, links_kinds, grains = _NEURON_TYPES, _SYNAPSE_TYPES, _GRANULARITIES
-    extraction = Extraction(
-        tuple(ExtractedNeuron(key, kinds[k], content, at) for key, k, content, at in neurons),
-        tuple(ExtractedLink(a, b, links_kinds[k], both) for a, b, k, both in links),
-        terms,
-        tuple(
-            TimeSpan(date.fromordinal(a), date.fromordinal(b), grains[g], text)
-            for a, b, g, text in spans
-        ),
-    )
-    return extraction, None if fact is None else FactKey(*fact)
 
 
 def moment_of(item: MemoryInput) -> datetime:
@@ -130,7 +98,7 @@ def speaker_of(item: MemoryInput) -> str | None:
     return SPEAKER.get(item.metadata or {})
 
 
-def plan_all(jobs: Sequence[Job], extractions: Sequence[Packed] | None = None) -> list[Plan]:
+def plan_all(jobs: Sequence[Job], found: Sequence[Parts] | None = None) -> list[Plan]:
     """The neurons, synapses and fiber of each (validated) memory (from :func:`extract_all`).
 
     Memories planned together share their neuron and synapse objects: a word mentioned by a
@@ -138,9 +106,9 @@ def plan_all(jobs: Sequence[Job], extractions: Sequence[Packed] | None = None) -
     when storage would create it), not a thousand copies to validate and throw away.
     """
     shared = _SharedParts()
-    if extractions is None:
+    if found is None:
         return [shared.plan(job) for job in jobs]
-    return [shared.plan(job, unpack(found)) for job, found in zip(jobs, extractions, strict=True)]
+    return [shared.plan(job, parts) for job, parts in zip(jobs, found, strict=True)]
 
 
 @dataclass(slots=True)
@@ -150,7 +118,7 @@ class _SharedParts:
     neurons: dict[str, Neuron] = field(default_factory=dict)
     synapses: dict[tuple[str, str, SynapseType], Synapse] = field(default_factory=dict)
 
-    def plan(self, job: Job, found: Read | None = None) -> Plan:
+    def plan(self, job: Job, found: Parts | None = None) -> Plan:
         """The neurons, synapses and fiber of one memory."""
         item = job.item
         moment = moment_of(item)
@@ -160,24 +128,25 @@ class _SharedParts:
         if item.follows is not None:
             metadata["follows"] = item.follows
         speaker = speaker_of(item)
-        extraction, fact = read(item.text, moment, speaker) if found is None else found
-        ids = {n.key: _neuron_id(n.key) for n in extraction.neurons}  # keys are unique
+        found_neurons, found_links, fact = found or read(item.text, moment, speaker)
+        ids = {key: _neuron_id(key) for key, _, _, _ in found_neurons}  # keys are unique
         neuron, link = self.neuron, self.link
-        neurons = [neuron(ids[n.key], n.type, n.content, n.key, moment) for n in extraction.neurons]
+        neurons = [
+            neuron(ids[key], kind, content, key, moment) for key, kind, content, _ in found_neurons
+        ]
         synapses = [
-            link(ids[x.source_key], ids[x.target_key], x.type, x.bidirectional, moment)
-            for x in extraction.links
+            link(ids[source], ids[target], kind, both, moment)
+            for source, target, kind, both in found_links
         ]
         pathway = tuple(ids.values())
         fact_id = None
         if fact is not None:
-            fact_key_text = f"fact:{fact.subject}"
+            subject, value = fact
+            fact_key_text = f"fact:{subject}"
             fact_id = _neuron_id(fact_key_text)
-            neurons.append(
-                self.neuron(fact_id, NeuronType.CONCEPT, fact.subject, fact_key_text, moment)
-            )
+            neurons.append(self.neuron(fact_id, NeuronType.CONCEPT, subject, fact_key_text, moment))
             synapses.append(self.fact_synapse(fact_id, pathway[0], moment))
-            metadata["fact_value"] = fact.value
+            metadata["fact_value"] = value
         if job.follows is not None:
             metadata["follows"] = job.follows
         fiber = _new_fiber(  # from validated input: the anchor and pathway are its neurons

@@ -32,7 +32,7 @@ from neural_memory.engine._default_embedder import (
 )
 from neural_memory.engine._encode_plan import (
     Job,
-    Packed,
+    Parts,
     extract_all,
     moment_of,
     plan_all,
@@ -241,7 +241,7 @@ class MemoryEncoder:
         return await self._encode(inputs, found) if inputs else []
 
     async def _encode(
-        self, inputs: list[MemoryInput], found: Sequence[Packed] | None
+        self, inputs: list[MemoryInput], found: Sequence[Parts] | None
     ) -> list[EncodingResult]:
         """Encode validated, timed ``inputs``, from their extractions when ``found``."""
         handle = self._handle()
@@ -369,7 +369,7 @@ def _validated(item: MemoryInput) -> MemoryInput:
 
 
 async def _plans(
-    jobs: Sequence[Job], planner: Executor | None, found: Sequence[Packed] | None = None
+    jobs: Sequence[Job], planner: Executor | None, found: Sequence[Parts] | None = None
 ) -> list[Plan]:
     """Every job's plan (from its extraction when ``found``); long texts off the loop."""
     if sum(len(job.item.text) for job in jobs) <= _PLAN_INLINE_CHARS:
@@ -392,7 +392,7 @@ def _inputs(items: Sequence[MemoryInput | str]) -> list[MemoryInput]:
     return [_timed(_with_header(_validated(item))) for item in given]
 
 
-_Read = tuple[list[MemoryInput], list[Packed]]
+_Read = tuple[list[MemoryInput], list[Parts]]
 """A batch read ahead: its memories (as ``_inputs`` leaves them) and their extractions."""
 
 
