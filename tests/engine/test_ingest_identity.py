@@ -14,6 +14,7 @@ import pickle
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+from neural_memory.core.text import document_terms
 from neural_memory.engine._encode_plan import extract_all, moment_of, read, speaker_of
 from neural_memory.storage import Storage
 from tests.engine.ingest_corpus import GOLDEN, corpus, encode_corpus
@@ -55,5 +56,8 @@ async def test_encode_batches_with_a_planner_process_stores_the_same(
 def test_what_a_planner_process_sends_reads_back_as_it_was() -> None:
     texts = [(item.text, moment_of(item), speaker_of(item)) for item in corpus()]
     sent = pickle.loads(pickle.dumps(extract_all(texts)))
-    assert sent == [read(*text) for text in texts]
-    assert all(type(link) is tuple for _, links, _ in sent for link in links)
+    assert [parts for parts, _ in sent] == [read(*text) for text in texts]
+    assert all(type(link) is tuple for (_, links, _), _ in sent for link in links)
+    assert [terms for _, terms in sent] == [
+        tuple(document_terms(text, speaker)) for text, _, speaker in texts
+    ]

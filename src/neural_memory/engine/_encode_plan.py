@@ -19,6 +19,7 @@ from neural_memory.core.fiber import Fiber
 from neural_memory.core.fiber_metadata import SPEAKER
 from neural_memory.core.neuron import Neuron, NeuronType, stable_neuron_id
 from neural_memory.core.synapse import Direction, Synapse, SynapseType, stable_synapse_id
+from neural_memory.core.text import remember_document_terms
 from neural_memory.engine._store_merge import Plan
 from neural_memory.engine.extraction import extract
 from neural_memory.engine.facts import fact_key
@@ -33,10 +34,12 @@ __all__ = [
     "LinkPart",
     "NeuronPart",
     "Parts",
+    "Sent",
     "extract_all",
     "moment_of",
     "plan_all",
     "read",
+    "received",
     "speaker_of",
 ]
 
@@ -69,23 +72,43 @@ def read(text: str, moment: datetime, speaker: str | None) -> Parts:
     return found.neurons, found.links, None if fact is None else (fact.subject, fact.value)
 
 
-def extract_all(jobs: Sequence[tuple[str, datetime, str | None]]) -> list[Parts]:
-    """:func:`read` of several texts, as plain tuples (what a planner process runs).
+Sent = tuple[Parts, tuple[str, ...]]
+"""What a planner process sends back for a text: its :data:`Parts` and its lexical terms."""
+
+
+def extract_all(jobs: Sequence[tuple[str, datetime, str | None]]) -> list[Sent]:
+    """:func:`read` of several texts as plain tuples, with their terms (what a planner runs).
 
     Named tuples and dataclasses unpickle through Python code, one call per object; plain
     tuples of strings, numbers and enum members (each member pickled once per call, then
     referenced) unpickle in C, so the loop's process gets them at little cost.
     """
-    return [_plain(read(text, moment, speaker)) for text, moment, speaker in jobs]
+    return [_sent(text, moment, speaker) for text, moment, speaker in jobs]
 
 
-def _plain(parts: Parts) -> Parts:
-    neurons, links, fact = parts
+def _sent(text: str, moment: datetime, speaker: str | None) -> Sent:
+    found = extract(text, moment, speaker=speaker)
+    fact = fact_key(text)
     return (
-        tuple((key, kind, content, at) for key, kind, content, at in neurons),
-        tuple((source, target, kind, both) for source, target, kind, both in links),
-        fact,
+        (
+            tuple((key, kind, content, at) for key, kind, content, at in found.neurons),
+            tuple((source, target, kind, both) for source, target, kind, both in found.links),
+            None if fact is None else (fact.subject, fact.value),
+        ),
+        found.terms,
     )
+
+
+def received(
+    texts: Sequence[tuple[str, datetime, str | None]], sent: Sequence[Sent]
+) -> list[Parts]:
+    """The parts :func:`extract_all` sent for ``texts``, their terms remembered.
+
+    Storage and the recall index would otherwise compute each memory's terms again.
+    """
+    for (text, _, speaker), (_, terms) in zip(texts, sent, strict=True):
+        remember_document_terms(text, speaker, terms)
+    return [parts for parts, _ in sent]
 
 
 def moment_of(item: MemoryInput) -> datetime:

@@ -36,6 +36,7 @@ from neural_memory.engine._encode_plan import (
     extract_all,
     moment_of,
     plan_all,
+    received,
     speaker_of,
 )
 from neural_memory.engine._store_merge import (
@@ -377,13 +378,22 @@ async def _plans(
     if planner is None and found is None:
         return await asyncio.to_thread(plan_all, jobs)
     if found is None:
-        found = await asyncio.get_running_loop().run_in_executor(planner, extract_all, _texts(jobs))
+        found = await _extracted(_texts(job.item for job in jobs), planner)
     return await asyncio.to_thread(plan_all, jobs, found)
 
 
-def _texts(jobs: Sequence[Job]) -> list[tuple[str, datetime, str | None]]:
-    """What extraction reads of each job: its text, moment and speaker."""
-    return [(job.item.text, moment_of(job.item), speaker_of(job.item)) for job in jobs]
+_Text = tuple[str, datetime, str | None]
+
+
+def _texts(items: Iterable[MemoryInput]) -> list[_Text]:
+    """What extraction reads of each memory: its text, moment and speaker."""
+    return [(item.text, moment_of(item), speaker_of(item)) for item in items]
+
+
+async def _extracted(texts: list[_Text], executor: Executor | None) -> list[Parts]:
+    """What planning reads of ``texts``, extracted in ``executor`` (their terms remembered)."""
+    sent = await asyncio.get_running_loop().run_in_executor(executor, extract_all, texts)
+    return received(texts, sent)
 
 
 def _inputs(items: Sequence[MemoryInput | str]) -> list[MemoryInput]:
@@ -399,9 +409,7 @@ _Read = tuple[list[MemoryInput], list[Parts]]
 async def _read(items: Sequence[MemoryInput | str], executor: Executor) -> _Read:
     """Validate ``items`` and extract their texts in ``executor`` (errors: when awaited)."""
     inputs = _inputs(items)
-    texts = [(item.text, moment_of(item), speaker_of(item)) for item in inputs]
-    loop = asyncio.get_running_loop()
-    return inputs, await loop.run_in_executor(executor, extract_all, texts)
+    return inputs, await _extracted(_texts(inputs), executor)
 
 
 def _drop(task: asyncio.Task[_Read]) -> None:
