@@ -215,9 +215,10 @@ class MemoryEncoder:
         transaction and stores exactly what ``encode_many`` of it stores, in the same order;
         a batch that fails raises at its turn, after the batches before it are stored, and
         nothing after it is stored. While one batch is planned and written, the texts of the
-        next are extracted off the event loop: in the encoder's ``planner`` (a process pool
-        puts a second core to work) or else in a worker thread, which runs while SQLite or
-        the network holds no lock on the interpreter. A memory without a timestamp gets its
+        next are extracted off the event loop: in the encoder's ``planner`` (a process pool,
+        best started with ``multiprocessing.get_context("spawn")``, puts a second core to
+        work) or else in a worker thread, which runs while SQLite or the network holds no
+        lock on the interpreter. A memory without a timestamp gets its
         time when its batch is read, which may be while the batch before it is written.
         ``batches`` is read one batch ahead. Close the iterator (``contextlib.aclosing``)
         when stopping before its end.
