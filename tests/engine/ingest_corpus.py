@@ -13,6 +13,7 @@ import gzip
 import json
 import sys
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -151,16 +152,26 @@ def _plain(record: dict[str, Any], clocked: tuple[str, ...]) -> dict[str, Any]:
     return plain
 
 
-async def encode_corpus(storage: Storage) -> dict[str, Any]:
-    """Encode :func:`corpus` into ``storage``'s current brain; the results and the dump."""
+async def encode_corpus(
+    storage: Storage, *, pipelined: bool = False, planner: Executor | None = None
+) -> dict[str, Any]:
+    """Encode :func:`corpus` into ``storage``'s current brain; the results and the dump.
+
+    ``pipelined``: with ``encode_batches`` (in ``planner``, if given) instead of one
+    ``encode_many`` per batch.
+    """
     from neural_memory import Brain
     from neural_memory.engine.encoder import MemoryEncoder
 
     brain = Brain.create("golden")
-    encoder = MemoryEncoder(storage, brain.config, embedder=None)
+    encoder = MemoryEncoder(storage, brain.config, embedder=None, planner=planner)
     results = []
-    for batch in batches(corpus()):
-        results += [result_summary(r) for r in await encoder.encode_many(batch)]
+    if pipelined:
+        async for found in encoder.encode_batches(batches(corpus())):
+            results += [result_summary(r) for r in found]
+    else:
+        for batch in batches(corpus()):
+            results += [result_summary(r) for r in await encoder.encode_many(batch)]
     return {"results": results, "stored": await dump(storage, [r[0] for r in results])}
 
 

@@ -14,6 +14,7 @@ import os
 import sys
 import uuid
 from collections.abc import Sequence
+from contextlib import aclosing
 from typing import Annotated, Any
 
 import typer
@@ -38,7 +39,7 @@ from neural_memory.cli.config import Settings
 from neural_memory.cli.nm4 import LegacyMemory, read_legacy_brain
 from neural_memory.cli.session import BrainSession, brain_named, open_brain, open_database
 from neural_memory.core.typed_memory import MemoryType, Priority, TypedMemory
-from neural_memory.engine.encoder import MemoryInput
+from neural_memory.engine.encoder import EncodingResult, MemoryInput
 from neural_memory.engine.memories import project_named
 from neural_memory.errors import AlreadyExistsError, ValidationError
 from neural_memory.sharing import BrainExporter, BrainImporter
@@ -227,28 +228,46 @@ async def _import_legacy(
 async def _encode_legacy(
     session: BrainSession, memories: Sequence[LegacyMemory], bar: Progress
 ) -> int:
-    """Encode ``memories`` in chunks with their typed records; return how many merged."""
+    """Encode ``memories`` in chunks with their typed records; return how many merged.
+
+    The next chunk's texts are read while one chunk is embedded and written.
+    """
     task = bar.add_task("importing memories", total=len(memories))
     merged = 0
     projects: dict[str, str] = {}
-    for start in range(0, len(memories), IMPORT_CHUNK):
-        chunk = memories[start : start + IMPORT_CHUNK]
-        results = await session.encoder.encode_many([_input(m) for m in chunk])
-        typed: list[TypedMemory] = []
-        for memory, result in zip(chunk, results, strict=True):
-            merged += int(result.merged)
-            if memory.memory_type is None or result.merged:
-                continue
-            project_id = None
-            if memory.project:
-                if memory.project not in projects:
-                    found = await project_named(session.storage, memory.project, create=True)
-                    projects[memory.project] = found.id if found else ""
-                project_id = projects[memory.project] or None
-            typed.append(_typed(memory, memory.memory_type, result.fiber.id, project_id))
-        if typed:
-            await session.storage.write(WriteBatch(put_typed_memories=tuple(typed)))
-        bar.advance(task, len(chunk))
+    chunks = [memories[i : i + IMPORT_CHUNK] for i in range(0, len(memories), IMPORT_CHUNK)]
+    inputs = ([_input(m) for m in chunk] for chunk in chunks)
+    async with aclosing(session.encoder.encode_batches(inputs)) as encoded:
+        done = 0
+        async for results in encoded:
+            chunk, done = chunks[done], done + 1
+            merged += await _store_typed(session, chunk, results, projects)
+            bar.advance(task, len(chunk))
+    return merged
+
+
+async def _store_typed(
+    session: BrainSession,
+    chunk: Sequence[LegacyMemory],
+    results: Sequence[EncodingResult],
+    projects: dict[str, str],
+) -> int:
+    """Store the typed records of a chunk's new memories; return how many were merged."""
+    merged = 0
+    typed: list[TypedMemory] = []
+    for memory, result in zip(chunk, results, strict=True):
+        merged += int(result.merged)
+        if memory.memory_type is None or result.merged:
+            continue
+        project_id = None
+        if memory.project:
+            if memory.project not in projects:
+                found = await project_named(session.storage, memory.project, create=True)
+                projects[memory.project] = found.id if found else ""
+            project_id = projects[memory.project] or None
+        typed.append(_typed(memory, memory.memory_type, result.fiber.id, project_id))
+    if typed:
+        await session.storage.write(WriteBatch(put_typed_memories=tuple(typed)))
     return merged
 
 

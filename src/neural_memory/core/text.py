@@ -17,6 +17,7 @@ __all__ = [
     "TERMS_VERSION",
     "document_terms",
     "is_stop_word",
+    "remember_document_terms",
     "stem",
     "terms",
     "tokenize",
@@ -87,7 +88,31 @@ _REMEMBERED_CHARS = 1_000
 def _remembered_document_terms(content: str, speaker: str | None) -> tuple[str, ...]:
     # Bulk ingest asks for each new memory's terms three times: extraction, the recall
     # index, and the row SQLite stores; a batch of a thousand memories fits.
+    given = _GIVEN_TERMS.pop((content, speaker), None)
+    if given is not None:
+        return given
     return (*terms(content), *(terms(speaker) if speaker else ()))
+
+
+_GIVEN_TERMS: dict[tuple[str, str | None], tuple[str, ...]] = {}
+"""Terms another process computed (:func:`remember_document_terms`), taken at first ask."""
+
+
+def remember_document_terms(content: str, speaker: str | None, found: tuple[str, ...]) -> None:
+    """Remember ``found``, the :func:`document_terms` of a memory computed elsewhere.
+
+    A planner process extracts the memories of a bulk ingest, terms included; remembering
+    them spares the process that stores the memories computing them again. Only
+    ``document_terms`` output of the same code may be given (the same version of this module).
+    """
+    if len(content) > _REMEMBERED_CHARS:
+        return
+    if len(_GIVEN_TERMS) >= _GIVEN_AT_MOST:
+        _GIVEN_TERMS.clear()  # never asked for (their memories were not stored): drop them
+    _GIVEN_TERMS[content, speaker] = found
+
+
+_GIVEN_AT_MOST = 8_192
 
 
 TERMS_VERSION: str = hashlib.blake2b(

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import Executor
+from collections import deque
+from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from functools import lru_cache
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from neural_memory.core._validation import (
-    EMPTY_MAPPING,
     assembler,
     freeze_strings,
     require_text,
@@ -24,14 +22,22 @@ from neural_memory.core._validation import (
 from neural_memory.core.brain import BrainConfig
 from neural_memory.core.clock import as_utc, utcnow
 from neural_memory.core.fiber import Fiber
-from neural_memory.core.fiber_metadata import SPEAKER
 from neural_memory.core.limits import check_text, check_time
-from neural_memory.core.neuron import Neuron, NeuronType, stable_neuron_id
-from neural_memory.core.synapse import Direction, Synapse, SynapseType, stable_synapse_id
+from neural_memory.core.neuron import Neuron
+from neural_memory.core.synapse import Synapse
 from neural_memory.engine._default_embedder import (
     DEFAULT_EMBEDDER,
     EmbedderChoice,
     resolve_embedder,
+)
+from neural_memory.engine._encode_plan import (
+    Job,
+    Parts,
+    extract_all,
+    moment_of,
+    plan_all,
+    received,
+    speaker_of,
 )
 from neural_memory.engine._store_merge import (
     Plan,
@@ -43,8 +49,6 @@ from neural_memory.engine._store_merge import (
     split_duplicates,
     stable_fiber_id,
 )
-from neural_memory.engine.extraction import Extraction, extract
-from neural_memory.engine.facts import fact_key
 from neural_memory.engine.handle import BrainHandle, ThreadTail, thread_key
 from neural_memory.engine.header import Header, read_header
 from neural_memory.errors import ConfigError, ValidationError
@@ -58,9 +62,6 @@ if TYPE_CHECKING:
 __all__ = ["EncodingResult", "MemoryEncoder", "MemoryInput", "stable_fiber_id"]
 
 _Record = TypeVar("_Record", Neuron, Synapse)
-
-INITIAL_SYNAPSE_WEIGHT = 0.5
-"""Weight of a synapse the first time two neurons are linked."""
 
 _PLAN_INLINE_CHARS = 20_000
 """Texts up to this many characters in all are planned on the event loop; longer ones off it
@@ -202,23 +203,63 @@ class MemoryEncoder:
         starts with a written date and/or a speaker ("[2023-05-08 13:56] Caroline: ...") is
         stored as if they had been passed as ``timestamp`` and ``metadata["speaker"]``.
         """
-        given = [MemoryInput(text=i) if isinstance(i, str) else i for i in items]
-        if not given:
-            return []
+        inputs = _inputs(items)
+        return await self._encode(inputs, None) if inputs else []
+
+    async def encode_batches(
+        self, batches: Iterable[Sequence[MemoryInput | str]]
+    ) -> AsyncGenerator[list[EncodingResult], None]:
+        """:meth:`encode_many` of each batch in turn, reading the next batch meanwhile.
+
+        Yields each batch's results once the batch is stored. Every batch is its own
+        transaction and stores exactly what ``encode_many`` of it stores, in the same order;
+        a batch that fails raises at its turn, after the batches before it are stored, and
+        nothing after it is stored. While one batch is planned and written, the texts of the
+        next are extracted off the event loop: in the encoder's ``planner`` (a process pool,
+        best started with ``multiprocessing.get_context("spawn")``, puts a second core to
+        work) or else in a worker thread, which runs while SQLite or the network holds no
+        lock on the interpreter. A memory without a timestamp gets its
+        time when its batch is read, which may be while the batch before it is written.
+        ``batches`` is read one batch ahead. Close the iterator (``contextlib.aclosing``)
+        when stopping before its end.
+        """
+        executor = self._planner or ThreadPoolExecutor(1, thread_name_prefix="nm-extract")
+        reading: deque[asyncio.Task[_Read]] = deque()
+        try:
+            for items in batches:
+                reading.append(asyncio.ensure_future(_read(items, executor)))
+                if len(reading) > 1:
+                    yield await self._encode_read(await reading.popleft())
+            while reading:
+                yield await self._encode_read(await reading.popleft())
+        finally:
+            for task in reading:
+                _drop(task)
+            if executor is not self._planner:
+                executor.shutdown(wait=False)
+
+    async def _encode_read(self, read: _Read) -> list[EncodingResult]:
+        inputs, found = read
+        return await self._encode(inputs, found) if inputs else []
+
+    async def _encode(
+        self, inputs: list[MemoryInput], found: Sequence[Parts] | None
+    ) -> list[EncodingResult]:
+        """Encode validated, timed ``inputs``, from their extractions when ``found``."""
         handle = self._handle()
-        inputs = [_timed(_with_header(_validated(item))) for item in given]
         conversations = [item.conversation for item in inputs]
         tails = {c: await handle.thread_tail(c) for c in dict.fromkeys(conversations)}
-        fiber_ids = [stable_fiber_id(item.text, _speaker(item)) for item in inputs]
+        fiber_ids = [stable_fiber_id(item.text, speaker_of(item)) for item in inputs]
         follows, ends = link_threads(
-            [(f, _moment(i), _names_follows(i)) for f, i in zip(fiber_ids, inputs, strict=True)],
+            [(f, moment_of(i), _names_follows(i)) for f, i in zip(fiber_ids, inputs, strict=True)],
             conversations,
             {c: _pair(t) for c, t in tails.items()},
             self._thread_window,
         )
         plans = await _plans(
-            [_Job(i, f, after) for i, f, after in zip(inputs, fiber_ids, follows, strict=True)],
+            [Job(i, f, after) for i, f, after in zip(inputs, fiber_ids, follows, strict=True)],
             self._planner,
+            found,
         )
         stored = await handle.storage.get_fibers(plan.fiber.id for plan in plans)
         fresh, merged = split_duplicates(plans, stored)
@@ -292,11 +333,19 @@ async def _older_statements(
     A fact whose neuron is not stored yet has no stored statement (no fiber names a neuron
     that does not exist), so only the facts stated before are looked up.
     """
-    older: dict[str, list[Fiber]] = {}
     facts = dict.fromkeys(p.fact_neuron_id for p in plans if p.fact_neuron_id)
-    for fact_id in (f for f in facts if f in stored_neurons):
-        older[fact_id] = await storage.find_fibers(neuron_id=fact_id)
+    stated = [fact_id for fact_id in facts if fact_id in stored_neurons]
+    older: dict[str, list[Fiber]] = {}
+    for start in range(0, len(stated), _LOOKUPS_AT_ONCE):  # a pool's connections at once
+        some = stated[start : start + _LOOKUPS_AT_ONCE]
+        found = await asyncio.gather(*(storage.find_fibers(neuron_id=f) for f in some))
+        older.update(zip(some, found, strict=True))
     return older
+
+
+_LOOKUPS_AT_ONCE = 8
+"""Older statements looked up concurrently (a bulk batch states a fact in about one memory of
+six: on PostgreSQL each lookup is a round trip, which several connections overlap)."""
 
 
 def _pair(tail: ThreadTail | None) -> tuple[str, datetime] | None:
@@ -321,33 +370,55 @@ def _validated(item: MemoryInput) -> MemoryInput:
     return item
 
 
-@dataclass(frozen=True, slots=True)
-class _Job:
-    """One (validated, timed) memory to plan: its fiber id and the memory it follows."""
-
-    item: MemoryInput
-    fiber_id: str
-    follows: str | None
-
-
-async def _plans(jobs: Sequence[_Job], planner: Executor | None) -> list[Plan]:
-    """Every job's plan; long texts (CPU-bound extraction) off the loop."""
+async def _plans(
+    jobs: Sequence[Job], planner: Executor | None, found: Sequence[Parts] | None = None
+) -> list[Plan]:
+    """Every job's plan (from its extraction when ``found``); long texts off the loop."""
     if sum(len(job.item.text) for job in jobs) <= _PLAN_INLINE_CHARS:
-        return _plan_all(jobs)
-    if planner is None:
-        return await asyncio.to_thread(_plan_all, jobs)
-    texts = [(job.item.text, _moment(job.item), _speaker(job.item)) for job in jobs]
-    found = await asyncio.get_running_loop().run_in_executor(planner, _extract_all, texts)
-    return await asyncio.to_thread(_plan_all, jobs, found)
+        return plan_all(jobs, found)
+    if planner is None and found is None:
+        return await asyncio.to_thread(plan_all, jobs)
+    if found is None:
+        found = await _extracted(_texts(job.item for job in jobs), planner)
+    return await asyncio.to_thread(plan_all, jobs, found)
 
 
-def _extract_all(jobs: Sequence[tuple[str, datetime, str | None]]) -> list[Extraction]:
-    """Extraction of several texts (what a planner process runs)."""
-    return [extract(text, moment, speaker=speaker) for text, moment, speaker in jobs]
+_Text = tuple[str, datetime, str | None]
 
 
-def _moment(item: MemoryInput) -> datetime:
-    return as_utc(item.timestamp) if item.timestamp else utcnow()
+def _texts(items: Iterable[MemoryInput]) -> list[_Text]:
+    """What extraction reads of each memory: its text, moment and speaker."""
+    return [(item.text, moment_of(item), speaker_of(item)) for item in items]
+
+
+async def _extracted(texts: list[_Text], executor: Executor | None) -> list[Parts]:
+    """What planning reads of ``texts``, extracted in ``executor`` (their terms remembered)."""
+    sent = await asyncio.get_running_loop().run_in_executor(executor, extract_all, texts)
+    return received(texts, sent)
+
+
+def _inputs(items: Sequence[MemoryInput | str]) -> list[MemoryInput]:
+    """``items`` as validated memories with their header read and their moment fixed."""
+    given = [MemoryInput(text=i) if isinstance(i, str) else i for i in items]
+    return [_timed(_with_header(_validated(item))) for item in given]
+
+
+_Read = tuple[list[MemoryInput], list[Parts]]
+"""A batch read ahead: its memories (as ``_inputs`` leaves them) and their extractions."""
+
+
+async def _read(items: Sequence[MemoryInput | str], executor: Executor) -> _Read:
+    """Validate ``items`` and extract their texts in ``executor`` (errors: when awaited)."""
+    inputs = _inputs(items)
+    return inputs, await _extracted(_texts(inputs), executor)
+
+
+def _drop(task: asyncio.Task[_Read]) -> None:
+    """Cancel a batch read ahead that will not be encoded (its error, if any, is dropped)."""
+    if not task.done():
+        task.cancel()
+    elif not task.cancelled():
+        task.exception()  # retrieved: not reported as never retrieved
 
 
 def _timed(item: MemoryInput) -> MemoryInput:
@@ -358,10 +429,6 @@ def _timed(item: MemoryInput) -> MemoryInput:
 def _names_follows(item: MemoryInput) -> bool:
     """Whether the memory says itself which memory it follows."""
     return item.follows is not None or "follows" in (item.metadata or {})
-
-
-def _speaker(item: MemoryInput) -> str | None:
-    return SPEAKER.get(item.metadata or {})
 
 
 def _with_header(item: MemoryInput) -> MemoryInput:
@@ -401,141 +468,7 @@ def _contradicts(header: Header, speaker: object, timestamp: datetime | None) ->
     return other_speaker or other_day
 
 
-def _plan_all(jobs: Sequence[_Job], extractions: Sequence[Extraction] | None = None) -> list[Plan]:
-    """The neurons, synapses and fiber of each (validated) memory, from its extraction if known.
-
-    Memories planned together share their neuron and synapse objects: a word mentioned by a
-    thousand memories of a bulk import is one ``Neuron`` (made at its first mention, which is
-    when storage would create it), not a thousand copies to validate and throw away.
-    """
-    shared = _SharedParts()
-    if extractions is None:
-        return [shared.plan(job) for job in jobs]
-    return [shared.plan(job, found) for job, found in zip(jobs, extractions, strict=True)]
-
-
-@dataclass(slots=True)
-class _SharedParts:
-    """Neurons and synapses already made for the memories planned so far, by id."""
-
-    neurons: dict[str, Neuron] = field(default_factory=dict)
-    synapses: dict[tuple[str, str, SynapseType], Synapse] = field(default_factory=dict)
-
-    def plan(self, job: _Job, extraction: Extraction | None = None) -> Plan:
-        """The neurons, synapses and fiber of one memory."""
-        item = job.item
-        moment = _moment(item)
-        metadata = dict(item.metadata or {})
-        if item.conversation is not None:
-            metadata["conversation"] = item.conversation
-        if item.follows is not None:
-            metadata["follows"] = item.follows
-        speaker = _speaker(item)
-        if extraction is None:
-            extraction = extract(item.text, moment, speaker=speaker)
-        ids = {n.key: _neuron_id(n.key) for n in extraction.neurons}  # keys are unique
-        neuron, link = self.neuron, self.link
-        neurons = [neuron(ids[n.key], n.type, n.content, n.key, moment) for n in extraction.neurons]
-        synapses = [
-            link(ids[x.source_key], ids[x.target_key], x.type, x.bidirectional, moment)
-            for x in extraction.links
-        ]
-        pathway = tuple(ids.values())
-        fact = fact_key(item.text)
-        fact_id = None
-        if fact is not None:
-            fact_key_text = f"fact:{fact.subject}"
-            fact_id = _neuron_id(fact_key_text)
-            neurons.append(
-                self.neuron(fact_id, NeuronType.CONCEPT, fact.subject, fact_key_text, moment)
-            )
-            synapses.append(self.fact_synapse(fact_id, pathway[0], moment))
-            metadata["fact_value"] = fact.value
-        if job.follows is not None:
-            metadata["follows"] = job.follows
-        fiber = _new_fiber(  # from validated input: the anchor and pathway are its neurons
-            id=job.fiber_id,
-            neuron_ids=frozenset((*pathway, *((fact_id,) if fact_id else ()))),
-            synapse_ids=frozenset(s.id for s in synapses),
-            anchor_neuron_id=pathway[0],
-            pathway=pathway,
-            content=item.text,
-            conductivity=1.0,
-            salience=float(item.salience),
-            last_conducted=None,
-            access_count=0,
-            tags=freeze_strings(item.tags, "tags"),
-            metadata=MappingProxyType(metadata),
-            occurred_at=moment,
-            created_at=utcnow(),
-            superseded_by=None,
-        )
-        return Plan(fiber, tuple(neurons), tuple(synapses), fact_id)
-
-    def neuron(
-        self, neuron_id: str, kind: NeuronType, content: str, key: str, moment: datetime
-    ) -> Neuron:
-        """The neuron ``neuron_id`` (made now, at ``moment``, at its first mention)."""
-        neuron = self.neurons.get(neuron_id)
-        if neuron is None:
-            neuron = self.neurons[neuron_id] = _new_neuron(  # extraction's words: never blank
-                id=neuron_id,
-                type=kind,
-                content=content,
-                metadata=MappingProxyType({"key": key}),
-                created_at=moment,
-                activation=1.0,
-                access_count=0,
-                last_accessed=None,
-            )
-        return neuron
-
-    def fact_synapse(self, fact_id: str, subject_id: str, moment: datetime) -> Synapse:
-        """The link from a fact neuron to the first neuron of the statement."""
-        return self.link(fact_id, subject_id, SynapseType.RELATED_TO, True, moment)
-
-    def link(
-        self, source: str, target: str, kind: SynapseType, both: bool, moment: datetime
-    ) -> Synapse:
-        """The synapse ``source -kind-> target`` (made now, at ``moment``, at its first use)."""
-        synapse = self.synapses.get((source, target, kind))
-        if synapse is None:
-            if source == target:
-                raise ValidationError("a synapse cannot connect a neuron to itself")
-            synapse = self.synapses[source, target, kind] = _new_synapse(
-                id=_synapse_id(source, target, kind),
-                source_id=source,
-                target_id=target,
-                type=kind,
-                weight=INITIAL_SYNAPSE_WEIGHT,
-                direction=_DIRECTIONS[both],
-                metadata=EMPTY_MAPPING,
-                created_at=moment,
-                last_activated=None,
-                reinforced_count=0,
-            )
-        return synapse
-
-
-_DIRECTIONS = {True: Direction.BIDIRECTIONAL, False: Direction.UNIDIRECTIONAL}
-"""A link's direction by whether it runs both ways (a member lookup on an Enum is slow)."""
-
-_new_neuron = assembler(Neuron)
-_new_synapse = assembler(Synapse)
-_new_fiber = assembler(Fiber)
 _new_result = assembler(EncodingResult)
-
-
-@lru_cache(maxsize=262_144)
-def _neuron_id(key: str) -> str:
-    """``stable_neuron_id`` of a key, remembered: a brain's vocabulary repeats."""
-    return stable_neuron_id(key)
-
-
-@lru_cache(maxsize=262_144)
-def _synapse_id(source: str, target: str, kind: SynapseType) -> str:
-    """``stable_synapse_id`` of a link, remembered: a brain's links repeat."""
-    return stable_synapse_id(source, target, kind)
 
 
 def _merged_result(fiber: Fiber) -> EncodingResult:
