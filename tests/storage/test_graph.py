@@ -238,6 +238,21 @@ async def test_find_fibers_by_neuron_and_tags_oldest_first(storage: Storage) -> 
         await storage.find_fibers(tags="work")
 
 
+async def test_find_fibers_current_leaves_out_superseded_statements(storage: Storage) -> None:
+    a, b, c = neuron("a"), neuron("b"), neuron("c")
+    await storage.add_neurons([a, b, c])
+    old, new, other = fiber(a, b, minute=1), fiber(a, c, minute=2), fiber(b, c, minute=3)
+    for f in (old, new, other):
+        await storage.add_fiber(f)
+    await storage.update_fiber(old.superseded(new.id))
+    assert await storage.find_fibers(neuron_id=a.id, current=True) == [new]
+    assert await storage.find_fibers(current=True) == [new, other]
+    assert await storage.find_fibers(current=True, limit=1) == [new]
+    assert [f.id for f in await storage.find_fibers(neuron_id=a.id)] == [old.id, new.id]
+    with pytest.raises(ValidationError):
+        await storage.find_fibers(current="yes")  # type: ignore[arg-type]
+
+
 async def test_update_fiber_moves_its_neuron_membership(storage: Storage) -> None:
     a, b, c = neuron("a"), neuron("b"), neuron("c")
     await storage.add_neurons([a, b, c])

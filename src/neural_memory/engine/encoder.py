@@ -328,7 +328,7 @@ async def _start_index_of_new_brain(handle: BrainHandle, embedder: Embedder | No
 async def _older_statements(
     storage: Storage, plans: Sequence[Plan], stored_neurons: set[str]
 ) -> dict[str, list[Fiber]]:
-    """Stored fibers stating each fact the plans state, by fact neuron id.
+    """The current stored statements of each fact the plans state, by fact neuron id.
 
     A fact whose neuron is not stored yet has no stored statement (no fiber names a neuron
     that does not exist), so only the facts stated before are looked up.
@@ -338,7 +338,9 @@ async def _older_statements(
     older: dict[str, list[Fiber]] = {}
     for start in range(0, len(stated), _LOOKUPS_AT_ONCE):  # a pool's connections at once
         some = stated[start : start + _LOOKUPS_AT_ONCE]
-        found = await asyncio.gather(*(storage.find_fibers(neuron_id=f) for f in some))
+        found = await asyncio.gather(
+            *(storage.find_fibers(neuron_id=f, current=True) for f in some)
+        )
         older.update(zip(some, found, strict=True))
     return older
 

@@ -159,6 +159,7 @@ class FindFibersRequest(_Scoped):
 
     neuron_id: EntityId | None = None
     tags: list[Tag] = Field(default_factory=list)
+    current: bool = False
     limit: Limit | None = None
 
 

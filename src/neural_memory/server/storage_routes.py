@@ -230,7 +230,9 @@ async def get_fibers(body: IdsRequest, state: State, key: Caller) -> Response:
 async def find_fibers(body: FindFibersRequest, state: State, key: Caller) -> Response:
     """Fibers binding a neuron and carrying all tags, oldest first."""
     storage = await _scoped(state, key, body.brain_id, Access.READ)
-    return _items(await storage.find_fibers(body.neuron_id, body.tags, limit=body.limit))
+    return _items(
+        await storage.find_fibers(body.neuron_id, body.tags, current=body.current, limit=body.limit)
+    )
 
 
 # -- which ids exist -----------------------------------------------------------------------

@@ -276,7 +276,9 @@ def encode_synapse_filter(query: SynapseFilter) -> dict[str, Any]:
 
 def encode_fiber_filter(query: FiberFilter) -> dict[str, Any]:
     """The fields of a ``find_fibers`` request."""
-    return {"neuron_id": query.neuron_id, "tags": sorted(query.tags), "limit": query.limit}
+    fields = {"neuron_id": query.neuron_id, "tags": sorted(query.tags), "limit": query.limit}
+    # sent only when set, so a server from before the field answers every other request
+    return {**fields, "current": True} if query.current else fields
 
 
 def encode_typed_memory_filter(query: TypedMemoryFilter) -> dict[str, Any]:

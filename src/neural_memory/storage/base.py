@@ -280,11 +280,22 @@ class Storage(KnowledgeStorage):
         neuron_id: str | None = None,
         tags: Iterable[str] | None = None,
         *,
+        current: bool = False,
         limit: int | None = None,
     ) -> list[Fiber]:
-        """Fibers binding ``neuron_id`` and carrying all ``tags``, oldest first."""
+        """Fibers binding ``neuron_id`` and carrying all ``tags``, oldest first.
+
+        ``current=True`` leaves out fibers another fiber supersedes (older values of an
+        updated fact), in the query itself: a fact stated many times costs only its current
+        statements.
+        """
+        if not isinstance(current, bool):
+            raise ValidationError(f"current must be a bool, got {type(current).__name__}")
         query = FiberFilter(
-            neuron_id=neuron_id, tags=freeze_strings(tags, "tags"), limit=valid_limit(limit)
+            neuron_id=neuron_id,
+            tags=freeze_strings(tags, "tags"),
+            current=current,
+            limit=valid_limit(limit),
         )
         return await self._find_fibers(await self._current_brain(), query)
 

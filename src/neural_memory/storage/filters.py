@@ -34,10 +34,14 @@ class SynapseFilter:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FiberFilter:
-    """Fibers binding ``neuron_id`` and carrying every tag in ``tags``; oldest first."""
+    """Fibers binding ``neuron_id`` and carrying every tag in ``tags``; oldest first.
+
+    ``current`` keeps only fibers no other fiber supersedes (``superseded_by`` unset).
+    """
 
     neuron_id: str | None = None
     tags: frozenset[str] = frozenset()
+    current: bool = False
     limit: int | None = None
 
 

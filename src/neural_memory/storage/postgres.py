@@ -409,6 +409,8 @@ class PostgresStorage(Storage):
         if query.tags:
             params.append(rows.id_list(query.tags))
             sql += f" AND {prefix}tags::jsonb @> ${len(params)}::jsonb"
+        if query.current:
+            sql += f" AND {prefix}superseded_by IS NULL"
         sql += f" ORDER BY {prefix}created_at, {prefix}id LIMIT ${len(params) + 1}"
         found = await self._fetch(sql, *params, query.limit)
         return [rows.FIBER.record(row) for row in found]

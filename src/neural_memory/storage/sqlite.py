@@ -269,6 +269,8 @@ class SQLiteStorage(Storage):
         if query.tags:
             sql += " AND " + _SUBSET.format(f"{prefix}tags")
             params.append(rows.id_list(query.tags))
+        if query.current:
+            sql += f" AND {prefix}superseded_by IS NULL"
         sql += f" ORDER BY {prefix}created_at, {prefix}id LIMIT ?"
         params.append(_sql_limit(query.limit))
         return await self._select(brain_id, sql, params, rows.FIBER.record)
