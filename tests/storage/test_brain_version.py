@@ -57,3 +57,33 @@ async def test_unknown_or_deleted_brain_has_no_version(storage: Storage) -> None
     assert await storage.delete_brain(brain_id)
     with pytest.raises(BrainNotFoundError):
         await storage.get_brain_version(brain_id)
+
+
+async def test_a_brain_created_again_under_its_id_is_a_new_generation(
+    open_storage: OpenStorage,
+) -> None:
+    brain = Brain.create("again")
+    async with open_storage() as storage:
+        await storage.save_brain(brain)
+        async with storage.using_brain(brain.id):
+            await storage.write(WriteBatch(insert_neurons=(neuron("a"), neuron("b"))))
+        await storage.save_brain(brain.with_name("renamed"))
+        old = await storage.get_brain_version(brain.id)
+        assert await storage.delete_brain(brain.id)
+        await storage.save_brain(brain)  # the very same record, created again
+        new = await storage.get_brain_version(brain.id)
+        assert new.generation > old.generation
+        assert (new.change_seq, new.record) < (old.change_seq, old.record)  # counting again
+        assert await storage.delete_brain(brain.id)
+        await storage.create_brain(brain, WriteBatch(insert_neurons=(neuron("c"),)))
+        third = await storage.get_brain_version(brain.id)
+        assert third.generation > new.generation
+
+
+async def test_the_generation_stays_while_the_brain_lives(storage: Storage) -> None:
+    brain = await storage.get_brain(storage.brain_id)
+    assert brain is not None
+    before = await storage.get_brain_version(brain.id)
+    await storage.write(WriteBatch(insert_neurons=(neuron("a"),)))
+    await storage.save_brain(brain.with_name("renamed"))
+    assert (await storage.get_brain_version(brain.id)).generation == before.generation

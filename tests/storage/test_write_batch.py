@@ -358,3 +358,22 @@ async def test_merged_write_backs_count_every_repeat(storage: Storage) -> None:
     assert (moved.weight, moved.reinforced_count) == (pytest.approx(0.7), 2)
     assert (first.activation, first.access_count) == (pytest.approx(0.7), 2)
     assert conducted.access_count == 3 and conducted.last_conducted == at(43)
+
+
+async def test_a_repeated_conduct_counts_each_time_and_logs_the_fiber_once(
+    storage: Storage,
+) -> None:
+    a, b = neuron("a"), neuron("b")
+    f = replace(fiber(a, b), conductivity=0.5)
+    await storage.write(WriteBatch(insert_neurons=(a, b), insert_fibers=(f,)))
+    before = await storage.get_change_seq()
+    seq = await storage.write(WriteBatch(fiber_conducts=(f.id, f.id), deltas_at=at(44)))
+    conducted = await storage.get_fiber(f.id)
+    assert conducted is not None
+    twice = f.conduct(conducted_at=at(44)).conduct(conducted_at=at(44))
+    assert conducted.access_count == f.access_count + 2 == twice.access_count
+    assert conducted.conductivity == pytest.approx(twice.conductivity)
+    assert seq == before + 1  # one change-log entry per fiber, however often it conducted
+    changes = await storage.get_changes(before)
+    assert changes is not None
+    assert [(c.kind, c.entity_id) for c in changes] == [(ChangeKind.FIBER, f.id)]

@@ -82,18 +82,25 @@ class ChangeRecord:
 
 @dataclass(frozen=True, slots=True)
 class BrainVersion:
-    """Where a brain stands: its change seq and the version of its record (name, config).
+    """Where a brain stands: its generation, change seq and the version of its record.
 
     A process that keeps something derived from a brain (its record, its recall index)
-    compares versions to learn, in one storage round trip, whether anything changed.
+    compares versions to learn, in one storage round trip, whether anything changed. A
+    brain deleted and created again under the same id starts its change seq and record
+    version again, but gets a new, larger ``generation``: whoever sees the generation change
+    treats the brain as all new (re-reads its record, rebuilds its index).
 
     Attributes:
         change_seq: The brain's latest change sequence number (moves with every write).
         record: Moves whenever ``save_brain`` replaces the brain's name or config.
+        generation: Set when the brain is created, never reused for its id in one storage,
+            and larger than any earlier brain's of that id (0: a storage that does not say,
+            such as a server of an older release).
     """
 
     change_seq: int
     record: int
+    generation: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -27,6 +27,7 @@ from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
 
 if TYPE_CHECKING:
+    from neural_memory.core.events import BrainVersion
     from neural_memory.core.fiber import Fiber
     from neural_memory.engine.embeddings import Embedder
     from neural_memory.engine.retrieval.index import BrainIndex
@@ -91,8 +92,8 @@ class BrainHandle:
         self._brain_id = storage.brain_id
         self._indexes: dict[str, BrainIndex] = {}
         self._deltas = DeltaCommitter(self.write)
-        self.known_change_seq: int | None = None
-        """The brain's change seq as a caller just read it, or None.
+        self.known_version: BrainVersion | None = None
+        """The brain's version as a caller just read it, or None.
 
         A server reads it with the brain's version at the start of a request; the next
         :meth:`synced_index` uses it (once) instead of reading it again.
@@ -145,8 +146,8 @@ class BrainHandle:
     async def synced_index(self, embedder: Embedder | None = None) -> BrainIndex:
         """The recall index for ``embedder``, caught up with every write to the brain."""
         index = self.index(embedder)
-        seq, self.known_change_seq = self.known_change_seq, None
-        await index.sync(seq)
+        version, self.known_version = self.known_version, None
+        await index.sync(version)
         return index
 
     async def memories(self) -> list[Fiber]:

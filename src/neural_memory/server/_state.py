@@ -6,7 +6,7 @@ import asyncio
 import multiprocessing
 from collections import OrderedDict
 from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from neural_memory.core.brain import Brain
@@ -88,15 +88,16 @@ class ServerState:
             self.forget(brain_id)
             raise
         cached = self._records.get(brain_id)
-        if cached is None or cached.version.record < version.record:
+        if cached is None or _newer_record(version, cached.version):
             brain = await storage.get_brain(brain_id)
             if brain is None:
                 self.forget(brain_id)
                 raise BrainNotFoundError(f"brain {brain_id!r} does not exist")
             cached = _Record(brain, version)
-        else:  # versions only grow: a request that read an older one never rolls it back
+        elif version.generation == cached.version.generation:
+            # versions only grow: a request that read an older one never rolls it back
             seq = max(cached.version.change_seq, version.change_seq)
-            cached = _Record(cached.brain, BrainVersion(seq, cached.version.record))
+            cached = _Record(cached.brain, replace(cached.version, change_seq=seq))
         self._remember(brain_id, cached)
         self._known.add(brain_id)
         return cached.brain
@@ -117,7 +118,7 @@ class ServerState:
         view = self.view(brain_id)
         cached = self._records.get(brain_id)
         if cached is not None:
-            BrainHandle.of(view).known_change_seq = cached.version.change_seq
+            BrainHandle.of(view).known_version = cached.version
         return view
 
     def view(self, brain_id: str) -> Storage:
@@ -169,3 +170,8 @@ class ServerState:
         planner, self._planner = self._planner, None
         if planner is not None:
             await asyncio.to_thread(planner.shutdown, wait=True, cancel_futures=True)
+
+
+def _newer_record(seen: BrainVersion, cached: BrainVersion) -> bool:
+    """Whether ``seen`` names a newer brain record than ``cached`` (or a new brain)."""
+    return (seen.generation, seen.record) > (cached.generation, cached.record)

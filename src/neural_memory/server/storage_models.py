@@ -263,10 +263,11 @@ class BrainResponse(BaseModel):
 
 
 class BrainVersionModel(BaseModel):
-    """A brain's change seq and record version (``BrainVersion``)."""
+    """A brain's change seq, record version and generation (``BrainVersion``)."""
 
     change_seq: int
     record: int
+    generation: int = 0
 
 
 class BrainVersionResponse(BaseModel):

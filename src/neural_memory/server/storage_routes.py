@@ -150,7 +150,8 @@ async def get_brain_version(body: BrainIdRequest, state: State, key: Caller) -> 
         version = await (await state.opened()).get_brain_version(body.brain_id)
     except BrainNotFoundError:
         return _answer({"version": None})
-    return _answer({"version": {"change_seq": version.change_seq, "record": version.record}})
+    found = {"change_seq": version.change_seq, "record": version.record}
+    return _answer({"version": {**found, "generation": version.generation}})
 
 
 @router.post("/list_brains", response_model=BrainsResponse)

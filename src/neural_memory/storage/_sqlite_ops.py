@@ -216,11 +216,14 @@ def change_seq(conn: sqlite3.Connection, brain_id: str) -> int:
 
 
 def brain_version(conn: sqlite3.Connection, brain_id: str) -> BrainVersion | None:
-    """Return the brain's change seq and record version (None for an unknown brain)."""
+    """Return the brain's version (None for an unknown brain).
+
+    Its generation is the brain's row number: ``AUTOINCREMENT`` never hands one out twice.
+    """
     row = conn.execute(
-        "SELECT seq, record_version FROM brains WHERE id = ?", (brain_id,)
+        "SELECT seq, record_version, num FROM brains WHERE id = ?", (brain_id,)
     ).fetchone()
-    return None if row is None else BrainVersion(int(row[0]), int(row[1]))
+    return None if row is None else BrainVersion(int(row[0]), int(row[1]), int(row[2]))
 
 
 def changes_since(conn: sqlite3.Connection, brain_id: str, since: int) -> list[ChangeRecord] | None:

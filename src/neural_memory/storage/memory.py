@@ -59,6 +59,8 @@ class _BrainData:
     seq: int = 0
     record: int = 0
     """Moves with every ``save_brain`` replacing the brain (see ``BrainVersion``)."""
+    generation: int = 0
+    """Given when the brain is created, from the storage's counter (see ``BrainVersion``)."""
     changes: list[ChangeRecord] = field(default_factory=list)
     index_snapshot: IndexSnapshot | None = None
 
@@ -75,6 +77,7 @@ class InMemoryStorage(Storage):
     def __init__(self) -> None:
         super().__init__()
         self._brains: dict[str, _BrainData] = {}
+        self._generations = itertools.count(1)
 
     async def _open(self) -> None:
         return None
@@ -87,7 +90,7 @@ class InMemoryStorage(Storage):
     async def _save_brain(self, brain: Brain) -> None:
         data = self._brains.get(brain.id)
         if data is None:
-            self._brains[brain.id] = _BrainData(brain=brain)
+            self._brains[brain.id] = _BrainData(brain=brain, generation=next(self._generations))
         else:
             data.brain = brain
             data.record += 1
@@ -98,6 +101,7 @@ class InMemoryStorage(Storage):
             raise AlreadyExistsError(f"brain {brain.id!r} already exists")
         data = _BrainData(brain=brain)
         _check(data, contents)
+        data.generation = next(self._generations)
         self._brains[brain.id] = data
         return _apply_logged(data, contents) if not contents.is_empty else 0
 
@@ -107,7 +111,7 @@ class InMemoryStorage(Storage):
 
     async def _get_brain_version(self, brain_id: str) -> BrainVersion | None:
         data = self._brains.get(brain_id)
-        return BrainVersion(data.seq, data.record) if data else None
+        return BrainVersion(data.seq, data.record, data.generation) if data else None
 
     async def _list_brains(self) -> list[Brain]:
         return sorted((d.brain for d in self._brains.values()), key=lambda b: b.created_at)

@@ -318,9 +318,12 @@ class PostgresStorage(Storage):
         return rows.BRAIN.record(found[0]) if found else None
 
     async def _get_brain_version(self, brain_id: str) -> BrainVersion | None:
-        sql = "SELECT seq, record_version FROM brains WHERE id = $1"
+        # The generation is the brain's row number (an identity: never handed out twice).
+        sql = "SELECT seq, record_version, num FROM brains WHERE id = $1"
         found = await self._fetch(sql, brain_id)
-        return BrainVersion(int(found[0][0]), int(found[0][1])) if found else None
+        if not found:
+            return None
+        return BrainVersion(int(found[0][0]), int(found[0][1]), int(found[0][2]))
 
     async def _list_brains(self) -> list[Brain]:
         sql = f"SELECT {rows.BRAIN.selected} FROM brains ORDER BY created_at, num"

@@ -293,8 +293,10 @@ class RedisStorage(Storage):
                 pipe.hexists(self._brains_key, brain_id)
                 pipe.get(keys.key("seq"))
                 pipe.get(keys.key("rv"))
-                exists, seq, record = await pipe.execute()
-        return BrainVersion(int(seq or 0), int(record or 0)) if exists else None
+                pipe.zscore(f"{self._namespace}:brain_order", brain_id)
+                exists, seq, record, order = await pipe.execute()
+        # The generation is the brain's place in brain_order: a counter, never handed out twice.
+        return BrainVersion(int(seq or 0), int(record or 0), int(order or 0)) if exists else None
 
     async def _list_brains(self) -> list[Brain]:
         with self._errors():

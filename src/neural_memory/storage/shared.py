@@ -228,7 +228,8 @@ class SharedStorage(Storage):
         if found is None:
             return None
         version = _dict(found)
-        return BrainVersion(_int(version.get("change_seq")), _int(version.get("record")))
+        seq, record = _int(version.get("change_seq")), _int(version.get("record"))
+        return BrainVersion(seq, record, _int(version.get("generation", 0)))  # 0: older server
 
     async def _list_brains(self) -> list[Brain]:
         brains = await self._post("list_brains", {}, "brains")

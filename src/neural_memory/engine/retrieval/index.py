@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, cast, overload
 import numpy as np
 import numpy.typing as npt
 
-from neural_memory.core.events import ChangeKind, ChangeRecord
+from neural_memory.core.events import BrainVersion, ChangeKind, ChangeRecord
 from neural_memory.core.fiber import Fiber
 from neural_memory.core.neuron import NeuronType, stable_neuron_id
 from neural_memory.core.synapse import Direction, Synapse
@@ -123,6 +123,8 @@ class BrainIndex:
         self.brain_id = brain_id
         self.embedder = embedder
         self.seq = -1
+        self.generation = -1
+        """The brain's generation this index reflects (``BrainVersion.generation``)."""
         self.lexical = LexicalIndex()
         self.fibers: MutableSequence[FiberRecord] = []
         self.fiber_rows: MutableMapping[str, int] = {}
@@ -143,15 +145,19 @@ class BrainIndex:
 
     # -- sync --------------------------------------------------------------------------------
 
-    async def sync(self, seq: int | None = None) -> None:
+    async def sync(self, version: BrainVersion | None = None) -> None:
         """Catch up with every change the brain's storage has seen since the last sync.
 
-        ``seq``: the brain's change seq as the caller just read it (``get_brain_version``),
+        ``version``: the brain's version as the caller just read it (``get_brain_version``),
         so it is not read again; when the index is there already, nothing is read at all.
+        A brain of another generation (deleted and created again) is indexed anew.
         """
         async with self._lock:
-            if seq is None:
-                seq = await self.storage.get_change_seq()
+            if version is None:
+                version = await self.storage.get_brain_version(self.brain_id)
+            seq = version.change_seq
+            if version.generation != self.generation:
+                self.seq, self.snapshot_seq, self.generation = -1, -1, version.generation
             if self.seq < 0:
                 await self._open(seq)
             elif seq > self.seq:  # at or past it: own writes applied since it was read
