@@ -15,6 +15,7 @@ __all__ = [
     "GUARDED_HSET",
     "RECALL_EVENT",
     "SAVE_BRAIN",
+    "VERSION",
     "WRITE",
 ]
 
@@ -321,6 +322,15 @@ GUARDED_HSET = r"""
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[2], unpack(ARGV, 2))
 return 1
+"""
+
+VERSION = r"""
+-- KEYS[1] brains hash, KEYS[2] brain order sorted set, KEYS[3] the brain's change seq,
+-- KEYS[4] its record version; ARGV[1] brain id
+-- {seq, record version, generation (the brain's brain_order score)}, or nil: no such brain
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return false end
+return {redis.call('GET', KEYS[3]) or '0', redis.call('GET', KEYS[4]) or '0',
+        redis.call('ZSCORE', KEYS[2], ARGV[1]) or '0'}
 """
 
 RECALL_EVENT = r"""

@@ -9,7 +9,8 @@ Key layout (``{ns}`` is the namespace, ``P`` = ``{ns}:b:{<brain id, percent-enco
 the braces delimit the id, so no brain's prefix is a prefix of another's)::
 
     {ns}:brains          hash    brain id -> Brain JSON (the directory of brains)
-    {ns}:brain_order     zset    brain id by creation order (ties in list_brains)
+    {ns}:brain_order     zset    brain id by creation order (ties in list_brains); the
+                                 score is the brain's generation (``BrainVersion``)
     {ns}:brain_ctr       string  counter feeding brain_order
     {ns}:layout          string  key layout version; opening a namespace of an older layout
                                  upgrades it (2: ``sb:`` sets filled for older fibers)
@@ -65,81 +66,60 @@ header plus each record's JSON as its own argument, so records are not escaped t
 reads are one command or one read-only script (index lookup + HMGET), statistics one
 MULTI/EXEC pipeline. Timeouts and pool sizes go in the URL query
 (``?socket_timeout=5&socket_connect_timeout=2``), as redis-py reads them from there.
+
+The class is split by aggregate over three modules: the connection, its scripts and the read
+helpers (``_redis_client.py``), typed memories, projects, alerts, recall events, meta values,
+vectors and index snapshots (``_redis_knowledge.py``), and here brains, writes, graph reads,
+the change log and statistics.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import itertools
-import json
 import random
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
-from types import ModuleType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
-import numpy as np
-import numpy.typing as npt
-
-from neural_memory.core.alert import Alert
 from neural_memory.core.brain import Brain
-from neural_memory.core.events import BrainStats, BrainVersion, ChangeRecord, RecallEvent
+from neural_memory.core.events import BrainStats, BrainVersion, ChangeRecord
 from neural_memory.core.fiber import Fiber
 from neural_memory.core.neuron import Neuron
-from neural_memory.core.project import Project
 from neural_memory.core.synapse import Synapse
-from neural_memory.core.typed_memory import TypedMemory
-from neural_memory.errors import BrainNotFoundError, StorageError, StorageUnavailableError
-from neural_memory.storage import _redis_scripts as scripts
-from neural_memory.storage import _redis_snapshot
+from neural_memory.errors import StorageError
 from neural_memory.storage import memory as _memory
 from neural_memory.storage._accesses import as_record_updates
-from neural_memory.storage._core import IndexSnapshot, JSONValue
 from neural_memory.storage._integrity import (
     StoredReferences,
     fiber_references,
     synapse_references,
     synapse_users,
 )
-from neural_memory.storage._redis_codec import decode, encode, encode_value, from_micros, micros
+from neural_memory.storage._redis_client import opt_text
+from neural_memory.storage._redis_codec import decode, encode, from_micros, micros
+from neural_memory.storage._redis_knowledge import RedisKnowledgeStorage
 from neural_memory.storage._redis_plan import (
     BrainKeys,
     CheckedReferences,
     WritePlan,
-    check_namespace,
     delta_results,
     parse_change,
     raise_for_write_result,
-    redact_url,
 )
-from neural_memory.storage._vectors import vector_from_text
 from neural_memory.storage._write_common import deleted_synapse_ends
-from neural_memory.storage.base import Storage
 from neural_memory.storage.batch import WriteBatch
-from neural_memory.storage.filters import (
-    AlertFilter,
-    FiberFilter,
-    NeuronFilter,
-    SynapseFilter,
-    TypedMemoryFilter,
-)
+from neural_memory.storage.filters import FiberFilter, NeuronFilter, SynapseFilter
 
 if TYPE_CHECKING:
     import redis.asyncio
-    from redis.commands.core import AsyncScript
 
 __all__ = ["RedisStorage"]
 
-_T = TypeVar("_T")
-_INSTALL_HINT = "pip install neural-memory-brain[redis]"
 _MAX_WRITE_ATTEMPTS = 200
-_LAYOUT = 2  # the ``{ns}:layout`` this release writes (see the key layout above)
 _UNLINK_CHUNK = 500
 
 
-class RedisStorage(Storage):
+class RedisStorage(RedisKnowledgeStorage):
     """Brains in a Redis server; several processes may share one brain.
 
     Args:
@@ -157,96 +137,7 @@ class RedisStorage(Storage):
         namespace: str = "nm",
         client: redis.asyncio.Redis | None = None,
     ) -> None:
-        super().__init__()
-        _redis_modules()
-        self._url = url
-        self._where = redact_url(url) if client is None else _describe(client)
-        self._namespace = check_namespace(namespace)
-        self._client: redis.asyncio.Redis | None = client
-        self._owns_client = client is None
-        self._scripts: dict[str, AsyncScript] = {}
-        self._brains_key = f"{namespace}:brains"
-
-    @property
-    def namespace(self) -> str:
-        """The first segment of every key this storage uses."""
-        return self._namespace
-
-    # -- lifecycle -------------------------------------------------------------------------
-
-    async def _open(self) -> None:
-        aioredis, errors = _redis_modules()
-        if self._client is None:
-            try:
-                self._client = aioredis.Redis.from_url(self._url, decode_responses=True)
-            except (ValueError, TypeError) as exc:
-                raise StorageUnavailableError(f"invalid Redis URL {self._where}: {exc}") from exc
-        try:
-            await self._client.ping()
-        except (errors.RedisError, OSError) as exc:
-            if self._owns_client:
-                await self._close()
-            raise StorageUnavailableError(f"cannot reach Redis at {self._where}: {exc}") from exc
-        for name in scripts.__all__:
-            self._scripts[name] = self._client.register_script(getattr(scripts, name))
-        try:
-            with self._errors():
-                await self._upgrade_layout()
-        except StorageError:
-            if self._owns_client:
-                await self._close()
-            raise
-
-    async def _upgrade_layout(self) -> None:
-        """Bring a namespace written by an older release to the current key layout."""
-        layout_key = f"{self._namespace}:layout"
-        if int(await self._redis.get(layout_key) or 1) >= _LAYOUT:
-            return
-        for brain_id in await self._redis.hkeys(self._brains_key):
-            keys = self._keys(brain_id)
-            await self._run("BACKFILL_SUCCESSORS", [keys.key("f")], [keys.prefix])
-        await self._redis.set(layout_key, _LAYOUT)
-
-    async def _close(self) -> None:
-        self._scripts.clear()
-        client, self._client = self._client, None
-        if client is not None and self._owns_client:
-            await client.aclose()
-
-    @property
-    def _redis(self) -> Any:
-        """The client (typed loosely: redis-py's command stubs do not fit mypy strict)."""
-        return self._client
-
-    def _keys(self, brain_id: str) -> BrainKeys:
-        return BrainKeys.of(self._namespace, brain_id)
-
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
-        """Translate redis-py errors into StorageError subclasses."""
-        _, errors = _redis_modules()
-        try:
-            yield
-        except (errors.ConnectionError, errors.TimeoutError, OSError) as exc:
-            raise StorageUnavailableError(f"lost Redis at {self._where}: {exc}") from exc
-        except errors.RedisError as exc:
-            raise StorageError(f"Redis at {self._where} failed: {exc}") from exc
-
-    async def _run(self, name: str, keys: list[str], args: list[Any]) -> Any:
-        return await self._scripts[name](keys=keys, args=args)
-
-    async def _fetch(self, kind: type[_T], hash_key: str, index_keys: list[str]) -> list[_T]:
-        """Fetch the records whose ids are in the union of the sets ``index_keys``."""
-        raws = await self._run("FETCH", [hash_key, *index_keys], ["s"])
-        return [decode(kind, raw) for raw in raws]
-
-    async def _hmget(self, kind: type[_T], hash_key: str, ids: frozenset[str]) -> dict[str, _T]:
-        wanted = list(ids)
-        raws = await self._redis.hmget(hash_key, wanted) if wanted else []
-        return {i: decode(kind, raw) for i, raw in zip(wanted, raws, strict=True) if raw}
-
-    async def _hvals(self, kind: type[_T], hash_key: str) -> list[_T]:
-        return [decode(kind, raw) for raw in await self._redis.hvals(hash_key)]
+        super().__init__(url, namespace=namespace, client=client)
 
     # -- brains ------------------------------------------------------------------------------
 
@@ -287,16 +178,15 @@ class RedisStorage(Storage):
         return decode(Brain, raw) if raw else None
 
     async def _get_brain_version(self, brain_id: str) -> BrainVersion | None:
+        # One script (cheaper for the client than a MULTI/EXEC of four reads). The generation
+        # is the brain's score in brain_order: a counter's value, never handed out twice.
         keys = self._keys(brain_id)
+        order, seq, record = f"{self._namespace}:brain_order", keys.key("seq"), keys.key("rv")
         with self._errors():
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.hexists(self._brains_key, brain_id)
-                pipe.get(keys.key("seq"))
-                pipe.get(keys.key("rv"))
-                pipe.zscore(f"{self._namespace}:brain_order", brain_id)
-                exists, seq, record, order = await pipe.execute()
-        # The generation is the brain's place in brain_order: a counter, never handed out twice.
-        return BrainVersion(int(seq or 0), int(record or 0), int(order or 0)) if exists else None
+            found = await self._run("VERSION", [self._brains_key, order, seq, record], [brain_id])
+        if not found:
+            return None
+        return BrainVersion(int(found[0]), int(found[1]), int(float(found[2])))
 
     async def _list_brains(self) -> list[Brain]:
         with self._errors():
@@ -344,7 +234,7 @@ class RedisStorage(Storage):
                 moved: list[list[str]] = []
                 if delta_ids:
                     raws = await self._redis.hmget(keys.key("s"), delta_ids)
-                    stored = {i: _opt_text(raw) for i, raw in zip(delta_ids, raws, strict=True)}
+                    stored = {i: opt_text(raw) for i, raw in zip(delta_ids, raws, strict=True)}
                     guard, moved = delta_results(batch, stored)
                 args = plan.args(
                     brain_id, keys.prefix, limit, guard, moved, checked=checked, records=records
@@ -378,7 +268,7 @@ class RedisStorage(Storage):
             replies = await pipe.execute()
         stored: dict[str, dict[str, str]] = {"n": {}, "f": {}}
         for (suffix, ids), raws in zip(queued, replies, strict=True):
-            found = zip(ids, map(_opt_text, raws), strict=True)
+            found = zip(ids, map(opt_text, raws), strict=True)
             stored[suffix] = {i: text for i, text in found if text is not None}
         guard = [[suffix, i, text] for suffix, found in stored.items() for i, text in found.items()]
         neurons = {i: decode(Neuron, text) for i, text in stored["n"].items()}
@@ -404,7 +294,7 @@ class RedisStorage(Storage):
             if synapse_ids:
                 pipe.hmget(keys.key("s"), synapse_ids)
             replies = await pipe.execute()
-        seq = _opt_text(replies[0]) or "0"
+        seq = opt_text(replies[0]) or "0"
         present = replies[1 : 1 + len(fiber_ids)]
         users = replies[1 + len(fiber_ids) : 1 + len(fiber_ids) + len(deleted)]
         found = [decode(Synapse, raw) for raw in (replies[-1] if synapse_ids else []) if raw]
@@ -413,7 +303,7 @@ class RedisStorage(Storage):
             fibers=frozenset(i for i, yes in zip(fiber_ids, present, strict=True) if yes),
             synapse_ends=ends,
             successors={
-                i: {_opt_text(m) or "" for m in found}
+                i: {opt_text(m) or "" for m in found}
                 for i, found in zip(deleted, users, strict=True)
             },
             synapse_users=synapse_users(
@@ -433,7 +323,7 @@ class RedisStorage(Storage):
             for source, target in pairs:
                 pipe.sinter(keys.fibers_of(source), keys.fibers_of(target))
             found = await pipe.execute()
-        candidates = frozenset(_opt_text(m) or "" for group in found for m in group)
+        candidates = frozenset(opt_text(m) or "" for group in found for m in group)
         fibers = await self._hmget(Fiber, keys.key("f"), candidates) if candidates else {}
         return {fiber_id: fiber.synapse_ids for fiber_id, fiber in fibers.items()}
 
@@ -514,143 +404,6 @@ class RedisStorage(Storage):
     async def _existing_synapse_ids(self, brain_id: str, ids: frozenset[str]) -> set[str]:
         return await self._hexisting(self._keys(brain_id).key("s"), ids)
 
-    async def _hexisting(self, hash_key: str, ids: frozenset[str]) -> set[str]:
-        """The ids among ``ids`` that are fields of ``hash_key`` (one round trip)."""
-        wanted = list(ids)
-        with self._errors():
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for field_id in wanted:
-                    pipe.hexists(hash_key, field_id)
-                found = await pipe.execute()
-        return {i for i, there in zip(wanted, found, strict=True) if there}
-
-    # -- knowledge -------------------------------------------------------------------------
-
-    async def _get_typed_memories(
-        self, brain_id: str, ids: frozenset[str]
-    ) -> dict[str, TypedMemory]:
-        with self._errors():
-            return await self._hmget(TypedMemory, self._keys(brain_id).key("t"), ids)
-
-    async def _find_typed_memories(
-        self, brain_id: str, query: TypedMemoryFilter
-    ) -> list[TypedMemory]:
-        keys = self._keys(brain_id)
-        with self._errors():
-            if query.fiber_ids is not None:
-                index = [keys.memories_of_fiber(f) for f in query.fiber_ids]
-                pool = await self._fetch(TypedMemory, keys.key("t"), index) if index else []
-            elif query.project_id is not None:
-                index = [keys.memories_of_project(query.project_id)]
-                pool = await self._fetch(TypedMemory, keys.key("t"), index)
-            else:
-                pool = await self._hvals(TypedMemory, keys.key("t"))
-        found = [m for m in pool if _memory._typed_memory_matches(m, query)]
-        found.sort(key=lambda m: (-m.priority, -m.created_at.timestamp(), m.id))
-        return found[: query.limit] if query.limit is not None else found
-
-    async def _get_projects(self, brain_id: str, ids: frozenset[str] | None) -> list[Project]:
-        key = self._keys(brain_id).key("p")
-        with self._errors():
-            if ids is None:
-                found = await self._hvals(Project, key)
-            else:
-                found = list((await self._hmget(Project, key, ids)).values())
-        return sorted(found, key=lambda p: (p.created_at, p.id))
-
-    async def _put_alerts(self, brain_id: str, alerts: tuple[Alert, ...]) -> None:
-        pairs = [item for a in alerts for item in (a.id, encode(a))]
-        await self._guarded_hset(brain_id, self._keys(brain_id).key("a"), pairs)
-
-    async def _find_alerts(self, brain_id: str, query: AlertFilter) -> list[Alert]:
-        key = self._keys(brain_id).key("a")
-        with self._errors():
-            if query.ids is not None:
-                pool = list((await self._hmget(Alert, key, query.ids)).values())
-            else:
-                pool = await self._hvals(Alert, key)
-        found = [
-            a
-            for a in pool
-            if (query.statuses is None or a.status in query.statuses)
-            and (query.types is None or a.alert_type in query.types)
-        ]
-        found.sort(key=lambda a: (a.created_at, a.id), reverse=True)
-        return found[: query.limit] if query.limit is not None else found
-
-    async def _add_recall_event(self, brain_id: str, event: RecallEvent) -> None:
-        keys = self._keys(brain_id)
-        args = [brain_id, str(micros(event.created_at)), encode(event)]
-        with self._errors():
-            done = await self._run(
-                "RECALL_EVENT", [self._brains_key, keys.key("r"), keys.key("rctr")], args
-            )
-        if not done:
-            raise BrainNotFoundError(f"brain {brain_id!r} does not exist in this storage")
-
-    async def _get_recall_events(
-        self, brain_id: str, since: datetime | None, limit: int | None
-    ) -> list[RecallEvent]:
-        if limit == 0:
-            return []
-        key = self._keys(brain_id).key("r")
-        low = str(micros(since)) if since is not None else "-inf"
-        with self._errors():
-            if limit is None:
-                members = await self._redis.zrangebyscore(key, low, "+inf")
-            else:
-                newest = await self._redis.zrevrangebyscore(key, "+inf", low, start=0, num=limit)
-                members = newest[::-1]
-        return [decode(RecallEvent, member[16:]) for member in members]
-
-    async def _get_meta(self, brain_id: str, key: str) -> JSONValue | None:
-        with self._errors():
-            raw = await self._redis.hget(self._keys(brain_id).key("m"), key)
-        return json.loads(raw) if raw is not None else None
-
-    async def _meta_keys(self, brain_id: str) -> list[str]:
-        with self._errors():
-            keys = await self._redis.hkeys(self._keys(brain_id).key("m"))
-        return sorted(_opt_text(key) or "" for key in keys)
-
-    async def _set_meta(self, brain_id: str, key: str, value: JSONValue) -> None:
-        await self._guarded_hset(
-            brain_id, self._keys(brain_id).key("m"), [key, encode_value(value)]
-        )
-
-    async def _get_vectors(
-        self, brain_id: str, model: str, ids: frozenset[str] | None
-    ) -> dict[str, npt.NDArray[np.float32]]:
-        key = self._keys(brain_id).key(f"v:{model}")
-        with self._errors():
-            if ids is None:
-                found: dict[str, str] = await self._redis.hgetall(key)
-            else:
-                wanted = sorted(ids)
-                values = await self._redis.hmget(key, wanted)
-                found = {i: v for i, v in zip(wanted, values, strict=True) if v is not None}
-        return {fiber_id: vector_from_text(text) for fiber_id, text in found.items()}
-
-    async def _guarded_hset(self, brain_id: str, hash_key: str, pairs: list[str]) -> None:
-        """HSET ``pairs`` into ``hash_key`` unless the brain was deleted meanwhile."""
-        with self._errors():
-            done = await self._run("GUARDED_HSET", [self._brains_key, hash_key], [brain_id, *pairs])
-        if not done:
-            raise BrainNotFoundError(f"brain {brain_id!r} does not exist in this storage")
-
-    async def _get_index_snapshot(self, brain_id: str) -> IndexSnapshot | None:
-        with self._errors():
-            return await _redis_snapshot.get_index_snapshot(
-                self._redis, self._keys(brain_id).key("ix")
-            )
-
-    async def _put_index_snapshot(self, brain_id: str, snapshot: IndexSnapshot) -> bool:
-        key = self._keys(brain_id).key("ix")
-        with self._errors():
-            return await _redis_snapshot.put_index_snapshot(
-                self._redis, key, self._brains_key, brain_id, snapshot
-            )
-
     # -- change log, statistics ------------------------------------------------------------
 
     async def _get_change_seq(self, brain_id: str) -> int:
@@ -686,30 +439,3 @@ class RedisStorage(Storage):
             oldest_unused_fiber_at=from_micros(oldest[0][1]) if oldest else None,
             change_seq=int(seq or 0),
         )
-
-
-def _redis_modules() -> tuple[ModuleType, ModuleType]:
-    """Return ``redis.asyncio`` and ``redis.exceptions``, imported on first use.
-
-    The import is deferred so ``neural_memory.storage`` imports without the redis extra.
-    """
-    try:
-        return importlib.import_module("redis.asyncio"), importlib.import_module("redis.exceptions")
-    except ImportError as exc:
-        raise StorageUnavailableError(
-            f"RedisStorage needs the redis package: {_INSTALL_HINT}"
-        ) from exc
-
-
-def _describe(client: Any) -> str:
-    """Where a caller-provided client points (host, port, db), without credentials."""
-    kwargs = getattr(getattr(client, "connection_pool", None), "connection_kwargs", {})
-    if "path" in kwargs:
-        return f"unix://{kwargs['path']}"
-    return f"redis://{kwargs.get('host', '?')}:{kwargs.get('port', '?')}/{kwargs.get('db', 0)}"
-
-
-def _opt_text(value: str | bytes | None) -> str | None:
-    if isinstance(value, bytes):
-        return value.decode()
-    return value
