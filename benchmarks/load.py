@@ -3,7 +3,8 @@
 Starts ``neural-memory-server`` over a fresh SQLite file on loopback (1 and 2 workers; with
 the default embedding model and with ``--no-embeddings``, so the engine-only figure stands
 beside the default one), seeds one brain, then runs bounded scenarios with 16 concurrent
-clients, each sending requests back to back with the admin key:
+clients, each sending requests back to back with the admin key on a connection of its own
+(aiohttp, the clients spread over ``--client-processes`` processes, 2 by default):
 
 - ``recall``: recall only;
 - ``mixed``: one store for every four recalls (1:4);
@@ -12,9 +13,10 @@ clients, each sending requests back to back with the admin key:
 
 For each: requests/s, p50/p95/p99 latency, errors (any non-2xx or transport error), the
 server's CPU time per request (all its processes: on a shared machine a steadier figure than
-requests/s, and what bounds requests/s at 2 cores / CPU per request), peak server memory
-(VmHWM of every server process, summed) and, for ``mixed``, lost memories (stores answered
-201 minus fibers found afterwards). Every loop is bounded by a request
+requests/s, and what bounds requests/s at 2 cores / CPU per request), the load generator's
+CPU time per request (its processes', summed: what the clients take from the same cores),
+peak server memory (VmHWM of every server process, summed) and, for ``mixed``, lost
+memories (stores answered 201 minus fibers found afterwards). Every loop is bounded by a request
 count and a time limit; traffic goes to 127.0.0.1 only. The load generator runs on the same
 2 cores as the server, so figures are a lower bound of what the server alone would do.
 
@@ -31,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import signal
 import socket
@@ -40,16 +43,20 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import aiohttp
 import httpx
 
 from neural_memory.sharing.limits import MAX_TEXT_LENGTH
 
 ADMIN_KEY = "load-benchmark-admin-key-0123456789"
 CLIENTS = 16
+CLIENT_PROCESSES = 2
+_START_MARGIN_S = 1.0
 TARGETS = {
     "recall_rps": 400.0,
     "recall_p95_ms": 40.0,
@@ -91,6 +98,7 @@ class Result:
     peak_rss_mib: float = 0.0
     lost_memories: int | None = None
     server_cpu_s: float = 0.0
+    client_cpu_s: float = 0.0
 
     def summary(self) -> dict[str, object]:
         """The figures, latencies as percentiles."""
@@ -102,7 +110,10 @@ class Result:
         row["cpu_ms_per_request"] = (
             round(self.server_cpu_s * 1000 / self.requests, 2) if self.requests else 0.0
         )
-        del row["server_cpu_s"]
+        row["client_cpu_ms_per_request"] = (
+            round(self.client_cpu_s * 1000 / self.requests, 2) if self.requests else 0.0
+        )
+        del row["server_cpu_s"], row["client_cpu_s"]
         return row
 
 
@@ -237,42 +248,130 @@ async def seed(url: str, memories: int) -> str:
     return brain
 
 
-async def run_mix(
-    url: str, brain: str, result: Result, *, store_every: int, per_client: int, limit_s: float
-) -> int:
-    """``CLIENTS`` clients, ``per_client`` requests each (or until ``limit_s``); stores made."""
-    stored = 0
-    deadline = time.monotonic() + limit_s
+@dataclass(frozen=True)
+class Load:
+    """What one load-generator process sends: its clients' numbers and the scenario."""
+
+    url: str
+    brain: str
+    clients: tuple[int, ...]
+    store_every: int
+    per_client: int
+    start_at: float
+    """Wall-clock time (``time.time``) every process starts sending at."""
+    limit_s: float
+
+
+@dataclass
+class Tally:
+    """What one load-generator process saw: latencies, counts and its own CPU time."""
+
+    latencies_ms: list[float] = field(default_factory=list)
+    requests: int = 0
+    errors: int = 0
+    stored: int = 0
+    cpu_s: float = 0.0
+    ended: float = 0.0
+
+
+def client_shares(processes: int) -> list[tuple[int, ...]]:
+    """The client numbers each of ``processes`` load-generator processes runs (round robin)."""
+    count = max(1, min(processes, CLIENTS))
+    return [tuple(range(p, CLIENTS, count)) for p in range(count)]
+
+
+def _warm() -> None:
+    time.sleep(0.5)  # long enough that each warming call goes to a process of its own
+
+
+def run_clients(load: Load) -> Tally:
+    """Run ``load``'s clients in this process (a load-generator process's whole job)."""
+    return asyncio.run(_clients(load))
+
+
+async def _clients(load: Load) -> Tally:
+    tally = Tally()
+    headers = {"authorization": f"Bearer {ADMIN_KEY}"}
+    recall_url = f"{load.url}/brains/{load.brain}/recall"
+    store_url = f"{load.url}/brains/{load.brain}/memories"
+    await asyncio.sleep(max(0.0, load.start_at - time.time()))
+    deadline = time.monotonic() + load.limit_s
+    cpu = time.process_time()
 
     async def one_client(number: int) -> None:
-        nonlocal stored
-        async with _client(url) as http:
-            for i in range(per_client):
+        connector = aiohttp.TCPConnector(limit=1)
+        timeout = aiohttp.ClientTimeout(total=60)
+        async with aiohttp.ClientSession(
+            connector=connector, headers=headers, timeout=timeout
+        ) as http:
+            for i in range(load.per_client):
                 if time.monotonic() > deadline:
                     return
-                is_store = store_every > 0 and i % store_every == 0
+                is_store = load.store_every > 0 and i % load.store_every == 0
+                if is_store:
+                    url = store_url
+                    body = {"text": sentence(100_000 + number * load.per_client + i)}
+                else:
+                    url = recall_url
+                    body = {"query": client_question(number, i, load.per_client)}
                 started = time.perf_counter()
                 try:
-                    if is_store:
-                        text = sentence(100_000 + number * per_client + i)
-                        response = await http.post(f"/brains/{brain}/memories", json={"text": text})
-                    else:
-                        query = {"query": client_question(number, i, per_client)}
-                        response = await http.post(f"/brains/{brain}/recall", json=query)
-                    ok = response.is_success
-                except httpx.HTTPError:
+                    async with http.post(url, json=body) as response:
+                        await response.read()
+                        ok = 200 <= response.status < 300
+                except (aiohttp.ClientError, TimeoutError):
                     ok = False
-                result.latencies_ms.append((time.perf_counter() - started) * 1000)
-                result.requests += 1
+                tally.latencies_ms.append((time.perf_counter() - started) * 1000)
+                tally.requests += 1
                 if not ok:
-                    result.errors += 1
+                    tally.errors += 1
                 elif is_store:
-                    stored += 1
+                    tally.stored += 1
 
-    started = time.perf_counter()
-    await asyncio.gather(*(one_client(n) for n in range(CLIENTS)))
-    result.seconds = time.perf_counter() - started
-    return stored
+    await asyncio.gather(*(one_client(n) for n in load.clients))
+    tally.ended = time.time()
+    tally.cpu_s = time.process_time() - cpu
+    return tally
+
+
+async def run_mix(
+    url: str,
+    brain: str,
+    result: Result,
+    *,
+    store_every: int,
+    per_client: int,
+    limit_s: float,
+    generators: Executor,
+    processes: int,
+) -> int:
+    """``CLIENTS`` clients over ``processes`` processes, ``per_client`` requests each (or
+    until ``limit_s``); stores made.
+
+    Each process runs its share of the clients on its own event loop (aiohttp: a fraction
+    of httpx's CPU per request, which matters when the load shares the server's cores), all
+    starting at one moment; its CPU time is the client's cost, reported beside the server's.
+    """
+    start_at = time.time() + _START_MARGIN_S
+    shares = client_shares(processes)
+    loop = asyncio.get_running_loop()
+    tallies = await asyncio.gather(
+        *(
+            loop.run_in_executor(
+                generators,
+                run_clients,
+                Load(url, brain, share, store_every, per_client, start_at, limit_s),
+            )
+            for share in shares
+        )
+    )
+    for tally in tallies:
+        result.latencies_ms.extend(tally.latencies_ms)
+        result.requests += tally.requests
+        result.errors += tally.errors
+        result.client_cpu_s += tally.cpu_s
+    result.seconds = max(t.ended for t in tallies) - start_at
+    return sum(t.stored for t in tallies)
 
 
 async def fiber_count(url: str, brain: str) -> int:
@@ -308,7 +407,14 @@ async def health_during_big_store(url: str, brain: str, result: Result) -> None:
 
 
 async def scenario_set(
-    setup: ServerSetup, *, seed_memories: int, per_client: int, limit_s: float, health: bool
+    setup: ServerSetup,
+    *,
+    seed_memories: int,
+    per_client: int,
+    limit_s: float,
+    health: bool,
+    generators: Executor,
+    processes: int,
 ) -> list[Result]:
     """Every scenario against one fresh server started as ``setup`` says."""
     results = []
@@ -324,16 +430,20 @@ async def scenario_set(
         brain = await seed(url, seed_memories)
         recall = result("recall")
         cpu = server_cpu_s(pid)
-        await run_mix(url, brain, recall, store_every=0, per_client=per_client, limit_s=limit_s)
+        load = {
+            "per_client": per_client,
+            "limit_s": limit_s,
+            "generators": generators,
+            "processes": processes,
+        }
+        await run_mix(url, brain, recall, store_every=0, **load)
         recall.server_cpu_s = server_cpu_s(pid) - cpu
         recall.peak_rss_mib = peak_rss_mib(pid)
         results.append(recall)
         before = await fiber_count(url, brain)
         mixed = result("mixed 1:4")
         cpu = server_cpu_s(pid)
-        stored = await run_mix(
-            url, brain, mixed, store_every=5, per_client=per_client, limit_s=limit_s
-        )
+        stored = await run_mix(url, brain, mixed, store_every=5, **load)
         mixed.server_cpu_s = server_cpu_s(pid) - cpu
         mixed.lost_memories = stored - (await fiber_count(url, brain) - before)
         mixed.peak_rss_mib = peak_rss_mib(pid)
@@ -369,6 +479,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--rounds", type=int, default=1, help="Repeat every run; report medians (default 1)."
     )
+    parser.add_argument(
+        "--client-processes",
+        type=int,
+        default=CLIENT_PROCESSES,
+        help=f"Processes the {CLIENTS} clients are spread over (default {CLIENT_PROCESSES}).",
+    )
     parser.add_argument("--report", type=Path, help="Write the figures as JSON here.")
     return parser.parse_args(argv)
 
@@ -386,7 +502,16 @@ def setups(args: argparse.Namespace) -> list[ServerSetup]:
 
 
 _SUMMED = ("requests", "errors", "lost_memories")
-_MEDIAN = ("rps", "p50_ms", "p95_ms", "p99_ms", "cpu_ms_per_request", "peak_rss_mib", "seconds")
+_MEDIAN = (
+    "rps",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "cpu_ms_per_request",
+    "client_cpu_ms_per_request",
+    "peak_rss_mib",
+    "seconds",
+)
 
 
 def medians(rows: list[dict[str, object]]) -> list[dict[str, object]]:
@@ -402,7 +527,7 @@ def medians(rows: list[dict[str, object]]) -> list[dict[str, object]]:
     for group in groups.values():
         merged = dict(group[0])
         merged["rounds"] = len(group)
-        for name in _MEDIAN:
+        for name in (n for n in _MEDIAN if n in merged):
             merged[name] = round(statistics.median(float(str(r[name])) for r in group), 2)
         for name in _SUMMED:
             counts = [r[name] for r in group if r[name] is not None]
@@ -441,21 +566,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; print a table (and the targets)."""
     args = parse_args(argv)
     runs: list[dict[str, object]] = []
-    for number in range(max(1, args.rounds)):
-        for setup in setups(args):
-            results = asyncio.run(
-                scenario_set(
-                    setup,
-                    seed_memories=args.seed_memories,
-                    per_client=args.requests,
-                    limit_s=args.limit_s,
-                    health=not args.no_health,
+    processes = max(1, args.client_processes)
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=processes, mp_context=context) as generators:
+        for started in [generators.submit(_warm) for _ in range(processes)]:
+            started.result()  # every process up, its imports done, before the first run
+        for number in range(max(1, args.rounds)):
+            for setup in setups(args):
+                results = asyncio.run(
+                    scenario_set(
+                        setup,
+                        seed_memories=args.seed_memories,
+                        per_client=args.requests,
+                        limit_s=args.limit_s,
+                        health=not args.no_health,
+                        generators=generators,
+                        processes=processes,
+                    )
                 )
-            )
-            runs.extend({**r.summary(), "round": number + 1} for r in results)
+                runs.extend({**r.summary(), "round": number + 1} for r in results)
     rows = medians(runs)
     columns = ["server", "embeddings", "scenario", "workers", "rounds", "requests", "errors"]
-    columns += ["rps", "p50_ms", "p95_ms", "p99_ms", "cpu_ms_per_request", "peak_rss_mib"]
+    columns += ["rps", "p50_ms", "p95_ms", "p99_ms", "cpu_ms_per_request"]
+    columns += ["client_cpu_ms_per_request", "peak_rss_mib"]
     columns += ["lost_memories"]
     print(" | ".join(columns))
     for row in rows:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchmarks.load import (
+    CLIENTS,
     ServerSetup,
     client_question,
+    client_shares,
     medians,
     parse_args,
     ratios,
@@ -18,6 +20,13 @@ def test_no_two_recalls_ask_the_same_question() -> None:
     # A cache of query vectors must not serve any recall of the benchmark.
     asked = [client_question(c, i, 100) for c in range(16) for i in range(100)]
     assert len(set(asked)) == len(asked)
+
+
+def test_every_client_runs_in_exactly_one_load_generator_process() -> None:
+    for processes in (1, 2, 3, CLIENTS, CLIENTS + 5):
+        shares = client_shares(processes)
+        assert all(shares) and len(shares) == min(processes, CLIENTS)
+        assert sorted(c for share in shares for c in share) == list(range(CLIENTS))
 
 
 def test_each_configuration_runs_the_base_server_then_the_new_one() -> None:

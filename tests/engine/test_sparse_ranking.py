@@ -67,6 +67,25 @@ async def test_an_index_that_answered_before_ranks_new_memories_like_a_fresh_one
     assert len(kept) > len(before)  # the new memories of Carol were reached
 
 
+async def test_a_ranking_cut_short_is_the_head_of_the_whole_one(tmp_path: Path) -> None:
+    async with BACKENDS["memory"](tmp_path) as storage:
+        brain = Brain.create("cut")
+        await storage.save_brain(brain)
+        storage.set_brain(brain.id)
+        await MemoryEncoder(storage, BrainConfig(), embedder=None).encode_many(_memories(0, 40))
+        analysis = extract(QUERY, START + timedelta(days=30), with_own_day=False)
+        signals = QuerySignals(terms=analysis.terms, keys=analysis.keys, time_spans=())
+        index = await BrainHandle.of(storage).synced_index(None)
+        weights = FusionWeights()
+        whole = rank(index, signals, hops=3, trail=True, weights=weights, min_relative_score=0)
+        head = rank(
+            index, signals, hops=3, trail=True, weights=weights, min_relative_score=0, at_most=7
+        )
+    assert len(whole.candidates) > 7
+    assert head.candidates == whole.candidates[:7]
+    assert head.coverage == whole.coverage and head.anchors == whole.anchors
+
+
 def test_sparse_scores_hold_exactly_the_rows_of_the_query_terms() -> None:
     lexical = LexicalIndex()
     lexical.extend(["red apple", "green apple", "blue sky", "red sky", "apple pie"])

@@ -476,6 +476,39 @@ def test_server_keeps_the_most_recent_brains_warm() -> None:
     assert state.view("b").brain_id == "b"
 
 
+async def test_server_keeps_the_most_recently_used_brain_records() -> None:
+    from neural_memory.server._state import ServerState
+
+    class CountingStorage(InMemoryStorage):
+        """Counts reads of brain records (a cached record costs none)."""
+
+        reads: list[str]
+
+        async def _get_brain(self, brain_id: str) -> Brain | None:
+            self.reads.append(brain_id)
+            return await super()._get_brain(brain_id)
+
+    storage = CountingStorage()
+    storage.reads = []
+    state = ServerState(storage, max_records=2)
+    for name in ("a", "b", "c"):
+        await storage.save_brain(Brain.create(name, brain_id=name))
+
+    async def read(brain_id: str) -> list[str]:
+        storage.reads.clear()
+        assert (await state.brain(brain_id)).id == brain_id
+        return list(storage.reads)
+
+    assert await read("a") == ["a"]
+    assert await read("b") == ["b"]
+    assert await read("a") == []  # cached, now the most recent
+    assert await read("c") == ["c"]  # drops "b", the least recently used
+    assert await read("a") == []
+    assert await read("b") == ["b"]  # read again; drops "c"
+    assert await read("a") == []
+    assert await read("c") == ["c"]
+
+
 async def test_a_given_http_client_is_used_and_left_open(served: Served) -> None:
     sent: list[str] = []
 

@@ -18,10 +18,12 @@ from neural_memory.storage.base import Storage
 if TYPE_CHECKING:
     from neural_memory.engine.embeddings import Embedder
 
-__all__ = ["MAX_VIEWS", "ServerState"]
+__all__ = ["MAX_RECORDS", "MAX_VIEWS", "ServerState"]
 
 MAX_VIEWS = 64
 """Brains whose in-process state (recall index, conversation threads) a server keeps warm."""
+MAX_RECORDS = 1024
+"""Brain records a server process keeps cached (least recently used go first)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,16 +40,17 @@ class ServerState:
 
     Known brain ids are cached like ``Storage`` itself does, so a brain-scoped storage call
     costs no extra lookup; brains deleted through this server are forgotten at once. Brain
-    records are cached too, checked against the brain's version on every request (one read
-    that also gives the change seq recall syncs to), so a worker sees another worker's
-    config change at once.
+    records are cached too (the ``max_records`` most recently used), checked against the
+    brain's version on every request (one read that also gives the change seq recall syncs
+    to), so a worker sees another worker's config change at once.
     """
 
     storage: Storage
     embedder: Embedder | None = None
     _known: set[str] = field(default_factory=set)
-    _records: dict[str, _Record] = field(default_factory=dict)
+    _records: OrderedDict[str, _Record] = field(default_factory=OrderedDict)
     max_views: int = MAX_VIEWS
+    max_records: int = MAX_RECORDS
     _warm: OrderedDict[str, None] = field(default_factory=OrderedDict)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     _opened: bool = False
@@ -95,9 +98,16 @@ class ServerState:
             # versions only grow: a request that read an older one never rolls it back
             seq = max(cached.version.change_seq, version.change_seq)
             cached = _Record(cached.brain, replace(cached.version, change_seq=seq))
-        self._records[brain_id] = cached
+        self._remember(brain_id, cached)
         self._known.add(brain_id)
         return cached.brain
+
+    def _remember(self, brain_id: str, record: _Record) -> None:
+        """Cache ``record`` as the most recent; past ``max_records``, drop the least recent."""
+        self._records[brain_id] = record
+        self._records.move_to_end(brain_id)
+        while len(self._records) > self.max_records:
+            self._records.popitem(last=False)
 
     def recall_view(self, brain_id: str) -> Storage:
         """:meth:`view`, whose recall index syncs to the change seq :meth:`brain` read.

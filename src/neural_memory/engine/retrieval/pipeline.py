@@ -53,6 +53,8 @@ _FIRST_PERSON = frozenset({"i", "me", "my", "mine", "myself", "we", "us", "our",
 _STRENGTHENED_FIBERS = 3
 """Recall strengthens the co-activated synapses of this many best memories it used."""
 _WHY_WORDS = frozenset({"why", "cause", "caused", "reason", "because"})
+_EXPIRY_WINDOW = 3
+"""Recall looks this many times ``max_fibers`` candidates down for unexpired memories."""
 
 
 class DepthLevel(IntEnum):
@@ -281,6 +283,7 @@ class ReflexPipeline:
             trail=self._use_reflex,
             weights=self._weights,
             min_relative_score=self._min_relative_score,
+            at_most=max_fibers * _EXPIRY_WINDOW,
         )
         chosen = await _unexpired(handle, index, ranking.candidates, max_fibers, now)
         return handle, index, ranking, chosen
@@ -377,11 +380,11 @@ async def _unexpired(
 ) -> list[Candidate]:
     """The best ``limit`` candidates whose memory has not expired, loaded in the index.
 
-    The expiry of the first ``limit * 3`` and the memories of the first ``limit`` are read
-    in one wait (both go to storage at once); a memory further down is read only when one
-    above it expired. A memory deleted from storage meanwhile is left out.
+    The expiry of the first ``limit * _EXPIRY_WINDOW`` and the memories of the first
+    ``limit`` are read in one wait (both go to storage at once); a memory further down is
+    read only when one above it expired. A memory deleted from storage meanwhile is left out.
     """
-    window = candidates[: limit * 3]
+    window = candidates[: limit * _EXPIRY_WINDOW]
     typed, _ = await asyncio.gather(
         handle.storage.get_typed_memories_for_fibers(index.fibers[c.row].id for c in window),
         index.load_fibers(c.row for c in window[:limit]),

@@ -88,12 +88,14 @@ def rank(
     trail: bool,
     weights: FusionWeights,
     min_relative_score: float,
+    at_most: int | None = None,
 ) -> Ranking:
     """Score the fibers of ``index`` the query reaches and keep the best candidates.
 
     Only the rows some signal reaches are scored (see :mod:`.candidates`): the query terms'
     postings, the rows similar to the query's vector, the rows spreading activation reached
-    and their conversation neighbours. Every other row would score 0.
+    and their conversation neighbours. Every other row would score 0. ``at_most``: at most
+    this many candidates are returned (the best; default :data:`CANDIDATES`).
     """
     lexical = _lexical(index, signals.terms)
     cosine, semantic = _semantic(index, signals.vector)
@@ -143,12 +145,12 @@ def rank(
         keep = scores >= min_relative_score * scores[0]
         ranked, scores = ranked[keep], scores[keep]
     alive = index.lexical.live(ranked)  # a memory is live exactly while its document is
-    picked = ranked[alive]
+    picked, picked_scores = ranked[alive][:at_most], scores[alive][:at_most]
     candidates = [
         Candidate(*values)
         for values in zip(
             picked.tolist(),
-            scores[alive].tolist(),
+            picked_scores.tolist(),
             lexical.at(picked).tolist(),
             _relative_activation(result.fiber_activation, picked.tolist()).tolist(),
             _gather(cosine, picked).tolist(),
