@@ -183,7 +183,9 @@ class InMemoryStorage(Storage):
             if query.neuron_id is not None
             else iter(data.fibers.values())
         )
-        found = sorted((f for f in pool if _matches(f, query)), key=lambda f: (f.created_at, f.id))
+        found = sorted(
+            (f for f in pool if _fiber_matches(f, query)), key=lambda f: (f.created_at, f.id)
+        )
         return found[: query.limit] if query.limit is not None else found
 
     # -- which ids exist -----------------------------------------------------------------------
@@ -456,6 +458,6 @@ def _drop_synapse(data: _BrainData, synapse_id: str) -> None:
         data.synapses_by_neuron[synapse.target_id].discard(synapse_id)
 
 
-def _matches(fiber: Fiber, query: FiberFilter) -> bool:
+def _fiber_matches(fiber: Fiber, query: FiberFilter) -> bool:
     """Whether ``fiber`` carries the query's tags (and is current, when asked)."""
     return query.tags <= fiber.tags and not (query.current and fiber.superseded_by is not None)

@@ -391,7 +391,10 @@ class RedisStorage(RedisKnowledgeStorage):
                 pool = await self._fetch(Fiber, keys.key("f"), [keys.fibers_of(query.neuron_id)])
             else:
                 pool = await self._hvals(Fiber, keys.key("f"))
-        found = sorted((f for f in pool if _matches(f, query)), key=lambda f: (f.created_at, f.id))
+        found = sorted(
+            (f for f in pool if _memory._fiber_matches(f, query)),
+            key=lambda f: (f.created_at, f.id),
+        )
         return found[: query.limit] if query.limit is not None else found
 
     # -- which ids exist -------------------------------------------------------------------
@@ -437,8 +440,3 @@ class RedisStorage(RedisKnowledgeStorage):
             oldest_unused_fiber_at=from_micros(oldest[0][1]) if oldest else None,
             change_seq=int(seq or 0),
         )
-
-
-def _matches(fiber: Fiber, query: FiberFilter) -> bool:
-    """Whether ``fiber`` carries the query's tags (and is current, when asked)."""
-    return query.tags <= fiber.tags and not (query.current and fiber.superseded_by is not None)
