@@ -312,6 +312,25 @@ async def test_an_expired_typed_memory_is_no_longer_recalled(storage: Storage) -
     assert "concert" not in after.context
 
 
+async def test_a_memory_below_an_expired_one_takes_its_place(storage: Storage) -> None:
+    config = BrainConfig()
+    encoder = MemoryEncoder(storage, config)
+    todo = await encoder.encode("Buy concert tickets for the Friday show", timestamp=START)
+    other = await encoder.encode("Concert tickets are sold at the kiosk", timestamp=START)
+    pipeline = ReflexPipeline(storage, config, reinforce=False)
+    ranked = await pipeline.search("concert tickets Friday show", reference_time=START)
+    assert [f.fiber_id for f in ranked[:2]] == [todo.fiber.id, other.fiber.id]
+    await storage.add_typed_memory(
+        TypedMemory.create(
+            fiber_id=todo.fiber.id, memory_type=MemoryType.TODO, expires_in_days=7, created_at=START
+        )
+    )
+    later = START + timedelta(days=8)
+    after = await pipeline.query("concert tickets Friday show", reference_time=later, max_fibers=1)
+    assert after.fibers_matched == [other.fiber.id]
+    assert "kiosk" in after.context
+
+
 async def test_asked_about_a_person_their_own_words_rank_first(storage: Storage) -> None:
     config = BrainConfig()
     encoder = MemoryEncoder(storage, config)
