@@ -168,8 +168,8 @@ async def remember(
 ) -> MemoryResponse:
     """Encode one memory (text -> neurons, synapses and a fiber) in one transaction.
 
-    A memory of more than ``HEAVY_MEMORY_CHARS`` characters takes a slot of the heavy gate;
-    a shorter one is encoded at once, on the event loop, like a recall.
+    A memory of more than 20,000 characters waits for a heavy-work slot (503 when too many
+    heavy requests are queued); a shorter one is stored at once.
     """
     if len(body.text) > HEAVY_MEMORY_CHARS:
         async with gate.held():
