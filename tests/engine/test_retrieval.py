@@ -283,6 +283,21 @@ def test_a_follow_up_two_steps_after_ones_own_question_keeps_half_the_gain() -> 
     assert boost[0] == pytest.approx(0.25)
 
 
+async def test_where_nobody_asks_anything_threads_change_no_ranking(storage: Storage) -> None:
+    config = BrainConfig()
+    encoder = MemoryEncoder(storage, config)
+    await encoder.encode_many(filler(60))
+    for offset, text in enumerate(TEAM_FACTS):
+        await encoder.encode(text, timestamp=START + timedelta(minutes=offset))
+    queries = ["Who leads the mobile team?", "Dan login crash", "Ben chess practice"]
+    for query in queries:
+        threaded = await ReflexPipeline(storage, config, reinforce=False).search(query)
+        unthreaded = await ReflexPipeline(
+            storage, config, reinforce=False, weights=FusionWeights(thread=0.0)
+        ).search(query)
+        assert threaded and threaded == unthreaded
+
+
 async def test_memories_days_apart_are_not_one_thread(storage: Storage) -> None:
     encoder = MemoryEncoder(storage, BrainConfig())
     first = await encoder.encode("Booked the dentist", timestamp=START)
