@@ -516,15 +516,23 @@ def _results(plans: Sequence[Plan], known: _Known) -> list[EncodingResult]:
                 merged=False,
             )
         )
-        known_neurons.update(n.id for n in created_n)
-        known_synapses.update(s.id for s in created_s)
     return results
 
 
 def _split_known(
     records: Sequence[_Record], known: set[str]
 ) -> tuple[tuple[_Record, ...], tuple[str, ...]]:
-    """``records`` not in ``known`` (to create), and the ids of those that are (reused)."""
-    created = tuple(r for r in records if r.id not in known)
-    reused = tuple(r.id for r in records if r.id in known)
-    return created, reused
+    """``records`` not in ``known`` (to create), and the ids of those that are (reused).
+
+    The created ones are added to ``known`` after the split, for the plans after this one.
+    One pass over ``records``: a bulk batch splits about a dozen records per memory.
+    """
+    created: list[_Record] = []
+    reused: list[str] = []
+    for record in records:
+        if record.id in known:
+            reused.append(record.id)
+        else:
+            created.append(record)
+    known.update(record.id for record in created)
+    return tuple(created), tuple(reused)
