@@ -25,6 +25,7 @@ from neural_memory.core.fiber import Fiber
 from neural_memory.core.limits import check_text, check_time
 from neural_memory.core.neuron import Neuron
 from neural_memory.core.synapse import Synapse
+from neural_memory.engine._bulk_gc import BULK_MIN_ITEMS, collector_paused
 from neural_memory.engine._default_embedder import (
     DEFAULT_EMBEDDER,
     EmbedderChoice,
@@ -245,7 +246,16 @@ class MemoryEncoder:
     async def _encode(
         self, inputs: list[MemoryInput], found: Sequence[Parts] | None
     ) -> list[EncodingResult]:
-        """Encode validated, timed ``inputs``, from their extractions when ``found``."""
+        """Encode validated, timed ``inputs``, from their extractions when ``found``.
+
+        A bulk batch runs with the cyclic garbage collector paused (``_bulk_gc``).
+        """
+        with collector_paused(len(inputs) >= BULK_MIN_ITEMS):
+            return await self._encode_batch(inputs, found)
+
+    async def _encode_batch(
+        self, inputs: list[MemoryInput], found: Sequence[Parts] | None
+    ) -> list[EncodingResult]:
         handle = self._handle()
         conversations = [item.conversation for item in inputs]
         tails = {c: await handle.thread_tail(c) for c in dict.fromkeys(conversations)}
