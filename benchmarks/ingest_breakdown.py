@@ -15,6 +15,8 @@ memory (this process, every thread; steadier than wall time on a shared machine)
   transactions, with no Python check, row building or change log: the floor of SQLite's own
   work for these rows (of which ``replayed commits``: the ``COMMIT`` statements, WAL writes and
   checkpoints);
+- ``collector (sqlite)``: the cyclic garbage collector's passes during the SQLite encode
+  (timed from its callbacks; other threads' CPU meanwhile counts too);
 - ``encode_many``: everything, per backend.
 
 Run it with ``PYTHONPATH`` set to another checkout's ``src`` to get a same-run baseline of
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import sqlite3
 import tempfile
 import time
@@ -60,6 +63,20 @@ class _Clock:
                 self.spent[label] = self.spent.get(label, 0.0) + time.process_time() - started
 
         return timed
+
+
+class _Collections:
+    """CPU seconds spent in the cyclic garbage collector while installed (``gc.callbacks``)."""
+
+    def __init__(self) -> None:
+        self.spent = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.process_time()
+        else:
+            self.spent += time.process_time() - self._started
 
 
 class _TimedExit:
@@ -168,7 +185,12 @@ async def run(count: int, batch: int, seed: int) -> None:
         limits_in_memory = clock.spent.get("limits", 0.0)
         with tempfile.TemporaryDirectory() as workdir:
             path = Path(workdir) / "b.db"
-            sqlite_total = await _encode(SQLiteStorage(path), memories, batch)
+            collections = _Collections()
+            gc.callbacks.append(collections)
+            try:
+                sqlite_total = await _encode(SQLiteStorage(path), memories, batch)
+            finally:
+                gc.callbacks.remove(collections)
             parts = -(-count // batch)
             replayed, commits = await _replay_rows(path, Path(workdir) / "r.db", parts)
     finally:
@@ -179,6 +201,7 @@ async def run(count: int, batch: int, seed: int) -> None:
     rows.append(("sqlite commit", clock.spent.get("sqlite commit", 0.0)))
     rows.append(("rows replayed", replayed))
     rows.append(("replayed commits", commits))
+    rows.append(("collector (sqlite)", collections.spent))
     rows.append(("encode_many memory", memory_total))
     rows.append(("encode_many sqlite", sqlite_total))
     print(f"{count:,} memories, batches of {batch:,}, embeddings off: CPU per memory")

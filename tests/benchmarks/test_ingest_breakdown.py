@@ -21,9 +21,10 @@ def test_every_step_is_timed_per_memory(capsys: pytest.CaptureFixture[str]) -> N
         "sqlite commit",
         "rows replayed",
         "replayed commits",
+        "collector (sqlite)",
         "encode_many memory",
         "encode_many sqlite",
     ]
-    assert all(value > 0 for value in figures.values())
+    assert all(value > 0 for label, value in figures.items() if label != "collector (sqlite)")
     assert figures["sqlite write"] > figures["sqlite commit"]
     assert figures["rows replayed"] > figures["replayed commits"]
