@@ -103,3 +103,34 @@ async def test_a_loaded_index_saves_exactly_what_it_loaded(storage: Storage) -> 
     assert dump_index(loaded) == data
     query = ["team", "login", "crash"]
     assert np.array_equal(loaded.lexical.scores(query), index.lexical.scores(query))
+
+
+async def test_a_loaded_index_saves_its_changes_without_reading_every_row(
+    storage: Storage,
+) -> None:
+    encoder = MemoryEncoder(storage, BrainConfig())
+    await encoder.encode_many(filler(30))
+    await encoder.encode(TEAM_FACTS[0], timestamp=START)
+    index = await BrainHandle.of(storage).synced_index()
+    loaded = BrainIndex(storage, storage.brain_id, None)
+    load_index(loaded, dump_index(index))
+    loaded.generation = index.generation
+    for text in TEAM_FACTS[1:]:  # new rows, new neurons, new links on loaded ones
+        await encoder.encode(text, timestamp=START)
+    await storage.delete_fiber(next(r.id for r in index.fibers if r.alive))
+    await loaded.sync()
+    assert loaded.fibers[3].alive  # a row read, unchanged
+    data = dump_index(loaded)
+    assert isinstance(loaded.fibers, LazyRows)
+    made = sum(item is not None for item in loaded.fibers._items)
+    assert made < len(loaded.fibers)  # rows never read stayed packed
+    loaded.fibers, loaded._documents = list(loaded.fibers), list(loaded._documents)
+    loaded.neurons.fibers = list(loaded.neurons.fibers)
+    loaded.neurons.adjacency = list(loaded.neurons.adjacency)
+    assert dump_index(loaded) == data  # the same as from every row read
+    await index.sync()
+    again = BrainIndex(storage, storage.brain_id, None)
+    load_index(again, data)
+    query = ["team", "login", "crash", "carol"]
+    assert np.array_equal(again.lexical.scores(query), index.lexical.scores(query))
+    assert again.memory_count == index.memory_count
