@@ -4,9 +4,11 @@ Runs ``--queries`` generated recalls (``benchmarks.speed_data``, embeddings off)
 PostgreSQL and prints, per recall, the SQL statements the storage sent (each a round trip;
 by kind, with each kind's median round trip), its pool checkouts (before asyncpg's reset
 query was turned off, each checkout cost one more round trip on release), this process's
-CPU milliseconds and the wall p50 / p95. The brain is the one ``python -m benchmarks.scale
---workdir DIR --keep`` kept for ``--size`` (schema ``scale_<size>``) when ``--workdir`` is
-given, else a fresh one of ``--size`` memories in a throwaway schema. Run it with
+CPU milliseconds and the wall p50 / p95; then the CPU seconds closing the storage took
+(it saves the brain's index snapshot when recall moved it on enough). The brain is the one
+``python -m benchmarks.scale --workdir DIR --keep`` kept for ``--size`` (schema
+``scale_<size>``) when ``--workdir`` is given, else a fresh one of ``--size`` memories in a
+throwaway schema. Run it with
 ``PYTHONPATH`` on a baseline tree for the figures beside it. Without ``--dsn`` a throwaway
 PostgreSQL cluster is started (``tests/postgres_server.py``).
 """
@@ -96,24 +98,29 @@ async def run(args: argparse.Namespace, dsn: str) -> None:
         if note is None:
             raise SystemExit(f"no kept PostgreSQL brain of {args.size} in {args.workdir}")
         async with CountingStorage(dsn, schema=f"scale_{args.size}") as storage:
-            report(await measure(storage, note.brain_id, args.queries))
+            result = await measure(storage, note.brain_id, args.queries)
+            closing = time.process_time()
+        report(result, time.process_time() - closing)
         return
     schema = f"recall_{uuid.uuid4().hex[:8]}"
     try:
         async with CountingStorage(dsn, schema=schema) as storage:
             kept = await fill(storage, args.size, 1_000, None)
-            report(await measure(storage, kept.brain_id, args.queries))
+            result = await measure(storage, kept.brain_id, args.queries)
+            closing = time.process_time()
+        report(result, time.process_time() - closing)
     finally:
         await run_sql(dsn, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
-def report(result: dict[str, Any]) -> None:
-    """Print the figures."""
+def report(result: dict[str, Any], closing: float) -> None:
+    """Print the figures (``closing``: CPU seconds the storage's close took)."""
     print(
         f"per recall: {result['statements']:.2f} statements on {result['checkouts']:.2f} pool "
         f"checkouts, {result['cpu_ms']:.1f} ms CPU "
         f"(this process); wall p50 {result['p50_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms"
     )
+    print(f"closing the storage (saves the index snapshot): {closing:.2f} s CPU (this process)")
     print("  per recall, median ms (round trip as the client saw it), statement:")
     for kind, (times, median_ms) in result["kinds"].items():
         print(f"  {times:5.2f}  {median_ms:6.2f}  {kind}")
