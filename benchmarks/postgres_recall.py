@@ -10,7 +10,8 @@ CPU milliseconds and the wall p50 / p95; then the CPU seconds closing the storag
 ``scale_<size>``) when ``--workdir`` is given, else a fresh one of ``--size`` memories in a
 throwaway schema. Run it with
 ``PYTHONPATH`` on a baseline tree for the figures beside it. Without ``--dsn`` a throwaway
-PostgreSQL cluster is started (``tests/postgres_server.py``).
+PostgreSQL cluster is started (``tests/postgres_server.py``). ``--sqlite`` runs the same
+recalls, timed the same way, on the SQLite brain ``benchmarks.scale`` kept in ``--workdir``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Any
 from benchmarks.scale import Kept, fill, percentile, run_sql
 from benchmarks.speed_data import REFERENCE_TIME, make_queries
 from neural_memory.engine.retrieval import ReflexPipeline
-from neural_memory.storage import PostgresStorage
+from neural_memory.storage import PostgresStorage, SQLiteStorage, Storage
 
 _WORDS = re.compile(r"\s+")
 
@@ -60,16 +61,21 @@ class CountingStorage(PostgresStorage):
         self.elapsed[kind].append(record.elapsed)
 
 
-async def measure(storage: CountingStorage, brain_id: str, count: int) -> dict[str, Any]:
-    """Statements (by kind), CPU ms and wall seconds of ``count`` recalls, per recall."""
+async def measure(storage: Storage, brain_id: str, count: int) -> dict[str, Any]:
+    """Statements (by kind), CPU ms and wall seconds of ``count`` recalls, per recall.
+
+    Statements are counted on a :class:`CountingStorage` only (none for another storage).
+    """
     brain = await storage.get_brain(brain_id)
     assert brain is not None
     pipeline = ReflexPipeline(storage.for_brain(brain_id), brain.config, embedder=None)
     await pipeline.query("What happened last week?", reference_time=REFERENCE_TIME)
     await asyncio.sleep(0.5)  # the warm-up's write-back
-    storage.statements.clear()
-    storage.elapsed.clear()
-    storage.checkouts = 0
+    counted = storage if isinstance(storage, CountingStorage) else None
+    if counted is not None:
+        counted.statements.clear()
+        counted.elapsed.clear()
+        counted.checkouts = 0
     wall = []
     cpu_started = time.process_time()
     for query in make_queries(count, seed=11):
@@ -78,12 +84,14 @@ async def measure(storage: CountingStorage, brain_id: str, count: int) -> dict[s
         wall.append(time.perf_counter() - started)
     cpu = time.process_time() - cpu_started
     await asyncio.sleep(0.5)  # write-backs still in flight count too
+    statements = counted.statements if counted is not None else collections.Counter()
     return {
-        "statements": sum(storage.statements.values()) / count,
-        "checkouts": storage.checkouts / count,
+        "statements": sum(statements.values()) / count,
+        "checkouts": counted.checkouts / count if counted is not None else 0,
         "kinds": {
-            k: (v / count, statistics.median(storage.elapsed[k]) * 1e3)
-            for k, v in storage.statements.most_common()
+            k: (v / count, statistics.median(counted.elapsed[k]) * 1e3)
+            for k, v in statements.most_common()
+            if counted is not None
         },
         "cpu_ms": cpu * 1e3 / count,
         "p50_ms": statistics.median(wall) * 1e3,
@@ -93,6 +101,17 @@ async def measure(storage: CountingStorage, brain_id: str, count: int) -> dict[s
 
 async def run(args: argparse.Namespace, dsn: str) -> None:
     """Measure on the kept brain of ``--size``, or on a fresh one."""
+    if args.sqlite:
+        if args.workdir is None:
+            raise SystemExit("--sqlite needs --workdir")
+        kept = Kept.load(args.workdir / f"sqlite-{args.size}.json")
+        if kept is None:
+            raise SystemExit(f"no kept SQLite brain of {args.size} in {args.workdir}")
+        async with SQLiteStorage(args.workdir / f"scale-{args.size}.db") as sqlite:
+            result = await measure(sqlite, kept.brain_id, args.queries)
+            closing = time.process_time()
+        report(result, time.process_time() - closing)
+        return
     if args.workdir is not None:
         note = Kept.load(args.workdir / f"postgres-{args.size}.json")
         if note is None:
@@ -133,9 +152,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--dsn", help="a PostgreSQL DSN (default: start a throwaway cluster)")
     parser.add_argument("--workdir", type=Path, help="use the brain scale.py kept here")
+    parser.add_argument(
+        "--sqlite",
+        action="store_true",
+        help="the same recalls on the SQLite brain scale.py kept in --workdir (for comparison)",
+    )
     args = parser.parse_args(argv)
-    if args.dsn:
-        asyncio.run(run(args, args.dsn))
+    if args.dsn or args.sqlite:
+        asyncio.run(run(args, args.dsn or ""))
         return
     from tests.postgres_server import SESSION_POSTGRES
 
