@@ -134,12 +134,19 @@ async def run(args: argparse.Namespace, dsn: str) -> None:
 
 def report(result: dict[str, Any], closing: float) -> None:
     """Print the figures (``closing``: CPU seconds the storage's close took)."""
+    sent = result["kinds"]  # none on SQLite
+    counts = (
+        f"{result['statements']:.2f} statements on {result['checkouts']:.2f} pool checkouts, "
+        if sent
+        else ""
+    )
     print(
-        f"per recall: {result['statements']:.2f} statements on {result['checkouts']:.2f} pool "
-        f"checkouts, {result['cpu_ms']:.1f} ms CPU "
+        f"per recall: {counts}{result['cpu_ms']:.1f} ms CPU "
         f"(this process); wall p50 {result['p50_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms"
     )
     print(f"closing the storage (saves the index snapshot): {closing:.2f} s CPU (this process)")
+    if not sent:
+        return
     print("  per recall, median ms (round trip as the client saw it), statement:")
     for kind, (times, median_ms) in result["kinds"].items():
         print(f"  {times:5.2f}  {median_ms:6.2f}  {kind}")
