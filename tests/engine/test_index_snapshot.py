@@ -11,7 +11,7 @@ from neural_memory import BrainConfig
 from neural_memory.engine.encoder import MemoryEncoder
 from neural_memory.engine.handle import BrainHandle
 from neural_memory.engine.retrieval._lazy_rows import LazyMap, LazyRows, SortedIds, id_arrays
-from neural_memory.engine.retrieval._snapshot import dump_index, load_index
+from neural_memory.engine.retrieval._snapshot import _Groups, dump_index, load_index
 from neural_memory.engine.retrieval._snapshot_codec import (
     SnapshotUnreadableError,
     pack,
@@ -64,6 +64,25 @@ def test_sorted_ids_behave_as_a_dict_through_any_changes() -> None:
     assert len(ids) == len(expected) and dict(ids) == expected
     keys, values = ids.arrays()
     assert dict(zip((k.decode() for k in keys.tolist()), values.tolist(), strict=True)) == expected
+
+
+def test_groups_with_rows_changed_and_added_equal_the_groups_built_again() -> None:
+    rng = random.Random(3)
+    groups = [[rng.randrange(100) for _ in range(rng.randrange(5))] for _ in range(200)]
+    ends = np.cumsum([len(g) for g in groups], dtype=np.int64)
+    source = _Groups(np.array([v for g in groups for v in g], dtype=np.int32), ends)
+    changed = {
+        row: [rng.randrange(100) for _ in range(rng.randrange(6))]
+        for row in [0, 199, *rng.sample(range(1, 199), 30)]
+    }
+    changed.update({200 + i: [i] * i for i in range(4)})  # rows added after loading
+    values, merged_ends = source.merged(changed)
+    expected = [changed.get(row, group) for row, group in enumerate(groups)]
+    expected += [changed[200 + i] for i in range(4)]
+    assert values.tolist() == [v for group in expected for v in group]
+    assert merged_ends.tolist() == np.cumsum([len(g) for g in expected]).tolist()
+    with pytest.raises(ValueError, match="gap"):
+        source.merged({202: [1]})
 
 
 def test_packed_arrays_and_texts_read_back() -> None:

@@ -253,27 +253,28 @@ class _Groups:
     ) -> tuple[npt.NDArray[Any], npt.NDArray[np.int64]]:
         """These groups with rows ``changed`` (row -> its values; rows past the end: added).
 
-        The values of every other row are copied as arrays, so the cost grows with the rows
-        changed, not with all of them. Returns the values and where each row ends.
+        The rows between two changed ones are copied as one slice, so the Python work grows
+        with the rows changed, not with all of them. Returns the values and each row's end.
         """
         count = len(self.ends)
         rows = max(count, max(changed, default=-1) + 1)
         if any(row not in changed for row in range(count, rows)):
             raise ValueError("groups added past the end leave a gap")
-        stored = np.diff(self.ends, prepend=0)
         sizes = np.zeros(rows, dtype=np.int64)
-        sizes[:count] = stored
+        sizes[:count] = np.diff(self.ends, prepend=0)
         for row, group in changed.items():
             sizes[row] = len(group)
         ends = np.cumsum(sizes)
+        starts = (ends - sizes).tolist()
         values = np.empty(int(ends[-1]) if rows else 0, dtype=self.values.dtype)
-        kept = np.ones(count, dtype=bool)
-        kept[[row for row in changed if row < count]] = False
-        taken = np.flatnonzero(np.repeat(kept, stored))  # the kept rows' values
-        shift = (ends[:count] - sizes[:count]) - (self.ends - stored)  # new start - old start
-        values[taken + np.repeat(shift, stored)[taken]] = self.values[taken]
+        old, first = self.bounds, 0
+        for stop in [*sorted(row for row in changed if row < count), count]:
+            if stop > first:  # rows first .. stop - 1 are as loaded
+                at = starts[first]
+                values[at : at + old[stop] - old[first]] = self.values[old[first] : old[stop]]
+            first = stop + 1
         for row, group in changed.items():
-            values[ends[row] - sizes[row] : ends[row]] = group
+            values[starts[row] : starts[row] + len(group)] = group
         return values, ends
 
 
@@ -331,16 +332,17 @@ class _RecordMaker:
     """Makes fiber row ``i`` of a loaded snapshot (and tells a dump where rows came from)."""
 
     def __init__(self, read: _Reader, members: _Groups, alive: list[bool]) -> None:
+        from neural_memory.engine.retrieval.index import FiberRecord  # noqa: PLC0415
+
         self.read, self.members, self.alive = read, members, alive
+        self._record = FiberRecord
 
     def fiber_id(self, row: int) -> str:
         """The id of fiber ``row`` as loaded."""
         return self.read.fiber_id(row)
 
     def __call__(self, row: int) -> FiberRecord:
-        from neural_memory.engine.retrieval.index import FiberRecord  # noqa: PLC0415
-
-        return FiberRecord(self.read.fiber_id(row), tuple(self.members(row)), self.alive[row])
+        return self._record(self.read.fiber_id(row), tuple(self.members(row)), self.alive[row])
 
 
 class _TextMaker:
