@@ -11,7 +11,7 @@ from neural_memory import BrainConfig
 from neural_memory.engine.encoder import MemoryEncoder
 from neural_memory.engine.handle import BrainHandle
 from neural_memory.engine.retrieval._lazy_rows import LazyMap, LazyRows, SortedIds, id_arrays
-from neural_memory.engine.retrieval._snapshot import dump_index, load_index
+from neural_memory.engine.retrieval._snapshot import _Groups, dump_index, load_index
 from neural_memory.engine.retrieval._snapshot_codec import (
     SnapshotUnreadableError,
     pack,
@@ -66,6 +66,25 @@ def test_sorted_ids_behave_as_a_dict_through_any_changes() -> None:
     assert dict(zip((k.decode() for k in keys.tolist()), values.tolist(), strict=True)) == expected
 
 
+def test_groups_with_rows_changed_and_added_equal_the_groups_built_again() -> None:
+    rng = random.Random(3)
+    groups = [[rng.randrange(100) for _ in range(rng.randrange(5))] for _ in range(200)]
+    ends = np.cumsum([len(g) for g in groups], dtype=np.int64)
+    source = _Groups(np.array([v for g in groups for v in g], dtype=np.int32), ends)
+    changed = {
+        row: [rng.randrange(100) for _ in range(rng.randrange(6))]
+        for row in [0, 199, *rng.sample(range(1, 199), 30)]
+    }
+    changed.update({200 + i: [i] * i for i in range(4)})  # rows added after loading
+    values, merged_ends = source.merged(changed)
+    expected = [changed.get(row, group) for row, group in enumerate(groups)]
+    expected += [changed[200 + i] for i in range(4)]
+    assert values.tolist() == [v for group in expected for v in group]
+    assert merged_ends.tolist() == np.cumsum([len(g) for g in expected]).tolist()
+    with pytest.raises(ValueError, match="gap"):
+        source.merged({202: [1]})
+
+
 def test_packed_arrays_and_texts_read_back() -> None:
     texts = ["alpha", "", "gamma delta", "é"]
     data = pack(
@@ -103,3 +122,34 @@ async def test_a_loaded_index_saves_exactly_what_it_loaded(storage: Storage) -> 
     assert dump_index(loaded) == data
     query = ["team", "login", "crash"]
     assert np.array_equal(loaded.lexical.scores(query), index.lexical.scores(query))
+
+
+async def test_a_loaded_index_saves_its_changes_without_reading_every_row(
+    storage: Storage,
+) -> None:
+    encoder = MemoryEncoder(storage, BrainConfig())
+    await encoder.encode_many(filler(30))
+    await encoder.encode(TEAM_FACTS[0], timestamp=START)
+    index = await BrainHandle.of(storage).synced_index()
+    loaded = BrainIndex(storage, storage.brain_id, None)
+    load_index(loaded, dump_index(index))
+    loaded.generation = index.generation
+    for text in TEAM_FACTS[1:]:  # new rows, new neurons, new links on loaded ones
+        await encoder.encode(text, timestamp=START)
+    await storage.delete_fiber(next(r.id for r in index.fibers if r.alive))
+    await loaded.sync()
+    assert loaded.fibers[3].alive  # a row read, unchanged
+    data = dump_index(loaded)
+    assert isinstance(loaded.fibers, LazyRows)
+    made = sum(item is not None for item in loaded.fibers._items)
+    assert made < len(loaded.fibers)  # rows never read stayed packed
+    loaded.fibers, loaded._documents = list(loaded.fibers), list(loaded._documents)
+    loaded.neurons.fibers = list(loaded.neurons.fibers)
+    loaded.neurons.adjacency = list(loaded.neurons.adjacency)
+    assert dump_index(loaded) == data  # the same as from every row read
+    await index.sync()
+    again = BrainIndex(storage, storage.brain_id, None)
+    load_index(again, data)
+    query = ["team", "login", "crash", "carol"]
+    assert np.array_equal(again.lexical.scores(query), index.lexical.scores(query))
+    assert again.memory_count == index.memory_count

@@ -32,6 +32,7 @@ from neural_memory.errors import (
     ValidationError,
 )
 from neural_memory.storage import FiberVector, WriteBatch
+from neural_memory.storage._core import IndexSnapshot
 from neural_memory.storage._postgres_schema import SCHEMA_VERSION
 from neural_memory.storage.postgres import PostgresStorage, redact_dsn
 from tests.backends import drop_postgres_schema, new_postgres_schema
@@ -199,7 +200,7 @@ async def test_a_v4_schema_is_migrated_to_record_versions(dsn: str, schema: str)
     connection = await asyncpg.connect(dsn, server_settings={"search_path": schema})
     try:  # back to version 4: brains had no record version
         await connection.execute("ALTER TABLE brains DROP COLUMN record_version")
-        await connection.execute("DELETE FROM schema_version WHERE version = 5")
+        await connection.execute("DELETE FROM schema_version WHERE version >= 5")
     finally:
         await connection.close()
     migrated = PostgresStorage(dsn, schema=schema)
@@ -214,8 +215,24 @@ async def test_a_v4_schema_is_migrated_to_record_versions(dsn: str, schema: str)
         assert (after.change_seq, after.record) == (seq, before.record + 1)
     finally:
         await migrated.close()
-    assert SCHEMA_VERSION == 5
-    assert await _query(dsn, schema, "SELECT max(version) FROM schema_version") == 5
+    found = await _query(dsn, schema, "SELECT max(version) FROM schema_version")
+    assert found == SCHEMA_VERSION
+
+
+async def test_index_snapshots_are_stored_without_pglz(dsn: str, schema: str) -> None:
+    """Version 6: a snapshot's bytes go in with lz4 (or uncompressed), and read back whole."""
+    storage = await _with_brain(dsn, schema)
+    data = bytes(range(256)) * 40_000  # ~10 MB: stored out of line, compressible
+    try:
+        assert await storage.put_index_snapshot(IndexSnapshot(0, data))
+        stored = await storage.get_index_snapshot()
+    finally:
+        await storage.close()
+    assert stored == IndexSnapshot(0, data)
+    method = await _query(
+        dsn, schema, "SELECT coalesce(pg_column_compression(data), 'none') FROM index_snapshots"
+    )
+    assert method in {"lz4", "none"}
 
 
 async def test_concurrent_starters_create_the_schema_once(dsn: str, schema: str) -> None:

@@ -12,13 +12,13 @@ every record and every bad case both ways and requires the same records and erro
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
 from neural_memory.codec.schema import FIELD_NAMES
-from neural_memory.core._validation import assembler
+from neural_memory.core._validation import EMPTY_MAPPING, assembler
 from neural_memory.core.fiber import Fiber
 from neural_memory.core.neuron import Neuron
 from neural_memory.core.synapse import Synapse
@@ -57,8 +57,9 @@ def _optional_utc(column: list[datetime | None]) -> list[datetime | None]:
     ]
 
 
-def _frozen(column: list[dict[str, Any]]) -> list[MappingProxyType[str, Any]]:
-    return [MappingProxyType(dict(value)) for value in column]
+def _frozen(column: list[dict[str, Any]]) -> list[Mapping[str, Any]]:
+    """Read-only copies; every empty one is the shared ``EMPTY_MAPPING`` (most synapses')."""
+    return [MappingProxyType(dict(value)) if value else EMPTY_MAPPING for value in column]
 
 
 def _neurons(columns: _Columns) -> list[Any] | None:

@@ -11,7 +11,9 @@ the values (ranges, blank ids, references within a record).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+import operator
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from enum import Enum
 from typing import Any, TypeVar
@@ -41,11 +43,13 @@ def decode_columns(kind: type[T], values: list[Any]) -> list[T] | None:
     if specs is None or any(spec.shape is Shape.RECORD for spec in specs):
         return None
     names = {spec.name for spec in specs}
-    if not all(type(item) is dict and item.keys() == names for item in values):
+    if not _only(values, _DICT):
+        return None
+    if not all(map(operator.eq, map(dict.keys, values), itertools.repeat(names))):
         return None
     columns: list[_Column] = []
     for spec in specs:
-        column = _read_column(spec, [item[spec.name] for item in values])
+        column = _read_column(spec, list(map(operator.itemgetter(spec.name), values)))
         if column is None:
             return None
         columns.append(column)
@@ -83,28 +87,43 @@ def _read_column(spec: FieldSpec, column: _Column) -> _Column | None:
     return read(column) if read is not None else None
 
 
+def _only(column: Iterable[Any], types: frozenset[type]) -> bool:
+    """Whether every value's exact type is one of ``types`` (one C pass: no bool for int)."""
+    return set(map(type, column)) <= types
+
+
+_STR = frozenset({str})
+_OPTIONAL_STR: frozenset[type] = frozenset({str, type(None)})
+_FLOAT = frozenset({float})
+_NUMBER = frozenset({float, int})
+_INT = frozenset({int})
+_LIST = frozenset({list})
+_DICT = frozenset({dict})
+
+
 def _texts(column: _Column) -> _Column | None:
-    return column if all(type(value) is str for value in column) else None
+    return column if _only(column, _STR) else None
 
 
 def _optional_texts(column: _Column) -> _Column | None:
-    return column if all(value is None or type(value) is str for value in column) else None
+    return column if _only(column, _OPTIONAL_STR) else None
 
 
 def _numbers(column: _Column) -> _Column | None:
-    if all(type(value) is float for value in column):
+    found = set(map(type, column))
+    if found <= _FLOAT:
         return column
-    if all(type(value) is float or type(value) is int for value in column):
+    if found <= _NUMBER:
         return [float(value) for value in column]
     return None
 
 
 def _integers(column: _Column) -> _Column | None:
-    return column if all(type(value) is int for value in column) else None
+    return column if _only(column, _INT) else None
 
 
 def _times(column: _Column) -> _Column | None:
-    if not all(type(value) is str and len(value) <= _MAX_TIME_CHARS for value in column):
+    if not _only(column, _STR) or max(map(len, column), default=0) > _MAX_TIME_CHARS:
         return None
     try:
         moments = [datetime.fromisoformat(value) for value in column]
@@ -124,7 +143,7 @@ def _optional_times(column: _Column) -> _Column | None:
 
 def _enums(column: _Column, kind: type[Enum]) -> _Column | None:
     members = {member.value: member for member in kind}
-    if not all(type(value) is str for value in column):
+    if not _only(column, _STR):
         return None
     try:
         return [members[value] for value in column]
@@ -134,18 +153,15 @@ def _enums(column: _Column, kind: type[Enum]) -> _Column | None:
 
 def _string_lists(max_items: int) -> Callable[[_Column], _Column | None]:
     def read(column: _Column) -> _Column | None:
-        for value in column:
-            if type(value) is not list or len(value) > max_items:
-                return None
-            if not all(type(item) is str for item in value):
-                return None
-        return column
+        if not _only(column, _LIST) or max(map(len, column), default=0) > max_items:
+            return None
+        return column if _only(itertools.chain.from_iterable(column), _STR) else None
 
     return read
 
 
 def _objects(column: _Column) -> _Column | None:
-    return column if all(type(value) is dict for value in column) else None
+    return column if _only(column, _DICT) else None
 
 
 _READERS: dict[Shape, Callable[[_Column], _Column | None]] = {

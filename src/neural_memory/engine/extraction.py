@@ -329,8 +329,12 @@ def _links(
     for source, target, kind, both in _cue_links(scan, content):
         if source != target:
             links.setdefault((source, target, kind), both)
-    return tuple(ExtractedLink(s, t, kind, both) for (s, t, kind), both in links.items())
+    return tuple([_new_tuple(ExtractedLink, (*key, both)) for key, both in links.items()])
 
+
+_new_tuple = tuple.__new__
+"""Makes a named tuple from a tuple of its fields in C (its ``__new__`` is Python code, which
+cost a third of building a memory's dozen links)."""
 
 _HAPPENING = frozenset({_ENTITY, _ACTION, _INTENT})
 """Neurons that happened on the memory's day (linked to it)."""

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from neural_memory.core._validation import require_text
+from neural_memory.engine._bulk_gc import collector_paused
 from neural_memory.errors import AlreadyExistsError, ValidationError
 from neural_memory.sharing.limits import MAX_ID_LENGTH
 from neural_memory.sharing.snapshot import BrainSnapshot, checked_snapshot, snapshot_from_json
@@ -64,7 +65,17 @@ class BrainImporter:
         other gets AlreadyExistsError. An existing ``new_brain_id`` is refused
         (AlreadyExistsError) and left untouched. The storage's selected brain is unchanged.
         """
-        report = progress or _quiet
+        with collector_paused():  # bulk: tens of thousands of records live until written
+            return await self._import(storage, snapshot, new_brain_id, name, progress or _quiet)
+
+    async def _import(
+        self,
+        storage: Storage,
+        snapshot: BrainSnapshot | str,
+        new_brain_id: str,
+        name: str | None,
+        report: ImportProgress,
+    ) -> BrainImportResult:
         if isinstance(snapshot, str):
             snapshot = snapshot_from_json(snapshot)
         total = _records(snapshot) if isinstance(snapshot, BrainSnapshot) else 0

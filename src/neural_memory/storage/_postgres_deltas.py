@@ -70,8 +70,9 @@ WITH q AS (
     SELECT q.num, q.seq - $2 + u.o, u.k, u.e
     FROM q, unnest($9::text[], $10::text[]) WITH ORDINALITY AS u(k, e, o)
 ), t AS (
-    DELETE FROM changes AS c USING q
-    WHERE c.brain = q.num AND c.seq > q.seq - $2 - $11 AND c.seq <= q.seq - $11
+    DELETE FROM changes
+    WHERE brain = (SELECT num FROM q) AND seq > (SELECT seq FROM q) - $2 - $11
+        AND seq <= (SELECT seq FROM q) - $11
 )
 SELECT seq FROM q
 """

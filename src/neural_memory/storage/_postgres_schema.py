@@ -40,7 +40,7 @@ BRAIN_TABLES = (
 )
 """Every table holding rows of a brain (``brain`` column), emptied when it is deleted."""
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """The schema version this release reads and writes (older versions are migrated on start)."""
 
 _ID = 'text COLLATE "C" NOT NULL'
@@ -218,6 +218,15 @@ _MIGRATIONS: dict[int, str] = {
     # Each brain's record version, moved by every ``save_brain`` that replaces it: a server
     # worker learns the brain's config changed from the row that gives its change seq.
     5: "ALTER TABLE brains ADD COLUMN record_version bigint NOT NULL DEFAULT 0",
+    # Index snapshots compressed with lz4, not pglz: the same size (a snapshot is ~60% of
+    # its bytes either way) at a fraction of the server's time (pglz: 2.7 s to store a
+    # 200k-memory brain's 68 MB, ~0.4 s to read it back). A server built without lz4 (or
+    # older than 14) stores them uncompressed. EXECUTE: a refusal is raised when it runs.
+    6: """DO $$ BEGIN
+    EXECUTE 'ALTER TABLE index_snapshots ALTER COLUMN data SET COMPRESSION lz4';
+EXCEPTION WHEN feature_not_supported OR invalid_parameter_value OR syntax_error THEN
+    ALTER TABLE index_snapshots ALTER COLUMN data SET STORAGE EXTERNAL;
+END $$""",
 }
 """Version -> the statements that bring a schema of the version before it to it."""
 

@@ -7,7 +7,7 @@ one brain with distinct, increasing change seqs (see ``_postgres_write``). The t
 one schema (``public`` by default; pass ``schema=`` to keep several stores in one database)
 and are created or migrated on ``initialize()`` (see ``_postgres_schema``).
 Brain-scoped reads resolve the brain's row number in the same statement, so each read is one
-round trip.
+round trip (their SQL: ``_postgres_sql``).
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from neural_memory.core.events import (
     RecallEvent,
 )
 from neural_memory.core.fiber import Fiber
-from neural_memory.core.fiber_metadata import CONCEPT_OF, FOLLOWS, SPEAKER
 from neural_memory.core.neuron import Neuron, NeuronType
 from neural_memory.core.project import Project
 from neural_memory.core.synapse import Direction, Synapse
@@ -57,6 +56,7 @@ except ImportError as _missing:  # pragma: no cover - the extra is installed in 
     ) from _missing
 
 from neural_memory.storage import _postgres_snapshot
+from neural_memory.storage import _postgres_sql as pgsql
 from neural_memory.storage import _sqlite_rows as rows
 from neural_memory.storage._core import FiberRows, GraphRows, IndexSnapshot, JSONValue
 from neural_memory.storage._postgres_schema import BRAIN_TABLES, migrate, quote_identifier
@@ -84,56 +84,6 @@ _T = TypeVar("_T")
 Connection = Any
 """An asyncpg connection (asyncpg ships no type information)."""
 
-# Brain-scoped queries take the brain's text id as $1 and resolve its number inline.
-_B = "(SELECT num FROM brains WHERE id = $1)"
-_TEXT = (
-    "CASE WHEN jsonb_typeof(metadata::jsonb -> '{0}') = 'string' THEN metadata::jsonb ->> '{0}' END"
-)
-_FIBER_ROWS = f"""
-SELECT id, pathway,
-    CASE WHEN length(neuron_ids) <> length(pathway) THEN neuron_ids END,
-    coalesce(occurred_at, created_at), conductivity,
-    coalesce(superseded_by, '') <> '' OR metadata::jsonb ? '{CONCEPT_OF.name}',
-    strpos(content, '?') > 0, {_TEXT.format(SPEAKER.name)}, {_TEXT.format(FOLLOWS.name)},
-    CASE WHEN left(terms, $2) = $3 THEN substr(terms, $2 + 1) END,
-    CASE WHEN left(terms, $2) = $3 THEN NULL ELSE content END
-FROM fibers WHERE brain = {_B} ORDER BY created_at, id
-"""
-_NEURONS = f"SELECT {rows.NEURON.selected} FROM neurons WHERE brain = {_B}"
-_SYNAPSES = f"SELECT {rows.SYNAPSE.selected} FROM synapses WHERE brain = {_B}"
-_FIBERS = f"SELECT {rows.FIBER.selected} FROM fibers WHERE brain = {_B}"
-_TYPED = f"SELECT {rows.TYPED_MEMORY.selected} FROM typed_memories WHERE brain = {_B}"
-_FIBERS_OF_NEURON = (
-    "SELECT {} FROM fiber_neurons AS m JOIN fibers AS f ON f.brain = m.brain AND f.id = m.fiber_id"
-    f" WHERE m.brain = {_B} AND m.neuron_id = $2"
-).format(", ".join(f"f.{c}" for c in rows.FIBER.fields))
-_SAVE_BRAIN = (
-    f"INSERT INTO brains ({rows.BRAIN.columns}) VALUES ($1, $2, $3, $4, $5) "
-    "ON CONFLICT (id) DO UPDATE SET name = excluded.name, config = excluded.config, "
-    "created_at = excluded.created_at, updated_at = excluded.updated_at, "
-    "record_version = brains.record_version + 1"
-)
-_CHANGES = (
-    "SELECT b.seq, c.seq, c.kind, c.entity_id FROM brains AS b "
-    "LEFT JOIN changes AS c ON c.brain = b.num AND c.seq > $2 WHERE b.id = $1 ORDER BY c.seq"
-)
-_STATS = f"""
-WITH b AS {_B}
-SELECT
-    (SELECT count(*) FROM neurons WHERE brain = (SELECT num FROM b)),
-    (SELECT count(*) FROM synapses WHERE brain = (SELECT num FROM b)),
-    (SELECT count(*) FROM fibers WHERE brain = (SELECT num FROM b)),
-    (SELECT count(*) FROM typed_memories WHERE brain = (SELECT num FROM b)),
-    (SELECT count(*) FROM projects WHERE brain = (SELECT num FROM b)),
-    (SELECT count(*) FROM neurons AS n WHERE n.brain = (SELECT num FROM b)
-        AND NOT EXISTS (SELECT 1 FROM synapses WHERE brain = n.brain AND source_id = n.id)
-        AND NOT EXISTS (SELECT 1 FROM synapses WHERE brain = n.brain AND target_id = n.id)),
-    (SELECT count(*) FROM typed_memories WHERE brain = (SELECT num FROM b)
-        AND expires_at <= $2),
-    (SELECT min(coalesce(last_conducted, created_at)) FROM fibers
-        WHERE brain = (SELECT num FROM b)),
-    (SELECT seq FROM brains WHERE num = (SELECT num FROM b))
-"""
 _PASSWORD_IN_URL = re.compile(r"(?P<head>://[^/@:]*:)[^@/]*@")
 _PASSWORD_PARAM = re.compile(r"(?P<head>password\s*=\s*)('[^']*'|\S+)", re.IGNORECASE)
 _INT_TOO_LARGE = "a number is too large for PostgreSQL"
@@ -304,7 +254,7 @@ class PostgresStorage(Storage):
 
     async def _save_brain(self, brain: Brain) -> None:
         async with self._connection() as conn:
-            await conn.execute(_SAVE_BRAIN, *rows.BRAIN.cells(brain))
+            await conn.execute(pgsql.SAVE_BRAIN, *rows.BRAIN.cells(brain))
 
     async def _create_brain(self, brain: Brain, contents: WriteBatch) -> int:
         async with self._connection() as conn:
@@ -352,12 +302,12 @@ class PostgresStorage(Storage):
             return await write_batch(conn, brain_id, batch, _memory.CHANGE_LOG_LIMIT)
 
     async def _get_neurons(self, brain_id: str, ids: frozenset[str]) -> dict[str, Neuron]:
-        sql = f"{_NEURONS} AND id = ANY($2::text[])"
+        sql = f"{pgsql.NEURONS} AND id = ANY($2::text[])"
         found = await self._fetch(sql, brain_id, list(ids))
         return {row[0]: rows.NEURON.record(row) for row in found}
 
     async def _find_neurons(self, brain_id: str, query: NeuronFilter) -> list[Neuron]:
-        sql, params = _NEURONS, [brain_id]
+        sql, params = pgsql.NEURONS, [brain_id]
         if query.content is not None:
             # The index holds md5(content_key): a neuron's text may exceed a btree entry.
             match = " AND md5(content_key) = md5($2) AND content_key = $2"
@@ -370,12 +320,12 @@ class PostgresStorage(Storage):
         return [rows.NEURON.record(row) for row in found]
 
     async def _get_synapses(self, brain_id: str, ids: frozenset[str]) -> dict[str, Synapse]:
-        sql = f"{_SYNAPSES} AND id = ANY($2::text[])"
+        sql = f"{pgsql.SYNAPSES} AND id = ANY($2::text[])"
         found = await self._fetch(sql, brain_id, list(ids))
         return {row[0]: rows.SYNAPSE.record(row) for row in found}
 
     async def _find_synapses(self, brain_id: str, query: SynapseFilter) -> list[Synapse]:
-        sql, params = _SYNAPSES, [brain_id]
+        sql, params = pgsql.SYNAPSES, [brain_id]
         for column, value in (
             ("source_id", query.source_id),
             ("target_id", query.target_id),
@@ -390,22 +340,22 @@ class PostgresStorage(Storage):
 
     async def _synapses_touching(self, brain_id: str, neuron_ids: frozenset[str]) -> list[Synapse]:
         sql = (
-            f"{_SYNAPSES} AND (source_id = ANY($2::text[]) OR target_id = ANY($2::text[])) "
+            f"{pgsql.SYNAPSES} AND (source_id = ANY($2::text[]) OR target_id = ANY($2::text[])) "
             "ORDER BY id"
         )
         found = await self._fetch(sql, brain_id, list(neuron_ids))
         return [rows.SYNAPSE.record(row) for row in found]
 
     async def _get_fibers(self, brain_id: str, ids: frozenset[str]) -> dict[str, Fiber]:
-        sql = f"{_FIBERS} AND id = ANY($2::text[])"
+        sql = f"{pgsql.FIBERS} AND id = ANY($2::text[])"
         found = await self._fetch(sql, brain_id, list(ids))
         return {row[0]: rows.FIBER.record(row) for row in found}
 
     async def _find_fibers(self, brain_id: str, query: FiberFilter) -> list[Fiber]:
         if query.neuron_id is not None:
-            sql, prefix, params = _FIBERS_OF_NEURON, "f.", [brain_id, query.neuron_id]
+            sql, prefix, params = pgsql.FIBERS_OF_NEURON, "f.", [brain_id, query.neuron_id]
         else:
-            sql, prefix, params = _FIBERS, "", [brain_id]
+            sql, prefix, params = pgsql.FIBERS, "", [brain_id]
         if query.tags:
             params.append(rows.id_list(query.tags))
             sql += f" AND {prefix}tags::jsonb @> ${len(params)}::jsonb"
@@ -418,11 +368,11 @@ class PostgresStorage(Storage):
     # -- which ids exist -------------------------------------------------------------------
 
     async def _existing_neuron_ids(self, brain_id: str, ids: frozenset[str]) -> set[str]:
-        sql = f"SELECT id FROM neurons WHERE brain = {_B} AND id = ANY($2::text[])"
+        sql = f"SELECT id FROM neurons WHERE brain = {pgsql.B} AND id = ANY($2::text[])"
         return {row[0] for row in await self._fetch(sql, brain_id, list(ids))}
 
     async def _existing_synapse_ids(self, brain_id: str, ids: frozenset[str]) -> set[str]:
-        sql = f"SELECT id FROM synapses WHERE brain = {_B} AND id = ANY($2::text[])"
+        sql = f"SELECT id FROM synapses WHERE brain = {pgsql.B} AND id = ANY($2::text[])"
         return {row[0] for row in await self._fetch(sql, brain_id, list(ids))}
 
     # -- knowledge -------------------------------------------------------------------------
@@ -430,19 +380,19 @@ class PostgresStorage(Storage):
     async def _get_typed_memories(
         self, brain_id: str, ids: frozenset[str]
     ) -> dict[str, TypedMemory]:
-        sql = f"{_TYPED} AND id = ANY($2::text[])"
+        sql = f"{pgsql.TYPED} AND id = ANY($2::text[])"
         found = await self._fetch(sql, brain_id, list(ids))
         return {row[0]: rows.TYPED_MEMORY.record(row) for row in found}
 
     async def _find_typed_memories(
         self, brain_id: str, query: TypedMemoryFilter
     ) -> list[TypedMemory]:
-        sql, params = _typed_memory_query(query)
+        sql, params = pgsql.typed_memory_query(query)
         found = await self._fetch(sql, brain_id, *params)
         return [rows.TYPED_MEMORY.record(row) for row in found]
 
     async def _get_projects(self, brain_id: str, ids: frozenset[str] | None) -> list[Project]:
-        sql = f"SELECT {rows.PROJECT.selected} FROM projects WHERE brain = {_B}"
+        sql = f"SELECT {rows.PROJECT.selected} FROM projects WHERE brain = {pgsql.B}"
         params: list[object] = [brain_id]
         if ids is not None:
             sql += " AND id = ANY($2::text[])"
@@ -471,7 +421,7 @@ class PostgresStorage(Storage):
             raise BrainNotFoundError(f"brain {brain_id!r} does not exist in this storage")
 
     async def _find_alerts(self, brain_id: str, query: AlertFilter) -> list[Alert]:
-        sql = f"SELECT {rows.ALERT.selected} FROM alerts WHERE brain = {_B}"
+        sql = f"SELECT {rows.ALERT.selected} FROM alerts WHERE brain = {pgsql.B}"
         params: list[object] = [brain_id]
         for column, values in (
             ("id", query.ids),
@@ -493,7 +443,7 @@ class PostgresStorage(Storage):
     ) -> list[RecallEvent]:
         if limit == 0:
             return []
-        sql = f"SELECT {rows.RECALL.selected} FROM recall_events WHERE brain = {_B}"
+        sql = f"SELECT {rows.RECALL.selected} FROM recall_events WHERE brain = {pgsql.B}"
         params: list[object] = [brain_id]
         if since is not None:
             params.append(rows.to_micros(since))
@@ -503,12 +453,12 @@ class PostgresStorage(Storage):
         return [rows.RECALL.record(row) for row in reversed(newest_first)]
 
     async def _get_meta(self, brain_id: str, key: str) -> JSONValue | None:
-        sql = f"SELECT value FROM meta WHERE brain = {_B} AND key = $2"
+        sql = f"SELECT value FROM meta WHERE brain = {pgsql.B} AND key = $2"
         found = await self._fetch(sql, brain_id, key)
         return rows.load_json(found[0][0]) if found else None
 
     async def _meta_keys(self, brain_id: str) -> list[str]:
-        found = await self._fetch(f"SELECT key FROM meta WHERE brain = {_B}", brain_id)
+        found = await self._fetch(f"SELECT key FROM meta WHERE brain = {pgsql.B}", brain_id)
         return sorted(str(row[0]) for row in found)
 
     async def _set_meta(self, brain_id: str, key: str, value: JSONValue) -> None:
@@ -526,10 +476,10 @@ class PostgresStorage(Storage):
             return await _postgres_snapshot.put_index_snapshot(conn, brain_id, snapshot)
 
     async def _graph_rows(self, brain_id: str) -> GraphRows:
-        neurons_sql = f"SELECT id, type FROM neurons WHERE brain = {_B} ORDER BY ord"
+        neurons_sql = f"SELECT id, type FROM neurons WHERE brain = {pgsql.B} ORDER BY ord"
         synapses_sql = (
             f"SELECT id, source_id, target_id, weight, direction = $2 FROM synapses "
-            f"WHERE brain = {_B}"
+            f"WHERE brain = {pgsql.B}"
         )
         # One snapshot: no synapse is read without the neurons it links.
         async with self._connection() as conn, conn.transaction(isolation="repeatable_read"):
@@ -542,13 +492,13 @@ class PostgresStorage(Storage):
 
     async def _fiber_rows(self, brain_id: str) -> FiberRows:
         prefix = rows.TERMS_PREFIX
-        found = await self._fetch(_FIBER_ROWS, brain_id, len(prefix), prefix)
+        found = await self._fetch(pgsql.FIBER_ROWS, brain_id, len(prefix), prefix)
         return rows.fiber_rows_from([tuple(row) for row in found])
 
     async def _get_vectors(
         self, brain_id: str, model: str, ids: frozenset[str] | None
     ) -> dict[str, npt.NDArray[np.float32]]:
-        sql = f"SELECT fiber_id, vector::real[] FROM vectors WHERE brain = {_B} AND model = $2"
+        sql = f"SELECT fiber_id, vector::real[] FROM vectors WHERE brain = {pgsql.B} AND model = $2"
         params: list[object] = [brain_id, model]
         if ids is not None:
             sql += " AND fiber_id = ANY($3::text[])"
@@ -563,7 +513,7 @@ class PostgresStorage(Storage):
         return int(found[0][0]) if found else 0
 
     async def _get_changes(self, brain_id: str, since: int) -> list[ChangeRecord] | None:
-        found = await self._fetch(_CHANGES, brain_id, since)
+        found = await self._fetch(pgsql.CHANGES, brain_id, since)
         if not found or since >= found[0][0]:
             return []
         if found[0][1] != since + 1:
@@ -572,7 +522,7 @@ class PostgresStorage(Storage):
         return [ChangeRecord(row[1], kinds[row[2]], row[3]) for row in found]
 
     async def _get_stats(self, brain_id: str, now: datetime) -> BrainStats:
-        found = await self._fetch(_STATS, brain_id, rows.to_micros(now))
+        found = await self._fetch(pgsql.STATS, brain_id, rows.to_micros(now))
         row = found[0]
         if row[8] is None:
             return BrainStats()
@@ -608,29 +558,3 @@ def _password(dsn: str) -> str | None:
         return match.group(0)[len(match.group("head")) : -1] or None
     match = _PASSWORD_PARAM.search(dsn)
     return match.group(2).strip("'") if match is not None else None
-
-
-def _typed_memory_query(query: TypedMemoryFilter) -> tuple[str, list[object]]:
-    """The SELECT of typed memories matching ``query`` and its parameters after ``$1``."""
-    sql = _TYPED
-    params: list[object] = []
-    expiry = rows.to_micros(query.not_expired_at) if query.not_expired_at else None
-    for clause, value in (
-        (" AND memory_type = ${}", query.memory_type),
-        (
-            " AND priority >= ${}",
-            int(query.min_priority) if query.min_priority is not None else None,
-        ),
-        (" AND project_id = ${}", query.project_id),
-        (" AND fiber_id = ANY(${}::text[])", list(query.fiber_ids) if query.fiber_ids else None),
-        (" AND (expires_at IS NULL OR expires_at > ${})", expiry),
-        (" AND tags::jsonb @> ${}::jsonb", rows.id_list(query.tags) if query.tags else None),
-    ):
-        if value is not None:
-            params.append(value)
-            sql += clause.format(len(params) + 1)
-    if query.fiber_ids is not None and not query.fiber_ids:
-        sql += " AND false"
-    params.append(query.limit)
-    sql += f" ORDER BY priority DESC, created_at DESC, id LIMIT ${len(params) + 1}"
-    return sql, params

@@ -11,9 +11,9 @@ loaded index answers every recall as the one that was saved would. Vectors are n
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -62,6 +62,12 @@ class _Writer:
 
     def groups(self, name: str, groups: Sequence[Iterable[int]], dtype: type = np.int32) -> None:
         """Lists of numbers as their concatenation and where each one ends."""
+        loaded = _source(groups, _Groups)
+        if loaded is not None:  # rows never read are copied from the loaded snapshot's arrays
+            source, made = loaded
+            values, ends = source.merged({row: list(group) for row, group in made.items()})
+            self.arrays[f"{name}.ends"], self.arrays[name] = ends, values.astype(dtype)
+            return
         flat = [list(group) for group in groups]
         sizes = np.fromiter(map(len, flat), dtype=np.int64, count=len(flat))
         self.arrays[f"{name}.ends"] = np.cumsum(sizes)
@@ -73,17 +79,8 @@ def dump_index(index: BrainIndex) -> bytes:
     out = _Writer()
     out.counts["seq"] = index.seq
     out.texts("tokeniser", [TERMS_VERSION])
-    ids = [record.id.encode() for record in index.fibers]  # a replaced fiber: twice
-    if any(fiber_id.endswith(b"\x00") for fiber_id in ids):
-        raise ValueError("a fiber id ends with a NUL byte; it cannot be packed")
-    out.arrays["fiber.ids"] = np.array(ids, dtype=np.bytes_) if ids else np.array([], "S1")
-    out.arrays["fiber.live_ids"], out.arrays["fiber.live_rows"] = id_arrays(index.fiber_rows)
-    out.groups("fiber.neurons", [record.neuron_rows for record in index.fibers])
-    alive = [record.alive for record in index.fibers]
-    out.arrays["fiber.alive"] = np.array(alive, dtype=np.uint8)
-    documents = [document.encode() for document in index._documents]
-    out.arrays["fiber.documents"] = np.frombuffer(b"".join(documents), dtype=np.uint8)
-    out.arrays["fiber.documents.ends"] = np.cumsum(list(map(len, documents)), dtype=np.int64)
+    _dump_fibers(out, index.fibers, index.fiber_rows)
+    _dump_documents(out, index._documents)
     columns = index._columns
     for name, dtype in _COLUMNS.items():
         out.arrays[f"column.{name}"] = np.frombuffer(getattr(columns, name), dtype=dtype)
@@ -92,9 +89,7 @@ def dump_index(index: BrainIndex) -> bytes:
     codes = [_NO_TYPE if kind is None else _TYPES.index(kind) for kind in neurons.items]
     out.arrays["neuron.types"] = np.array(codes, dtype=np.int8)
     out.groups("neuron.fibers", neurons.fibers)
-    out.groups("neuron.links", [links.keys() for links in neurons.adjacency])
-    weights = chain.from_iterable(links.values() for links in neurons.adjacency)
-    out.arrays["neuron.weights"] = np.fromiter(weights, dtype=np.float64)
+    _dump_adjacency(out, neurons.adjacency)
     out.arrays["synapse.ids"], out.arrays["synapse.slots"] = id_arrays(index._synapses)
     links = index._links
     out.arrays["link.source"] = np.frombuffer(links.source, dtype=np.int32)
@@ -108,6 +103,83 @@ def dump_index(index: BrainIndex) -> bytes:
     out.texts("lexical.terms", terms)
     out.arrays.update({f"lexical.{name}": values for name, values in lexical.items()})
     return pack(FORMAT_VERSION, out.arrays, out.counts)
+
+
+def _dump_fibers(out: _Writer, fibers: Sequence[FiberRecord], live: Mapping[str, int]) -> None:
+    loaded = _source(fibers, _RecordMaker)
+    if loaded is None:
+        ids = [record.id.encode() for record in fibers]  # a replaced fiber: twice
+        _check_ids(ids)
+        out.arrays["fiber.ids"] = np.array(ids, dtype=np.bytes_) if ids else np.array([], "S1")
+        out.arrays["fiber.live_ids"], out.arrays["fiber.live_rows"] = id_arrays(live)
+        out.groups("fiber.neurons", [record.neuron_rows for record in fibers])
+        alive = [record.alive for record in fibers]
+        out.arrays["fiber.alive"] = np.array(alive, dtype=np.uint8)
+        return
+    source, made = loaded
+    count = len(source.alive)
+    added = [made[row].id.encode() for row in range(count, len(fibers))]
+    _check_ids(added)
+    if any(made[row].id != source.fiber_id(row) for row in made if row < count):
+        raise ValueError("a loaded fiber row changed its id")  # rows are never reused
+    stored = source.read.fiber_ids
+    out.arrays["fiber.ids"] = np.concatenate([stored, np.array(added, dtype=np.bytes_)])
+    out.arrays["fiber.live_ids"], out.arrays["fiber.live_rows"] = id_arrays(live)
+    values, ends = source.members.merged({row: made[row].neuron_rows for row in made})
+    out.arrays["fiber.neurons.ends"], out.arrays["fiber.neurons"] = ends, values
+    flags = np.zeros(len(fibers), dtype=np.uint8)
+    flags[:count] = np.array(source.alive, dtype=np.uint8)
+    for row, record in made.items():
+        flags[row] = record.alive
+    out.arrays["fiber.alive"] = flags
+
+
+def _check_ids(ids: list[bytes]) -> None:
+    if any(fiber_id.endswith(b"\x00") for fiber_id in ids):
+        raise ValueError("a fiber id ends with a NUL byte; it cannot be packed")
+
+
+def _dump_documents(out: _Writer, documents: Sequence[str]) -> None:
+    loaded = _source(documents, _TextMaker)
+    if loaded is None:
+        encoded = [document.encode() for document in documents]
+        out.arrays["fiber.documents"] = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+        out.arrays["fiber.documents.ends"] = np.cumsum(list(map(len, encoded)), dtype=np.int64)
+        return
+    source, made = loaded
+    texts = {row: np.frombuffer(text.encode(), dtype=np.uint8) for row, text in made.items()}
+    values, ends = source.groups.merged(texts)
+    out.arrays["fiber.documents"], out.arrays["fiber.documents.ends"] = values, ends
+
+
+def _dump_adjacency(out: _Writer, adjacency: Sequence[dict[int, float]]) -> None:
+    loaded = _source(adjacency, _AdjacencyMaker)
+    if loaded is None:
+        out.groups("neuron.links", [links.keys() for links in adjacency])
+        flat = chain.from_iterable(links.values() for links in adjacency)
+        out.arrays["neuron.weights"] = np.fromiter(flat, dtype=np.float64)
+        return
+    source, made = loaded
+    links, ends = source.linked.merged({row: list(made[row]) for row in made})
+    weights, _ = source.weights.merged({row: list(made[row].values()) for row in made})
+    out.arrays["neuron.links.ends"], out.arrays["neuron.links"] = ends, links.astype(np.int32)
+    out.arrays["neuron.weights"] = weights.astype(np.float64)
+
+
+_S = TypeVar("_S")
+
+
+def _source(rows: Sequence[Any], kind: type[_S]) -> tuple[_S, dict[int, Any]] | None:
+    """What lazy ``rows`` were loaded from (a ``kind``), and the rows made or added since.
+
+    A row of :class:`LazyRows` never read still equals what the snapshot it was loaded
+    from holds (rows change only once read), so only the rows made since need Python;
+    None when ``rows`` did not come from a snapshot that way (write them one by one).
+    """
+    if not isinstance(rows, LazyRows) or not isinstance(rows._make, kind):
+        return None
+    made = {row: item for row, item in enumerate(rows._items) if item is not None}
+    return rows._make, made
 
 
 _COLUMNS = {
@@ -164,17 +236,46 @@ class _Reader:
             raise ValueError(f"{name}: groups do not cover the values")
         if bound >= 0 and len(values) and not 0 <= values.min() <= values.max() < bound:
             raise ValueError(f"{name}: a row out of bounds")
-        return _Groups(values, [0, *ends.tolist()])
+        return _Groups(values, ends)
 
 
 class _Groups:
-    """Row ``i``'s values are ``values[bounds[i]:bounds[i + 1]]``."""
+    """Row ``i``'s values are ``values[bounds[i]:bounds[i + 1]]`` (``ends``: the bounds after 0)."""
 
-    def __init__(self, values: npt.NDArray[Any], bounds: list[int]) -> None:
-        self.values, self.bounds = values, bounds
+    def __init__(self, values: npt.NDArray[Any], ends: npt.NDArray[np.int64]) -> None:
+        self.values, self.ends, self.bounds = values, ends, [0, *ends.tolist()]
 
     def __call__(self, row: int) -> list[Any]:
         return self.values[self.bounds[row] : self.bounds[row + 1]].tolist()  # type: ignore[no-any-return]
+
+    def merged(
+        self, changed: Mapping[int, Sequence[Any] | npt.NDArray[Any]]
+    ) -> tuple[npt.NDArray[Any], npt.NDArray[np.int64]]:
+        """These groups with rows ``changed`` (row -> its values; rows past the end: added).
+
+        The rows between two changed ones are copied as one slice, so the Python work grows
+        with the rows changed, not with all of them. Returns the values and each row's end.
+        """
+        count = len(self.ends)
+        rows = max(count, max(changed, default=-1) + 1)
+        if any(row not in changed for row in range(count, rows)):
+            raise ValueError("groups added past the end leave a gap")
+        sizes = np.zeros(rows, dtype=np.int64)
+        sizes[:count] = np.diff(self.ends, prepend=0)
+        for row, group in changed.items():
+            sizes[row] = len(group)
+        ends = np.cumsum(sizes)
+        starts = (ends - sizes).tolist()
+        values = np.empty(int(ends[-1]) if rows else 0, dtype=self.values.dtype)
+        old, first = self.bounds, 0
+        for stop in [*sorted(row for row in changed if row < count), count]:
+            if stop > first:  # rows first .. stop - 1 are as loaded
+                at = starts[first]
+                values[at : at + old[stop] - old[first]] = self.values[old[first] : old[stop]]
+            first = stop + 1
+        for row, group in changed.items():
+            values[starts[row] : starts[row] + len(group)] = group
+        return values, ends
 
 
 def _load(index: BrainIndex, snapshot: Unpacked) -> None:
@@ -211,7 +312,7 @@ def _load(index: BrainIndex, snapshot: Unpacked) -> None:
     index.seq = snapshot.count("seq")
     index.fibers = records
     index.fiber_rows = SortedIds(live_ids, live_rows)
-    index._documents = LazyRows(fibers, lambda row: bytes(documents(row)).decode())
+    index._documents = LazyRows(fibers, _TextMaker(documents))
     index._columns = columns
     index.neurons = graph
     index._links = links
@@ -223,14 +324,45 @@ def _load(index: BrainIndex, snapshot: Unpacked) -> None:
 
 
 def _records(read: _Reader, alive: list[bool]) -> LazyRows[FiberRecord]:
-    from neural_memory.engine.retrieval.index import FiberRecord  # noqa: PLC0415
-
     members = read.groups("fiber.neurons", len(alive), len(read.neuron_ids))
+    return LazyRows(len(alive), _RecordMaker(read, members, alive))
 
-    def record(row: int) -> FiberRecord:
-        return FiberRecord(read.fiber_id(row), tuple(members(row)), alive[row])
 
-    return LazyRows(len(alive), record)
+class _RecordMaker:
+    """Makes fiber row ``i`` of a loaded snapshot (and tells a dump where rows came from)."""
+
+    def __init__(self, read: _Reader, members: _Groups, alive: list[bool]) -> None:
+        from neural_memory.engine.retrieval.index import FiberRecord  # noqa: PLC0415
+
+        self.read, self.members, self.alive = read, members, alive
+        self._record = FiberRecord
+
+    def fiber_id(self, row: int) -> str:
+        """The id of fiber ``row`` as loaded."""
+        return self.read.fiber_id(row)
+
+    def __call__(self, row: int) -> FiberRecord:
+        return self._record(self.read.fiber_id(row), tuple(self.members(row)), self.alive[row])
+
+
+class _TextMaker:
+    """Makes row ``i``'s text from UTF-8 groups."""
+
+    def __init__(self, groups: _Groups) -> None:
+        self.groups = groups
+
+    def __call__(self, row: int) -> str:
+        return bytes(self.groups(row)).decode()
+
+
+class _AdjacencyMaker:
+    """Makes neuron row ``i``'s links (linked neuron row -> weight)."""
+
+    def __init__(self, linked: _Groups, weights: _Groups) -> None:
+        self.linked, self.weights = linked, weights
+
+    def __call__(self, row: int) -> dict[int, float]:
+        return dict(zip(self.linked(row), self.weights(row), strict=True))
 
 
 def _neurons(read: _Reader, fibers: int, count: int) -> _Neurons:
@@ -246,10 +378,7 @@ def _neurons(read: _Reader, fibers: int, count: int) -> _Neurons:
     neurons.fibers = LazyRows(count, read.groups("neuron.fibers", count, fibers))
     linked = read.groups("neuron.links", count, count)
     weights = read.sized("neuron.weights", "<f8", len(linked.values))
-    adjacency = _Groups(weights, linked.bounds)
-    neurons.adjacency = LazyRows(
-        count, lambda row: dict(zip(linked(row), adjacency(row), strict=True))
-    )
+    neurons.adjacency = LazyRows(count, _AdjacencyMaker(linked, _Groups(weights, linked.ends)))
     return neurons
 
 
