@@ -468,6 +468,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="Servers with the default embedding model (on) and with --no-embeddings (off).",
     )
     parser.add_argument(
+        "--no-embeddings",
+        action="store_const",
+        const="off",
+        dest="embeddings",
+        help="Only servers with --no-embeddings (the same as --embeddings off).",
+    )
+    parser.add_argument(
         "--base", type=Path, help="Also run the server of these sources (alternating)."
     )
     parser.add_argument(

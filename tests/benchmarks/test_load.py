@@ -44,6 +44,12 @@ def test_each_configuration_runs_the_base_server_then_the_new_one() -> None:
     ]
 
 
+def test_no_embeddings_runs_only_the_servers_without_a_model() -> None:
+    args = parse_args(["--workers", "1", "--no-embeddings"])
+    assert setups(args) == [ServerSetup(1, False)]
+    assert setups(parse_args(["--workers", "1"])) == [ServerSetup(1, True), ServerSetup(1, False)]
+
+
 def test_ratios_compare_new_with_base_of_the_same_configuration() -> None:
     def row(server: str, embeddings: bool, rps: float, p95: float) -> dict[str, object]:
         return {

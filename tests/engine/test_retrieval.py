@@ -283,6 +283,21 @@ def test_a_follow_up_two_steps_after_ones_own_question_keeps_half_the_gain() -> 
     assert boost[0] == pytest.approx(0.25)
 
 
+async def test_where_nobody_asks_anything_threads_change_no_ranking(storage: Storage) -> None:
+    config = BrainConfig()
+    encoder = MemoryEncoder(storage, config)
+    await encoder.encode_many(filler(60))
+    for offset, text in enumerate(TEAM_FACTS):
+        await encoder.encode(text, timestamp=START + timedelta(minutes=offset))
+    queries = ["Who leads the mobile team?", "Dan login crash", "Ben chess practice"]
+    for query in queries:
+        threaded = await ReflexPipeline(storage, config, reinforce=False).search(query)
+        unthreaded = await ReflexPipeline(
+            storage, config, reinforce=False, weights=FusionWeights(thread=0.0)
+        ).search(query)
+        assert threaded and threaded == unthreaded
+
+
 async def test_memories_days_apart_are_not_one_thread(storage: Storage) -> None:
     encoder = MemoryEncoder(storage, BrainConfig())
     first = await encoder.encode("Booked the dentist", timestamp=START)
@@ -310,6 +325,25 @@ async def test_an_expired_typed_memory_is_no_longer_recalled(storage: Storage) -
     assert before.fibers and before.fibers[0].fiber_id == todo.fiber.id
     assert todo.fiber.id not in after.fibers_matched
     assert "concert" not in after.context
+
+
+async def test_a_memory_below_an_expired_one_takes_its_place(storage: Storage) -> None:
+    config = BrainConfig()
+    encoder = MemoryEncoder(storage, config)
+    todo = await encoder.encode("Buy concert tickets for the Friday show", timestamp=START)
+    other = await encoder.encode("Concert tickets are sold at the kiosk", timestamp=START)
+    pipeline = ReflexPipeline(storage, config, reinforce=False)
+    ranked = await pipeline.search("concert tickets Friday show", reference_time=START)
+    assert [f.fiber_id for f in ranked[:2]] == [todo.fiber.id, other.fiber.id]
+    await storage.add_typed_memory(
+        TypedMemory.create(
+            fiber_id=todo.fiber.id, memory_type=MemoryType.TODO, expires_in_days=7, created_at=START
+        )
+    )
+    later = START + timedelta(days=8)
+    after = await pipeline.query("concert tickets Friday show", reference_time=later, max_fibers=1)
+    assert after.fibers_matched == [other.fiber.id]
+    assert "kiosk" in after.context
 
 
 async def test_asked_about_a_person_their_own_words_rank_first(storage: Storage) -> None:

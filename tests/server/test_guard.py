@@ -6,12 +6,14 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import httpx
 import pytest
 
 from neural_memory.errors import ConfigError, ValidationError
 from neural_memory.server import create_app
 from neural_memory.server.access import HeavyGate, ServerBusy
 from neural_memory.server.config import ServerConfig
+from neural_memory.server.engine_routes import HEAVY_MEMORY_CHARS
 from neural_memory.server.guard import (
     RateLimiter,
     TokenBucket,
@@ -138,6 +140,31 @@ async def test_the_heavy_gate_queues_a_few_and_refuses_the_rest() -> None:
     gate.leave()
     await gate.enter()  # free again
     gate.leave()
+
+
+async def test_small_memories_are_stored_while_heavy_work_holds_the_gate() -> None:
+    key = "gate-admin-key-0123456789abcdef"
+    app = create_app(
+        InMemoryStorage(),
+        config=ServerConfig(admin_key=key, heavy_concurrency=1, heavy_queue=0),
+        embedder=None,
+    )
+    transport = httpx.ASGITransport(app=app)
+    headers = {"authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://127.0.0.1", headers=headers
+    ) as http:
+        brain = (await http.post("/brains", json={"name": "gate"})).json()["id"]
+        gate: HeavyGate = app.state.heavy_gate
+        await gate.enter()  # heavy work running, nobody may wait for it
+        small = {"text": "Alice keeps the spare keys in the blue drawer"}
+        assert (await http.post(f"/brains/{brain}/memories", json=small)).status_code == 201
+        large = {"text": "word " * (HEAVY_MEMORY_CHARS // 5 + 1)}
+        refused = await http.post(f"/brains/{brain}/memories", json=large)
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
+        assert (await http.post(f"/brains/{brain}/consolidate")).status_code == 503
+        gate.leave()
+        assert (await http.post(f"/brains/{brain}/memories", json=large)).status_code == 201
 
 
 def test_create_app_needs_a_server_config() -> None:

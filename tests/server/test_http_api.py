@@ -509,6 +509,55 @@ async def test_server_keeps_the_most_recently_used_brain_records() -> None:
     assert await read("c") == ["c"]
 
 
+async def test_server_remembers_a_bounded_number_of_brain_ids() -> None:
+    from neural_memory.server._state import ServerState
+
+    class CountingStorage(InMemoryStorage):
+        """Counts reads of brain records (a known brain id costs none)."""
+
+        reads: list[str]
+
+        async def _get_brain(self, brain_id: str) -> Brain | None:
+            self.reads.append(brain_id)
+            return await super()._get_brain(brain_id)
+
+    storage = CountingStorage()
+    storage.reads = []
+    state = ServerState(storage, max_known=2)
+    for name in ("a", "b", "c"):
+        await storage.save_brain(Brain.create(name, brain_id=name))
+    for name in ("a", "b", "a", "c", "a"):  # "c" pushes out "b", the least recently used
+        await state.require_brain(name)
+    assert storage.reads == ["a", "b", "c"]
+    await state.require_brain("b")
+    assert storage.reads == ["a", "b", "c", "b"]
+    with pytest.raises(NeuralMemoryError):
+        await state.require_brain("missing")
+
+
+async def test_server_keeps_a_brain_lock_only_while_a_pass_needs_it() -> None:
+    from neural_memory.server._state import ServerState
+
+    state = ServerState(InMemoryStorage())
+    order: list[str] = []
+    first_in = asyncio.Event()
+
+    async def run(name: str) -> None:
+        async with state.lock("a"):
+            order.append(f"{name} in")
+            first_in.set()
+            await asyncio.sleep(0.01)
+            order.append(f"{name} out")
+
+    first = asyncio.create_task(run("first"))
+    await first_in.wait()
+    await asyncio.gather(first, run("second"))
+    assert order == ["first in", "first out", "second in", "second out"]
+    async with state.lock("b"):
+        pass
+    assert state._locks == {}  # nothing kept for brains no pass is using
+
+
 async def test_a_given_http_client_is_used_and_left_open(served: Served) -> None:
     sent: list[str] = []
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 from collections import OrderedDict
+from collections.abc import AsyncIterator
 from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -18,12 +20,15 @@ from neural_memory.storage.base import Storage
 if TYPE_CHECKING:
     from neural_memory.engine.embeddings import Embedder
 
-__all__ = ["MAX_RECORDS", "MAX_VIEWS", "ServerState"]
+__all__ = ["MAX_KNOWN", "MAX_RECORDS", "MAX_VIEWS", "ServerState"]
 
 MAX_VIEWS = 64
 """Brains whose in-process state (recall index, conversation threads) a server keeps warm."""
 MAX_RECORDS = 1024
 """Brain records a server process keeps cached (least recently used go first)."""
+MAX_KNOWN = 16_384
+"""Brain ids a server process remembers to exist (least recently used go first; a forgotten
+one costs one ``get_brain`` read when it is named again)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,25 +39,36 @@ class _Record:
     version: BrainVersion
 
 
+@dataclass(slots=True)
+class _BrainLock:
+    """One brain's lock and how many passes hold it or wait for it."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
+
+
 @dataclass
 class ServerState:
     """The injected storage (opened lazily, never closed here) and per-brain helpers.
 
-    Known brain ids are cached like ``Storage`` itself does, so a brain-scoped storage call
-    costs no extra lookup; brains deleted through this server are forgotten at once. Brain
-    records are cached too (the ``max_records`` most recently used), checked against the
-    brain's version on every request (one read that also gives the change seq recall syncs
-    to), so a worker sees another worker's config change at once.
+    Known brain ids are cached like ``Storage`` itself does (the ``max_known`` most
+    recently used), so a brain-scoped storage call costs no extra lookup; brains deleted
+    through this server are forgotten at once. Brain records are cached too (the
+    ``max_records`` most recently used), checked against the brain's version on every
+    request (one read that also gives the change seq recall syncs to), so a worker sees
+    another worker's config change at once. Per-brain locks exist only while a pass holds
+    or waits for one, so no cache here grows with the number of brains ever seen.
     """
 
     storage: Storage
     embedder: Embedder | None = None
-    _known: set[str] = field(default_factory=set)
+    _known: OrderedDict[str, None] = field(default_factory=OrderedDict)
     _records: OrderedDict[str, _Record] = field(default_factory=OrderedDict)
     max_views: int = MAX_VIEWS
     max_records: int = MAX_RECORDS
+    max_known: int = MAX_KNOWN
     _warm: OrderedDict[str, None] = field(default_factory=OrderedDict)
-    _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    _locks: dict[str, _BrainLock] = field(default_factory=dict)
     _opened: bool = False
     _planner: ProcessPoolExecutor | None = None
 
@@ -70,10 +86,9 @@ class ServerState:
     async def require_brain(self, brain_id: str) -> str:
         """``brain_id`` if the brain exists (BrainNotFoundError otherwise)."""
         storage = await self.opened()
-        if brain_id not in self._known:
-            if await storage.get_brain(brain_id) is None:
-                raise BrainNotFoundError(f"brain {brain_id!r} does not exist")
-            self._known.add(brain_id)
+        if brain_id not in self._known and await storage.get_brain(brain_id) is None:
+            raise BrainNotFoundError(f"brain {brain_id!r} does not exist")
+        self._know(brain_id)
         return brain_id
 
     async def brain(self, brain_id: str) -> Brain:
@@ -99,7 +114,7 @@ class ServerState:
             seq = max(cached.version.change_seq, version.change_seq)
             cached = _Record(cached.brain, replace(cached.version, change_seq=seq))
         self._remember(brain_id, cached)
-        self._known.add(brain_id)
+        self._know(brain_id)
         return cached.brain
 
     def _remember(self, brain_id: str, record: _Record) -> None:
@@ -108,6 +123,13 @@ class ServerState:
         self._records.move_to_end(brain_id)
         while len(self._records) > self.max_records:
             self._records.popitem(last=False)
+
+    def _know(self, brain_id: str) -> None:
+        """Remember that ``brain_id`` exists; past ``max_known`` ids, the least recent goes."""
+        self._known[brain_id] = None
+        self._known.move_to_end(brain_id)
+        while len(self._known) > self.max_known:
+            self._known.popitem(last=False)
 
     def recall_view(self, brain_id: str) -> Storage:
         """:meth:`view`, whose recall index syncs to the change seq :meth:`brain` read.
@@ -145,22 +167,35 @@ class ServerState:
             self._planner = ProcessPoolExecutor(max_workers=1, mp_context=context)
         return self._planner
 
-    def lock(self, brain_id: str) -> asyncio.Lock:
-        """Serialises whole-brain passes (consolidation, decay, health) of one brain."""
-        return self._locks.setdefault(brain_id, asyncio.Lock())
+    @asynccontextmanager
+    async def lock(self, brain_id: str) -> AsyncIterator[None]:
+        """Serialises whole-brain passes (consolidation, decay, health) of one brain.
+
+        The brain's lock is kept while some pass holds it or waits for it, then dropped.
+        """
+        entry = self._locks.get(brain_id)
+        if entry is None:
+            entry = self._locks[brain_id] = _BrainLock()
+        entry.users += 1
+        try:
+            async with entry.lock:
+                yield
+        finally:
+            entry.users -= 1
+            if entry.users == 0 and self._locks.get(brain_id) is entry:
+                del self._locks[brain_id]
 
     def saved(self, brain_id: str) -> None:
         """A brain was created or replaced."""
-        self._known.add(brain_id)
+        self._know(brain_id)
         self._records.pop(brain_id, None)
 
     def forget(self, brain_id: str) -> None:
         """A brain was deleted: drop its cache entries and its view."""
-        self._known.discard(brain_id)
+        self._known.pop(brain_id, None)
         self._records.pop(brain_id, None)
         self._warm.pop(brain_id, None)
         self.storage.release_brain(brain_id)
-        self._locks.pop(brain_id, None)
 
     async def close_views(self) -> None:
         """Release every warm brain's in-process state and the planner (the storage stays open)."""

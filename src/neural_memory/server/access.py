@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, cast
 
 from fastapi import Depends, Request, params
@@ -27,6 +28,7 @@ __all__ = [
     "caller",
     "check_brain",
     "heavy",
+    "heavy_gate",
     "require_admin",
     "require_brain_admin",
     "require_read",
@@ -107,8 +109,8 @@ class ServerBusy(HTTPException):
 class HeavyGate:
     """At most ``concurrency`` heavy requests run at once; at most ``queue`` wait for a slot.
 
-    Heavy work (encoding, consolidation, decay, health) shares the event loop with recall
-    and health checks; the gate keeps it from filling the loop, and refuses (503) rather
+    Heavy work (encoding a long memory, consolidation, decay, health) shares the event loop
+    with recall and health checks; the gate keeps it from filling the loop, and refuses (503) rather
     than letting a queue grow without bound.
     """
 
@@ -134,12 +136,22 @@ class HeavyGate:
         """Give the slot back."""
         self._slots.release()
 
+    @asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        """Hold a slot for the ``async with`` block (ServerBusy when the queue is full)."""
+        await self.enter()
+        try:
+            yield
+        finally:
+            self.leave()
+
+
+def heavy_gate(request: Request) -> HeavyGate:
+    """The app's heavy gate (dependency)."""
+    return cast(HeavyGate, request.app.state.heavy_gate)
+
 
 async def heavy(request: Request) -> AsyncIterator[None]:
     """Route dependency: hold a slot of the app's heavy gate while the route runs."""
-    gate = cast(HeavyGate, request.app.state.heavy_gate)
-    await gate.enter()
-    try:
+    async with heavy_gate(request).held():
         yield
-    finally:
-        gate.leave()

@@ -50,8 +50,8 @@ class ServerConfig:
         max_request_bytes: Largest request body; larger ones get 413 before being read.
         max_json_depth: Deepest JSON nesting accepted.
         max_json_containers: Most JSON objects and arrays in one body.
-        heavy_concurrency: Heavy requests (encode, consolidate, decay, health) running at
-            once per worker.
+        heavy_concurrency: Heavy requests (storing a memory of more than 20,000 characters,
+            consolidate, decay, health) running at once per worker.
         heavy_queue: Heavy requests allowed to wait; more get 503 with Retry-After.
     """
 

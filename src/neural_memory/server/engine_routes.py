@@ -19,7 +19,9 @@ from neural_memory.errors import BrainNotFoundError, NotFoundError
 from neural_memory.server._state import ServerState
 from neural_memory.server.access import (
     Caller,
+    HeavyGate,
     heavy,
+    heavy_gate,
     require_admin,
     require_brain_admin,
     require_read,
@@ -53,7 +55,15 @@ from neural_memory.server.engine_models import (
 from neural_memory.server.metadata_fields import given_metadata
 from neural_memory.sharing.limits import MAX_ID_LENGTH
 
-__all__ = ["ERROR_RESPONSES", "ID_PATTERN", "router", "server_state", "shaped", "trusted_json"]
+__all__ = [
+    "ERROR_RESPONSES",
+    "HEAVY_MEMORY_CHARS",
+    "ID_PATTERN",
+    "router",
+    "server_state",
+    "shaped",
+    "trusted_json",
+]
 
 _Model = TypeVar("_Model", bound=BaseModel)
 
@@ -94,6 +104,13 @@ async def current_brain(brain_id: BrainId, state: State) -> Brain:
 
 
 CurrentBrain = Annotated[Brain, Depends(current_brain)]
+
+Gate = Annotated[HeavyGate, Depends(heavy_gate)]
+
+HEAVY_MEMORY_CHARS = 20_000
+"""Memories longer than this take a slot of the heavy gate (the encoder plans them off the
+event loop). A shorter one costs the loop a few milliseconds, like a recall: queued behind
+heavy work, small stores waited most of a second under load (session 12)."""
 
 router = APIRouter(tags=["engine"], responses=ERROR_RESPONSES)
 _HEAVY = Depends(heavy, scope="function")  # slot released as soon as the route returns
@@ -144,10 +161,23 @@ async def delete_brain(brain_id: BrainId, state: State) -> DeletedResponse:
     "/brains/{brain_id}/memories",
     status_code=201,
     response_model=MemoryResponse,
-    dependencies=[require_write, _HEAVY],
+    dependencies=[require_write],
 )
-async def remember(body: MemoryRequest, brain: CurrentBrain, state: State) -> MemoryResponse:
-    """Encode one memory (text -> neurons, synapses and a fiber) in one transaction."""
+async def remember(
+    body: MemoryRequest, brain: CurrentBrain, state: State, gate: Gate
+) -> MemoryResponse:
+    """Encode one memory (text -> neurons, synapses and a fiber) in one transaction.
+
+    A memory of more than 20,000 characters waits for a heavy-work slot (503 when too many
+    heavy requests are queued); a shorter one is stored at once.
+    """
+    if len(body.text) > HEAVY_MEMORY_CHARS:
+        async with gate.held():
+            return await _encode(body, brain, state)
+    return await _encode(body, brain, state)
+
+
+async def _encode(body: MemoryRequest, brain: Brain, state: ServerState) -> MemoryResponse:
     metadata = dict(body.metadata or {})
     metadata.update(given_metadata(body))
     encoder = MemoryEncoder(

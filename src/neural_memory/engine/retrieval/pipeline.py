@@ -19,6 +19,7 @@ from neural_memory.core.clock import utcnow
 from neural_memory.core.events import RecallEvent
 from neural_memory.core.fiber import Fiber
 from neural_memory.core.limits import check_text, check_time
+from neural_memory.core.typed_memory import TypedMemory
 from neural_memory.engine._default_embedder import (
     DEFAULT_EMBEDDER,
     EmbedderChoice,
@@ -380,20 +381,39 @@ async def _unexpired(
 ) -> list[Candidate]:
     """The best ``limit`` candidates whose memory has not expired, loaded in the index.
 
-    The expiry of the first ``limit * _EXPIRY_WINDOW`` and the memories of the first
-    ``limit`` are read in one wait (both go to storage at once); a memory further down is
-    read only when one above it expired. A memory deleted from storage meanwhile is left out.
+    Looks ``limit * _EXPIRY_WINDOW`` candidates down at most. The expiry of the first
+    ``limit`` and their memories are read in one wait (both go to storage at once); the
+    expiry of the rest of the window, and memories further down, are read only when one
+    above them expired. A memory deleted from storage meanwhile is left out.
     """
     window = candidates[: limit * _EXPIRY_WINDOW]
+    first, rest = window[:limit], window[limit:]
     typed, _ = await asyncio.gather(
-        handle.storage.get_typed_memories_for_fibers(index.fibers[c.row].id for c in window),
-        index.load_fibers(c.row for c in window[:limit]),
+        handle.storage.get_typed_memories_for_fibers(index.fibers[c.row].id for c in first),
+        index.load_fibers(c.row for c in first),
     )
-    fresh = [
-        c for c in window if not (m := typed.get(index.fibers[c.row].id)) or not m.is_expired(now)
-    ][:limit]
+    fresh = _fresh(index, first, typed, now)
+    if len(fresh) < limit and rest:  # one above expired: the window's rest may fill in
+        typed = await handle.storage.get_typed_memories_for_fibers(
+            index.fibers[c.row].id for c in rest
+        )
+        fresh = [*fresh, *_fresh(index, rest, typed, now)][:limit]
     await index.load_fibers(c.row for c in fresh)  # nothing left to read unless one expired
     return [c for c in fresh if index.fibers[c.row].loaded is not None]
+
+
+def _fresh(
+    index: BrainIndex,
+    candidates: Sequence[Candidate],
+    typed: Mapping[str, TypedMemory],
+    now: datetime,
+) -> list[Candidate]:
+    """The ``candidates`` whose memory has no typed memory (``typed``) expired at ``now``."""
+    return [
+        c
+        for c in candidates
+        if not (m := typed.get(index.fibers[c.row].id)) or not m.is_expired(now)
+    ]
 
 
 def _scored(fiber: Fiber, candidate: Candidate, why: Explanation | None = None) -> ScoredFiber:

@@ -249,11 +249,13 @@ def _with_thread_neighbours(
     """The best rows and their scores, best first, after the thread gains of the top rows.
 
     Only the neighbourhood of the best candidates can change the ranking, so the work is
-    bounded by the number of candidates, not by the size of the brain. Asked by someone
-    about their own life (``asker``), only their own words gain.
+    bounded by the number of candidates, not by the size of the brain; in a brain where no
+    memory asks a question, nothing gains and the pass is skipped. Asked by someone about
+    their own life (``asker``), only their own words gain.
     """
     top = top_rows(fused.values, CANDIDATES)
-    if weight <= 0 or not top.size:
+    if weight <= 0 or not top.size or not index.asks().any():
+        # only a question passes gains on, or gains from its answer: none, nothing moves
         return fused.rows[top], fused.values[top]
     rows = fused.rows[top]
     previous, following = index.thread_links()
