@@ -60,11 +60,11 @@ if TYPE_CHECKING:
     from neural_memory.engine.consolidation import ConsolidationScheduler
     from neural_memory.engine.embeddings import Embedder
 
-__all__ = ["EncodingResult", "MemoryEncoder", "MemoryInput", "stable_fiber_id"]
+__all__ = ["PLAN_INLINE_CHARS", "EncodingResult", "MemoryEncoder", "MemoryInput", "stable_fiber_id"]
 
 _Record = TypeVar("_Record", Neuron, Synapse)
 
-_PLAN_INLINE_CHARS = 20_000
+PLAN_INLINE_CHARS = 20_000
 """Texts up to this many characters in all are planned on the event loop; longer ones off it
 (a worker thread, or the encoder's planner), so one large memory never stalls a server."""
 
@@ -386,7 +386,7 @@ async def _plans(
     jobs: Sequence[Job], planner: Executor | None, found: Sequence[Parts] | None = None
 ) -> list[Plan]:
     """Every job's plan (from its extraction when ``found``); long texts off the loop."""
-    if sum(len(job.item.text) for job in jobs) <= _PLAN_INLINE_CHARS:
+    if sum(len(job.item.text) for job in jobs) <= PLAN_INLINE_CHARS:
         return plan_all(jobs, found)
     if planner is None and found is None:
         return await asyncio.to_thread(plan_all, jobs)

@@ -11,7 +11,7 @@ from neural_memory.core.alert import Alert, AlertStatus
 from neural_memory.core.brain import Brain, BrainConfig
 from neural_memory.core.clock import as_utc
 from neural_memory.engine.consolidation import ConsolidationPolicy, consolidate
-from neural_memory.engine.encoder import MemoryEncoder
+from neural_memory.engine.encoder import PLAN_INLINE_CHARS, MemoryEncoder
 from neural_memory.engine.health import run_health_pulse
 from neural_memory.engine.lifecycle import DecayManager
 from neural_memory.engine.retrieval import DepthLevel, Explanation, ReflexPipeline
@@ -107,10 +107,11 @@ CurrentBrain = Annotated[Brain, Depends(current_brain)]
 
 Gate = Annotated[HeavyGate, Depends(heavy_gate)]
 
-HEAVY_MEMORY_CHARS = 20_000
-"""Memories longer than this take a slot of the heavy gate (the encoder plans them off the
-event loop). A shorter one costs the loop a few milliseconds, like a recall: queued behind
-heavy work, small stores waited most of a second under load (session 12)."""
+HEAVY_MEMORY_CHARS = PLAN_INLINE_CHARS
+"""Memories longer than this (20,000 characters) take a slot of the heavy gate: the encoder
+plans them off the event loop (``engine.encoder.PLAN_INLINE_CHARS``). A shorter one costs the
+loop a few milliseconds, like a recall: queued behind heavy work, small stores waited most of
+a second under load (session 12)."""
 
 router = APIRouter(tags=["engine"], responses=ERROR_RESPONSES)
 _HEAVY = Depends(heavy, scope="function")  # slot released as soon as the route returns
