@@ -108,28 +108,30 @@ async def run(args: argparse.Namespace, dsn: str) -> None:
         if kept is None:
             raise SystemExit(f"no kept SQLite brain of {args.size} in {args.workdir}")
         async with SQLiteStorage(args.workdir / f"scale-{args.size}.db") as sqlite:
-            result = await measure(sqlite, kept.brain_id, args.queries)
-            closing = time.process_time()
-        report(result, time.process_time() - closing)
+            await measure_and_close(sqlite, kept.brain_id, args.queries)
         return
     if args.workdir is not None:
         note = Kept.load(args.workdir / f"postgres-{args.size}.json")
         if note is None:
             raise SystemExit(f"no kept PostgreSQL brain of {args.size} in {args.workdir}")
         async with CountingStorage(dsn, schema=f"scale_{args.size}") as storage:
-            result = await measure(storage, note.brain_id, args.queries)
-            closing = time.process_time()
-        report(result, time.process_time() - closing)
+            await measure_and_close(storage, note.brain_id, args.queries)
         return
     schema = f"recall_{uuid.uuid4().hex[:8]}"
     try:
         async with CountingStorage(dsn, schema=schema) as storage:
             kept = await fill(storage, args.size, 1_000, None)
-            result = await measure(storage, kept.brain_id, args.queries)
-            closing = time.process_time()
-        report(result, time.process_time() - closing)
+            await measure_and_close(storage, kept.brain_id, args.queries)
     finally:
         await run_sql(dsn, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+async def measure_and_close(storage: Storage, brain_id: str, count: int) -> None:
+    """Measure ``count`` recalls, close ``storage`` (timed: it saves the index snapshot), print."""
+    result = await measure(storage, brain_id, count)
+    closing = time.process_time()
+    await storage.close()  # safe to call twice: the caller's ``async with`` closes it again
+    report(result, time.process_time() - closing)
 
 
 def report(result: dict[str, Any], closing: float) -> None:

@@ -476,20 +476,22 @@ def test_server_keeps_the_most_recent_brains_warm() -> None:
     assert state.view("b").brain_id == "b"
 
 
+class _BrainReadCounter(InMemoryStorage):
+    """Notes every read of a brain record (what a server's caches spare)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: list[str] = []
+
+    async def _get_brain(self, brain_id: str) -> Brain | None:
+        self.reads.append(brain_id)
+        return await super()._get_brain(brain_id)
+
+
 async def test_server_keeps_the_most_recently_used_brain_records() -> None:
     from neural_memory.server._state import ServerState
 
-    class CountingStorage(InMemoryStorage):
-        """Counts reads of brain records (a cached record costs none)."""
-
-        reads: list[str]
-
-        async def _get_brain(self, brain_id: str) -> Brain | None:
-            self.reads.append(brain_id)
-            return await super()._get_brain(brain_id)
-
-    storage = CountingStorage()
-    storage.reads = []
+    storage = _BrainReadCounter()
     state = ServerState(storage, max_records=2)
     for name in ("a", "b", "c"):
         await storage.save_brain(Brain.create(name, brain_id=name))
@@ -512,17 +514,7 @@ async def test_server_keeps_the_most_recently_used_brain_records() -> None:
 async def test_server_remembers_a_bounded_number_of_brain_ids() -> None:
     from neural_memory.server._state import ServerState
 
-    class CountingStorage(InMemoryStorage):
-        """Counts reads of brain records (a known brain id costs none)."""
-
-        reads: list[str]
-
-        async def _get_brain(self, brain_id: str) -> Brain | None:
-            self.reads.append(brain_id)
-            return await super()._get_brain(brain_id)
-
-    storage = CountingStorage()
-    storage.reads = []
+    storage = _BrainReadCounter()
     state = ServerState(storage, max_known=2)
     for name in ("a", "b", "c"):
         await storage.save_brain(Brain.create(name, brain_id=name))
