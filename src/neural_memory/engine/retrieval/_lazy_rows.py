@@ -34,6 +34,15 @@ class LazyRows(MutableSequence[T]):
         self._items: list[T | None] = [None] * count
         self._make = make
 
+    @property
+    def maker(self) -> Callable[[int], T]:
+        """Makes row ``i`` the first time it is read (from the arrays the rows were loaded from)."""
+        return self._make
+
+    def made(self) -> dict[int, T]:
+        """The rows read or set so far, by row (the others still equal what ``maker`` makes)."""
+        return {row: item for row, item in enumerate(self._items) if item is not None}
+
     def __len__(self) -> int:
         return len(self._items)
 

@@ -176,10 +176,9 @@ def _source(rows: Sequence[Any], kind: type[_S]) -> tuple[_S, dict[int, Any]] | 
     from holds (rows change only once read), so only the rows made since need Python;
     None when ``rows`` did not come from a snapshot that way (write them one by one).
     """
-    if not isinstance(rows, LazyRows) or not isinstance(rows._make, kind):
+    if not isinstance(rows, LazyRows) or not isinstance(rows.maker, kind):
         return None
-    made = {row: item for row, item in enumerate(rows._items) if item is not None}
-    return rows._make, made
+    return rows.maker, rows.made()
 
 
 _COLUMNS = {
