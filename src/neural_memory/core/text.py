@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 
 import snowballstemmer
@@ -51,8 +53,24 @@ _STEMMER = snowballstemmer.stemmer("english")
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-cased alphanumeric tokens of ``text`` (apostrophes split words)."""
-    return _TOKEN.findall(text.casefold())
+    """Lower-cased alphanumeric tokens of ``text`` (apostrophes split words).
+
+    A long text is read in slices cut at spaces (no token spans one), so a thread
+    tokenising it lets other threads run between slices.
+    """
+    if len(text) <= _TOKENIZE_SLICE:
+        return _TOKEN.findall(text.casefold())
+    tokens: list[str] = []
+    start = 0
+    while start < len(text):
+        end = text.find(" ", start + _TOKENIZE_SLICE)
+        end = len(text) if end < 0 else end
+        tokens += _TOKEN.findall(text[start:end].casefold())
+        start = end
+    return tokens
+
+
+_TOKENIZE_SLICE = 65_536
 
 
 def is_stop_word(token: str) -> bool:
@@ -76,12 +94,56 @@ def terms(text: str) -> list[str]:
 def document_terms(content: str, speaker: str | None) -> list[str]:
     """The lexical (BM25) terms of a memory: its text's terms, then its speaker's."""
     if len(content) > _REMEMBERED_CHARS:
-        return terms(content) + (terms(speaker) if speaker else [])
+        return list(_LONG_TERMS.terms(content, speaker))
     return list(_remembered_document_terms(content, speaker))
 
 
 _REMEMBERED_CHARS = 1_000
-"""Terms of memories up to this long are remembered (a few MB at most are kept)."""
+"""Terms of memories up to this long are remembered by count (a few MB at most are kept);
+longer ones by their total length (:class:`_LongTerms`)."""
+
+
+class _LongTerms:
+    """The terms of the last few long memories, at most ``max_chars`` characters of them.
+
+    Storing one long memory asks for its terms several times (extraction, the row storage
+    keeps, the recall index), and a text of a million characters takes about 0.1 s to
+    tokenise: asked for again, it is looked up instead. Thread-safe (extraction and storage
+    may run in worker threads).
+    """
+
+    def __init__(self, max_chars: int) -> None:
+        self._max_chars = max_chars
+        self._chars = 0
+        self._kept: OrderedDict[tuple[str, str | None], tuple[str, ...]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def terms(self, content: str, speaker: str | None) -> tuple[str, ...]:
+        """:func:`document_terms` of a long memory: remembered, or computed and remembered."""
+        with self._lock:
+            found = self._kept.get((content, speaker))
+            if found is not None:
+                self._kept.move_to_end((content, speaker))
+                return found
+        computed = (*terms(content), *(terms(speaker) if speaker else ()))
+        self.remember(content, speaker, computed)
+        return computed
+
+    def remember(self, content: str, speaker: str | None, found: tuple[str, ...]) -> None:
+        """Keep ``found`` as the terms of ``content`` said by ``speaker``."""
+        if len(content) > self._max_chars:
+            return
+        with self._lock:
+            if self._kept.pop((content, speaker), None) is not None:
+                self._chars -= len(content)
+            self._kept[content, speaker] = found
+            self._chars += len(content)
+            while self._chars > self._max_chars:
+                (dropped, _), _ = self._kept.popitem(last=False)
+                self._chars -= len(dropped)
+
+
+_LONG_TERMS = _LongTerms(max_chars=4_000_000)
 
 
 @lru_cache(maxsize=4_096)
@@ -106,6 +168,7 @@ def remember_document_terms(content: str, speaker: str | None, found: tuple[str,
     ``document_terms`` output of the same code may be given (the same version of this module).
     """
     if len(content) > _REMEMBERED_CHARS:
+        _LONG_TERMS.remember(content, speaker, found)
         return
     if len(_GIVEN_TERMS) >= _GIVEN_AT_MOST:
         _GIVEN_TERMS.clear()  # never asked for (their memories were not stored): drop them

@@ -259,7 +259,7 @@ class MemoryEncoder:
         handle = self._handle()
         conversations = [item.conversation for item in inputs]
         tails = {c: await handle.thread_tail(c) for c in dict.fromkeys(conversations)}
-        fiber_ids = [stable_fiber_id(item.text, speaker_of(item)) for item in inputs]
+        fiber_ids = await _fiber_ids(inputs)
         follows, ends = link_threads(
             [(f, moment_of(i), _names_follows(i)) for f, i in zip(fiber_ids, inputs, strict=True)],
             conversations,
@@ -393,6 +393,17 @@ async def _plans(
     if found is None:
         found = await _extracted(_texts(job.item for job in jobs), planner)
     return await asyncio.to_thread(plan_all, jobs, found)
+
+
+async def _fiber_ids(inputs: Sequence[MemoryInput]) -> list[str]:
+    """Each memory's :func:`stable_fiber_id`; long texts' off the loop (a second, at most)."""
+
+    def ids() -> list[str]:
+        return [stable_fiber_id(item.text, speaker_of(item)) for item in inputs]
+
+    if sum(len(item.text) for item in inputs) <= PLAN_INLINE_CHARS:
+        return ids()
+    return await asyncio.to_thread(ids)
 
 
 _Text = tuple[str, datetime, str | None]

@@ -15,6 +15,7 @@ any process, follows the same predecessor.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from neural_memory.core.events import BrainVersion
     from neural_memory.core.fiber import Fiber
     from neural_memory.engine.embeddings import Embedder
+    from neural_memory.engine.retrieval._documents import PreparedFibers
     from neural_memory.engine.retrieval.index import BrainIndex
 
 __all__ = [
@@ -203,10 +205,15 @@ class BrainHandle:
         return list(self._indexes.values())
 
     async def write(self, batch: WriteBatch) -> int:
-        """Apply ``batch`` to the brain in one transaction, then to every index; the new seq."""
+        """Apply ``batch`` to the brain in one transaction, then to every index; the new seq.
+
+        A batch holding a long memory has its terms counted in a worker thread first, so
+        the event loop is never held for long (``retrieval.index.prepare_fibers``).
+        """
+        prepared = await _prepared(batch) if self._indexes else None
         seq = await self._storage.write(batch)
         for index in self._indexes.values():
-            index.apply_own_write(batch, seq)
+            index.apply_own_write(batch, seq, prepared)
         return seq
 
     async def write_planned(
@@ -247,3 +254,15 @@ class BrainHandle:
     async def thread_tail(self, conversation: str | None = None) -> ThreadTail | None:
         """The last memory stored in ``conversation`` (None: the default thread), or None."""
         return ThreadTail.from_json(await self._storage.get_meta(thread_key(conversation)))
+
+
+async def _prepared(batch: WriteBatch) -> PreparedFibers | None:
+    """``prepare_fibers`` of ``batch`` in a worker thread when it holds a long memory."""
+    from neural_memory.engine.retrieval._documents import (  # noqa: PLC0415 (see index())
+        has_long_memory,
+        prepare_fibers,
+    )
+
+    if not has_long_memory(batch):
+        return None
+    return await asyncio.to_thread(prepare_fibers, batch)

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, MutableMapping, MutableSequence, Sequence
 from dataclasses import dataclass, field, fields
 from itertools import chain, islice, repeat
-from typing import TYPE_CHECKING, cast, overload
+from typing import TYPE_CHECKING, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +25,7 @@ from neural_memory.core.fiber import Fiber
 from neural_memory.core.neuron import NeuronType, stable_neuron_id
 from neural_memory.core.synapse import Direction, Synapse
 from neural_memory.engine.extraction import word_key
+from neural_memory.engine.retrieval._documents import PreparedFibers, documents_of
 from neural_memory.engine.retrieval._snapshot import (
     SnapshotUnreadableError,
     dump_index,
@@ -34,7 +35,6 @@ from neural_memory.engine.retrieval.candidates import RecallArrays
 from neural_memory.engine.retrieval.context import format_memory, same_line
 from neural_memory.engine.retrieval.lexical import LexicalIndex, group_bounds
 from neural_memory.engine.retrieval.vectors import VectorStore
-from neural_memory.engine.text import document_terms
 from neural_memory.engine.tokens import count_tokens
 from neural_memory.errors import NeuralMemoryError, NotFoundError
 from neural_memory.storage._core import FiberRows, GraphRows, IndexSnapshot, fiber_rows_of
@@ -241,7 +241,9 @@ class BrainIndex:
             if record.loaded is None:  # a sync meanwhile may have put a newer one
                 record.loaded = found.get(record.id)
 
-    def apply_own_write(self, batch: WriteBatch, seq: int) -> None:
+    def apply_own_write(
+        self, batch: WriteBatch, seq: int, prepared: PreparedFibers | None = None
+    ) -> None:
         """Apply a batch this process just wrote, if nobody else wrote since the last sync.
 
         ``seq`` is what ``write`` returned. A batch logs one change per entity it touches,
@@ -249,7 +251,8 @@ class BrainIndex:
         in between, and the batch can be applied here instead of read back. Otherwise this
         does nothing and the next ``sync`` reads the changes from storage as usual; so too
         when the batch conducts a memory the index has not loaded (its conductivity and
-        count are read back rather than guessed from the float32 column).
+        count are read back rather than guessed from the float32 column). ``prepared``:
+        :func:`prepare_fibers` of ``batch``, when computed ahead.
         """
         count = sum(len(ids) for ids in batch.changed_ids())
         if self.seq < 0 or seq - count != self.seq or not self._holds(batch.fiber_conducts):
@@ -267,7 +270,7 @@ class BrainIndex:
         else:  # nothing to drop first: the common case of a bulk ingest
             self._add_links(_link_rows(new))
         self._conduct(batch.fiber_conducts, batch)
-        self._put_fibers([*batch.insert_fibers, *batch.update_fibers])
+        self._put_fibers([*batch.insert_fibers, *batch.update_fibers], prepared)
         if self.embedder is not None:
             name = self.embedder.name
             self._put_vectors({v.fiber_id: v.vector for v in batch.put_vectors if v.model == name})
@@ -416,8 +419,8 @@ class BrainIndex:
             if two_way:
                 adjacency[target][source] = weight
 
-    def _put_fibers(self, fibers: list[Fiber]) -> None:
-        """Add or replace these memories.
+    def _put_fibers(self, fibers: list[Fiber], prepared: PreparedFibers | None = None) -> None:
+        """Add or replace these memories (``prepared``: their terms, counted ahead).
 
         A replaced memory keeps its row when only its attributes changed (not its neurons
         or its terms); otherwise its old row is dropped and it gets a new one. When one id
@@ -427,7 +430,10 @@ class BrainIndex:
             return
         fibers = list({fiber.id: fiber for fiber in fibers}.values())
         rows = fiber_rows_of(fibers)
-        documents = _documents(rows)
+        if prepared is None:
+            documents = documents_of(rows)
+        else:
+            documents = [prepared.documents[fiber.id] for fiber in fibers]
         fresh: list[int] = []
         for i, fiber in enumerate(fibers):
             row = self.fiber_rows.get(fiber.id)
@@ -444,14 +450,24 @@ class BrainIndex:
                 self._drop_fiber(fiber.id)
             fresh.append(i)
         if len(fresh) == len(fibers):  # all new: the rows as they are
-            self._add_fibers(rows, fibers)
+            self._add_fibers(rows, fibers, documents, prepared)
         elif fresh:
-            self._add_fibers(_select(rows, fresh), [fibers[i] for i in fresh])
+            some = [fibers[i] for i in fresh]
+            self._add_fibers(_select(rows, fresh), some, [documents[i] for i in fresh], prepared)
 
-    def _add_fibers(self, rows: FiberRows, fibers: list[Fiber]) -> None:
-        """Append memories as new rows, in bulk (``fibers``: their full objects, or [])."""
+    def _add_fibers(
+        self,
+        rows: FiberRows,
+        fibers: list[Fiber],
+        documents: list[str] | None = None,
+        prepared: PreparedFibers | None = None,
+    ) -> None:
+        """Append memories as new rows, in bulk (``fibers``: their full objects, or []).
+
+        ``documents``: their lexical documents, when known; ``prepared``: their terms counted.
+        """
         start, count = len(self.fibers), len(rows.ids)
-        documents = _documents(rows)
+        documents = documents_of(rows) if documents is None else documents
         neuron_rows = self._neuron_rows(rows.neuron_ids)
         if fibers:
             self.fibers.extend(map(FiberRecord, rows.ids, neuron_rows, repeat(True), fibers))
@@ -459,7 +475,10 @@ class BrainIndex:
             self.fibers.extend(map(FiberRecord, rows.ids, neuron_rows))
         self.fiber_rows.update(zip(rows.ids, range(start, start + count), strict=True))
         self._documents.extend(documents)
-        self.lexical.extend(documents)
+        if prepared is None:
+            self.lexical.extend(documents)
+        else:
+            self.lexical.extend_counted([prepared.counted[fiber_id] for fiber_id in rows.ids])
         self._index_members(start, neuron_rows)
         speaker_rows = {
             s: self.neurons.row(stable_neuron_id(word_key(s)))
@@ -678,16 +697,6 @@ class _FiberColumns:
         self.conductivity[row] = rows.conductivity[i]
         self.suppressed[row] = rows.suppressed[i]
         self.asks[row] = rows.asks[i]
-
-
-def _documents(rows: FiberRows) -> list[str]:
-    """Each memory's lexical terms, space-separated: as stored with it, else computed."""
-    if None not in rows.terms:
-        return cast("list[str]", rows.terms)
-    return [
-        stored if stored is not None else " ".join(document_terms(content or "", speaker))
-        for stored, content, speaker in zip(rows.terms, rows.contents, rows.speakers, strict=True)
-    ]
 
 
 def _link_rows(synapses: Sequence[Synapse]) -> list[tuple[str, str, str, float, bool]]:
