@@ -27,6 +27,7 @@ from neural_memory.server.access import (
     require_write,
 )
 from neural_memory.server.engine_models import (
+    RECALL_JSON,
     AcknowledgeResponse,
     AlertIdsRequest,
     AlertListResponse,
@@ -39,14 +40,15 @@ from neural_memory.server.engine_models import (
     DecayRequest,
     DecayResponse,
     DeletedResponse,
+    Depth,
     ErrorResponse,
     HealthResponse,
     MemoryRequest,
     MemoryResponse,
     PathStepModel,
-    RecalledFiber,
     RecallRequest,
     RecallResponse,
+    RecallWire,
     SeenResponse,
     StatsResponse,
     WhyModel,
@@ -224,30 +226,30 @@ async def recall(request: Request, body: RecallRequest, brain: CurrentBrain) -> 
         max_fibers=body.max_fibers,
         explain=body.explain,
     )
-    answer = RecallResponse.model_construct(
-        query=result.query,
-        context=result.context,
-        confidence=float(result.confidence),
-        depth_used=result.depth_used.name.lower(),
-        neurons_activated=result.neurons_activated,
-        tokens_used=result.tokens_used,
-        latency_ms=float(result.latency_ms),
-        fibers=[
-            RecalledFiber.model_construct(
-                fiber_id=f.fiber_id,
-                content=f.content,
-                score=float(f.score),
-                lexical=float(f.lexical),
-                activation=float(f.activation),
-                semantic=float(f.semantic),
-                occurred_at=f.occurred_at,
-                metadata=dict(f.metadata),
-                why=why_model(f.why) if f.why is not None else None,
-            )
+    answer: RecallWire = {  # RecallResponse's fields, in its order (see RECALL_JSON)
+        "query": result.query,
+        "context": result.context,
+        "confidence": float(result.confidence),
+        "depth_used": cast(Depth, result.depth_used.name.lower()),
+        "neurons_activated": result.neurons_activated,
+        "tokens_used": result.tokens_used,
+        "latency_ms": float(result.latency_ms),
+        "fibers": [
+            {
+                "fiber_id": f.fiber_id,
+                "content": f.content,
+                "score": float(f.score),
+                "lexical": float(f.lexical),
+                "activation": float(f.activation),
+                "semantic": float(f.semantic),
+                "occurred_at": f.occurred_at,
+                "metadata": dict(f.metadata),
+                "why": why_model(f.why) if f.why is not None else None,
+            }
             for f in result.fibers
         ],
-    )
-    return trusted_json(answer)
+    }
+    return Response(RECALL_JSON.dump_json(answer), media_type="application/json")
 
 
 @router.get("/brains/{brain_id}/stats", response_model=StatsResponse, dependencies=[require_read])
