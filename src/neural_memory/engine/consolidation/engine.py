@@ -14,6 +14,7 @@ from neural_memory.core.fiber import Fiber
 from neural_memory.core.neuron import Neuron
 from neural_memory.core.synapse import Synapse
 from neural_memory.core.typed_memory import TypedMemory
+from neural_memory.engine._bulk_gc import collector_paused
 from neural_memory.engine.consolidation.strategies import (
     Changes,
     plan_duplicates,
@@ -109,7 +110,8 @@ class ConsolidationEngine:
     async def _run(self, now: datetime) -> ConsolidationReport:
         started = time.perf_counter()
         handle = BrainHandle.of(self._storage)
-        report = await handle.write_planned(lambda: self._plan(handle, now))
+        with collector_paused():  # reads every record of the brain: see engine._bulk_gc
+            report = await handle.write_planned(lambda: self._plan(handle, now))
         if self._policy.apply_decay:
             await DecayManager(decay_rate=self._config.decay_rate).apply_decay(handle, now=now)
         return replace(report, duration_ms=(time.perf_counter() - started) * 1000)

@@ -13,6 +13,7 @@ from neural_memory.core.clock import as_utc, utcnow
 from neural_memory.core.fiber import Fiber
 from neural_memory.core.neuron import Neuron
 from neural_memory.core.synapse import Synapse
+from neural_memory.engine._bulk_gc import collector_paused
 from neural_memory.engine.handle import BrainHandle
 from neural_memory.engine.lifecycle.curves import decay_factor, fiber_stability_days, retention
 from neural_memory.errors import ValidationError
@@ -82,7 +83,8 @@ class DecayManager:
         started = time.perf_counter()
         moment = as_utc(now) if now else utcnow()
         handle = BrainHandle.of(storage)
-        report = await handle.write_planned(lambda: self._plan(handle, moment, dry_run))
+        with collector_paused():  # reads every record of the brain: see engine._bulk_gc
+            report = await handle.write_planned(lambda: self._plan(handle, moment, dry_run))
         return replace(report, duration_ms=(time.perf_counter() - started) * 1000)
 
     async def _plan(
