@@ -164,7 +164,7 @@ class BrainHandle:
         await index.sync()
         await index.load_fibers()
         fibers = [r.loaded for r in index.fibers if r.alive and r.loaded is not None]
-        return sorted(fibers, key=lambda fiber: (fiber.created_at, fiber.id))
+        return await asyncio.to_thread(sorted, fibers, key=_oldest_first)
 
     async def save_index_snapshot(self) -> bool:
         """Store the brain's recall index for the next process that opens the brain.
@@ -254,6 +254,10 @@ class BrainHandle:
     async def thread_tail(self, conversation: str | None = None) -> ThreadTail | None:
         """The last memory stored in ``conversation`` (None: the default thread), or None."""
         return ThreadTail.from_json(await self._storage.get_meta(thread_key(conversation)))
+
+
+def _oldest_first(fiber: Fiber) -> tuple[datetime, str]:
+    return fiber.created_at, fiber.id
 
 
 async def _prepared(batch: WriteBatch) -> PreparedFibers | None:

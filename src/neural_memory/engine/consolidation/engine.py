@@ -9,6 +9,12 @@ from datetime import datetime
 
 from neural_memory.core.brain import BrainConfig
 from neural_memory.core.clock import as_utc, utcnow
+from neural_memory.core.events import RecallEvent
+from neural_memory.core.fiber import Fiber
+from neural_memory.core.neuron import Neuron
+from neural_memory.core.synapse import Synapse
+from neural_memory.core.typed_memory import TypedMemory
+from neural_memory.engine._bulk_gc import collector_paused
 from neural_memory.engine.consolidation.strategies import (
     Changes,
     plan_duplicates,
@@ -104,7 +110,8 @@ class ConsolidationEngine:
     async def _run(self, now: datetime) -> ConsolidationReport:
         started = time.perf_counter()
         handle = BrainHandle.of(self._storage)
-        report = await handle.write_planned(lambda: self._plan(handle, now))
+        with collector_paused():  # reads every record of the brain: see engine._bulk_gc
+            report = await handle.write_planned(lambda: self._plan(handle, now))
         if self._policy.apply_decay:
             await DecayManager(decay_rate=self._config.decay_rate).apply_decay(handle, now=now)
         return replace(report, duration_ms=(time.perf_counter() - started) * 1000)
@@ -112,8 +119,13 @@ class ConsolidationEngine:
     async def _plan(
         self, handle: BrainHandle, now: datetime
     ) -> tuple[WriteBatch, ConsolidationReport]:
-        """Every pass planned on the brain as it is now: one batch, and what it changes."""
-        storage, policy = handle.storage, self._policy
+        """Every pass planned on the brain as it is now: one batch, and what it changes.
+
+        The brain is read on the event loop; the passes, pure and CPU-bound (about a second
+        for 30,000 memories), run in a worker thread, so a server's health checks and other
+        users' recalls are answered meanwhile.
+        """
+        storage = handle.storage
         fibers = await handle.memories()
         neurons = await storage.find_neurons()
         synapses = await storage.get_synapses()
@@ -127,44 +139,72 @@ class ConsolidationEngine:
             if since is None or e.created_at > since
         ]
         promoted = set(await storage.get_meta(_PROMOTED_KEY) or [])
-        changes = Changes()
-        expired = plan_expiry(memories, now, changes)
-        merged = plan_duplicates(fibers, {m.fiber_id: m for m in memories}, changes)
-        alive = [f for f in fibers if f.id not in changes.delete_fibers]
-        superseded = plan_supersession(alive, changes)
-        by_id = {f.id: f for f in alive}
-        replayed = plan_replay(events, by_id, self._config.reinforcement_delta, changes)
-        matured = plan_maturation(alive, policy.min_recalls_to_mature, changes)
-        concepts = plan_promotion(
-            alive,
-            {n.id: n for n in neurons},
-            promoted,
-            policy.min_mentions_to_promote,
-            now,
-            changes,
+        brain = _Brain(fibers, neurons, synapses, memories, events, promoted)
+        return await asyncio.to_thread(
+            _planned, brain, since, now, self._config.reinforcement_delta, self._policy
         )
-        linked, pruned = plan_orphans(neurons, synapses, fibers, changes)
-        plan_successors(fibers, changes)
-        replayed_until = max((e.created_at for e in events), default=since)
-        bookkeeping: tuple[tuple[str, object], ...] = (
-            (_PROMOTED_KEY, sorted(promoted)),
-            (_LAST_RUN_KEY, now.isoformat()),
-        )
-        if replayed_until is not None:
-            bookkeeping += ((_REPLAYED_KEY, replayed_until.isoformat()),)
-        report = ConsolidationReport(
-            expired=expired,
-            duplicates_merged=merged,
-            facts_superseded=superseded,
-            paths_strengthened=replayed,
-            memories_matured=matured,
-            concepts_promoted=concepts,
-            orphans_linked=linked,
-            orphans_pruned=pruned,
-            decay_applied=policy.apply_decay,
-            duration_ms=0.0,  # the run's, set once it has written
-        )
-        return _batch(changes, bookkeeping), report
+
+
+@dataclass(frozen=True, slots=True)
+class _Brain:
+    """What consolidation reads of a brain before it plans."""
+
+    fibers: list[Fiber]
+    neurons: list[Neuron]
+    synapses: list[Synapse]
+    memories: list[TypedMemory]
+    events: list[RecallEvent]
+    """The recall events not replayed yet."""
+    promoted: set[str]
+
+
+def _planned(
+    brain: _Brain,
+    since: datetime | None,
+    now: datetime,
+    reinforcement_delta: float,
+    policy: ConsolidationPolicy,
+) -> tuple[WriteBatch, ConsolidationReport]:
+    """Every pass planned on ``brain`` (pure: no I/O): one batch, and what it changes."""
+    fibers, neurons, promoted = brain.fibers, brain.neurons, set(brain.promoted)
+    changes = Changes()
+    expired = plan_expiry(brain.memories, now, changes)
+    merged = plan_duplicates(fibers, {m.fiber_id: m for m in brain.memories}, changes)
+    alive = [f for f in fibers if f.id not in changes.delete_fibers]
+    superseded = plan_supersession(alive, changes)
+    by_id = {f.id: f for f in alive}
+    replayed = plan_replay(brain.events, by_id, reinforcement_delta, changes)
+    matured = plan_maturation(alive, policy.min_recalls_to_mature, changes)
+    concepts = plan_promotion(
+        alive,
+        {n.id: n for n in neurons},
+        promoted,
+        policy.min_mentions_to_promote,
+        now,
+        changes,
+    )
+    linked, pruned = plan_orphans(neurons, brain.synapses, fibers, changes)
+    plan_successors(fibers, changes)
+    replayed_until = max((e.created_at for e in brain.events), default=since)
+    bookkeeping: tuple[tuple[str, object], ...] = (
+        (_PROMOTED_KEY, sorted(promoted)),
+        (_LAST_RUN_KEY, now.isoformat()),
+    )
+    if replayed_until is not None:
+        bookkeeping += ((_REPLAYED_KEY, replayed_until.isoformat()),)
+    report = ConsolidationReport(
+        expired=expired,
+        duplicates_merged=merged,
+        facts_superseded=superseded,
+        paths_strengthened=replayed,
+        memories_matured=matured,
+        concepts_promoted=concepts,
+        orphans_linked=linked,
+        orphans_pruned=pruned,
+        decay_applied=policy.apply_decay,
+        duration_ms=0.0,  # the run's, set once it has written
+    )
+    return _batch(changes, bookkeeping), report
 
 
 async def consolidate(

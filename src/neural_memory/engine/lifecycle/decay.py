@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -12,6 +13,7 @@ from neural_memory.core.clock import as_utc, utcnow
 from neural_memory.core.fiber import Fiber
 from neural_memory.core.neuron import Neuron
 from neural_memory.core.synapse import Synapse
+from neural_memory.engine._bulk_gc import collector_paused
 from neural_memory.engine.handle import BrainHandle
 from neural_memory.engine.lifecycle.curves import decay_factor, fiber_stability_days, retention
 from neural_memory.errors import ValidationError
@@ -81,13 +83,18 @@ class DecayManager:
         started = time.perf_counter()
         moment = as_utc(now) if now else utcnow()
         handle = BrainHandle.of(storage)
-        report = await handle.write_planned(lambda: self._plan(handle, moment, dry_run))
+        with collector_paused():  # reads every record of the brain: see engine._bulk_gc
+            report = await handle.write_planned(lambda: self._plan(handle, moment, dry_run))
         return replace(report, duration_ms=(time.perf_counter() - started) * 1000)
 
     async def _plan(
         self, handle: BrainHandle, moment: datetime, dry_run: bool
     ) -> tuple[WriteBatch | None, DecayReport]:
-        """The brain's decay as of ``moment``: one batch (None for a dry run), and its counts."""
+        """The brain's decay as of ``moment``: one batch (None for a dry run), and its counts.
+
+        The brain is read on the event loop, the pass planned in a worker thread (pure and
+        CPU-bound), so the loop answers others meanwhile.
+        """
         storage = handle.storage
         stored = await storage.get_meta(LAST_RUN_KEY)
         last_run = datetime.fromisoformat(stored) if isinstance(stored, str) else None
@@ -95,35 +102,7 @@ class DecayManager:
         synapses = await storage.get_synapses()
         fibers = await handle.memories()
         plan = _Plan(self, moment, last_run)
-        new_synapses, pruned_synapses = plan.synapses(synapses)
-        new_neurons = plan.neurons(neurons)
-        pruned_neurons = _orphans_to_prune(
-            neurons, new_neurons, synapses, pruned_synapses, fibers, self.prune_threshold
-        )
-        new_fibers = plan.fibers(fibers)
-        report = DecayReport(
-            neurons_decayed=len(new_neurons),
-            synapses_decayed=len(new_synapses),
-            fibers_decayed=len(new_fibers),
-            neurons_pruned=len(pruned_neurons),
-            synapses_pruned=len(pruned_synapses),
-            dry_run=dry_run,
-            duration_ms=0.0,  # the run's, set once it has written
-        )
-        if dry_run:
-            return None, report
-        unlinked = _without_synapses(fibers, new_fibers, set(pruned_synapses))
-        old = {s.id: s.weight for s in synapses}
-        pruned = set(pruned_neurons)
-        batch = WriteBatch(
-            update_neurons=tuple(n for n in new_neurons if n.id not in pruned),
-            synapse_deltas=tuple((s.id, s.weight - old[s.id]) for s in new_synapses),
-            update_fibers=unlinked,
-            delete_synapse_ids=tuple(pruned_synapses),
-            delete_neuron_ids=tuple(pruned_neurons),
-            put_meta=((LAST_RUN_KEY, moment.isoformat()),),
-        )
-        return batch, report
+        return await asyncio.to_thread(plan.batch, neurons, synapses, fibers, dry_run=dry_run)
 
 
 def _without_synapses(
@@ -155,6 +134,40 @@ class _Plan:
         start = max(last_used, self.last_run) if self.last_run else last_used
         elapsed = (self.now - start).total_seconds() / 86_400
         return elapsed if elapsed > 0 else None
+
+    def batch(
+        self, neurons: list[Neuron], synapses: list[Synapse], fibers: list[Fiber], *, dry_run: bool
+    ) -> tuple[WriteBatch | None, DecayReport]:
+        """The pass over this brain (pure): one batch (None for a dry run), and its counts."""
+        new_synapses, pruned_synapses = self.synapses(synapses)
+        new_neurons = self.neurons(neurons)
+        pruned_neurons = _orphans_to_prune(
+            neurons, new_neurons, synapses, pruned_synapses, fibers, self.manager.prune_threshold
+        )
+        new_fibers = self.fibers(fibers)
+        report = DecayReport(
+            neurons_decayed=len(new_neurons),
+            synapses_decayed=len(new_synapses),
+            fibers_decayed=len(new_fibers),
+            neurons_pruned=len(pruned_neurons),
+            synapses_pruned=len(pruned_synapses),
+            dry_run=dry_run,
+            duration_ms=0.0,  # the run's, set once it has written
+        )
+        if dry_run:
+            return None, report
+        unlinked = _without_synapses(fibers, new_fibers, set(pruned_synapses))
+        old = {s.id: s.weight for s in synapses}
+        pruned = set(pruned_neurons)
+        batch = WriteBatch(
+            update_neurons=tuple(n for n in new_neurons if n.id not in pruned),
+            synapse_deltas=tuple((s.id, s.weight - old[s.id]) for s in new_synapses),
+            update_fibers=unlinked,
+            delete_synapse_ids=tuple(pruned_synapses),
+            delete_neuron_ids=tuple(pruned_neurons),
+            put_meta=((LAST_RUN_KEY, self.now.isoformat()),),
+        )
+        return batch, report
 
     def neurons(self, neurons: Iterable[Neuron]) -> list[Neuron]:
         changed = []

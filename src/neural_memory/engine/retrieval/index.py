@@ -46,6 +46,10 @@ if TYPE_CHECKING:
 
 __all__ = ["BrainIndex", "FiberRecord", "Link"]
 
+_LOAD_AT_ONCE = 2_000
+"""Memories ``load_fibers`` reads per storage visit: loading a whole brain never holds the
+event loop for more than one slice's bookkeeping."""
+
 
 @dataclass(slots=True)
 class Link:
@@ -231,15 +235,21 @@ class BrainIndex:
         Afterwards ``fibers[row].fiber`` works for each of them, except for a memory deleted
         from storage meanwhile (the next ``sync`` drops it).
         """
-        wanted = range(len(self.fibers)) if rows is None else rows
-        missing = [r for r in wanted if self.fibers[r].alive and self.fibers[r].loaded is None]
-        if not missing:
-            return
-        found = await self.storage.get_fibers(self.fibers[r].id for r in missing)
-        for row in missing:
-            record = self.fibers[row]
-            if record.loaded is None:  # a sync meanwhile may have put a newer one
-                record.loaded = found.get(record.id)
+        fibers = self.fibers
+        wanted = iter(range(len(fibers)) if rows is None else rows)
+        while some := list(islice(wanted, _LOAD_AT_ONCE)):  # the loop runs others between
+            if fibers is not self.fibers:  # rebuilt meanwhile: rows name other memories
+                if rows is None:
+                    await self.load_fibers()
+                return
+            missing = [r for r in some if fibers[r].alive and fibers[r].loaded is None]
+            if not missing:
+                continue
+            found = await self.storage.get_fibers([fibers[r].id for r in missing])
+            for row in missing:
+                record = fibers[row]
+                if record.loaded is None:  # a sync meanwhile may have put a newer one
+                    record.loaded = found.get(record.id)
 
     def apply_own_write(
         self, batch: WriteBatch, seq: int, prepared: PreparedFibers | None = None
