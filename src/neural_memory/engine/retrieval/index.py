@@ -439,11 +439,11 @@ class BrainIndex:
         if not fibers:  # a write-back: no memory rows to build
             return
         fibers = list({fiber.id: fiber for fiber in fibers}.values())
-        rows = fiber_rows_of(fibers)
         if prepared is None:
+            rows = fiber_rows_of(fibers)
             documents = documents_of(rows)
-        else:
-            documents = [prepared.documents[fiber.id] for fiber in fibers]
+        else:  # the same fibers, in the same order (prepare_fibers)
+            rows, documents = prepared.rows, [prepared.documents[i] for i in prepared.rows.ids]
         fresh: list[int] = []
         for i, fiber in enumerate(fibers):
             row = self.fiber_rows.get(fiber.id)
@@ -485,10 +485,11 @@ class BrainIndex:
             self.fibers.extend(map(FiberRecord, rows.ids, neuron_rows))
         self.fiber_rows.update(zip(rows.ids, range(start, start + count), strict=True))
         self._documents.extend(documents)
-        if prepared is None:
+        if prepared is None or prepared.counted is None:
             self.lexical.extend(documents)
         else:
-            self.lexical.extend_counted([prepared.counted[fiber_id] for fiber_id in rows.ids])
+            counted = prepared.counted
+            self.lexical.extend_counted([counted[fiber_id] for fiber_id in rows.ids])
         self._index_members(start, neuron_rows)
         speaker_rows = {
             s: self.neurons.row(stable_neuron_id(word_key(s)))
