@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from benchmarks.recall_cpu import build
+from benchmarks.recall_cpu import build, select_kept_brain
 from benchmarks.speed_data import REFERENCE_TIME
 
 _TICK_S = 0.001
@@ -90,18 +90,13 @@ async def measure(path: Path) -> dict[str, dict[str, float]]:
     from neural_memory.engine.consolidation import consolidate
     from neural_memory.engine.encoder import MemoryEncoder
     from neural_memory.engine.retrieval import ReflexPipeline
-    from neural_memory.errors import BrainNotFoundError
     from neural_memory.storage import SQLiteStorage
 
     text = " ".join(sentence(i) for i in range(20_000))[:MAX_TEXT_LENGTH]
     planner = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
     try:
         async with SQLiteStorage(path) as storage:
-            brain_id = path.with_suffix(".brain").read_text()
-            brain = await storage.get_brain(brain_id)
-            if brain is None:
-                raise BrainNotFoundError(brain_id)
-            storage.set_brain(brain_id)
+            brain = await select_kept_brain(storage, path)
             pipeline = ReflexPipeline(storage, brain.config, embedder=None)
             await pipeline.query("What did Alice plan?", reference_time=REFERENCE_TIME)
             encoder = MemoryEncoder(storage, brain.config, embedder=None, planner=planner)
