@@ -26,8 +26,13 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from benchmarks.speed_data import REFERENCE_TIME, make_memories, make_queries
+
+if TYPE_CHECKING:
+    from neural_memory import Brain
+    from neural_memory.storage import Storage
 
 _WARMUP = 5
 
@@ -70,18 +75,25 @@ async def build(path: Path, size: int) -> None:
     path.with_suffix(".brain").write_text(brain.id)
 
 
+async def select_kept_brain(storage: Storage, path: Path) -> Brain:
+    """Select the brain :func:`build` made at ``path`` (its id is beside it) in ``storage``."""
+    from neural_memory.errors import BrainNotFoundError
+
+    brain_id = path.with_suffix(".brain").read_text()
+    brain = await storage.get_brain(brain_id)
+    if brain is None:
+        raise BrainNotFoundError(brain_id)
+    storage.set_brain(brain_id)
+    return brain
+
+
 async def measure(path: Path, queries: int) -> dict[str, float]:
     """Median CPU and wall milliseconds per recall over ``queries`` recalls of the brain."""
     from neural_memory.engine.retrieval import ReflexPipeline
-    from neural_memory.errors import BrainNotFoundError
     from neural_memory.storage import SQLiteStorage
 
     async with SQLiteStorage(path) as storage:
-        brain_id = path.with_suffix(".brain").read_text()
-        brain = await storage.get_brain(brain_id)
-        if brain is None:
-            raise BrainNotFoundError(brain_id)
-        storage.set_brain(brain_id)
+        brain = await select_kept_brain(storage, path)
         pipeline = ReflexPipeline(storage, brain.config, embedder=None)
         asked = make_queries(queries, 7)
         for query in asked[:_WARMUP]:

@@ -52,6 +52,8 @@ def test_sorted_ids_behave_as_a_dict_through_any_changes() -> None:
     ids = SortedIds(keys, values)
     for step in range(2000):
         key = f"s-{rng.randrange(5000):04x}"
+        if step % 7 == 0:  # found in bulk, some absent, some changed or removed since
+            ids.look_up([key, *(f"s-{rng.randrange(5000):04x}" for _ in range(20))])
         assert ids.get(key) == expected.get(key)  # a found id is remembered: still right after
         assert ids.get(key, -1) == expected.get(key, -1)
         if rng.random() < 0.5:

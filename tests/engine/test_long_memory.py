@@ -19,10 +19,11 @@ from hypothesis import strategies as st
 
 from neural_memory import Brain
 from neural_memory.core import text
+from neural_memory.engine import tokens
 from neural_memory.engine.encoder import MemoryEncoder
 from neural_memory.engine.handle import BrainHandle
-from neural_memory.engine.retrieval import _documents
-from neural_memory.engine.retrieval.index import BrainIndex
+from neural_memory.engine.retrieval import ReflexPipeline, _documents
+from neural_memory.engine.retrieval.index import BrainIndex, FiberRecord
 from neural_memory.engine.retrieval.lexical import LexicalIndex, count_terms
 from tests.backends import BACKENDS
 
@@ -98,3 +99,53 @@ async def test_a_long_memory_is_indexed_as_a_rebuilt_index_reads_it(
             for fiber_id, row in rebuilt.fiber_rows.items():
                 expected = rebuilt_scores[row]
                 assert live_scores[live.fiber_rows[fiber_id]] == pytest.approx(expected, rel=1e-6)
+
+
+def _truncated_by_a_full_count(text: str, max_tokens: int) -> str:
+    """``truncate_to_tokens`` as it was written before it stopped at the budget (reference)."""
+    if tokens.count_tokens(text) <= max_tokens:
+        return text
+    pieces = tokens._PRETOKEN.findall(text)
+    used, end = 0.0, 0
+    for index, piece in enumerate(pieces):
+        used += tokens._piece_cost(piece)
+        if tokens._with_margin(used) > max_tokens:
+            break
+        end = index + 1
+    prefix = "".join(pieces[:end]).rstrip()
+    return prefix if prefix.strip() else ""
+
+
+@given(st.text(max_size=200), st.integers(-2, 80))
+def test_truncating_stops_at_the_budget_with_the_same_result(sample: str, budget: int) -> None:
+    assert tokens.truncate_to_tokens(sample, budget) == _truncated_by_a_full_count(sample, budget)
+
+
+def test_a_long_memory_is_truncated_from_its_first_words() -> None:
+    truncated = tokens.truncate_to_tokens(LONG * 100, 50)
+    assert LONG.startswith(truncated) and 0 < tokens.count_tokens(truncated) <= 50
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+async def test_recalling_a_long_memory_formats_it_off_the_loop(
+    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads: list[threading.Thread] = []
+    context_line = FiberRecord.context_line
+
+    def recorded(record: FiberRecord) -> tuple[str, int]:
+        if record.line is None:
+            threads.append(threading.current_thread())
+        return context_line(record)
+
+    monkeypatch.setattr(FiberRecord, "context_line", recorded)
+    async with BACKENDS[backend](tmp_path) as storage:
+        brain = Brain.create("long")
+        await storage.save_brain(brain)
+        storage.set_brain(brain.id)
+        await MemoryEncoder(storage, brain.config, embedder=None).encode(LONG)
+        pipeline = ReflexPipeline(storage, brain.config, embedder=None)
+        result = await pipeline.query("When did Dana meet Eve in Rome?", max_tokens=60)
+    assert threads and threading.main_thread() not in threads
+    assert result.context.startswith("- [") and "Dana met Eve in Rome" in result.context
+    assert 0 < result.tokens_used <= 60

@@ -9,17 +9,25 @@ slices. The plans are the same wherever they run (the consolidation and lifecycl
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from neural_memory import BrainConfig
+from neural_memory.core import Neuron, NeuronType
+from neural_memory.core.limits import MAX_TEXT_LENGTH
 from neural_memory.engine.consolidation import consolidate, engine
 from neural_memory.engine.encoder import MemoryEncoder
 from neural_memory.engine.handle import BrainHandle
-from neural_memory.engine.lifecycle import decay
+from neural_memory.engine.lifecycle import DecayManager, decay
+from neural_memory.engine.retrieval import _documents
 from neural_memory.engine.retrieval import index as index_module
-from neural_memory.storage import Storage
+from neural_memory.engine.retrieval.index import BrainIndex
+from neural_memory.errors import LimitExceededError
+from neural_memory.storage import Storage, _limits
+from neural_memory.storage.batch import WriteBatch
 
 
 def _recorded(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[threading.Thread]:
@@ -71,3 +79,39 @@ async def test_every_memory_is_read_in_slices(
         f"Dana met Eve on day {i} to plan step {i}" for i in range(5)
     ]
     assert reads == [2, 2, 1]
+
+
+async def test_a_pass_over_many_memories_is_indexed_as_a_rebuilt_index_reads_it(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_documents, "MANY_MEMORIES", 2)  # every batch of 2+ is prepared
+    prepared = _recorded(monkeypatch, _documents, "prepare_fibers")
+    encoder = MemoryEncoder(storage, BrainConfig(), embedder=None)
+    await encoder.encode_many([f"Dana met Eve on day {i} to plan step {i}" for i in range(6)])
+    live = await BrainHandle.of(storage).synced_index(None)
+    later = datetime.now(UTC) + timedelta(days=30)
+    await DecayManager(decay_rate=0.2, prune_threshold=0.0).apply_decay(storage, now=later)
+    assert prepared and threading.main_thread() not in prepared
+    rebuilt = BrainIndex(storage, live.brain_id, None)
+    await rebuilt.sync()
+    assert live.seq == rebuilt.seq
+    assert rebuilt.memory_count == live.memory_count == 6
+    live_scores, rebuilt_scores = (
+        live.lexical.scores(["dana", "3"]),
+        rebuilt.lexical.scores(["dana", "3"]),
+    )
+    for fiber_id, row in rebuilt.fiber_rows.items():
+        mine = live.fiber_rows[fiber_id]
+        assert live.conductivity()[mine] == rebuilt.conductivity()[row] < 1.0
+        assert live_scores[mine] == rebuilt_scores[row]
+
+
+async def test_a_large_batch_with_a_bad_record_is_refused_whole(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_limits, "LARGE_BATCH_RECORDS", 2)  # checked in a worker thread
+    good = Neuron.create(NeuronType.ENTITY, "Dana")
+    bad = replace(Neuron.create(NeuronType.ENTITY, "Eve"), content="x" * (MAX_TEXT_LENGTH + 1))
+    with pytest.raises(LimitExceededError):
+        await storage.write(WriteBatch(insert_neurons=(good, bad)))
+    assert await storage.get_neuron(good.id) is None

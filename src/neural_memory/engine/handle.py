@@ -207,8 +207,9 @@ class BrainHandle:
     async def write(self, batch: WriteBatch) -> int:
         """Apply ``batch`` to the brain in one transaction, then to every index; the new seq.
 
-        A batch holding a long memory has its terms counted in a worker thread first, so
-        the event loop is never held for long (``retrieval.index.prepare_fibers``).
+        A batch holding a long memory or many memories has the index's side of it prepared
+        in a worker thread first, so the event loop is not held for long
+        (``retrieval._documents.prepare_fibers``).
         """
         prepared = await _prepared(batch) if self._indexes else None
         seq = await self._storage.write(batch)
@@ -261,12 +262,12 @@ def _oldest_first(fiber: Fiber) -> tuple[datetime, str]:
 
 
 async def _prepared(batch: WriteBatch) -> PreparedFibers | None:
-    """``prepare_fibers`` of ``batch`` in a worker thread when it holds a long memory."""
+    """``prepare_fibers`` of ``batch`` in a worker thread when it is worth it."""
     from neural_memory.engine.retrieval._documents import (  # noqa: PLC0415 (see index())
-        has_long_memory,
         prepare_fibers,
+        worth_preparing,
     )
 
-    if not has_long_memory(batch):
+    if not worth_preparing(batch):
         return None
     return await asyncio.to_thread(prepare_fibers, batch)

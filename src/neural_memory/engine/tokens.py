@@ -85,17 +85,21 @@ def truncate_to_tokens(text: str, max_tokens: int) -> str:
     """
     if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
         raise ValidationError(f"max_tokens must be an integer, got {max_tokens!r}")
-    if count_tokens(text) <= max_tokens:
-        return text
-    pieces = _PRETOKEN.findall(text)
+    if not isinstance(text, str):
+        raise ValidationError(f"text must be a string, got {type(text).__name__}")
+    # One pass that stops at the first pre-token over the budget: a text of a million
+    # characters costs what its first max_tokens pre-tokens cost, not a full count.
     used = 0.0
-    end = 0
-    for index, piece in enumerate(pieces):
+    kept: list[str] = []
+    for match in _PRETOKEN.finditer(text):
+        piece = match.group()
         used += _piece_cost(piece)
         if _with_margin(used) > max_tokens:
             break
-        end = index + 1
-    prefix = "".join(pieces[:end]).rstrip()
+        kept.append(piece)
+    else:
+        return text  # all of it fits
+    prefix = "".join(kept).rstrip()
     return prefix if prefix.strip() else ""
 
 

@@ -24,7 +24,11 @@ from neural_memory.core.limits import (
 from neural_memory.errors import LimitExceededError, ValidationError
 from neural_memory.storage.batch import WriteBatch
 
-__all__ = ["check_batch", "check_meta"]
+__all__ = ["LARGE_BATCH_RECORDS", "check_batch", "check_meta", "is_large"]
+
+LARGE_BATCH_RECORDS = 2_000
+"""A batch of at least this many records is checked in a worker thread (:func:`is_large`):
+checking a decay pass over 30,000 memories takes the better part of a second."""
 
 _RECORD_SECTIONS = (
     "insert_neurons",
@@ -45,6 +49,13 @@ _ID_SECTIONS = (
     "delete_typed_memory_ids",
     "delete_project_ids",
 )
+
+
+def is_large(batch: WriteBatch) -> bool:
+    """Whether ``batch`` holds at least ``LARGE_BATCH_RECORDS`` records."""
+    return sum(len(getattr(batch, section)) for section in _RECORD_SECTIONS) >= (
+        LARGE_BATCH_RECORDS
+    )
 
 
 def check_meta(key: str, value: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
@@ -21,7 +22,7 @@ from neural_memory.errors import AlreadyExistsError, BrainNotFoundError, Validat
 from neural_memory.storage._accesses import as_record_updates
 from neural_memory.storage._core import FiberRows, GraphRows, IndexSnapshot
 from neural_memory.storage._knowledge_api import KnowledgeStorage, expect, valid_limit
-from neural_memory.storage._limits import check_batch
+from neural_memory.storage._limits import check_batch, is_large
 from neural_memory.storage.batch import WriteBatch
 from neural_memory.storage.filters import FiberFilter, NeuronFilter, SynapseFilter
 
@@ -125,10 +126,16 @@ class Storage(KnowledgeStorage):
     # -- batch -------------------------------------------------------------------------------
 
     async def write(self, batch: WriteBatch) -> int:
-        """Apply ``batch`` to the current brain in one transaction; return the new change seq."""
+        """Apply ``batch`` to the current brain in one transaction; return the new change seq.
+
+        A large batch is checked in a worker thread, so the event loop stays free meanwhile.
+        """
         if not isinstance(batch, WriteBatch):
             raise ValidationError(f"expected a WriteBatch, got {type(batch).__name__}")
-        check_batch(batch)
+        if is_large(batch):
+            await asyncio.to_thread(check_batch, batch)
+        else:
+            check_batch(batch)
         brain_id = await self._current_brain()
         if batch.is_empty:
             return await self._get_change_seq(brain_id)

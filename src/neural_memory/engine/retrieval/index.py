@@ -26,6 +26,7 @@ from neural_memory.core.neuron import NeuronType, stable_neuron_id
 from neural_memory.core.synapse import Direction, Synapse
 from neural_memory.engine.extraction import word_key
 from neural_memory.engine.retrieval._documents import PreparedFibers, documents_of
+from neural_memory.engine.retrieval._lazy_rows import SortedIds
 from neural_memory.engine.retrieval._snapshot import (
     SnapshotUnreadableError,
     dump_index,
@@ -439,19 +440,22 @@ class BrainIndex:
         if not fibers:  # a write-back: no memory rows to build
             return
         fibers = list({fiber.id: fiber for fiber in fibers}.values())
-        rows = fiber_rows_of(fibers)
         if prepared is None:
+            rows = fiber_rows_of(fibers)
             documents = documents_of(rows)
-        else:
-            documents = [prepared.documents[fiber.id] for fiber in fibers]
+        else:  # the same fibers, in the same order (prepare_fibers)
+            rows, documents = prepared.rows, [prepared.documents[i] for i in prepared.rows.ids]
+        if isinstance(self.fiber_rows, SortedIds):  # one binary search for all of them
+            self.fiber_rows.look_up(rows.ids)
+        stored = {i: r for i, r in enumerate(map(self.fiber_rows.get, rows.ids)) if r is not None}
+        members = self._neuron_rows([rows.neuron_ids[i] for i in stored])
+        new_members = dict(zip(stored, members, strict=True))
         fresh: list[int] = []
         for i, fiber in enumerate(fibers):
-            row = self.fiber_rows.get(fiber.id)
+            row = stored.get(i)
             if row is not None:
                 record = self.fibers[row]
-                if record.neuron_rows == self._neuron_rows([rows.neuron_ids[i]])[0] and (
-                    self._documents[row] == documents[i]
-                ):
+                if record.neuron_rows == new_members[i] and self._documents[row] == documents[i]:
                     if record.loaded is None or not same_line(record.loaded, fiber):
                         record.line = None  # reinforcement alone keeps the formatted line
                     record.loaded = fiber
@@ -485,10 +489,11 @@ class BrainIndex:
             self.fibers.extend(map(FiberRecord, rows.ids, neuron_rows))
         self.fiber_rows.update(zip(rows.ids, range(start, start + count), strict=True))
         self._documents.extend(documents)
-        if prepared is None:
+        if prepared is None or prepared.counted is None:
             self.lexical.extend(documents)
         else:
-            self.lexical.extend_counted([prepared.counted[fiber_id] for fiber_id in rows.ids])
+            counted = prepared.counted
+            self.lexical.extend_counted([counted[fiber_id] for fiber_id in rows.ids])
         self._index_members(start, neuron_rows)
         speaker_rows = {
             s: self.neurons.row(stable_neuron_id(word_key(s)))

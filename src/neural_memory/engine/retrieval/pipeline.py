@@ -29,6 +29,7 @@ from neural_memory.engine.activation import CoActivation, co_activations
 from neural_memory.engine.extraction import Extraction, extract, word_key
 from neural_memory.engine.handle import BrainHandle
 from neural_memory.engine.lifecycle.reinforcement import reinforcement_batch
+from neural_memory.engine.retrieval._documents import LONG_MEMORY_CHARS
 from neural_memory.engine.retrieval.confidence import calibrated_confidence
 from neural_memory.engine.retrieval.context import build_context
 from neural_memory.engine.retrieval.explain import (
@@ -209,7 +210,7 @@ class ReflexPipeline:
         _check_max_fibers(max_fibers)
         signals = await self._signals(text, now, asker)
         handle, index, ranking, chosen = await self._rank(signals, level, now, max_fibers)
-        lines = [index.fibers[c.row].context_line() for c in chosen]
+        lines = await _context_lines(index, chosen)
         context, tokens, used_rows = build_context(lines, budget)
         whys = None
         if explain:
@@ -480,6 +481,19 @@ def _co_activations(
                 by.update(hit)
     sources = {ids[n]: list(by) for n, by in reached.items()}
     return co_activations(sources, sets=len(distinct))
+
+
+async def _context_lines(index: BrainIndex, chosen: Sequence[Candidate]) -> list[tuple[str, int]]:
+    """The chosen memories' context lines and token counts (cached with each memory).
+
+    A long memory's line is formatted and counted in a worker thread the first time (a
+    million characters take about 0.15 s to count), so recalling it never holds the loop.
+    """
+    records = [index.fibers[c.row] for c in chosen]
+    long = [r for r in records if r.line is None and len(r.fiber.content) > LONG_MEMORY_CHARS]
+    if long:
+        await asyncio.to_thread(lambda: [record.context_line() for record in long])
+    return [record.context_line() for record in records]
 
 
 def _now(reference_time: datetime | None) -> datetime:
