@@ -25,7 +25,6 @@ import math
 from collections.abc import Callable, Container, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import repeat
 from operator import itemgetter
 from typing import Generic, TypeVar
 
@@ -178,26 +177,25 @@ def spread(
     neuron_act: dict[int, float] = dict(anchor_neurons)
     neuron_hops = dict.fromkeys(anchor_neurons, 0)
     fiber_act: dict[int, float] = {}
+    fiber_act_get = fiber_act.get
     frontier_fibers = dict(seed_fibers)
     frontier_neurons = dict(anchor_neurons)
+    least, size = params.min_activation, params.frontier_size
     for hop in range(1, params.hops + 1):
         reached = _fibers_to_neurons(frontier_fibers, fiber_neurons, params)
         _synapses_to_neurons(frontier_neurons, adjacency, params, into=reached)
-        better = improved(reached, neuron_act, params.min_activation)
-        frontier_neurons = _strongest(better, params.frontier_size)
-        for neuron, activation in frontier_neurons.items():
-            neuron_act[neuron] = activation
+        frontier_neurons = _strongest(improved(reached, neuron_act, least), size)
+        neuron_act.update(frontier_neurons)
+        for neuron in frontier_neurons:
             neuron_hops.setdefault(neuron, hop)
         spreading = {n: a for n, a in frontier_neurons.items() if n not in quiet_neurons}
         if hop == 1:
             spreading.update(anchor_neurons)
         gained = _neurons_to_fibers(spreading, neuron_fibers, params)
-        frontier_fibers = {}
-        for fiber, gain in gained.items():
-            if gain >= params.min_activation:
-                fiber_act[fiber] = fiber_act.get(fiber, 0.0) + gain
-                frontier_fibers[fiber] = gain
-        frontier_fibers = _strongest(frontier_fibers, params.frontier_size)
+        frontier_fibers = {fiber: gain for fiber, gain in gained.items() if gain >= least}
+        for fiber, gain in frontier_fibers.items():
+            fiber_act[fiber] = fiber_act_get(fiber, 0.0) + gain
+        frontier_fibers = _strongest(frontier_fibers, size)
         if not frontier_fibers and not frontier_neurons:
             break
     return SpreadResult(fiber_act, neuron_act, neuron_hops)
@@ -240,15 +238,23 @@ def _fibers_to_neurons(
     """:func:`propagate` from fibers to their neurons, weighted by pathway place in trail mode.
 
     Written out (not through an ``Edges`` callable): it runs on every hop of every recall.
+    Without trail weights every neuron of a fiber gets the same ``activation * 1.0 * decay``,
+    computed once per fiber.
     """
     reached: dict[int, float] = {}
     get = reached.get
     decay = params.hop_decay
+    if params.trail:
+        for fiber, activation in frontier.items():
+            neurons = fiber_neurons[fiber]
+            for neuron, weight in zip(neurons, _trail_weights(len(neurons)), strict=True):
+                value = activation * weight * decay
+                if value > get(neuron, 0.0):
+                    reached[neuron] = value
+        return reached
     for fiber, activation in frontier.items():
-        neurons = fiber_neurons[fiber]
-        weights = _trail_weights(len(neurons)) if params.trail else repeat(1.0)
-        for neuron, weight in zip(neurons, weights, strict=False):
-            value = activation * weight * decay
+        value = activation * 1.0 * decay
+        for neuron in fiber_neurons[fiber]:
             if value > get(neuron, 0.0):
                 reached[neuron] = value
     return reached

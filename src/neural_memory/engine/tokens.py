@@ -74,7 +74,7 @@ def count_tokens(text: str) -> int:
         raise ValidationError(f"text must be a string, got {type(text).__name__}")
     if not text:
         return 0
-    return _with_margin(sum(_piece_cost(piece) for piece in _PRETOKEN.findall(text)))
+    return _with_margin(sum(map(_piece_cost, _PRETOKEN.findall(text))))
 
 
 def truncate_to_tokens(text: str, max_tokens: int) -> str:

@@ -19,7 +19,6 @@ from neural_memory.errors import BrainNotFoundError, NotFoundError
 from neural_memory.server._state import ServerState
 from neural_memory.server.access import (
     Caller,
-    HeavyGate,
     heavy,
     heavy_gate,
     require_admin,
@@ -28,6 +27,7 @@ from neural_memory.server.access import (
     require_write,
 )
 from neural_memory.server.engine_models import (
+    RECALL_JSON,
     AcknowledgeResponse,
     AlertIdsRequest,
     AlertListResponse,
@@ -40,14 +40,15 @@ from neural_memory.server.engine_models import (
     DecayRequest,
     DecayResponse,
     DeletedResponse,
+    Depth,
     ErrorResponse,
     HealthResponse,
     MemoryRequest,
     MemoryResponse,
     PathStepModel,
-    RecalledFiber,
     RecallRequest,
     RecallResponse,
+    RecallWire,
     SeenResponse,
     StatsResponse,
     WhyModel,
@@ -62,6 +63,7 @@ __all__ = [
     "router",
     "server_state",
     "shaped",
+    "state_of",
     "trusted_json",
 ]
 
@@ -89,6 +91,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 async def server_state(request: Request) -> ServerState:
     """The app's ServerState (dependency)."""
+    return state_of(request)
+
+
+def state_of(request: Request) -> ServerState:
+    """The ServerState of the app serving ``request``."""
     return cast(ServerState, request.app.state.neural_memory)
 
 
@@ -98,14 +105,16 @@ BrainId = Annotated[
 ]
 
 
-async def current_brain(brain_id: BrainId, state: State) -> Brain:
-    """The brain named by the path (BrainNotFoundError -> 404)."""
-    return await state.brain(brain_id)
+async def current_brain(request: Request, brain_id: BrainId) -> Brain:
+    """The brain named by the path (BrainNotFoundError -> 404).
+
+    Reads the app's state itself (not through :func:`server_state`): one dependency less
+    for FastAPI to solve on every request of a brain.
+    """
+    return await state_of(request).brain(brain_id)
 
 
 CurrentBrain = Annotated[Brain, Depends(current_brain)]
-
-Gate = Annotated[HeavyGate, Depends(heavy_gate)]
 
 HEAVY_MEMORY_CHARS = PLAN_INLINE_CHARS
 """Memories longer than this (20,000 characters) take a slot of the heavy gate: the encoder
@@ -164,16 +173,17 @@ async def delete_brain(brain_id: BrainId, state: State) -> DeletedResponse:
     response_model=MemoryResponse,
     dependencies=[require_write],
 )
-async def remember(
-    body: MemoryRequest, brain: CurrentBrain, state: State, gate: Gate
-) -> MemoryResponse:
+async def remember(request: Request, body: MemoryRequest, brain: CurrentBrain) -> MemoryResponse:
     """Encode one memory (text -> neurons, synapses and a fiber) in one transaction.
 
     A memory of more than 20,000 characters waits for a heavy-work slot (503 when too many
     heavy requests are queued); a shorter one is stored at once.
     """
+    # state and gate come from the request, not as dependencies: fewer for FastAPI to solve
+    # on every store (the gate's, a plain function, even ran on a worker thread)
+    state = state_of(request)
     if len(body.text) > HEAVY_MEMORY_CHARS:
-        async with gate.held():
+        async with heavy_gate(request).held():
             return await _encode(body, brain, state)
     return await _encode(body, brain, state)
 
@@ -204,8 +214,9 @@ async def _encode(body: MemoryRequest, brain: Brain, state: ServerState) -> Memo
 @router.post(
     "/brains/{brain_id}/recall", response_model=RecallResponse, dependencies=[require_read]
 )
-async def recall(body: RecallRequest, brain: CurrentBrain, state: State) -> Response:
+async def recall(request: Request, body: RecallRequest, brain: CurrentBrain) -> Response:
     """Recall by spreading activation; the context fits ``max_tokens``."""
+    state = state_of(request)  # not a dependency: one less for FastAPI to solve per recall
     pipeline = ReflexPipeline(state.recall_view(brain.id), brain.config, embedder=state.embedder)
     result = await pipeline.query(
         body.query,
@@ -215,30 +226,30 @@ async def recall(body: RecallRequest, brain: CurrentBrain, state: State) -> Resp
         max_fibers=body.max_fibers,
         explain=body.explain,
     )
-    answer = RecallResponse.model_construct(
-        query=result.query,
-        context=result.context,
-        confidence=float(result.confidence),
-        depth_used=result.depth_used.name.lower(),
-        neurons_activated=result.neurons_activated,
-        tokens_used=result.tokens_used,
-        latency_ms=float(result.latency_ms),
-        fibers=[
-            RecalledFiber.model_construct(
-                fiber_id=f.fiber_id,
-                content=f.content,
-                score=float(f.score),
-                lexical=float(f.lexical),
-                activation=float(f.activation),
-                semantic=float(f.semantic),
-                occurred_at=f.occurred_at,
-                metadata=dict(f.metadata),
-                why=why_model(f.why) if f.why is not None else None,
-            )
+    answer: RecallWire = {  # RecallResponse's fields, in its order (see RECALL_JSON)
+        "query": result.query,
+        "context": result.context,
+        "confidence": float(result.confidence),
+        "depth_used": cast(Depth, result.depth_used.name.lower()),
+        "neurons_activated": result.neurons_activated,
+        "tokens_used": result.tokens_used,
+        "latency_ms": float(result.latency_ms),
+        "fibers": [
+            {
+                "fiber_id": f.fiber_id,
+                "content": f.content,
+                "score": float(f.score),
+                "lexical": float(f.lexical),
+                "activation": float(f.activation),
+                "semantic": float(f.semantic),
+                "occurred_at": f.occurred_at,
+                "metadata": dict(f.metadata),
+                "why": why_model(f.why) if f.why is not None else None,
+            }
             for f in result.fibers
         ],
-    )
-    return trusted_json(answer)
+    }
+    return Response(RECALL_JSON.dump_json(answer), media_type="application/json")
 
 
 @router.get("/brains/{brain_id}/stats", response_model=StatsResponse, dependencies=[require_read])

@@ -464,15 +464,23 @@ def _co_activations(
     Each anchor is an activation set reaching the neurons of the memories that bind it; the
     core's :func:`~neural_memory.engine.activation.co_activations` groups what they share.
     """
+    ids = index.neurons.ids
+    distinct = list(dict.fromkeys(anchors))
     reached: dict[int, dict[str, None]] = {}
     for row in rows:
         members = index.fibers[row].neuron_rows
         inside = set(members)
-        hit = [index.neurons.ids[a] for a in dict.fromkeys(anchors) if a in inside]
-        for neuron in members if hit else ():
-            reached.setdefault(neuron, {}).update(dict.fromkeys(hit))
-    sources = {index.neurons.ids[n]: list(by) for n, by in reached.items()}
-    return co_activations(sources, sets=len(set(anchors)))
+        hit = dict.fromkeys([ids[a] for a in distinct if a in inside])
+        if not hit:
+            continue
+        for neuron in members:  # the anchors reaching each neuron, first reached first
+            by = reached.get(neuron)
+            if by is None:
+                reached[neuron] = dict(hit)
+            else:
+                by.update(hit)
+    sources = {ids[n]: list(by) for n, by in reached.items()}
+    return co_activations(sources, sets=len(distinct))
 
 
 async def _context_lines(index: BrainIndex, chosen: Sequence[Candidate]) -> list[tuple[str, int]]:
