@@ -396,7 +396,7 @@ async def _plans(
 
 
 async def _fiber_ids(inputs: Sequence[MemoryInput]) -> list[str]:
-    """Each memory's :func:`stable_fiber_id`; long texts' off the loop (a second, at most)."""
+    """Each memory's :func:`stable_fiber_id`, in a worker thread when the texts are long."""
 
     def ids() -> list[str]:
         return [stable_fiber_id(item.text, speaker_of(item)) for item in inputs]
