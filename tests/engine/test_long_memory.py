@@ -26,6 +26,7 @@ from neural_memory.engine.retrieval import ReflexPipeline, _documents
 from neural_memory.engine.retrieval.index import BrainIndex, FiberRecord
 from neural_memory.engine.retrieval.lexical import LexicalIndex, count_terms
 from tests.backends import BACKENDS
+from tests.engine.test_passes_off_loop import threads_calling
 
 LONG = " ".join(f"Dana met Eve in Rome on day {i} to plan launch {i % 97}" for i in range(600))
 
@@ -73,14 +74,7 @@ def test_counted_documents_score_like_documents_extended_in_bulk() -> None:
 async def test_a_long_memory_is_indexed_as_a_rebuilt_index_reads_it(
     backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    threads: list[threading.Thread] = []
-    prepare = _documents.prepare_fibers
-
-    def recorded(batch: object) -> _documents.PreparedFibers:
-        threads.append(threading.current_thread())
-        return prepare(batch)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(_documents, "prepare_fibers", recorded)
+    threads = threads_calling(monkeypatch, _documents, "prepare_fibers")
     async with BACKENDS[backend](tmp_path) as storage:
         brain = Brain.create("long")
         await storage.save_brain(brain)

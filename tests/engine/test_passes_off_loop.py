@@ -30,7 +30,10 @@ from neural_memory.storage import Storage, _limits
 from neural_memory.storage.batch import WriteBatch
 
 
-def _recorded(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[threading.Thread]:
+def threads_calling(
+    monkeypatch: pytest.MonkeyPatch, owner: Any, name: str
+) -> list[threading.Thread]:
+    """The threads ``owner.name`` is called in from now on (one entry per call)."""
     threads: list[threading.Thread] = []
     original = getattr(owner, name)
 
@@ -45,8 +48,8 @@ def _recorded(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[th
 async def test_consolidation_and_decay_plan_off_the_event_loop(
     storage: Storage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    consolidating = _recorded(monkeypatch, engine, "_planned")
-    decaying = _recorded(monkeypatch, decay._Plan, "batch")
+    consolidating = threads_calling(monkeypatch, engine, "_planned")
+    decaying = threads_calling(monkeypatch, decay._Plan, "batch")
     encoder = MemoryEncoder(storage, BrainConfig(), embedder=None)
     await encoder.encode("Dana flew to Rome for the launch")
     await consolidate(storage)
@@ -85,7 +88,7 @@ async def test_a_pass_over_many_memories_is_indexed_as_a_rebuilt_index_reads_it(
     storage: Storage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(_documents, "MANY_MEMORIES", 2)  # every batch of 2+ is prepared
-    prepared = _recorded(monkeypatch, _documents, "prepare_fibers")
+    prepared = threads_calling(monkeypatch, _documents, "prepare_fibers")
     encoder = MemoryEncoder(storage, BrainConfig(), embedder=None)
     await encoder.encode_many([f"Dana met Eve on day {i} to plan step {i}" for i in range(6)])
     live = await BrainHandle.of(storage).synced_index(None)

@@ -40,13 +40,14 @@ class PreparedFibers:
     Attributes:
         rows: The memories as index rows (``fiber_rows_of`` of the batch's memories, each id
             once, the last version of it).
-        documents: Each memory's lexical document (its terms, space-separated), by fiber id.
+        documents: Each memory's lexical document (its terms, space-separated), in the
+            order of ``rows``.
         counted: The same terms counted (:func:`~.lexical.count_terms`), by fiber id, when
             the batch holds a long memory (else None: the index counts them in bulk).
     """
 
     rows: FiberRows
-    documents: dict[str, str]
+    documents: list[str]
     counted: dict[str, CountedDocument] | None
 
 
@@ -69,10 +70,11 @@ def prepare_fibers(batch: WriteBatch) -> PreparedFibers:
     fibers = [*batch.insert_fibers, *batch.update_fibers]
     unique = list({fiber.id: fiber for fiber in fibers}.values())
     rows = fiber_rows_of(unique)
-    documents = dict(zip(rows.ids, documents_of(rows), strict=True))
+    documents = documents_of(rows)
     counted = None
     if _has_long_memory(unique):
-        counted = {fiber_id: count_terms(text.split()) for fiber_id, text in documents.items()}
+        pairs = zip(rows.ids, documents, strict=True)
+        counted = {fiber_id: count_terms(text.split()) for fiber_id, text in pairs}
     return PreparedFibers(rows, documents, counted)
 
 

@@ -444,7 +444,7 @@ class BrainIndex:
             rows = fiber_rows_of(fibers)
             documents = documents_of(rows)
         else:  # the same fibers, in the same order (prepare_fibers)
-            rows, documents = prepared.rows, [prepared.documents[i] for i in prepared.rows.ids]
+            rows, documents = prepared.rows, prepared.documents
         if isinstance(self.fiber_rows, SortedIds):  # one binary search for all of them
             self.fiber_rows.look_up(rows.ids)
         stored = {i: r for i, r in enumerate(map(self.fiber_rows.get, rows.ids)) if r is not None}
